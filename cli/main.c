@@ -1,0 +1,46 @@
+/* migsim: the command-line entry point. Dispatches to subcommands; each
+ * lives in its own cli/cmd_*.c and stays thin over the libraries. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "sim_err.h"
+
+static const struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+} cli__cmds[] = {
+    {"trace", cli_cmd_trace, "generate, convert, inspect and record dirty-page traces"},
+};
+
+static void cli__usage(FILE *out) {
+  fputs("usage: migsim COMMAND [ARGS]\n\n"
+        "migsim simulates live VM migration (pre-copy, post-copy, hybrid) on\n"
+        "dirty-page traces and replays the same scenarios on real QEMU.\n\n"
+        "commands:\n",
+        out);
+  for (size_t i = 0; i < sizeof cli__cmds / sizeof cli__cmds[0]; i++)
+    fprintf(out, "  %-9s %s\n", cli__cmds[i].name, cli__cmds[i].summary);
+  fputs("\nRun 'migsim COMMAND --help' for a command's options.\n", out);
+}
+
+int main(int argc, char **argv) {
+  sim_install_gsl_handler();
+  if (argc < 2) {
+    cli__usage(stderr);
+    return CLI_EXIT_ERROR;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+      strcmp(argv[1], "help") == 0) {
+    cli__usage(stdout);
+    return CLI_EXIT_OK;
+  }
+  if (strcmp(argv[1], "--version") == 0) {
+    puts("migsim 0.1.0");
+    return CLI_EXIT_OK;
+  }
+  for (size_t i = 0; i < sizeof cli__cmds / sizeof cli__cmds[0]; i++)
+    if (strcmp(argv[1], cli__cmds[i].name) == 0) return cli__cmds[i].run(argc - 1, argv + 1);
+  cli_die("unknown command '%s' (see 'migsim --help')", argv[1]);
+}

@@ -1,0 +1,4 @@
+/* PLACEHOLDER until this subcommand lands. */
+#include "cli.h"
+int cli_trace_info(int argc, char **argv) { (void)argc; cli_die("%s: not implemented yet", argv[0]); }
+int cli_trace_stats(int argc, char **argv) { (void)argc; cli_die("%s: not implemented yet", argv[0]); }

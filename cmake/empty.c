@@ -1,0 +1,2 @@
+/* Keeps a module library non-empty while its folder has no sources yet. */
+typedef int migsim__empty_translation_unit;

@@ -1,0 +1,44 @@
+/* sim_err: error codes and per-thread detail messages. */
+#include "sim_err.h"
+
+#include <gsl/gsl_errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const sim__messages[] = {
+    "success",
+#define SIM__ERR_TEXT(name, msg) msg,
+    SIM_ERRNO_MAP(SIM__ERR_TEXT)
+#undef SIM__ERR_TEXT
+};
+
+static _Thread_local char sim__detail[512];
+
+const char *sim_strerror(int code) {
+  int idx = -code;
+  if (idx < 0 || idx >= SIM__ERR_COUNT) return "unknown error";
+  return sim__messages[idx];
+}
+
+int sim_errorf(int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(sim__detail, sizeof sim__detail, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+const char *sim_error_message(void) {
+  return sim__detail[0] ? sim__detail : "unspecified error";
+}
+
+void sim_error_clear(void) { sim__detail[0] = '\0'; }
+
+static void sim__gsl_handler(const char *reason, const char *file, int line,
+                             int gsl_errno) {
+  sim_errorf(SIM_ERANGE, "GSL: %s (%s:%d, code %d)", reason, file, line,
+             gsl_errno);
+}
+
+void sim_install_gsl_handler(void) { gsl_set_error_handler(&sim__gsl_handler); }
