@@ -11,6 +11,7 @@ static const struct {
   int (*run)(int argc, char **argv);
   const char *summary;
 } cli__cmds[] = {
+    {"run", cli_cmd_run, "simulate one scenario (or a scenario file)"},
     {"trace", cli_cmd_trace, "generate, convert, inspect and record dirty-page traces"},
 };
 

@@ -1,0 +1,48 @@
+/* cli_scenario: scenario flag parsing for every simulation command. */
+#include "cli_scenario.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "sim_err.h"
+
+int cli_scenario_args(int argc, char **argv, mdl_scenario *s, cli_opt_fn other, void *ctx,
+                      char **positional, int max_positional) {
+  int npos = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+      if (!positional) cli_die("%s: unexpected argument '%s' (see --help)", argv[0], arg);
+      if (npos >= max_positional) cli_die("%s: too many arguments at '%s'", argv[0], arg);
+      positional[npos++] = argv[i];
+      continue;
+    }
+    char name[128];
+    const char *eq = strchr(arg + 2, '=');
+    size_t len = eq ? (size_t)(eq - (arg + 2)) : strlen(arg + 2);
+    if (len >= sizeof name) cli_die("%s: option '%s' is too long", argv[0], arg);
+    memcpy(name, arg + 2, len);
+    name[len] = '\0';
+    const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
+    if (other) {
+      int used = other(ctx, name, value);
+      if (used >= 0) {
+        if (used == 1 && !value) cli_die("%s: --%s needs a value", argv[0], name);
+        if (used == 1 && !eq) i++;
+        continue;
+      }
+    }
+    if (!value) cli_die("%s: --%s needs a value (or unknown option; see --help)", argv[0], name);
+    int rc = mdl_scenario_set(s, name, value);
+    if (rc == SIM_ENOTFOUND) cli_die("%s: unknown option --%s (see --help)", argv[0], name);
+    if (rc) cli_die("%s: --%s", argv[0], sim_error_message());
+    if (!eq) i++;
+  }
+  return npos;
+}
+
+void cli_scenario_name(mdl_scenario *s) {
+  if (s->name[0]) return;
+  snprintf(s->name, sizeof s->name, "%s", mdl_algo_name(s->algo));
+}

@@ -1,0 +1,27 @@
+/* cli_scenario: the scenario flags shared by run, compare, sweep, replay.
+ *
+ * Every scenario parameter (mdl_scenario_keys) is accepted as --KEY VALUE
+ * or --KEY=VALUE; a command adds its own options through `other`. */
+#ifndef CLI_SCENARIO_H
+#define CLI_SCENARIO_H
+
+#include "mdl_scenario.h"
+
+/* Called for options that are not scenario parameters. `value` is the text
+ * after '=' or the next argument (NULL when there is none). Returns how
+ * many values it consumed (0 for a flag, 1 for an option with a value) or
+ * -1 when it does not know the option. */
+typedef int (*cli_opt_fn)(void *ctx, const char *name, const char *value);
+
+/* Parses argv[1..argc) into s (starting from its current values). Dies
+ * (exit 2) with a one-line message on an unknown option or bad value.
+ * Positional arguments are rejected unless `positional` is non-NULL, in
+ * which case they are collected there (up to max_positional). Returns the
+ * number of positional arguments. */
+int cli_scenario_args(int argc, char **argv, mdl_scenario *s, cli_opt_fn other, void *ctx,
+                      char **positional, int max_positional);
+
+/* Fills a default name ("<algo>" or "<algo>@<link>") when none was given. */
+void cli_scenario_name(mdl_scenario *s);
+
+#endif

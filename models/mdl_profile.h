@@ -1,0 +1,90 @@
+/* mdl_profile: how one hypervisor implements migration.
+ *
+ * A profile is a const descriptor: the driver that runs the migration loop
+ * (QEMU's rate-limit windows or Xen's rounds) plus the constants that the
+ * driver reads. Constants that depend on the machine (loopback speed, setup
+ * time, sync pause, device-state size, ...) can be overridden by a profile
+ * file (INI, see docs/profiles.md), which is what `migsim calibrate` writes.
+ * Sources of the defaults: shared/reference/qemu-7.2-migration.md for
+ * qemu-7.2; Clark et al., "Live Migration of Virtual Machines", NSDI 2005,
+ * for xen-classic. */
+#ifndef MDL_PROFILE_H
+#define MDL_PROFILE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum {
+  MDL_DRIVER_QEMU, /* rate-limit windows, threshold rule, wrapping cursor */
+  MDL_DRIVER_XEN   /* per-round rate adaptation and skip rule */
+} mdl_driver;
+
+typedef enum {
+  MDL_DIRTY_LOG_TCG, /* a sync adds every page written since the last one */
+  MDL_DIRTY_LOG_KVM  /* per-chunk lazy clear: writes to a still-dirty page
+                        before its chunk is cleared are not counted again */
+} mdl_dirty_log;
+
+typedef struct {
+  char name[64];
+  mdl_driver driver;
+  mdl_dirty_log dirty_log;
+
+  /* Wire costs (bytes). */
+  uint32_t detect_zero_pages;   /* 1: zero pages go as header + fill byte */
+  uint32_t page_header_bytes;   /* 8: offset | flags */
+  uint32_t block_name_bytes;    /* 7: 1 + strlen("pc.ram") when the block changes */
+  uint32_t zero_page_extra;     /* 1: the fill byte after the header */
+  uint32_t eos_bytes;           /* 8: end marker per iteration step */
+  uint32_t discard_run_bytes;   /* 16 per run in the post-copy discard list */
+  uint32_t discard_header_bytes;/* per discard command (12 runs each) */
+  uint32_t request_bytes;       /* 12: post-copy page request */
+
+  /* Rate limiting and estimation (QEMU driver). */
+  uint64_t window_ns;           /* 100 ms rate-limit / estimation window */
+  uint64_t max_step_ns;         /* 50 ms cap on one iteration step */
+  uint32_t step_check_pages;    /* 64: the 50 ms check runs every N pages */
+
+  /* Machine-dependent constants (fitted by calibration). */
+  double link_bytes_per_s;      /* default link / loopback speed */
+  double zero_page_ns;          /* CPU time to detect and send a zero page */
+  double normal_page_ns;        /* CPU time to send a normal page */
+  uint64_t setup_ns;            /* migration thread setup before first sync */
+  uint64_t sync_base_ns;        /* fixed cost of one dirty-bitmap sync */
+  double sync_ns_per_gib;       /* per GiB of guest memory */
+  uint64_t stop_ns;             /* stopping the vCPUs at switchover */
+  uint64_t device_state_bytes;  /* device state sent at completion */
+  uint64_t dest_load_ns;        /* destination load + start (return path) */
+  uint64_t socket_buffer_bytes; /* bytes in flight before the sender blocks */
+  uint64_t chunk_pages;         /* KVM lazy-clear chunk (1 GiB of pages) */
+
+  /* Xen driver (Clark et al. 2005). */
+  double xen_min_rate;          /* bytes/s of the first round */
+  double xen_rate_increment;    /* added to the previous round's dirty rate */
+  uint64_t xen_stop_bytes;      /* stop when less than this remains */
+  uint32_t xen_max_rounds;      /* 30 */
+  double xen_max_sent_factor;   /* stop after sending this × guest memory */
+} mdl_profile;
+
+/* Built-in profiles. */
+extern const mdl_profile mdl_profile_qemu72;
+extern const mdl_profile mdl_profile_xen_classic;
+
+/* Resolves `name`: a built-in ("qemu-7.2", "xen-classic"), a profile file
+ * shipped in models/profiles/<name>.ini (looked up in MIGSIM_PROFILE_DIR,
+ * then next to the executable's source tree as configured at build time),
+ * or a path to an INI file. Files start from the profile named by their
+ * `base` key (default qemu-7.2) and override constants. */
+int mdl_profile_load(const char *name, mdl_profile *out);
+
+/* Writes p as an INI profile file (all constants), atomically. */
+int mdl_profile_save(const mdl_profile *p, const char *base, const char *path,
+                     const char *comment);
+
+/* Sets one constant by its INI key. SIM_ENOTFOUND for unknown keys. */
+int mdl_profile_set(mdl_profile *p, const char *key, const char *value);
+
+/* Lists built-in and shipped profile names on `out`. */
+void mdl_profile_list(FILE *out);
+
+#endif

@@ -1,0 +1,137 @@
+/* mdl_scenario: one migration experiment, and the result schema shared by
+ * the simulator and kvmreplay.
+ *
+ * Scenario = guest + workload + link + profile + algorithm + seed. Every
+ * parameter has one name used alike by CLI flags (--name), scenario files
+ * (INI: name = value) and sweeps (--sweep name=v1,v2), through
+ * mdl_scenario_set(); so a new parameter is added in exactly one table. */
+#ifndef MDL_SCENARIO_H
+#define MDL_SCENARIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mdl_profile.h"
+
+typedef enum { MDL_ALGO_PRECOPY, MDL_ALGO_POSTCOPY, MDL_ALGO_HYBRID } mdl_algo;
+
+/* When a hybrid run issues the switch to post-copy. */
+typedef enum {
+  MDL_SWITCH_SYNCS,       /* once dirty_sync_count reaches switch_after */
+  MDL_SWITCH_NONCONVERGE, /* a sync period dirtied more bytes than it sent */
+  MDL_SWITCH_TIME         /* at switch_time_ns after the start */
+} mdl_switch_policy;
+
+#define MDL_TEXT_MAX 1024
+
+typedef struct {
+  char name[128];               /* label for reports; default derived */
+  char workload[MDL_TEXT_MAX];  /* trace path or generator spec */
+  uint64_t pages;               /* guest pages (0: from the trace) */
+  uint32_t page_size;           /* 4096 */
+  uint64_t workload_duration_ns;/* generator length before it loops; 0 = endless */
+  uint64_t trace_offset_ns;     /* trace time that coincides with migration start */
+  int loop;                     /* loop a trace shorter than the run (default 1) */
+  char profile[MDL_TEXT_MAX];   /* profile name or file */
+  mdl_algo algo;
+  double max_bandwidth;         /* bytes/s, QEMU max-bandwidth */
+  uint64_t downtime_limit_ns;   /* QEMU downtime-limit */
+  double link_bandwidth;        /* bytes/s; 0 = the profile's link speed */
+  uint64_t latency_ns;          /* one-way */
+  double postcopy_bandwidth;    /* bytes/s; 0 = link speed */
+  mdl_switch_policy switch_policy;
+  uint32_t switch_after;        /* dirty syncs before a hybrid switch */
+  uint64_t switch_time_ns;      /* hybrid switch time for MDL_SWITCH_TIME */
+  uint64_t timeout_ns;          /* simulated-time limit (not_converged) */
+  uint64_t seed;
+  int timeline;                 /* record a per-window timeline */
+} mdl_scenario;
+
+/* Defaults: qemu-7.2, precopy, 128 MiB/s, 300 ms, 60 s timeout, seed 1,
+ * 512 MiB guest for generators, hybrid switch after 5 syncs. */
+void mdl_scenario_defaults(mdl_scenario *s);
+
+/* Sets parameter `key` from text (units accepted). 0, SIM_ENOTFOUND for an
+ * unknown key, or a parse error naming the key. */
+int mdl_scenario_set(mdl_scenario *s, const char *key, const char *value);
+
+/* Checks the scenario as a whole (a workload is given, bandwidths > 0, ...)
+ * and loads nothing. */
+int mdl_scenario_validate(const mdl_scenario *s);
+
+/* Lists every parameter with its default and meaning. */
+void mdl_scenario_help(FILE *out);
+
+/* Canonical text of one parameter's value (for result rows). */
+void mdl_scenario_get(const mdl_scenario *s, const char *key, char *buf, size_t len);
+
+/* Parameter names in table order (NULL-terminated). */
+const char *const *mdl_scenario_keys(void);
+
+const char *mdl_algo_name(mdl_algo a);
+const char *mdl_switch_policy_name(mdl_switch_policy p);
+
+/* Reads a scenario file: INI with an optional [defaults] section applied to
+ * every scenario and one section per scenario ([name]); keys are the
+ * parameter names. A file without sections is one scenario. Calls
+ * fn(ctx, scenario) for each in file order; stops at the first non-zero
+ * return. Errors name the file, line and key. */
+int mdl_scenario_file_each(const char *path, const mdl_scenario *base,
+                           int (*fn)(void *ctx, const mdl_scenario *s), void *ctx);
+
+/* ---------------------------------------------------------------- */
+/* Results: DESIGN.md's metric names, for sim and kvmreplay alike.   */
+
+typedef enum { MDL_STATUS_COMPLETED, MDL_STATUS_NOT_CONVERGED, MDL_STATUS_FAILED } mdl_status;
+const char *mdl_status_name(mdl_status s);
+
+/* One dirty sync ("round"): from this sync to the next (or the end). */
+typedef struct {
+  uint32_t round;             /* 1 = the setup sync */
+  double start_ms, end_ms;
+  uint64_t pages_sent, bytes_sent;
+  uint64_t dirty_pages_at_sync;
+  double bandwidth_est;       /* bytes/s, the estimate at the sync */
+} mdl_round;
+
+/* One timeline sample (per estimation window), on request. */
+typedef struct {
+  double t_ms;
+  uint64_t transferred_bytes;
+  uint64_t dirty_pages;
+  double bandwidth_est;
+  double threshold_bytes;
+  uint32_t dirty_sync_count;
+  char phase[12];             /* setup precopy stopped postcopy done */
+} mdl_sample;
+
+typedef struct {
+  char source[12];            /* "sim" | "kvmreplay" */
+  mdl_status status;
+  char failure[256];          /* reason when failed / not converged */
+  double total_time_ms, downtime_ms, setup_time_ms, expected_downtime_ms;
+  double guest_stall_ms;
+  uint64_t transferred_bytes, precopy_bytes, postcopy_bytes;
+  uint64_t normal_pages, zero_pages, dirty_sync_count, postcopy_requests;
+  double switch_time_ms;      /* hybrid/post-copy switch; -1 if none */
+  /* Real-run extras (empty for sim). */
+  char integrity[32];         /* "ok", "N differing pages", "" */
+  char accel[16];             /* kvm | tcg */
+  char qemu_version[32];
+  double replay_lag_ms;       /* guest pacing lag */
+  double replay_on_time;      /* fraction of writes on time */
+
+  mdl_round *rounds;
+  size_t round_count, round_cap;
+  mdl_sample *samples;
+  size_t sample_count, sample_cap;
+} mdl_result;
+
+void mdl_result_init(mdl_result *r, const char *source);
+void mdl_result_free(mdl_result *r);
+/* Appends a round / sample (amortised O(1)). 0 or SIM_ENOMEM. */
+int mdl_result_add_round(mdl_result *r, const mdl_round *round);
+int mdl_result_add_sample(mdl_result *r, const mdl_sample *sample);
+
+#endif

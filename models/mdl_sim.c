@@ -1,0 +1,726 @@
+/* mdl_sim: the migration simulator (QEMU and Xen drivers).
+ *
+ * Actors. The source's migration thread is an event-driven process on the
+ * sim_engine: it runs inline while it is busy (sending pages advances its
+ * own clock `t`) and schedules itself when it sleeps (rate limit) or must
+ * let an earlier control event run first (hybrid switch time, timeout).
+ * The guest is evaluated lazily: before the thread observes memory at time
+ * t it calls mdl__guest_advance(t), which applies every trace access whose
+ * real time (workload time + accumulated pause) is <= t. A post-copy fault
+ * blocks the guest; its page request reaches the thread `latency` later and
+ * is served ahead of the background stream, behind whatever is already
+ * queued in the socket buffer.
+ *
+ * Time inside the thread is a double in nanoseconds (link serialisation is
+ * fractional); events on the engine are integer nanoseconds. */
+#include "mdl_sim.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mdl_mem.h"
+#include "sim_engine.h"
+#include "sim_err.h"
+#include "sim_units.h"
+#include "wl_player.h"
+
+enum { MDL__EVENT_BATCH = 4096 };
+enum { MDL__PRIO_CONTROL = 0, MDL__PRIO_THREAD = 10 };
+typedef enum { PH_SETUP, PH_PRECOPY, PH_POSTCOPY, PH_DONE } mdl__phase;
+static const char *const mdl__phase_names[] = {"setup", "precopy", "postcopy", "done"};
+
+typedef struct {
+  const mdl_scenario *s;
+  const mdl_profile *p;
+  mdl_result *r;
+  sim_engine *e;
+  wl_source *src;
+  wl_player *player;
+  mdl_mem mem;
+
+  /* Constants derived once. */
+  uint64_t normal_bytes, zero_bytes;
+  double link_bw, buffer_ns, latency_ns, max_bw;
+
+  /* Guest. */
+  wl_event *ev;
+  size_t ev_len, ev_pos;
+  int ev_end;
+  double clock_offset; /* real time = workload time + clock_offset */
+  double stall_ns;
+  int stopped;         /* vCPUs stopped (switchover) */
+  int blocked;         /* waiting for a post-copy page */
+  double fault_time, req_arrival, fault_page_arrival;
+  uint64_t fault_page;
+  int req_pending;     /* request not yet served by the source */
+  int pages_remote;    /* guest runs on the destination (post-copy) */
+
+  /* Migration thread. */
+  mdl__phase phase;
+  double t, limit;
+  uint64_t cursor;
+  double window_start;
+  uint64_t window_bytes, budget;
+  double bw_est, threshold, expected_downtime_ns;
+  double link_free;
+  int start_postcopy, return_path, timed_out;
+  double downtime_start;
+  uint8_t *chunk_needs_clear;
+  uint64_t chunks;
+
+  /* Round (dirty sync) bookkeeping. */
+  mdl_round round;
+  int round_open;
+  uint64_t round_pages0, round_bytes0;
+  uint64_t pages_sent;
+  /* dirty-pages-rate (QEMU: computed at syncs at least 1 s apart) */
+  double rate_period_start;
+  uint64_t rate_period_pages;
+  double dirty_pages_rate;
+  /* non-convergence policy: bytes dirtied vs sent in the sync period */
+  uint64_t period_sent_bytes0;
+
+  int error;
+} mdl__sim;
+
+/* ------------------------------------------------------------ guest */
+
+static int mdl__refill(mdl__sim *S) {
+  if (S->ev_end) return 0;
+  long n = wl_player_read(S->player, S->ev, MDL__EVENT_BATCH);
+  if (n < 0) {
+    S->error = (int)n;
+    S->ev_end = 1;
+    return (int)n;
+  }
+  S->ev_len = (size_t)n;
+  S->ev_pos = 0;
+  if (n == 0) S->ev_end = 1;
+  return (int)(n > 0);
+}
+
+/* A post-copy access to a page still on the source: block the guest and
+ * send a request. */
+static void mdl__fault(mdl__sim *S, uint64_t page, double when) {
+  S->blocked = 1;
+  S->req_pending = 1;
+  S->fault_page = page;
+  S->fault_time = when;
+  S->fault_page_arrival = -1;
+  S->req_arrival = when + S->latency_ns + (double)S->p->request_bytes / S->link_bw * 1e9;
+  S->r->postcopy_requests++;
+}
+
+/* Runs the guest's accesses up to real time `until`. */
+static void mdl__guest_advance(mdl__sim *S, double until) {
+  if (S->stopped || S->blocked) return;
+  for (;;) {
+    if (S->ev_pos == S->ev_len && mdl__refill(S) <= 0) return;
+    const wl_event *ev = &S->ev[S->ev_pos];
+    double when = (double)ev->time_ns + S->clock_offset;
+    if (when > until) return;
+    uint64_t p = ev->pfn;
+    if (p >= S->mem.pages) { /* trace larger than the guest: fold in */
+      p %= S->mem.pages;
+    }
+    if (S->pages_remote) {
+      if (mdl_bit_test(S->mem.dirty, p)) {
+        mdl__fault(S, p, when);
+        return; /* the access completes when the page arrives */
+      }
+    } else if (ev->op == WL_OP_WRITE) {
+      mdl_bit_set(S->mem.log, p);
+      mdl_bit_set(S->mem.nonzero, p);
+    }
+    S->ev_pos++;
+  }
+}
+
+/* The guest resumes at `at` after waiting since `since`. */
+static void mdl__guest_resume(mdl__sim *S, double since, double at, int is_stall) {
+  double pause = at - since;
+  if (pause < 0) pause = 0;
+  S->clock_offset += pause;
+  if (is_stall) S->stall_ns += pause;
+}
+
+/* True when a not-yet-applied access before real time `until` touches word
+ * `w`; conservative (true) when the answer is beyond the buffered batch. */
+static int mdl__guest_touches_word(const mdl__sim *S, uint64_t w, double until) {
+  if (S->stopped || S->ev_end) return 0;
+  for (size_t i = S->ev_pos; i < S->ev_len; i++) {
+    const wl_event *ev = &S->ev[i];
+    if ((double)ev->time_ns + S->clock_offset > until) return 0;
+    if (((ev->pfn % S->mem.pages) >> 6) == w) return 1;
+  }
+  return 1;
+}
+
+/* ------------------------------------------------------- link and send */
+
+/* Accounts `bytes` written by the thread with `cpu_ns` of work: the thread
+ * blocks when more than the socket buffer is in flight. */
+static void mdl__put(mdl__sim *S, uint64_t bytes, double cpu_ns, int ram) {
+  S->t += cpu_ns;
+  double start = S->link_free > S->t ? S->link_free : S->t;
+  S->link_free = start + (double)bytes / S->link_bw * 1e9;
+  if (S->link_free - S->t > S->buffer_ns) S->t = S->link_free - S->buffer_ns;
+  S->window_bytes += bytes;
+  if (!ram) return;
+  S->r->transferred_bytes += bytes;
+  if (S->phase == PH_PRECOPY && !S->stopped)
+    S->r->precopy_bytes += bytes;
+  else if (S->phase == PH_POSTCOPY)
+    S->r->postcopy_bytes += bytes;
+}
+
+/* KVM clears the dirty log of a chunk lazily, just before the cursor first
+ * sends from it after a sync. */
+static void mdl__chunk_touch(mdl__sim *S, uint64_t page) {
+  if (!S->chunk_needs_clear) return;
+  uint64_t c = page / S->p->chunk_pages;
+  if (!S->chunk_needs_clear[c]) return;
+  S->chunk_needs_clear[c] = 0;
+  uint64_t w0 = c * S->p->chunk_pages / 64;
+  uint64_t w1 = (c + 1) * S->p->chunk_pages / 64;
+  if (w1 > S->mem.words) w1 = S->mem.words;
+  memset(S->mem.log + w0, 0, (w1 - w0) * sizeof(uint64_t));
+}
+
+/* Sends one dirty page. */
+static void mdl__send_page(mdl__sim *S, uint64_t page) {
+  mdl__chunk_touch(S, page);
+  int nonzero = mdl_bit_test(S->mem.nonzero, page) || !S->p->detect_zero_pages;
+  mdl_bit_clear(S->mem.dirty, page);
+  S->mem.dirty_count--;
+  S->pages_sent++;
+  if (nonzero) {
+    S->r->normal_pages++;
+    mdl__put(S, S->normal_bytes, S->p->normal_page_ns, 1);
+  } else {
+    S->r->zero_pages++;
+    mdl__put(S, S->zero_bytes, S->p->zero_page_ns, 1);
+  }
+  if (S->blocked && page == S->fault_page && S->fault_page_arrival < 0)
+    S->fault_page_arrival = S->link_free + S->latency_ns;
+  if (page + 1 >= S->mem.pages) {
+    S->cursor = 0;
+    /* Wrapping to the start changes the RAM block: its name is resent. */
+    if (S->p->block_name_bytes) mdl__put(S, S->p->block_name_bytes, 0, 1);
+  } else {
+    S->cursor = page + 1;
+  }
+}
+
+/* Sends every dirty page of the word holding the cursor at once, when no
+ * access can interleave with it and the whole word fits the budget and the
+ * step. Returns pages sent (0: take the page-by-page path). */
+static uint64_t mdl__send_word(mdl__sim *S, double step_end, int guest_can_run) {
+  uint64_t w = S->cursor >> 6;
+  uint64_t bits = S->mem.dirty[w] & (~0ull << (S->cursor & 63));
+  if (!bits) return 0;
+  uint64_t nz_bits = S->p->detect_zero_pages ? bits & S->mem.nonzero[w] : bits;
+  uint64_t n = (uint64_t)__builtin_popcountll(bits);
+  uint64_t nz = (uint64_t)__builtin_popcountll(nz_bits);
+  uint64_t bytes = nz * S->normal_bytes + (n - nz) * S->zero_bytes;
+  double cpu = (double)nz * S->p->normal_page_ns + (double)(n - nz) * S->p->zero_page_ns;
+  if (S->budget != UINT64_MAX && S->window_bytes + bytes > S->budget) return 0;
+  double t_end = S->t + cpu;
+  double wire_end = (S->link_free > S->t ? S->link_free : S->t) + (double)bytes / S->link_bw * 1e9;
+  if (wire_end - S->buffer_ns > t_end) t_end = wire_end - S->buffer_ns;
+  if (t_end > step_end || t_end >= S->limit) return 0;
+  if (guest_can_run && mdl__guest_touches_word(S, w, t_end)) return 0;
+  uint64_t last = (w << 6) + 63 - (uint64_t)__builtin_clzll(bits);
+  mdl__chunk_touch(S, (w << 6) + (uint64_t)__builtin_ctzll(bits));
+  S->mem.dirty[w] &= ~bits;
+  S->mem.dirty_count -= n;
+  S->pages_sent += n;
+  S->r->normal_pages += nz;
+  S->r->zero_pages += n - nz;
+  mdl__put(S, bytes, cpu, 1);
+  if (last + 1 >= S->mem.pages) {
+    S->cursor = 0;
+    if (S->p->block_name_bytes) mdl__put(S, S->p->block_name_bytes, 0, 1);
+  } else {
+    S->cursor = last + 1;
+  }
+  return n;
+}
+
+/* ---------------------------------------------------- rounds and syncs */
+
+static void mdl__close_round(mdl__sim *S, double end) {
+  if (!S->round_open) return;
+  S->round.end_ms = end / 1e6;
+  S->round.pages_sent = S->pages_sent - S->round_pages0;
+  S->round.bytes_sent = S->r->transferred_bytes - S->round_bytes0;
+  if (mdl_result_add_round(S->r, &S->round)) S->error = SIM_ENOMEM;
+  S->round_open = 0;
+}
+
+static double mdl__sync_cost(const mdl__sim *S) {
+  double gib = (double)S->mem.pages * (double)S->s->page_size / 1073741824.0;
+  return (double)S->p->sync_base_ns + S->p->sync_ns_per_gib * gib;
+}
+
+static void mdl__open_round(mdl__sim *S) {
+  mdl__close_round(S, S->t);
+  S->r->dirty_sync_count++;
+  memset(&S->round, 0, sizeof S->round);
+  S->round.round = (uint32_t)S->r->dirty_sync_count;
+  S->round.start_ms = S->t / 1e6;
+  S->round.dirty_pages_at_sync = S->mem.dirty_count;
+  S->round.bandwidth_est = S->bw_est;
+  S->round_pages0 = S->pages_sent;
+  S->round_bytes0 = S->r->transferred_bytes;
+  S->round_open = 1;
+}
+
+/* One dirty-bitmap sync (migration_bitmap_sync): takes the sync pause,
+ * ORs the log into the migration bitmap and opens a round. */
+static void mdl__sync(mdl__sim *S) {
+  S->t += mdl__sync_cost(S);
+  mdl__guest_advance(S, S->t);
+  int lazy = S->p->dirty_log == MDL_DIRTY_LOG_KVM && S->chunk_needs_clear;
+  uint64_t added = mdl_mem_sync(&S->mem, 0, S->mem.words, !lazy);
+  if (lazy) memset(S->chunk_needs_clear, 1, S->chunks);
+  uint64_t sent_in_period = S->r->transferred_bytes - S->period_sent_bytes0;
+  S->period_sent_bytes0 = S->r->transferred_bytes;
+  /* dirty-pages-rate, as QEMU computes it: at most once per second. */
+  S->rate_period_pages += added;
+  if (S->t > S->rate_period_start + 1e9) {
+    S->dirty_pages_rate = (double)S->rate_period_pages * 1e9 / (S->t - S->rate_period_start);
+    S->rate_period_pages = 0;
+    S->rate_period_start = S->t;
+  }
+  mdl__open_round(S);
+  /* Hybrid switch policies that look at syncs (the harness watches
+   * dirty-sync-count and issues migrate-start-postcopy). */
+  if (S->s->algo == MDL_ALGO_HYBRID && S->phase == PH_PRECOPY && !S->stopped) {
+    if (S->s->switch_policy == MDL_SWITCH_SYNCS && S->r->dirty_sync_count >= S->s->switch_after)
+      S->start_postcopy = 1;
+    if (S->s->switch_policy == MDL_SWITCH_NONCONVERGE && S->r->dirty_sync_count > 2 &&
+        added * S->s->page_size > sent_in_period)
+      S->start_postcopy = 1;
+  }
+}
+
+/* migration_update_counters: closes the estimation window. */
+static void mdl__update_counters(mdl__sim *S) {
+  if (S->t < S->window_start + (double)S->p->window_ns) return;
+  double spent = S->t - S->window_start;
+  S->bw_est = (double)S->window_bytes / spent * 1e9;
+  S->threshold = S->bw_est * (double)S->s->downtime_limit_ns / 1e9;
+  if (S->dirty_pages_rate > 0 && S->window_bytes > 10000 && S->round_open)
+    S->expected_downtime_ns = (double)S->round.dirty_pages_at_sync * S->s->page_size / S->bw_est * 1e9;
+  if (S->s->timeline) {
+    mdl_sample smp = {S->t / 1e6, S->r->transferred_bytes, S->mem.dirty_count, S->bw_est,
+                      S->threshold, (uint32_t)S->r->dirty_sync_count, ""};
+    snprintf(smp.phase, sizeof smp.phase, "%s", mdl__phase_names[S->phase]);
+    if (mdl_result_add_sample(S->r, &smp)) S->error = SIM_ENOMEM;
+  }
+  S->window_start = S->t;
+  S->window_bytes = 0;
+}
+
+/* -------------------------------------------------------- post-copy */
+
+/* Serves a page request that has reached the source. */
+static void mdl__serve_request(mdl__sim *S) {
+  S->req_pending = 0;
+  double arrival;
+  if (mdl_bit_test(S->mem.dirty, S->fault_page)) {
+    mdl__send_page(S, S->fault_page);
+    arrival = S->link_free + S->latency_ns;
+  } else {
+    /* Already on its way in the background stream: the request is
+     * dropped and the guest waits for that copy. */
+    arrival = S->fault_page_arrival >= 0 ? S->fault_page_arrival : S->t + S->latency_ns;
+  }
+  if (arrival < S->t) arrival = S->t;
+  S->blocked = 0;
+  mdl__guest_resume(S, S->fault_time, arrival, 1);
+}
+
+static int mdl__request_ready(const mdl__sim *S) { return S->req_pending && S->req_arrival <= S->t; }
+
+static void mdl__postcopy_start(mdl__sim *S) {
+  mdl__guest_advance(S, S->t);
+  S->downtime_start = S->t;
+  S->stopped = 1;
+  S->t += (double)S->p->stop_ns;
+  mdl__sync(S);
+  S->r->switch_time_ms = S->downtime_start / 1e6;
+  S->phase = PH_POSTCOPY;
+  /* Discard list: one 16-byte entry per run of still-dirty pages, 12 runs
+   * per command; then the device state and the run command. */
+  uint64_t runs = mdl_mem_dirty_runs(&S->mem);
+  uint64_t discard = runs * S->p->discard_run_bytes + (runs + 11) / 12 * S->p->discard_header_bytes;
+  mdl__put(S, discard + S->p->device_state_bytes, 0, 0);
+  S->r->downtime_ms = (S->t - S->downtime_start) / 1e6;
+  double resume = S->link_free + S->latency_ns + (double)S->p->dest_load_ns;
+  S->stopped = 0;
+  S->pages_remote = 1;
+  mdl__guest_resume(S, S->downtime_start, resume, 0);
+  /* The post-copy stream has its own limit (0 = none). */
+  S->budget = S->s->postcopy_bandwidth > 0
+                  ? (uint64_t)(S->s->postcopy_bandwidth * (double)S->p->window_ns / 1e9)
+                  : UINT64_MAX;
+}
+
+/* -------------------------------------------------------- completion */
+
+static void mdl__finish(mdl__sim *S, double end) {
+  mdl__close_round(S, end);
+  S->phase = PH_DONE;
+  S->r->total_time_ms = end / 1e6;
+  S->r->guest_stall_ms = S->stall_ns / 1e6;
+  S->r->expected_downtime_ms = S->expected_downtime_ns / 1e6;
+  sim_stop(S->e);
+}
+
+/* Sends every dirty page with the rate limit lifted (guest stopped, or in
+ * post-copy still serving requests). */
+static void mdl__drain(mdl__sim *S) {
+  S->budget = UINT64_MAX;
+  while (S->mem.dirty_count) {
+    if (S->pages_remote) {
+      mdl__guest_advance(S, S->t);
+      if (S->req_pending && S->req_arrival <= S->t) {
+        mdl__serve_request(S);
+        continue;
+      }
+    } else if (mdl__send_word(S, INFINITY, 0)) {
+      continue;
+    }
+    mdl__send_page(S, mdl_mem_next_dirty(&S->mem, S->cursor));
+  }
+  if (S->pages_remote) {
+    /* The guest may still be waiting for its last page. */
+    mdl__guest_advance(S, S->t);
+    if (S->req_pending) {
+      if (S->req_arrival > S->t) S->t = S->req_arrival;
+      mdl__serve_request(S);
+    }
+  }
+}
+
+static void mdl__completion(mdl__sim *S) {
+  if (S->phase == PH_PRECOPY) {
+    mdl__guest_advance(S, S->t);
+    S->downtime_start = S->t;
+    S->stopped = 1;
+    S->t += (double)S->p->stop_ns;
+    mdl__sync(S);
+    mdl__drain(S);
+    mdl__put(S, S->p->eos_bytes, 0, 1);
+    mdl__put(S, S->p->device_state_bytes, 0, 0);
+  } else {
+    mdl__drain(S);
+    mdl__put(S, S->p->eos_bytes, 0, 1);
+  }
+  /* Without a return path the source is done once it has written
+   * everything; with one it waits for the destination to load and answer. */
+  double end = S->t;
+  if (S->return_path) end = S->link_free + 2 * S->latency_ns + (double)S->p->dest_load_ns;
+  if (S->r->switch_time_ms < 0) S->r->downtime_ms = (end - S->downtime_start) / 1e6;
+  S->r->status = MDL_STATUS_COMPLETED;
+  mdl__finish(S, end);
+}
+
+/* ------------------------------------------------------ QEMU driver */
+
+/* One iteration step (ram_save_iterate): send from the cursor until the
+ * window's budget is used, nothing is dirty, or the step is older than
+ * max_step (checked every step_check_pages pages). */
+static void mdl__iterate(mdl__sim *S) {
+  double step_start = S->t, step_end = S->t + (double)S->p->max_step_ns;
+  uint64_t i = 0;
+  int remote = S->pages_remote;
+  while (S->window_bytes <= S->budget || mdl__request_ready(S)) {
+    if (remote) {
+      mdl__guest_advance(S, S->t);
+      if (mdl__request_ready(S)) {
+        mdl__serve_request(S);
+        i++;
+        continue;
+      }
+    } else {
+      uint64_t n = mdl__send_word(S, step_end, 1);
+      if (n) {
+        i += n;
+        if (S->t - step_start > (double)S->p->max_step_ns) break;
+        continue;
+      }
+      mdl__guest_advance(S, S->t);
+    }
+    uint64_t page = mdl_mem_next_dirty(&S->mem, S->cursor);
+    if (page == UINT64_MAX) break;
+    mdl__send_page(S, page);
+    if ((i % S->p->step_check_pages) == 0 && S->t - step_start > (double)S->p->max_step_ns) {
+      i++;
+      break;
+    }
+    i++;
+    if (S->t >= S->limit) break;
+  }
+  mdl__put(S, S->p->eos_bytes, 0, 1);
+}
+
+static void mdl__qemu_thread(sim_engine *e, void *ctx, uint64_t arg);
+
+static void mdl__yield(mdl__sim *S, double at) {
+  uint64_t when = (uint64_t)ceil(at);
+  if (!sim_schedule(S->e, when, MDL__PRIO_THREAD, mdl__qemu_thread, S, 0)) S->error = SIM_ENOMEM;
+}
+
+static void mdl__qemu_thread(sim_engine *e, void *ctx, uint64_t arg) {
+  (void)arg;
+  mdl__sim *S = ctx;
+  if (S->phase == PH_DONE) return;
+  double now = (double)sim_now(e);
+  if (S->t < now) S->t = now;
+  uint64_t next = sim_next_time(e);
+  S->limit = next == SIM_TIME_NEVER ? INFINITY : (double)next;
+
+  if (S->phase == PH_SETUP) {
+    /* Setup: everything is dirty, logging starts, first sync. */
+    S->t += (double)S->p->setup_ns;
+    mdl_mem_mark_all_dirty(&S->mem);
+    mdl__sync(S);
+    S->r->setup_time_ms = S->t / 1e6;
+    S->phase = PH_PRECOPY;
+  }
+  while (S->phase != PH_DONE && !S->error) {
+    if (S->t >= S->limit) {
+      mdl__yield(S, S->t);
+      return;
+    }
+    mdl__update_counters(S);
+    if (S->window_bytes > S->budget && !mdl__request_ready(S)) {
+      /* Rate limited: sleep until the window ends, or until a page
+       * request wakes the thread. */
+      double wake = S->window_start + (double)S->p->window_ns;
+      if (S->pages_remote) {
+        mdl__guest_advance(S, wake);
+        if (S->req_pending && S->req_arrival < wake) wake = S->req_arrival;
+      }
+      mdl__yield(S, wake);
+      return;
+    }
+    /* migration_iteration_run */
+    double pending = (double)S->mem.dirty_count * S->s->page_size;
+    if (S->phase == PH_PRECOPY && pending < S->threshold) {
+      mdl__sync(S);
+      pending = (double)S->mem.dirty_count * S->s->page_size;
+    }
+    if (pending > 0 && pending >= S->threshold) {
+      if (S->phase == PH_PRECOPY && S->start_postcopy) {
+        mdl__postcopy_start(S);
+        continue;
+      }
+      mdl__iterate(S);
+    } else {
+      mdl__completion(S);
+    }
+  }
+}
+
+/* ------------------------------------------------------- Xen driver */
+
+/* Sends one page paced at `rate` (Xen paces each round at its own rate,
+ * never faster than the link allows). */
+static void mdl__xen_put_rate(mdl__sim *S, uint64_t page, double rate) {
+  double before = S->t;
+  uint64_t bytes = mdl_bit_test(S->mem.nonzero, page) ? S->normal_bytes : S->zero_bytes;
+  mdl__send_page(S, page);
+  double paced = before + (double)bytes / rate * 1e9;
+  if (S->t < paced) S->t = paced;
+}
+
+static void mdl__xen_thread(sim_engine *e, void *ctx, uint64_t arg) {
+  (void)arg;
+  mdl__sim *S = ctx;
+  if (S->phase == PH_DONE) return;
+  (void)e;
+  const mdl_profile *p = S->p;
+  double mem_bytes = (double)S->mem.pages * S->s->page_size;
+  double max_rate = S->max_bw < S->link_bw ? S->max_bw : S->link_bw;
+  double rate = p->xen_min_rate > 0 ? p->xen_min_rate : max_rate;
+  if (rate > max_rate) rate = max_rate;
+  S->t += (double)p->setup_ns;
+  mdl_mem_mark_all_dirty(&S->mem);
+  S->phase = PH_PRECOPY;
+  mdl__open_round(S);
+  S->r->setup_time_ms = S->t / 1e6;
+  for (;;) {
+    double round_start = S->t;
+    S->bw_est = rate;
+    S->round.bandwidth_est = rate;
+    /* One pass in address order over the pages dirty at the round start;
+     * pages written again during the round are skipped (sent next round). */
+    for (uint64_t page = 0; page < S->mem.pages;) {
+      uint64_t w = page >> 6;
+      uint64_t bits = S->mem.dirty[w] & (~0ull << (page & 63));
+      if (!bits) {
+        page = (w + 1) << 6;
+        continue;
+      }
+      page = (w << 6) + (uint64_t)__builtin_ctzll(bits);
+      mdl__guest_advance(S, S->t);
+      if (!mdl_bit_test(S->mem.log, page)) mdl__xen_put_rate(S, page, rate);
+      page++;
+      if (S->t >= (double)S->s->timeout_ns) break;
+    }
+    if (S->t >= (double)S->s->timeout_ns) {
+      S->r->status = MDL_STATUS_NOT_CONVERGED;
+      snprintf(S->r->failure, sizeof S->r->failure, "timeout after %.3f s", (double)S->s->timeout_ns / 1e9);
+      mdl__finish(S, (double)S->s->timeout_ns);
+      return;
+    }
+    mdl__guest_advance(S, S->t);
+    uint64_t redirtied = 0;
+    for (uint64_t w = 0; w < S->mem.words; w++) redirtied += (uint64_t)__builtin_popcountll(S->mem.log[w]);
+    double duration = S->t - round_start;
+    double dirty_rate = duration > 0 ? (double)redirtied * S->s->page_size / duration * 1e9 : 0;
+    uint64_t remaining = 0;
+    for (uint64_t w = 0; w < S->mem.words; w++)
+      remaining += (uint64_t)__builtin_popcountll(S->mem.dirty[w] | S->mem.log[w]);
+    double next_rate = dirty_rate + p->xen_rate_increment;
+    if (next_rate < p->xen_min_rate) next_rate = p->xen_min_rate;
+    int stop = (double)remaining * S->s->page_size < (double)p->xen_stop_bytes ||
+               S->r->dirty_sync_count >= p->xen_max_rounds ||
+               (double)S->r->transferred_bytes >= p->xen_max_sent_factor * mem_bytes ||
+               next_rate > max_rate;
+    if (stop) break;
+    rate = next_rate;
+    mdl_mem_sync(&S->mem, 0, S->mem.words, 1);
+    mdl__open_round(S);
+  }
+  /* Stop-and-copy at the maximum rate. */
+  S->downtime_start = S->t;
+  S->stopped = 1;
+  S->t += (double)p->stop_ns;
+  mdl_mem_sync(&S->mem, 0, S->mem.words, 1);
+  mdl__open_round(S);
+  S->round.bandwidth_est = max_rate;
+  for (uint64_t page = mdl_mem_next_dirty(&S->mem, 0); page != UINT64_MAX;
+       page = mdl_mem_next_dirty(&S->mem, page))
+    mdl__xen_put_rate(S, page, max_rate);
+  mdl__put(S, p->device_state_bytes, 0, 0);
+  S->r->downtime_ms = (S->t - S->downtime_start) / 1e6;
+  S->r->status = MDL_STATUS_COMPLETED;
+  mdl__finish(S, S->t);
+}
+
+/* ---------------------------------------------------- control events */
+
+static void mdl__on_timeout(sim_engine *e, void *ctx, uint64_t arg) {
+  (void)arg;
+  mdl__sim *S = ctx;
+  if (S->phase == PH_DONE) return;
+  double now = (double)sim_now(e);
+  S->r->status = MDL_STATUS_NOT_CONVERGED;
+  snprintf(S->r->failure, sizeof S->r->failure, "timeout after %.3f s in %s", now / 1e9,
+           mdl__phase_names[S->phase]);
+  if (S->t < now) S->t = now;
+  mdl__finish(S, now);
+}
+
+static void mdl__on_switch_time(sim_engine *e, void *ctx, uint64_t arg) {
+  (void)e;
+  (void)arg;
+  mdl__sim *S = ctx;
+  S->start_postcopy = 1;
+}
+
+/* ------------------------------------------------------------- setup */
+
+static int mdl__open_workload(mdl__sim *S) {
+  const mdl_scenario *s = S->s;
+  wl_open_opts o = {s->pages ? s->pages : 131072, s->page_size, s->seed, s->workload_duration_ns};
+  int rc = wl_source_open(s->workload, &o, &S->src);
+  if (rc) return rc;
+  const wl_meta *m = wl_source_meta(S->src);
+  uint64_t pages = s->pages ? s->pages : m->pages;
+  if (m->page_size != s->page_size)
+    return sim_errorf(SIM_EINVAL, "%s: page size %u differs from the scenario's %u", s->workload,
+                      m->page_size, s->page_size);
+  if (m->pages > pages)
+    return sim_errorf(SIM_ERANGE, "%s: trace has %llu pages but the guest only %llu", s->workload,
+                      (unsigned long long)m->pages, (unsigned long long)pages);
+  if ((rc = mdl_mem_init(&S->mem, pages))) return rc;
+  for (size_t i = 0; i < m->nonzero_count; i++)
+    mdl_bits_set_range(S->mem.nonzero, m->nonzero[i].first, m->nonzero[i].last);
+  if ((rc = wl_player_new(S->src, s->trace_offset_ns, s->loop, &S->player))) return rc;
+  S->ev = malloc(MDL__EVENT_BATCH * sizeof *S->ev);
+  if (!S->ev) return sim_errorf(SIM_ENOMEM, "out of memory");
+  return 0;
+}
+
+int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_result *r) {
+  int rc = mdl_scenario_validate(s);
+  if (rc) return rc;
+  if (profile->driver == MDL_DRIVER_XEN && s->algo != MDL_ALGO_PRECOPY)
+    return sim_errorf(SIM_EUNSUPPORTED, "profile %s supports only precopy (got %s)", profile->name,
+                      mdl_algo_name(s->algo));
+  mdl__sim *S = calloc(1, sizeof *S);
+  if (!S) return sim_errorf(SIM_ENOMEM, "out of memory");
+  S->s = s;
+  S->p = profile;
+  S->r = r;
+  if ((rc = mdl__open_workload(S))) goto out;
+  if ((rc = sim_engine_new(&S->e))) goto out;
+
+  S->normal_bytes = profile->page_header_bytes + s->page_size;
+  S->zero_bytes = profile->detect_zero_pages ? profile->page_header_bytes + profile->zero_page_extra
+                                             : S->normal_bytes;
+  S->link_bw = s->link_bandwidth > 0 ? s->link_bandwidth : profile->link_bytes_per_s;
+  S->max_bw = s->max_bandwidth;
+  S->buffer_ns = (double)profile->socket_buffer_bytes / S->link_bw * 1e9;
+  S->latency_ns = (double)s->latency_ns;
+  S->budget = (uint64_t)(s->max_bandwidth * (double)profile->window_ns / 1e9);
+  S->return_path = s->algo != MDL_ALGO_PRECOPY;
+  S->start_postcopy = s->algo == MDL_ALGO_POSTCOPY;
+  S->fault_page_arrival = -1;
+  if (profile->dirty_log == MDL_DIRTY_LOG_KVM && profile->chunk_pages >= 64) {
+    S->chunks = (S->mem.pages + profile->chunk_pages - 1) / profile->chunk_pages;
+    S->chunk_needs_clear = calloc(S->chunks, 1);
+    if (!S->chunk_needs_clear) {
+      rc = sim_errorf(SIM_ENOMEM, "out of memory");
+      goto out;
+    }
+  }
+  r->status = MDL_STATUS_FAILED;
+
+  sim_handler thread = profile->driver == MDL_DRIVER_XEN ? mdl__xen_thread : mdl__qemu_thread;
+  if (!sim_schedule(S->e, 0, MDL__PRIO_THREAD, thread, S, 0) ||
+      !sim_schedule(S->e, s->timeout_ns, MDL__PRIO_CONTROL, mdl__on_timeout, S, 0) ||
+      (s->algo == MDL_ALGO_HYBRID && s->switch_policy == MDL_SWITCH_TIME &&
+       !sim_schedule(S->e, s->switch_time_ns, MDL__PRIO_CONTROL, mdl__on_switch_time, S, 0))) {
+    rc = SIM_ENOMEM;
+    goto out;
+  }
+  sim_run(S->e);
+  if (S->error) {
+    rc = S->error;
+    if (rc == SIM_ENOMEM) sim_errorf(rc, "out of memory during the simulation");
+  }
+out:
+  free(S->chunk_needs_clear);
+  free(S->ev);
+  wl_player_free(S->player);
+  wl_source_close(S->src);
+  mdl_mem_free(&S->mem);
+  sim_engine_free(S->e);
+  free(S);
+  return rc;
+}
+
+int mdl_simulate(const mdl_scenario *s, mdl_result *r) {
+  mdl_profile profile;
+  int rc = mdl_profile_load(s->profile, &profile);
+  if (rc) return rc;
+  return mdl_simulate_with(s, &profile, r);
+}
