@@ -32,6 +32,8 @@ int cli_is_tty(void);
 /* Subcommands. argv[0] is the subcommand's own name. */
 int cli_cmd_trace(int argc, char **argv);
 int cli_cmd_run(int argc, char **argv);
+int cli_cmd_compare(int argc, char **argv);
+int cli_cmd_sweep(int argc, char **argv);
 int cli_trace_gen(int argc, char **argv);
 int cli_trace_import(int argc, char **argv);
 int cli_trace_export(int argc, char **argv);

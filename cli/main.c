@@ -11,6 +11,8 @@ static const struct {
   int (*run)(int argc, char **argv);
   const char *summary;
 } cli__cmds[] = {
+    {"compare", cli_cmd_compare, "compare algorithms (and link speeds) on one workload"},
+    {"sweep", cli_cmd_sweep, "run a grid of scenarios on all cores (resumable)"},
     {"run", cli_cmd_run, "simulate one scenario (or a scenario file)"},
     {"trace", cli_cmd_trace, "generate, convert, inspect and record dirty-page traces"},
 };

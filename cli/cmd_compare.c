@@ -1,0 +1,235 @@
+/* migsim compare: several algorithms (× link speeds) on one workload, with a
+ * table, CSVs, PNG plots and a Markdown report. With no arguments it runs
+ * the bundled default workload: the README's main job. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cli_scenario.h"
+#include "mdl_sim.h"
+#include "res_output.h"
+#include "res_plot.h"
+#include "sim_err.h"
+#include "sim_file.h"
+#include "sim_units.h"
+
+#ifndef MIGSIM_SOURCE_DIR
+#define MIGSIM_SOURCE_DIR "."
+#endif
+
+/* The bundled default workload: a trace shipped in the repository. */
+#define CLI_COMPARE_DEFAULT_TRACE MIGSIM_SOURCE_DIR "/workloads/traces/default.mtr"
+
+enum { CLI_MAX_ALGOS = 3, CLI_MAX_LINKS = 8 };
+
+typedef struct {
+  const char *out;
+  const char *algos;
+  const char *links;
+  int no_plots;
+  int max_bw_given;
+} cli__cmp_opts;
+
+static void cli__cmp_help(void) {
+  printf("usage: migsim compare [--workload SPEC | --trace FILE] [OPTIONS]\n\n"
+         "Runs pre-copy, post-copy and hybrid (or --algos) on one workload at several\n"
+         "link speeds (--links), prints a table and writes OUT/summary.csv,\n"
+         "OUT/rounds.csv, OUT/report.md and PNG plots (total time, downtime and bytes\n"
+         "per algorithm; bytes per round). Unless --max-bandwidth is given, each run's\n"
+         "rate limit is its link speed (QEMU's max-bandwidth set to the link).\n"
+         "With no workload it uses the bundled trace %s.\n\n"
+         "options:\n"
+         "  --algos LIST           comma-separated algorithms [precopy,postcopy,hybrid]\n"
+         "  --links LIST           comma-separated link speeds [1Gbit/s,2.5Gbit/s,10Gbit/s]\n"
+         "  --out DIR              output folder, replaced files [out/compare]\n"
+         "  --no-plots             skip the PNG plots\n"
+         "  --help                 this text\n\n"
+         "scenario parameters:\n",
+         CLI_COMPARE_DEFAULT_TRACE);
+  mdl_scenario_help(stdout);
+}
+
+static int cli__cmp_opt(void *ctx, const char *name, const char *value) {
+  cli__cmp_opts *o = ctx;
+  if (!strcmp(name, "help")) {
+    cli__cmp_help();
+    exit(CLI_EXIT_OK);
+  }
+  if (!strcmp(name, "out")) return o->out = value, 1;
+  if (!strcmp(name, "algos")) return o->algos = value, 1;
+  if (!strcmp(name, "links")) return o->links = value, 1;
+  if (!strcmp(name, "no-plots")) return o->no_plots = 1, 0;
+  if (!strcmp(name, "max-bandwidth")) o->max_bw_given = 1; /* and parse it as usual */
+  return -1;
+}
+
+/* Splits a comma list into at most `max` pieces (in place). */
+static int cli__split(char *list, char **items, int max, const char *what) {
+  int n = 0;
+  for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+    if (n == max) cli_die("compare: at most %d %s", max, what);
+    items[n++] = tok;
+  }
+  if (n == 0) cli_die("compare: empty --%s list", what);
+  return n;
+}
+
+static void cli__plot(const char *dir, const char *file, const char *title, const char *ylabel,
+                      char **links, int nlinks, char **algos, int nalgos, const double *values) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  res_plot_bar_series series[CLI_MAX_ALGOS];
+  for (int a = 0; a < nalgos; a++) {
+    series[a].name = algos[a];
+    series[a].values = values + a * nlinks;
+  }
+  res_plot_opts po = {0};
+  po.title = title;
+  po.x_label = "link speed";
+  po.y_label = ylabel;
+  cli_check(res_plot_bars(path, &po, (const char *const *)links, (size_t)nlinks, series, (size_t)nalgos),
+            file);
+}
+
+int cli_cmd_compare(int argc, char **argv) {
+  cli__cmp_opts o = {"out/compare", "precopy,postcopy,hybrid", "1Gbit/s,2.5Gbit/s,10Gbit/s", 0, 0};
+  mdl_scenario base;
+  mdl_scenario_defaults(&base);
+  cli_scenario_args(argc, argv, &base, cli__cmp_opt, &o, NULL, 0);
+  if (!base.workload[0]) {
+    if (access(CLI_COMPARE_DEFAULT_TRACE, R_OK) != 0)
+      cli_die("compare: bundled trace %s is missing (give --workload SPEC or --trace FILE)",
+              CLI_COMPARE_DEFAULT_TRACE);
+    snprintf(base.workload, sizeof base.workload, "%s", CLI_COMPARE_DEFAULT_TRACE);
+  }
+  cli_check(mdl_scenario_validate(&base), "compare");
+
+  char algo_buf[256], link_buf[512];
+  snprintf(algo_buf, sizeof algo_buf, "%s", o.algos);
+  snprintf(link_buf, sizeof link_buf, "%s", o.links);
+  char *algos[CLI_MAX_ALGOS], *links[CLI_MAX_LINKS];
+  int nalgos = cli__split(algo_buf, algos, CLI_MAX_ALGOS, "algos");
+  int nlinks = cli__split(link_buf, links, CLI_MAX_LINKS, "links");
+  double link_bw[CLI_MAX_LINKS];
+  for (int l = 0; l < nlinks; l++) link_bw[l] = cli_bytes_per_s("--links", links[l], base.page_size);
+  for (int a = 0; a < nalgos; a++) {
+    mdl_scenario probe = base;
+    if (mdl_scenario_set(&probe, "algo", algos[a])) cli_die("compare: --algos: %s", sim_error_message());
+  }
+
+  cli_check(sim_mkdir_p(o.out), "compare");
+  static const char *const outputs[] = {"summary.csv", "rounds.csv", "timeline.csv"};
+  for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", o.out, outputs[i]);
+    unlink(path); /* compare owns its folder's result files: start afresh */
+  }
+
+  double total[CLI_MAX_ALGOS * CLI_MAX_LINKS], down[CLI_MAX_ALGOS * CLI_MAX_LINKS],
+      mib[CLI_MAX_ALGOS * CLI_MAX_LINKS];
+  /* Bytes per round on the first (slowest) link, one line per algorithm. */
+  double *round_x[CLI_MAX_ALGOS] = {0}, *round_y[CLI_MAX_ALGOS] = {0};
+  size_t round_n[CLI_MAX_ALGOS] = {0};
+  mdl_result results[CLI_MAX_ALGOS * CLI_MAX_LINKS];
+  mdl_scenario scen[CLI_MAX_ALGOS * CLI_MAX_LINKS];
+
+  printf("workload: %s\n", base.workload);
+  res_print_header(stdout);
+  for (int l = 0; l < nlinks; l++) {
+    for (int a = 0; a < nalgos; a++) {
+      int k = a * nlinks + l;
+      mdl_scenario *s = &scen[k];
+      *s = base;
+      mdl_scenario_set(s, "algo", algos[a]);
+      s->link_bandwidth = link_bw[l];
+      if (!o.max_bw_given) s->max_bandwidth = link_bw[l];
+      snprintf(s->name, sizeof s->name, "%s@%s", algos[a], links[l]);
+      mdl_result *r = &results[k];
+      mdl_result_init(r, "sim");
+      if (mdl_simulate(s, r)) cli_die("compare %s: %s", s->name, sim_error_message());
+      res_print_row(stdout, s, r);
+      cli_check(res_write_run(o.out, s->name, s, r), "writing results");
+      total[k] = r->total_time_ms / 1e3;
+      down[k] = r->downtime_ms;
+      mib[k] = (double)r->transferred_bytes / 1048576.0;
+      if (l == 0 && r->round_count) {
+        round_n[a] = r->round_count;
+        round_x[a] = malloc(r->round_count * sizeof(double));
+        round_y[a] = malloc(r->round_count * sizeof(double));
+        if (!round_x[a] || !round_y[a]) cli_die("compare: out of memory");
+        for (size_t i = 0; i < r->round_count; i++) {
+          round_x[a][i] = r->rounds[i].round;
+          round_y[a][i] = (double)r->rounds[i].bytes_sent / 1048576.0;
+        }
+      }
+    }
+  }
+
+  if (!o.no_plots) {
+    cli__plot(o.out, "total_time.png", "Total migration time", "seconds", links, nlinks, algos, nalgos, total);
+    cli__plot(o.out, "downtime.png", "Downtime", "milliseconds", links, nlinks, algos, nalgos, down);
+    cli__plot(o.out, "transferred.png", "Bytes transferred", "MiB", links, nlinks, algos, nalgos, mib);
+    res_plot_series series[CLI_MAX_ALGOS];
+    size_t ns = 0;
+    for (int a = 0; a < nalgos; a++)
+      if (round_n[a]) series[ns++] = (res_plot_series){algos[a], round_x[a], round_y[a], round_n[a]};
+    if (ns) {
+      char path[1024], title[128];
+      snprintf(path, sizeof path, "%s/bytes_per_round.png", o.out);
+      snprintf(title, sizeof title, "Bytes sent per round (link %s)", links[0]);
+      res_plot_opts po = {0};
+      po.title = title;
+      po.x_label = "round (dirty sync)";
+      po.y_label = "MiB";
+      po.markers = 1;
+      cli_check(res_plot_lines(path, &po, series, ns), "bytes_per_round.png");
+    }
+  }
+
+  /* report.md: the table and the plots, readable on any Markdown viewer. */
+  char path[1024];
+  snprintf(path, sizeof path, "%s/report.md", o.out);
+  sim_file *f;
+  cli_check(sim_file_open(path, &f), "report");
+  FILE *md = sim_file_stream(f);
+  fprintf(md, "# migsim compare\n\nWorkload: `%s`, %llu pages of %u bytes, profile `%s`, seed %llu.\n\n",
+          base.workload, (unsigned long long)base.pages, base.page_size, base.profile,
+          (unsigned long long)base.seed);
+  fprintf(md, "| algorithm | link | status | total (s) | downtime (ms) | MiB sent | syncs | requests | stall (ms) |\n"
+              "|---|---|---|---:|---:|---:|---:|---:|---:|\n");
+  for (int l = 0; l < nlinks; l++)
+    for (int a = 0; a < nalgos; a++) {
+      const mdl_result *r = &results[a * nlinks + l];
+      fprintf(md, "| %s | %s | %s | %.3f | %.2f | %.1f | %llu | %llu | %.1f |\n", algos[a], links[l],
+              mdl_status_name(r->status), r->total_time_ms / 1e3, r->downtime_ms,
+              (double)r->transferred_bytes / 1048576.0, (unsigned long long)r->dirty_sync_count,
+              (unsigned long long)r->postcopy_requests, r->guest_stall_ms);
+    }
+  for (int l = 0; l < nlinks; l++) {
+    int best_total = -1, best_down = -1;
+    for (int a = 0; a < nalgos; a++) {
+      const mdl_result *r = &results[a * nlinks + l];
+      if (r->status != MDL_STATUS_COMPLETED) continue;
+      if (best_total < 0 || r->total_time_ms < results[best_total * nlinks + l].total_time_ms) best_total = a;
+      if (best_down < 0 || r->downtime_ms < results[best_down * nlinks + l].downtime_ms) best_down = a;
+    }
+    if (best_total >= 0)
+      fprintf(md, "\nAt %s: shortest total time with **%s**, shortest downtime with **%s**.", links[l],
+              algos[best_total], algos[best_down]);
+  }
+  if (!o.no_plots)
+    fprintf(md, "\n\n![total time](total_time.png)\n![downtime](downtime.png)\n"
+                "![bytes](transferred.png)\n![bytes per round](bytes_per_round.png)\n");
+  fprintf(md, "\nPer-run rows: `summary.csv`; per-sync rows: `rounds.csv`.\n");
+  cli_check(sim_file_commit(f), "report");
+  for (int k = 0; k < nalgos * nlinks; k++) mdl_result_free(&results[k]);
+  for (int a = 0; a < nalgos; a++) {
+    free(round_x[a]);
+    free(round_y[a]);
+  }
+  printf("results: %s/summary.csv, %s/rounds.csv, %s/report.md%s\n", o.out, o.out, o.out,
+         o.no_plots ? "" : ", plots *.png");
+  return CLI_EXIT_OK;
+}

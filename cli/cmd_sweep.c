@@ -1,0 +1,279 @@
+/* migsim sweep: a grid over comma-separated values of any scenario
+ * parameter, run on all cores, appended row by row and resumable. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cli_pool.h"
+#include "cli_scenario.h"
+#include "mdl_sim.h"
+#include "res_csv_read.h"
+#include "res_output.h"
+#include "sim_err.h"
+#include "wl_gen.h"
+
+enum { CLI_SWEEP_MAX_AXES = 16 };
+
+typedef struct {
+  char key[64];
+  char **values;
+  size_t count;
+} cli__axis;
+
+typedef struct {
+  mdl_scenario base;
+  cli__axis axes[CLI_SWEEP_MAX_AXES];
+  size_t naxes;
+  const char *out;
+  long jobs;
+  int quiet;
+
+  /* run state */
+  uint64_t points, done, skipped;
+  char **done_keys; /* sorted run_ids already in summary.csv */
+  size_t ndone_keys, done_cap;
+  pthread_mutex_t lock;
+  char error_msg[1024];
+  struct timespec started;
+} cli__sweep;
+
+static volatile sig_atomic_t cli__interrupted;
+static void cli__on_sigint(int sig) {
+  (void)sig;
+  cli__interrupted = 1;
+}
+
+static void cli__sweep_help(void) {
+  printf("usage: migsim sweep [SCENARIO OPTIONS with comma-separated values] [OPTIONS]\n\n"
+         "Runs the grid (cartesian product) of every scenario parameter given several\n"
+         "comma-separated values, on all cores, appending one row per finished run to\n"
+         "OUT/summary.csv (and its rounds to OUT/rounds.csv). Rerunning the same command\n"
+         "skips the runs already in OUT/summary.csv, so an interrupted sweep (Ctrl-C)\n"
+         "loses nothing. run_id is the point's key, e.g. algo=hybrid;max-bandwidth=64MiB/s.\n"
+         "Workload specs contain commas themselves: a new spec starts at each item that\n"
+         "names a generator (uniform:..., idle, ...) or a file; ';' also separates.\n\n"
+         "options:\n"
+         "  --out DIR      output folder [out/sweep]\n"
+         "  --jobs N       worker threads [number of cores]\n"
+         "  --quiet        no progress output\n"
+         "  --help         this text\n\n"
+         "example:\n"
+         "  migsim sweep --workload uniform:wss=32768,rate=5000,uniform:wss=32768,rate=20000 \\\n"
+         "      --algo precopy,postcopy,hybrid --max-bandwidth 32MiB/s,64MiB/s,128MiB/s \\\n"
+         "      --memory 1GiB --out out/sweep1\n\n"
+         "scenario parameters:\n");
+  mdl_scenario_help(stdout);
+}
+
+/* Splits a value list. Workload lists split at ',' only before an item that
+ * starts a new spec or path (it contains ':' or '/' or names a generator);
+ * everything else splits at every ','. ';' always splits. */
+static int cli__split_values(const char *key, const char *text, cli__axis *axis) {
+  int is_workload = !strcmp(key, "workload") || !strcmp(key, "trace");
+  char *copy = strdup(text);
+  if (!copy) return SIM_ENOMEM;
+  size_t cap = 8;
+  axis->values = malloc(cap * sizeof *axis->values);
+  axis->count = 0;
+  char *item = copy;
+  for (char *p = copy;; p++) {
+    int end = *p == '\0';
+    int split = end || *p == ';';
+    if (*p == ',') {
+      if (!is_workload) {
+        split = 1;
+      } else {
+        const char *next = p + 1;
+        size_t len = strcspn(next, ",;");
+        char head[128];
+        snprintf(head, sizeof head, "%.*s", (int)(len < sizeof head - 1 ? len : sizeof head - 1), next);
+        split = strchr(head, ':') || strchr(head, '/') || wl_gen_is_spec(head) || !strchr(head, '=');
+      }
+    }
+    if (!split) continue;
+    *p = '\0';
+    if (*item) {
+      if (axis->count == cap) {
+        cap *= 2;
+        char **g = realloc(axis->values, cap * sizeof *g);
+        if (!g) return SIM_ENOMEM;
+        axis->values = g;
+      }
+      axis->values[axis->count++] = strdup(item);
+    }
+    if (end) break;
+    item = p + 1;
+  }
+  free(copy);
+  return axis->count ? 0 : sim_errorf(SIM_EINVAL, "--%s: no values", key);
+}
+
+static int cli__sweep_opt(void *ctx, const char *name, const char *value) {
+  cli__sweep *w = ctx;
+  if (!strcmp(name, "help")) {
+    cli__sweep_help();
+    exit(CLI_EXIT_OK);
+  }
+  if (!strcmp(name, "out")) return w->out = value, 1;
+  if (!strcmp(name, "jobs")) {
+    if (!value) return 1;
+    w->jobs = (long)cli_count("--jobs", value);
+    if (w->jobs < 1) cli_die("sweep: --jobs must be >= 1");
+    return 1;
+  }
+  if (!strcmp(name, "quiet")) return w->quiet = 1, 0;
+  if (!value) return -1;
+  /* A scenario parameter: check the key exists, collect its values. */
+  mdl_scenario probe = w->base;
+  if (mdl_scenario_set(&probe, name, "0") == SIM_ENOTFOUND) return -1;
+  if (w->naxes == CLI_SWEEP_MAX_AXES) cli_die("sweep: at most %d parameters", CLI_SWEEP_MAX_AXES);
+  cli__axis *a = &w->axes[w->naxes];
+  snprintf(a->key, sizeof a->key, "%s", name);
+  if (cli__split_values(name, value, a)) cli_die("sweep: %s", sim_error_message());
+  for (size_t i = 0; i < a->count; i++) {
+    probe = w->base;
+    if (mdl_scenario_set(&probe, name, a->values[i])) cli_die("sweep: --%s", sim_error_message());
+  }
+  w->naxes++;
+  return 1;
+}
+
+/* Builds point `index` (mixed radix over the axes, last axis fastest). */
+static int cli__point(const cli__sweep *w, uint64_t index, mdl_scenario *s, char *key, size_t keylen) {
+  *s = w->base;
+  size_t pos = 0;
+  key[0] = '\0';
+  uint64_t rest = index;
+  size_t choice[CLI_SWEEP_MAX_AXES];
+  for (size_t i = w->naxes; i-- > 0;) {
+    choice[i] = (size_t)(rest % w->axes[i].count);
+    rest /= w->axes[i].count;
+  }
+  for (size_t i = 0; i < w->naxes; i++) {
+    const char *v = w->axes[i].values[choice[i]];
+    int rc = mdl_scenario_set(s, w->axes[i].key, v);
+    if (rc) return rc;
+    if (w->axes[i].count > 1 || w->naxes == 1)
+      pos += (size_t)snprintf(key + pos, pos < keylen ? keylen - pos : 0, "%s%s=%s", pos ? ";" : "",
+                              w->axes[i].key, v);
+  }
+  if (!key[0]) snprintf(key, keylen, "base");
+  snprintf(s->name, sizeof s->name, "%.*s", (int)sizeof s->name - 1, key);
+  return 0;
+}
+
+static int cli__cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cli__collect_done(void *ctx, const char *const *header, const char *const *cells, size_t n) {
+  cli__sweep *w = ctx;
+  int col = res_csv_col(header, n, "run_id");
+  if (col < 0) return 0;
+  if (w->ndone_keys == w->done_cap) {
+    w->done_cap = w->done_cap ? w->done_cap * 2 : 256;
+    char **g = realloc(w->done_keys, w->done_cap * sizeof *g);
+    if (!g) return SIM_ENOMEM;
+    w->done_keys = g;
+  }
+  w->done_keys[w->ndone_keys++] = strdup(cells[col]);
+  return 0;
+}
+
+static int cli__is_done(const cli__sweep *w, const char *key) {
+  return w->ndone_keys &&
+         bsearch(&key, w->done_keys, w->ndone_keys, sizeof *w->done_keys, cli__cmp_str) != NULL;
+}
+
+static void cli__progress(cli__sweep *w) {
+  if (w->quiet || !cli_is_tty()) return;
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  double el = (double)(now.tv_sec - w->started.tv_sec) + (double)(now.tv_nsec - w->started.tv_nsec) / 1e9;
+  uint64_t finished = w->done + w->skipped, todo = w->points - w->skipped;
+  double eta = w->done ? el / (double)w->done * (double)(todo - w->done) : 0;
+  int width = 30, fill = w->points ? (int)((double)finished / (double)w->points * width) : width;
+  fprintf(stderr, "\r[%.*s%*s] %llu/%llu (%llu skipped) %.0fs ETA %.0fs ", fill,
+          "==============================", width - fill, "", (unsigned long long)finished,
+          (unsigned long long)w->points, (unsigned long long)w->skipped, el, eta);
+}
+
+/* One grid point: simulate and append its rows (the output is shared, so
+ * writes happen under the lock; each row is one write). */
+static int cli__run_point(void *ctx, uint64_t index) {
+  cli__sweep *w = ctx;
+  mdl_scenario s;
+  char key[MDL_TEXT_MAX + 256];
+  int rc = cli__point(w, index, &s, key, sizeof key);
+  if (!rc && cli__is_done(w, key)) {
+    pthread_mutex_lock(&w->lock);
+    w->skipped++;
+    pthread_mutex_unlock(&w->lock);
+    return 0;
+  }
+  mdl_result r;
+  mdl_result_init(&r, "sim");
+  if (!rc) rc = mdl_simulate(&s, &r);
+  pthread_mutex_lock(&w->lock);
+  if (!rc) rc = res_write_run(w->out, key, &s, &r);
+  if (rc && !w->error_msg[0])
+    snprintf(w->error_msg, sizeof w->error_msg, "%.600s: %s", key, sim_error_message());
+  if (!rc) w->done++;
+  cli__progress(w);
+  pthread_mutex_unlock(&w->lock);
+  mdl_result_free(&r);
+  return rc;
+}
+
+int cli_cmd_sweep(int argc, char **argv) {
+  cli__sweep *w = calloc(1, sizeof *w);
+  if (!w) cli_die("sweep: out of memory");
+  mdl_scenario_defaults(&w->base);
+  w->out = "out/sweep";
+  w->jobs = cli_cores();
+  cli_scenario_args(argc, argv, &w->base, cli__sweep_opt, w, NULL, 0);
+  w->points = 1;
+  for (size_t i = 0; i < w->naxes; i++) w->points *= w->axes[i].count;
+  if (w->naxes == 0) cli_die("sweep: no parameters given (see --help)");
+  {
+    mdl_scenario first;
+    char key[MDL_TEXT_MAX + 256];
+    cli_check(cli__point(w, 0, &first, key, sizeof key), "sweep");
+    cli_check(mdl_scenario_validate(&first), "sweep");
+  }
+  char path[1024];
+  snprintf(path, sizeof path, "%s/summary.csv", w->out);
+  int rc = res_csv_each(path, 1, cli__collect_done, w);
+  if (rc) cli_die("sweep: %s", sim_error_message());
+  if (w->ndone_keys) qsort(w->done_keys, w->ndone_keys, sizeof *w->done_keys, cli__cmp_str);
+
+  pthread_mutex_init(&w->lock, NULL);
+  struct sigaction sa = {0}, old_int, old_term;
+  sa.sa_handler = cli__on_sigint;
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  clock_gettime(CLOCK_MONOTONIC, &w->started);
+  if (!w->quiet)
+    fprintf(stderr, "sweep: %llu runs on %ld threads -> %s/summary.csv%s\n", (unsigned long long)w->points,
+            w->jobs, w->out, w->ndone_keys ? " (resuming)" : "");
+  int error = cli_pool_run(w->points, w->jobs, cli__run_point, w, &cli__interrupted);
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGTERM, &old_term, NULL);
+  if (!w->quiet && cli_is_tty()) fputc('\n', stderr);
+  if (error) cli_die("sweep: %s (%llu runs kept in %s; rerun to continue)", w->error_msg,
+                        (unsigned long long)w->done, path);
+  if (cli__interrupted) {
+    fprintf(stderr, "migsim: sweep interrupted: %llu of %llu runs in %s; rerun the same command to continue\n",
+            (unsigned long long)(w->done + w->skipped), (unsigned long long)w->points, path);
+    return 130;
+  }
+  if (!w->quiet)
+    fprintf(stderr, "sweep: %llu runs done, %llu already present -> %s\n", (unsigned long long)w->done,
+            (unsigned long long)w->skipped, path);
+  return CLI_EXIT_OK;
+}

@@ -1,0 +1,25 @@
+/* res_csv_read: reading back migsim's own CSV outputs (libcsv).
+ *
+ * Used to resume sweeps (which runs are already in summary.csv) and by
+ * validation (measured vs predicted rows). Streams the file; memory is one
+ * row. */
+#ifndef RES_CSV_READ_H
+#define RES_CSV_READ_H
+
+#include <stddef.h>
+
+/* Called once per data row with the row's cells (ncells of them, in header
+ * order) and the header. Return non-zero to stop early (that value is
+ * returned by res_csv_each). */
+typedef int (*res_csv_row_fn)(void *ctx, const char *const *header, const char *const *cells,
+                              size_t ncells);
+
+/* Reads `path` (header row + data rows). A missing file is not an error
+ * when `missing_ok` (returns 0 with no calls). Errors name the file and
+ * the line. */
+int res_csv_each(const char *path, int missing_ok, res_csv_row_fn fn, void *ctx);
+
+/* Index of `name` in header[0..n), or -1. */
+int res_csv_col(const char *const *header, size_t n, const char *name);
+
+#endif
