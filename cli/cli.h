@@ -34,6 +34,7 @@ int cli_cmd_trace(int argc, char **argv);
 int cli_cmd_run(int argc, char **argv);
 int cli_cmd_compare(int argc, char **argv);
 int cli_cmd_sweep(int argc, char **argv);
+int cli_cmd_bench(int argc, char **argv);
 int cli_trace_gen(int argc, char **argv);
 int cli_trace_import(int argc, char **argv);
 int cli_trace_export(int argc, char **argv);

@@ -11,6 +11,7 @@ static const struct {
   int (*run)(int argc, char **argv);
   const char *summary;
 } cli__cmds[] = {
+    {"bench", cli_cmd_bench, "print the simulator's performance figures"},
     {"compare", cli_cmd_compare, "compare algorithms (and link speeds) on one workload"},
     {"sweep", cli_cmd_sweep, "run a grid of scenarios on all cores (resumable)"},
     {"run", cli_cmd_run, "simulate one scenario (or a scenario file)"},

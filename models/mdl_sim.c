@@ -112,28 +112,40 @@ static void mdl__fault(mdl__sim *S, uint64_t page, double when) {
   S->r->postcopy_requests++;
 }
 
-/* Runs the guest's accesses up to real time `until`. */
+/* Runs the guest's accesses up to real time `until`. The hot path of a
+ * large guest: one cache line per write (see mdl_mem.h), prefetched a few
+ * events ahead because scattered writes miss the cache. */
 static void mdl__guest_advance(mdl__sim *S, double until) {
   if (S->stopped || S->blocked) return;
+  double horizon = until - S->clock_offset; /* in workload time */
+  if (horizon < 0) return;
+  uint64_t limit = horizon >= 1.8e19 ? UINT64_MAX : (uint64_t)horizon;
+  enum { AHEAD = 32 };
   for (;;) {
     if (S->ev_pos == S->ev_len && mdl__refill(S) <= 0) return;
-    const wl_event *ev = &S->ev[S->ev_pos];
-    double when = (double)ev->time_ns + S->clock_offset;
-    if (when > until) return;
-    uint64_t p = ev->pfn;
-    if (p >= S->mem.pages) { /* trace larger than the guest: fold in */
-      p %= S->mem.pages;
-    }
+    const wl_event *ev = S->ev;
+    size_t pos = S->ev_pos, len = S->ev_len;
     if (S->pages_remote) {
-      if (mdl_bit_test(S->mem.dirty, p)) {
-        mdl__fault(S, p, when);
-        return; /* the access completes when the page arrives */
+      for (; pos < len && ev[pos].time_ns <= limit; pos++) {
+        uint64_t p = ev[pos].pfn;
+        if (mdl_word_of(&S->mem, p)->dirty & mdl_mask(p)) {
+          S->ev_pos = pos;
+          mdl__fault(S, p, (double)ev[pos].time_ns + S->clock_offset);
+          return; /* the access completes when the page arrives */
+        }
       }
-    } else if (ev->op == WL_OP_WRITE) {
-      mdl_bit_set(S->mem.log, p);
-      mdl_bit_set(S->mem.nonzero, p);
+    } else {
+      for (; pos < len && ev[pos].time_ns <= limit; pos++) {
+        if (pos + AHEAD < len) __builtin_prefetch(mdl_word_of(&S->mem, ev[pos + AHEAD].pfn), 1);
+        if (ev[pos].op != WL_OP_WRITE) continue;
+        uint64_t p = ev[pos].pfn;
+        mdl_word *w = mdl_word_of(&S->mem, p);
+        w->log |= mdl_mask(p);
+        w->nonzero |= mdl_mask(p);
+      }
     }
-    S->ev_pos++;
+    S->ev_pos = pos;
+    if (pos < len) return;
   }
 }
 
@@ -152,7 +164,7 @@ static int mdl__guest_touches_word(const mdl__sim *S, uint64_t w, double until) 
   for (size_t i = S->ev_pos; i < S->ev_len; i++) {
     const wl_event *ev = &S->ev[i];
     if ((double)ev->time_ns + S->clock_offset > until) return 0;
-    if (((ev->pfn % S->mem.pages) >> 6) == w) return 1;
+    if ((ev->pfn >> 6) == w) return 1;
   }
   return 1;
 }
@@ -185,14 +197,15 @@ static void mdl__chunk_touch(mdl__sim *S, uint64_t page) {
   uint64_t w0 = c * S->p->chunk_pages / 64;
   uint64_t w1 = (c + 1) * S->p->chunk_pages / 64;
   if (w1 > S->mem.words) w1 = S->mem.words;
-  memset(S->mem.log + w0, 0, (w1 - w0) * sizeof(uint64_t));
+  mdl_mem_clear_log(&S->mem, w0, w1);
 }
 
 /* Sends one dirty page. */
 static void mdl__send_page(mdl__sim *S, uint64_t page) {
   mdl__chunk_touch(S, page);
-  int nonzero = mdl_bit_test(S->mem.nonzero, page) || !S->p->detect_zero_pages;
-  mdl_bit_clear(S->mem.dirty, page);
+  mdl_word *w = mdl_word_of(&S->mem, page);
+  int nonzero = (w->nonzero & mdl_mask(page)) || !S->p->detect_zero_pages;
+  w->dirty &= ~mdl_mask(page);
   S->mem.dirty_count--;
   S->pages_sent++;
   if (nonzero) {
@@ -218,9 +231,9 @@ static void mdl__send_page(mdl__sim *S, uint64_t page) {
  * step. Returns pages sent (0: take the page-by-page path). */
 static uint64_t mdl__send_word(mdl__sim *S, double step_end, int guest_can_run) {
   uint64_t w = S->cursor >> 6;
-  uint64_t bits = S->mem.dirty[w] & (~0ull << (S->cursor & 63));
+  uint64_t bits = S->mem.w[w].dirty & (~0ull << (S->cursor & 63));
   if (!bits) return 0;
-  uint64_t nz_bits = S->p->detect_zero_pages ? bits & S->mem.nonzero[w] : bits;
+  uint64_t nz_bits = S->p->detect_zero_pages ? bits & S->mem.w[w].nonzero : bits;
   uint64_t n = (uint64_t)__builtin_popcountll(bits);
   uint64_t nz = (uint64_t)__builtin_popcountll(nz_bits);
   uint64_t bytes = nz * S->normal_bytes + (n - nz) * S->zero_bytes;
@@ -233,7 +246,7 @@ static uint64_t mdl__send_word(mdl__sim *S, double step_end, int guest_can_run) 
   if (guest_can_run && mdl__guest_touches_word(S, w, t_end)) return 0;
   uint64_t last = (w << 6) + 63 - (uint64_t)__builtin_clzll(bits);
   mdl__chunk_touch(S, (w << 6) + (uint64_t)__builtin_ctzll(bits));
-  S->mem.dirty[w] &= ~bits;
+  S->mem.w[w].dirty &= ~bits;
   S->mem.dirty_count -= n;
   S->pages_sent += n;
   S->r->normal_pages += nz;
@@ -330,7 +343,7 @@ static void mdl__update_counters(mdl__sim *S) {
 static void mdl__serve_request(mdl__sim *S) {
   S->req_pending = 0;
   double arrival;
-  if (mdl_bit_test(S->mem.dirty, S->fault_page)) {
+  if (mdl_word_of(&S->mem, S->fault_page)->dirty & mdl_mask(S->fault_page)) {
     mdl__send_page(S, S->fault_page);
     arrival = S->link_free + S->latency_ns;
   } else {
@@ -447,13 +460,15 @@ static void mdl__iterate(mdl__sim *S) {
         continue;
       }
     } else {
+      /* Accesses up to now land before the word is sent; only those inside
+       * the word's send time can interleave with it. */
+      mdl__guest_advance(S, S->t);
       uint64_t n = mdl__send_word(S, step_end, 1);
       if (n) {
         i += n;
         if (S->t - step_start > (double)S->p->max_step_ns) break;
         continue;
       }
-      mdl__guest_advance(S, S->t);
     }
     uint64_t page = mdl_mem_next_dirty(&S->mem, S->cursor);
     if (page == UINT64_MAX) break;
@@ -533,7 +548,7 @@ static void mdl__qemu_thread(sim_engine *e, void *ctx, uint64_t arg) {
  * never faster than the link allows). */
 static void mdl__xen_put_rate(mdl__sim *S, uint64_t page, double rate) {
   double before = S->t;
-  uint64_t bytes = mdl_bit_test(S->mem.nonzero, page) ? S->normal_bytes : S->zero_bytes;
+  uint64_t bytes = (mdl_word_of(&S->mem, page)->nonzero & mdl_mask(page)) ? S->normal_bytes : S->zero_bytes;
   mdl__send_page(S, page);
   double paced = before + (double)bytes / rate * 1e9;
   if (S->t < paced) S->t = paced;
@@ -562,14 +577,14 @@ static void mdl__xen_thread(sim_engine *e, void *ctx, uint64_t arg) {
      * pages written again during the round are skipped (sent next round). */
     for (uint64_t page = 0; page < S->mem.pages;) {
       uint64_t w = page >> 6;
-      uint64_t bits = S->mem.dirty[w] & (~0ull << (page & 63));
+      uint64_t bits = S->mem.w[w].dirty & (~0ull << (page & 63));
       if (!bits) {
         page = (w + 1) << 6;
         continue;
       }
       page = (w << 6) + (uint64_t)__builtin_ctzll(bits);
       mdl__guest_advance(S, S->t);
-      if (!mdl_bit_test(S->mem.log, page)) mdl__xen_put_rate(S, page, rate);
+      if (!(mdl_word_of(&S->mem, page)->log & mdl_mask(page))) mdl__xen_put_rate(S, page, rate);
       page++;
       if (S->t >= (double)S->s->timeout_ns) break;
     }
@@ -580,13 +595,10 @@ static void mdl__xen_thread(sim_engine *e, void *ctx, uint64_t arg) {
       return;
     }
     mdl__guest_advance(S, S->t);
-    uint64_t redirtied = 0;
-    for (uint64_t w = 0; w < S->mem.words; w++) redirtied += (uint64_t)__builtin_popcountll(S->mem.log[w]);
+    uint64_t redirtied = mdl_mem_count_log(&S->mem);
     double duration = S->t - round_start;
     double dirty_rate = duration > 0 ? (double)redirtied * S->s->page_size / duration * 1e9 : 0;
-    uint64_t remaining = 0;
-    for (uint64_t w = 0; w < S->mem.words; w++)
-      remaining += (uint64_t)__builtin_popcountll(S->mem.dirty[w] | S->mem.log[w]);
+    uint64_t remaining = mdl_mem_count_dirty_or_log(&S->mem);
     double next_rate = dirty_rate + p->xen_rate_increment;
     if (next_rate < p->xen_min_rate) next_rate = p->xen_min_rate;
     int stop = (double)remaining * S->s->page_size < (double)p->xen_stop_bytes ||
@@ -651,8 +663,9 @@ static int mdl__open_workload(mdl__sim *S) {
     return sim_errorf(SIM_ERANGE, "%s: trace has %llu pages but the guest only %llu", s->workload,
                       (unsigned long long)m->pages, (unsigned long long)pages);
   if ((rc = mdl_mem_init(&S->mem, pages))) return rc;
+
   for (size_t i = 0; i < m->nonzero_count; i++)
-    mdl_bits_set_range(S->mem.nonzero, m->nonzero[i].first, m->nonzero[i].last);
+    mdl_mem_set_nonzero(&S->mem, m->nonzero[i].first, m->nonzero[i].last);
   if ((rc = wl_player_new(S->src, s->trace_offset_ns, s->loop, &S->player))) return rc;
   S->ev = malloc(MDL__EVENT_BATCH * sizeof *S->ev);
   if (!S->ev) return sim_errorf(SIM_ENOMEM, "out of memory");

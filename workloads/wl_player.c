@@ -78,7 +78,7 @@ static int wl__run_push(wl_player *p, const wl_event *ev) {
 static int wl__next_run(wl_player *p) {
   for (;;) {
     p->run_len = p->run_pos = 0;
-    wl_event *ev;
+    wl_event *ev = NULL;
     int rc = wl__peek(p, &ev);
     if (rc < 0) return rc;
     if (rc == 0) {
@@ -132,6 +132,20 @@ long wl_player_read(wl_player *p, wl_event *buf, size_t max) {
   size_t out = 0;
   while (out < max) {
     if (p->run_pos == p->run_len) {
+      /* Fast path: an event whose successor in the batch has a later time
+       * is a run of one (nothing to spread): copy it straight through. */
+      size_t i = p->raw_pos;
+      uint64_t base = p->pass * p->period;
+      while (out < max && i + 1 < p->raw_len && p->raw[i].time_ns != p->raw[i + 1].time_ns &&
+             (p->pass > 0 || p->raw[i].time_ns >= p->offset_ns)) {
+        buf[out] = p->raw[i];
+        buf[out].time_ns = base + p->raw[i].time_ns - p->offset_ns;
+        out++;
+        i++;
+      }
+      p->pass_events += i - p->raw_pos;
+      p->raw_pos = i;
+      if (out == max) break;
       int rc = wl__next_run(p);
       if (rc < 0) return rc;
       if (rc == 0) break;
