@@ -130,6 +130,17 @@ int cli_cmd_bench(int argc, char **argv) {
   printf("  time per simulated page %.2f ns; plain bitmap scan %.2f ns/page (checksum %llx)\n",
          sim_per_page, scan_per_page, (unsigned long long)(checksum & 0xffff));
   printf("  ratio sim/scan = %.2f [target <= 3]\n", sim_per_page / scan_per_page);
+  /* The same guest without writes isolates the per-page path. */
+  mdl_scenario idle = s;
+  mdl_scenario_set(&idle, "workload", "idle:nonzero=1");
+  mdl_result_init(&r, "sim");
+  t0 = cli__now();
+  if (mdl_simulate(&idle, &r)) cli_die("bench: %s", sim_error_message());
+  double idle_s = cli__now() - t0;
+  double idle_per_page = idle_s / (double)(r.normal_pages + r.zero_pages) * 1e9;
+  mdl_result_free(&r);
+  printf("  same guest without writes: %.3f s, %.2f ns per page, ratio to the scan %.2f\n", idle_s,
+         idle_per_page, idle_per_page / scan_per_page);
   double budget = (double)pages * 2 / 8 / 1048576.0 + 64;
   printf("  peak RSS %.1f MiB; budget 2 bits/page + 64 MiB = %.1f MiB [%s]\n", rss, budget,
          rss <= budget ? "within" : "over");

@@ -12,9 +12,12 @@ static const struct {
   const char *summary;
 } cli__cmds[] = {
     {"bench", cli_cmd_bench, "print the simulator's performance figures"},
+    {"calibrate", cli_cmd_calibrate, "fit a profile's machine constants to real runs"},
     {"compare", cli_cmd_compare, "compare algorithms (and link speeds) on one workload"},
     {"sweep", cli_cmd_sweep, "run a grid of scenarios on all cores (resumable)"},
     {"run", cli_cmd_run, "simulate one scenario (or a scenario file)"},
+    {"replay", cli_cmd_replay, "run a scenario on real QEMU guests and measure it"},
+    {"validate", cli_cmd_validate, "simulate and replay a scenario set, report prediction errors"},
     {"trace", cli_cmd_trace, "generate, convert, inspect and record dirty-page traces"},
 };
 

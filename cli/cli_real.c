@@ -1,0 +1,82 @@
+/* cli_real: scenario lists and the reusable store of real runs. */
+#include "cli_real.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "kvr.h"
+#include "res_output.h"
+#include "sim_err.h"
+
+static int cli__collect(void *ctx, const mdl_scenario *s) {
+  cli_scenarios *list = ctx;
+  for (size_t i = 0; i < list->count; i++)
+    if (!strcmp(list->items[i].name, s->name))
+      return sim_errorf(SIM_EINVAL, "scenario name [%s] appears twice", s->name);
+  if (list->count == list->cap) {
+    list->cap = list->cap ? list->cap * 2 : 16;
+    mdl_scenario *g = realloc(list->items, list->cap * sizeof *g);
+    if (!g) return sim_errorf(SIM_ENOMEM, "out of memory");
+    list->items = g;
+  }
+  list->items[list->count++] = *s;
+  return 0;
+}
+
+void cli_scenarios_load(const char *path, cli_scenarios *list) {
+  memset(list, 0, sizeof *list);
+  mdl_scenario base;
+  mdl_scenario_defaults(&base);
+  cli_check(mdl_scenario_file_each(path, &base, cli__collect, list), "");
+  if (!list->count) cli_die("%s: no scenarios", path);
+}
+
+void cli_scenarios_free(cli_scenarios *list) {
+  free(list->items);
+  memset(list, 0, sizeof *list);
+}
+
+void cli_real_ensure(const cli_scenarios *list, unsigned repeat, const char *dir, res_run_set *runs) {
+  res_run_set have;
+  cli_check(res_runs_load(dir, &have), "loading real runs");
+  size_t todo = 0;
+  for (size_t i = 0; i < list->count; i++) {
+    const res_loaded *got[64];
+    size_t n = res_runs_of(&have, list->items[i].name, got, 64);
+    if (n < repeat) todo += repeat - n;
+  }
+  if (todo) fprintf(stderr, "real runs: %zu to do on QEMU (kept in %s)\n", todo, dir);
+  size_t done = 0;
+  for (size_t i = 0; i < list->count; i++) {
+    const mdl_scenario *s = &list->items[i];
+    const res_loaded *got[64];
+    size_t n = res_runs_of(&have, s->name, got, 64);
+    for (size_t k = n; k < repeat; k++) {
+      kvr_options o;
+      kvr_options_init(&o);
+      mdl_result r;
+      fprintf(stderr, "[%zu/%zu] %s (run %zu) ... ", ++done, todo, s->name, k + 1);
+      fflush(stderr);
+      int rc = kvr_run(s, &o, &r, NULL);
+      if (rc == SIM_EINTERRUPTED) {
+        mdl_result_free(&r);
+        cli_die("interrupted; the %zu real runs finished so far are kept in %s", done - 1, dir);
+      }
+      if (rc) {
+        mdl_result_free(&r);
+        cli_die("real run of %s: %s", s->name, sim_error_message());
+      }
+      fprintf(stderr, "%s, %.0f ms, %llu syncs, integrity %s\n", mdl_status_name(r.status), r.total_time_ms,
+              (unsigned long long)r.dirty_sync_count, r.integrity[0] ? r.integrity : "-");
+      char id[300];
+      snprintf(id, sizeof id, "%s#%zu", s->name, k + 1);
+      rc = res_write_run(dir, id, s, &r);
+      mdl_result_free(&r);
+      cli_check(rc, "writing real runs");
+    }
+  }
+  res_runs_free(&have);
+  cli_check(res_runs_load(dir, runs), "loading real runs");
+}

@@ -1,0 +1,28 @@
+/* cli_real: scenario lists and the store of real (QEMU) runs shared by
+ * validate and calibrate. Real runs cost seconds each, so they are kept in
+ * DIR/summary.csv + DIR/rounds.csv (run_id "<scenario>#<k>") and reused:
+ * only the missing repeats are run. */
+#ifndef CLI_REAL_H
+#define CLI_REAL_H
+
+#include <stddef.h>
+
+#include "mdl_scenario.h"
+#include "res_load.h"
+
+typedef struct {
+  mdl_scenario *items;
+  size_t count, cap;
+} cli_scenarios;
+
+/* Reads every scenario of an INI file (dies with a message on error). */
+void cli_scenarios_load(const char *path, cli_scenarios *list);
+void cli_scenarios_free(cli_scenarios *list);
+
+/* Makes sure DIR holds `repeat` real runs of every scenario (running the
+ * missing ones on QEMU, appending each as it finishes), then loads them
+ * into *runs. Dies on an error that stops real runs altogether (QEMU
+ * missing, ...); a failed run is recorded as such and counts. */
+void cli_real_ensure(const cli_scenarios *list, unsigned repeat, const char *dir, res_run_set *runs);
+
+#endif

@@ -1,0 +1,225 @@
+/* migsim calibrate: fit a profile's machine-dependent constants to real runs
+ * with GSL nonlinear least squares, and write a profile file. */
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_multifit_nlinear.h>
+#include <gsl/gsl_vector.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_real.h"
+#include "mdl_sim.h"
+#include "sim_err.h"
+
+/* The constants fitted, each as base × exp(x): the fit works on log scale
+ * so every constant stays positive and steps are relative. */
+typedef struct {
+  const char *key; /* profile key, for the report */
+  size_t offset;   /* into mdl_profile */
+  int is_u64;      /* uint64_t field, else double */
+} cli__param;
+
+static const cli__param cli__params[] = {
+    {"link", offsetof(mdl_profile, link_bytes_per_s), 0},
+    {"setup", offsetof(mdl_profile, setup_ns), 1},
+    {"sync_ns_per_gib", offsetof(mdl_profile, sync_ns_per_gib), 0},
+    {"device_state_bytes", offsetof(mdl_profile, device_state_bytes), 1},
+    {"dest_load", offsetof(mdl_profile, dest_load_ns), 1},
+    {"zero_page_ns", offsetof(mdl_profile, zero_page_ns), 0},
+    {"normal_page_ns", offsetof(mdl_profile, normal_page_ns), 0},
+};
+enum { CLI_NPARAM = sizeof cli__params / sizeof cli__params[0], CLI_NMETRIC = 4 };
+
+typedef struct {
+  const cli_scenarios *list;
+  const res_run_set *real;
+  const mdl_profile *base;
+  double base_value[CLI_NPARAM];
+  /* residual index -> (scenario, real run) */
+  size_t nres;
+  size_t *res_case;
+  const mdl_result **res_real;
+  unsigned evaluations;
+} cli__fit;
+
+static double cli__get(const mdl_profile *p, const cli__param *q) {
+  const char *at = (const char *)p + q->offset;
+  return q->is_u64 ? (double)*(const uint64_t *)(const void *)at : *(const double *)(const void *)at;
+}
+
+static void cli__set(mdl_profile *p, const cli__param *q, double v) {
+  char *at = (char *)p + q->offset;
+  if (q->is_u64)
+    *(uint64_t *)(void *)at = (uint64_t)llround(v);
+  else
+    *(double *)(void *)at = v;
+}
+
+static void cli__apply(const cli__fit *F, const gsl_vector *x, mdl_profile *p) {
+  *p = *F->base;
+  for (size_t i = 0; i < CLI_NPARAM; i++) {
+    double xi = gsl_vector_get(x, i);
+    if (xi > 7) xi = 7;
+    if (xi < -7) xi = -7;
+    cli__set(p, &cli__params[i], F->base_value[i] * exp(xi));
+  }
+}
+
+/* Residuals: relative errors of total time, downtime, setup time and bytes
+ * for every completed real run (downtime and setup against at least 5 ms,
+ * so that tiny values do not dominate). */
+static int cli__residuals(const gsl_vector *x, void *params, gsl_vector *f) {
+  cli__fit *F = params;
+  mdl_profile p;
+  cli__apply(F, x, &p);
+  F->evaluations++;
+  size_t r = 0;
+  for (size_t c = 0; c < F->list->count; c++) {
+    mdl_result sim;
+    mdl_result_init(&sim, "sim");
+    int rc = mdl_simulate_with(&F->list->items[c], &p, &sim);
+    for (; r < F->nres && F->res_case[r / CLI_NMETRIC] == c; r += CLI_NMETRIC) {
+      const mdl_result *real = F->res_real[r / CLI_NMETRIC];
+      if (rc || sim.status != MDL_STATUS_COMPLETED) {
+        for (int m = 0; m < CLI_NMETRIC; m++) gsl_vector_set(f, r + (size_t)m, 1.0);
+        continue;
+      }
+      gsl_vector_set(f, r + 0, (sim.total_time_ms - real->total_time_ms) / real->total_time_ms);
+      gsl_vector_set(f, r + 1, (sim.downtime_ms - real->downtime_ms) / fmax(real->downtime_ms, 5.0));
+      gsl_vector_set(f, r + 2, (sim.setup_time_ms - real->setup_time_ms) / fmax(real->setup_time_ms, 5.0));
+      gsl_vector_set(f, r + 3, ((double)sim.transferred_bytes - (double)real->transferred_bytes) /
+                                   (double)real->transferred_bytes);
+    }
+    mdl_result_free(&sim);
+  }
+  return GSL_SUCCESS;
+}
+
+static void cli__calibrate_help(void) {
+  printf("usage: migsim calibrate SCENARIOS.ini -o PROFILE.ini [OPTIONS]\n\n"
+         "Fits the machine-dependent constants of a profile (loopback/link speed,\n"
+         "setup time, sync pause per GiB, device-state bytes, destination load time,\n"
+         "CPU time per zero and per normal page) to real QEMU runs of the scenarios,\n"
+         "minimising the relative errors of total time, downtime, setup time and bytes\n"
+         "with GSL's trust-region nonlinear least squares, and writes a profile file\n"
+         "based on --base. Real runs are kept in --runs DIR and reused.\n\n"
+         "options:\n"
+         "  -o, --output FILE  profile file to write (required)\n"
+         "  --base NAME        profile to start from [qemu-7.2]\n"
+         "  --dirty-log MODE   tcg | kvm: what a sync adds on the measured machine [tcg]\n"
+         "  --repeat N         real runs per scenario [2]\n"
+         "  --runs DIR         store of real runs [out/calibrate/real]\n"
+         "  --help             this text\n");
+}
+
+int cli_cmd_calibrate(int argc, char **argv) {
+  const char *file = NULL, *output = NULL, *base_name = "qemu-7.2", *runs_dir = "out/calibrate/real",
+             *dirty_log = "tcg";
+  unsigned repeat = 2;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--help")) {
+      cli__calibrate_help();
+      return CLI_EXIT_OK;
+    } else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && v) {
+      output = argv[++i];
+    } else if (!strcmp(a, "--base") && v) {
+      base_name = argv[++i];
+    } else if (!strcmp(a, "--dirty-log") && v) {
+      dirty_log = argv[++i];
+    } else if (!strcmp(a, "--runs") && v) {
+      runs_dir = argv[++i];
+    } else if (!strcmp(a, "--repeat") && v) {
+      uint64_t n = cli_count("--repeat", v);
+      if (n < 1 || n > 64) cli_die("calibrate: --repeat must be 1..64");
+      repeat = (unsigned)n;
+      i++;
+    } else if (a[0] == '-') {
+      cli_die("calibrate: unknown option '%s' (see --help)", a);
+    } else if (!file) {
+      file = a;
+    } else {
+      cli_die("calibrate: one scenario file only ('%s')", a);
+    }
+  }
+  if (!file || !output) cli_die("calibrate: give a scenario file and -o PROFILE.ini (see --help)");
+  mdl_profile base;
+  cli_check(mdl_profile_load(base_name, &base), "calibrate");
+  cli_check(mdl_profile_set(&base, "dirty_log", dirty_log), "calibrate --dirty-log");
+
+  cli_scenarios list;
+  cli_scenarios_load(file, &list);
+  res_run_set real;
+  cli_real_ensure(&list, repeat, runs_dir, &real);
+
+  cli__fit F = {&list, &real, &base, {0}, 0, NULL, NULL, 0};
+  for (size_t i = 0; i < CLI_NPARAM; i++) {
+    F.base_value[i] = cli__get(&base, &cli__params[i]);
+    if (F.base_value[i] <= 0) F.base_value[i] = 1; /* a zero constant still gets a scale */
+  }
+  size_t cases_cap = list.count * repeat;
+  F.res_case = calloc(cases_cap + 1, sizeof *F.res_case);
+  F.res_real = calloc(cases_cap + 1, sizeof *F.res_real);
+  if (!F.res_case || !F.res_real) cli_die("calibrate: out of memory");
+  size_t nruns = 0;
+  for (size_t c = 0; c < list.count; c++) {
+    const res_loaded *got[64];
+    size_t n = res_runs_of(&real, list.items[c].name, got, 64);
+    for (size_t k = 0; k < n && k < repeat; k++) {
+      if (got[k]->result.status != MDL_STATUS_COMPLETED) continue;
+      F.res_case[nruns] = c;
+      F.res_real[nruns] = &got[k]->result;
+      nruns++;
+    }
+  }
+  F.nres = nruns * CLI_NMETRIC;
+  if (F.nres < CLI_NPARAM) cli_die("calibrate: only %zu completed real runs; need more data", nruns);
+
+  gsl_multifit_nlinear_fdf fdf = {0};
+  fdf.f = cli__residuals;
+  fdf.n = F.nres;
+  fdf.p = CLI_NPARAM;
+  fdf.params = &F;
+  gsl_multifit_nlinear_parameters fp = gsl_multifit_nlinear_default_parameters();
+  /* The simulator is piecewise constant in some constants (a sync more or
+   * less): difference over a few percent, not machine epsilon. */
+  fp.h_df = 0.03;
+  gsl_multifit_nlinear_workspace *w = gsl_multifit_nlinear_alloc(gsl_multifit_nlinear_trust, &fp, F.nres, CLI_NPARAM);
+  gsl_vector *x0 = gsl_vector_calloc(CLI_NPARAM);
+  if (!w || !x0) cli_die("calibrate: out of memory");
+  gsl_multifit_nlinear_init(x0, &fdf, w);
+  double cost0;
+  gsl_blas_ddot(gsl_multifit_nlinear_residual(w), gsl_multifit_nlinear_residual(w), &cost0);
+  int info = 0;
+  int status = gsl_multifit_nlinear_driver(60, 1e-4, 1e-6, 1e-6, NULL, NULL, &info, w);
+  const gsl_vector *x = gsl_multifit_nlinear_position(w);
+  double cost1;
+  gsl_blas_ddot(gsl_multifit_nlinear_residual(w), gsl_multifit_nlinear_residual(w), &cost1);
+  mdl_profile fitted;
+  cli__apply(&F, x, &fitted);
+
+  printf("fitted %zu constants to %zu real runs (%zu residuals), %u simulator passes, status %s\n",
+         (size_t)CLI_NPARAM, nruns, F.nres, F.evaluations, status == GSL_SUCCESS ? "converged" : "stopped");
+  printf("rms relative error: %.1f%% -> %.1f%%\n", sqrt(cost0 / (double)F.nres) * 100,
+         sqrt(cost1 / (double)F.nres) * 100);
+  for (size_t i = 0; i < CLI_NPARAM; i++)
+    printf("  %-20s %14.6g -> %14.6g\n", cli__params[i].key, cli__get(&base, &cli__params[i]),
+           cli__get(&fitted, &cli__params[i]));
+  char comment[1024];
+  snprintf(comment, sizeof comment,
+           "fitted by: migsim calibrate %s --base %s --dirty-log %s --repeat %u --runs %s; "
+           "%zu real runs; rms relative error %.1f%% -> %.1f%%",
+           file, base_name, dirty_log, repeat, runs_dir, nruns, sqrt(cost0 / (double)F.nres) * 100,
+           sqrt(cost1 / (double)F.nres) * 100);
+  cli_check(mdl_profile_save(&fitted, base_name, output, comment), "writing the profile");
+  printf("profile: %s\n", output);
+  gsl_vector_free(x0);
+  gsl_multifit_nlinear_free(w);
+  free(F.res_case);
+  free(F.res_real);
+  res_runs_free(&real);
+  cli_scenarios_free(&list);
+  return CLI_EXIT_OK;
+}

@@ -1,0 +1,135 @@
+/* migsim validate: every scenario simulated and run on real QEMU, and an
+ * error table per metric. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cli_real.h"
+#include "mdl_sim.h"
+#include "res_output.h"
+#include "res_validate.h"
+#include "sim_err.h"
+#include "sim_file.h"
+
+static void cli__validate_help(void) {
+  printf("usage: migsim validate SCENARIOS.ini [OPTIONS]\n\n"
+         "Runs every scenario of the file in the simulator and --repeat times on real\n"
+         "QEMU (kvmreplay), then writes OUT/validation.md (error table per metric:\n"
+         "median and p90 absolute %% error, round-count and downtime agreement,\n"
+         "convergence verdicts), OUT/errors.csv, scatter plots of predicted vs\n"
+         "measured per metric (OUT/scatter_*.png) and per-round overlays\n"
+         "(OUT/rounds_<scenario>.png). Real runs are kept in OUT/real/ and reused by\n"
+         "later validations (only missing repeats run); predictions go to OUT/sim/.\n\n"
+         "options:\n"
+         "  --repeat N        real runs per scenario [3]\n"
+         "  --out DIR         output folder [out/validate]\n"
+         "  --profile NAME    simulate with this profile instead of the file's\n"
+         "  --overlay LIST    scenarios to overlay round by round [first two]\n"
+         "  --notes TEXT      text for the report's Notes section\n"
+         "  --help            this text\n");
+}
+
+int cli_cmd_validate(int argc, char **argv) {
+  unsigned repeat = 3;
+  const char *out = "out/validate", *profile = NULL, *overlay = NULL, *file = NULL, *notes = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--help")) {
+      cli__validate_help();
+      return CLI_EXIT_OK;
+    } else if (!strcmp(a, "--repeat") && v) {
+      uint64_t n = cli_count("--repeat", v);
+      if (n < 1 || n > 64) cli_die("validate: --repeat must be 1..64");
+      repeat = (unsigned)n;
+      i++;
+    } else if (!strcmp(a, "--out") && v) {
+      out = argv[++i];
+    } else if (!strcmp(a, "--profile") && v) {
+      profile = argv[++i];
+    } else if (!strcmp(a, "--overlay") && v) {
+      overlay = argv[++i];
+    } else if (!strcmp(a, "--notes") && v) {
+      notes = argv[++i];
+    } else if (a[0] == '-') {
+      cli_die("validate: unknown option '%s' (see --help)", a);
+    } else if (!file) {
+      file = a;
+    } else {
+      cli_die("validate: one scenario file only ('%s')", a);
+    }
+  }
+  if (!file) cli_die("validate: give a scenario file (see --help)");
+  cli_scenarios list;
+  cli_scenarios_load(file, &list);
+
+  char real_dir[1024], sim_dir[1024];
+  snprintf(real_dir, sizeof real_dir, "%s/real", out);
+  snprintf(sim_dir, sizeof sim_dir, "%s/sim", out);
+  res_run_set real;
+  cli_real_ensure(&list, repeat, real_dir, &real);
+
+  /* Predictions, fresh every time (the model may have changed). */
+  cli_check(sim_mkdir_p(sim_dir), "validate");
+  static const char *const files[] = {"summary.csv", "rounds.csv", "timeline.csv"};
+  for (size_t i = 0; i < 3; i++) {
+    char p[1100];
+    snprintf(p, sizeof p, "%s/%s", sim_dir, files[i]);
+    unlink(p);
+  }
+  mdl_result *sim = calloc(list.count, sizeof *sim);
+  res_case *cases = calloc(list.count, sizeof *cases);
+  const mdl_result **real_ptrs = calloc(list.count * repeat + 1, sizeof *real_ptrs);
+  if (!sim || !cases || !real_ptrs) cli_die("validate: out of memory");
+  size_t used = 0;
+  for (size_t i = 0; i < list.count; i++) {
+    mdl_scenario *s = &list.items[i];
+    if (profile) snprintf(s->profile, sizeof s->profile, "%s", profile);
+    mdl_result_init(&sim[i], "sim");
+    if (mdl_simulate(s, &sim[i])) cli_die("validate: simulating %s: %s", s->name, sim_error_message());
+    cli_check(res_write_run(sim_dir, s->name, s, &sim[i]), "writing predictions");
+    const res_loaded *got[64];
+    size_t n = res_runs_of(&real, s->name, got, 64);
+    if (n > repeat) n = repeat; /* the first `repeat` runs: stable across reruns */
+    cases[i].scenario = s;
+    cases[i].sim = &sim[i];
+    cases[i].real = &real_ptrs[used];
+    cases[i].nreal = n;
+    for (size_t k = 0; k < n; k++) real_ptrs[used++] = &got[k]->result;
+  }
+  res_validation v;
+  cli_check(res_validate(cases, list.count, &v), "validate");
+  char command[2048];
+  size_t len = (size_t)snprintf(command, sizeof command, "migsim validate");
+  for (int i = 1; i < argc && len < sizeof command; i++)
+    len += (size_t)snprintf(command + len, sizeof command - len, " %s", argv[i]);
+  cli_check(res_validate_write(out, cases, list.count, &v, command, notes), "validate");
+  /* Overlays: the named scenarios, or the first two. */
+  for (size_t i = 0; i < list.count; i++) {
+    int want = overlay ? 0 : i < 2;
+    if (overlay) {
+      char buf[1024];
+      snprintf(buf, sizeof buf, "%s", overlay);
+      for (char *t = strtok(buf, ","); t; t = strtok(NULL, ","))
+        if (!strcmp(t, list.items[i].name)) want = 1;
+    }
+    if (want) cli_check(res_round_overlay(out, &cases[i]), "overlay");
+  }
+
+  printf("%-18s %10s %10s %8s\n", "metric", "median_err", "p90_err", "runs");
+  for (int m = 0; m < RES_M_COUNT; m++)
+    printf("%-18s %9.1f%% %9.1f%% %8zu\n", v.metric[m].name, v.metric[m].median_abs_pct,
+           v.metric[m].p90_abs_pct, v.metric[m].n);
+  printf("dirty_sync_count exact: %.0f%% of %zu runs; downtime within max(20%%, 5 ms): %.0f%%; "
+         "convergence right: %.0f%%\nreport: %s/validation.md\n",
+         v.syncs_exact_share * 100, v.runs, v.downtime_ok_share * 100, v.convergence_ok_share * 100, out);
+  for (size_t i = 0; i < list.count; i++) mdl_result_free(&sim[i]);
+  free(sim);
+  free(cases);
+  free(real_ptrs);
+  res_runs_free(&real);
+  cli_scenarios_free(&list);
+  return CLI_EXIT_OK;
+}

@@ -1,0 +1,300 @@
+/* res_validate: sim-vs-real error statistics (GSL), report and plots. */
+#include "res_validate.h"
+
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "res_csv.h"
+#include "res_plot.h"
+#include "sim_err.h"
+#include "sim_file.h"
+
+static const char *const res__metric_names[RES_M_COUNT] = {
+    "total_time_ms", "transferred_bytes", "downtime_ms", "setup_time_ms", "dirty_sync_count"};
+
+static double res__metric(const mdl_result *r, int m) {
+  switch (m) {
+    case RES_M_TOTAL: return r->total_time_ms;
+    case RES_M_BYTES: return (double)r->transferred_bytes;
+    case RES_M_DOWNTIME: return r->downtime_ms;
+    case RES_M_SETUP: return r->setup_time_ms;
+    default: return (double)r->dirty_sync_count;
+  }
+}
+
+static double res__abs_pct(double predicted, double measured) {
+  if (measured == 0) return predicted == 0 ? 0 : 100;
+  return fabs(predicted - measured) / fabs(measured) * 100.0;
+}
+
+/* Median and 90th percentile of v[0..n) (sorted in place). */
+static void res__quantiles(double *v, size_t n, double *median, double *p90) {
+  if (n == 0) {
+    *median = *p90 = NAN;
+    return;
+  }
+  gsl_sort(v, 1, n);
+  *median = gsl_stats_quantile_from_sorted_data(v, 1, n, 0.5);
+  *p90 = gsl_stats_quantile_from_sorted_data(v, 1, n, 0.9);
+}
+
+int res_validate(const res_case *cases, size_t ncases, res_validation *out) {
+  memset(out, 0, sizeof *out);
+  size_t total = 0;
+  for (size_t i = 0; i < ncases; i++) total += cases[i].nreal;
+  double *err[RES_M_COUNT];
+  for (int m = 0; m < RES_M_COUNT; m++) {
+    err[m] = malloc((total ? total : 1) * sizeof(double));
+    if (!err[m]) {
+      for (int k = 0; k < m; k++) free(err[k]);
+      return sim_errorf(SIM_ENOMEM, "out of memory");
+    }
+    out->metric[m].name = res__metric_names[m];
+  }
+  size_t syncs_ok = 0, down_ok = 0, conv_ok = 0;
+  for (size_t i = 0; i < ncases; i++) {
+    const res_case *c = &cases[i];
+    for (size_t k = 0; k < c->nreal; k++) {
+      const mdl_result *real = c->real[k];
+      if (real->status == MDL_STATUS_FAILED) {
+        out->failed_runs++;
+        continue;
+      }
+      out->runs++;
+      if (real->status == c->sim->status) conv_ok++;
+      if (real->dirty_sync_count == c->sim->dirty_sync_count) syncs_ok++;
+      if (real->status != MDL_STATUS_COMPLETED || c->sim->status != MDL_STATUS_COMPLETED) {
+        /* A run cancelled at the timeout has no final metrics to compare;
+         * only its verdict counts. */
+        if (real->status == c->sim->status) down_ok++;
+        continue;
+      }
+      double dd = fabs(c->sim->downtime_ms - real->downtime_ms);
+      if (dd <= fmax(0.2 * real->downtime_ms, 5.0)) down_ok++;
+      for (int m = 0; m < RES_M_COUNT; m++) {
+        res_metric_error *e = &out->metric[m];
+        err[m][e->n++] = res__abs_pct(res__metric(c->sim, m), res__metric(real, m));
+      }
+    }
+  }
+  for (int m = 0; m < RES_M_COUNT; m++) {
+    res__quantiles(err[m], out->metric[m].n, &out->metric[m].median_abs_pct, &out->metric[m].p90_abs_pct);
+    free(err[m]);
+  }
+  if (out->runs) {
+    out->syncs_exact_share = (double)syncs_ok / (double)out->runs;
+    out->downtime_ok_share = (double)down_ok / (double)out->runs;
+    out->convergence_ok_share = (double)conv_ok / (double)out->runs;
+  }
+  return 0;
+}
+
+/* Median of the real runs' metric m (completed runs only), with min/max. */
+static size_t res__real_stats(const res_case *c, int m, double *median, double *lo, double *hi) {
+  double v[64];
+  size_t n = 0;
+  for (size_t k = 0; k < c->nreal && n < 64; k++)
+    if (c->real[k]->status == MDL_STATUS_COMPLETED) v[n++] = res__metric(c->real[k], m);
+  if (!n) {
+    *median = *lo = *hi = NAN;
+    return 0;
+  }
+  gsl_sort(v, 1, n);
+  *median = gsl_stats_median_from_sorted_data(v, 1, n);
+  *lo = v[0];
+  *hi = v[n - 1];
+  return n;
+}
+
+static int res__errors_csv(const char *dir, const res_case *cases, size_t ncases) {
+  static const char *const cols[] = {"scenario", "algo", "metric", "predicted", "measured_median",
+                                     "measured_min", "measured_max", "real_runs", "abs_pct_error",
+                                     "sim_status", "real_status"};
+  char path[1024];
+  snprintf(path, sizeof path, "%s/errors.csv", dir);
+  res_csv *c;
+  int rc = res_csv_create(path, cols, sizeof cols / sizeof cols[0], &c);
+  if (rc) return rc;
+  for (size_t i = 0; i < ncases && !rc; i++) {
+    const res_case *k = &cases[i];
+    const char *real_status = k->nreal ? mdl_status_name(k->real[0]->status) : "";
+    for (int m = 0; m < RES_M_COUNT && !rc; m++) {
+      double med, lo, hi;
+      size_t n = res__real_stats(k, m, &med, &lo, &hi);
+      double pred = res__metric(k->sim, m);
+      res_csv_str(c, k->scenario->name);
+      res_csv_str(c, mdl_algo_name(k->scenario->algo));
+      res_csv_str(c, res__metric_names[m]);
+      res_csv_double(c, pred);
+      res_csv_double(c, med);
+      res_csv_double(c, lo);
+      res_csv_double(c, hi);
+      res_csv_u64(c, n);
+      res_csv_double(c, n && k->sim->status == MDL_STATUS_COMPLETED ? res__abs_pct(pred, med) : NAN);
+      res_csv_str(c, mdl_status_name(k->sim->status));
+      res_csv_str(c, real_status);
+      rc = res_csv_end_row(c);
+    }
+  }
+  if (rc) {
+    res_csv_abort(c);
+    return rc;
+  }
+  return res_csv_commit(c);
+}
+
+static int res__scatter(const char *dir, const res_case *cases, size_t ncases, int m) {
+  double *x = malloc((ncases + 1) * sizeof *x), *y = malloc((ncases + 1) * sizeof *y);
+  if (!x || !y) {
+    free(x);
+    free(y);
+    return sim_errorf(SIM_ENOMEM, "out of memory");
+  }
+  size_t n = 0;
+  double hi = 0;
+  for (size_t i = 0; i < ncases; i++) {
+    double med, lo, top;
+    if (!res__real_stats(&cases[i], m, &med, &lo, &top) || cases[i].sim->status != MDL_STATUS_COMPLETED)
+      continue;
+    x[n] = med;
+    y[n] = res__metric(cases[i].sim, m);
+    if (m == RES_M_BYTES) {
+      x[n] /= 1048576.0;
+      y[n] /= 1048576.0;
+    }
+    hi = fmax(hi, fmax(x[n], y[n]));
+    n++;
+  }
+  int rc = 0;
+  if (n) {
+    double dx[2] = {0, hi * 1.05}, dy[2] = {0, hi * 1.05};
+    res_plot_series s[2] = {{"prediction vs measurement", x, y, n}, {"y = x", dx, dy, 2}};
+    /* Points only for the data: break the line between every point. */
+    double *px = malloc(2 * n * sizeof *px), *py = malloc(2 * n * sizeof *py);
+    if (!px || !py) {
+      rc = sim_errorf(SIM_ENOMEM, "out of memory");
+    } else {
+      for (size_t i = 0; i < n; i++) {
+        px[2 * i] = x[i];
+        py[2 * i] = y[i];
+        px[2 * i + 1] = x[i];
+        py[2 * i + 1] = NAN;
+      }
+      s[0].x = px;
+      s[0].y = py;
+      s[0].n = 2 * n;
+      char path[1024], title[128], xl[96], yl[96];
+      const char *unit = m == RES_M_BYTES ? " (MiB)" : "";
+      snprintf(path, sizeof path, "%s/scatter_%s.png", dir, res__metric_names[m]);
+      snprintf(title, sizeof title, "%s: predicted vs measured", res__metric_names[m]);
+      snprintf(xl, sizeof xl, "measured (median of real runs)%s", unit);
+      snprintf(yl, sizeof yl, "predicted%s", unit);
+      res_plot_opts o = {0};
+      o.title = title;
+      o.x_label = xl;
+      o.y_label = yl;
+      o.markers = 1;
+      rc = res_plot_lines(path, &o, s, 2);
+    }
+    free(px);
+    free(py);
+  }
+  free(x);
+  free(y);
+  return rc;
+}
+
+int res_round_overlay(const char *dir, const res_case *c) {
+  enum { MAXS = 9 };
+  res_plot_series s[MAXS];
+  double *buf[MAXS][2] = {{0}};
+  char names[MAXS][32];
+  size_t ns = 0;
+  int rc = 0;
+  for (size_t k = 0; k <= c->nreal && ns < MAXS; k++) {
+    const mdl_result *r = k == 0 ? c->sim : c->real[k - 1];
+    if (!r->round_count) continue;
+    buf[ns][0] = malloc(r->round_count * sizeof(double));
+    buf[ns][1] = malloc(r->round_count * sizeof(double));
+    if (!buf[ns][0] || !buf[ns][1]) {
+      rc = sim_errorf(SIM_ENOMEM, "out of memory");
+      ns++;
+      break;
+    }
+    for (size_t i = 0; i < r->round_count; i++) {
+      buf[ns][0][i] = r->rounds[i].round;
+      buf[ns][1][i] = (double)r->rounds[i].bytes_sent / 1048576.0;
+    }
+    if (k == 0)
+      snprintf(names[ns], sizeof names[ns], "simulated");
+    else
+      snprintf(names[ns], sizeof names[ns], "real run %zu", k);
+    s[ns] = (res_plot_series){names[ns], buf[ns][0], buf[ns][1], r->round_count};
+    ns++;
+  }
+  if (!rc && ns) {
+    char path[1024], title[200], safe[128];
+    snprintf(safe, sizeof safe, "%s", c->scenario->name);
+    for (char *p = safe; *p; p++)
+      if (*p == '/' || *p == ' ') *p = '_';
+    snprintf(path, sizeof path, "%s/rounds_%s.png", dir, safe);
+    snprintf(title, sizeof title, "%s: bytes sent per round", c->scenario->name);
+    res_plot_opts o = {0};
+    o.title = title;
+    o.x_label = "round (dirty sync)";
+    o.y_label = "MiB sent in the round";
+    o.markers = 1;
+    rc = res_plot_lines(path, &o, s, ns);
+  }
+  for (size_t i = 0; i < ns; i++) {
+    free(buf[i][0]);
+    free(buf[i][1]);
+  }
+  return rc;
+}
+
+int res_validate_write(const char *dir, const res_case *cases, size_t ncases,
+                       const res_validation *v, const char *command, const char *notes) {
+  int rc = sim_mkdir_p(dir);
+  if (!rc) rc = res__errors_csv(dir, cases, ncases);
+  for (int m = 0; m < RES_M_COUNT && !rc; m++) rc = res__scatter(dir, cases, ncases, m);
+  if (rc) return rc;
+  char path[1024];
+  snprintf(path, sizeof path, "%s/validation.md", dir);
+  sim_file *f;
+  if ((rc = sim_file_open(path, &f))) return rc;
+  FILE *o = sim_file_stream(f);
+  fprintf(o, "# Validation: simulator vs real QEMU\n\nMade by:\n\n```\n%s\n```\n\n", command);
+  fprintf(o, "%zu scenarios, %zu real runs (%zu failed runs excluded).\n\n", ncases, v->runs, v->failed_runs);
+  fprintf(o, "| metric | median abs error | p90 abs error | runs compared |\n|---|---:|---:|---:|\n");
+  for (int m = 0; m < RES_M_COUNT; m++)
+    fprintf(o, "| %s | %.1f%% | %.1f%% | %zu |\n", v->metric[m].name, v->metric[m].median_abs_pct,
+            v->metric[m].p90_abs_pct, v->metric[m].n);
+  fprintf(o, "\n| check | share of runs | target |\n|---|---:|---:|\n");
+  fprintf(o, "| dirty_sync_count exact | %.0f%% | ≥ 80%% |\n", v->syncs_exact_share * 100);
+  fprintf(o, "| downtime within max(20%%, 5 ms) | %.0f%% | ≥ 80%% |\n", v->downtime_ok_share * 100);
+  fprintf(o, "| convergence verdict right | %.0f%% | 100%% |\n", v->convergence_ok_share * 100);
+  fprintf(o, "\n## Per scenario\n\n| scenario | algo | sim status | real status | total ms sim / real | "
+             "MiB sim / real | downtime ms sim / real | syncs sim / real |\n|---|---|---|---|---:|---:|---:|---:|\n");
+  for (size_t i = 0; i < ncases; i++) {
+    const res_case *c = &cases[i];
+    double t, b, d, s, lo, hi;
+    res__real_stats(c, RES_M_TOTAL, &t, &lo, &hi);
+    res__real_stats(c, RES_M_BYTES, &b, &lo, &hi);
+    res__real_stats(c, RES_M_DOWNTIME, &d, &lo, &hi);
+    res__real_stats(c, RES_M_SYNCS, &s, &lo, &hi);
+    fprintf(o, "| %s | %s | %s | %s | %.0f / %.0f | %.1f / %.1f | %.1f / %.1f | %llu / %.0f |\n",
+            c->scenario->name, mdl_algo_name(c->scenario->algo), mdl_status_name(c->sim->status),
+            c->nreal ? mdl_status_name(c->real[0]->status) : "-", c->sim->total_time_ms, t,
+            (double)c->sim->transferred_bytes / 1048576.0, b / 1048576.0, c->sim->downtime_ms, d,
+            (unsigned long long)c->sim->dirty_sync_count, s);
+  }
+  fprintf(o, "\nReal values are medians of the completed real runs. Files: `errors.csv`, "
+             "`sim/summary.csv`, `real/summary.csv` (and their `rounds.csv`), `scatter_*.png`, "
+             "`rounds_*.png`.\n");
+  if (notes && *notes) fprintf(o, "\n## Notes\n\n%s\n", notes);
+  return sim_file_commit(f);
+}
