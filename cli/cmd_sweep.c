@@ -158,11 +158,11 @@ static int cli__point(const cli__sweep *w, uint64_t index, mdl_scenario *s, char
     const char *v = w->axes[i].values[choice[i]];
     int rc = mdl_scenario_set(s, w->axes[i].key, v);
     if (rc) return rc;
-    if (w->axes[i].count > 1 || w->naxes == 1)
-      pos += (size_t)snprintf(key + pos, pos < keylen ? keylen - pos : 0, "%s%s=%s", pos ? ";" : "",
+    /* Every given parameter is in the key, single values too, so that a
+     * rerun with a longer list of values reuses the rows already done. */
+    pos += (size_t)snprintf(key + pos, pos < keylen ? keylen - pos : 0, "%s%s=%s", pos ? ";" : "",
                               w->axes[i].key, v);
   }
-  if (!key[0]) snprintf(key, keylen, "base");
   snprintf(s->name, sizeof s->name, "%.*s", (int)sizeof s->name - 1, key);
   return 0;
 }

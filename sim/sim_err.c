@@ -22,10 +22,15 @@ const char *sim_strerror(int code) {
 }
 
 int sim_errorf(int code, const char *fmt, ...) {
+  /* Format into a scratch buffer first: callers often wrap the previous
+   * message ("context: %s", sim_error_message()), which lives in
+   * sim__detail itself. */
+  char scratch[sizeof sim__detail];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(sim__detail, sizeof sim__detail, fmt, ap);
+  vsnprintf(scratch, sizeof scratch, fmt, ap);
   va_end(ap);
+  memcpy(sim__detail, scratch, sizeof scratch);
   return code;
 }
 

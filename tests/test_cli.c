@@ -1,0 +1,218 @@
+/* test_cli: the migsim command end to end: exit codes, one-line errors, no
+ * partial outputs, byte-identical reruns, sweep resume and interruption,
+ * compare's files. Runs the built binary (MIGSIM_BIN). */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static char tmpdir[] = "/tmp/migsim-test-cli-XXXXXX";
+
+static int setup_dir(void **state) {
+  (void)state;
+  return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown_dir(void **state) {
+  (void)state;
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Runs `migsim ARGS` through the shell with stderr captured in err; returns
+ * the exit status. */
+static int migsim(char *err, size_t errlen, const char *fmt, ...) {
+  char args[4096], cmd[8192], errpath[600];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(args, sizeof args, fmt, ap);
+  va_end(ap);
+  snprintf(errpath, sizeof errpath, "%s/stderr.txt", tmpdir);
+  snprintf(cmd, sizeof cmd, "%s %s >/dev/null 2>%s", MIGSIM_BIN, args, errpath);
+  int st = system(cmd);
+  if (err) {
+    FILE *f = fopen(errpath, "r");
+    size_t n = f ? fread(err, 1, errlen - 1, f) : 0;
+    err[n] = '\0';
+    if (f) fclose(f);
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int exists(const char *fmt, const char *name) {
+  char path[1024];
+  snprintf(path, sizeof path, fmt, tmpdir, name);
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+static long count_lines(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  long n = 0;
+  int c;
+  while ((c = fgetc(f)) != EOF)
+    if (c == '\n') n++;
+  fclose(f);
+  return n;
+}
+
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  rewind(f);
+  char *buf = malloc((size_t)n + 1);
+  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+  buf[n] = '\0';
+  fclose(f);
+  return buf;
+}
+
+static void test_bad_input_one_line(void **state) {
+  (void)state;
+  char err[2048];
+  assert_int_equal(migsim(err, sizeof err, "run --workload idle --max-bandwidth 12furlongs --out %s/a", tmpdir), 2);
+  assert_non_null(strstr(err, "max-bandwidth"));
+  assert_non_null(strstr(err, "furlongs"));
+  assert_non_null(strchr(err, '\n'));
+  assert_null(strchr(err, '\n') + 1 == NULL ? NULL : strchr(strchr(err, '\n') + 1, '\n'));
+  assert_false(exists("%s/a/%s", "summary.csv"));
+
+  assert_int_equal(migsim(err, sizeof err, "run --trace %s/missing.mtr --out %s/b", tmpdir, tmpdir), 2);
+  assert_non_null(strstr(err, "missing.mtr"));
+  assert_false(exists("%s/b/%s", "summary.csv"));
+
+  assert_int_equal(migsim(err, sizeof err, "run --workload uniform:wss=9,rate=-3 --out %s/c", tmpdir), 2);
+  assert_int_equal(migsim(err, sizeof err, "run --algo teleport --workload idle"), 2);
+  assert_non_null(strstr(err, "teleport"));
+  assert_int_equal(migsim(err, sizeof err, "run --no-such-option 1"), 2);
+  assert_non_null(strstr(err, "no-such-option"));
+  assert_int_equal(migsim(err, sizeof err, "frobnicate"), 2);
+  assert_int_equal(migsim(err, sizeof err, "run --help"), 0);
+  assert_int_equal(migsim(err, sizeof err, "sweep --help"), 0);
+  assert_int_equal(migsim(err, sizeof err, "compare --help"), 0);
+}
+
+/* Same scenario and seed, same bytes out; another seed, other bytes. */
+static void test_deterministic_files(void **state) {
+  (void)state;
+  const char *scen = "--workload hotcold:wss=8192,hot=0.1,hotprob=0.9,rate=6000,nonzero=0.5 "
+                     "--memory 64MiB --algo hybrid --switch-after 3 --max-bandwidth 16MiB/s --timeline yes";
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(migsim(NULL, 0, "run %s --seed %d --out %s/det%d", scen, i == 2 ? 9 : 1, tmpdir, i), 0);
+  static const char *const files[] = {"summary.csv", "rounds.csv", "timeline.csv"};
+  for (int k = 0; k < 3; k++) {
+    char p0[600], p1[600], p2[600];
+    snprintf(p0, sizeof p0, "%s/det0/%s", tmpdir, files[k]);
+    snprintf(p1, sizeof p1, "%s/det1/%s", tmpdir, files[k]);
+    snprintf(p2, sizeof p2, "%s/det2/%s", tmpdir, files[k]);
+    char *a = slurp(p0), *b = slurp(p1), *c = slurp(p2);
+    assert_string_equal(a, b);
+    assert_string_not_equal(a, c);
+    free(a);
+    free(b);
+    free(c);
+  }
+}
+
+static void test_sweep_resume(void **state) {
+  (void)state;
+  char err[2048], path[600];
+  const char *grid = "--workload uniform:wss=4096,rate=2000,nonzero=0.5,idle:nonzero=0.5 --memory 32MiB";
+  assert_int_equal(migsim(err, sizeof err, "sweep %s --algo precopy --max-bandwidth 8MiB/s,16MiB/s --out %s/sw --quiet",
+                          grid, tmpdir), 0);
+  snprintf(path, sizeof path, "%s/sw/summary.csv", tmpdir);
+  assert_int_equal(count_lines(path), 1 + 4);
+  /* Extending the grid runs only the new points. */
+  assert_int_equal(migsim(err, sizeof err, "sweep %s --algo precopy,postcopy --max-bandwidth 8MiB/s,16MiB/s --out %s/sw",
+                          grid, tmpdir), 0);
+  assert_non_null(strstr(err, "4 runs done, 4 already present"));
+  assert_int_equal(count_lines(path), 1 + 8);
+  /* A bad value in the list is refused before anything runs. */
+  assert_int_equal(migsim(err, sizeof err, "sweep %s --algo precopy --max-bandwidth 8MiB/s,fast --out %s/sw2",
+                          grid, tmpdir), 2);
+  assert_non_null(strstr(err, "fast"));
+  assert_false(exists("%s/sw2/%s", "summary.csv"));
+}
+
+/* SIGINT mid-sweep: whole rows only, exit 130, and a rerun completes the
+ * grid without duplicates. */
+static void test_sweep_interrupt(void **state) {
+  (void)state;
+  char cmd[4096], path[600];
+  snprintf(cmd, sizeof cmd,
+           "%s sweep --workload uniform:wss=65536,rate=20000,nonzero=1 --memory 1GiB --jobs 1 "
+           "--max-bandwidth 64MiB/s,72MiB/s,80MiB/s,88MiB/s,96MiB/s,104MiB/s,112MiB/s,120MiB/s "
+           "--seed 1,2,3,4,5,6 --out %s/int --quiet",
+           MIGSIM_BIN, tmpdir);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  usleep(700 * 1000);
+  /* The shell execs nothing itself: signal its child group member too. */
+  char kill_cmd[256];
+  snprintf(kill_cmd, sizeof kill_cmd, "pkill -INT -P %d", (int)pid);
+  if (system(kill_cmd) != 0) kill(pid, SIGINT);
+  int st;
+  waitpid(pid, &st, 0);
+  snprintf(path, sizeof path, "%s/int/summary.csv", tmpdir);
+  long rows = count_lines(path) - 1;
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+    /* The machine was fast enough to finish first: still a valid run. */
+    assert_int_equal(rows, 48);
+  } else {
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 130);
+    assert_true(rows >= 0 && rows < 48);
+  }
+  /* Rerun: completes, no run twice. */
+  char *argv_tail = strstr(cmd, " sweep ");
+  assert_int_equal(migsim(NULL, 0, "%s", argv_tail + 1), 0);
+  assert_int_equal(count_lines(path), 1 + 48);
+  char sort_cmd[1024];
+  /* run_id is the first field, quoted (the workload spec has commas). */
+  snprintf(sort_cmd, sizeof sort_cmd, "awk -F'\"' 'NR > 1 {print $2}' %s | sort | uniq -d | grep -q .", path);
+  assert_int_not_equal(system(sort_cmd), 0); /* no duplicate run_id */
+}
+
+static void test_compare_outputs(void **state) {
+  (void)state;
+  char err[2048];
+  assert_int_equal(migsim(err, sizeof err,
+                          "compare --workload uniform:wss=8192,rate=4000,nonzero=0.5 --memory 64MiB "
+                          "--links 1Gbit/s,10Gbit/s --out %s/cmp",
+                          tmpdir),
+                   0);
+  static const char *const files[] = {"summary.csv", "rounds.csv", "report.md", "total_time.png",
+                                      "downtime.png", "transferred.png", "bytes_per_round.png"};
+  for (int i = 0; i < 7; i++) assert_true(exists("%s/cmp/%s", files[i]));
+  char path[600];
+  snprintf(path, sizeof path, "%s/cmp/summary.csv", tmpdir);
+  assert_int_equal(count_lines(path), 1 + 6);
+  assert_int_equal(migsim(err, sizeof err, "compare --workload idle --links 1Gbit/s,slow --out %s/cmp2", tmpdir), 2);
+  assert_non_null(strstr(err, "slow"));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_bad_input_one_line),
+      cmocka_unit_test(test_deterministic_files),
+      cmocka_unit_test(test_sweep_resume),
+      cmocka_unit_test(test_sweep_interrupt),
+      cmocka_unit_test(test_compare_outputs),
+  };
+  return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+}
