@@ -14,6 +14,7 @@ static const struct {
     {"export", cli_trace_export, "convert a binary trace to CSV"},
     {"info", cli_trace_info, "summarise a trace (rates, working set, size)"},
     {"stats", cli_trace_stats, "dirty rate, working-set curve, write histogram"},
+    {"record", cli_trace_record, "record a trace of a running process"},
 };
 
 static void cli__trace_usage(FILE *out) {
