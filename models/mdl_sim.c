@@ -666,9 +666,27 @@ static int mdl__open_workload(mdl__sim *S) {
 
   for (size_t i = 0; i < m->nonzero_count; i++)
     mdl_mem_set_nonzero(&S->mem, m->nonzero[i].first, m->nonzero[i].last);
-  if ((rc = wl_player_new(S->src, s->trace_offset_ns, s->loop, &S->player))) return rc;
   S->ev = malloc(MDL__EVENT_BATCH * sizeof *S->ev);
   if (!S->ev) return sim_errorf(SIM_ENOMEM, "out of memory");
+  if (s->trace_offset_ns > 0) {
+    /* Pages written before the offset are part of the image at migration
+     * start: replay those writes into `nonzero`, then start over. */
+    for (int done = 0; !done;) {
+      long n = wl_source_read(S->src, S->ev, MDL__EVENT_BATCH);
+      if (n < 0) return (int)n;
+      done = n == 0;
+      for (long i = 0; i < n; i++) {
+        const wl_event *ev = &S->ev[i];
+        if (ev->time_ns >= s->trace_offset_ns) {
+          done = 1;
+          break;
+        }
+        if (ev->op == WL_OP_WRITE) mdl_word_of(&S->mem, ev->pfn)->nonzero |= mdl_mask(ev->pfn);
+      }
+    }
+    if ((rc = wl_source_rewind(S->src))) return rc;
+  }
+  if ((rc = wl_player_new(S->src, s->trace_offset_ns, s->loop, &S->player))) return rc;
   return 0;
 }
 

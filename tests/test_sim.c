@@ -294,6 +294,31 @@ static void test_not_converged(void **state) {
   mdl_result_free(&r);
 }
 
+/* With a trace offset, pages written before it are non-zero at the start
+ * of the migration (they are part of the image), so they cost full pages. */
+static void test_trace_offset_image(void **state) {
+  (void)state;
+  char path[512], body[4096];
+  size_t len = 0;
+  /* Writes at 0.5 s, long after this 4 MiB guest has migrated (~40 ms). */
+  for (int p = 0; p < 100; p++) len += (size_t)sprintf(body + len, "%d,%d,w\n", 500000000 + p, p);
+  len += (size_t)sprintf(body + len, "2000000000,500,w\n");
+  snprintf(path, sizeof path, "%s/offset.csv", tmpdir);
+  write_trace(path, 1024, NULL, body);
+  mdl_scenario s;
+  base_scenario(&s, path);
+  assert_int_equal(mdl_scenario_set(&s, "loop", "no"), 0);
+  mdl_result r;
+  run_ok(&s, &r);
+  uint64_t normal_at_zero = r.normal_pages;
+  mdl_result_free(&r);
+  assert_int_equal(mdl_scenario_set(&s, "trace-offset", "1s"), 0);
+  run_ok(&s, &r);
+  assert_int_equal(r.normal_pages, 100); /* the 100 written before 1 s */
+  assert_int_equal(normal_at_zero, 0); /* at offset 0 they come after the migration */
+  mdl_result_free(&r);
+}
+
 static void test_bad_scenarios(void **state) {
   (void)state;
   mdl_scenario s;
@@ -326,6 +351,7 @@ int main(void) {
       cmocka_unit_test(test_determinism),
       cmocka_unit_test(test_hybrid_switch_after),
       cmocka_unit_test(test_not_converged),
+      cmocka_unit_test(test_trace_offset_image),
       cmocka_unit_test(test_bad_scenarios),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
