@@ -1,0 +1,111 @@
+/* kvr_abi: what the replay guest and the harness agree on.
+ *
+ * Shared by the freestanding guest (-m32) and the host harness (x86_64), so
+ * it holds only constants: every multi-byte field of the module and of the
+ * status block is little-endian at a fixed byte offset, read and written
+ * field by field (never as a C struct, whose layout differs between i386
+ * and x86_64 for 64-bit members).
+ *
+ * Guest-physical memory (identity-mapped, paging off):
+ *   0x00100000            guest kernel (text, data, bss, stack)
+ *   after the kernel      multiboot info, then the module (placed by QEMU)
+ *   base_page * 4096      trace page 0; trace page p is guest page base + p
+ *   after the trace       a small margin the BIOS may use for its tables
+ *
+ * Module ("KVRM" v1): a header, the initial image as inclusive page ranges,
+ * then two event streams. The "head" plays once from guest time 0; the
+ * "body" is one trace pass that starts at body_start_ns and, when the LOOP
+ * flag is set, repeats every period_ns. Each event is two LEB128 varints:
+ *   A = (dt_ns << 1) | is_read   dt_ns: time since the previous event of the
+ *                                stream (the first: since the stream start)
+ *   B = zigzag(pfn - prev_pfn)   prev_pfn starts at 0 in each stream pass
+ * so a pass of sequential writes at a steady rate costs ~3-4 bytes/event.
+ *
+ * Every replayed write stores a 16-byte stamp at offset 0 of its page:
+ * seq (u64, the number of writes before this one), KVR_STAMP_MAGIC and
+ * ~low32(seq). The stamp is never zero, so a written page is never a zero
+ * page, and the integrity check can tell a page the guest wrote after
+ * switchover (seq >= the source's writes_done) from a lost write. */
+#ifndef KVR_ABI_H
+#define KVR_ABI_H
+
+#define KVR_PAGE_SIZE 4096u
+#define KVR_PAGE_SHIFT 12u
+
+/* Module header: byte offsets. */
+#define KVR_MODULE_MAGIC 0x4d52564bu /* "KVRM" */
+#define KVR_MODULE_VERSION 1u
+#define KVR_MOD_MAGIC 0u          /* u32 */
+#define KVR_MOD_VERSION 4u        /* u32 */
+#define KVR_MOD_HEADER_BYTES 8u   /* u32: KVR_MODULE_HEADER_SIZE */
+#define KVR_MOD_FLAGS 12u         /* u32: KVR_MODFLAG_* */
+#define KVR_MOD_PAGES 16u         /* u32: trace pages */
+#define KVR_MOD_BASE_PAGE 20u     /* u32: guest page of trace page 0 */
+#define KVR_MOD_RANGE_COUNT 24u   /* u32: initial-image ranges */
+#define KVR_MOD_RANGES_OFF 28u    /* u32: offset of (first u32, last u32)[] */
+#define KVR_MOD_HEAD_OFF 32u      /* u32 */
+#define KVR_MOD_HEAD_BYTES 36u    /* u32 */
+#define KVR_MOD_BODY_OFF 40u      /* u32 */
+#define KVR_MOD_BODY_BYTES 44u    /* u32 */
+#define KVR_MOD_HEAD_EVENTS 48u   /* u64 */
+#define KVR_MOD_BODY_EVENTS 56u   /* u64 */
+#define KVR_MOD_BODY_START 64u    /* u64 ns: guest time of body pass 0 */
+#define KVR_MOD_PERIOD 72u        /* u64 ns: body pass length (loop) */
+#define KVR_MOD_REPORT_NS 80u     /* u64 ns: progress report interval */
+#define KVR_MOD_LATE_NS 88u       /* u64 ns: a write later than this is late */
+#define KVR_MOD_TOTAL_BYTES 96u   /* u32: whole module */
+#define KVR_MOD_CHECKSUM 100u     /* u32: FNV-1a of bytes [header, total) */
+#define KVR_MOD_SLEEP_MIN 104u    /* u64 ns: halt (hlt + APIC timer) while
+                                     the next event is further away than
+                                     this; 0 = always spin */
+#define KVR_MOD_WAKE_EARLY 112u   /* u64 ns: wake this long before it */
+#define KVR_MODULE_HEADER_SIZE 128u
+
+#define KVR_MODFLAG_LOOP 1u /* repeat the body every period_ns */
+
+/* FNV-1a (32-bit) parameters for the module checksum. */
+#define KVR_FNV_OFFSET 2166136261u
+#define KVR_FNV_PRIME 16777619u
+
+/* Page stamp written by each replayed write (offsets in the page). */
+#define KVR_STAMP_MAGIC 0x57524b56u /* "VKRW" */
+#define KVR_STAMP_SEQ_LO 0u
+#define KVR_STAMP_SEQ_HI 4u
+#define KVR_STAMP_MAGIC_OFF 8u
+#define KVR_STAMP_CHECK 12u /* ~seq_lo */
+#define KVR_STAMP_BYTES 16u
+
+/* Status block in guest memory (address announced in the READY line). */
+#define KVR_STATUS_MAGIC 0x5352564bu /* "KVRS" */
+#define KVR_ST_MAGIC 0u        /* u32 */
+#define KVR_ST_STATE 4u        /* u32: KVR_STATE_* */
+#define KVR_ST_EVENTS 8u       /* u64 events done */
+#define KVR_ST_WRITES 16u      /* u64 writes done (= next write's seq) */
+#define KVR_ST_READS 24u       /* u64 */
+#define KVR_ST_LATE 32u        /* u64 writes later than late_ns */
+#define KVR_ST_MAX_LAG 40u     /* u64 ns */
+#define KVR_ST_STALL 48u       /* u64 ns spent inside slow accesses */
+#define KVR_ST_LOOPS 56u       /* u64 completed body passes */
+#define KVR_ST_NOW 64u         /* u64 ns: guest trace clock at last update */
+#define KVR_ST_LAG_SUM 72u     /* u64 ns: sum of write lags */
+#define KVR_ST_TSC_HZ 80u      /* u64 */
+#define KVR_STATUS_SIZE 128u
+
+#define KVR_STATE_BOOT 0u
+#define KVR_STATE_READY 1u
+#define KVR_STATE_RUNNING 2u
+#define KVR_STATE_DONE 3u /* a non-looping trace has ended */
+
+/* An access slower than this counts as a stall (post-copy fault, ...). */
+#define KVR_STALL_NS 20000u
+
+/* Serial protocol on COM1. Guest lines start with "KVR "; the harness
+ * sends KVR_GO_BYTE to start the replay. */
+#define KVR_GO_BYTE 'g'
+
+/* The ACPI PM timer on QEMU's pc machine (PIIX4 PM base 0x600, set up by
+ * SeaBIOS): 24-bit counter at 3.579545 MHz. */
+#define KVR_PM_TIMER_PORT 0x608u
+#define KVR_PM_TIMER_HZ 3579545u
+
+#endif

@@ -1,0 +1,106 @@
+/* kvr: run a migsim scenario on real QEMU guests and measure it.
+ *
+ * kvr_run() builds the replay guest's module from the scenario's workload
+ * (through wl_player, so the guest replays exactly the accesses the
+ * simulator plays), starts a source and a destination qemu-system-x86_64
+ * in their own process groups, drives the migration over QMP with the
+ * scenario's algorithm and limits, records one mdl_round per dirty sync
+ * and the final query-migrate metrics into an mdl_result with source
+ * "kvmreplay", checks destination memory against the source, and always
+ * kills and reaps both QEMUs. See docs/kvmreplay.md. */
+#ifndef KVR_H
+#define KVR_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "mdl_scenario.h"
+
+/* What the test hook sees at each query-migrate poll. */
+typedef struct {
+  double t_ms;               /* since `migrate` was issued */
+  const char *status;        /* query-migrate status */
+  uint64_t dirty_sync_count;
+  uint64_t transferred_bytes;
+  pid_t source_pid, dest_pid;
+} kvr_progress;
+
+typedef struct {
+  const char *qemu;     /* binary name or path; NULL = qemu-system-x86_64 */
+  const char *accel;    /* "auto" (NULL), "tcg", "kvm", "kvm:tcg": auto is
+                           kvm:tcg unless /dev/kvm is the software kvm_pvm
+                           module, which is far slower than TCG here */
+  const char *guest;    /* guest ELF; NULL = $MIGSIM_KVR_GUEST or the built one */
+  const char *tmp_dir;  /* parent of the private 0700 run directory;
+                           NULL = $TMPDIR or /tmp */
+  int keep_dir;         /* keep the run directory (logs, module, consoles) */
+  uint64_t poll_ns;     /* query-migrate interval; 0 = 10 ms; at most 20 ms */
+  uint64_t report_ns;   /* guest progress line interval; 0 = 100 ms */
+  uint64_t late_ns;     /* a write later than this is late; 0 = 1 ms */
+  int nice;             /* added to both QEMUs' nice value (negative needs
+                           root): keeps replay pacing and migration timing
+                           steadier on a loaded machine; 0 = unchanged */
+  int vcpu_nice;        /* the nice value of the guest's vCPU threads only
+                           (source and destination; negative needs root):
+                           lets the vCPU win against the migration's own
+                           threads and other load, as a vCPU with a core of
+                           its own would; 0 = unchanged */
+  int spin;             /* the guest busy-waits between events instead of
+                           halting in longer gaps */
+  uint64_t halt_min_ns; /* gaps longer than this are halted through (hlt +
+                           APIC timer, waking min(300 us, half of it)
+                           early); 0 = 200 us */
+  int pin_vcpu;         /* give the guest's vCPU thread (source, and the
+                           destination's after a post-copy switch) a CPU of
+                           its own and keep every other QEMU thread off it;
+                           needs >= 2 usable CPUs */
+  FILE *log;            /* progress lines, or NULL */
+  /* Called after every poll (tests use it to kill a QEMU mid-run). */
+  void (*on_poll)(void *ctx, const kvr_progress *p);
+  void *ctx;
+} kvr_options;
+
+/* Details of a real run beyond the shared result schema. */
+typedef struct {
+  char dir[256];             /* the private run directory (removed unless kept) */
+  uint32_t base_page;        /* trace page p is guest-physical page base_page + p */
+  uint64_t trace_pages;
+  uint64_t ram_bytes;        /* -m given to both QEMUs */
+  uint64_t ram_total_bytes;  /* query-migrate ram.total (all RAM blocks) */
+  uint64_t module_bytes, module_events;
+  uint64_t guest_writes, guest_reads, guest_late_writes;
+  double guest_mean_lag_ms;
+  uint64_t pages_compared, pages_differing, pages_written_after_switch;
+  char note[160];            /* a QEMU quirk corrected in the result, or "" */
+  uint64_t polls;
+  double max_poll_gap_ms;    /* longest interval between query-migrate answers */
+} kvr_info;
+
+/* Fills defaults (all zero / NULL). */
+void kvr_options_init(kvr_options *o);
+
+/* Runs scenario s on QEMU and fills r (initialised here with source
+ * "kvmreplay") and, if given, info.
+ *
+ * Returns 0 when a migration was attempted: r->status then says how it
+ * went (completed, not_converged after migrate_cancel at the scenario's
+ * timeout, or failed with r->failure, e.g. a QEMU died), and the rounds
+ * seen before a failure are kept. Returns a negative code, with a one-line
+ * message, when the run could not start (invalid scenario, unreadable
+ * workload, QEMU not installed, post-copy without userfaultfd, ...), and
+ * SIM_EINTERRUPTED after SIGINT/SIGTERM/SIGHUP (r is then a failed result).
+ * Either way both QEMUs are gone when it returns; r must be freed with
+ * mdl_result_free. Wall-clock cost: the migration plus guest boot (about
+ * 1 s + 25 ms per MiB of non-zero initial image under TCG). */
+int kvr_run(const mdl_scenario *s, const kvr_options *o, mdl_result *r, kvr_info *info);
+
+/* Checks that post-copy can work here: the userfaultfd syscall is usable
+ * by this process. 0 or SIM_EUNSUPPORTED with a one-line explanation. */
+int kvr_check_userfaultfd(void);
+
+/* Resolves the QEMU binary (a path, or a name searched in PATH) into buf.
+ * SIM_ENOTFOUND with a one-line explanation when missing. */
+int kvr_find_qemu(const char *name, char *buf, size_t len);
+
+#endif

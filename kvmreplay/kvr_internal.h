@@ -1,0 +1,181 @@
+/* kvr_internal: entry points shared between the files of kvmreplay/ only.
+ *
+ * kvr_proc.c     child processes (own process group, always reaped) and the
+ *                signal guard that kills them on SIGINT/SIGTERM/SIGHUP
+ * kvr_qmp.c      QMP client over a unix socket (jansson)
+ * kvr_console.c  the guest's serial console (line protocol of kvr_abi.h)
+ * kvr_module.c   the guest module built from a scenario's workload
+ * kvr_integrity.c page-by-page comparison of both guests' trace region
+ * kvr_run.c      the orchestration behind kvr_run()
+ *
+ * Every fallible function returns 0 or a negative SIM_E* code with a
+ * message (sim_errorf). Times are CLOCK_MONOTONIC nanoseconds. */
+#ifndef KVR_INTERNAL_H
+#define KVR_INTERNAL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "kvr.h"
+
+/* ------------------------------------------------------------ clock */
+
+uint64_t kvr__now_ns(void);
+
+/* ------------------------------------------------------- processes */
+
+/* Starts argv[0] (a path) with argv, stdin from /dev/null and stdout and
+ * stderr appended to log_path, in a new process group whose id is the
+ * child's pid, with SIGKILL as its parent-death signal (so even a SIGKILL
+ * of the harness takes QEMU down) and `nice` added to its nice value (all
+ * its threads inherit it; 0 = unchanged). Registers the group with the
+ * signal guard. SIM_ECHILD with the exec error when the program cannot
+ * start. */
+int kvr__spawn(char *const argv[], const char *log_path, int nice, pid_t *pid);
+
+/* Non-blocking: 1 and the wait status in *status when the child has
+ * exited (it is then reaped and unregistered), 0 while it runs. */
+int kvr__child_exited(pid_t pid, int *status);
+
+/* Kills the child's whole process group with SIGKILL and reaps the child
+ * (waits at most timeout_ns, then returns SIM_ETIMEOUT). Idempotent for
+ * pid <= 0. Unregisters the group. */
+int kvr__kill_and_reap(pid_t pid, uint64_t timeout_ns);
+
+/* Waits up to timeout_ns for the child to exit by itself; 1 when it did
+ * (reaped, *status set), 0 on timeout. */
+int kvr__wait_exit(pid_t pid, uint64_t timeout_ns, int *status);
+
+/* Describes a wait status: "exited with status 1", "killed by signal 9". */
+void kvr__describe_status(int status, char *buf, size_t len);
+
+/* The signal guard: while installed, SIGINT, SIGTERM and SIGHUP kill every
+ * registered process group at once (from the handler) and are remembered;
+ * SIGPIPE is ignored. Restore puts the previous dispositions back. */
+void kvr__guard_install(void);
+void kvr__guard_restore(void);
+/* The signal that arrived since install, or 0. */
+int kvr__guard_signal(void);
+
+/* ------------------------------------------------------------- QMP */
+
+/* Connects a unix stream socket to path, retrying while the file is absent
+ * or refuses and the child `pid` lives, up to timeout_ns. `what` names the
+ * socket in messages. */
+int kvr__unix_connect(const char *path, pid_t pid, uint64_t timeout_ns, const char *what,
+                      int *fd_out);
+
+typedef struct kvr_qmp kvr_qmp;
+
+/* Connects to the QMP socket at path (retrying while the file does not
+ * exist yet and the child `pid` is alive, up to timeout_ns), reads the
+ * greeting and negotiates capabilities. */
+int kvr__qmp_connect(const char *path, pid_t pid, uint64_t timeout_ns, const char *name,
+                     kvr_qmp **out);
+
+/* Runs one command and waits up to timeout_ns for its answer, queueing
+ * asynchronous events that arrive meanwhile. args is borrowed (may be
+ * NULL). On success *ret (if given) receives a new reference to the
+ * "return" value. A QMP error gives SIM_ECHILD with "<cmd>: <desc>"; a
+ * closed socket SIM_EIO; a timeout SIM_ETIMEOUT; a pending signal
+ * SIM_EINTERRUPTED. */
+int kvr__qmp_exec(kvr_qmp *q, const char *cmd, json_t *args, uint64_t timeout_ns,
+                  json_t **ret);
+
+/* Number of asynchronous events seen so far and the name of the last. */
+uint64_t kvr__qmp_event_count(const kvr_qmp *q);
+const char *kvr__qmp_last_event(const kvr_qmp *q);
+
+/* Closes the connection. NULL is a no-op. */
+void kvr__qmp_close(kvr_qmp *q);
+
+/* --------------------------------------------------------- console */
+
+/* What the guest said last (cumulative counters from its "KVR P" lines). */
+typedef struct {
+  int booted, ready, going, ended;
+  uint32_t base_page;
+  uint64_t pages;
+  uint32_t status_addr;
+  uint64_t tsc_hz, fill_ms;
+  uint64_t t_ms, done, writes, reads, late, maxlag_us, stall_us, loops;
+  uint64_t reports;
+  char error[160]; /* text of a "KVR ERR" line */
+} kvr_guest_state;
+
+typedef struct kvr_console kvr_console;
+
+/* Connects to the serial socket at path (QEMU waits for this connection
+ * before it starts, so no output is lost), logging everything the guest
+ * prints to capture_path. */
+int kvr__console_connect(const char *path, pid_t pid, uint64_t timeout_ns,
+                         const char *capture_path, kvr_console **out);
+/* The descriptor to poll for input (-1 once closed). */
+int kvr__console_fd(const kvr_console *c);
+/* Reads what is available without blocking and parses complete lines.
+ * SIM_EIO when the peer closed the connection. */
+int kvr__console_drain(kvr_console *c);
+/* Sends one byte to the guest. */
+int kvr__console_send(kvr_console *c, char byte);
+const kvr_guest_state *kvr__console_state(const kvr_console *c);
+void kvr__console_close(kvr_console *c);
+
+/* ---------------------------------------------------------- module */
+
+typedef struct {
+  uint32_t base_page;      /* guest page of trace page 0 */
+  uint64_t pages;          /* trace pages */
+  uint64_t nonzero_pages;  /* initial image */
+  uint64_t bytes;          /* module size */
+  uint64_t head_events, body_events;
+  uint64_t body_start_ns, period_ns;
+  int loop;                /* the guest repeats the body */
+} kvr_module_info;
+
+/* How the guest paces itself (copied into the module header). */
+typedef struct {
+  uint64_t report_ns;     /* progress line interval */
+  uint64_t late_ns;       /* a write later than this is late */
+  uint64_t sleep_min_ns;  /* halt when the next event is further away; 0 = spin */
+  uint64_t wake_early_ns; /* and wake this long before it */
+} kvr_guest_params;
+
+/* Plays the scenario's workload through wl_player and writes the guest
+ * module (kvr_abi.h) to path. kernel_end is the guest image's end address;
+ * the trace base is placed above kernel, multiboot info and module.
+ * horizon_ns bounds how much of an endless or very long source is kept. */
+int kvr__module_build(const mdl_scenario *s, const char *path, uint64_t kernel_end,
+                      const kvr_guest_params *gp, uint64_t horizon_ns, kvr_module_info *info);
+
+/* The end address (highest p_paddr + p_memsz) of a 32-bit ELF image. */
+int kvr__elf_end(const char *path, uint64_t *end);
+
+/* ------------------------------------------------------- integrity */
+
+typedef struct {
+  uint64_t pages_compared;
+  uint64_t differing;        /* pages whose content was lost or corrupted */
+  uint64_t written_after;    /* pages that differ only by a later write */
+  uint64_t first_differing;  /* trace page, or UINT64_MAX */
+  /* Stamps of that page on each side (UINT64_MAX: no stamp), which tell a
+   * lost write (source newer) from a corrupted page. */
+  uint64_t first_src_seq, first_dst_seq;
+} kvr_integrity;
+
+/* Dumps the trace region of both (stopped) guests in chunks with QMP
+ * pmemsave into dir and compares page by page. A destination page that
+ * differs only by a stamp with seq >= writes_done (the source's count) was
+ * written by the guest after switchover and is counted in written_after,
+ * not as a difference. */
+int kvr__integrity_check(kvr_qmp *src, kvr_qmp *dst, const char *dir, uint64_t base_addr,
+                         uint64_t pages, uint64_t writes_done, kvr_integrity *out);
+
+/* Reads the guest's status block (KVR_STATUS_SIZE bytes at addr) through
+ * pmemsave into dir/<name>. */
+int kvr__read_status(kvr_qmp *q, const char *dir, const char *name, uint32_t addr,
+                     unsigned char *block);
+
+#endif

@@ -1,0 +1,213 @@
+/* kvr_qmp: a minimal QMP client (QEMU Machine Protocol) over a unix socket.
+ *
+ * QMP is one JSON object per line: a greeting {"QMP": ...}, then answers
+ * {"return": ...} / {"error": {"class", "desc"}} carrying the "id" we sent,
+ * interleaved with asynchronous {"event": ...} objects, which are counted
+ * and otherwise skipped. JSON is parsed and built with jansson only.
+ * Reads wait with poll() against a deadline and give up early when the
+ * signal guard saw a signal. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "kvr_internal.h"
+#include "sim_err.h"
+
+struct kvr_qmp {
+  int fd;
+  char name[16];
+  char *buf;
+  size_t len, cap;
+  uint64_t next_id;
+  uint64_t events;
+  char last_event[64];
+};
+
+int kvr__unix_connect(const char *path, pid_t pid, uint64_t timeout_ns, const char *what,
+                      int *fd_out) {
+  struct sockaddr_un sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  if (strlen(path) >= sizeof sa.sun_path)
+    return sim_errorf(SIM_ERANGE, "socket path too long (%zu bytes): %s", strlen(path), path);
+  memcpy(sa.sun_path, path, strlen(path) + 1);
+  uint64_t deadline = kvr__now_ns() + timeout_ns;
+  for (;;) {
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return sim_errorf(SIM_EIO, "socket: %s", strerror(errno));
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+      *fd_out = fd;
+      return 0;
+    }
+    int e = errno;
+    close(fd);
+    if (e != ENOENT && e != ECONNREFUSED && e != EAGAIN && e != EINTR)
+      return sim_errorf(SIM_EIO, "cannot connect to %s at %s: %s", what, path, strerror(e));
+    int st;
+    if (kvr__child_exited(pid, &st)) {
+      char how[96];
+      kvr__describe_status(st, how, sizeof how);
+      return sim_errorf(SIM_ECHILD, "QEMU %s before its %s socket appeared", how, what);
+    }
+    if (kvr__guard_signal()) return sim_errorf(SIM_EINTERRUPTED, "interrupted by signal %d", kvr__guard_signal());
+    if (kvr__now_ns() >= deadline)
+      return sim_errorf(SIM_ETIMEOUT, "%s socket %s did not appear within %.0f s", what, path,
+                        (double)timeout_ns / 1e9);
+    usleep(5000);
+  }
+}
+
+/* Reads until a complete line is buffered; returns its length (without the
+ * newline) in *line_len. */
+static int kvr_qmp_fill_line(kvr_qmp *q, uint64_t deadline, size_t *line_len) {
+  for (;;) {
+    char *nl = q->len ? memchr(q->buf, '\n', q->len) : NULL;
+    if (nl) {
+      *line_len = (size_t)(nl - q->buf);
+      return 0;
+    }
+    if (kvr__guard_signal())
+      return sim_errorf(SIM_EINTERRUPTED, "interrupted by signal %d", kvr__guard_signal());
+    uint64_t now = kvr__now_ns();
+    if (now >= deadline) return sim_errorf(SIM_ETIMEOUT, "%s QMP: no answer in time", q->name);
+    uint64_t wait_ms = (deadline - now) / 1000000u + 1;
+    struct pollfd pfd = {q->fd, POLLIN, 0};
+    int pr = poll(&pfd, 1, wait_ms > 1000 ? 1000 : (int)wait_ms);
+    if (pr < 0 && errno != EINTR) return sim_errorf(SIM_EIO, "%s QMP: poll: %s", q->name, strerror(errno));
+    if (pr <= 0) continue;
+    if (q->cap - q->len < 4096) {
+      size_t cap = q->cap ? q->cap * 2 : 16384;
+      if (cap > (64u << 20)) return sim_errorf(SIM_EFORMAT, "%s QMP: line longer than 64 MiB", q->name);
+      char *g = realloc(q->buf, cap);
+      if (!g) return sim_errorf(SIM_ENOMEM, "out of memory reading QMP");
+      q->buf = g;
+      q->cap = cap;
+    }
+    ssize_t n = read(q->fd, q->buf + q->len, q->cap - q->len);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n < 0) return sim_errorf(SIM_EIO, "%s QMP: read: %s", q->name, strerror(errno));
+    if (n == 0) return sim_errorf(SIM_EIO, "%s QMP connection closed (QEMU exited?)", q->name);
+    q->len += (size_t)n;
+  }
+}
+
+/* Reads one JSON message. */
+static int kvr_qmp_read(kvr_qmp *q, uint64_t deadline, json_t **msg) {
+  size_t line_len;
+  int rc = kvr_qmp_fill_line(q, deadline, &line_len);
+  if (rc) return rc;
+  json_error_t jerr;
+  json_t *j = json_loadb(q->buf, line_len, 0, &jerr);
+  memmove(q->buf, q->buf + line_len + 1, q->len - line_len - 1);
+  q->len -= line_len + 1;
+  if (!j || !json_is_object(j)) {
+    json_decref(j);
+    return sim_errorf(SIM_EFORMAT, "%s QMP: malformed message: %s", q->name, jerr.text);
+  }
+  *msg = j;
+  return 0;
+}
+
+static int kvr_qmp_send(kvr_qmp *q, json_t *msg) {
+  char *text = json_dumps(msg, JSON_COMPACT);
+  if (!text) return sim_errorf(SIM_ENOMEM, "out of memory building a QMP command");
+  size_t len = strlen(text), off = 0;
+  int rc = 0;
+  while (off < len) {
+    ssize_t n = send(q->fd, text + off, len - off, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      rc = sim_errorf(SIM_EIO, "%s QMP: send: %s", q->name, strerror(errno));
+      break;
+    }
+    off += (size_t)n;
+  }
+  if (!rc && send(q->fd, "\n", 1, MSG_NOSIGNAL) != 1)
+    rc = sim_errorf(SIM_EIO, "%s QMP: send: %s", q->name, strerror(errno));
+  free(text);
+  return rc;
+}
+
+int kvr__qmp_exec(kvr_qmp *q, const char *cmd, json_t *args, uint64_t timeout_ns,
+                  json_t **ret) {
+  if (ret) *ret = NULL;
+  uint64_t id = ++q->next_id;
+  json_t *msg = json_pack("{s:s, s:I}", "execute", cmd, "id", (json_int_t)id);
+  if (!msg) return sim_errorf(SIM_ENOMEM, "out of memory building a QMP command");
+  if (args) json_object_set(msg, "arguments", args);
+  int rc = kvr_qmp_send(q, msg);
+  json_decref(msg);
+  if (rc) return rc;
+  uint64_t deadline = kvr__now_ns() + timeout_ns;
+  for (;;) {
+    json_t *m = NULL;
+    if ((rc = kvr_qmp_read(q, deadline, &m))) {
+      if (rc == SIM_ETIMEOUT)
+        return sim_errorf(rc, "%s QMP: no answer to %s within %.1f s", q->name, cmd,
+                          (double)timeout_ns / 1e9);
+      return rc;
+    }
+    json_t *ev = json_object_get(m, "event");
+    if (ev) {
+      q->events++;
+      snprintf(q->last_event, sizeof q->last_event, "%s", json_is_string(ev) ? json_string_value(ev) : "?");
+      json_decref(m);
+      continue;
+    }
+    json_t *mid = json_object_get(m, "id");
+    if (!json_is_integer(mid) || (uint64_t)json_integer_value(mid) != id) {
+      json_decref(m); /* an answer to an earlier, timed-out command */
+      continue;
+    }
+    json_t *err = json_object_get(m, "error");
+    if (err) {
+      const char *desc = json_string_value(json_object_get(err, "desc"));
+      rc = sim_errorf(SIM_ECHILD, "%s QMP %s: %s", q->name, cmd, desc ? desc : "error");
+      json_decref(m);
+      return rc;
+    }
+    json_t *r = json_object_get(m, "return");
+    if (ret && r) *ret = json_incref(r);
+    json_decref(m);
+    return 0;
+  }
+}
+
+int kvr__qmp_connect(const char *path, pid_t pid, uint64_t timeout_ns, const char *name,
+                     kvr_qmp **out) {
+  *out = NULL;
+  kvr_qmp *q = calloc(1, sizeof *q);
+  if (!q) return sim_errorf(SIM_ENOMEM, "out of memory");
+  q->fd = -1;
+  snprintf(q->name, sizeof q->name, "%s", name);
+  json_t *greeting = NULL;
+  int rc = kvr__unix_connect(path, pid, timeout_ns, "QMP", &q->fd);
+  if (rc) goto fail;
+  if ((rc = kvr_qmp_read(q, kvr__now_ns() + timeout_ns, &greeting))) goto fail;
+  if (!json_object_get(greeting, "QMP")) {
+    rc = sim_errorf(SIM_EFORMAT, "%s: %s is not a QMP socket (no greeting)", name, path);
+    goto fail;
+  }
+  if ((rc = kvr__qmp_exec(q, "qmp_capabilities", NULL, timeout_ns, NULL))) goto fail;
+  json_decref(greeting);
+  *out = q;
+  return 0;
+fail:
+  json_decref(greeting);
+  kvr__qmp_close(q);
+  return rc;
+}
+
+uint64_t kvr__qmp_event_count(const kvr_qmp *q) { return q ? q->events : 0; }
+const char *kvr__qmp_last_event(const kvr_qmp *q) { return q ? q->last_event : ""; }
+
+void kvr__qmp_close(kvr_qmp *q) {
+  if (!q) return;
+  if (q->fd >= 0) close(q->fd);
+  free(q->buf);
+  free(q);
+}

@@ -1,0 +1,471 @@
+/* Tests of kvmreplay: the guest module format against wl_player (no QEMU
+ * needed), then real migrations under TCG: one short run per algorithm,
+ * the integrity check, and failure handling (a QEMU killed mid-run, a
+ * signal to the harness, a missing QEMU binary).
+ *
+ * The real runs use a 64 MiB guest whose first half is non-zero and a
+ * uniform workload over 4096 pages; each takes a few seconds. They are
+ * skipped, with the reason printed, only when qemu-system-x86_64 is not
+ * installed. */
+#include <errno.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "kvr.h"
+#include "kvr_abi.h"
+#include "kvr_internal.h"
+#include "res_output.h"
+#include "sim_err.h"
+#include "wl_player.h"
+
+static char tmp_root[256];
+
+static const char *tmp_path(char *buf, size_t len, const char *name) {
+  snprintf(buf, len, "%s/%s", tmp_root, name);
+  return buf;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  return remove(path);
+}
+
+static void remove_tree(const char *dir) { nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+static int setup(void **state) {
+  (void)state;
+  const char *base = getenv("TMPDIR");
+  snprintf(tmp_root, sizeof tmp_root, "%s/migsim-kvr-test-XXXXXX", base && *base ? base : "/tmp");
+  return mkdtemp(tmp_root) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  remove_tree(tmp_root);
+  return 0;
+}
+
+static int have_qemu(void) {
+  char path[4096];
+  if (kvr_find_qemu(NULL, path, sizeof path) == 0) return 1;
+  print_message("skipping: %s\n", sim_error_message());
+  return 0;
+}
+
+/* ------------------------------------------------- module vs player */
+
+static uint32_t le32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t le64(const unsigned char *p) { return le32(p) | (uint64_t)le32(p + 4) << 32; }
+
+static uint64_t varint(const unsigned char **p) {
+  uint64_t v = 0;
+  for (unsigned shift = 0;; shift += 7) {
+    unsigned char b = *(*p)++;
+    v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) return v;
+  }
+}
+
+/* Decodes one stream of the module the way the guest does. */
+static size_t decode(const unsigned char *data, uint64_t events, uint64_t start, wl_event *out) {
+  uint64_t t = start, pfn = 0;
+  for (uint64_t i = 0; i < events; i++) {
+    uint64_t a = varint(&data), b = varint(&data);
+    t += a >> 1;
+    pfn += (b >> 1) ^ (0 - (b & 1));
+    out[i].time_ns = t;
+    out[i].pfn = pfn;
+    out[i].op = (uint8_t)(a & 1);
+  }
+  return (size_t)events;
+}
+
+static void write_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+static unsigned char *read_all(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  unsigned char *buf = malloc((size_t)n);
+  assert_non_null(buf);
+  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+  fclose(f);
+  *len = (size_t)n;
+  return buf;
+}
+
+/* A coarse trace (epochs of several events sharing one timestamp) with an
+ * offset: the module's head plus two body passes must equal the looping
+ * wl_player's first events exactly, the way the simulator plays them. */
+static void test_module_matches_player(void **state) {
+  (void)state;
+  char trace[512], module[512];
+  tmp_path(trace, sizeof trace, "coarse.csv");
+  tmp_path(module, sizeof module, "coarse.mod");
+  write_file(trace,
+             "# migsim-trace v1\n# page_size=4096\n# pages=64\n# nonzero=0-15,40-41\n"
+             "time_ns,pfn,op\n"
+             "0,3,w\n0,5,w\n0,7,r\n0,60,w\n1000000,9,w\n1000000,2,w\n2500000,63,w\n2500000,0,r\n"
+             "2500000,31,w\n");
+  mdl_scenario s;
+  mdl_scenario_defaults(&s);
+  snprintf(s.workload, sizeof s.workload, "%s", trace);
+  s.trace_offset_ns = 700000;
+  kvr_module_info info;
+  kvr_guest_params gp = {100000000, 1000000, 0, 0};
+  assert_int_equal(kvr__module_build(&s, module, 0x109000, &gp, 60000000000ull, &info), 0);
+  assert_int_equal(info.pages, 64);
+  /* The trace's 18 non-zero pages plus page 60, written (at 0 ns) before
+   * the offset: part of the image at migration start, as in the simulator. */
+  assert_int_equal(info.nonzero_pages, 19);
+  assert_int_equal(info.base_page, 1024); /* 4 MiB: the floor */
+  assert_true(info.loop);
+
+  size_t len;
+  unsigned char *m = read_all(module, &len);
+  assert_int_equal(le32(m + KVR_MOD_MAGIC), KVR_MODULE_MAGIC);
+  assert_int_equal(le32(m + KVR_MOD_TOTAL_BYTES), len);
+  assert_int_equal(le32(m + KVR_MOD_BASE_PAGE), 1024);
+  assert_int_equal(le32(m + KVR_MOD_RANGE_COUNT), 3);
+  const unsigned char *ranges = m + le32(m + KVR_MOD_RANGES_OFF);
+  assert_int_equal(le32(ranges), 0);
+  assert_int_equal(le32(ranges + 4), 15);
+  assert_int_equal(le32(ranges + 8), 40);
+  assert_int_equal(le32(ranges + 12), 41);
+  assert_int_equal(le32(ranges + 16), 60);
+  assert_int_equal(le32(ranges + 20), 60);
+  uint32_t fnv = KVR_FNV_OFFSET;
+  for (size_t i = KVR_MODULE_HEADER_SIZE; i < len; i++) fnv = (fnv ^ m[i]) * KVR_FNV_PRIME;
+  assert_int_equal(le32(m + KVR_MOD_CHECKSUM), fnv);
+
+  uint64_t head_n = le64(m + KVR_MOD_HEAD_EVENTS), body_n = le64(m + KVR_MOD_BODY_EVENTS);
+  uint64_t period = le64(m + KVR_MOD_PERIOD), body_start = le64(m + KVR_MOD_BODY_START);
+  assert_int_equal(body_n, 9);
+  assert_int_equal(period, 2500001); /* last event + 1: the trace has no duration */
+  assert_int_equal(body_start, period - 700000);
+  wl_event got[64];
+  size_t n = decode(m + le32(m + KVR_MOD_HEAD_OFF), head_n, 0, got);
+  for (int pass = 0; pass < 2; pass++)
+    n += decode(m + le32(m + KVR_MOD_BODY_OFF), body_n, body_start + (uint64_t)pass * period, got + n);
+
+  wl_source *src;
+  assert_int_equal(wl_source_open(trace, NULL, &src), 0);
+  wl_player *p;
+  assert_int_equal(wl_player_new(src, 700000, 1, &p), 0);
+  wl_event want[64];
+  assert_int_equal(wl_player_read(p, want, n), (long)n);
+  for (size_t i = 0; i < n; i++) {
+    assert_int_equal(got[i].time_ns, want[i].time_ns);
+    assert_int_equal(got[i].pfn, want[i].pfn);
+    assert_int_equal(got[i].op, want[i].op);
+  }
+  /* Spreading happened: the 0 ns epoch of four events is spread over 1 ms,
+   * so its last event (page 60) is at 750 us, i.e. 50 us into the replay. */
+  assert_int_equal(got[0].pfn, 60);
+  assert_int_equal(got[0].time_ns, 50000);
+  wl_player_free(p);
+  wl_source_close(src);
+  free(m);
+}
+
+/* Page sizes other than 4096 cannot map one trace page to one guest page. */
+static void test_module_rejects_page_size(void **state) {
+  (void)state;
+  char trace[512], module[512];
+  tmp_path(trace, sizeof trace, "bigpages.csv");
+  tmp_path(module, sizeof module, "bigpages.mod");
+  write_file(trace, "# migsim-trace v1\n# page_size=8192\n# pages=4\ntime_ns,pfn\n0,1\n");
+  mdl_scenario s;
+  mdl_scenario_defaults(&s);
+  s.page_size = 8192;
+  snprintf(s.workload, sizeof s.workload, "%s", trace);
+  kvr_module_info info;
+  kvr_guest_params gp = {1, 1, 0, 0};
+  assert_int_equal(kvr__module_build(&s, module, 0x109000, &gp, 1, &info), SIM_EUNSUPPORTED);
+  assert_non_null(strstr(sim_error_message(), "4096"));
+}
+
+/* ------------------------------------------------------- real runs */
+
+static void base_scenario(mdl_scenario *s, mdl_algo algo) {
+  mdl_scenario_defaults(s);
+  snprintf(s->workload, sizeof s->workload, "uniform:wss=4096,rate=5000,nonzero=0.5");
+  assert_int_equal(mdl_scenario_set(s, "memory", "64MiB"), 0);
+  assert_int_equal(mdl_scenario_set(s, "duration", "2s"), 0);
+  assert_int_equal(mdl_scenario_set(s, "max-bandwidth", "64MiB/s"), 0);
+  assert_int_equal(mdl_scenario_set(s, "timeout", "30s"), 0);
+  s->algo = algo;
+  snprintf(s->name, sizeof s->name, "ci-%s", mdl_algo_name(algo));
+}
+
+static void run_opts(kvr_options *o) {
+  kvr_options_init(o);
+  o->accel = "tcg"; /* CI measures TCG (see docs/kvmreplay.md) */
+  o->tmp_dir = tmp_root;
+  if (getenv("MIGSIM_TEST_VERBOSE")) o->log = stderr;
+}
+
+static void print_result(const mdl_scenario *s, const mdl_result *r, const kvr_info *info) {
+  print_message("%s: %s %.0f ms, downtime %.0f ms, %llu bytes (precopy %llu, postcopy %llu), "
+                "%llu syncs, %llu requests, integrity %s, %s %s, on time %.4f, max lag %.2f ms, "
+                "stall %.1f ms, %zu rounds, base page %u\n",
+                s->name, mdl_status_name(r->status), r->total_time_ms, r->downtime_ms,
+                (unsigned long long)r->transferred_bytes, (unsigned long long)r->precopy_bytes,
+                (unsigned long long)r->postcopy_bytes, (unsigned long long)r->dirty_sync_count,
+                (unsigned long long)r->postcopy_requests, r->integrity, r->accel, r->qemu_version,
+                r->replay_on_time, r->replay_lag_ms, r->guest_stall_ms, r->round_count,
+                info->base_page);
+  if (r->failure[0]) print_message("  failure: %s\n", r->failure);
+}
+
+static void check_completed(const mdl_scenario *s, const mdl_result *r, const kvr_info *info) {
+  assert_string_equal(r->source, "kvmreplay");
+  assert_int_equal(r->status, MDL_STATUS_COMPLETED);
+  assert_true(r->integrity[0] != '\0');
+  assert_true(strcmp(r->integrity, "ok") == 0 || strstr(r->integrity, "differing pages"));
+  assert_string_equal(r->accel, "tcg");
+  assert_true(strncmp(r->qemu_version, "", 1) != 0);
+  /* Every non-zero page of the initial image crosses the wire once. */
+  assert_true(r->transferred_bytes >= 8192ull * 4096ull);
+  assert_true(r->normal_pages >= 8192);
+  assert_true(r->dirty_sync_count >= 2);
+  /* QEMU counts downtime in whole ms: a post-copy switch can take < 1 ms. */
+  if (s->algo == MDL_ALGO_PRECOPY)
+    assert_true(r->downtime_ms > 0);
+  else
+    assert_true(r->downtime_ms >= 0);
+  assert_true(r->total_time_ms > r->downtime_ms);
+  assert_true(r->precopy_bytes + r->postcopy_bytes <= r->transferred_bytes);
+  assert_true(r->round_count >= 1);
+  for (size_t i = 1; i < r->round_count; i++) {
+    assert_true(r->rounds[i].round > r->rounds[i - 1].round);
+    assert_true(r->rounds[i].start_ms >= r->rounds[i - 1].start_ms);
+  }
+  assert_true(r->rounds[r->round_count - 1].round == r->dirty_sync_count);
+  assert_true(r->replay_on_time >= 0 && r->replay_on_time <= 1);
+  assert_true(info->guest_writes > 0);
+  assert_int_equal(info->trace_pages, 16384);
+  assert_int_equal(info->pages_compared, 16384);
+  assert_true(info->max_poll_gap_ms > 0);
+}
+
+static void test_precopy(void **state) {
+  (void)state;
+  if (!have_qemu()) skip();
+  mdl_scenario s;
+  base_scenario(&s, MDL_ALGO_PRECOPY);
+  kvr_options o;
+  run_opts(&o);
+  mdl_result r;
+  kvr_info info;
+  assert_int_equal(kvr_run(&s, &o, &r, &info), 0);
+  print_result(&s, &r, &info);
+  check_completed(&s, &r, &info);
+  assert_int_equal(r.postcopy_bytes, 0);
+  assert_int_equal(info.pages_written_after_switch, 0); /* -S: it never ran */
+  char out[512];
+  assert_int_equal(res_write_run(tmp_path(out, sizeof out, "out"), "1", &s, &r), 0);
+  mdl_result_free(&r);
+}
+
+static void test_postcopy(void **state) {
+  (void)state;
+  if (!have_qemu()) skip();
+  if (kvr_check_userfaultfd()) {
+    print_message("skipping: %s\n", sim_error_message());
+    skip();
+  }
+  mdl_scenario s;
+  base_scenario(&s, MDL_ALGO_POSTCOPY);
+  /* 2 ms between writes: the guest halts between them (APIC timer), also
+   * on the destination after the switch. */
+  snprintf(s.workload, sizeof s.workload, "uniform:wss=4096,rate=500,nonzero=0.5");
+  kvr_options o;
+  run_opts(&o);
+  mdl_result r;
+  kvr_info info;
+  assert_int_equal(kvr_run(&s, &o, &r, &info), 0);
+  print_result(&s, &r, &info);
+  check_completed(&s, &r, &info);
+  assert_true(r.postcopy_bytes > 0);
+  assert_true(r.switch_time_ms >= 0);
+  mdl_result_free(&r);
+}
+
+static void test_hybrid(void **state) {
+  (void)state;
+  if (!have_qemu()) skip();
+  if (kvr_check_userfaultfd()) {
+    print_message("skipping: %s\n", sim_error_message());
+    skip();
+  }
+  mdl_scenario s;
+  base_scenario(&s, MDL_ALGO_HYBRID);
+  /* Dirties faster than it sends, so pre-copy alone would not finish and
+   * the switch after two syncs must happen. */
+  snprintf(s.workload, sizeof s.workload, "uniform:wss=4096,rate=20000,nonzero=0.5");
+  assert_int_equal(mdl_scenario_set(&s, "max-bandwidth", "32MiB/s"), 0);
+  assert_int_equal(mdl_scenario_set(&s, "downtime-limit", "100ms"), 0);
+  s.switch_after = 2;
+  kvr_options o;
+  run_opts(&o);
+  mdl_result r;
+  kvr_info info;
+  assert_int_equal(kvr_run(&s, &o, &r, &info), 0);
+  print_result(&s, &r, &info);
+  check_completed(&s, &r, &info);
+  assert_true(r.postcopy_bytes > 0);
+  assert_true(r.precopy_bytes >= 8192ull * 4096ull);
+  assert_true(r.switch_time_ms > 0);
+  assert_true(r.dirty_sync_count >= 3); /* setup, the 2nd, the switch */
+  mdl_result_free(&r);
+}
+
+/* ------------------------------------------------------- failures */
+
+typedef struct {
+  int which;        /* 0 destination, 1 source, 2 SIGTERM to ourselves */
+  int fired;
+  pid_t src, dst;
+} kill_ctx;
+
+static void kill_hook(void *ctx, const kvr_progress *p) {
+  kill_ctx *k = ctx;
+  k->src = p->source_pid;
+  k->dst = p->dest_pid;
+  if (k->fired || p->t_ms < 400 || p->dirty_sync_count < 1) return;
+  k->fired = 1;
+  if (k->which == 2)
+    raise(SIGTERM);
+  else
+    kill(k->which ? p->source_pid : p->dest_pid, SIGKILL);
+}
+
+static int process_gone(pid_t pid) {
+  /* Neither the process nor anything in its process group is left. */
+  return pid > 0 && kill(pid, 0) == -1 && errno == ESRCH && kill(-pid, 0) == -1 && errno == ESRCH;
+}
+
+static int count_lines(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  int n = 0, c;
+  while ((c = fgetc(f)) != EOF)
+    if (c == '\n') n++;
+  fclose(f);
+  return n;
+}
+
+static void run_killed(int which, const char *expect) {
+  mdl_scenario s;
+  base_scenario(&s, MDL_ALGO_PRECOPY);
+  /* Cannot converge: 20k pages/s dirtied, 8 MiB/s sent. */
+  snprintf(s.workload, sizeof s.workload, "uniform:wss=4096,rate=20000,nonzero=0.25");
+  assert_int_equal(mdl_scenario_set(&s, "max-bandwidth", "8MiB/s"), 0);
+  snprintf(s.name, sizeof s.name, "ci-kill-%d", which);
+  kvr_options o;
+  run_opts(&o);
+  kill_ctx k = {which, 0, 0, 0};
+  o.on_poll = kill_hook;
+  o.ctx = &k;
+  mdl_result r;
+  kvr_info info;
+  int rc = kvr_run(&s, &o, &r, &info);
+  print_result(&s, &r, &info);
+  assert_true(k.fired);
+  assert_int_equal(rc, which == 2 ? SIM_EINTERRUPTED : 0);
+  assert_int_equal(r.status, MDL_STATUS_FAILED);
+  assert_non_null(strstr(r.failure, expect));
+  /* No orphan: both QEMUs and their process groups are gone. */
+  assert_true(process_gone(k.src));
+  assert_true(process_gone(k.dst));
+  /* The setup sync was recorded before the kill and is kept. */
+  assert_true(r.round_count >= 1);
+  assert_int_equal(r.rounds[0].round, 1);
+  assert_true(r.rounds[0].pages_sent > 0);
+  /* The run directory is cleaned up. */
+  struct stat st;
+  assert_int_not_equal(stat(info.dir, &st), 0);
+
+  /* Rows already in the result files stay intact; the failed run adds
+   * one summary row and its rounds. */
+  char out[512], summary[600], rounds[600];
+  tmp_path(out, sizeof out, "out-kill");
+  snprintf(summary, sizeof summary, "%s/summary.csv", out);
+  snprintf(rounds, sizeof rounds, "%s/rounds.csv", out);
+  int before = count_lines(summary), rounds_before = count_lines(rounds);
+  assert_int_equal(res_write_run(out, s.name, &s, &r), 0);
+  assert_int_equal(count_lines(summary), (before < 0 ? 1 : before) + 1);
+  assert_int_equal(count_lines(rounds), (rounds_before < 0 ? 1 : rounds_before) + (int)r.round_count);
+  mdl_result_free(&r);
+}
+
+static void test_kill_destination(void **state) {
+  (void)state;
+  if (!have_qemu()) skip();
+  run_killed(0, "destination QEMU died");
+}
+
+static void test_kill_source(void **state) {
+  (void)state;
+  if (!have_qemu()) skip();
+  run_killed(1, "source QEMU died");
+}
+
+static void test_sigterm(void **state) {
+  (void)state;
+  if (!have_qemu()) skip();
+  run_killed(2, "interrupted by signal 15");
+}
+
+static void test_missing_qemu(void **state) {
+  (void)state;
+  mdl_scenario s;
+  base_scenario(&s, MDL_ALGO_PRECOPY);
+  kvr_options o;
+  run_opts(&o);
+  o.qemu = "qemu-system-x86_64-does-not-exist";
+  mdl_result r;
+  assert_int_equal(kvr_run(&s, &o, &r, NULL), SIM_ENOTFOUND);
+  assert_non_null(strstr(sim_error_message(), "not found in PATH"));
+  assert_null(strchr(sim_error_message(), '\n'));
+  assert_int_equal(r.status, MDL_STATUS_FAILED);
+  mdl_result_free(&r);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_module_matches_player),
+      cmocka_unit_test(test_module_rejects_page_size),
+      cmocka_unit_test(test_missing_qemu),
+      cmocka_unit_test(test_precopy),
+      cmocka_unit_test(test_postcopy),
+      cmocka_unit_test(test_hybrid),
+      cmocka_unit_test(test_kill_destination),
+      cmocka_unit_test(test_kill_source),
+      cmocka_unit_test(test_sigterm),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
