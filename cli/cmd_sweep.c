@@ -230,6 +230,17 @@ static int cli__run_point(void *ctx, uint64_t index) {
   return rc;
 }
 
+static void cli__sweep_free(cli__sweep *w) {
+  for (size_t i = 0; i < w->naxes; i++) {
+    for (size_t k = 0; k < w->axes[i].count; k++) free(w->axes[i].values[k]);
+    free(w->axes[i].values);
+  }
+  for (size_t i = 0; i < w->ndone_keys; i++) free(w->done_keys[i]);
+  free(w->done_keys);
+  pthread_mutex_destroy(&w->lock);
+  free(w);
+}
+
 int cli_cmd_sweep(int argc, char **argv) {
   cli__sweep *w = calloc(1, sizeof *w);
   if (!w) cli_die("sweep: out of memory");
@@ -265,15 +276,19 @@ int cli_cmd_sweep(int argc, char **argv) {
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);
   if (!w->quiet && cli_is_tty()) fputc('\n', stderr);
-  if (error) cli_die("sweep: %s (%llu runs kept in %s; rerun to continue)", w->error_msg,
-                        (unsigned long long)w->done, path);
-  if (cli__interrupted) {
+  int status = CLI_EXIT_OK;
+  if (error) {
+    fprintf(stderr, "migsim: sweep: %s (%llu runs kept in %s; rerun to continue)\n", w->error_msg,
+            (unsigned long long)w->done, path);
+    status = CLI_EXIT_ERROR;
+  } else if (cli__interrupted) {
     fprintf(stderr, "migsim: sweep interrupted: %llu of %llu runs in %s; rerun the same command to continue\n",
             (unsigned long long)(w->done + w->skipped), (unsigned long long)w->points, path);
-    return 130;
-  }
-  if (!w->quiet)
+    status = 130;
+  } else if (!w->quiet) {
     fprintf(stderr, "sweep: %llu runs done, %llu already present -> %s\n", (unsigned long long)w->done,
             (unsigned long long)w->skipped, path);
-  return CLI_EXIT_OK;
+  }
+  cli__sweep_free(w);
+  return status;
 }
