@@ -80,3 +80,12 @@ void cli_real_ensure(const cli_scenarios *list, unsigned repeat, const char *dir
   res_runs_free(&have);
   cli_check(res_runs_load(dir, runs), "loading real runs");
 }
+
+void cli_scenarios_as_replayed(cli_scenarios *list) {
+  for (size_t i = 0; i < list->count; i++) {
+    mdl_scenario sim;
+    if (kvr_sim_layout(&list->items[i], &sim))
+      cli_die("layout of %s: %s", list->items[i].name, sim_error_message());
+    list->items[i] = sim;
+  }
+}

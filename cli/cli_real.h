@@ -25,4 +25,8 @@ void cli_scenarios_free(cli_scenarios *list);
  * missing, ...); a failed run is recorded as such and counts. */
 void cli_real_ensure(const cli_scenarios *list, unsigned repeat, const char *dir, res_run_set *runs);
 
+/* Replaces every scenario by what the simulator should simulate to compare
+ * with a real run: the replay guest's whole memory (kvr_sim_layout). */
+void cli_scenarios_as_replayed(cli_scenarios *list);
+
 #endif

@@ -2,6 +2,8 @@
  * with GSL nonlinear least squares, and write a profile file. */
 #include <gsl/gsl_blas.h>
 #include <gsl/gsl_multifit_nlinear.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
 #include <gsl/gsl_vector.h>
 #include <math.h>
 #include <stdio.h>
@@ -97,6 +99,47 @@ static int cli__residuals(const gsl_vector *x, void *params, gsl_vector *f) {
   return GSL_SUCCESS;
 }
 
+/* Pages of QEMU's other RAM blocks (firmware, option ROMs) are counted,
+ * not fitted: in scenarios without writes every page is sent exactly once,
+ * so the real runs' normal and zero page counts minus the simulated guest's
+ * are those blocks. Medians over the idle scenarios' runs. */
+static void cli__measure_extra_pages(const cli_scenarios *list, const res_run_set *real, unsigned repeat,
+                                     mdl_profile *base) {
+  double nz[256], zero[256];
+  size_t n = 0;
+  for (size_t c = 0; c < list->count; c++) {
+    const mdl_scenario *s = &list->items[c];
+    if (strncmp(s->workload, "idle", 4) != 0) continue;
+    mdl_profile p = *base;
+    p.extra_nonzero_pages = p.extra_zero_pages = 0;
+    mdl_result sim;
+    mdl_result_init(&sim, "sim");
+    if (mdl_simulate_with(s, &p, &sim)) cli_die("calibrate: simulating %s: %s", s->name, sim_error_message());
+    const res_loaded *got[64];
+    size_t k = res_runs_of(real, s->name, got, 64);
+    for (size_t i = 0; i < k && i < repeat && n < 256; i++) {
+      const mdl_result *r = &got[i]->result;
+      if (r->status != MDL_STATUS_COMPLETED) continue;
+      nz[n] = (double)r->normal_pages - (double)sim.normal_pages;
+      zero[n] = (double)r->zero_pages - (double)sim.zero_pages;
+      n++;
+    }
+    mdl_result_free(&sim);
+  }
+  if (!n) {
+    fprintf(stderr, "calibrate: no idle scenario: extra RAM blocks left at %llu + %llu pages\n",
+            (unsigned long long)base->extra_nonzero_pages, (unsigned long long)base->extra_zero_pages);
+    return;
+  }
+  gsl_sort(nz, 1, n);
+  gsl_sort(zero, 1, n);
+  double mnz = gsl_stats_median_from_sorted_data(nz, 1, n), mz = gsl_stats_median_from_sorted_data(zero, 1, n);
+  base->extra_nonzero_pages = mnz > 0 ? (uint64_t)llround(mnz) : 0;
+  base->extra_zero_pages = mz > 0 ? (uint64_t)llround(mz) : 0;
+  printf("other RAM blocks (counted from %zu idle runs): %llu non-zero + %llu zero pages\n", n,
+         (unsigned long long)base->extra_nonzero_pages, (unsigned long long)base->extra_zero_pages);
+}
+
 static void cli__calibrate_help(void) {
   printf("usage: migsim calibrate SCENARIOS.ini -o PROFILE.ini [OPTIONS]\n\n"
          "Fits the machine-dependent constants of a profile (loopback/link speed,\n"
@@ -153,6 +196,8 @@ int cli_cmd_calibrate(int argc, char **argv) {
   cli_scenarios_load(file, &list);
   res_run_set real;
   cli_real_ensure(&list, repeat, runs_dir, &real);
+  cli_scenarios_as_replayed(&list);
+  cli__measure_extra_pages(&list, &real, repeat, &base);
 
   cli__fit F = {&list, &real, &base, {0}, 0, NULL, NULL, 0};
   for (size_t i = 0; i < CLI_NPARAM; i++) {

@@ -28,12 +28,15 @@ static void cli__validate_help(void) {
          "  --profile NAME    simulate with this profile instead of the file's\n"
          "  --overlay LIST    scenarios to overlay round by round [first two]\n"
          "  --notes TEXT      text for the report's Notes section\n"
+         "  --no-layout       simulate the trace's pages only, not the replay guest's\n"
+         "                    whole memory (kernel, module, margins)\n"
          "  --help            this text\n");
 }
 
 int cli_cmd_validate(int argc, char **argv) {
   unsigned repeat = 3;
   const char *out = "out/validate", *profile = NULL, *overlay = NULL, *file = NULL, *notes = NULL;
+  int layout = 1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -51,6 +54,8 @@ int cli_cmd_validate(int argc, char **argv) {
       profile = argv[++i];
     } else if (!strcmp(a, "--overlay") && v) {
       overlay = argv[++i];
+    } else if (!strcmp(a, "--no-layout")) {
+      layout = 0;
     } else if (!strcmp(a, "--notes") && v) {
       notes = argv[++i];
     } else if (a[0] == '-') {
@@ -70,6 +75,7 @@ int cli_cmd_validate(int argc, char **argv) {
   snprintf(sim_dir, sizeof sim_dir, "%s/sim", out);
   res_run_set real;
   cli_real_ensure(&list, repeat, real_dir, &real);
+  if (layout) cli_scenarios_as_replayed(&list);
 
   /* Predictions, fresh every time (the model may have changed). */
   cli_check(sim_mkdir_p(sim_dir), "validate");
@@ -103,8 +109,11 @@ int cli_cmd_validate(int argc, char **argv) {
   cli_check(res_validate(cases, list.count, &v), "validate");
   char command[2048];
   size_t len = (size_t)snprintf(command, sizeof command, "migsim validate");
-  for (int i = 1; i < argc && len < sizeof command; i++)
-    len += (size_t)snprintf(command + len, sizeof command - len, " %s", argv[i]);
+  for (int i = 1; i < argc && len < sizeof command; i++) {
+    /* The notes are printed in their own section, not in the command. */
+    int is_notes_value = i > 1 && !strcmp(argv[i - 1], "--notes");
+    len += (size_t)snprintf(command + len, sizeof command - len, " %s", is_notes_value ? "\"...\"" : argv[i]);
+  }
   cli_check(res_validate_write(out, cases, list.count, &v, command, notes), "validate");
   /* Overlays: the named scenarios, or the first two. */
   for (size_t i = 0; i < list.count; i++) {

@@ -95,6 +95,13 @@ void kvr_options_init(kvr_options *o);
  * 1 s + 25 ms per MiB of non-zero initial image under TCG). */
 int kvr_run(const mdl_scenario *s, const kvr_options *o, mdl_result *r, kvr_info *info);
 
+/* The scenario as the simulator should see the replay guest: a copy of s
+ * with guest-offset, guest-extra-pages and guest-nonzero describing where
+ * the trace sits in the replay guest's RAM (kernel and module below it, a
+ * margin above). Builds the module in a temporary file to know its size.
+ * 0 or a negative code with a message. */
+int kvr_sim_layout(const mdl_scenario *s, mdl_scenario *sim);
+
 /* Checks that post-copy can work here: the userfaultfd syscall is usable
  * by this process. 0 or SIM_EUNSUPPORTED with a one-line explanation. */
 int kvr_check_userfaultfd(void);

@@ -133,6 +133,7 @@ typedef struct {
   uint64_t head_events, body_events;
   uint64_t body_start_ns, period_ns;
   int loop;                /* the guest repeats the body */
+  uint64_t module_addr;    /* guest-physical address QEMU loads it at */
 } kvr_module_info;
 
 /* How the guest paces itself (copied into the module header). */
@@ -149,6 +150,15 @@ typedef struct {
  * horizon_ns bounds how much of an endless or very long source is kept. */
 int kvr__module_build(const mdl_scenario *s, const char *path, uint64_t kernel_end,
                       const kvr_guest_params *gp, uint64_t horizon_ns, kvr_module_info *info);
+
+/* RAM (-m) for a module: the trace's pages above its base plus a margin
+ * at the top for the BIOS's tables, in whole MiB. */
+#define KVR_TOP_MARGIN (2u << 20)
+uint64_t kvr__ram_bytes(const kvr_module_info *m);
+
+/* The guest ELF to boot: `given`, else $MIGSIM_KVR_GUEST, else the one the
+ * build made. */
+const char *kvr__guest_path(const char *given);
 
 /* The end address (highest p_paddr + p_memsz) of a 32-bit ELF image. */
 int kvr__elf_end(const char *path, uint64_t *end);

@@ -279,7 +279,8 @@ int kvr__module_build(const mdl_scenario *s, const char *path, uint64_t kernel_e
 
   /* QEMU's multiboot loader puts the info block right after the kernel and
    * the modules after that, page-aligned; leave room, then align. */
-  uint64_t module_end = kvr_align_up(kernel_end, 4096) + 65536 + kvr_align_up(total, 4096);
+  uint64_t module_addr = kvr_align_up(kernel_end, 4096) + 65536;
+  uint64_t module_end = module_addr + kvr_align_up(total, 4096);
   uint64_t base = kvr_align_up(module_end, KVR_BASE_ALIGN);
   if (base < KVR_MIN_BASE) base = KVR_MIN_BASE;
   uint64_t base_page = base / KVR_PAGE_SIZE;
@@ -333,6 +334,7 @@ int kvr__module_build(const mdl_scenario *s, const char *path, uint64_t kernel_e
   info->pages = pages;
   info->nonzero_pages = nonzero_pages;
   info->bytes = total;
+  info->module_addr = module_addr;
   info->head_events = head.events;
   info->body_events = body.events;
   info->body_start_ns = body_start;
@@ -386,4 +388,9 @@ int kvr__elf_end(const char *path, uint64_t *end) {
 out:
   fclose(f);
   return rc;
+}
+
+uint64_t kvr__ram_bytes(const kvr_module_info *m) {
+  uint64_t need = (uint64_t)m->base_page * KVR_PAGE_SIZE + m->pages * KVR_PAGE_SIZE + KVR_TOP_MARGIN;
+  return (need + (1u << 20) - 1) & ~(uint64_t)((1u << 20) - 1);
 }

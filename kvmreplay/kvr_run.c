@@ -41,7 +41,6 @@
 #define KVR_NS_PER_S 1000000000ull
 #define KVR_QMP_TIMEOUT_NS (30 * KVR_NS_PER_S)
 #define KVR_START_TIMEOUT_NS (20 * KVR_NS_PER_S)
-#define KVR_TOP_MARGIN (2u << 20) /* RAM above the trace left to the BIOS */
 
 void kvr_options_init(kvr_options *o) { memset(o, 0, sizeof *o); }
 
@@ -995,10 +994,7 @@ static int kvr_prepare(kvr_ctx *c) {
   if (rc) return rc;
   if ((rc = kvr_find_qemu(o->qemu, c->qemu, sizeof c->qemu))) return rc;
   if (s->algo != MDL_ALGO_PRECOPY && (rc = kvr_check_userfaultfd())) return rc;
-  const char *guest = o->guest;
-  if (!guest || !*guest) guest = getenv("MIGSIM_KVR_GUEST");
-  if (!guest || !*guest) guest = KVR_GUEST_ELF_PATH;
-  snprintf(c->guest, sizeof c->guest, "%s", guest);
+  snprintf(c->guest, sizeof c->guest, "%s", kvr__guest_path(o->guest));
   uint64_t kernel_end;
   if ((rc = kvr__elf_end(c->guest, &kernel_end))) return rc;
   c->accel = kvr_pick_accel(o->accel);
@@ -1032,8 +1028,7 @@ static int kvr_prepare(kvr_ctx *c) {
    * post-copy completion until it is stopped. */
   if ((rc = kvr__module_build(s, module, kernel_end, &gp, s->timeout_ns + 5 * KVR_NS_PER_S, &c->mod)))
     return rc;
-  uint64_t need = (uint64_t)c->mod.base_page * KVR_PAGE_SIZE + c->mod.pages * KVR_PAGE_SIZE + KVR_TOP_MARGIN;
-  c->ram_bytes = (need + (1u << 20) - 1) & ~(uint64_t)((1u << 20) - 1);
+  c->ram_bytes = kvr__ram_bytes(&c->mod);
   kvr_logf(c, "module: %llu bytes, %llu head + %llu body events%s, trace at guest page %u, RAM %llu MiB, dir %s",
            (unsigned long long)c->mod.bytes, (unsigned long long)c->mod.head_events,
            (unsigned long long)c->mod.body_events, c->mod.loop ? " (looping)" : "", c->mod.base_page,

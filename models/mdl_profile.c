@@ -129,6 +129,8 @@ static const mdl__field mdl__fields[] = {
     F("dest_load", MDL__NS, dest_load_ns, "destination load and start (return path)"),
     F("socket_buffer_bytes", MDL__U64, socket_buffer_bytes, "bytes in flight before the sender blocks"),
     F("chunk_pages", MDL__U64, chunk_pages, "KVM lazy-clear chunk in pages"),
+    F("extra_nonzero_pages", MDL__U64, extra_nonzero_pages, "non-zero pages of other RAM blocks (firmware, ROMs)"),
+    F("extra_zero_pages", MDL__U64, extra_zero_pages, "zero pages of other RAM blocks"),
     F("xen_min_rate", MDL__RATE, xen_min_rate, "Xen first-round rate"),
     F("xen_rate_increment", MDL__RATE, xen_rate_increment, "Xen per-round rate increment"),
     F("xen_stop_bytes", MDL__U64, xen_stop_bytes, "Xen: stop when less remains"),

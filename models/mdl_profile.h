@@ -57,6 +57,8 @@ typedef struct {
   uint64_t dest_load_ns;        /* destination load + start (return path) */
   uint64_t socket_buffer_bytes; /* bytes in flight before the sender blocks */
   uint64_t chunk_pages;         /* KVM lazy-clear chunk (1 GiB of pages) */
+  uint64_t extra_nonzero_pages; /* other RAM blocks (firmware, ROMs) migrated */
+  uint64_t extra_zero_pages;    /* after guest RAM, non-zero and zero */
 
   /* Xen driver (Clark et al. 2005). */
   double xen_min_rate;          /* bytes/s of the first round */

@@ -58,6 +58,9 @@ static const p_field mdl__params[] = {
     T("timeout", P_NS_S, timeout_ns, "60s", "give up (not_converged) after this long"),
     T("seed", P_U64, seed, "1", "seed of every random stream"),
     T("timeline", P_BOOL, timeline, "0", "record a per-window timeline"),
+    T("guest-offset", P_U64, guest_offset, "0", "guest page of trace page 0 (trace inside a larger guest)"),
+    T("guest-extra-pages", P_U64, guest_extra_pages, "0", "guest pages after the trace's"),
+    T("guest-nonzero", P_TEXT, guest_nonzero, "", "extra non-zero guest pages at start, e.g. 256-300"),
 };
 #undef T
 

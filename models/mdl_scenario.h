@@ -46,6 +46,13 @@ typedef struct {
   uint64_t timeout_ns;          /* simulated-time limit (not_converged) */
   uint64_t seed;
   int timeline;                 /* record a per-window timeline */
+  /* Where the trace sits in a larger guest (e.g. kvmreplay's guest, whose
+   * kernel and module come first): trace page p is guest page
+   * guest_offset + p, guest_extra_pages follow the trace, and the pages of
+   * guest_nonzero (ranges of guest pages) are non-zero at the start. */
+  uint64_t guest_offset;
+  uint64_t guest_extra_pages;
+  char guest_nonzero[MDL_TEXT_MAX];
 } mdl_scenario;
 
 /* Defaults: qemu-7.2, precopy, 128 MiB/s, 300 ms, 60 s timeout, seed 1,

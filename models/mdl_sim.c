@@ -38,6 +38,7 @@ typedef struct {
   wl_source *src;
   wl_player *player;
   mdl_mem mem;
+  uint64_t offset; /* guest page of trace page 0 */
 
   /* Constants derived once. */
   uint64_t normal_bytes, zero_bytes;
@@ -97,6 +98,8 @@ static int mdl__refill(mdl__sim *S) {
   S->ev_len = (size_t)n;
   S->ev_pos = 0;
   if (n == 0) S->ev_end = 1;
+  if (S->offset) /* trace pages sit above guest_offset: once per event here */
+    for (size_t i = 0; i < S->ev_len; i++) S->ev[i].pfn += S->offset;
   return (int)(n > 0);
 }
 
@@ -662,10 +665,23 @@ static int mdl__open_workload(mdl__sim *S) {
   if (m->pages > pages)
     return sim_errorf(SIM_ERANGE, "%s: trace has %llu pages but the guest only %llu", s->workload,
                       (unsigned long long)m->pages, (unsigned long long)pages);
-  if ((rc = mdl_mem_init(&S->mem, pages))) return rc;
-
+  /* Guest memory: [offset][trace pages][extra pages][other RAM blocks:
+   * non-zero, then zero] (QEMU migrates its RAM blocks largest first). */
+  S->offset = s->guest_offset;
+  uint64_t guest = S->offset + pages + s->guest_extra_pages;
+  uint64_t total = guest + S->p->extra_nonzero_pages + S->p->extra_zero_pages;
+  if ((rc = mdl_mem_init(&S->mem, total))) return rc;
   for (size_t i = 0; i < m->nonzero_count; i++)
-    mdl_mem_set_nonzero(&S->mem, m->nonzero[i].first, m->nonzero[i].last);
+    mdl_mem_set_nonzero(&S->mem, S->offset + m->nonzero[i].first, S->offset + m->nonzero[i].last);
+  if (s->guest_nonzero[0]) {
+    wl_range *r = NULL;
+    size_t n = 0;
+    if ((rc = wl_ranges_parse(s->guest_nonzero, guest, &r, &n)))
+      return sim_errorf(rc, "guest-nonzero: %s", sim_error_message());
+    for (size_t i = 0; i < n; i++) mdl_mem_set_nonzero(&S->mem, r[i].first, r[i].last);
+    free(r);
+  }
+  if (S->p->extra_nonzero_pages) mdl_mem_set_nonzero(&S->mem, guest, guest + S->p->extra_nonzero_pages - 1);
   S->ev = malloc(MDL__EVENT_BATCH * sizeof *S->ev);
   if (!S->ev) return sim_errorf(SIM_ENOMEM, "out of memory");
   if (s->trace_offset_ns > 0) {
@@ -681,7 +697,8 @@ static int mdl__open_workload(mdl__sim *S) {
           done = 1;
           break;
         }
-        if (ev->op == WL_OP_WRITE) mdl_word_of(&S->mem, ev->pfn)->nonzero |= mdl_mask(ev->pfn);
+        uint64_t p = ev->pfn + S->offset;
+        if (ev->op == WL_OP_WRITE) mdl_word_of(&S->mem, p)->nonzero |= mdl_mask(p);
       }
     }
     if ((rc = wl_source_rewind(S->src))) return rc;

@@ -286,11 +286,19 @@ int res_validate_write(const char *dir, const res_case *cases, size_t ncases,
     res__real_stats(c, RES_M_BYTES, &b, &lo, &hi);
     res__real_stats(c, RES_M_DOWNTIME, &d, &lo, &hi);
     res__real_stats(c, RES_M_SYNCS, &s, &lo, &hi);
-    fprintf(o, "| %s | %s | %s | %s | %.0f / %.0f | %.1f / %.1f | %.1f / %.1f | %llu / %.0f |\n",
-            c->scenario->name, mdl_algo_name(c->scenario->algo), mdl_status_name(c->sim->status),
-            c->nreal ? mdl_status_name(c->real[0]->status) : "-", c->sim->total_time_ms, t,
-            (double)c->sim->transferred_bytes / 1048576.0, b / 1048576.0, c->sim->downtime_ms, d,
-            (unsigned long long)c->sim->dirty_sync_count, s);
+    /* Runs cancelled at the timeout have no final metrics: "-". */
+    char rt[32] = "-", rb[32] = "-", rd[32] = "-", rs[32] = "-";
+    if (!isnan(t)) {
+      snprintf(rt, sizeof rt, "%.0f", t);
+      snprintf(rb, sizeof rb, "%.1f", b / 1048576.0);
+      snprintf(rd, sizeof rd, "%.1f", d);
+      snprintf(rs, sizeof rs, "%.0f", s);
+    }
+    fprintf(o, "| %s | %s | %s | %s | %.0f / %s | %.1f / %s | %.1f / %s | %llu / %s |\n", c->scenario->name,
+            mdl_algo_name(c->scenario->algo), mdl_status_name(c->sim->status),
+            c->nreal ? mdl_status_name(c->real[0]->status) : "-", c->sim->total_time_ms, rt,
+            (double)c->sim->transferred_bytes / 1048576.0, rb, c->sim->downtime_ms, rd,
+            (unsigned long long)c->sim->dirty_sync_count, rs);
   }
   fprintf(o, "\nReal values are medians of the completed real runs. Files: `errors.csv`, "
              "`sim/summary.csv`, `real/summary.csv` (and their `rounds.csv`), `scatter_*.png`, "
