@@ -9,6 +9,7 @@
  * installed. */
 #include <errno.h>
 #include <ftw.h>
+#include <math.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 #include <cmocka.h>
 
 #include "kvr.h"
+#include "mdl_sim.h"
 #include "kvr_abi.h"
 #include "kvr_internal.h"
 #include "res_output.h"
@@ -271,6 +273,29 @@ static void check_completed(const mdl_scenario *s, const mdl_result *r, const kv
   assert_true(info->max_poll_gap_ms > 0);
 }
 
+/* The simulator, with the profile calibrated for this kind of machine and
+ * the replay guest's whole memory, predicts the real run within 25%. */
+static void check_agreement(const mdl_scenario *s, const mdl_result *real) {
+  mdl_scenario sim_s;
+  assert_int_equal(kvr_sim_layout(s, &sim_s), 0);
+  snprintf(sim_s.profile, sizeof sim_s.profile, "qemu-7.2-tcg");
+  mdl_result sim;
+  mdl_result_init(&sim, "sim");
+  if (mdl_simulate(&sim_s, &sim)) fail_msg("simulate: %s", sim_error_message());
+  double dt = fabs(sim.total_time_ms - real->total_time_ms) / real->total_time_ms;
+  double db = fabs((double)sim.transferred_bytes - (double)real->transferred_bytes) / (double)real->transferred_bytes;
+  print_message("%s: simulated %.0f ms, %llu bytes, %llu syncs; real %.0f ms, %llu bytes, %llu syncs "
+                "(errors %.1f%%, %.1f%%)\n",
+                s->name, sim.total_time_ms, (unsigned long long)sim.transferred_bytes,
+                (unsigned long long)sim.dirty_sync_count, real->total_time_ms,
+                (unsigned long long)real->transferred_bytes, (unsigned long long)real->dirty_sync_count,
+                dt * 100, db * 100);
+  assert_int_equal(sim.status, real->status);
+  assert_true(dt <= 0.25);
+  assert_true(db <= 0.25);
+  mdl_result_free(&sim);
+}
+
 static void test_precopy(void **state) {
   (void)state;
   if (!have_qemu()) skip();
@@ -283,6 +308,7 @@ static void test_precopy(void **state) {
   assert_int_equal(kvr_run(&s, &o, &r, &info), 0);
   print_result(&s, &r, &info);
   check_completed(&s, &r, &info);
+  check_agreement(&s, &r);
   assert_int_equal(r.postcopy_bytes, 0);
   assert_int_equal(info.pages_written_after_switch, 0); /* -S: it never ran */
   char out[512];
@@ -309,6 +335,7 @@ static void test_postcopy(void **state) {
   assert_int_equal(kvr_run(&s, &o, &r, &info), 0);
   print_result(&s, &r, &info);
   check_completed(&s, &r, &info);
+  check_agreement(&s, &r);
   assert_true(r.postcopy_bytes > 0);
   assert_true(r.switch_time_ms >= 0);
   mdl_result_free(&r);
@@ -336,6 +363,7 @@ static void test_hybrid(void **state) {
   assert_int_equal(kvr_run(&s, &o, &r, &info), 0);
   print_result(&s, &r, &info);
   check_completed(&s, &r, &info);
+  check_agreement(&s, &r);
   assert_true(r.postcopy_bytes > 0);
   assert_true(r.precopy_bytes >= 8192ull * 4096ull);
   assert_true(r.switch_time_ms > 0);
