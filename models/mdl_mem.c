@@ -3,14 +3,31 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "sim_err.h"
+
+/* Large state goes in its own mapping with transparent huge pages: scattered
+ * guest writes on a big guest otherwise miss the TLB on nearly every
+ * access (96 MiB of state for 1 TiB is 24576 small pages). */
+#define MDL__HUGE (2u << 20)
 
 int mdl_mem_init(mdl_mem *m, uint64_t pages) {
   memset(m, 0, sizeof *m);
   m->pages = pages;
   m->words = (pages + 63) / 64;
-  m->w = calloc(m->words, sizeof *m->w);
+  size_t bytes = m->words * sizeof *m->w;
+  if (bytes >= MDL__HUGE) {
+    m->mapped_bytes = (bytes + MDL__HUGE - 1) / MDL__HUGE * MDL__HUGE;
+    void *p = mmap(NULL, m->mapped_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+      m->mapped_bytes = 0;
+    } else {
+      madvise(p, m->mapped_bytes, MADV_HUGEPAGE); /* advice only: fine if refused */
+      m->w = p;                                   /* zero-filled by the kernel */
+    }
+  }
+  if (!m->w) m->w = calloc(m->words ? m->words : 1, sizeof *m->w);
   if (!m->w)
     return sim_errorf(SIM_ENOMEM, "out of memory for the bitmaps of %llu pages",
                       (unsigned long long)pages);
@@ -18,8 +35,12 @@ int mdl_mem_init(mdl_mem *m, uint64_t pages) {
 }
 
 void mdl_mem_free(mdl_mem *m) {
-  free(m->w);
+  if (m->mapped_bytes)
+    munmap(m->w, m->mapped_bytes);
+  else
+    free(m->w);
   m->w = NULL;
+  m->mapped_bytes = 0;
 }
 
 /* Mask of bits [lo, hi] within one word (0 <= lo <= hi <= 63). */

@@ -24,6 +24,7 @@ typedef struct {
   uint64_t words;
   mdl_word *w;
   uint64_t dirty_count; /* popcount of every dirty word, kept incrementally */
+  size_t mapped_bytes;  /* > 0 when w is an mmap (huge pages), else malloc */
 } mdl_mem;
 
 /* Allocates the zeroed words for `pages` pages. 0 or SIM_ENOMEM. */
