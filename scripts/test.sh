@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs, builds and runs the whole test suite: the normal build (every
+# test, QEMU replays included), the same unit tests under ASan + UBSan, and
+# the libFuzzer targets for a bounded time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/deps.sh
+jobs=$(nproc)
+
+cmake -S . -B build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMIGSIM_WERROR=ON
+cmake --build build-test -j"$jobs"
+ctest --test-dir build-test --output-on-failure -j"$jobs"
+
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMIGSIM_SANITIZE=ON -DMIGSIM_WERROR=ON
+cmake --build build-asan -j"$jobs"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure -L unit -j"$jobs"
+
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DMIGSIM_FUZZ=ON -DMIGSIM_FUZZ_SECONDS=30
+cmake --build build-fuzz -j"$jobs" --target fuzz_trace_bin fuzz_trace_csv
+ctest --test-dir build-fuzz --output-on-failure -L fuzz
