@@ -14,19 +14,8 @@
 
 #include <cmocka.h>
 
-static char tmpdir[] = "/tmp/migsim-test-cli-XXXXXX";
+#include "test_util.h"
 
-static int setup_dir(void **state) {
-  (void)state;
-  return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown_dir(void **state) {
-  (void)state;
-  char cmd[256];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
-}
 
 /* Runs `migsim ARGS` through the shell with stderr captured in err; returns
  * the exit status. */

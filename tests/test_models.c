@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "mdl_mem.h"
 #include "mdl_profile.h"
 #include "mdl_scenario.h"
@@ -20,26 +22,7 @@
 #include "wl_player.h"
 #include "wl_trace.h"
 
-static char tmpdir[] = "/tmp/migsim-test-models-XXXXXX";
 
-static int setup_dir(void **state) {
-  (void)state;
-  return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown_dir(void **state) {
-  (void)state;
-  char cmd[256];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
-}
-
-static void write_file(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-}
 
 /* ------------------------------------------------------------ engine */
 

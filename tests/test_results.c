@@ -12,24 +12,13 @@
 
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "res_load.h"
 #include "res_output.h"
 #include "res_validate.h"
 #include "sim_err.h"
 
-static char tmpdir[] = "/tmp/migsim-test-results-XXXXXX";
-
-static int setup_dir(void **state) {
-  (void)state;
-  return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown_dir(void **state) {
-  (void)state;
-  char cmd[256];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
-}
 
 static void make_result(mdl_result *r, const char *source, double total, double down, uint64_t bytes,
                         uint64_t syncs, mdl_status status) {

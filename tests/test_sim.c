@@ -11,23 +11,12 @@
 
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "mdl_sim.h"
 #include "sim_err.h"
 #include "sim_units.h"
 
-static char tmpdir[] = "/tmp/migsim-test-sim-XXXXXX";
-
-static int setup_dir(void **state) {
-  (void)state;
-  return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown_dir(void **state) {
-  (void)state;
-  char cmd[256];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
-}
 
 static void base_scenario(mdl_scenario *s, const char *workload) {
   mdl_scenario_defaults(s);

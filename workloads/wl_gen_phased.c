@@ -96,11 +96,6 @@ static int wl__phased_split_at(const char *args, size_t i) {
   return (next[len] == ':' || next[len] == '@') && wl__gen_find(next, len);
 }
 
-static int wl__range_cmp(const void *a, const void *b) {
-  const wl_range *x = a, *y = b;
-  return x->first < y->first ? -1 : x->first > y->first;
-}
-
 /* The initial image is the union of the phases' requests. O(r log r). */
 static int wl__phased_nonzero(wl__phased *ph) {
   size_t total = 0;
@@ -111,17 +106,8 @@ static int wl__phased_nonzero(wl__phased *ph) {
   size_t n = 0;
   for (size_t i = 0; i < ph->count; i++)
     for (size_t k = 0; k < ph->child[i]->nonzero_count; k++) r[n++] = ph->child[i]->nonzero[k];
-  qsort(r, n, sizeof *r, wl__range_cmp);
-  size_t w = 0;
-  for (size_t i = 1; i < n; i++) {
-    if (r[i].first <= r[w].last + 1) {
-      if (r[i].last > r[w].last) r[w].last = r[i].last;
-    } else {
-      r[++w] = r[i];
-    }
-  }
   ph->g.nonzero = r;
-  ph->g.nonzero_count = w + 1;
+  ph->g.nonzero_count = wl_ranges_normalize(r, n);
   return 0;
 }
 

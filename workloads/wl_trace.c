@@ -145,6 +145,20 @@ static int wl__range_cmp(const void *a, const void *b) {
   return x->first < y->first ? -1 : x->first > y->first;
 }
 
+size_t wl_ranges_normalize(wl_range *r, size_t n) {
+  if (n < 2) return n;
+  qsort(r, n, sizeof *r, wl__range_cmp);
+  size_t w = 0;
+  for (size_t i = 1; i < n; i++) {
+    if (r[i].first <= r[w].last + 1) {
+      if (r[i].last > r[w].last) r[w].last = r[i].last;
+    } else {
+      r[++w] = r[i];
+    }
+  }
+  return w + 1;
+}
+
 int wl_ranges_parse(const char *text, uint64_t pages, wl_range **ranges,
                     size_t *count) {
   size_t cap = 0, n = 0;
@@ -191,19 +205,7 @@ int wl_ranges_parse(const char *text, uint64_t pages, wl_range **ranges,
     r[n].last = last;
     n++;
   }
-  /* Sort and coalesce overlapping or adjacent ranges. */
-  if (n > 1) {
-    qsort(r, n, sizeof *r, wl__range_cmp);
-    size_t w = 0;
-    for (size_t i = 1; i < n; i++) {
-      if (r[i].first <= r[w].last + 1) {
-        if (r[i].last > r[w].last) r[w].last = r[i].last;
-      } else {
-        r[++w] = r[i];
-      }
-    }
-    n = w + 1;
-  }
+  n = wl_ranges_normalize(r, n);
   *ranges = r;
   *count = n;
   return 0;

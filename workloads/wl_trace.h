@@ -72,6 +72,9 @@ const char *wl_meta_get(const wl_meta *m, const char *key);
  * inside [0, pages). The caller frees *ranges. */
 int wl_ranges_parse(const char *text, uint64_t pages, wl_range **ranges,
                     size_t *count);
+/* Sorts r[0..n) and merges overlapping or adjacent ranges in place;
+ * returns the new count. O(n log n). */
+size_t wl_ranges_normalize(wl_range *r, size_t n);
 /* Writes ranges in the same syntax into a malloc'd string (*out). */
 int wl_ranges_format(const wl_range *ranges, size_t count, char **out);
 /* Replaces m's nonzero ranges (and the `nonzero` line). */
