@@ -97,7 +97,7 @@ static int kvr_qmp_fill_line(kvr_qmp *q, uint64_t deadline, size_t *line_len) {
 
 /* Reads one JSON message. */
 static int kvr_qmp_read(kvr_qmp *q, uint64_t deadline, json_t **msg) {
-  size_t line_len;
+  size_t line_len = 0;
   int rc = kvr_qmp_fill_line(q, deadline, &line_len);
   if (rc) return rc;
   json_error_t jerr;

@@ -123,7 +123,7 @@ typedef struct {
   uint64_t normal_pages, zero_pages, dirty_sync_count, postcopy_requests;
   double switch_time_ms;      /* hybrid/post-copy switch; -1 if none */
   /* Real-run extras (empty for sim). */
-  char integrity[32];         /* "ok", "N differing pages", "" */
+  char integrity[48];         /* "ok", "N differing pages", "" */
   char accel[16];             /* kvm | tcg */
   char qemu_version[32];
   double replay_lag_ms;       /* guest pacing lag */

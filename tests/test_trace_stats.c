@@ -645,7 +645,7 @@ static int run_cli(const char *dir, char *const argv[]) {
 }
 
 static char *slurp(const char *dir, const char *name) {
-  char path[512];
+  char path[1024];
   snprintf(path, sizeof path, "%s/%s", dir, name);
   FILE *f = fopen(path, "rb");
   assert_non_null(f);
@@ -657,7 +657,7 @@ static char *slurp(const char *dir, const char *name) {
 }
 
 static int exists(const char *dir, const char *name) {
-  char path[512];
+  char path[1024];
   struct stat sb;
   snprintf(path, sizeof path, "%s/%s", dir, name);
   return stat(path, &sb) == 0;
