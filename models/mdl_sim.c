@@ -131,7 +131,7 @@ static void mdl__guest_advance(mdl__sim *S, double until) {
     if (S->pages_remote) {
       for (; pos < len && ev[pos].time_ns <= limit; pos++) {
         uint64_t p = ev[pos].pfn;
-        if (mdl_word_of(&S->mem, p)->dirty & mdl_mask(p)) {
+        if (mdl_is_dirty(&S->mem, p)) {
           S->ev_pos = pos;
           mdl__fault(S, p, (double)ev[pos].time_ns + S->clock_offset);
           return; /* the access completes when the page arrives */
@@ -139,10 +139,10 @@ static void mdl__guest_advance(mdl__sim *S, double until) {
       }
     } else {
       for (; pos < len && ev[pos].time_ns <= limit; pos++) {
-        if (pos + AHEAD < len) __builtin_prefetch(mdl_word_of(&S->mem, ev[pos + AHEAD].pfn), 1);
+        if (pos + AHEAD < len) __builtin_prefetch(&S->mem.lz[ev[pos + AHEAD].pfn >> 6], 1);
         if (ev[pos].op != WL_OP_WRITE) continue;
         uint64_t p = ev[pos].pfn;
-        mdl_word *w = mdl_word_of(&S->mem, p);
+        mdl_lognz *w = &S->mem.lz[p >> 6];
         w->log |= mdl_mask(p);
         w->nonzero |= mdl_mask(p);
       }
@@ -206,9 +206,8 @@ static void mdl__chunk_touch(mdl__sim *S, uint64_t page) {
 /* Sends one dirty page. */
 static void mdl__send_page(mdl__sim *S, uint64_t page) {
   mdl__chunk_touch(S, page);
-  mdl_word *w = mdl_word_of(&S->mem, page);
-  int nonzero = (w->nonzero & mdl_mask(page)) || !S->p->detect_zero_pages;
-  w->dirty &= ~mdl_mask(page);
+  int nonzero = mdl_is_nonzero(&S->mem, page) || !S->p->detect_zero_pages;
+  S->mem.dirty[page >> 6] &= ~mdl_mask(page);
   S->mem.dirty_count--;
   S->pages_sent++;
   if (nonzero) {
@@ -234,9 +233,9 @@ static void mdl__send_page(mdl__sim *S, uint64_t page) {
  * step. Returns pages sent (0: take the page-by-page path). */
 static uint64_t mdl__send_word(mdl__sim *S, double step_end, int guest_can_run) {
   uint64_t w = S->cursor >> 6;
-  uint64_t bits = S->mem.w[w].dirty & (~0ull << (S->cursor & 63));
+  uint64_t bits = S->mem.dirty[w] & (~0ull << (S->cursor & 63));
   if (!bits) return 0;
-  uint64_t nz_bits = S->p->detect_zero_pages ? bits & S->mem.w[w].nonzero : bits;
+  uint64_t nz_bits = S->p->detect_zero_pages ? bits & S->mem.lz[w].nonzero : bits;
   uint64_t n = (uint64_t)__builtin_popcountll(bits);
   uint64_t nz = (uint64_t)__builtin_popcountll(nz_bits);
   uint64_t bytes = nz * S->normal_bytes + (n - nz) * S->zero_bytes;
@@ -249,7 +248,7 @@ static uint64_t mdl__send_word(mdl__sim *S, double step_end, int guest_can_run) 
   if (guest_can_run && mdl__guest_touches_word(S, w, t_end)) return 0;
   uint64_t last = (w << 6) + 63 - (uint64_t)__builtin_clzll(bits);
   mdl__chunk_touch(S, (w << 6) + (uint64_t)__builtin_ctzll(bits));
-  S->mem.w[w].dirty &= ~bits;
+  S->mem.dirty[w] &= ~bits;
   S->mem.dirty_count -= n;
   S->pages_sent += n;
   S->r->normal_pages += nz;
@@ -346,7 +345,7 @@ static void mdl__update_counters(mdl__sim *S) {
 static void mdl__serve_request(mdl__sim *S) {
   S->req_pending = 0;
   double arrival;
-  if (mdl_word_of(&S->mem, S->fault_page)->dirty & mdl_mask(S->fault_page)) {
+  if (mdl_is_dirty(&S->mem, S->fault_page)) {
     mdl__send_page(S, S->fault_page);
     arrival = S->link_free + S->latency_ns;
   } else {
@@ -551,7 +550,7 @@ static void mdl__qemu_thread(sim_engine *e, void *ctx, uint64_t arg) {
  * never faster than the link allows). */
 static void mdl__xen_put_rate(mdl__sim *S, uint64_t page, double rate) {
   double before = S->t;
-  uint64_t bytes = (mdl_word_of(&S->mem, page)->nonzero & mdl_mask(page)) ? S->normal_bytes : S->zero_bytes;
+  uint64_t bytes = mdl_is_nonzero(&S->mem, page) ? S->normal_bytes : S->zero_bytes;
   mdl__send_page(S, page);
   double paced = before + (double)bytes / rate * 1e9;
   if (S->t < paced) S->t = paced;
@@ -580,14 +579,14 @@ static void mdl__xen_thread(sim_engine *e, void *ctx, uint64_t arg) {
      * pages written again during the round are skipped (sent next round). */
     for (uint64_t page = 0; page < S->mem.pages;) {
       uint64_t w = page >> 6;
-      uint64_t bits = S->mem.w[w].dirty & (~0ull << (page & 63));
+      uint64_t bits = S->mem.dirty[w] & (~0ull << (page & 63));
       if (!bits) {
         page = (w + 1) << 6;
         continue;
       }
       page = (w << 6) + (uint64_t)__builtin_ctzll(bits);
       mdl__guest_advance(S, S->t);
-      if (!(mdl_word_of(&S->mem, page)->log & mdl_mask(page))) mdl__xen_put_rate(S, page, rate);
+      if (!mdl_is_logged(&S->mem, page)) mdl__xen_put_rate(S, page, rate);
       page++;
       if (S->t >= (double)S->s->timeout_ns) break;
     }
@@ -698,7 +697,7 @@ static int mdl__open_workload(mdl__sim *S) {
           break;
         }
         uint64_t p = ev->pfn + S->offset;
-        if (ev->op == WL_OP_WRITE) mdl_word_of(&S->mem, p)->nonzero |= mdl_mask(p);
+        if (ev->op == WL_OP_WRITE) S->mem.lz[p >> 6].nonzero |= mdl_mask(p);
       }
     }
     if ((rc = wl_source_rewind(S->src))) return rc;

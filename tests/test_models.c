@@ -66,26 +66,28 @@ static void test_mem_bitmaps(void **state) {
   assert_int_equal(mdl_mem_init(&m, 200), 0);
   mdl_mem_mark_all_dirty(&m);
   assert_int_equal(m.dirty_count, 200);
-  assert_int_equal(m.w[3].dirty, (1ull << 8) - 1); /* 200 = 3*64 + 8 */
+  assert_int_equal(m.dirty[3], (1ull << 8) - 1); /* 200 = 3*64 + 8 */
   assert_int_equal(mdl_mem_dirty_runs(&m), 1);
   /* Clear pages 10..19 and 100: three runs. */
-  for (uint64_t p = 10; p < 20; p++) mdl_word_of(&m, p)->dirty &= ~mdl_mask(p);
-  mdl_word_of(&m, 100)->dirty &= ~mdl_mask(100);
+  for (uint64_t p = 10; p < 20; p++) m.dirty[p >> 6] &= ~mdl_mask(p);
+  m.dirty[100 >> 6] &= ~mdl_mask(100);
   m.dirty_count -= 11;
   assert_int_equal(mdl_mem_dirty_runs(&m), 3);
   assert_int_equal(mdl_mem_next_dirty(&m, 10), 20);
   assert_int_equal(mdl_mem_next_dirty(&m, 199), 199);
   /* Log pages 10 and 150: only 10 is new at the sync. */
-  mdl_word_of(&m, 10)->log |= mdl_mask(10);
-  mdl_word_of(&m, 150)->log |= mdl_mask(150);
+  m.lz[10 >> 6].log |= mdl_mask(10);
+  m.lz[150 >> 6].log |= mdl_mask(150);
+  assert_true(mdl_is_logged(&m, 150) && !mdl_is_logged(&m, 151));
   assert_int_equal(mdl_mem_count_log(&m), 2);
   assert_int_equal(mdl_mem_sync(&m, 0, m.words, 1), 1);
   assert_int_equal(m.dirty_count, 190);
   assert_int_equal(mdl_mem_count_log(&m), 0);
   mdl_mem_set_nonzero(&m, 60, 130);
-  assert_int_equal(m.w[0].nonzero, 0xfull << 60);
-  assert_int_equal(m.w[1].nonzero, ~0ull);
-  assert_int_equal(m.w[2].nonzero, 0x7);
+  assert_int_equal(m.lz[0].nonzero, 0xfull << 60);
+  assert_int_equal(m.lz[1].nonzero, ~0ull);
+  assert_int_equal(m.lz[2].nonzero, 0x7);
+  assert_true(mdl_is_nonzero(&m, 130) && !mdl_is_nonzero(&m, 131));
   mdl_mem_free(&m);
 }
 
