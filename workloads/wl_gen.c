@@ -484,13 +484,15 @@ static uint64_t wl__draw_zipf(wl__steady *s, uint64_t op_index) {
   return s->base + wl__perm_apply(&s->perm, rank - 1);
 }
 
+/* Both quantities are non-negative, so the conversion's truncation is the
+ * floor (the same value as floor(), without a libm call per access). */
 static uint64_t wl__steady_time(const wl__steady *s, uint64_t i) {
-  double t = floor((double)i * 1e9 / s->access_rate);
+  double t = (double)i * 1e9 / s->access_rate;
   return t < 0x1p64 ? (uint64_t)t : UINT64_MAX;
 }
 
 static uint64_t wl__steady_reads_upto(const wl__steady *s, uint64_t i) {
-  return s->reads > 0 ? (uint64_t)floor((double)i * s->reads) : 0;
+  return s->reads > 0 ? (uint64_t)((double)i * s->reads) : 0;
 }
 
 /* Produces the access at s->next (into *ev when non-NULL) and advances.
