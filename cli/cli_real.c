@@ -9,18 +9,16 @@
 #include "kvr.h"
 #include "res_output.h"
 #include "sim_err.h"
+#include "sim_vec.h"
 
 static int cli__collect(void *ctx, const mdl_scenario *s) {
   cli_scenarios *list = ctx;
   for (size_t i = 0; i < list->count; i++)
     if (!strcmp(list->items[i].name, s->name))
       return sim_errorf(SIM_EINVAL, "scenario name [%s] appears twice", s->name);
-  if (list->count == list->cap) {
-    list->cap = list->cap ? list->cap * 2 : 16;
-    mdl_scenario *g = realloc(list->items, list->cap * sizeof *g);
-    if (!g) return sim_errorf(SIM_ENOMEM, "out of memory");
-    list->items = g;
-  }
+  mdl_scenario *g = sim_grow(list->items, &list->cap, list->count + 1, sizeof *g);
+  if (!g) return sim_errorf(SIM_ENOMEM, "out of memory");
+  list->items = g;
   list->items[list->count++] = *s;
   return 0;
 }

@@ -15,6 +15,7 @@
 #include "res_csv_read.h"
 #include "res_output.h"
 #include "sim_err.h"
+#include "sim_vec.h"
 #include "wl_gen.h"
 
 enum { CLI_SWEEP_MAX_AXES = 16 };
@@ -175,12 +176,9 @@ static int cli__collect_done(void *ctx, const char *const *header, const char *c
   cli__sweep *w = ctx;
   int col = res_csv_col(header, n, "run_id");
   if (col < 0) return 0;
-  if (w->ndone_keys == w->done_cap) {
-    w->done_cap = w->done_cap ? w->done_cap * 2 : 256;
-    char **g = realloc(w->done_keys, w->done_cap * sizeof *g);
-    if (!g) return SIM_ENOMEM;
-    w->done_keys = g;
-  }
+  char **g = sim_grow(w->done_keys, &w->done_cap, w->ndone_keys + 1, sizeof *g);
+  if (!g) return sim_errorf(SIM_ENOMEM, "out of memory");
+  w->done_keys = g;
   w->done_keys[w->ndone_keys++] = strdup(cells[col]);
   return 0;
 }

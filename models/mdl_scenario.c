@@ -9,6 +9,7 @@
 
 #include "sim_err.h"
 #include "sim_units.h"
+#include "sim_vec.h"
 
 void mdl_scenario_defaults(mdl_scenario *s) {
   memset(s, 0, sizeof *s);
@@ -288,25 +289,17 @@ void mdl_result_free(mdl_result *r) {
 }
 
 int mdl_result_add_round(mdl_result *r, const mdl_round *round) {
-  if (r->round_count == r->round_cap) {
-    size_t cap = r->round_cap ? r->round_cap * 2 : 16;
-    mdl_round *g = realloc(r->rounds, cap * sizeof *g);
-    if (!g) return sim_errorf(SIM_ENOMEM, "out of memory recording rounds");
-    r->rounds = g;
-    r->round_cap = cap;
-  }
+  mdl_round *g = sim_grow(r->rounds, &r->round_cap, r->round_count + 1, sizeof *g);
+  if (!g) return sim_errorf(SIM_ENOMEM, "out of memory recording rounds");
+  r->rounds = g;
   r->rounds[r->round_count++] = *round;
   return 0;
 }
 
 int mdl_result_add_sample(mdl_result *r, const mdl_sample *sample) {
-  if (r->sample_count == r->sample_cap) {
-    size_t cap = r->sample_cap ? r->sample_cap * 2 : 64;
-    mdl_sample *g = realloc(r->samples, cap * sizeof *g);
-    if (!g) return sim_errorf(SIM_ENOMEM, "out of memory recording the timeline");
-    r->samples = g;
-    r->sample_cap = cap;
-  }
+  mdl_sample *g = sim_grow(r->samples, &r->sample_cap, r->sample_count + 1, sizeof *g);
+  if (!g) return sim_errorf(SIM_ENOMEM, "out of memory recording the timeline");
+  r->samples = g;
   r->samples[r->sample_count++] = *sample;
   return 0;
 }

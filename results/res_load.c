@@ -6,6 +6,7 @@
 
 #include "res_csv_read.h"
 #include "sim_err.h"
+#include "sim_vec.h"
 
 static double res__num(const char *const *h, const char *const *c, size_t n, const char *col) {
   int i = res_csv_col(h, n, col);
@@ -27,13 +28,9 @@ static void res__str(const char *const *h, const char *const *c, size_t n, const
 
 static int res__summary_row(void *ctx, const char *const *h, const char *const *c, size_t n) {
   res_run_set *set = ctx;
-  if (set->count == set->cap) {
-    size_t cap = set->cap ? set->cap * 2 : 32;
-    res_loaded *g = realloc(set->runs, cap * sizeof *g);
-    if (!g) return sim_errorf(SIM_ENOMEM, "out of memory loading results");
-    set->runs = g;
-    set->cap = cap;
-  }
+  res_loaded *g = sim_grow(set->runs, &set->cap, set->count + 1, sizeof *g);
+  if (!g) return sim_errorf(SIM_ENOMEM, "out of memory loading results");
+  set->runs = g;
   res_loaded *L = &set->runs[set->count++];
   memset(L, 0, sizeof *L);
   char source[16];

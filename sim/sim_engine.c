@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "sim_err.h"
+#include "sim_vec.h"
 
 typedef struct {
   uint64_t time;
@@ -51,16 +52,12 @@ static int sim__before(const sim__event *a, const sim__event *b) {
 
 uint64_t sim_schedule(sim_engine *e, uint64_t time_ns, int priority,
                       sim_handler fn, void *ctx, uint64_t arg) {
-  if (e->len == e->cap) {
-    size_t cap = e->cap ? e->cap * 2 : 64;
-    sim__event *h = realloc(e->heap, cap * sizeof *h);
-    if (!h) {
-      sim_errorf(SIM_ENOMEM, "out of memory growing the event queue");
-      return 0;
-    }
-    e->heap = h;
-    e->cap = cap;
+  sim__event *h = sim_grow(e->heap, &e->cap, e->len + 1, sizeof *h);
+  if (!h) {
+    sim_errorf(SIM_ENOMEM, "out of memory growing the event queue");
+    return 0;
   }
+  e->heap = h;
   sim__event ev = {time_ns < e->now ? e->now : time_ns, priority, e->next_seq++,
                    fn, ctx, arg};
   size_t i = e->len++;
@@ -109,13 +106,9 @@ void sim_cancel(sim_engine *e, uint64_t id) {
       break;
     }
   if (!queued) return;
-  if (e->cancelled_len == e->cancelled_cap) {
-    size_t cap = e->cancelled_cap ? e->cancelled_cap * 2 : 16;
-    uint64_t *c = realloc(e->cancelled, cap * sizeof *c);
-    if (!c) return; /* defensive: the event then simply runs */
-    e->cancelled = c;
-    e->cancelled_cap = cap;
-  }
+  uint64_t *c = sim_grow(e->cancelled, &e->cancelled_cap, e->cancelled_len + 1, sizeof *c);
+  if (!c) return; /* defensive: the event then simply runs */
+  e->cancelled = c;
   e->cancelled[e->cancelled_len++] = id;
 }
 

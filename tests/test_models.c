@@ -19,6 +19,7 @@
 #include "sim_engine.h"
 #include "sim_err.h"
 #include "sim_units.h"
+#include "sim_vec.h"
 #include "wl_player.h"
 #include "wl_trace.h"
 
@@ -56,6 +57,25 @@ static void test_engine_order(void **state) {
   assert_int_equal(sim_next_time(e), SIM_TIME_NEVER);
   sim_engine_free(e);
   sim_engine_free(NULL);
+}
+
+static void test_grow(void **state) {
+  (void)state;
+  size_t cap = 0;
+  int *v = sim_grow(NULL, &cap, 1, sizeof *v);
+  assert_non_null(v);
+  assert_int_equal(cap, 16);
+  assert_ptr_equal(sim_grow(v, &cap, 16, sizeof *v), v); /* fits: unchanged */
+  v = sim_grow(v, &cap, 17, sizeof *v);
+  assert_non_null(v);
+  assert_int_equal(cap, 32);
+  v = sim_grow(v, &cap, 100, sizeof *v);
+  assert_int_equal(cap, 100);
+  v[99] = 7;
+  assert_null(sim_grow(v, &cap, SIZE_MAX / 2, 8)); /* overflow: refused, v intact */
+  assert_int_equal(cap, 100);
+  assert_int_equal(v[99], 7);
+  free(v);
 }
 
 /* ------------------------------------------------------------ bitmaps */
@@ -233,6 +253,7 @@ int main(void) {
   sim_install_gsl_handler();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_engine_order),
+      cmocka_unit_test(test_grow),
       cmocka_unit_test(test_mem_bitmaps),
       cmocka_unit_test(test_scenario_params),
       cmocka_unit_test(test_scenario_file),

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sim_err.h"
+#include "sim_vec.h"
 
 enum { WL_PLAYER_BATCH = 4096 };
 
@@ -62,13 +63,9 @@ static int wl__peek(wl_player *p, wl_event **ev) {
 }
 
 static int wl__run_push(wl_player *p, const wl_event *ev) {
-  if (p->run_len == p->run_cap) {
-    size_t cap = p->run_cap ? p->run_cap * 2 : 256;
-    wl_event *g = realloc(p->run, cap * sizeof *g);
-    if (!g) return sim_errorf(SIM_ENOMEM, "out of memory buffering a trace epoch");
-    p->run = g;
-    p->run_cap = cap;
-  }
+  wl_event *g = sim_grow(p->run, &p->run_cap, p->run_len + 1, sizeof *g);
+  if (!g) return sim_errorf(SIM_ENOMEM, "out of memory buffering a trace epoch");
+  p->run = g;
   p->run[p->run_len++] = *ev;
   return 0;
 }
