@@ -556,11 +556,13 @@ static void mdl__xen_put_rate(mdl__sim *S, uint64_t page, double rate) {
   if (S->t < paced) S->t = paced;
 }
 
+/* Xen's rounds run start to end in one handler: pre-copy only, so no
+ * control event (switch) can intervene, and the timeout is checked here. */
 static void mdl__xen_thread(sim_engine *e, void *ctx, uint64_t arg) {
+  (void)e;
   (void)arg;
   mdl__sim *S = ctx;
   if (S->phase == PH_DONE) return;
-  (void)e;
   const mdl_profile *p = S->p;
   double mem_bytes = (double)S->mem.pages * S->s->page_size;
   double max_rate = S->max_bw < S->link_bw ? S->max_bw : S->link_bw;
