@@ -33,6 +33,11 @@ int cli_scenario_args(int argc, char **argv, mdl_scenario *s, cli_opt_fn other, 
         continue;
       }
     }
+    /* A yes/no parameter given alone (--timeline) means yes. */
+    if (!eq && mdl_scenario_is_flag(name) && (!value || strncmp(value, "--", 2) == 0)) {
+      if (mdl_scenario_set(s, name, "yes")) cli_die("%s: --%s", argv[0], sim_error_message());
+      continue;
+    }
     if (!value) cli_die("%s: --%s needs a value (or unknown option; see --help)", argv[0], name);
     int rc = mdl_scenario_set(s, name, value);
     if (rc == SIM_ENOTFOUND) cli_die("%s: unknown option --%s (see --help)", argv[0], name);

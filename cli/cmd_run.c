@@ -20,7 +20,7 @@ static void cli__run_help(void) {
   printf("usage: migsim run [--workload SPEC | --trace FILE] [OPTIONS]\n"
          "       migsim run --scenario FILE [OPTIONS]\n\n"
          "Simulates a live migration and writes OUT/summary.csv (one row per run),\n"
-         "OUT/rounds.csv (one row per dirty sync) and, with --timeline yes,\n"
+         "OUT/rounds.csv (one row per dirty sync) and, with --timeline,\n"
          "OUT/timeline.csv. Rows are appended when the files exist.\n\n"
          "options:\n"
          "  --scenario FILE        INI scenario file ([defaults] + one [section] per\n"

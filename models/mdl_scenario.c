@@ -192,6 +192,11 @@ int mdl_scenario_validate(const mdl_scenario *s) {
   return 0;
 }
 
+int mdl_scenario_is_flag(const char *key) {
+  const p_field *f = mdl__find_param(key);
+  return f && f->kind == P_BOOL;
+}
+
 void mdl_scenario_help(FILE *out) {
   for (size_t i = 0; i < sizeof mdl__params / sizeof mdl__params[0]; i++)
     fprintf(out, "  --%-20s %s [default %s]\n", mdl__params[i].key, mdl__params[i].doc, mdl__params[i].def);

@@ -67,6 +67,9 @@ int mdl_scenario_set(mdl_scenario *s, const char *key, const char *value);
  * and loads nothing. */
 int mdl_scenario_validate(const mdl_scenario *s);
 
+/* True for yes/no parameters (a CLI flag may then stand alone). */
+int mdl_scenario_is_flag(const char *key);
+
 /* Lists every parameter with its default and meaning. */
 void mdl_scenario_help(FILE *out);
 

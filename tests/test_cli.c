@@ -97,7 +97,7 @@ static void test_bad_input_one_line(void **state) {
 static void test_deterministic_files(void **state) {
   (void)state;
   const char *scen = "--workload hotcold:wss=8192,hot=0.1,hotprob=0.9,rate=6000,nonzero=0.5 "
-                     "--memory 64MiB --algo hybrid --switch-after 3 --max-bandwidth 16MiB/s --timeline yes";
+                     "--memory 64MiB --algo hybrid --switch-after 3 --max-bandwidth 16MiB/s --timeline"; /* a bare yes/no flag */
   for (int i = 0; i < 3; i++)
     assert_int_equal(migsim(NULL, 0, "run %s --seed %d --out %s/det%d", scen, i == 2 ? 9 : 1, tmpdir, i), 0);
   static const char *const files[] = {"summary.csv", "rounds.csv", "timeline.csv"};
