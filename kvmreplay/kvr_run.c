@@ -172,6 +172,7 @@ typedef struct {
   int switch_sent, postcopy_seen, dst_started, cancel_sent;
   uint64_t cancel_at;
   uint64_t last_answer;
+  unsigned completed_early;   /* polls that saw "completed" without totals */
 } kvr_ctx;
 
 static void kvr_logf(kvr_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -714,6 +715,15 @@ static void kvr_poll_loop(kvr_ctx *c) {
       c->o->on_poll(c->o->ctx, &p);
     }
 
+    /* QEMU 7.2 sets the state to completed before its migration thread
+     * computes total-time (migration_calculate_complete): a query landing
+     * in between reads total-time 0. Ask again for the final numbers
+     * (bounded: the thread fills them in right away). */
+    if (strcmp(status, "completed") == 0 && kvr_json_num(ret, "total-time", 0) <= 0 &&
+        ++c->completed_early < 50) {
+      json_decref(ret);
+      continue;
+    }
     if (strcmp(status, "completed") == 0) {
       kvr_take_metrics(c, ret);
       json_t *ram = json_object_get(ret, "ram");
