@@ -36,6 +36,8 @@ typedef struct {
 
   /* run state */
   uint64_t points, done, skipped;
+  struct cli__finished **slots; /* per point: finished, not yet written */
+  uint64_t next_write;          /* points before it are written (or skipped) */
   char **done_keys; /* sorted run_ids already in summary.csv */
   size_t ndone_keys, done_cap;
   pthread_mutex_t lock;
@@ -52,8 +54,9 @@ static void cli__on_sigint(int sig) {
 static void cli__sweep_help(void) {
   printf("usage: migsim sweep [SCENARIO OPTIONS with comma-separated values] [OPTIONS]\n\n"
          "Runs the grid (cartesian product) of every scenario parameter given several\n"
-         "comma-separated values, on all cores, appending one row per finished run to\n"
-         "OUT/summary.csv (and its rounds to OUT/rounds.csv). Rerunning the same command\n"
+         "comma-separated values, on all cores, appending one row per run to\n"
+         "OUT/summary.csv (and its rounds to OUT/rounds.csv) in grid order, so the files\n"
+         "are the same bytes whatever the thread count. Rerunning the same command\n"
          "skips the runs already in OUT/summary.csv, so an interrupted sweep (Ctrl-C)\n"
          "loses nothing. run_id is the point's key, e.g. algo=hybrid;max-bandwidth=64MiB/s.\n"
          "Workload specs contain commas themselves: a new spec starts at each item that\n"
@@ -201,30 +204,63 @@ static void cli__progress(cli__sweep *w) {
           (unsigned long long)w->points, (unsigned long long)w->skipped, el, eta);
 }
 
-/* One grid point: simulate and append its rows (the output is shared, so
- * writes happen under the lock; each row is one write). */
+/* A finished point waiting for its turn to be written. */
+typedef struct cli__finished {
+  mdl_scenario s;
+  mdl_result r;
+  char key[MDL_TEXT_MAX + 256];
+} cli__finished;
+
+/* A slot of a point that was already in summary.csv. */
+static cli__finished cli__skipped_mark;
+
+/* Writes finished points in grid order, so that a sweep's files are the
+ * same bytes whatever the number of threads. Called under the lock. */
+static int cli__flush(cli__sweep *w) {
+  int rc = 0;
+  while (!rc && w->next_write < w->points && w->slots[w->next_write]) {
+    cli__finished *f = w->slots[w->next_write];
+    if (f != &cli__skipped_mark) {
+      rc = res_write_run(w->out, f->key, &f->s, &f->r);
+      if (rc && !w->error_msg[0])
+        snprintf(w->error_msg, sizeof w->error_msg, "%.600s: %s", f->key, sim_error_message());
+      if (!rc) w->done++;
+      mdl_result_free(&f->r);
+      free(f);
+    }
+    w->slots[w->next_write++] = NULL;
+  }
+  return rc;
+}
+
+/* One grid point: simulate it, then hand it to the ordered writer. */
 static int cli__run_point(void *ctx, uint64_t index) {
   cli__sweep *w = ctx;
-  mdl_scenario s;
-  char key[MDL_TEXT_MAX + 256];
-  int rc = cli__point(w, index, &s, key, sizeof key);
-  if (!rc && cli__is_done(w, key)) {
+  cli__finished *f = malloc(sizeof *f);
+  if (!f) return sim_errorf(SIM_ENOMEM, "out of memory");
+  int rc = cli__point(w, index, &f->s, f->key, sizeof f->key);
+  if (!rc && cli__is_done(w, f->key)) {
+    free(f);
     pthread_mutex_lock(&w->lock);
     w->skipped++;
+    w->slots[index] = &cli__skipped_mark;
+    rc = cli__flush(w);
     pthread_mutex_unlock(&w->lock);
-    return 0;
+    return rc;
   }
-  mdl_result r;
-  mdl_result_init(&r, "sim");
-  if (!rc) rc = mdl_simulate(&s, &r);
+  mdl_result_init(&f->r, "sim");
+  if (!rc) rc = mdl_simulate(&f->s, &f->r);
   pthread_mutex_lock(&w->lock);
-  if (!rc) rc = res_write_run(w->out, key, &s, &r);
-  if (rc && !w->error_msg[0])
-    snprintf(w->error_msg, sizeof w->error_msg, "%.600s: %s", key, sim_error_message());
-  if (!rc) w->done++;
-  cli__progress(w);
+  if (rc) {
+    if (!w->error_msg[0]) snprintf(w->error_msg, sizeof w->error_msg, "%.600s: %s", f->key, sim_error_message());
+    mdl_result_free(&f->r);
+    free(f);
+  } else {
+    w->slots[index] = f;
+    rc = cli__flush(w);
+    cli__progress(w);
+  }
   pthread_mutex_unlock(&w->lock);
-  mdl_result_free(&r);
   return rc;
 }
 
@@ -235,6 +271,13 @@ static void cli__sweep_free(cli__sweep *w) {
   }
   for (size_t i = 0; i < w->ndone_keys; i++) free(w->done_keys[i]);
   free(w->done_keys);
+  /* Points finished after an error or interruption but never written. */
+  for (uint64_t i = 0; w->slots && i < w->points; i++) {
+    if (!w->slots[i] || w->slots[i] == &cli__skipped_mark) continue;
+    mdl_result_free(&w->slots[i]->r);
+    free(w->slots[i]);
+  }
+  free(w->slots);
   pthread_mutex_destroy(&w->lock);
   free(w);
 }
@@ -261,6 +304,8 @@ int cli_cmd_sweep(int argc, char **argv) {
   if (rc) cli_die("sweep: %s", sim_error_message());
   if (w->ndone_keys) qsort(w->done_keys, w->ndone_keys, sizeof *w->done_keys, cli__cmp_str);
 
+  w->slots = calloc(w->points, sizeof *w->slots);
+  if (!w->slots) cli_die("sweep: out of memory for %llu points", (unsigned long long)w->points);
   pthread_mutex_init(&w->lock, NULL);
   struct sigaction sa = {0}, old_int, old_term;
   sa.sa_handler = cli__on_sigint;
