@@ -76,6 +76,7 @@ void sim_file_abort(sim_file *f) {
 }
 
 int sim_mkdir_p(const char *path) {
+  if (!path || !*path) return sim_errorf(SIM_EINVAL, "empty directory name");
   char *copy = strdup(path);
   if (!copy) return sim_errorf(SIM_ENOMEM, "out of memory");
   for (char *p = copy + 1;; p++) {

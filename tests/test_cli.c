@@ -88,6 +88,8 @@ static void test_bad_input_one_line(void **state) {
   assert_int_equal(migsim(err, sizeof err, "run --no-such-option 1"), 2);
   assert_non_null(strstr(err, "no-such-option"));
   assert_int_equal(migsim(err, sizeof err, "frobnicate"), 2);
+  assert_int_equal(migsim(err, sizeof err, "run --workload idle --out ''"), 2);
+  assert_non_null(strstr(err, "empty directory name"));
   assert_int_equal(migsim(err, sizeof err, "run --help"), 0);
   assert_int_equal(migsim(err, sizeof err, "sweep --help"), 0);
   assert_int_equal(migsim(err, sizeof err, "compare --help"), 0);
