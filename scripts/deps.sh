@@ -4,9 +4,10 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 packages=(
-  build-essential cmake pkg-config clang          # toolchain (clang: fuzzers)
+  build-essential cmake pkg-config                 # toolchain
+  clang libclang-rt-14-dev                         # fuzzers (libFuzzer runtime)
   libgsl-dev libcsv-dev libzstd-dev zlib1g-dev     # simulator, traces
-  libplplot-dev plplot-driver-cairo                # plots (PNG via cairo)
+  libplplot-dev plplot-driver-cairo fonts-dejavu-core  # plots (PNG via cairo)
   libcmocka-dev                                    # tests
   libinih-dev libjansson-dev                       # scenario/profile files, QMP
   gcc-multilib qemu-system-x86                     # kvmreplay guest and QEMU
