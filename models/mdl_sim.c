@@ -65,7 +65,7 @@ typedef struct {
   uint64_t window_bytes, budget;
   double bw_est, threshold, expected_downtime_ns;
   double link_free;
-  int start_postcopy, return_path, timed_out;
+  int start_postcopy, return_path;
   double downtime_start;
   uint8_t *chunk_needs_clear;
   uint64_t chunks;
@@ -174,13 +174,19 @@ static int mdl__guest_touches_word(const mdl__sim *S, uint64_t w, double until) 
 
 /* ------------------------------------------------------- link and send */
 
-/* Accounts `bytes` written by the thread with `cpu_ns` of work: the thread
- * blocks when more than the socket buffer is in flight. */
+/* Where writing `bytes` after `cpu_ns` of work would leave the thread's
+ * clock (returned) and the link (*link_end): the thread blocks while more
+ * than the socket buffer is in flight. Changes nothing. */
+static double mdl__put_end(const mdl__sim *S, uint64_t bytes, double cpu_ns, double *link_end) {
+  double t = S->t + cpu_ns;
+  double start = S->link_free > t ? S->link_free : t;
+  *link_end = start + (double)bytes / S->link_bw * 1e9;
+  return *link_end - t > S->buffer_ns ? *link_end - S->buffer_ns : t;
+}
+
+/* Accounts `bytes` written by the thread with `cpu_ns` of work. */
 static void mdl__put(mdl__sim *S, uint64_t bytes, double cpu_ns, int ram) {
-  S->t += cpu_ns;
-  double start = S->link_free > S->t ? S->link_free : S->t;
-  S->link_free = start + (double)bytes / S->link_bw * 1e9;
-  if (S->link_free - S->t > S->buffer_ns) S->t = S->link_free - S->buffer_ns;
+  S->t = mdl__put_end(S, bytes, cpu_ns, &S->link_free);
   S->window_bytes += bytes;
   if (!ram) return;
   S->r->transferred_bytes += bytes;
@@ -203,6 +209,17 @@ static void mdl__chunk_touch(mdl__sim *S, uint64_t page) {
   mdl_mem_clear_log(&S->mem, w0, w1);
 }
 
+/* Moves the cursor past `page`, wrapping at the end of memory; wrapping to
+ * the start changes the RAM block, whose name is then resent. */
+static void mdl__cursor_after(mdl__sim *S, uint64_t page) {
+  if (page + 1 < S->mem.pages) {
+    S->cursor = page + 1;
+    return;
+  }
+  S->cursor = 0;
+  if (S->p->block_name_bytes) mdl__put(S, S->p->block_name_bytes, 0, 1);
+}
+
 /* Sends one dirty page. */
 static void mdl__send_page(mdl__sim *S, uint64_t page) {
   mdl__chunk_touch(S, page);
@@ -219,13 +236,7 @@ static void mdl__send_page(mdl__sim *S, uint64_t page) {
   }
   if (S->blocked && page == S->fault_page && S->fault_page_arrival < 0)
     S->fault_page_arrival = S->link_free + S->latency_ns;
-  if (page + 1 >= S->mem.pages) {
-    S->cursor = 0;
-    /* Wrapping to the start changes the RAM block: its name is resent. */
-    if (S->p->block_name_bytes) mdl__put(S, S->p->block_name_bytes, 0, 1);
-  } else {
-    S->cursor = page + 1;
-  }
+  mdl__cursor_after(S, page);
 }
 
 /* Sends every dirty page of the word holding the cursor at once, when no
@@ -241,9 +252,7 @@ static uint64_t mdl__send_word(mdl__sim *S, double step_end, int guest_can_run) 
   uint64_t bytes = nz * S->normal_bytes + (n - nz) * S->zero_bytes;
   double cpu = (double)nz * S->p->normal_page_ns + (double)(n - nz) * S->p->zero_page_ns;
   if (S->budget != UINT64_MAX && S->window_bytes + bytes > S->budget) return 0;
-  double t_end = S->t + cpu;
-  double wire_end = (S->link_free > S->t ? S->link_free : S->t) + (double)bytes / S->link_bw * 1e9;
-  if (wire_end - S->buffer_ns > t_end) t_end = wire_end - S->buffer_ns;
+  double link_end, t_end = mdl__put_end(S, bytes, cpu, &link_end);
   if (t_end > step_end || t_end >= S->limit) return 0;
   if (guest_can_run && mdl__guest_touches_word(S, w, t_end)) return 0;
   uint64_t last = (w << 6) + 63 - (uint64_t)__builtin_clzll(bits);
@@ -254,12 +263,7 @@ static uint64_t mdl__send_word(mdl__sim *S, double step_end, int guest_can_run) 
   S->r->normal_pages += nz;
   S->r->zero_pages += n - nz;
   mdl__put(S, bytes, cpu, 1);
-  if (last + 1 >= S->mem.pages) {
-    S->cursor = 0;
-    if (S->p->block_name_bytes) mdl__put(S, S->p->block_name_bytes, 0, 1);
-  } else {
-    S->cursor = last + 1;
-  }
+  mdl__cursor_after(S, last);
   return n;
 }
 
