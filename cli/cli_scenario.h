@@ -1,6 +1,6 @@
 /* cli_scenario: the scenario flags shared by run, compare, sweep, replay.
  *
- * Every scenario parameter (mdl_scenario_keys) is accepted as --KEY VALUE
+ * Every scenario parameter (mdl_scenario_help lists them) is accepted as --KEY VALUE
  * or --KEY=VALUE; a command adds its own options through `other`. */
 #ifndef CLI_SCENARIO_H
 #define CLI_SCENARIO_H

@@ -30,6 +30,8 @@ static void cli__run_help(void) {
          "  --help                 this text\n\n"
          "scenario parameters (units accepted: KiB/MiB/GiB, ms/s/min, MiB/s, Gbit/s, ...):\n");
   mdl_scenario_help(stdout);
+  printf("\nprofiles (--profile):\n");
+  mdl_profile_list(stdout);
   printf("\nexample:\n  migsim run --workload uniform:wss=32768,rate=20000 --memory 512MiB \\\n"
          "             --algo hybrid --switch-after 3 --max-bandwidth 64MiB/s --out out/demo\n");
 }

@@ -1,6 +1,7 @@
 /* mdl_profile: built-in hypervisor profiles and INI profile files (inih). */
 #include "mdl_profile.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <ini.h>
 #include <inttypes.h>
@@ -301,5 +302,13 @@ void mdl_profile_list(FILE *out) {
   for (size_t i = 0; i < sizeof mdl__builtins / sizeof mdl__builtins[0]; i++)
     fprintf(out, "  %s (built-in)\n", mdl__builtins[i]->name);
   const char *dir = getenv("MIGSIM_PROFILE_DIR");
-  fprintf(out, "  profile files: %s/*.ini\n", dir ? dir : MIGSIM_PROFILE_DIR);
+  if (!dir) dir = MIGSIM_PROFILE_DIR;
+  DIR *d = opendir(dir);
+  for (struct dirent *e; d && (e = readdir(d));) {
+    size_t n = strlen(e->d_name);
+    if (n > 4 && strcmp(e->d_name + n - 4, ".ini") == 0)
+      fprintf(out, "  %.*s (%s/%s)\n", (int)(n - 4), e->d_name, dir, e->d_name);
+  }
+  if (d) closedir(d);
+  fprintf(out, "  or a path to an .ini profile file (docs/profiles.md)\n");
 }

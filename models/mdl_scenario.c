@@ -71,13 +71,6 @@ static const char *const mdl__switch_names[] = {"syncs", "nonconverge", "time"};
 const char *mdl_algo_name(mdl_algo a) { return mdl__algo_names[a]; }
 const char *mdl_switch_policy_name(mdl_switch_policy p) { return mdl__switch_names[p]; }
 
-const char *const *mdl_scenario_keys(void) {
-  static const char *keys[sizeof mdl__params / sizeof mdl__params[0] + 1];
-  if (!keys[0])
-    for (size_t i = 0; i < sizeof mdl__params / sizeof mdl__params[0]; i++) keys[i] = mdl__params[i].key;
-  return keys;
-}
-
 static const p_field *mdl__find_param(const char *key) {
   for (size_t i = 0; i < sizeof mdl__params / sizeof mdl__params[0]; i++)
     if (strcmp(mdl__params[i].key, key) == 0) return &mdl__params[i];

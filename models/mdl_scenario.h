@@ -76,9 +76,6 @@ void mdl_scenario_help(FILE *out);
 /* Canonical text of one parameter's value (for result rows). */
 void mdl_scenario_get(const mdl_scenario *s, const char *key, char *buf, size_t len);
 
-/* Parameter names in table order (NULL-terminated). */
-const char *const *mdl_scenario_keys(void);
-
 const char *mdl_algo_name(mdl_algo a);
 const char *mdl_switch_policy_name(mdl_switch_policy p);
 

@@ -43,7 +43,6 @@ void wl_player_free(wl_player *p) {
 }
 
 uint64_t wl_player_period(const wl_player *p) { return p->period; }
-uint64_t wl_player_loops(const wl_player *p) { return p->pass; }
 
 /* Peeks the next raw event of the current pass; 1 found, 0 end, <0 error. */
 static int wl__peek(wl_player *p, wl_event **ev) {

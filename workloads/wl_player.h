@@ -27,9 +27,6 @@ long wl_player_read(wl_player *p, wl_event *buf, size_t max);
  * read; before that, the metadata's duration or 0). */
 uint64_t wl_player_period(const wl_player *p);
 
-/* Number of completed passes over the trace. */
-uint64_t wl_player_loops(const wl_player *p);
-
 void wl_player_free(wl_player *p);
 
 #endif

@@ -29,33 +29,6 @@ void wl_meta_free(wl_meta *m) {
   wl_meta_init(m);
 }
 
-int wl_meta_copy(wl_meta *dst, const wl_meta *src) {
-  wl_meta_init(dst);
-  *dst = *src;
-  dst->kv = NULL;
-  dst->kv_count = 0;
-  dst->nonzero = NULL;
-  if (src->nonzero_count) {
-    dst->nonzero = malloc(src->nonzero_count * sizeof *dst->nonzero);
-    if (!dst->nonzero) goto nomem;
-    memcpy(dst->nonzero, src->nonzero, src->nonzero_count * sizeof *dst->nonzero);
-  }
-  if (src->kv_count) {
-    dst->kv = calloc(src->kv_count, sizeof *dst->kv);
-    if (!dst->kv) goto nomem;
-    for (size_t i = 0; i < src->kv_count; i++) {
-      dst->kv[i].key = strdup(src->kv[i].key);
-      dst->kv[i].value = src->kv[i].value ? strdup(src->kv[i].value) : NULL;
-      dst->kv_count = i + 1;
-      if (!dst->kv[i].key || (src->kv[i].value && !dst->kv[i].value)) goto nomem;
-    }
-  }
-  return 0;
-nomem:
-  wl_meta_free(dst);
-  return sim_errorf(SIM_ENOMEM, "out of memory copying trace metadata");
-}
-
 const char *wl_meta_get(const wl_meta *m, const char *key) {
   for (size_t i = 0; i < m->kv_count; i++)
     if (m->kv[i].value && strcmp(m->kv[i].key, key) == 0) return m->kv[i].value;

@@ -57,9 +57,6 @@ typedef struct {
 
 void wl_meta_init(wl_meta *m);
 void wl_meta_free(wl_meta *m);
-/* Deep copy. 0 or SIM_ENOMEM. */
-int wl_meta_copy(wl_meta *dst, const wl_meta *src);
-
 /* Sets key=value, replacing the first line with that key or appending one,
  * and updates the typed fields for the keys pages, page_size, duration_ns
  * and nonzero (parsing the value; SIM_EFORMAT/SIM_ERANGE on bad values).
