@@ -18,25 +18,27 @@
 #define MIGSIM_PROFILE_DIR "models/profiles"
 #endif
 
+/* What both built-in profiles share: the page and message formats (QEMU's,
+ * reused for Xen so its bytes compare), the loop constants and the link.
+ * Fields not named are zero. */
+#define MDL__SHARED_FIELDS                                                   \
+  .page_header_bytes = 8, .zero_page_extra = 1, .discard_run_bytes = 16,    \
+  .discard_header_bytes = 10, .request_bytes = 12,                          \
+  .window_ns = 100 * SIM_NS_PER_MS, .max_step_ns = 50 * SIM_NS_PER_MS,      \
+  .step_check_pages = 64, .link_bytes_per_s = 1.25e9,                       \
+  .chunk_pages = (1u << 30) / 4096
+
 /* QEMU 7.2 per shared/reference/qemu-7.2-migration.md. Machine constants are
  * generic defaults (a host with a 10 Gbit/s link and KVM); the TCG/loopback
  * values of this kind of machine live in models/profiles/qemu-7.2-tcg.ini. */
 const mdl_profile mdl_profile_qemu72 = {
+    MDL__SHARED_FIELDS,
     .name = "qemu-7.2",
     .driver = MDL_DRIVER_QEMU,
     .dirty_log = MDL_DIRTY_LOG_KVM,
     .detect_zero_pages = 1,
-    .page_header_bytes = 8,
     .block_name_bytes = 7,
-    .zero_page_extra = 1,
     .eos_bytes = 8,
-    .discard_run_bytes = 16,
-    .discard_header_bytes = 10,
-    .request_bytes = 12,
-    .window_ns = 100 * SIM_NS_PER_MS,
-    .max_step_ns = 50 * SIM_NS_PER_MS,
-    .step_check_pages = 64,
-    .link_bytes_per_s = 1.25e9,
     .zero_page_ns = 100.0,
     .normal_page_ns = 300.0,
     .setup_ns = 5 * SIM_NS_PER_MS,
@@ -46,45 +48,19 @@ const mdl_profile mdl_profile_qemu72 = {
     .device_state_bytes = 120 * 1024,
     .dest_load_ns = 2 * SIM_NS_PER_MS,
     .socket_buffer_bytes = 2u << 20,
-    .chunk_pages = (1u << 30) / 4096,
-    .xen_min_rate = 0,
-    .xen_rate_increment = 0,
-    .xen_stop_bytes = 0,
-    .xen_max_rounds = 0,
-    .xen_max_sent_factor = 0,
 };
 
 /* Xen's classic pre-copy (Clark et al. 2005, section 5): the first round at
  * a minimum rate, each later one at the previous round's dirty rate plus
  * 50 Mbit/s, pages re-dirtied during a round skipped; stop when under
  * 256 KiB remain, when the rate would exceed the maximum, after 30 rounds,
- * or after sending three times the guest's memory. */
+ * or after sending three times the guest's memory. Whole pages, no CPU or
+ * setup costs: the paper's model. */
 const mdl_profile mdl_profile_xen_classic = {
+    MDL__SHARED_FIELDS,
     .name = "xen-classic",
     .driver = MDL_DRIVER_XEN,
     .dirty_log = MDL_DIRTY_LOG_TCG,
-    .detect_zero_pages = 0,
-    .page_header_bytes = 8,
-    .block_name_bytes = 0,
-    .zero_page_extra = 1,
-    .eos_bytes = 0,
-    .discard_run_bytes = 16,
-    .discard_header_bytes = 10,
-    .request_bytes = 12,
-    .window_ns = 100 * SIM_NS_PER_MS,
-    .max_step_ns = 50 * SIM_NS_PER_MS,
-    .step_check_pages = 64,
-    .link_bytes_per_s = 1.25e9,
-    .zero_page_ns = 0.0,
-    .normal_page_ns = 0.0,
-    .setup_ns = 0,
-    .sync_base_ns = 0,
-    .sync_ns_per_gib = 0,
-    .stop_ns = 0,
-    .device_state_bytes = 0,
-    .dest_load_ns = 0,
-    .socket_buffer_bytes = 0,
-    .chunk_pages = (1u << 30) / 4096,
     .xen_min_rate = 100e6 / 8,
     .xen_rate_increment = 50e6 / 8,
     .xen_stop_bytes = 256 * 1024,
