@@ -296,19 +296,33 @@ static void check_agreement(const mdl_scenario *s, const mdl_result *real) {
   mdl_result_free(&sim);
 }
 
+/* Skips the test when post-copy cannot work here (no userfaultfd). */
+static void need_postcopy(void) {
+  if (!have_qemu()) skip();
+  if (kvr_check_userfaultfd()) {
+    print_message("skipping: %s\n", sim_error_message());
+    skip();
+  }
+}
+
+/* Runs s on QEMU and checks what every completed run must show. */
+static void run_completed(const mdl_scenario *s, mdl_result *r, kvr_info *info) {
+  kvr_options o;
+  run_opts(&o);
+  assert_int_equal(kvr_run(s, &o, r, info), 0);
+  print_result(s, r, info);
+  check_completed(s, r, info);
+  check_agreement(s, r);
+}
+
 static void test_precopy(void **state) {
   (void)state;
   if (!have_qemu()) skip();
   mdl_scenario s;
   base_scenario(&s, MDL_ALGO_PRECOPY);
-  kvr_options o;
-  run_opts(&o);
   mdl_result r;
   kvr_info info;
-  assert_int_equal(kvr_run(&s, &o, &r, &info), 0);
-  print_result(&s, &r, &info);
-  check_completed(&s, &r, &info);
-  check_agreement(&s, &r);
+  run_completed(&s, &r, &info);
   assert_int_equal(r.postcopy_bytes, 0);
   assert_int_equal(info.pages_written_after_switch, 0); /* -S: it never ran */
   char out[512];
@@ -318,11 +332,7 @@ static void test_precopy(void **state) {
 
 static void test_postcopy(void **state) {
   (void)state;
-  if (!have_qemu()) skip();
-  if (kvr_check_userfaultfd()) {
-    print_message("skipping: %s\n", sim_error_message());
-    skip();
-  }
+  need_postcopy();
   mdl_scenario s;
   base_scenario(&s, MDL_ALGO_POSTCOPY);
   /* 2 ms between writes: the guest halts between them (APIC timer), also
@@ -331,14 +341,9 @@ static void test_postcopy(void **state) {
   /* A post-copy limit makes the run last about half a second, long enough
    * that scheduling noise of a few ms does not dominate the comparison. */
   assert_int_equal(mdl_scenario_set(&s, "postcopy-bandwidth", "64MiB/s"), 0);
-  kvr_options o;
-  run_opts(&o);
   mdl_result r;
   kvr_info info;
-  assert_int_equal(kvr_run(&s, &o, &r, &info), 0);
-  print_result(&s, &r, &info);
-  check_completed(&s, &r, &info);
-  check_agreement(&s, &r);
+  run_completed(&s, &r, &info);
   assert_true(r.postcopy_bytes > 0);
   assert_true(r.switch_time_ms >= 0);
   mdl_result_free(&r);
@@ -346,11 +351,7 @@ static void test_postcopy(void **state) {
 
 static void test_hybrid(void **state) {
   (void)state;
-  if (!have_qemu()) skip();
-  if (kvr_check_userfaultfd()) {
-    print_message("skipping: %s\n", sim_error_message());
-    skip();
-  }
+  need_postcopy();
   mdl_scenario s;
   base_scenario(&s, MDL_ALGO_HYBRID);
   /* Dirties faster than it sends, so pre-copy alone would not finish and
@@ -359,14 +360,9 @@ static void test_hybrid(void **state) {
   assert_int_equal(mdl_scenario_set(&s, "max-bandwidth", "32MiB/s"), 0);
   assert_int_equal(mdl_scenario_set(&s, "downtime-limit", "100ms"), 0);
   s.switch_after = 2;
-  kvr_options o;
-  run_opts(&o);
   mdl_result r;
   kvr_info info;
-  assert_int_equal(kvr_run(&s, &o, &r, &info), 0);
-  print_result(&s, &r, &info);
-  check_completed(&s, &r, &info);
-  check_agreement(&s, &r);
+  run_completed(&s, &r, &info);
   assert_true(r.postcopy_bytes > 0);
   assert_true(r.precopy_bytes >= 8192ull * 4096ull);
   assert_true(r.switch_time_ms > 0);
