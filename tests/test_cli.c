@@ -90,6 +90,22 @@ static void test_bad_input_one_line(void **state) {
   assert_int_equal(migsim(err, sizeof err, "frobnicate"), 2);
   assert_int_equal(migsim(err, sizeof err, "run --workload idle --out ''"), 2);
   assert_non_null(strstr(err, "empty directory name"));
+  /* Each command's own bad arguments. */
+  assert_int_equal(migsim(err, sizeof err, "run --scenario %s/missing.ini", tmpdir), 2);
+  assert_non_null(strstr(err, "missing.ini"));
+  assert_int_equal(migsim(err, sizeof err, "validate %s/missing.ini", tmpdir), 2);
+  assert_non_null(strstr(err, "missing.ini"));
+  assert_int_equal(migsim(err, sizeof err, "validate x.ini --repeat 0"), 2);
+  assert_non_null(strstr(err, "--repeat"));
+  assert_int_equal(migsim(err, sizeof err, "calibrate x.ini"), 2);
+  assert_non_null(strstr(err, "-o PROFILE.ini"));
+  assert_int_equal(migsim(err, sizeof err, "calibrate x.ini -o p.ini --dirty-log maybe"), 2);
+  assert_non_null(strstr(err, "dirty_log"));
+  assert_int_equal(migsim(err, sizeof err, "compare --workload idle --algos precopy,teleport"), 2);
+  assert_non_null(strstr(err, "teleport"));
+  assert_int_equal(migsim(err, sizeof err, "sweep --out %s/none", tmpdir), 2);
+  assert_non_null(strstr(err, "no parameters"));
+  assert_int_equal(migsim(err, sizeof err, "bench --bogus"), 2);
   assert_int_equal(migsim(err, sizeof err, "run --help"), 0);
   assert_int_equal(migsim(err, sizeof err, "sweep --help"), 0);
   assert_int_equal(migsim(err, sizeof err, "compare --help"), 0);
