@@ -28,7 +28,7 @@
   .step_check_pages = 64, .link_bytes_per_s = 1.25e9,                       \
   .chunk_pages = (1u << 30) / 4096
 
-/* QEMU 7.2 per shared/reference/qemu-7.2-migration.md. Machine constants are
+/* QEMU 7.2 per docs/qemu-7.2.md. Machine constants are
  * generic defaults (a host with a 10 Gbit/s link and KVM); the TCG/loopback
  * values of this kind of machine live in models/profiles/qemu-7.2-tcg.ini. */
 const mdl_profile mdl_profile_qemu72 = {

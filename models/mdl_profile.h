@@ -5,7 +5,7 @@
  * driver reads. Constants that depend on the machine (loopback speed, setup
  * time, sync pause, device-state size, ...) can be overridden by a profile
  * file (INI, see docs/profiles.md), which is what `migsim calibrate` writes.
- * Sources of the defaults: shared/reference/qemu-7.2-migration.md for
+ * Sources of the defaults: docs/qemu-7.2.md for
  * qemu-7.2; Clark et al., "Live Migration of Virtual Machines", NSDI 2005,
  * for xen-classic. */
 #ifndef MDL_PROFILE_H

@@ -88,7 +88,7 @@ int mdl_scenario_file_each(const char *path, const mdl_scenario *base,
                            int (*fn)(void *ctx, const mdl_scenario *s), void *ctx);
 
 /* ---------------------------------------------------------------- */
-/* Results: DESIGN.md's metric names, for sim and kvmreplay alike.   */
+/* Results: docs/design.md's metric names, for sim and kvmreplay    */
 
 typedef enum { MDL_STATUS_COMPLETED, MDL_STATUS_NOT_CONVERGED, MDL_STATUS_FAILED } mdl_status;
 const char *mdl_status_name(mdl_status s);

@@ -8,7 +8,8 @@
 #include "sim_err.h"
 #include "sim_file.h"
 
-/* Column lists: the scenario's parameters first, then DESIGN's metrics. */
+/* Column lists: the scenario's parameters first, then the metrics
+ * (docs/design.md, "Metrics"). */
 static const char *const res__summary_cols[] = {
     "run_id", "source", "name", "workload", "pages", "page_size", "memory_bytes", "algo",
     "profile", "max_bandwidth", "downtime_limit_ms", "link_bandwidth", "latency_ms",

@@ -555,7 +555,7 @@ static _Noreturn void replay(const module *m) {
       if (dur > KVR_STALL_NS) {
         /* A stalled access delays the workload: its clock stops while the
          * vCPU waits, so later accesses are not replayed in a burst to
-         * catch up (DESIGN: the workload clock lags by the stall). */
+         * catch up (docs/design.md: the workload clock lags by the stall). */
         tsc_go += t_b - t_a;
         c.stall += dur;
         st_put64(KVR_ST_STALL, c.stall);
