@@ -50,9 +50,20 @@ MUTANTS = [
     ("nonconverge-never", "models/mdl_switch.c",
      "(double)v->dirty_pages >= (1.0 - MDL_SWITCH_MIN_SHRINK) * (double)v->prev_dirty_pages;",
      "(double)v->dirty_pages >= 2.0 * (double)v->prev_dirty_pages;"),
+    # The rule before docs/postcopy-faults.md: a request wakes the thread
+    # and is served at once, budget or not.
     ("request-served-while-rate-limited", "models/mdl_sim.c",
-     "    if (S->window_bytes > S->budget) {",
-     "    if (S->window_bytes > S->budget && !mdl__request_ready(S)) {"),
+     "      mdl__yield(S, S->window_start + (double)S->p->window_ns);\n      return;\n    }\n    /* migration_iteration_run */",
+     "      double wake = S->window_start + (double)S->p->window_ns;\n"
+     "      if (S->pages_remote) {\n"
+     "        mdl__guest_advance(S, wake);\n"
+     "        if (S->req_pending && S->req_arrival < wake) wake = S->req_arrival;\n"
+     "      }\n"
+     "      if (!mdl__request_ready(S)) {\n"
+     "        mdl__yield(S, wake);\n"
+     "        return;\n"
+     "      }\n"
+     "    }\n    /* migration_iteration_run */"),
     ("placement-ignored", "models/mdl_sim.c",
      "  if (S->pages_remote)\n    mdl__put_placed(",
      "  if (0)\n    mdl__put_placed("),
