@@ -46,32 +46,6 @@ void kvr_options_init(kvr_options *o) { memset(o, 0, sizeof *o); }
 
 /* ------------------------------------------------------- environment */
 
-int kvr_find_qemu(const char *name, char *buf, size_t len) {
-  if (!name || !*name) name = "qemu-system-x86_64";
-  if (strchr(name, '/')) {
-    if (access(name, X_OK) != 0)
-      return sim_errorf(SIM_ENOTFOUND, "QEMU binary %s is not executable: %s", name, strerror(errno));
-    snprintf(buf, len, "%s", name);
-    return 0;
-  }
-  const char *path = getenv("PATH");
-  if (!path || !*path) path = "/usr/local/bin:/usr/bin:/bin";
-  const char *p = path;
-  while (*p) {
-    const char *colon = strchr(p, ':');
-    size_t dlen = colon ? (size_t)(colon - p) : strlen(p);
-    if (dlen > 0 && dlen + strlen(name) + 2 <= len) {
-      snprintf(buf, len, "%.*s/%s", (int)dlen, p, name);
-      if (access(buf, X_OK) == 0) return 0;
-    }
-    p += dlen;
-    if (*p == ':') p++;
-  }
-  return sim_errorf(SIM_ENOTFOUND,
-                    "%s not found in PATH: install QEMU (Debian: apt-get install qemu-system-x86)",
-                    name);
-}
-
 int kvr_check_userfaultfd(void) {
 #ifdef SYS_userfaultfd
   long fd = syscall(SYS_userfaultfd, 02000000 /* O_CLOEXEC */ | 04000 /* O_NONBLOCK */);
@@ -151,6 +125,9 @@ typedef struct {
   kvr_info *info;
   char dir[256];
   char qemu[PATH_MAX];
+  const char *qemu_version;   /* "10.0." for a short name, else NULL */
+  char firmware[2][PATH_MAX]; /* -L directories (a QEMU in a private prefix) */
+  int n_firmware;
   char guest[PATH_MAX];
   const char *accel;
   uint64_t ram_bytes;
@@ -169,6 +146,7 @@ typedef struct {
   uint64_t last_pages, last_bytes; /* at the previous poll */
   double last_t_ms;
   double last_active_ms;      /* last poll still in pre-copy */
+  double postcopy_seen_ms;    /* first poll that saw post-copy active */
   int switch_sent, postcopy_seen, dst_started, cancel_sent;
   uint64_t cancel_at;
   uint64_t last_answer;
@@ -312,6 +290,9 @@ static int kvr_spawn_vm(kvr_ctx *c, kvr_vm *vm, int incoming) {
 #define A(x) argv[n++] = (char *)(x)
   A(c->qemu);
   A("-name"); A(incoming ? "migsim-kvr-dst" : "migsim-kvr-src");
+  for (int i = 0; i < c->n_firmware; i++) {
+    A("-L"); A(c->firmware[i]);
+  }
   A("-machine"); A(machine);
   A("-nodefaults"); A("-no-user-config");
   A("-vga"); A("none");
@@ -401,7 +382,12 @@ static int kvr_identify(kvr_ctx *c) {
   if ((rc = kvr__qmp_exec(c->src.qmp, "query-kvm", NULL, KVR_QMP_TIMEOUT_NS, &ret))) return rc;
   snprintf(c->r->accel, sizeof c->r->accel, "%s", json_is_true(json_object_get(ret, "enabled")) ? "kvm" : "tcg");
   json_decref(ret);
-  kvr_logf(c, "QEMU %s, accelerator %s", c->r->qemu_version, c->r->accel);
+  kvr_logf(c, "QEMU %s (%s), accelerator %s", c->r->qemu_version, c->qemu, c->r->accel);
+  /* A short name promises a version: a stale or misplaced install would
+   * otherwise record rows under the wrong QEMU. */
+  if (c->qemu_version && strncmp(c->r->qemu_version, c->qemu_version, strlen(c->qemu_version)) != 0)
+    return sim_errorf(SIM_ECHILD, "%s reports QEMU %s, expected %sx", c->qemu, c->r->qemu_version,
+                      c->qemu_version);
   return 0;
 }
 
@@ -732,11 +718,19 @@ static void kvr_poll_loop(kvr_ctx *c) {
         kvr_fail_rc(c, rc, "recording rounds");
         return;
       }
-      /* QEMU 7.2 measures a post-copy switch's downtime in whole ms; when
-       * it rounds to 0, completion takes 0 for "not measured yet" and
-       * reports the monotonic clock instead (hours). The switch then took
-       * under 1 ms. */
-      if (r->downtime_ms > r->total_time_ms && (c->postcopy_seen || c->switch_sent)) {
+      /* QEMU measures a post-copy switch's downtime in whole ms; when it
+       * rounds to 0, completion takes 0 for "not measured yet" and measures
+       * again from its start time: 7.2 has none (the monotonic clock,
+       * hours, is reported), 10.0 has the switch's (the whole post-copy
+       * phase is reported). The switch then took under 1 ms. Either way
+       * the value outlasts the interval the switch must fit in. From 10.0
+       * on that is between the last poll that saw pre-copy and the first
+       * that saw post-copy (the state changes at the end of the switch,
+       * under the big lock, so QMP cannot answer in between; 7.2 changes
+       * it before stopping the guest). docs/qemu-10.0.md. */
+      if ((r->downtime_ms > r->total_time_ms && (c->postcopy_seen || c->switch_sent)) ||
+          (c->postcopy_seen && atoi(r->qemu_version) >= 10 &&
+           r->downtime_ms > c->postcopy_seen_ms - c->last_active_ms + 1.0)) {
         kvr_logf(c, "note: QEMU reported downtime %.0f ms > total time; the post-copy switch took < 1 ms",
                  r->downtime_ms);
         if (c->info)
@@ -795,6 +789,7 @@ static void kvr_poll_loop(kvr_ctx *c) {
     if (strcmp(status, "postcopy-active") == 0) {
       if (!c->postcopy_seen) {
         c->postcopy_seen = 1;
+        c->postcopy_seen_ms = x.t_ms;
         /* The switch happened between the last pre-copy poll and this one,
          * which QMP answered after the switch's downtime. */
         r->switch_time_ms = c->last_active_ms;
@@ -1002,7 +997,10 @@ static int kvr_prepare(kvr_ctx *c) {
   const kvr_options *o = c->o;
   int rc = mdl_scenario_validate(s);
   if (rc) return rc;
-  if ((rc = kvr_find_qemu(o->qemu, c->qemu, sizeof c->qemu))) return rc;
+  const char *qemu = o->qemu && *o->qemu ? o->qemu : s->qemu[0] ? s->qemu : NULL;
+  if ((rc = kvr_find_qemu(qemu, c->qemu, sizeof c->qemu))) return rc;
+  c->qemu_version = kvr__qemu_expected_version(qemu);
+  c->n_firmware = kvr__qemu_firmware(c->qemu, c->firmware, 2);
   if (s->algo != MDL_ALGO_PRECOPY && (rc = kvr_check_userfaultfd())) return rc;
   snprintf(c->guest, sizeof c->guest, "%s", kvr__guest_path(o->guest));
   uint64_t kernel_end;
