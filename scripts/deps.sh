@@ -4,24 +4,6 @@
 # (10.0, see below) is unpacked only when its prefix does not hold it yet.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-packages=(
-  build-essential cmake pkg-config                 # toolchain
-  clang libclang-rt-14-dev                         # fuzzers (libFuzzer runtime)
-  libgsl-dev libcsv-dev libzstd-dev zlib1g-dev     # simulator, traces
-  libplplot-dev plplot-driver-cairo fonts-dejavu-core  # plots (PNG via cairo)
-  libcmocka-dev                                    # tests
-  libinih-dev libjansson-dev                       # scenario/profile files, QMP
-  gcc-multilib qemu-system-x86                     # kvmreplay guest and QEMU
-  procps                                           # pgrep/ps for the replay tests
-)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
 
 # QEMU 10.0 beside the system's 7.2 (docs/qemu-10.0.md). bookworm-backports
 # carries it; its packages are downloaded and unpacked into a private prefix
@@ -34,16 +16,15 @@ case $qemu10_prefix in
   *) echo "deps: MIGSIM_QEMU10_PREFIX must be an absolute path at least two levels deep" >&2; exit 2 ;;
 esac
 qemu10_ok() {
-  "$qemu10_prefix/usr/bin/qemu-system-x86_64" --version 2>/dev/null | grep -q "version 10\.0\."
+  "$qemu10_prefix/usr/bin/qemu-system-x86_64" --version 2>/dev/null | grep -q "version 10\.0\." &&
+    [[ -f $qemu10_prefix/usr/share/seabios/bios-256k.bin ]]
 }
-if [[ ${MIGSIM_SKIP_QEMU10:-0} == 1 ]]; then
-  echo "deps: QEMU 10.0 skipped (MIGSIM_SKIP_QEMU10=1)"
-elif qemu10_ok && [[ -f $qemu10_prefix/usr/share/seabios/bios-256k.bin ]]; then
-  echo "deps: QEMU 10.0 already in $qemu10_prefix"
-else
-  echo "deps: installing QEMU 10.0 from bookworm-backports into $qemu10_prefix"
-  # The backports suite is pinned at priority 100 by its own Release file:
-  # adding it never upgrades an installed package by itself.
+qemu10_todo=0
+if [[ ${MIGSIM_SKIP_QEMU10:-0} != 1 ]] && ! qemu10_ok; then
+  qemu10_todo=1
+  # Added before the first apt-get update below, so that one update serves
+  # both. The suite is pinned at priority 100 by its own Release file: it
+  # never upgrades an installed package by itself.
   if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
     echo "deps: adding bookworm-backports as /etc/apt/sources.list.d/migsim-bookworm-backports.sources"
     cat >/etc/apt/sources.list.d/migsim-bookworm-backports.sources <<'EOF'
@@ -54,6 +35,33 @@ Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
   fi
+fi
+
+packages=(
+  build-essential cmake pkg-config                 # toolchain
+  clang libclang-rt-14-dev                         # fuzzers (libFuzzer runtime)
+  libgsl-dev libcsv-dev libzstd-dev zlib1g-dev     # simulator, traces
+  libplplot-dev plplot-driver-cairo fonts-dejavu-core  # plots (PNG via cairo)
+  libcmocka-dev                                    # tests
+  libinih-dev libjansson-dev                       # scenario/profile files, QMP
+  gcc-multilib qemu-system-x86                     # kvmreplay guest and QEMU 7.2
+  procps                                           # pgrep/ps for the replay tests
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [[ ${MIGSIM_SKIP_QEMU10:-0} == 1 ]]; then
+  echo "deps: QEMU 10.0 skipped (MIGSIM_SKIP_QEMU10=1)"
+elif ((qemu10_todo == 0)); then
+  echo "deps: QEMU 10.0 already in $qemu10_prefix"
+else
+  echo "deps: installing QEMU 10.0 from bookworm-backports into $qemu10_prefix"
   # The newest 10.0.x that backports offers; update the lists when none is known yet.
   qemu10_version() {
     apt-cache madison qemu-system-x86 2>/dev/null | awk -F'|' '$3 ~ /bookworm-backports/ {gsub(/ /,"",$2); print $2}' |
