@@ -127,11 +127,6 @@ void kvr__console_close(kvr_console *c);
 
 /* ------------------------------------------------------------ QEMU */
 
-/* The version a short QEMU name ("10.0", "qemu-10.0") stands for, as the
- * prefix query-version must match ("10.0."), or NULL for a path or a
- * program name. */
-const char *kvr__qemu_expected_version(const char *name);
-
 /* Firmware directories for -L, in search order, when `binary` lives in a
  * private prefix (PREFIX/usr/bin/...): PREFIX/usr/share/seabios and
  * PREFIX/usr/share/qemu where they exist. Returns how many were written

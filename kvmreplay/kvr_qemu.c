@@ -44,7 +44,7 @@ static const kvr_qemu_entry *kvr_qemu_lookup(const char *name) {
   return NULL;
 }
 
-const char *kvr__qemu_expected_version(const char *name) {
+const char *kvr_qemu_expected_version(const char *name) {
   const kvr_qemu_entry *e = kvr_qemu_lookup(name);
   return e ? e->version : NULL;
 }

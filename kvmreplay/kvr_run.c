@@ -1002,7 +1002,7 @@ static int kvr_prepare(kvr_ctx *c) {
   if (rc) return rc;
   const char *qemu = o->qemu && *o->qemu ? o->qemu : s->qemu[0] ? s->qemu : NULL;
   if ((rc = kvr_find_qemu(qemu, c->qemu, sizeof c->qemu))) return rc;
-  c->qemu_version = kvr__qemu_expected_version(qemu);
+  c->qemu_version = kvr_qemu_expected_version(qemu);
   c->n_firmware = kvr__qemu_firmware(c->qemu, c->firmware, 2);
   if (s->algo != MDL_ALGO_PRECOPY && (rc = kvr_check_userfaultfd())) return rc;
   snprintf(c->guest, sizeof c->guest, "%s", kvr__guest_path(o->guest));

@@ -60,13 +60,13 @@ static void make_dirs(const char *path) {
 
 static void test_short_names(void **state) {
   (void)state;
-  assert_string_equal(kvr__qemu_expected_version("10.0"), "10.0.");
-  assert_string_equal(kvr__qemu_expected_version("qemu-10.0"), "10.0.");
-  assert_string_equal(kvr__qemu_expected_version("7.2"), "7.2.");
-  assert_null(kvr__qemu_expected_version("/usr/bin/qemu-system-x86_64"));
-  assert_null(kvr__qemu_expected_version("qemu-system-x86_64"));
-  assert_null(kvr__qemu_expected_version(NULL));
-  assert_null(kvr__qemu_expected_version("10"));
+  assert_string_equal(kvr_qemu_expected_version("10.0"), "10.0.");
+  assert_string_equal(kvr_qemu_expected_version("qemu-10.0"), "10.0.");
+  assert_string_equal(kvr_qemu_expected_version("7.2"), "7.2.");
+  assert_null(kvr_qemu_expected_version("/usr/bin/qemu-system-x86_64"));
+  assert_null(kvr_qemu_expected_version("qemu-system-x86_64"));
+  assert_null(kvr_qemu_expected_version(NULL));
+  assert_null(kvr_qemu_expected_version("10"));
   char found0[PATH_MAX];
   assert_int_equal(kvr_find_qemu("9.2", found0, sizeof found0), SIM_ENOTFOUND);
   assert_non_null(strstr(sim_error_message(), "unknown QEMU version '9.2'"));
