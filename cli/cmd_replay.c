@@ -51,6 +51,9 @@ static void cli__replay_help(void) {
          "  --spin                 the guest never halts\n"
          "  --report MS            guest progress line interval (console capture) [100]\n"
          "  --keep                 keep the run directory (QEMU logs, consoles, module)\n"
+         "  --qemu-trace P,...     enable QEMU trace events matching each pattern on\n"
+         "                         both QEMUs (e.g. 'postcopy_*,ram_save_queue_pages');\n"
+         "                         they land in src.log / dst.log (use with --keep)\n"
          "  --verbose              progress on stderr\n"
          "  --quiet                no table on stdout\n"
          "  --help                 this text\n\n"
@@ -71,6 +74,15 @@ static int cli__replay_opt(void *ctx, const char *name, const char *value) {
   if (!strcmp(name, "out")) return o->out = value, 1;
   if (!strcmp(name, "scenario")) return o->scenario_file = value, 1;
   if (!strcmp(name, "accel")) return o->kvr.accel = value, 1;
+  if (!strcmp(name, "qemu-trace")) {
+    if (value) {
+      size_t patterns = 1;
+      for (const char *q = value; *q; q++) patterns += *q == ',';
+      if (patterns > 16 || strlen(value) > 16 * 80)
+        cli_die("replay: --qemu-trace takes at most 16 patterns of at most 80 characters");
+    }
+    return o->kvr.qemu_trace = value, 1;
+  }
   if (!strcmp(name, "poll")) {
     if (value) o->kvr.poll_ns = cli_duration("--poll", value, SIM_NS_PER_MS);
     if (value && (o->kvr.poll_ns == 0 || o->kvr.poll_ns > 20 * SIM_NS_PER_MS))

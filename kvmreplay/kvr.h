@@ -55,6 +55,10 @@ typedef struct {
                            destination's after a post-copy switch) a CPU of
                            its own and keep every other QEMU thread off it;
                            needs >= 2 usable CPUs */
+  const char *qemu_trace; /* comma-separated QEMU trace-event patterns
+                           (`-trace enable=P` each, e.g. "postcopy_*");
+                           the events go to each QEMU's log in the run
+                           directory (keep it with keep_dir); NULL = none */
   FILE *log;            /* progress lines, or NULL */
   /* Called after every poll (tests use it to kill a QEMU mid-run). */
   void (*on_poll)(void *ctx, const kvr_progress *p);

@@ -56,6 +56,9 @@ typedef struct {
   uint64_t device_state_bytes;  /* device state sent at completion */
   uint64_t dest_load_ns;        /* destination load + start (return path) */
   uint64_t socket_buffer_bytes; /* bytes in flight before the sender blocks */
+  double postcopy_place_ns;     /* destination: placing one received normal
+                                   page in post-copy (UFFDIO_COPY) */
+  double postcopy_place_zero_ns;/* ... one zero page (UFFDIO_ZEROPAGE) */
   uint64_t chunk_pages;         /* KVM lazy-clear chunk (1 GiB of pages) */
   uint64_t extra_nonzero_pages; /* other RAM blocks (firmware, ROMs) migrated */
   uint64_t extra_zero_pages;    /* after guest RAM, non-zero and zero */
