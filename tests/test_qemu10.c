@@ -27,22 +27,7 @@
 #include "kvr.h"
 #include "kvr_internal.h"
 #include "sim_err.h"
-
-static char tmp_root[256];
-
-static int setup(void **state) {
-  (void)state;
-  const char *base = getenv("TMPDIR");
-  snprintf(tmp_root, sizeof tmp_root, "%s/migsim-q10-test-XXXXXX", base && *base ? base : "/tmp");
-  return mkdtemp(tmp_root) ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
-  return system(cmd) == 0 ? 0 : -1;
-}
+#include "test_util.h"
 
 static void make_dirs(const char *path) {
   char buf[PATH_MAX];
@@ -73,7 +58,7 @@ static void test_short_names(void **state) {
 
   /* 10.0 lives under its prefix, which the environment can move. */
   char prefix[512], bin[PATH_MAX], found[PATH_MAX];
-  snprintf(prefix, sizeof prefix, "%s/prefix", tmp_root);
+  snprintf(prefix, sizeof prefix, "%s/prefix", tmpdir);
   snprintf(bin, sizeof bin, "%s/usr/bin", prefix);
   make_dirs(bin);
   setenv("MIGSIM_QEMU10_PREFIX", prefix, 1);
@@ -126,7 +111,7 @@ static void base_scenario(mdl_scenario *s, mdl_algo algo, const char *qemu) {
 static void run_opts(kvr_options *o) {
   kvr_options_init(o);
   o->accel = "tcg";
-  o->tmp_dir = tmp_root;
+  o->tmp_dir = tmpdir;
   if (getenv("MIGSIM_TEST_VERBOSE")) o->log = stderr;
 }
 
@@ -147,7 +132,7 @@ static void test_wrong_version_refused(void **state) {
     skip();
   }
   char prefix[512], bin[PATH_MAX];
-  snprintf(prefix, sizeof prefix, "%s/fake10", tmp_root);
+  snprintf(prefix, sizeof prefix, "%s/fake10", tmpdir);
   snprintf(bin, sizeof bin, "%s/usr/bin", prefix);
   make_dirs(bin);
   strcat(bin, "/qemu-system-x86_64");
@@ -241,5 +226,5 @@ int main(void) {
       cmocka_unit_test(test_precopy_10),
       cmocka_unit_test(test_postcopy_10),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
