@@ -15,14 +15,18 @@ typedef struct {
   size_t count, cap;
 } cli_scenarios;
 
-/* Reads every scenario of an INI file (dies with a message on error). */
-void cli_scenarios_load(const char *path, cli_scenarios *list);
+/* Reads every scenario of an INI file (dies with a message on error).
+ * qemu, if not NULL, is the default of the scenario key `qemu` (which QEMU
+ * the real runs use); the file may still set it per scenario. */
+void cli_scenarios_load(const char *path, const char *qemu, cli_scenarios *list);
 void cli_scenarios_free(cli_scenarios *list);
 
 /* Makes sure DIR holds `repeat` real runs of every scenario (running the
  * missing ones on QEMU, appending each as it finishes), then loads them
  * into *runs. Dies on an error that stops real runs altogether (QEMU
- * missing, ...); a failed run is recorded as such and counts. */
+ * missing, ...); a failed run is recorded as such and counts. Dies too when
+ * a stored run was made on another QEMU version than the scenario's
+ * short-named one (`qemu = 10.0` against 7.2 runs): one store per version. */
 void cli_real_ensure(const cli_scenarios *list, unsigned repeat, const char *dir, res_run_set *runs);
 
 /* Replaces every scenario by what the simulator should simulate to compare

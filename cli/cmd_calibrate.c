@@ -168,12 +168,14 @@ static void cli__calibrate_help(void) {
          "  --dirty-log MODE   tcg | kvm: what a sync adds on the measured machine [tcg]\n"
          "  --repeat N         real runs per scenario [2]\n"
          "  --runs DIR         store of real runs [out/calibrate/real]\n"
+         "  --qemu Q           real runs on this QEMU unless a scenario says otherwise\n"
+         "                     (path, or 7.2 / 10.0; keep one --runs per version)\n"
          "  --help             this text\n");
 }
 
 int cli_cmd_calibrate(int argc, char **argv) {
   const char *file = NULL, *output = NULL, *base_name = "qemu-7.2", *runs_dir = "out/calibrate/real",
-             *dirty_log = "tcg";
+             *dirty_log = "tcg", *qemu = NULL;
   unsigned repeat = 2;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -188,6 +190,8 @@ int cli_cmd_calibrate(int argc, char **argv) {
       dirty_log = argv[++i];
     } else if (!strcmp(a, "--runs") && v) {
       runs_dir = argv[++i];
+    } else if (!strcmp(a, "--qemu") && v) {
+      qemu = argv[++i];
     } else if (!strcmp(a, "--repeat") && v) {
       uint64_t n = cli_count("--repeat", v);
       if (n < 1 || n > 64) cli_die("calibrate: --repeat must be 1..64");
@@ -207,7 +211,7 @@ int cli_cmd_calibrate(int argc, char **argv) {
   cli_check(mdl_profile_set(&base, "dirty_log", dirty_log), "calibrate --dirty-log");
 
   cli_scenarios list;
-  cli_scenarios_load(file, &list);
+  cli_scenarios_load(file, qemu, &list);
   res_run_set real;
   cli_real_ensure(&list, repeat, runs_dir, &real);
   cli_scenarios_as_replayed(&list);

@@ -33,7 +33,10 @@ static void cli__replay_help(void) {
          "  --scenario FILE        INI scenario file ([defaults] + one [section] per\n"
          "                         scenario; keys are the parameter names below)\n"
          "  --out DIR              output folder [out/replay]\n"
-         "  --qemu PATH            QEMU binary [qemu-system-x86_64 from PATH]\n"
+         "  --qemu PATH|VERSION    QEMU binary: a path, a name in PATH, or 7.2 (the\n"
+         "                         system QEMU) / 10.0 (scripts/deps.sh puts it in\n"
+         "                         /opt/migsim/qemu-10.0); also a scenario key\n"
+         "                         [qemu-system-x86_64 from PATH]\n"
          "  --accel ACCEL          auto | tcg | kvm | kvm:tcg [auto: kvm:tcg, or tcg\n"
          "                         when /dev/kvm is missing or software-only]\n"
          "  --poll MS              query-migrate interval, at most 20 [10]\n"
@@ -70,7 +73,6 @@ static int cli__replay_opt(void *ctx, const char *name, const char *value) {
   }
   if (!strcmp(name, "out")) return o->out = value, 1;
   if (!strcmp(name, "scenario")) return o->scenario_file = value, 1;
-  if (!strcmp(name, "qemu")) return o->kvr.qemu = value, 1;
   if (!strcmp(name, "accel")) return o->kvr.accel = value, 1;
   if (!strcmp(name, "qemu-trace")) {
     if (value) {

@@ -26,6 +26,8 @@ static void cli__validate_help(void) {
          "  --repeat N        real runs per scenario [3]\n"
          "  --out DIR         output folder [out/validate]\n"
          "  --profile NAME    simulate with this profile instead of the file's\n"
+         "  --qemu Q          real runs on this QEMU unless a scenario says otherwise\n"
+         "                    (path, or 7.2 / 10.0; keep one --out per version)\n"
          "  --overlay LIST    scenarios to overlay round by round [first two]\n"
          "  --notes TEXT      text for the report's Notes section\n"
          "  --no-layout       simulate the trace's pages only, not the replay guest's\n"
@@ -39,7 +41,8 @@ static void cli__validate_help(void) {
 
 int cli_cmd_validate(int argc, char **argv) {
   unsigned repeat = 3;
-  const char *out = "out/validate", *profile = NULL, *overlay = NULL, *file = NULL, *notes = NULL;
+  const char *out = "out/validate", *profile = NULL, *overlay = NULL, *file = NULL, *notes = NULL,
+             *qemu = NULL;
   int layout = 1, check = 0, replay = 1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -56,6 +59,8 @@ int cli_cmd_validate(int argc, char **argv) {
       out = argv[++i];
     } else if (!strcmp(a, "--profile") && v) {
       profile = argv[++i];
+    } else if (!strcmp(a, "--qemu") && v) {
+      qemu = argv[++i];
     } else if (!strcmp(a, "--overlay") && v) {
       overlay = argv[++i];
     } else if (!strcmp(a, "--no-layout")) {
@@ -76,7 +81,7 @@ int cli_cmd_validate(int argc, char **argv) {
   }
   if (!file) cli_die("validate: give a scenario file (see --help)");
   cli_scenarios list;
-  cli_scenarios_load(file, &list);
+  cli_scenarios_load(file, qemu, &list);
 
   char real_dir[1024], sim_dir[1024];
   snprintf(real_dir, sizeof real_dir, "%s/real", out);

@@ -110,8 +110,16 @@ int kvr_sim_layout(const mdl_scenario *s, mdl_scenario *sim);
  * by this process. 0 or SIM_EUNSUPPORTED with a one-line explanation. */
 int kvr_check_userfaultfd(void);
 
-/* Resolves the QEMU binary (a path, or a name searched in PATH) into buf.
- * SIM_ENOTFOUND with a one-line explanation when missing. */
+/* Resolves the QEMU binary into buf: a path, a name searched in PATH, or
+ * a short version name (7.2: qemu-system-x86_64 in PATH; 10.0 or
+ * qemu-10.0: the one scripts/deps.sh unpacks into /opt/migsim/qemu-10.0,
+ * or $MIGSIM_QEMU10_PREFIX). SIM_ENOTFOUND with a one-line explanation
+ * when missing or when a version-like name is unknown. */
 int kvr_find_qemu(const char *name, char *buf, size_t len);
+
+/* The version a short QEMU name ("10.0", "qemu-10.0") stands for, as the
+ * prefix its query-version must match ("10.0."), or NULL for a path or a
+ * program name (no version promised). */
+const char *kvr_qemu_expected_version(const char *name);
 
 #endif

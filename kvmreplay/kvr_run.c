@@ -48,32 +48,6 @@ void kvr_options_init(kvr_options *o) { memset(o, 0, sizeof *o); }
 
 /* ------------------------------------------------------- environment */
 
-int kvr_find_qemu(const char *name, char *buf, size_t len) {
-  if (!name || !*name) name = "qemu-system-x86_64";
-  if (strchr(name, '/')) {
-    if (access(name, X_OK) != 0)
-      return sim_errorf(SIM_ENOTFOUND, "QEMU binary %s is not executable: %s", name, strerror(errno));
-    snprintf(buf, len, "%s", name);
-    return 0;
-  }
-  const char *path = getenv("PATH");
-  if (!path || !*path) path = "/usr/local/bin:/usr/bin:/bin";
-  const char *p = path;
-  while (*p) {
-    const char *colon = strchr(p, ':');
-    size_t dlen = colon ? (size_t)(colon - p) : strlen(p);
-    if (dlen > 0 && dlen + strlen(name) + 2 <= len) {
-      snprintf(buf, len, "%.*s/%s", (int)dlen, p, name);
-      if (access(buf, X_OK) == 0) return 0;
-    }
-    p += dlen;
-    if (*p == ':') p++;
-  }
-  return sim_errorf(SIM_ENOTFOUND,
-                    "%s not found in PATH: install QEMU (Debian: apt-get install qemu-system-x86)",
-                    name);
-}
-
 int kvr_check_userfaultfd(void) {
 #ifdef SYS_userfaultfd
   long fd = syscall(SYS_userfaultfd, 02000000 /* O_CLOEXEC */ | 04000 /* O_NONBLOCK */);
@@ -153,6 +127,9 @@ typedef struct {
   kvr_info *info;
   char dir[256];
   char qemu[PATH_MAX];
+  const char *qemu_version;   /* "10.0." for a short name, else NULL */
+  char firmware[2][PATH_MAX]; /* -L directories (a QEMU in a private prefix) */
+  int n_firmware;
   char guest[PATH_MAX];
   const char *accel;
   uint64_t ram_bytes;
@@ -171,6 +148,8 @@ typedef struct {
   uint64_t last_pages, last_bytes; /* at the previous poll */
   double last_t_ms;
   double last_active_ms;      /* last poll still in pre-copy */
+  double postcopy_downtime_ms; /* `downtime` while post-copy is active
+                                  (10.0 reports the switch's then); -1 none */
   int switch_sent, postcopy_seen, dst_started, cancel_sent;
   uint64_t sync_dirty, prev_sync_dirty; /* dirty pages at the last two syncs */
   uint64_t cancel_at;
@@ -316,6 +295,9 @@ static int kvr_spawn_vm(kvr_ctx *c, kvr_vm *vm, int incoming) {
 #define A(x) argv[n++] = (char *)(x)
   A(c->qemu);
   A("-name"); A(incoming ? "migsim-kvr-dst" : "migsim-kvr-src");
+  for (int i = 0; i < c->n_firmware; i++) {
+    A("-L"); A(c->firmware[i]);
+  }
   A("-machine"); A(machine);
   A("-nodefaults"); A("-no-user-config");
   A("-vga"); A("none");
@@ -416,7 +398,12 @@ static int kvr_identify(kvr_ctx *c) {
   if ((rc = kvr__qmp_exec(c->src.qmp, "query-kvm", NULL, KVR_QMP_TIMEOUT_NS, &ret))) return rc;
   snprintf(c->r->accel, sizeof c->r->accel, "%s", json_is_true(json_object_get(ret, "enabled")) ? "kvm" : "tcg");
   json_decref(ret);
-  kvr_logf(c, "QEMU %s, accelerator %s", c->r->qemu_version, c->r->accel);
+  kvr_logf(c, "QEMU %s (%s), accelerator %s", c->r->qemu_version, c->qemu, c->r->accel);
+  /* A short name promises a version: a stale or misplaced install would
+   * otherwise record rows under the wrong QEMU. */
+  if (c->qemu_version && strncmp(c->r->qemu_version, c->qemu_version, strlen(c->qemu_version)) != 0)
+    return sim_errorf(SIM_ECHILD, "%s reports QEMU %s, expected %sx", c->qemu, c->r->qemu_version,
+                      c->qemu_version);
   return 0;
 }
 
@@ -742,17 +729,24 @@ static void kvr_poll_loop(kvr_ctx *c) {
         kvr_fail_rc(c, rc, "recording rounds");
         return;
       }
-      /* QEMU 7.2 measures a post-copy switch's downtime in whole ms; when
-       * it rounds to 0, completion takes 0 for "not measured yet" and
-       * reports the monotonic clock instead (hours). The switch then took
-       * under 1 ms. */
-      if (r->downtime_ms > r->total_time_ms && (c->postcopy_seen || c->switch_sent)) {
-        kvr_logf(c, "note: QEMU reported downtime %.0f ms > total time; the post-copy switch took < 1 ms",
-                 r->downtime_ms);
+      /* QEMU measures a post-copy switch's downtime in whole ms; when it
+       * rounds to 0, completion takes 0 for "not measured yet" and
+       * measures again from its start time. 7.2 has none and reports the
+       * monotonic clock (hours); 10.0 has the switch's and reports the
+       * whole post-copy phase, but while post-copy was active it reported
+       * the switch's own value, which is kept (docs/qemu-10.0.md). */
+      double reported = r->downtime_ms;
+      if (c->postcopy_downtime_ms >= 0 && reported != c->postcopy_downtime_ms)
+        r->downtime_ms = c->postcopy_downtime_ms;
+      else if (reported > r->total_time_ms && (c->postcopy_seen || c->switch_sent))
+        r->downtime_ms = 0; /* the switch took under 1 ms */
+      if (r->downtime_ms != reported) {
+        kvr_logf(c, "note: QEMU reported downtime %.0f ms at completion, the post-copy switch took %.0f ms",
+                 reported, r->downtime_ms);
         if (c->info)
           snprintf(c->info->note, sizeof c->info->note,
-                   "QEMU reported downtime %.0f ms (post-copy switch < 1 ms); recorded as 0", r->downtime_ms);
-        r->downtime_ms = 0;
+                   "QEMU reported downtime %.0f ms at completion; the post-copy switch's, %.0f ms, is recorded",
+                   reported, r->downtime_ms);
       }
       r->status = MDL_STATUS_COMPLETED;
       kvr_logf(c, "completed: %.0f ms, downtime %.0f ms, %llu bytes, %llu syncs", r->total_time_ms,
@@ -792,6 +786,10 @@ static void kvr_poll_loop(kvr_ctx *c) {
     }
 
     kvr_take_metrics(c, ret);
+    if (strcmp(status, "postcopy-active") == 0 && c->postcopy_downtime_ms < 0) {
+      json_t *dt = json_object_get(ret, "downtime"); /* 10.0 reports it here */
+      if (json_is_number(dt)) c->postcopy_downtime_ms = json_number_value(dt);
+    }
     json_decref(ret);
     int new_sync = x.syncs > c->syncs;
     if ((rc = kvr_rounds_poll(c, &x))) {
@@ -1017,7 +1015,10 @@ static int kvr_prepare(kvr_ctx *c) {
   const kvr_options *o = c->o;
   int rc = mdl_scenario_validate(s);
   if (rc) return rc;
-  if ((rc = kvr_find_qemu(o->qemu, c->qemu, sizeof c->qemu))) return rc;
+  const char *qemu = o->qemu && *o->qemu ? o->qemu : s->qemu[0] ? s->qemu : NULL;
+  if ((rc = kvr_find_qemu(qemu, c->qemu, sizeof c->qemu))) return rc;
+  c->qemu_version = kvr_qemu_expected_version(qemu);
+  c->n_firmware = kvr__qemu_firmware(c->qemu, c->firmware, 2);
   if (s->algo != MDL_ALGO_PRECOPY && (rc = kvr_check_userfaultfd())) return rc;
   snprintf(c->guest, sizeof c->guest, "%s", kvr__guest_path(o->guest));
   uint64_t kernel_end;
@@ -1132,6 +1133,7 @@ int kvr_run(const mdl_scenario *s, const kvr_options *o, mdl_result *r, kvr_info
   c->src = (kvr_vm){"source", "src", -1, NULL, NULL, 0, 0};
   c->dst = (kvr_vm){"destination", "dst", -1, NULL, NULL, 0, 0};
   c->poll_ns = o->poll_ns ? o->poll_ns : 10 * KVR_NS_PER_MS;
+  c->postcopy_downtime_ms = -1;
   if (c->poll_ns > 20 * KVR_NS_PER_MS) c->poll_ns = 20 * KVR_NS_PER_MS;
 
   kvr__guard_install();

@@ -49,6 +49,7 @@ static const p_field mdl__params[] = {
     T("trace-offset", P_NS_S, trace_offset_ns, "0", "trace time at migration start"),
     T("loop", P_BOOL, loop, "1", "loop a trace shorter than the migration"),
     T("profile", P_TEXT, profile, "qemu-7.2", "hypervisor profile (built-in, shipped or .ini path)"),
+    T("qemu", P_TEXT, qemu, "qemu-system-x86_64", "real runs: QEMU binary (path, or 7.2 / 10.0)"),
     T("algo", P_ALGO, algo, "precopy", "precopy | postcopy | hybrid"),
     T("max-bandwidth", P_RATE, max_bandwidth, "128MiB/s", "hypervisor rate limit (QEMU max-bandwidth)"),
     T("downtime-limit", P_NS_MS, downtime_limit_ns, "300ms", "QEMU downtime-limit (bare number = ms)"),

@@ -34,6 +34,9 @@ typedef struct {
   uint64_t trace_offset_ns;     /* trace time that coincides with migration start */
   int loop;                     /* loop a trace shorter than the run (default 1) */
   char profile[MDL_TEXT_MAX];   /* profile name or file */
+  char qemu[512];               /* real runs (kvmreplay): QEMU binary, a path
+                                   or a short name such as 10.0; "" = the
+                                   qemu-system-x86_64 in PATH */
   mdl_algo algo;
   double max_bandwidth;         /* bytes/s, QEMU max-bandwidth */
   uint64_t downtime_limit_ns;   /* QEMU downtime-limit */
