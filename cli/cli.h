@@ -44,5 +44,6 @@ int cli_trace_export(int argc, char **argv);
 int cli_trace_info(int argc, char **argv);
 int cli_trace_stats(int argc, char **argv);
 int cli_trace_record(int argc, char **argv);
+int cli_trace_curve(int argc, char **argv);
 
 #endif
