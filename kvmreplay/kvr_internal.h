@@ -6,6 +6,7 @@
  * kvr_console.c  the guest's serial console (line protocol of kvr_abi.h)
  * kvr_module.c   the guest module built from a scenario's workload
  * kvr_integrity.c page-by-page comparison of both guests' trace region
+ * kvr_dirtyrate.c QEMU's calc-dirty-rate run on the source guest
  * kvr_run.c      the orchestration behind kvr_run()
  *
  * Every fallible function returns 0 or a negative SIM_E* code with a
@@ -122,6 +123,17 @@ int kvr__console_drain(kvr_console *c);
 int kvr__console_send(kvr_console *c, char byte);
 const kvr_guest_state *kvr__console_state(const kvr_console *c);
 void kvr__console_close(kvr_console *c);
+
+/* ------------------------------------------------------- dirty rate */
+
+/* Runs plan's calc-dirty-rate measurements one after another on the QEMU
+ * behind q (its guest already playing since go_ns), polling
+ * query-dirty-rate every 100 ms and draining con meanwhile. Fills
+ * plan->out and plan->done. Fails on a QMP error, a QEMU that went away, a
+ * measurement that does not finish within its period + 30 s, or a signal
+ * (SIM_EINTERRUPTED). */
+int kvr__dirtyrate_measure(kvr_qmp *q, kvr_console *con, kvr_dirtyrate_plan *plan, uint64_t go_ns,
+                           FILE *log);
 
 /* ---------------------------------------------------------- module */
 

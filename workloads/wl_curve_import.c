@@ -35,8 +35,12 @@ int wl_dirty_result_parse(const json_t *info, uint32_t page_size, wl_dirty_resul
   out->period_s = json_number_value(calc);
   out->dirty_rate_mib_s = json_number_value(rate);
   if (out->dirty_rate_mib_s < 0) return sim_errorf(SIM_EFORMAT, "\"dirty-rate\" is negative");
-  /* MiB: QEMU shifts bytes right by 20 (migration/dirtyrate.c). */
-  out->dirty_pages = out->dirty_rate_mib_s * out->period_s * 1048576.0 / page_size;
+  /* MiB: QEMU shifts bytes right by 20 and divides in integers, so the
+   * true rate lies in [rate, rate + 1) MiB/s; the middle of that interval
+   * removes the rounding's bias (a rate of 0 stays 0: nothing was
+   * dirtied, or less than 1 MiB/s). docs/workloads.md has the details. */
+  double mib_s = out->dirty_rate_mib_s > 0 ? out->dirty_rate_mib_s + 0.5 : 0.0;
+  out->dirty_pages = mib_s * out->period_s * 1048576.0 / page_size;
   const json_t *mode = json_object_get(info, "mode");
   snprintf(out->mode, sizeof out->mode, "%s",
            json_is_string(mode) ? json_string_value(mode) : "page-sampling");

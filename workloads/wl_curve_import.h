@@ -3,8 +3,9 @@
  *
  * QEMU's calc-dirty-rate measures one period (calc-time, whole seconds)
  * and query-dirty-rate reports `dirty-rate` in MiB/s for the whole guest.
- * Distinct pages dirtied in the period are therefore
- *     dirty-rate x calc-time x 2^20 / page_size,
+ * dirty-rate is rounded down to whole MiB/s, so distinct pages dirtied in
+ * the period are taken as
+ *     (dirty-rate + 1/2) x calc-time x 2^20 / page_size   (0 when it is 0),
  * whatever the mode: page-sampling has already scaled its sample up to all
  * of guest RAM, dirty-bitmap and dirty-ring counted every page. The
  * meaning of each mode and its precision are in docs/workloads.md
@@ -20,7 +21,8 @@
 typedef struct {
   double period_s;         /* calc-time */
   double dirty_rate_mib_s; /* dirty-rate as reported */
-  double dirty_pages;      /* distinct pages dirtied in the period, whole guest */
+  double dirty_pages;      /* distinct pages dirtied in the period, whole guest
+                              (rounding of dirty-rate undone, see above) */
   uint64_t sample_pages;   /* sampled pages per GiB (page-sampling), else 0 */
   char mode[16];           /* page-sampling, dirty-bitmap, dirty-ring */
 } wl_dirty_result;
