@@ -85,20 +85,8 @@ int cli_trace_curve(int argc, char **argv) {
   if (argc - optind != 1)
     cli_die("curve: expected one FILE, got %d argument%s (see 'migsim trace curve --help')",
             argc - optind, argc - optind == 1 ? "" : "s");
-  uint64_t page_size = WL_DEFAULT_PAGE_SIZE;
-  if (page_size_text) {
-    page_size = cli_bytes("--page-size", page_size_text, 0);
-    if (page_size < 512 || page_size > WL_MAX_PAGE_SIZE || (page_size & (page_size - 1)))
-      cli_die("--page-size: %s is not a power of two in 512..%u", page_size_text,
-              WL_MAX_PAGE_SIZE);
-  }
-  if (pages_text && memory_text) cli_die("curve: give at most one of --pages and --memory");
-  uint64_t pages = 0;
-  if (pages_text) pages = cli_count("--pages", pages_text);
-  if (memory_text) pages = cli_bytes("--memory", memory_text, page_size) / page_size;
-  if ((pages_text || memory_text) && (pages == 0 || pages > WL_MAX_PAGES))
-    cli_die("curve: the guest must have 1..%llu pages, not %" PRIu64,
-            (unsigned long long)WL_MAX_PAGES, pages);
+  uint64_t page_size = cli_page_size(page_size_text);
+  uint64_t pages = cli_guest_pages("curve", pages_text, memory_text, page_size);
   double rate = 0;
   if (rate_text) {
     sim_rate r;
