@@ -121,6 +121,8 @@ static void test_bad_files(void **state) {
       {"{\"status\": \"measured\", \"calc-time\": 1}", "dirty-rate"},
       {"{\"status\": \"measured\", \"dirty-rate\": 5}", "calc-time"},
       {"{\"status\": \"measured\", \"dirty-rate\": 5, \"calc-time\": 1", "line 1"},
+      {"{\"status\": \"measured\", \"dirty-rate\": 5, \"calc-time\": 1}\n\n{\"return\": [}",
+       "line 3"},
       {"1s,100\n2s,abc\n", "line 2"},
       {"1s,100,7\n", "line 1|2 fields"},
       {"period,pages\n1,2\n", "dirty_pages or dirty_rate"},

@@ -140,9 +140,12 @@ static int wl__import_json(const char *path, const char *text, size_t len, uint3
     if (pos == len) break;
     json_error_t err;
     json_t *v = json_loadb(text + pos, len - pos, JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY, &err);
-    if (!v)
-      return sim_errorf(SIM_EFORMAT, "%s: line %d: %s", path,
-                        err.line, err.text);
+    if (!v) {
+      /* jansson counts lines from the start of this value. */
+      int line = err.line;
+      for (size_t i = 0; i < pos; i++) line += text[i] == '\n';
+      return sim_errorf(SIM_EFORMAT, "%s: line %d: %s", path, line, err.text);
+    }
     int rc = wl__import_json_value(path, index, v, page_size, l);
     json_decref(v);
     if (rc) return rc;
