@@ -56,8 +56,8 @@ int kvr__dirtyrate_measure(kvr_qmp *q, kvr_console *con, kvr_dirtyrate_plan *pla
     /* QEMU 7.2 asks KVM whether its dirty ring is on before it accepts
      * dirty-bitmap mode, and without KVM that dereferences a null pointer:
      * the QEMU dies (SIGSEGV in kvm_dirty_ring_enabled). Without KVM the
-     * mode would count nothing anyway: only KVM's dirty-log sync feeds the
-     * counter it reads. */
+     * mode would count nothing anyway: the counter it reads grows only when
+     * KVM's (or VFIO's) dirty log is merged in, not on TCG's stores. */
     if ((rc = kvr__qmp_exec(q, "query-kvm", NULL, KVR_DR_QMP_TIMEOUT_NS, &ret))) return rc;
     int kvm = json_is_true(json_object_get(ret, "enabled"));
     json_decref(ret);
