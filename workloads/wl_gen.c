@@ -2,10 +2,11 @@
  *
  * This file holds the registry of generator kinds (one const descriptor per
  * name), the spec parser shared by all of them, the "steady" engine behind
- * the pattern generators (idle, uniform, hotcold, sequential, zipf), and the
- * wl_source wrapper that applies the duration and builds the metadata. The
- * curve and phased generators live in wl_gen_curve.c and wl_gen_phased.c,
- * the Zipf sampler and the page permutation in wl_gen_zipf.c.
+ * the pattern generators (idle, uniform, hotcold, sequential, zipf, curve),
+ * and the wl_source wrapper that applies the duration and builds the
+ * metadata. The curve's fitted page popularity lives in wl_gen_curve.c, the
+ * phased generator in wl_gen_phased.c, the Zipf sampler and the page
+ * permutation in wl_gen_zipf.c.
  *
  * Timing of the pattern generators is deterministic: with a total access
  * rate R (writes plus reads), the i-th access happens at floor(i * 1e9 / R)

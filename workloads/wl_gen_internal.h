@@ -148,7 +148,7 @@ static inline double wl__rand_unit(gsl_rng *r) {
 /* ------------------------------------------------------ permutation */
 
 /* A keyed bijection of [0, n) without a table, used to scatter ranks (Zipf)
- * and first-write order (curve) over the working set. Rounds of
+ * and the curve model's pages (hottest first) over the working set. Rounds of
  * add-key / xorshift / odd multiply, each invertible on [0, 2^bits), with
  * cycle walking to stay inside [0, n): 2^bits < 2n, so fewer than two
  * rounds are needed on average. O(1) expected, no allocation. */
