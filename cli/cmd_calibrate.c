@@ -31,8 +31,11 @@ static const cli__param cli__params[] = {
     {"dest_load", offsetof(mdl_profile, dest_load_ns), 1},
     {"zero_page_ns", offsetof(mdl_profile, zero_page_ns), 0},
     {"normal_page_ns", offsetof(mdl_profile, normal_page_ns), 0},
+    {"socket_buffer_bytes", offsetof(mdl_profile, socket_buffer_bytes), 1},
+    {"postcopy_place_ns", offsetof(mdl_profile, postcopy_place_ns), 0},
+    {"postcopy_place_zero_ns", offsetof(mdl_profile, postcopy_place_zero_ns), 0},
 };
-enum { CLI_NPARAM = sizeof cli__params / sizeof cli__params[0], CLI_NMETRIC = 4 };
+enum { CLI_NPARAM = sizeof cli__params / sizeof cli__params[0], CLI_NMETRIC = 6 };
 
 typedef struct {
   const cli_scenarios *list;
@@ -71,7 +74,9 @@ static void cli__apply(const cli__fit *F, const gsl_vector *x, mdl_profile *p) {
 
 /* Residuals: relative errors of total time, downtime, setup time and bytes
  * for every completed real run (downtime and setup against at least 5 ms,
- * so that tiny values do not dominate). */
+ * so that tiny values do not dominate), and for runs that went through
+ * post-copy the page requests (against at least 20) and the guest's stall
+ * (against at least 50 ms). */
 static int cli__residuals(const gsl_vector *x, void *params, gsl_vector *f) {
   cli__fit *F = params;
   mdl_profile p;
@@ -93,6 +98,13 @@ static int cli__residuals(const gsl_vector *x, void *params, gsl_vector *f) {
       gsl_vector_set(f, r + 2, (sim.setup_time_ms - real->setup_time_ms) / fmax(real->setup_time_ms, 5.0));
       gsl_vector_set(f, r + 3, ((double)sim.transferred_bytes - (double)real->transferred_bytes) /
                                    (double)real->transferred_bytes);
+      int postcopy = real->postcopy_bytes > 0;
+      gsl_vector_set(f, r + 4, postcopy ? ((double)sim.postcopy_requests - (double)real->postcopy_requests) /
+                                              fmax((double)real->postcopy_requests, 20.0)
+                                        : 0.0);
+      gsl_vector_set(f, r + 5, postcopy ? (sim.guest_stall_ms - real->guest_stall_ms) /
+                                              fmax(real->guest_stall_ms, 50.0)
+                                        : 0.0);
     }
     mdl_result_free(&sim);
   }
@@ -144,8 +156,10 @@ static void cli__calibrate_help(void) {
   printf("usage: migsim calibrate SCENARIOS.ini -o PROFILE.ini [OPTIONS]\n\n"
          "Fits the machine-dependent constants of a profile (loopback/link speed,\n"
          "setup time, sync pause per GiB, device-state bytes, destination load time,\n"
-         "CPU time per zero and per normal page) to real QEMU runs of the scenarios,\n"
-         "minimising the relative errors of total time, downtime, setup time and bytes\n"
+         "CPU time per zero and per normal page, socket buffer, post-copy page\n"
+         "placement per normal and zero page) to real QEMU runs of the scenarios,\n"
+         "minimising the relative errors of total time, downtime, setup time, bytes\n"
+         "and, for post-copy runs, page requests and guest stall\n"
          "with GSL's trust-region nonlinear least squares, and writes a profile file\n"
          "based on --base. Real runs are kept in --runs DIR and reused.\n\n"
          "options:\n"

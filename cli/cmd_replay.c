@@ -69,6 +69,9 @@ static void cli__replay_help(void) {
          "                         (exact, KVM only) [page-sampling]\n"
          "  --sample-pages N       page-sampling: sampled pages per GiB, 128..16384\n"
          "                         [QEMU's 512]\n"
+         "  --qemu-trace P,...     enable QEMU trace events matching each pattern on\n"
+         "                         both QEMUs (e.g. 'postcopy_*,ram_save_queue_pages');\n"
+         "                         they land in src.log / dst.log (use with --keep)\n"
          "  --verbose              progress on stderr\n"
          "  --quiet                no table on stdout\n"
          "  --help                 this text\n\n"
@@ -90,6 +93,15 @@ static int cli__replay_opt(void *ctx, const char *name, const char *value) {
   if (!strcmp(name, "scenario")) return o->scenario_file = value, 1;
   if (!strcmp(name, "qemu")) return o->kvr.qemu = value, 1;
   if (!strcmp(name, "accel")) return o->kvr.accel = value, 1;
+  if (!strcmp(name, "qemu-trace")) {
+    if (value) {
+      size_t patterns = 1;
+      for (const char *q = value; *q; q++) patterns += *q == ',';
+      if (patterns > 16 || strlen(value) > 16 * 80)
+        cli_die("replay: --qemu-trace takes at most 16 patterns of at most 80 characters");
+    }
+    return o->kvr.qemu_trace = value, 1;
+  }
   if (!strcmp(name, "poll")) {
     if (value) o->kvr.poll_ns = cli_duration("--poll", value, SIM_NS_PER_MS);
     if (value && (o->kvr.poll_ns == 0 || o->kvr.poll_ns > 20 * SIM_NS_PER_MS))

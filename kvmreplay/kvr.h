@@ -86,6 +86,10 @@ typedef struct {
                            measurements while the guest plays the
                            workload; the result is "completed" when all
                            were taken (no rounds, no integrity check) */
+  const char *qemu_trace; /* comma-separated QEMU trace-event patterns
+                           (`-trace enable=P` each, e.g. "postcopy_*");
+                           the events go to each QEMU's log in the run
+                           directory (keep it with keep_dir); NULL = none */
   FILE *log;            /* progress lines, or NULL */
   /* Called after every poll (tests use it to kill a QEMU mid-run). */
   void (*on_poll)(void *ctx, const kvr_progress *p);

@@ -32,6 +32,8 @@
 #include "kvr_abi.h"
 #include "kvr_internal.h"
 #include "sim_err.h"
+#include "sim_hist.h"
+#include "mdl_switch.h"
 
 #ifndef KVR_GUEST_ELF_PATH
 #define KVR_GUEST_ELF_PATH "kvr_guest.elf"
@@ -170,6 +172,7 @@ typedef struct {
   double last_t_ms;
   double last_active_ms;      /* last poll still in pre-copy */
   int switch_sent, postcopy_seen, dst_started, cancel_sent;
+  uint64_t sync_dirty, prev_sync_dirty; /* dirty pages at the last two syncs */
   uint64_t cancel_at;
   uint64_t last_answer;
   unsigned completed_early;   /* polls that saw "completed" without totals */
@@ -307,7 +310,8 @@ static int kvr_spawn_vm(kvr_ctx *c, kvr_vm *vm, int incoming) {
   kvr_path(c, log, sizeof log, vm->tag, ".log");
   snprintf(incoming_uri, sizeof incoming_uri, "tcp:127.0.0.1:%d", c->port);
 
-  char *argv[40];
+  char *argv[72];
+  char trace_args[16][96];
   int n = 0;
 #define A(x) argv[n++] = (char *)(x)
   A(c->qemu);
@@ -327,6 +331,17 @@ static int kvr_spawn_vm(kvr_ctx *c, kvr_vm *vm, int incoming) {
   if (incoming) {
     A("-incoming"); A(incoming_uri);
     A("-S");
+  }
+  /* QEMU's own trace events (docs/kvmreplay.md, "Tracing QEMU"). */
+  int traces = 0;
+  if (c->o->qemu_trace && *c->o->qemu_trace) {
+    A("-msg"); A("timestamp=on"); /* wall-clock time on every event */
+  }
+  for (const char *p = c->o->qemu_trace; p && *p && traces < 16; traces++) {
+    size_t len = strcspn(p, ",");
+    snprintf(trace_args[traces], sizeof trace_args[traces], "enable=%.*s", (int)len, p);
+    A("-trace"); A(trace_args[traces]);
+    p += len + (p[len] == ',');
   }
   A(NULL);
 #undef A
@@ -569,13 +584,10 @@ static void kvr_open_round(kvr_ctx *c, uint32_t n, const kvr_sample *x) {
 }
 
 /* A poll while migrating: rows for new syncs. Syncs faster than the poll
- * interval give zero-length rows (their data goes to the last of them).
- * Returns the bytes the closed round sent (for the nonconverge policy). */
-static int kvr_rounds_poll(kvr_ctx *c, const kvr_sample *x, uint64_t *closed_bytes) {
-  *closed_bytes = 0;
+ * interval give zero-length rows (their data goes to the last of them). */
+static int kvr_rounds_poll(kvr_ctx *c, const kvr_sample *x) {
   if (x->syncs <= c->syncs) return 0;
   if (c->round_open) {
-    *closed_bytes = x->bytes - c->cur_bytes0;
     int rc = kvr_close_round(c, x->t_ms, x->pages, x->bytes);
     if (rc) return rc;
   }
@@ -617,8 +629,7 @@ static int kvr_rounds_final(kvr_ctx *c, const kvr_sample *x, double downtime_ms,
     c->round_open = 1;
     c->syncs = x->syncs;
   } else {
-    uint64_t ignored;
-    if ((rc = kvr_rounds_poll(c, x, &ignored))) return rc;
+    if ((rc = kvr_rounds_poll(c, x))) return rc;
   }
   return kvr_close_round(c, x->t_ms, x->pages, x->bytes);
 }
@@ -658,20 +669,19 @@ static kvr_sample kvr_sample_of(kvr_ctx *c, json_t *ret, uint64_t now) {
   return x;
 }
 
-static int kvr_should_switch(kvr_ctx *c, const kvr_sample *x, int new_sync, uint64_t closed_bytes) {
-  const mdl_scenario *s = c->s;
-  if (s->algo != MDL_ALGO_HYBRID || c->switch_sent) return 0;
-  switch (s->switch_policy) {
-    case MDL_SWITCH_SYNCS:
-      return x->syncs >= s->switch_after;
-    case MDL_SWITCH_NONCONVERGE:
-      /* From the third sync on (as the simulator), the period that just
-       * ended dirtied more than it sent. */
-      return new_sync && x->syncs > 2 && closed_bytes > 0 && x->remaining > closed_bytes;
-    case MDL_SWITCH_TIME:
-      return x->t_ms * 1e6 >= (double)s->switch_time_ns;
+/* The hybrid switch rule is the simulator's (mdl_switch.h). At a new sync
+ * the dirty pages are read off `remaining` at the first poll after it,
+ * which misses the few pages sent since the sync (at most one poll
+ * interval's worth). */
+static int kvr_should_switch(kvr_ctx *c, const kvr_sample *x, int new_sync) {
+  if (c->switch_sent) return 0;
+  uint64_t dirty = c->page_size ? x->remaining / c->page_size : 0;
+  if (new_sync) {
+    c->prev_sync_dirty = c->sync_dirty;
+    c->sync_dirty = dirty;
   }
-  return 0;
+  mdl_switch_view v = {x->syncs, c->sync_dirty, c->prev_sync_dirty, x->t_ms * 1e6, new_sync};
+  return mdl_switch_due(c->s, &v);
 }
 
 /* The poll loop. Returns when the migration ended one way or another; the
@@ -783,9 +793,8 @@ static void kvr_poll_loop(kvr_ctx *c) {
 
     kvr_take_metrics(c, ret);
     json_decref(ret);
-    uint64_t closed_bytes = 0;
     int new_sync = x.syncs > c->syncs;
-    if ((rc = kvr_rounds_poll(c, &x, &closed_bytes))) {
+    if ((rc = kvr_rounds_poll(c, &x))) {
       kvr_fail_rc(c, rc, "recording rounds");
       return;
     }
@@ -807,7 +816,7 @@ static void kvr_poll_loop(kvr_ctx *c) {
     c->last_bytes = x.bytes;
     c->last_t_ms = x.t_ms;
 
-    if (kvr_should_switch(c, &x, new_sync, closed_bytes) && (rc = kvr_start_postcopy(c, x.t_ms))) {
+    if (kvr_should_switch(c, &x, new_sync) && (rc = kvr_start_postcopy(c, x.t_ms))) {
       kvr_fail_rc(c, rc, "starting post-copy");
       return;
     }
@@ -878,6 +887,12 @@ static void kvr_take_guest_counters(kvr_ctx *c, const unsigned char *st) {
   c->r->replay_lag_ms = (double)kvr_le64(st + KVR_ST_MAX_LAG) / 1e6;
   c->r->replay_on_time = writes ? 1.0 - (double)late / (double)writes : 1.0;
   c->r->guest_stall_ms = (double)kvr_le64(st + KVR_ST_STALL) / 1e6;
+  uint64_t hist[SIM_HIST_BUCKETS];
+  for (uint32_t i = 0; i < SIM_HIST_BUCKETS; i++) {
+    const unsigned char *b = st + KVR_ST_HIST + 4 * i;
+    hist[i] = (uint64_t)b[0] | (uint64_t)b[1] << 8 | (uint64_t)b[2] << 16 | (uint64_t)b[3] << 24;
+  }
+  mdl_result_set_delays(c->r, kvr_le64(st + KVR_ST_EVENTS), hist);
   if (c->info) {
     c->info->guest_writes = writes;
     c->info->guest_reads = kvr_le64(st + KVR_ST_READS);

@@ -28,7 +28,7 @@
   .step_check_pages = 64, .link_bytes_per_s = 1.25e9,                       \
   .chunk_pages = (1u << 30) / 4096
 
-/* QEMU 7.2 per shared/reference/qemu-7.2-migration.md. Machine constants are
+/* QEMU 7.2 per docs/qemu-7.2.md. Machine constants are
  * generic defaults (a host with a 10 Gbit/s link and KVM); the TCG/loopback
  * values of this kind of machine live in models/profiles/qemu-7.2-tcg.ini. */
 const mdl_profile mdl_profile_qemu72 = {
@@ -48,6 +48,10 @@ const mdl_profile mdl_profile_qemu72 = {
     .device_state_bytes = 120 * 1024,
     .dest_load_ns = 2 * SIM_NS_PER_MS,
     .socket_buffer_bytes = 2u << 20,
+    /* A 4 KiB UFFDIO_COPY and a UFFDIO_ZEROPAGE on a current host: a few
+     * microseconds (docs/postcopy-faults.md); calibration replaces them. */
+    .postcopy_place_ns = 3000.0,
+    .postcopy_place_zero_ns = 1500.0,
 };
 
 /* Xen's classic pre-copy (Clark et al. 2005, section 5): the first round at
@@ -105,6 +109,8 @@ static const mdl__field mdl__fields[] = {
     F("device_state_bytes", MDL__U64, device_state_bytes, "device state at completion"),
     F("dest_load", MDL__NS, dest_load_ns, "destination load and start (return path)"),
     F("socket_buffer_bytes", MDL__U64, socket_buffer_bytes, "bytes in flight before the sender blocks"),
+    F("postcopy_place_ns", MDL__DBL, postcopy_place_ns, "destination ns to place a normal page in post-copy"),
+    F("postcopy_place_zero_ns", MDL__DBL, postcopy_place_zero_ns, "destination ns to place a zero page in post-copy"),
     F("chunk_pages", MDL__U64, chunk_pages, "KVM lazy-clear chunk in pages"),
     F("extra_nonzero_pages", MDL__U64, extra_nonzero_pages, "non-zero pages of other RAM blocks (firmware, ROMs)"),
     F("extra_zero_pages", MDL__U64, extra_zero_pages, "zero pages of other RAM blocks"),

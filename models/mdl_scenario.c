@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <ini.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim_err.h"
+#include "sim_hist.h"
 #include "sim_units.h"
 #include "sim_vec.h"
 
@@ -275,6 +277,30 @@ void mdl_result_init(mdl_result *r, const char *source) {
   r->switch_time_ms = -1;
   r->replay_lag_ms = -1;
   r->replay_on_time = -1;
+  r->delayed_share = r->delay_p50_ms = r->delay_p99_ms = -1;
+}
+
+/* The q-quantile of a sim_hist histogram with `total` entries, in ns:
+ * geometric interpolation inside the bucket that holds it. */
+static double mdl__hist_quantile(const uint64_t *hist, uint64_t total, double q) {
+  double target = q * (double)total, cum = 0;
+  for (uint32_t i = 0; i < SIM_HIST_BUCKETS; i++) {
+    if (!hist[i]) continue;
+    if (cum + (double)hist[i] >= target) {
+      double f = (target - cum) / (double)hist[i];
+      return (double)sim_hist_lower_ns(i) * pow(2.0, f / SIM_HIST_SUB);
+    }
+    cum += (double)hist[i];
+  }
+  return (double)sim_hist_lower_ns(SIM_HIST_BUCKETS - 1);
+}
+
+void mdl_result_set_delays(mdl_result *r, uint64_t accesses, const uint64_t *hist) {
+  uint64_t delayed = 0;
+  for (uint32_t i = 0; i < SIM_HIST_BUCKETS; i++) delayed += hist[i];
+  r->delayed_share = accesses ? (double)delayed / (double)accesses : 0;
+  r->delay_p50_ms = delayed ? mdl__hist_quantile(hist, delayed, 0.50) / 1e6 : -1;
+  r->delay_p99_ms = delayed ? mdl__hist_quantile(hist, delayed, 0.99) / 1e6 : -1;
 }
 
 void mdl_result_free(mdl_result *r) {

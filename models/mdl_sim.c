@@ -20,8 +20,10 @@
 #include <string.h>
 
 #include "mdl_mem.h"
+#include "mdl_switch.h"
 #include "sim_engine.h"
 #include "sim_err.h"
+#include "sim_hist.h"
 #include "sim_units.h"
 #include "wl_player.h"
 
@@ -50,6 +52,8 @@ typedef struct {
   int ev_end;
   double clock_offset; /* real time = workload time + clock_offset */
   double stall_ns;
+  uint64_t accesses;                      /* applied so far */
+  uint64_t delay_hist[SIM_HIST_BUCKETS];  /* delayed accesses (sim_hist.h) */
   int stopped;         /* vCPUs stopped (switchover) */
   int blocked;         /* waiting for a post-copy page */
   double fault_time, req_arrival, fault_page_arrival;
@@ -79,8 +83,6 @@ typedef struct {
   double rate_period_start;
   uint64_t rate_period_pages;
   double dirty_pages_rate;
-  /* non-convergence policy: bytes dirtied vs sent in the sync period */
-  uint64_t period_sent_bytes0;
 
   int error;
 } mdl__sim;
@@ -132,6 +134,7 @@ static void mdl__guest_advance(mdl__sim *S, double until) {
       for (; pos < len && ev[pos].time_ns <= limit; pos++) {
         uint64_t p = ev[pos].pfn;
         if (mdl_is_dirty(&S->mem, p)) {
+          S->accesses += pos - S->ev_pos; /* this one counts once resumed */
           S->ev_pos = pos;
           mdl__fault(S, p, (double)ev[pos].time_ns + S->clock_offset);
           return; /* the access completes when the page arrives */
@@ -147,6 +150,7 @@ static void mdl__guest_advance(mdl__sim *S, double until) {
         w->nonzero |= mdl_mask(p);
       }
     }
+    S->accesses += pos - S->ev_pos;
     S->ev_pos = pos;
     if (pos < len) return;
   }
@@ -184,9 +188,8 @@ static double mdl__put_end(const mdl__sim *S, uint64_t bytes, double cpu_ns, dou
   return *link_end - t > S->buffer_ns ? *link_end - S->buffer_ns : t;
 }
 
-/* Accounts `bytes` written by the thread with `cpu_ns` of work. */
-static void mdl__put(mdl__sim *S, uint64_t bytes, double cpu_ns, int ram) {
-  S->t = mdl__put_end(S, bytes, cpu_ns, &S->link_free);
+/* Counts bytes the thread wrote in the window and, for RAM, by phase. */
+static void mdl__account(mdl__sim *S, uint64_t bytes, int ram) {
   S->window_bytes += bytes;
   if (!ram) return;
   S->r->transferred_bytes += bytes;
@@ -194,6 +197,28 @@ static void mdl__put(mdl__sim *S, uint64_t bytes, double cpu_ns, int ram) {
     S->r->precopy_bytes += bytes;
   else if (S->phase == PH_POSTCOPY)
     S->r->postcopy_bytes += bytes;
+}
+
+/* Accounts `bytes` written by the thread with `cpu_ns` of work. */
+static void mdl__put(mdl__sim *S, uint64_t bytes, double cpu_ns, int ram) {
+  S->t = mdl__put_end(S, bytes, cpu_ns, &S->link_free);
+  mdl__account(S, bytes, ram);
+}
+
+/* Post-copy: the destination places each page (UFFDIO_COPY/ZEROPAGE)
+ * before it reads the next one from the socket, so a page occupies the
+ * receiving end for at least `place_ns`, and a requested page waits behind
+ * every page already in the socket (docs/postcopy-faults.md). */
+static void mdl__put_placed(mdl__sim *S, uint64_t bytes, double cpu_ns, double place_ns) {
+  double link_end, t = mdl__put_end(S, bytes, cpu_ns, &link_end);
+  double start = link_end - (double)bytes / S->link_bw * 1e9;
+  if (link_end - start < place_ns) {
+    link_end = start + place_ns;
+    if (link_end - (S->t + cpu_ns) > S->buffer_ns) t = link_end - S->buffer_ns;
+  }
+  S->t = t;
+  S->link_free = link_end;
+  mdl__account(S, bytes, 1);
 }
 
 /* KVM clears the dirty log of a chunk lazily, just before the cursor first
@@ -227,13 +252,16 @@ static void mdl__send_page(mdl__sim *S, uint64_t page) {
   S->mem.dirty[page >> 6] &= ~mdl_mask(page);
   S->mem.dirty_count--;
   S->pages_sent++;
-  if (nonzero) {
+  if (nonzero)
     S->r->normal_pages++;
-    mdl__put(S, S->normal_bytes, S->p->normal_page_ns, 1);
-  } else {
+  else
     S->r->zero_pages++;
-    mdl__put(S, S->zero_bytes, S->p->zero_page_ns, 1);
-  }
+  uint64_t bytes = nonzero ? S->normal_bytes : S->zero_bytes;
+  double cpu = nonzero ? S->p->normal_page_ns : S->p->zero_page_ns;
+  if (S->pages_remote)
+    mdl__put_placed(S, bytes, cpu, nonzero ? S->p->postcopy_place_ns : S->p->postcopy_place_zero_ns);
+  else
+    mdl__put(S, bytes, cpu, 1);
   if (S->blocked && page == S->fault_page && S->fault_page_arrival < 0)
     S->fault_page_arrival = S->link_free + S->latency_ns;
   mdl__cursor_after(S, page);
@@ -304,8 +332,6 @@ static void mdl__sync(mdl__sim *S) {
   int lazy = S->p->dirty_log == MDL_DIRTY_LOG_KVM && S->chunk_needs_clear;
   uint64_t added = mdl_mem_sync(&S->mem, 0, S->mem.words, !lazy);
   if (lazy) memset(S->chunk_needs_clear, 1, S->chunks);
-  uint64_t sent_in_period = S->r->transferred_bytes - S->period_sent_bytes0;
-  S->period_sent_bytes0 = S->r->transferred_bytes;
   /* dirty-pages-rate, as QEMU computes it: at most once per second. */
   S->rate_period_pages += added;
   if (S->t > S->rate_period_start + 1e9) {
@@ -313,15 +339,12 @@ static void mdl__sync(mdl__sim *S) {
     S->rate_period_pages = 0;
     S->rate_period_start = S->t;
   }
+  uint64_t prev_dirty = S->round_open ? S->round.dirty_pages_at_sync : 0;
   mdl__open_round(S);
-  /* Hybrid switch policies that look at syncs (the harness watches
-   * dirty-sync-count and issues migrate-start-postcopy). */
-  if (S->s->algo == MDL_ALGO_HYBRID && S->phase == PH_PRECOPY && !S->stopped) {
-    if (S->s->switch_policy == MDL_SWITCH_SYNCS && S->r->dirty_sync_count >= S->s->switch_after)
-      S->start_postcopy = 1;
-    if (S->s->switch_policy == MDL_SWITCH_NONCONVERGE && S->r->dirty_sync_count > 2 &&
-        added * S->s->page_size > sent_in_period)
-      S->start_postcopy = 1;
+  /* The hybrid switch rule the harness applies too (mdl_switch.h). */
+  if (S->phase == PH_PRECOPY && !S->stopped) {
+    mdl_switch_view v = {S->r->dirty_sync_count, S->mem.dirty_count, prev_dirty, S->t, 1};
+    if (mdl_switch_due(S->s, &v)) S->start_postcopy = 1;
   }
 }
 
@@ -359,6 +382,8 @@ static void mdl__serve_request(mdl__sim *S) {
   }
   if (arrival < S->t) arrival = S->t;
   S->blocked = 0;
+  if (arrival - S->fault_time >= SIM_HIST_MIN_NS)
+    S->delay_hist[sim_hist_bucket((uint64_t)(arrival - S->fault_time))]++;
   mdl__guest_resume(S, S->fault_time, arrival, 1);
 }
 
@@ -381,6 +406,9 @@ static void mdl__postcopy_start(mdl__sim *S) {
   double resume = S->link_free + S->latency_ns + (double)S->p->dest_load_ns;
   S->stopped = 0;
   S->pages_remote = 1;
+  /* The socket now drains at the destination's placement rate. */
+  double drain_ns = (double)S->p->socket_buffer_bytes / (double)S->normal_bytes * S->p->postcopy_place_ns;
+  if (drain_ns > S->buffer_ns) S->buffer_ns = drain_ns;
   mdl__guest_resume(S, S->downtime_start, resume, 0);
   /* The post-copy stream has its own limit (0 = none). */
   S->budget = S->s->postcopy_bandwidth > 0
@@ -395,6 +423,7 @@ static void mdl__finish(mdl__sim *S, double end) {
   S->phase = PH_DONE;
   S->r->total_time_ms = end / 1e6;
   S->r->guest_stall_ms = S->stall_ns / 1e6;
+  mdl_result_set_delays(S->r, S->accesses, S->delay_hist);
   S->r->expected_downtime_ms = S->expected_downtime_ns / 1e6;
   sim_stop(S->e);
 }
@@ -519,15 +548,13 @@ static void mdl__qemu_thread(sim_engine *e, void *ctx, uint64_t arg) {
       return;
     }
     mdl__update_counters(S);
-    if (S->window_bytes > S->budget && !mdl__request_ready(S)) {
-      /* Rate limited: sleep until the window ends, or until a page
-       * request wakes the thread. */
-      double wake = S->window_start + (double)S->p->window_ns;
-      if (S->pages_remote) {
-        mdl__guest_advance(S, wake);
-        if (S->req_pending && S->req_arrival < wake) wake = S->req_arrival;
-      }
-      mdl__yield(S, wake);
+    if (S->window_bytes > S->budget) {
+      /* Rate limited: sleep until the window ends. A post-copy page
+       * request wakes the thread, but QEMU 7.2 starts no iteration step
+       * while the budget is spent (qemu_savevm_state_iterate returns at
+       * once), so the request waits for the next window like the background
+       * stream: docs/postcopy-faults.md. */
+      mdl__yield(S, S->window_start + (double)S->p->window_ns);
       return;
     }
     /* migration_iteration_run */
@@ -649,10 +676,10 @@ static void mdl__on_timeout(sim_engine *e, void *ctx, uint64_t arg) {
 }
 
 static void mdl__on_switch_time(sim_engine *e, void *ctx, uint64_t arg) {
-  (void)e;
   (void)arg;
   mdl__sim *S = ctx;
-  S->start_postcopy = 1;
+  mdl_switch_view v = {S->r->dirty_sync_count, S->mem.dirty_count, 0, (double)sim_now(e), 0};
+  if (mdl_switch_due(S->s, &v)) S->start_postcopy = 1;
 }
 
 /* ------------------------------------------------------------- setup */

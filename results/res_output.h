@@ -1,6 +1,6 @@
 /* res_output: the result files every run writes, sim and kvmreplay alike.
  *
- * summary.csv  one row per run: scenario parameters + DESIGN's metrics
+ * summary.csv  one row per run: scenario parameters + metrics (docs/design.md)
  * rounds.csv   one row per dirty sync
  * timeline.csv one row per estimation window (when recorded)
  * Files are appended to when they exist with the same header (so a sweep or
