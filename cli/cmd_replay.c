@@ -202,9 +202,12 @@ static void cli__dirtyrate_one(cli__replay_opts *o, mdl_scenario *s) {
     const kvr_dirty_measure *m = &o->dr_out[i];
     double want = curve ? wl_curve_expected(curve, m->period_s) : NAN;
     double err = curve && want > 0 ? (m->dirty_pages - want) / want : NAN;
-    if (!o->quiet)
+    if (!o->quiet && curve)
       printf("%-24s %8u %-13s %9.0f %12.0f %12.0f %7.1f%%\n", s->name, m->period_s, m->mode,
              m->dirty_rate_mib_s, m->dirty_pages, want, 100 * err);
+    else if (!o->quiet)
+      printf("%-24s %8u %-13s %9.0f %12.0f %12s %8s\n", s->name, m->period_s, m->mode,
+             m->dirty_rate_mib_s, m->dirty_pages, "-", "-");
     wrc = res_csv_str(csv, s->name);
     if (!wrc) wrc = res_csv_str(csv, s->workload);
     if (!wrc) wrc = res_csv_u64(csv, m->period_s);
