@@ -26,6 +26,32 @@ typedef struct {
   pid_t source_pid, dest_pid;
 } kvr_progress;
 
+/* One QEMU calc-dirty-rate measurement on the source guest. */
+typedef struct {
+  uint32_t period_s;       /* calc-time asked for */
+  char mode[16];           /* as QEMU reports it */
+  uint64_t sample_pages;   /* sampled pages per GiB (page-sampling), else 0 */
+  double start_ms;         /* when calc-dirty-rate was issued, since "go" */
+  double dirty_rate_mib_s; /* query-dirty-rate's dirty-rate */
+  double dirty_pages;      /* distinct pages dirtied in the period, whole
+                              guest: (dirty-rate + 1/2) x calc-time x 2^20 /
+                              4096 (wl_dirty_result_parse) */
+} kvr_dirty_measure;
+
+/* A sequence of calc-dirty-rate measurements, one after another, while the
+ * guest plays the workload (no migration): see docs/kvmreplay.md. */
+typedef struct {
+  const uint32_t *periods_s; /* calc-time of each, 1..60 s (QEMU's range) */
+  size_t count;
+  const char *mode;          /* "page-sampling" (NULL) or "dirty-bitmap"
+                                (KVM only: QEMU 7.2 crashes on it without
+                                KVM, so it is refused there) */
+  uint64_t sample_pages;     /* page-sampling: pages per GiB, 128..16384;
+                                0 = QEMU's default (512) */
+  kvr_dirty_measure *out;    /* count entries, filled in order */
+  size_t done;               /* how many were filled */
+} kvr_dirtyrate_plan;
+
 typedef struct {
   const char *qemu;     /* binary name or path; NULL = qemu-system-x86_64 */
   const char *accel;    /* "auto" (NULL), "tcg", "kvm", "kvm:tcg": auto is
@@ -55,6 +81,11 @@ typedef struct {
                            destination's after a post-copy switch) a CPU of
                            its own and keep every other QEMU thread off it;
                            needs >= 2 usable CPUs */
+  kvr_dirtyrate_plan *dirtyrate; /* non-NULL: start only the source, and
+                           instead of migrating run these calc-dirty-rate
+                           measurements while the guest plays the
+                           workload; the result is "completed" when all
+                           were taken (no rounds, no integrity check) */
   const char *qemu_trace; /* comma-separated QEMU trace-event patterns
                            (`-trace enable=P` each, e.g. "postcopy_*");
                            the events go to each QEMU's log in the run

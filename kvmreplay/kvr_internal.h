@@ -7,6 +7,7 @@
  * kvr_module.c   the guest module built from a scenario's workload
  * kvr_integrity.c page-by-page comparison of both guests' trace region
  * kvr_qemu.c     which QEMU binary (short names such as 10.0) and its -L dirs
+ * kvr_dirtyrate.c QEMU's calc-dirty-rate run on the source guest
  * kvr_run.c      the orchestration behind kvr_run()
  *
  * Every fallible function returns 0 or a negative SIM_E* code with a
@@ -132,6 +133,17 @@ void kvr__console_close(kvr_console *c);
  * PREFIX/usr/share/qemu where they exist. Returns how many were written
  * (at most max); 0 for a system QEMU, which finds its own. */
 int kvr__qemu_firmware(const char *binary, char dirs[][PATH_MAX], int max);
+
+/* ------------------------------------------------------- dirty rate */
+
+/* Runs plan's calc-dirty-rate measurements one after another on the QEMU
+ * behind q (its guest already playing since go_ns), polling
+ * query-dirty-rate every 100 ms and draining con meanwhile. Fills
+ * plan->out and plan->done. Fails on a QMP error, a QEMU that went away, a
+ * measurement that does not finish within its period + 30 s, or a signal
+ * (SIM_EINTERRUPTED). */
+int kvr__dirtyrate_measure(kvr_qmp *q, kvr_console *con, kvr_dirtyrate_plan *plan, uint64_t go_ns,
+                           FILE *log);
 
 /* ---------------------------------------------------------- module */
 

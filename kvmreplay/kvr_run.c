@@ -1062,6 +1062,20 @@ static int kvr_prepare(kvr_ctx *c) {
   return 0;
 }
 
+/* Instead of migrating: QEMU's calc-dirty-rate while the guest plays. */
+static void kvr_measure_dirty_rate(kvr_ctx *c) {
+  int rc = kvr__console_send(c->src.con, KVR_GO_BYTE);
+  c->t0 = kvr__now_ns();
+  if (!rc) rc = kvr__dirtyrate_measure(c->src.qmp, c->src.con, c->o->dirtyrate, c->t0, c->o->log);
+  if (rc) {
+    kvr_fail_rc(c, rc, "calc-dirty-rate");
+    return;
+  }
+  c->r->status = MDL_STATUS_COMPLETED;
+  c->r->failure[0] = '\0';
+  kvr_take_console_counters(c);
+}
+
 /* From launch to the end of the migration. Every problem here is a failed
  * run (r->status, r->failure), not an error; both QEMUs are left for the
  * caller to shut down. */
@@ -1070,15 +1084,20 @@ static void kvr_migrate(kvr_ctx *c) {
   mdl_result *r = c->r;
   const char *step = NULL;
   int rc;
-  if ((rc = kvr_start_destination(c))) step = "starting the destination";
+  if (!c->o->dirtyrate && (rc = kvr_start_destination(c))) step = "starting the destination";
   else if ((rc = kvr_spawn_vm(c, &c->src, 0))) step = "starting the source";
   else if ((rc = kvr_identify(c))) step = "identifying QEMU";
-  else if (c->o->pin_vcpu && (rc = kvr_pin(c))) step = "pinning the vCPU";
-  else if (c->o->vcpu_nice && (rc = kvr_vcpu_priority(c))) step = "prioritising the vCPU";
+  else if (c->o->pin_vcpu && !c->o->dirtyrate && (rc = kvr_pin(c))) step = "pinning the vCPU";
+  else if (c->o->vcpu_nice && !c->o->dirtyrate && (rc = kvr_vcpu_priority(c))) step = "prioritising the vCPU";
   else if ((rc = kvr_wait_ready(c))) step = "booting the guest";
-  else if ((rc = kvr_configure(c))) step = "configuring the migration";
+  else if (!c->o->dirtyrate && (rc = kvr_configure(c))) step = "configuring the migration";
   if (rc) {
     kvr_fail_rc(c, rc, step);
+    return;
+  }
+
+  if (c->o->dirtyrate) {
+    kvr_measure_dirty_rate(c);
     return;
   }
 

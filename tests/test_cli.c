@@ -106,6 +106,18 @@ static void test_bad_input_one_line(void **state) {
   assert_int_equal(migsim(err, sizeof err, "sweep --out %s/none", tmpdir), 2);
   assert_non_null(strstr(err, "no parameters"));
   assert_int_equal(migsim(err, sizeof err, "bench --bogus"), 2);
+  /* replay --calc-dirty-rate: QEMU's calc-time is 1..60 whole seconds. */
+  assert_int_equal(migsim(err, sizeof err, "replay --workload idle --calc-dirty-rate 1,1500ms"), 2);
+  assert_non_null(strstr(err, "1500ms"));
+  assert_int_equal(migsim(err, sizeof err, "replay --workload idle --calc-dirty-rate 61"), 2);
+  assert_int_equal(migsim(err, sizeof err, "replay --workload idle --calc-mode guess"), 2);
+  assert_non_null(strstr(err, "guess"));
+  assert_int_equal(migsim(err, sizeof err, "replay --workload idle --sample-pages 100"), 2);
+  assert_non_null(strstr(err, "128..16384"));
+  assert_int_equal(migsim(err, sizeof err, "trace curve %s/missing.json", tmpdir), 2);
+  assert_non_null(strstr(err, "missing.json"));
+  assert_int_equal(migsim(err, sizeof err, "trace curve a.json --pages 10 --memory 1GiB"), 2);
+  assert_int_equal(migsim(err, sizeof err, "trace curve --help"), 0);
   assert_int_equal(migsim(err, sizeof err, "run --help"), 0);
   assert_int_equal(migsim(err, sizeof err, "sweep --help"), 0);
   assert_int_equal(migsim(err, sizeof err, "compare --help"), 0);
