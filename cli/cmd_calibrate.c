@@ -2,6 +2,7 @@
  * with GSL nonlinear least squares, and write a profile file. */
 #include <gsl/gsl_blas.h>
 #include <gsl/gsl_multifit_nlinear.h>
+#include <gsl/gsl_multimin.h>
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 #include <gsl/gsl_vector.h>
@@ -152,6 +153,42 @@ static void cli__measure_extra_pages(const cli_scenarios *list, const res_run_se
          (unsigned long long)base->extra_nonzero_pages, (unsigned long long)base->extra_zero_pages);
 }
 
+/* Sum of squared residuals at x, for the simplex search. */
+static double cli__cost(const gsl_vector *x, void *params) {
+  cli__fit *F = params;
+  gsl_vector *f = gsl_vector_alloc(F->nres);
+  if (!f) cli_die("calibrate: out of memory");
+  cli__residuals(x, F, f);
+  double cost;
+  gsl_blas_ddot(f, f, &cost);
+  gsl_vector_free(f);
+  return cost;
+}
+
+/* Nelder-Mead (GSL nmsimplex2) from x with steps of 30 % per constant, at
+ * most 600 iterations. Leaves the better point in x; returns its
+ * cost. */
+static double cli__simplex_polish(cli__fit *F, gsl_vector *x, double cost) {
+  gsl_multimin_function fn = {cli__cost, CLI_NPARAM, F};
+  gsl_vector *step = gsl_vector_alloc(CLI_NPARAM);
+  gsl_multimin_fminimizer *m = gsl_multimin_fminimizer_alloc(gsl_multimin_fminimizer_nmsimplex2, CLI_NPARAM);
+  if (!step || !m) cli_die("calibrate: out of memory");
+  gsl_vector_set_all(step, 0.3);
+  gsl_multimin_fminimizer_set(m, &fn, x, step);
+  for (int it = 0; it < 600; it++) {
+    if (gsl_multimin_fminimizer_iterate(m)) break;
+    if (gsl_multimin_test_size(gsl_multimin_fminimizer_size(m), 1e-3) == GSL_SUCCESS) break;
+  }
+  double best = gsl_multimin_fminimizer_minimum(m);
+  if (best < cost) {
+    gsl_vector_memcpy(x, gsl_multimin_fminimizer_x(m));
+    cost = best;
+  }
+  gsl_multimin_fminimizer_free(m);
+  gsl_vector_free(step);
+  return cost;
+}
+
 static void cli__calibrate_help(void) {
   printf("usage: migsim calibrate SCENARIOS.ini -o PROFILE.ini [OPTIONS]\n\n"
          "Fits the machine-dependent constants of a profile (loopback/link speed,\n"
@@ -160,7 +197,8 @@ static void cli__calibrate_help(void) {
          "placement per normal and zero page) to real QEMU runs of the scenarios,\n"
          "minimising the relative errors of total time, downtime, setup time, bytes\n"
          "and, for post-copy runs, page requests and guest stall\n"
-         "with GSL's trust-region nonlinear least squares, and writes a profile file\n"
+         "with GSL's trust-region nonlinear least squares polished by a simplex\n"
+         "search, and writes a profile file\n"
          "based on --base. Real runs are kept in --runs DIR and reused.\n\n"
          "options:\n"
          "  -o, --output FILE  profile file to write (required)\n"
@@ -257,9 +295,16 @@ int cli_cmd_calibrate(int argc, char **argv) {
   gsl_blas_ddot(gsl_multifit_nlinear_residual(w), gsl_multifit_nlinear_residual(w), &cost0);
   int info = 0;
   int status = gsl_multifit_nlinear_driver(60, 1e-4, 1e-6, 1e-6, NULL, NULL, &info, w);
-  const gsl_vector *x = gsl_multifit_nlinear_position(w);
+  gsl_vector *x = gsl_vector_alloc(CLI_NPARAM);
+  if (!x) cli_die("calibrate: out of memory");
+  gsl_vector_memcpy(x, gsl_multifit_nlinear_position(w));
   double cost1;
   gsl_blas_ddot(gsl_multifit_nlinear_residual(w), gsl_multifit_nlinear_residual(w), &cost1);
+  /* The simulator is piecewise constant in several constants, so the
+   * gradient steps can stop on a plateau: polish with a derivative-free
+   * simplex search from where they stopped, keeping whichever is better. */
+  double cost2 = cli__simplex_polish(&F, x, cost1);
+  if (cost2 < cost1) cost1 = cost2;
   mdl_profile fitted;
   cli__apply(&F, x, &fitted);
 
@@ -279,6 +324,7 @@ int cli_cmd_calibrate(int argc, char **argv) {
   cli_check(mdl_profile_save(&fitted, base_name, output, comment), "writing the profile");
   printf("profile: %s\n", output);
   gsl_vector_free(x0);
+  gsl_vector_free(x);
   gsl_multifit_nlinear_free(w);
   free(F.res_case);
   free(F.res_real);

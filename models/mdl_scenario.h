@@ -123,7 +123,7 @@ typedef struct {
   double total_time_ms, downtime_ms, setup_time_ms, expected_downtime_ms;
   double guest_stall_ms;
   /* Guest degradation (docs/guest-metrics.md): the share of the workload's
-   * accesses delayed by more than 20 us, and the median and 99th
+   * accesses delayed by 1 ms or more, and the median and 99th
    * percentile of those delays; -1 when no access was delayed. */
   double delayed_share, delay_p50_ms, delay_p99_ms;
   uint64_t transferred_bytes, precopy_bytes, postcopy_bytes;

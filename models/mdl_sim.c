@@ -341,8 +341,9 @@ static void mdl__sync(mdl__sim *S) {
   }
   uint64_t prev_dirty = S->round_open ? S->round.dirty_pages_at_sync : 0;
   mdl__open_round(S);
-  /* The hybrid switch rule the harness applies too (mdl_switch.h). */
-  if (S->phase == PH_PRECOPY && !S->stopped) {
+  /* The hybrid switch rule the harness applies too (mdl_switch.h); the
+   * setup sync counts (switch-after = 1). */
+  if ((S->phase == PH_PRECOPY || S->phase == PH_SETUP) && !S->stopped) {
     mdl_switch_view v = {S->r->dirty_sync_count, S->mem.dirty_count, prev_dirty, S->t, 1};
     if (mdl_switch_due(S->s, &v)) S->start_postcopy = 1;
   }

@@ -559,8 +559,10 @@ static _Noreturn void replay(const module *m) {
         tsc_go += t_b - t_a;
         c.stall += dur;
         st_put64(KVR_ST_STALL, c.stall);
-        uint32_t b = KVR_ST_HIST + 4u * sim_hist_bucket(dur);
-        st_put32(b, kvr_status[b / 4] + 1u);
+        if (dur >= SIM_HIST_MIN_NS) {
+          uint32_t b = KVR_ST_HIST + 4u * sim_hist_bucket(dur);
+          st_put32(b, kvr_status[b / 4] + 1u);
+        }
       }
       c.events++;
       if (s.is_read) {
