@@ -35,6 +35,8 @@ static const cli__param cli__params[] = {
     {"socket_buffer_bytes", offsetof(mdl_profile, socket_buffer_bytes), 1},
     {"postcopy_place_ns", offsetof(mdl_profile, postcopy_place_ns), 0},
     {"postcopy_place_zero_ns", offsetof(mdl_profile, postcopy_place_zero_ns), 0},
+    {"dest_page_ns", offsetof(mdl_profile, dest_page_ns), 0},
+    {"dest_zero_page_ns", offsetof(mdl_profile, dest_zero_page_ns), 0},
 };
 enum { CLI_NPARAM = sizeof cli__params / sizeof cli__params[0], CLI_NMETRIC = 6 };
 
@@ -193,8 +195,9 @@ static void cli__calibrate_help(void) {
   printf("usage: migsim calibrate SCENARIOS.ini -o PROFILE.ini [OPTIONS]\n\n"
          "Fits the machine-dependent constants of a profile (loopback/link speed,\n"
          "setup time, sync pause per GiB, device-state bytes, destination load time,\n"
-         "CPU time per zero and per normal page, socket buffer, post-copy page\n"
-         "placement per normal and zero page) to real QEMU runs of the scenarios,\n"
+         "CPU time per zero and per normal page, socket buffer, the destination's\n"
+         "time per normal and zero page in pre-copy and in post-copy) to real QEMU\n"
+         "runs of the scenarios,\n"
          "minimising the relative errors of total time, downtime, setup time, bytes\n"
          "and, for post-copy runs, page requests and guest stall\n"
          "with GSL's trust-region nonlinear least squares polished by a simplex\n"
@@ -303,8 +306,13 @@ int cli_cmd_calibrate(int argc, char **argv) {
   /* The simulator is piecewise constant in several constants, so the
    * gradient steps can stop on a plateau: polish with a derivative-free
    * simplex search from where they stopped, keeping whichever is better. */
-  double cost2 = cli__simplex_polish(&F, x, cost1);
-  if (cost2 < cost1) cost1 = cost2;
+  for (int restart = 0; restart < 4; restart++) {
+    /* A restarted simplex gets fresh steps around the best point so far. */
+    double cost2 = cli__simplex_polish(&F, x, cost1);
+    int better = cost2 < 0.99 * cost1;
+    if (cost2 < cost1) cost1 = cost2;
+    if (!better) break;
+  }
   mdl_profile fitted;
   cli__apply(&F, x, &fitted);
 

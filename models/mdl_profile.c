@@ -52,6 +52,10 @@ const mdl_profile mdl_profile_qemu72 = {
      * microseconds (docs/postcopy-faults.md); calibration replaces them. */
     .postcopy_place_ns = 3000.0,
     .postcopy_place_zero_ns = 1500.0,
+    /* Loading a received page in pre-copy: a 4 KiB copy, or a zero check
+     * for a zero page (docs/simulator.md, "Socket and receiver"). */
+    .dest_page_ns = 500.0,
+    .dest_zero_page_ns = 300.0,
 };
 
 /* Xen's classic pre-copy (Clark et al. 2005, section 5): the first round at
@@ -111,6 +115,8 @@ static const mdl__field mdl__fields[] = {
     F("socket_buffer_bytes", MDL__U64, socket_buffer_bytes, "bytes in flight before the sender blocks"),
     F("postcopy_place_ns", MDL__DBL, postcopy_place_ns, "destination ns to place a normal page in post-copy"),
     F("postcopy_place_zero_ns", MDL__DBL, postcopy_place_zero_ns, "destination ns to place a zero page in post-copy"),
+    F("dest_page_ns", MDL__DBL, dest_page_ns, "destination ns to load a normal page in pre-copy"),
+    F("dest_zero_page_ns", MDL__DBL, dest_zero_page_ns, "destination ns to handle a zero page in pre-copy"),
     F("chunk_pages", MDL__U64, chunk_pages, "KVM lazy-clear chunk in pages"),
     F("extra_nonzero_pages", MDL__U64, extra_nonzero_pages, "non-zero pages of other RAM blocks (firmware, ROMs)"),
     F("extra_zero_pages", MDL__U64, extra_zero_pages, "zero pages of other RAM blocks"),

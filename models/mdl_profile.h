@@ -59,6 +59,9 @@ typedef struct {
   double postcopy_place_ns;     /* destination: placing one received normal
                                    page in post-copy (UFFDIO_COPY) */
   double postcopy_place_zero_ns;/* ... one zero page (UFFDIO_ZEROPAGE) */
+  double dest_page_ns;          /* destination: loading one received normal
+                                   page in pre-copy */
+  double dest_zero_page_ns;     /* ... one zero page (checked, not copied) */
   uint64_t chunk_pages;         /* KVM lazy-clear chunk (1 GiB of pages) */
   uint64_t extra_nonzero_pages; /* other RAM blocks (firmware, ROMs) migrated */
   uint64_t extra_zero_pages;    /* after guest RAM, non-zero and zero */

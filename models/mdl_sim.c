@@ -30,6 +30,12 @@
 enum { MDL__EVENT_BATCH = 4096 };
 enum { MDL__PRIO_CONTROL = 0, MDL__PRIO_THREAD = 10 };
 typedef enum { PH_SETUP, PH_PRECOPY, PH_POSTCOPY, PH_DONE } mdl__phase;
+
+/* A write in the socket: when the destination is done with it, its size. */
+typedef struct {
+  double end;
+  uint64_t bytes;
+} mdl__flight;
 static const char *const mdl__phase_names[] = {"setup", "precopy", "postcopy", "done"};
 
 typedef struct {
@@ -44,7 +50,7 @@ typedef struct {
 
   /* Constants derived once. */
   uint64_t normal_bytes, zero_bytes;
-  double link_bw, buffer_ns, latency_ns, max_bw;
+  double link_bw, latency_ns, max_bw;
 
   /* Guest. */
   wl_event *ev;
@@ -69,6 +75,9 @@ typedef struct {
   uint64_t window_bytes, budget;
   double bw_est, threshold, expected_downtime_ns;
   double link_free;
+  mdl__flight *fl;          /* flights not known to have ended (ring) */
+  size_t fl_head, fl_tail, fl_mask;
+  uint64_t fl_bytes;        /* their bytes */
   int start_postcopy, return_path;
   double downtime_start;
   uint8_t *chunk_needs_clear;
@@ -178,14 +187,47 @@ static int mdl__guest_touches_word(const mdl__sim *S, uint64_t w, double until) 
 
 /* ------------------------------------------------------- link and send */
 
+/* The socket and the receiving end (docs/simulator.md, "Socket and
+ * receiver"). Every write is a flight: its bytes cross the link at link
+ * speed and the destination then spends `recv_ns` on it (loading a page,
+ * placing it in post-copy), one flight after another, so a flight ends at
+ * max(start + wire time, start + recv_ns) with start = max(previous end,
+ * write time). The sender may have at most socket_buffer_bytes in flights
+ * that have not ended: it blocks until enough have. Cheap pages (a zero
+ * page is 9 bytes) can thus pile up a long backlog of work at the
+ * destination without ever blocking the sender, which is what a later
+ * switch package, the device state or a requested page then waits behind.
+ * Flights live in a ring: O(1) amortised per write. */
+
+/* Earliest time >= t at which `bytes` more fit in the socket. Changes
+ * nothing. */
+static double mdl__room_at(const mdl__sim *S, double t, uint64_t bytes) {
+  uint64_t inflight = S->fl_bytes;
+  for (size_t i = S->fl_head; i != S->fl_tail; i++) {
+    const mdl__flight *f = &S->fl[i & S->fl_mask];
+    if (f->end > t) {
+      if (inflight + bytes <= S->p->socket_buffer_bytes) break;
+      t = f->end;
+    }
+    inflight -= f->bytes;
+  }
+  return t;
+}
+
 /* Where writing `bytes` after `cpu_ns` of work would leave the thread's
- * clock (returned) and the link (*link_end): the thread blocks while more
- * than the socket buffer is in flight. Changes nothing. */
-static double mdl__put_end(const mdl__sim *S, uint64_t bytes, double cpu_ns, double *link_end) {
-  double t = S->t + cpu_ns;
+ * clock (returned) and the flight's end (*link_end). Changes nothing. */
+static double mdl__put_end(const mdl__sim *S, uint64_t bytes, double cpu_ns, double recv_ns, double *link_end) {
+  double t = mdl__room_at(S, S->t + cpu_ns, bytes);
   double start = S->link_free > t ? S->link_free : t;
-  *link_end = start + (double)bytes / S->link_bw * 1e9;
-  return *link_end - t > S->buffer_ns ? *link_end - S->buffer_ns : t;
+  double busy = (double)bytes / S->link_bw * 1e9;
+  *link_end = start + (busy > recv_ns ? busy : recv_ns);
+  /* A write larger than the socket returns once the rest fits in it. */
+  uint64_t cap = S->p->socket_buffer_bytes;
+  if (bytes > cap) {
+    double rest = start + (*link_end - start) * (double)(bytes - cap) / (double)bytes;
+    if (rest > t) t = rest;
+  }
+  return t;
 }
 
 /* Counts bytes the thread wrote in the window and, for RAM, by phase. */
@@ -199,26 +241,46 @@ static void mdl__account(mdl__sim *S, uint64_t bytes, int ram) {
     S->r->postcopy_bytes += bytes;
 }
 
-/* Accounts `bytes` written by the thread with `cpu_ns` of work. */
-static void mdl__put(mdl__sim *S, uint64_t bytes, double cpu_ns, int ram) {
-  S->t = mdl__put_end(S, bytes, cpu_ns, &S->link_free);
+/* Writes `bytes` after `cpu_ns` of work; the destination needs `recv_ns`
+ * for them. Allocates only when the ring of flights must grow. */
+static void mdl__put_recv(mdl__sim *S, uint64_t bytes, double cpu_ns, double recv_ns, int ram) {
+  double end, t = mdl__put_end(S, bytes, cpu_ns, recv_ns, &end);
+  while (S->fl_head != S->fl_tail && S->fl[S->fl_head & S->fl_mask].end <= t)
+    S->fl_bytes -= S->fl[S->fl_head++ & S->fl_mask].bytes;
+  if (S->fl_tail - S->fl_head > S->fl_mask) {
+    size_t cap = 2 * (S->fl_mask + 1);
+    mdl__flight *g = malloc(cap * sizeof *g);
+    if (!g) {
+      S->error = SIM_ENOMEM;
+      return;
+    }
+    size_t n = 0;
+    for (size_t i = S->fl_head; i != S->fl_tail; i++) g[n++] = S->fl[i & S->fl_mask];
+    free(S->fl);
+    S->fl = g;
+    S->fl_mask = cap - 1;
+    S->fl_head = 0;
+    S->fl_tail = n;
+  }
+  S->fl[S->fl_tail++ & S->fl_mask] = (mdl__flight){end, bytes};
+  S->fl_bytes += bytes;
+  S->t = t;
+  S->link_free = end;
   mdl__account(S, bytes, ram);
 }
 
-/* Post-copy: the destination places each page (UFFDIO_COPY/ZEROPAGE)
- * before it reads the next one from the socket, so a page occupies the
- * receiving end for at least `place_ns`, and a requested page waits behind
- * every page already in the socket (docs/postcopy-faults.md). */
-static void mdl__put_placed(mdl__sim *S, uint64_t bytes, double cpu_ns, double place_ns) {
-  double link_end, t = mdl__put_end(S, bytes, cpu_ns, &link_end);
-  double start = link_end - (double)bytes / S->link_bw * 1e9;
-  if (link_end - start < place_ns) {
-    link_end = start + place_ns;
-    if (link_end - (S->t + cpu_ns) > S->buffer_ns) t = link_end - S->buffer_ns;
-  }
-  S->t = t;
-  S->link_free = link_end;
-  mdl__account(S, bytes, 1);
+/* A write the destination only reads (markers, device state, commands). */
+static void mdl__put(mdl__sim *S, uint64_t bytes, double cpu_ns, int ram) {
+  mdl__put_recv(S, bytes, cpu_ns, 0, ram);
+}
+
+/* What the destination spends on `nz` normal and `zero` zero pages: loading
+ * them in pre-copy, placing them (UFFDIO_COPY / UFFDIO_ZEROPAGE) in
+ * post-copy (docs/postcopy-faults.md). */
+static double mdl__recv_ns(const mdl__sim *S, uint64_t nz, uint64_t zero) {
+  const mdl_profile *p = S->p;
+  if (S->pages_remote) return (double)nz * p->postcopy_place_ns + (double)zero * p->postcopy_place_zero_ns;
+  return (double)nz * p->dest_page_ns + (double)zero * p->dest_zero_page_ns;
 }
 
 /* KVM clears the dirty log of a chunk lazily, just before the cursor first
@@ -258,10 +320,7 @@ static void mdl__send_page(mdl__sim *S, uint64_t page) {
     S->r->zero_pages++;
   uint64_t bytes = nonzero ? S->normal_bytes : S->zero_bytes;
   double cpu = nonzero ? S->p->normal_page_ns : S->p->zero_page_ns;
-  if (S->pages_remote)
-    mdl__put_placed(S, bytes, cpu, nonzero ? S->p->postcopy_place_ns : S->p->postcopy_place_zero_ns);
-  else
-    mdl__put(S, bytes, cpu, 1);
+  mdl__put_recv(S, bytes, cpu, mdl__recv_ns(S, (uint64_t)nonzero, (uint64_t)!nonzero), 1);
   if (S->blocked && page == S->fault_page && S->fault_page_arrival < 0)
     S->fault_page_arrival = S->link_free + S->latency_ns;
   mdl__cursor_after(S, page);
@@ -280,7 +339,8 @@ static uint64_t mdl__send_word(mdl__sim *S, double step_end, int guest_can_run) 
   uint64_t bytes = nz * S->normal_bytes + (n - nz) * S->zero_bytes;
   double cpu = (double)nz * S->p->normal_page_ns + (double)(n - nz) * S->p->zero_page_ns;
   if (S->budget != UINT64_MAX && S->window_bytes + bytes > S->budget) return 0;
-  double link_end, t_end = mdl__put_end(S, bytes, cpu, &link_end);
+  double recv = mdl__recv_ns(S, nz, n - nz);
+  double link_end, t_end = mdl__put_end(S, bytes, cpu, recv, &link_end);
   if (t_end > step_end || t_end >= S->limit) return 0;
   if (guest_can_run && mdl__guest_touches_word(S, w, t_end)) return 0;
   uint64_t last = (w << 6) + 63 - (uint64_t)__builtin_clzll(bits);
@@ -290,7 +350,7 @@ static uint64_t mdl__send_word(mdl__sim *S, double step_end, int guest_can_run) 
   S->pages_sent += n;
   S->r->normal_pages += nz;
   S->r->zero_pages += n - nz;
-  mdl__put(S, bytes, cpu, 1);
+  mdl__put_recv(S, bytes, cpu, recv, 1);
   mdl__cursor_after(S, last);
   return n;
 }
@@ -407,9 +467,6 @@ static void mdl__postcopy_start(mdl__sim *S) {
   double resume = S->link_free + S->latency_ns + (double)S->p->dest_load_ns;
   S->stopped = 0;
   S->pages_remote = 1;
-  /* The socket now drains at the destination's placement rate. */
-  double drain_ns = (double)S->p->socket_buffer_bytes / (double)S->normal_bytes * S->p->postcopy_place_ns;
-  if (drain_ns > S->buffer_ns) S->buffer_ns = drain_ns;
   mdl__guest_resume(S, S->downtime_start, resume, 0);
   /* The post-copy stream has its own limit (0 = none). */
   S->budget = S->s->postcopy_bandwidth > 0
@@ -759,7 +816,12 @@ int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_res
                                              : S->normal_bytes;
   S->link_bw = s->link_bandwidth > 0 ? s->link_bandwidth : profile->link_bytes_per_s;
   S->max_bw = s->max_bandwidth;
-  S->buffer_ns = (double)profile->socket_buffer_bytes / S->link_bw * 1e9;
+  S->fl_mask = 1023;
+  S->fl = malloc((S->fl_mask + 1) * sizeof *S->fl);
+  if (!S->fl) {
+    rc = sim_errorf(SIM_ENOMEM, "out of memory");
+    goto out;
+  }
   S->latency_ns = (double)s->latency_ns;
   S->budget = (uint64_t)(s->max_bandwidth * (double)profile->window_ns / 1e9);
   S->return_path = s->algo != MDL_ALGO_PRECOPY;
@@ -790,6 +852,7 @@ int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_res
   }
 out:
   free(S->chunk_needs_clear);
+  free(S->fl);
   free(S->ev);
   wl_player_free(S->player);
   wl_source_close(S->src);

@@ -203,7 +203,10 @@ static int res__errors_csv(const char *dir, const res_case *cases, size_t ncases
       res_csv_str(c, k->scenario->name);
       res_csv_str(c, mdl_algo_name(k->scenario->algo));
       res_csv_str(c, res__metric_names[m]);
-      res_csv_double(c, pred);
+      if (pred < 0 && m >= RES_M_DELAYED)
+        res_csv_empty(c); /* nothing delayed: no percentile */
+      else
+        res_csv_double(c, pred);
       res_csv_double(c, med);
       res_csv_double(c, lo);
       res_csv_double(c, hi);
