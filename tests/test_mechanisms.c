@@ -386,6 +386,21 @@ static void test_estimate_window(void **state) {
   mdl_result_free(&r);
 }
 
+/* Unthrottled, the estimate still closes only every 100 ms: the timeline
+ * has one sample per closed window, at least a window apart. */
+static void test_estimate_window_unthrottled(void **state) {
+  (void)state;
+  mdl_scenario s;
+  step_scenario(&s);
+  set(&s, "timeline", "yes");
+  mdl_profile p = qemu72();
+  mdl_result r;
+  sim_with(&s, &p, &r);
+  assert_true(r.sample_count >= 10);
+  for (size_t i = 1; i < r.sample_count; i++) assert_true(r.samples[i].t_ms - r.samples[i - 1].t_ms >= 99.999);
+  mdl_result_free(&r);
+}
+
 int main(void) {
   sim_install_gsl_handler();
   const struct CMUnitTest tests[] = {
@@ -405,6 +420,7 @@ int main(void) {
       cmocka_unit_test(test_postcopy_backlog),
       cmocka_unit_test(test_postcopy_cursor_follows_request),
       cmocka_unit_test(test_estimate_window),
+      cmocka_unit_test(test_estimate_window_unthrottled),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
