@@ -6,6 +6,7 @@
 #define CLI_REAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mdl_scenario.h"
 #include "res_load.h"
@@ -15,7 +16,13 @@ typedef struct {
   size_t count, cap;
 } cli_scenarios;
 
-/* Reads every scenario of an INI file (dies with a message on error). */
+/* Every scenario of INI file `path` on top of `base` (or, with path NULL,
+ * `base` itself), named (cli_scenario_name), names unique, each checked
+ * and resolved (ranges, profile, workload, memory estimate) before anything
+ * runs. Dies with a one-line message on error. Returns the set's digest
+ * (the result folder's grid). */
+uint64_t cli_scenarios_collect(const char *path, const mdl_scenario *base, cli_scenarios *list);
+/* cli_scenarios_collect on the default scenario. */
 void cli_scenarios_load(const char *path, cli_scenarios *list);
 void cli_scenarios_free(cli_scenarios *list);
 

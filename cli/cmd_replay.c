@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "cli_scenario.h"
+#include "cli_real.h"
 #include "kvr.h"
 #include "res_output.h"
 #include "sim_err.h"
@@ -16,7 +17,9 @@ typedef struct {
   const char *out;
   const char *scenario_file;
   int quiet, verbose;
-  int count, failed;
+  int count, failed, skipped;
+  res_folder_mode mode;
+  res_folder *folder;
   kvr_options kvr;
 } cli__replay_opts;
 
@@ -32,7 +35,10 @@ static void cli__replay_help(void) {
          "options:\n"
          "  --scenario FILE        INI scenario file ([defaults] + one [section] per\n"
          "                         scenario; keys are the parameter names below)\n"
-         "  --out DIR              output folder [out/replay]\n"
+         "  --out DIR              output folder [out/replay]; runs already there are\n"
+         "                         skipped, other results refused (docs/results.md)\n"
+         "  --append               add these runs to a folder holding other results\n"
+         "  --force                replace the folder's results\n"
          "  --qemu PATH            QEMU binary [qemu-system-x86_64 from PATH]\n"
          "  --accel ACCEL          auto | tcg | kvm | kvm:tcg [auto: kvm:tcg, or tcg\n"
          "                         when /dev/kvm is missing or software-only]\n"
@@ -99,13 +105,21 @@ static int cli__replay_opt(void *ctx, const char *name, const char *value) {
   if (!strcmp(name, "pin")) return o->kvr.pin_vcpu = 1, 0;
   if (!strcmp(name, "quiet")) return o->quiet = 1, 0;
   if (!strcmp(name, "verbose")) return o->verbose = 1, 0;
+  if (!strcmp(name, "append")) return o->mode = RES_FOLDER_APPEND, 0;
+  if (!strcmp(name, "force")) return o->mode = RES_FOLDER_FORCE, 0;
   return -1;
 }
 
-static int cli__replay_one(void *ctx, const mdl_scenario *given) {
-  cli__replay_opts *o = ctx;
-  mdl_scenario s = *given;
-  cli_scenario_name(&s);
+static void cli__replay_one(cli__replay_opts *o, const mdl_scenario *given) {
+  mdl_scenario s = *given, used;
+  char id[RES_RUN_ID_MAX];
+  res_run_id(s.name, id);
+  if (res_folder_has_run(o->folder, id)) {
+    if (!o->quiet) fprintf(stderr, "replay %s: already in %s/summary.csv, skipped\n", s.name, o->out);
+    o->skipped++;
+    return;
+  }
+  cli_check(mdl_scenario_resolve(&s, &used, NULL, NULL), s.name);
   mdl_result r;
   kvr_info info;
   int rc = kvr_run(&s, &o->kvr, &r, &info);
@@ -126,14 +140,14 @@ static int cli__replay_one(void *ctx, const mdl_scenario *given) {
     fprintf(stderr, "migsim: replay %s failed: %s\n", s.name, r.failure);
     o->failed++;
   }
-  char id[160];
-  snprintf(id, sizeof id, "%s", s.name);
-  int wrc = res_write_run(o->out, id, &s, &r);
+  int wrc = res_folder_write(o->folder, id, &used, &r);
   mdl_result_free(&r);
   cli_check(wrc, "writing results");
   o->count++;
-  if (rc == SIM_EINTERRUPTED) cli_die("replay interrupted; the failed run was recorded in %s", o->out);
-  return 0;
+  if (rc == SIM_EINTERRUPTED) {
+    res_folder_close(o->folder);
+    cli_die("replay interrupted; the failed run was recorded in %s", o->out);
+  }
 }
 
 int cli_cmd_replay(int argc, char **argv) {
@@ -145,12 +159,12 @@ int cli_cmd_replay(int argc, char **argv) {
   mdl_scenario_defaults(&s);
   cli_scenario_args(argc, argv, &s, cli__replay_opt, &o, NULL, 0);
   if (o.verbose) o.kvr.log = stderr;
-  if (o.scenario_file) {
-    cli_check(mdl_scenario_file_each(o.scenario_file, &s, cli__replay_one, &o), "");
-  } else {
-    cli_check(mdl_scenario_validate(&s), "replay");
-    cli__replay_one(&o, &s);
-  }
+  cli_scenarios list;
+  uint64_t grid = cli_scenarios_collect(o.scenario_file, &s, &list);
+  cli_check(res_folder_open(o.out, "replay", grid, o.mode, &o.folder), "replay");
+  for (size_t i = 0; i < list.count; i++) cli__replay_one(&o, &list.items[i]);
+  cli_check(res_folder_close(o.folder), "writing results");
+  cli_scenarios_free(&list);
   if (!o.quiet) printf("results: %s/summary.csv, %s/rounds.csv\n", o.out, o.out);
   return o.failed ? CLI_EXIT_CHECK : CLI_EXIT_OK;
 }

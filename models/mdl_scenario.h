@@ -26,7 +26,7 @@ typedef enum {
 #define MDL_TEXT_MAX 1024
 
 typedef struct {
-  char name[128];               /* label for reports; default derived */
+  char name[MDL_TEXT_MAX];      /* label for reports; default derived */
   char workload[MDL_TEXT_MAX];  /* trace path or generator spec */
   uint64_t pages;               /* guest pages (0: from the trace) */
   uint32_t page_size;           /* 4096 */
@@ -66,6 +66,21 @@ int mdl_scenario_set(mdl_scenario *s, const char *key, const char *value);
 /* Checks the scenario as a whole (a workload is given, bandwidths > 0, ...)
  * and loads nothing. */
 int mdl_scenario_validate(const mdl_scenario *s);
+
+/* A stable 64-bit digest of every parameter's canonical text, leaving out
+ * the keys in skip[0..nskip) (e.g. a sweep's axes): two scenarios with the
+ * same digest are the same experiment. */
+uint64_t mdl_scenario_digest(const mdl_scenario *s, const char *const *skip, size_t nskip);
+
+/* The scenario with the values a simulation actually uses (`used`): pages
+ * from the trace (or the generators' 131072) when not given, the
+ * profile's link when link = 0, the link when postcopy-bandwidth = 0.
+ * Loads and checks the profile (into *profile when not NULL), opens the
+ * workload's header, and estimates the memory the run needs
+ * (*memory_bytes when not NULL), refusing with the figure when it exceeds
+ * the machine's memory or MIGSIM_MAX_MEMORY. Cost: one workload open. */
+int mdl_scenario_resolve(const mdl_scenario *s, mdl_scenario *used, mdl_profile *profile,
+                         uint64_t *memory_bytes);
 
 /* True for yes/no parameters (a CLI flag may then stand alone). */
 int mdl_scenario_is_flag(const char *key);
