@@ -72,7 +72,8 @@ static int count_files(const char *name) {
   int n = 0;
   struct dirent *e;
   while ((e = readdir(d)))
-    if (strstr(e->d_name, name)) n++; /* the target and its hidden temporary file */
+    if (!strncmp(e->d_name, name, strlen(name)) || (e->d_name[0] == '.' && !strncmp(e->d_name + 1, name, strlen(name))))
+      n++; /* the file or its hidden temporary file */
   closedir(d);
   return n;
 }
