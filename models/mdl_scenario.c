@@ -300,6 +300,101 @@ static uint64_t mdl__memory_limit(void) {
   return phys;
 }
 
+/* What resolve learns by opening a workload and reading its first events
+ * (at most MDL__PROBE_EVENTS, or up to the end of a shorter trace). */
+#define MDL__PROBE_EVENTS 1000000
+typedef struct {
+  char workload[MDL_TEXT_MAX];
+  uint64_t pages_asked, duration_ns, until_ns;
+  uint32_t page_size;
+  int valid;
+  /* results */
+  uint64_t pages;
+  uint32_t meta_page_size;
+  uint64_t count, first, last, period;
+  int ended;
+} mdl__probe;
+
+/* Sweeps resolve many points of one workload in a row: the last probe of
+ * each thread is kept (the seed is left out of the key: it changes which
+ * pages a generator writes, not how many). */
+static _Thread_local mdl__probe mdl__last_probe;
+
+static int mdl__probe_workload(const mdl_scenario *s, mdl__probe *out) {
+  uint64_t pages_asked = s->pages ? s->pages : 131072;
+  uint64_t until = s->trace_offset_ns + s->timeout_ns;
+  mdl__probe *c = &mdl__last_probe;
+  if (c->valid && !strcmp(c->workload, s->workload) && c->pages_asked == pages_asked &&
+      c->page_size == s->page_size && c->duration_ns == s->workload_duration_ns && c->until_ns >= until) {
+    *out = *c;
+    return 0;
+  }
+  wl_open_opts o = {pages_asked, s->page_size, s->seed, s->workload_duration_ns};
+  wl_source *src = NULL;
+  int rc = wl_source_open(s->workload, &o, &src);
+  if (rc) return rc;
+  memset(out, 0, sizeof *out);
+  const wl_meta *m = wl_source_meta(src);
+  out->pages = m->pages;
+  out->meta_page_size = m->page_size;
+  out->first = UINT64_MAX;
+  wl_event *buf = malloc(4096 * sizeof *buf);
+  if (!buf) rc = sim_errorf(SIM_ENOMEM, "out of memory");
+  while (!rc && out->count < MDL__PROBE_EVENTS) {
+    long n = wl_source_read(src, buf, 4096);
+    if (n < 0) rc = (int)n;
+    if (n <= 0) {
+      out->ended = n == 0;
+      break;
+    }
+    if (out->first == UINT64_MAX) out->first = buf[0].time_ns;
+    out->count += (uint64_t)n;
+    out->last = buf[n - 1].time_ns;
+    if (out->last > until) break; /* the run ends before the rest matters */
+  }
+  free(buf);
+  out->period = wl_meta_period(m, out->last);
+  wl_source_close(src);
+  if (rc) return rc;
+  snprintf(out->workload, sizeof out->workload, "%s", s->workload);
+  out->pages_asked = pages_asked;
+  out->page_size = s->page_size;
+  out->duration_ns = s->workload_duration_ns;
+  out->until_ns = until;
+  out->valid = 1;
+  *c = *out;
+  return 0;
+}
+
+/* Page events a run may have to replay, estimated from the probe and the
+ * timeout, refused above MIGSIM_MAX_EVENTS (default 10^10, about a minute
+ * and a half at the simulator's speed): a tiny trace looping every few
+ * nanoseconds, or a generator at an absurd rate, would otherwise keep a
+ * run busy for hours. */
+static int mdl__check_event_work(const mdl_scenario *s, const mdl__probe *p) {
+  double limit = 1e10;
+  const char *env = getenv("MIGSIM_MAX_EVENTS");
+  uint64_t v;
+  if (env && *env && sim_parse_count(env, &v) == 0 && v > 0) limit = (double)v;
+  if (p->count == 0) return 0;
+  double horizon = (double)s->timeout_ns, span, events;
+  int looped = p->ended && s->loop;
+  if (looped) {
+    span = (double)p->period;
+    events = (double)p->count * ((double)s->trace_offset_ns + horizon) / span;
+  } else {
+    span = (double)(p->last > p->first ? p->last - p->first : 1);
+    events = p->ended ? (double)p->count : (double)p->count * horizon / span;
+  }
+  if (events > limit)
+    return sim_errorf(SIM_ERANGE,
+                      "%.60s: about %.3g page events in the %.6g s timeout (%llu events in %.6g s%s); more than "
+                      "the %.3g a run may replay (MIGSIM_MAX_EVENTS sets the limit)",
+                      s->workload, events, horizon / 1e9, (unsigned long long)p->count, span / 1e9,
+                      looped ? ", looped" : "", limit);
+  return 0;
+}
+
 int mdl_scenario_resolve(const mdl_scenario *s, mdl_scenario *used, mdl_profile *profile,
                          uint64_t *memory_bytes) {
   int rc = mdl_scenario_validate(s);
@@ -311,19 +406,16 @@ int mdl_scenario_resolve(const mdl_scenario *s, mdl_scenario *used, mdl_profile 
   *used = *s;
   /* The guest size as the simulator takes it: the scenario's, else the
    * trace's, else 131072 pages for a generator. */
-  wl_open_opts o = {s->pages ? s->pages : 131072, s->page_size, s->seed, s->workload_duration_ns};
-  wl_source *src = NULL;
-  if ((rc = wl_source_open(s->workload, &o, &src))) return rc;
-  const wl_meta *m = wl_source_meta(src);
-  if (!s->pages) used->pages = m->pages;
-  if (m->page_size != s->page_size)
-    rc = sim_errorf(SIM_EINVAL, "%s: page size %u differs from the scenario's %u", s->workload, m->page_size,
-                    s->page_size);
-  else if (m->pages > used->pages)
-    rc = sim_errorf(SIM_ERANGE, "%s: trace has %llu pages but the guest only %llu", s->workload,
-                    (unsigned long long)m->pages, (unsigned long long)used->pages);
-  wl_source_close(src);
-  if (rc) return rc;
+  mdl__probe probe;
+  if ((rc = mdl__probe_workload(s, &probe))) return rc;
+  if (!s->pages) used->pages = probe.pages;
+  if (probe.meta_page_size != s->page_size)
+    return sim_errorf(SIM_EINVAL, "%s: page size %u differs from the scenario's %u", s->workload,
+                      probe.meta_page_size, s->page_size);
+  if (probe.pages > used->pages)
+    return sim_errorf(SIM_ERANGE, "%s: trace has %llu pages but the guest only %llu", s->workload,
+                      (unsigned long long)probe.pages, (unsigned long long)used->pages);
+  if ((rc = mdl__check_event_work(s, &probe))) return rc;
   if (used->link_bandwidth == 0) used->link_bandwidth = profile->link_bytes_per_s;
   if (used->postcopy_bandwidth == 0) used->postcopy_bandwidth = used->link_bandwidth;
   /* Memory: the bitmaps (mdl_mem.h) of every guest page plus other RAM
