@@ -134,7 +134,6 @@ int cli_cmd_compare(int argc, char **argv) {
   uint64_t grid = sim_hash_str(sim_hash_str(SIM_HASH_INIT, o.algos), o.links);
   uint64_t d = mdl_scenario_digest(&base, NULL, 0);
   grid = sim_hash(grid, &d, sizeof d);
-  grid = sim_hash(grid, &o.no_plots, sizeof o.no_plots);
   res_folder *folder;
   cli_check(res_folder_open(o.out, "compare", grid, o.force ? RES_FOLDER_FORCE : RES_FOLDER_OWN, &folder),
             "compare");

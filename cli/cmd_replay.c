@@ -115,6 +115,10 @@ static void cli__replay_one(cli__replay_opts *o, const mdl_scenario *given) {
   char id[RES_RUN_ID_MAX];
   res_run_id(s.name, id);
   if (res_folder_has_run(o->folder, id)) {
+    /* The same command again resumes; with --append the same name is
+     * another scenario, which needs a name of its own. */
+    if (o->mode == RES_FOLDER_APPEND)
+      cli_die("replay: run '%s' is already in %s/summary.csv (give this scenario another --name)", s.name, o->out);
     if (!o->quiet) fprintf(stderr, "replay %s: already in %s/summary.csv, skipped\n", s.name, o->out);
     o->skipped++;
     return;

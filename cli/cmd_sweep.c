@@ -37,6 +37,7 @@ typedef struct {
   int quiet;
   res_folder_mode mode;
   res_folder *folder;
+  int write_failed;
 
   /* run state */
   uint64_t points, done, skipped;
@@ -141,6 +142,8 @@ static int cli__sweep_opt(void *ctx, const char *name, const char *value) {
   if (!strcmp(name, "append")) return w->mode = RES_FOLDER_APPEND, 0;
   if (!strcmp(name, "force")) return w->mode = RES_FOLDER_FORCE, 0;
   if (!value) return -1;
+  /* A yes/no parameter given alone (--timeline --jobs 2) is not an axis. */
+  if (mdl_scenario_is_flag(name) && !strncmp(value, "--", 2)) return -1;
   /* A scenario parameter: check the key exists, collect its values. */
   mdl_scenario probe = w->base;
   if (mdl_scenario_set(&probe, name, "0") == SIM_ENOTFOUND) return -1;
@@ -213,14 +216,21 @@ static cli__finished cli__skipped_mark;
 /* Writes finished points in grid order, so that a sweep's files are the
  * same bytes whatever the number of threads. Called under the lock. */
 static int cli__flush(cli__sweep *w) {
+  /* After a failed write nothing more is written: the folder must stay a
+   * prefix of the grid so that a resume gives the uninterrupted bytes. */
+  if (w->write_failed) return SIM_EIO;
   int rc = 0;
   while (!rc && w->next_write < w->points && w->slots[w->next_write]) {
     cli__finished *f = w->slots[w->next_write];
     if (f != &cli__skipped_mark) {
       rc = res_folder_write(w->folder, f->id, &f->used, &f->r);
-      if (rc && !w->error_msg[0])
-        snprintf(w->error_msg, sizeof w->error_msg, "%.600s: %s", f->key, sim_error_message());
-      if (!rc) w->done++;
+      if (rc) {
+        if (!w->error_msg[0])
+          snprintf(w->error_msg, sizeof w->error_msg, "%.600s: %s", f->key, sim_error_message());
+        w->write_failed = 1;
+        break; /* the slot is freed with the others */
+      }
+      w->done++;
       mdl_result_free(&f->r);
       free(f);
     }

@@ -512,10 +512,10 @@ int res_folder_write(res_folder *f, const char *run_id, const mdl_scenario *s, c
   for (int i = 0; i < RES__FILES && !rc; i++)
     if (buf[order[i]]) rc = res__append(f, order[i], buf[order[i]], len[order[i]], hlen[order[i]], &end[order[i]]);
   if (rc) {
-    /* Roll back to the last committed run; should this fail too, the next
-     * open cuts the same rows. */
+    /* Roll back to the last committed run (a write may have stopped half
+     * way); should this fail too, the next open cuts the same rows. */
     for (int t = 0; t < RES__FILES; t++)
-      if (f->fd[t] >= 0 && end[t] != f->len[t] && ftruncate(f->fd[t], f->len[t]) != 0) {
+      if (buf[t] && f->fd[t] >= 0 && ftruncate(f->fd[t], f->len[t]) != 0) {
       }
   } else {
     for (int t = 0; t < RES__FILES; t++) f->len[t] = end[t];
