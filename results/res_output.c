@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -455,8 +456,27 @@ int res_folder_has_run(const res_folder *f, const char *run_id) { return res__id
 
 uint64_t res_folder_runs(const res_folder *f) { return f->ids.count; }
 
+/* Crash testing (scripts/kill-anywhere.sh, test_reliability): with
+ * MIGSIM_KILL_AT=N the process kills itself with SIGKILL at its N-th table
+ * write, after writing half of it when N is odd (a torn row) and all of it
+ * when N is even (between a run's files). Off unless the variable is set. */
+static void res__maybe_die(int fd, const char *buf, size_t len, off_t at) {
+  static long kill_at = -1, writes;
+  if (kill_at < 0) {
+    const char *env = getenv("MIGSIM_KILL_AT");
+    kill_at = env && *env ? strtol(env, NULL, 10) : 0;
+  }
+  if (kill_at <= 0 || ++writes != kill_at) return;
+  size_t part = (kill_at & 1) ? len / 2 : len;
+  if (pwrite(fd, buf, part, at) < 0) {
+    /* dying anyway */
+  }
+  raise(SIGKILL);
+}
+
 /* Writes all of buf at `at`; 0 or errno. */
 static int res__pwrite_all(int fd, const char *buf, size_t len, off_t at) {
+  res__maybe_die(fd, buf, len, at);
   while (len) {
     ssize_t n = pwrite(fd, buf, len, at);
     if (n < 0 && errno == EINTR) continue;
