@@ -10,12 +10,14 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "res_csv.h"
 #include "sim_err.h"
 #include "sim_file.h"
 #include "sim_hash.h"
+#include "sim_vec.h"
 
 /* ------------------------------------------------------------- schema */
 
@@ -126,7 +128,17 @@ struct res_folder {
   size_t header_len[RES__FILES];
   res__idset ids;
   int sync;
+  /* Group commit (with sync): summary rows wait here, with their ids,
+   * until the data files are synced, at most RES__COMMIT_NS apart. */
+  off_t base[RES__FILES]; /* lengths at the last commit: the rollback point */
+  char *pending;
+  size_t pending_len, pending_cap;
+  char **pending_ids;
+  size_t npending, pending_ids_cap;
+  struct timespec last_commit;
 };
+
+#define RES__COMMIT_NS 1000000000ll
 
 static char *res__path(const res_folder *f, const char *name) {
   size_t n = strlen(f->dir) + strlen(name) + 2;
@@ -384,6 +396,8 @@ static int res__scan(res_folder *f, int t) {
   return rc;
 }
 
+static void res__pending_clear(res_folder *f);
+
 static void res__folder_free(res_folder *f) {
   for (int t = 0; t < RES__FILES; t++) {
     if (f->fd[t] >= 0) close(f->fd[t]);
@@ -391,6 +405,9 @@ static void res__folder_free(res_folder *f) {
   }
   if (f->lock_fd >= 0) close(f->lock_fd); /* releases the flock */
   res__idset_free(&f->ids);
+  res__pending_clear(f);
+  free(f->pending);
+  free(f->pending_ids);
   free(f->dir);
   free(f);
 }
@@ -444,6 +461,8 @@ int res_folder_open(const char *dir, const char *command, uint64_t grid, res_fol
   if (!rc && (replace || !m.present)) rc = res__write_manifest(f, command, grid);
   /* Summary first: it decides which runs exist. */
   for (int t = 0; t < RES__FILES && !rc; t++) rc = res__scan(f, t);
+  for (int t = 0; t < RES__FILES; t++) f->base[t] = f->len[t];
+  clock_gettime(CLOCK_MONOTONIC, &f->last_commit);
   if (rc) {
     res__folder_free(f);
     return rc;
@@ -452,7 +471,11 @@ int res_folder_open(const char *dir, const char *command, uint64_t grid, res_fol
   return 0;
 }
 
-int res_folder_has_run(const res_folder *f, const char *run_id) { return res__idset_has(&f->ids, run_id); }
+static int res__pending_has(const res_folder *f, const char *run_id);
+
+int res_folder_has_run(const res_folder *f, const char *run_id) {
+  return res__idset_has(&f->ids, run_id) || res__pending_has(f, run_id);
+}
 
 uint64_t res_folder_runs(const res_folder *f) { return f->ids.count; }
 
@@ -506,49 +529,116 @@ static int res__append(res_folder *f, int t, const char *buf, size_t len, size_t
     if (f->fd[t] < 0) return sim_errorf(SIM_EIO, "cannot create %s/%s: %s", f->dir, res__file_names[t], strerror(e));
   }
   int e = res__pwrite_all(f->fd[t], from, n, f->len[t]);
-  if (!e && f->sync && t != RES__SUMMARY && fdatasync(f->fd[t]) != 0) e = errno;
   if (e) return sim_errorf(SIM_EIO, "cannot write %s/%s: %s", f->dir, res__file_names[t], strerror(e));
   *end = f->len[t] + (off_t)n;
+  return 0;
+}
+
+static void res__pending_clear(res_folder *f) {
+  for (size_t i = 0; i < f->npending; i++) free(f->pending_ids[i]);
+  f->npending = 0;
+  f->pending_len = 0;
+}
+
+/* Truncates every file back to the last commit and forgets the pending
+ * runs; should a truncate fail, the next open cuts the same rows. */
+static void res__rollback(res_folder *f) {
+  for (int t = 0; t < RES__FILES; t++) {
+    if (f->fd[t] >= 0 && f->len[t] != f->base[t] && ftruncate(f->fd[t], f->base[t]) != 0) {
+    }
+    f->len[t] = f->base[t];
+  }
+  res__pending_clear(f);
+}
+
+/* Syncs the data files, then appends the pending summary rows: from here
+ * on their runs exist. */
+static int res__commit(res_folder *f) {
+  if (!f->npending) return 0;
+  int rc = 0;
+  for (int t = RES__ROUNDS; t < RES__FILES && !rc; t++)
+    if (f->sync && f->fd[t] >= 0 && f->len[t] != f->base[t] && fdatasync(f->fd[t]) != 0)
+      rc = sim_errorf(SIM_EIO, "cannot write %s/%s: %s", f->dir, res__file_names[t], strerror(errno));
+  off_t end = 0;
+  if (!rc) rc = res__append(f, RES__SUMMARY, f->pending, f->pending_len, 0, &end);
+  if (rc) {
+    res__rollback(f);
+    return rc;
+  }
+  f->len[RES__SUMMARY] = end;
+  for (size_t i = 0; i < f->npending && !rc; i++) {
+    rc = res__idset_put(&f->ids, f->pending_ids[i]);
+    f->pending_ids[i] = NULL;
+  }
+  f->npending = 0;
+  f->pending_len = 0;
+  for (int t = 0; t < RES__FILES; t++) f->base[t] = f->len[t];
+  clock_gettime(CLOCK_MONOTONIC, &f->last_commit);
+  return rc;
+}
+
+static int res__pending_has(const res_folder *f, const char *run_id) {
+  for (size_t i = 0; i < f->npending; i++)
+    if (!strcmp(f->pending_ids[i], run_id)) return 1;
   return 0;
 }
 
 int res_folder_write(res_folder *f, const char *run_id, const mdl_scenario *s, const mdl_result *r) {
   if (strlen(run_id) >= RES_RUN_ID_MAX)
     return sim_errorf(SIM_EINVAL, "run id '%.40s...' is longer than %d characters", run_id, RES_RUN_ID_MAX - 1);
-  if (res__idset_has(&f->ids, run_id))
+  if (res_folder_has_run(f, run_id))
     return sim_errorf(SIM_EINVAL, "run '%.100s' is already in %s/summary.csv (give another --name, or --force)",
                       run_id, f->dir);
   char *buf[RES__FILES] = {0};
   size_t len[RES__FILES] = {0}, hlen[RES__FILES] = {0};
-  off_t end[RES__FILES];
   int rc = 0;
   for (int t = 0; t < RES__FILES && !rc; t++) {
-    end[t] = f->len[t];
     if ((t == RES__ROUNDS && !r->round_count) || (t == RES__TIMELINE && !r->sample_count)) continue;
     rc = res__render(t, run_id, s, r, &buf[t], &len[t], &hlen[t]);
   }
-  /* Rounds and timeline first, synced; the summary row commits. */
-  static const int order[RES__FILES] = {RES__ROUNDS, RES__TIMELINE, RES__SUMMARY};
-  for (int i = 0; i < RES__FILES && !rc; i++)
-    if (buf[order[i]]) rc = res__append(f, order[i], buf[order[i]], len[order[i]], hlen[order[i]], &end[order[i]]);
-  if (rc) {
-    /* Roll back to the last committed run (a write may have stopped half
-     * way); should this fail too, the next open cuts the same rows. */
-    for (int t = 0; t < RES__FILES; t++)
-      if (buf[t] && f->fd[t] >= 0 && ftruncate(f->fd[t], f->len[t]) != 0) {
-      }
-  } else {
-    for (int t = 0; t < RES__FILES; t++) f->len[t] = end[t];
-    char *owned = strdup(run_id);
-    rc = owned ? res__idset_put(&f->ids, owned) : sim_errorf(SIM_ENOMEM, "out of memory");
+  /* Rounds and timeline rows go to their files now; the summary row, which
+   * commits the run, waits for the next commit. */
+  for (int t = RES__ROUNDS; t < RES__FILES && !rc; t++) {
+    off_t end;
+    if (buf[t] && !(rc = res__append(f, t, buf[t], len[t], hlen[t], &end))) f->len[t] = end;
+  }
+  if (!rc) {
+    /* The summary header goes with the first row of an empty file. */
+    const char *row = f->len[RES__SUMMARY] == 0 && f->pending_len == 0 ? buf[RES__SUMMARY]
+                                                                        : buf[RES__SUMMARY] + hlen[RES__SUMMARY];
+    size_t n = (size_t)(buf[RES__SUMMARY] + len[RES__SUMMARY] - row);
+    char *g = sim_grow(f->pending, &f->pending_cap, f->pending_len + n, 1);
+    char **gi = sim_grow(f->pending_ids, &f->pending_ids_cap, f->npending + 1, sizeof *gi);
+    char *id = strdup(run_id);
+    if (g) f->pending = g;
+    if (gi) f->pending_ids = gi;
+    if (!g || !gi || !id) {
+      free(id);
+      rc = sim_errorf(SIM_ENOMEM, "out of memory");
+    } else {
+      memcpy(f->pending + f->pending_len, row, n);
+      f->pending_len += n;
+      f->pending_ids[f->npending++] = id;
+    }
   }
   for (int t = 0; t < RES__FILES; t++) free(buf[t]);
+  if (rc) {
+    res__rollback(f);
+    return rc;
+  }
+  /* Without fsync a commit costs one write: every run commits at once.
+   * With it, runs are committed in groups, at most a second apart. */
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  long long since = (long long)(now.tv_sec - f->last_commit.tv_sec) * 1000000000ll +
+                    (now.tv_nsec - f->last_commit.tv_nsec);
+  if (!f->sync || since >= RES__COMMIT_NS) rc = res__commit(f);
   return rc;
 }
 
 int res_folder_close(res_folder *f) {
   if (!f) return 0;
-  int rc = 0;
+  int rc = res__commit(f);
   for (int t = 0; t < RES__FILES; t++)
     if (f->fd[t] >= 0 && f->sync && fdatasync(f->fd[t]) != 0 && !rc)
       rc = sim_errorf(SIM_EIO, "cannot write %s/%s: %s", f->dir, res__file_names[t], strerror(errno));
