@@ -197,6 +197,7 @@ static void test_sweep_interrupt(void **state) {
   waitpid(pid, &st, 0);
   snprintf(path, sizeof path, "%s/int/summary.csv", tmpdir);
   long rows = count_lines(path) - 1;
+  if (rows < 0) rows = 0; /* interrupted before the first commit */
   if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
     /* The machine was fast enough to finish first: still a valid run. */
     assert_int_equal(rows, 48);
