@@ -115,8 +115,10 @@ int kvr__console_connect(const char *path, pid_t pid, uint64_t timeout_ns,
                          const char *capture_path, kvr_console **out);
 /* The descriptor to poll for input (-1 once closed). */
 int kvr__console_fd(const kvr_console *c);
-/* Reads what is available without blocking and parses complete lines.
- * SIM_EIO when the peer closed the connection. */
+/* Reads what is available without blocking, at most 256 KiB per call (a
+ * flooding guest cannot hold the caller), and parses complete lines; the
+ * capture keeps the first 16 MiB. SIM_EIO when the peer closed the
+ * connection. */
 int kvr__console_drain(kvr_console *c);
 /* Sends one byte to the guest. */
 int kvr__console_send(kvr_console *c, char byte);

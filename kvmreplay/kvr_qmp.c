@@ -159,11 +159,21 @@ int kvr__qmp_exec(kvr_qmp *q, const char *cmd, json_t *args, uint64_t timeout_ns
       continue;
     }
     json_t *mid = json_object_get(m, "id");
+    json_t *err = json_object_get(m, "error");
+    if (!mid && err) {
+      /* QEMU answers a command it could not parse (bad JSON, a missing
+       * "execute") with an error that carries no id: ours is the only
+       * command in flight, so it is the answer, now rather than at the
+       * timeout. */
+      const char *desc = json_string_value(json_object_get(err, "desc"));
+      rc = sim_errorf(SIM_ECHILD, "%s QMP %s: %s (error without id)", q->name, cmd, desc ? desc : "error");
+      json_decref(m);
+      return rc;
+    }
     if (!json_is_integer(mid) || (uint64_t)json_integer_value(mid) != id) {
       json_decref(m); /* an answer to an earlier, timed-out command */
       continue;
     }
-    json_t *err = json_object_get(m, "error");
     if (err) {
       const char *desc = json_string_value(json_object_get(err, "desc"));
       rc = sim_errorf(SIM_ECHILD, "%s QMP %s: %s", q->name, cmd, desc ? desc : "error");
