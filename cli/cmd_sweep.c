@@ -16,7 +16,6 @@
 #include "sim_err.h"
 #include "sim_hash.h"
 #include "sim_vec.h"
-#include "wl_gen.h"
 
 enum { CLI_SWEEP_MAX_AXES = 16 };
 /* A point's key holds every axis as key=value: never cut. */
@@ -82,49 +81,6 @@ static void cli__sweep_help(void) {
   mdl_scenario_help(stdout);
 }
 
-/* Splits a value list. Workload lists split at ',' only before an item that
- * starts a new spec or path (it contains ':' or '/' or names a generator);
- * everything else splits at every ','. ';' always splits. */
-static int cli__split_values(const char *key, const char *text, cli__axis *axis) {
-  int is_workload = !strcmp(key, "workload") || !strcmp(key, "trace");
-  char *copy = strdup(text);
-  if (!copy) return SIM_ENOMEM;
-  size_t cap = 8;
-  axis->values = malloc(cap * sizeof *axis->values);
-  axis->count = 0;
-  char *item = copy;
-  for (char *p = copy;; p++) {
-    int end = *p == '\0';
-    int split = end || *p == ';';
-    if (*p == ',') {
-      if (!is_workload) {
-        split = 1;
-      } else {
-        const char *next = p + 1;
-        size_t len = strcspn(next, ",;");
-        char head[128];
-        snprintf(head, sizeof head, "%.*s", (int)(len < sizeof head - 1 ? len : sizeof head - 1), next);
-        split = strchr(head, ':') || strchr(head, '/') || wl_gen_is_spec(head) || !strchr(head, '=');
-      }
-    }
-    if (!split) continue;
-    *p = '\0';
-    if (*item) {
-      if (axis->count == cap) {
-        cap *= 2;
-        char **g = realloc(axis->values, cap * sizeof *g);
-        if (!g) return SIM_ENOMEM;
-        axis->values = g;
-      }
-      axis->values[axis->count++] = strdup(item);
-    }
-    if (end) break;
-    item = p + 1;
-  }
-  free(copy);
-  return axis->count ? 0 : sim_errorf(SIM_EINVAL, "--%s: no values", key);
-}
-
 static int cli__sweep_opt(void *ctx, const char *name, const char *value) {
   cli__sweep *w = ctx;
   if (!strcmp(name, "help")) {
@@ -150,7 +106,7 @@ static int cli__sweep_opt(void *ctx, const char *name, const char *value) {
   if (w->naxes == CLI_SWEEP_MAX_AXES) cli_die("sweep: at most %d parameters", CLI_SWEEP_MAX_AXES);
   cli__axis *a = &w->axes[w->naxes];
   snprintf(a->key, sizeof a->key, "%s", name);
-  if (cli__split_values(name, value, a)) cli_die("sweep: %s", sim_error_message());
+  if (mdl_sweep_split(name, value, &a->values, &a->count)) cli_die("sweep: %s", sim_error_message());
   for (size_t i = 0; i < a->count; i++) {
     probe = w->base;
     if (mdl_scenario_set(&probe, name, a->values[i])) cli_die("sweep: --%s", sim_error_message());
@@ -274,8 +230,7 @@ static int cli__run_point(void *ctx, uint64_t index) {
 
 static void cli__sweep_free(cli__sweep *w) {
   for (size_t i = 0; i < w->naxes; i++) {
-    for (size_t k = 0; k < w->axes[i].count; k++) free(w->axes[i].values[k]);
-    free(w->axes[i].values);
+    mdl_sweep_values_free(w->axes[i].values, w->axes[i].count);
   }
   /* Points finished after an error or interruption but never written. */
   for (uint64_t i = 0; w->slots && i < w->points; i++) {

@@ -27,27 +27,35 @@ struct kvr_console {
   kvr_guest_state st;
 };
 
-int kvr__console_connect(const char *path, pid_t pid, uint64_t timeout_ns,
-                         const char *capture_path, kvr_console **out) {
+int kvr__console_attach(int fd, kvr_console **out) {
   *out = NULL;
   kvr_console *c = calloc(1, sizeof *c);
-  if (!c) return sim_errorf(SIM_ENOMEM, "out of memory");
-  c->fd = -1;
-  int rc = kvr__unix_connect(path, pid, timeout_ns, "serial console", &c->fd);
-  if (rc) goto fail;
-  int fl = fcntl(c->fd, F_GETFL);
-  if (fl < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-    rc = sim_errorf(SIM_EIO, "fcntl: %s", strerror(errno));
-    goto fail;
+  if (!c) {
+    close(fd);
+    return sim_errorf(SIM_ENOMEM, "out of memory");
   }
-  if (capture_path && !(c->capture = fopen(capture_path, "w"))) {
-    rc = sim_errorf(SIM_EIO, "cannot create %s: %s", capture_path, strerror(errno));
-    goto fail;
+  c->fd = fd;
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+    int rc = sim_errorf(SIM_EIO, "fcntl: %s", strerror(errno));
+    kvr__console_close(c);
+    return rc;
   }
   *out = c;
   return 0;
-fail:
-  kvr__console_close(c);
+}
+
+int kvr__console_connect(const char *path, pid_t pid, uint64_t timeout_ns,
+                         const char *capture_path, kvr_console **out) {
+  *out = NULL;
+  int fd = -1;
+  int rc = kvr__unix_connect(path, pid, timeout_ns, "serial console", &fd);
+  if (!rc) rc = kvr__console_attach(fd, out);
+  if (!rc && capture_path && !((*out)->capture = fopen(capture_path, "w"))) {
+    rc = sim_errorf(SIM_EIO, "cannot create %s: %s", capture_path, strerror(errno));
+    kvr__console_close(*out);
+    *out = NULL;
+  }
   return rc;
 }
 

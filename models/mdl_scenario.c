@@ -10,6 +10,7 @@
 
 #include "mdl_ini.h"
 #include "mdl_mem.h"
+#include "wl_gen.h"
 #include "wl_trace.h"
 #include "sim_err.h"
 #include "sim_hash.h"
@@ -280,6 +281,65 @@ void mdl_scenario_help(FILE *out) {
     }
     fprintf(out, "  --%-20s %s [default %s%s]\n", f->key, f->doc, f->def, range);
   }
+}
+
+/* ------------------------------------------------------ sweep values */
+
+void mdl_sweep_values_free(char **values, size_t count) {
+  for (size_t i = 0; values && i < count; i++) free(values[i]);
+  free(values);
+}
+
+int mdl_sweep_split(const char *key, const char *text, char ***values_out, size_t *count_out) {
+  int is_workload = !strcmp(key, "workload") || !strcmp(key, "trace");
+  *values_out = NULL;
+  *count_out = 0;
+  char *copy = strdup(text);
+  char **values = NULL;
+  size_t count = 0, cap = 0;
+  int rc = copy ? 0 : sim_errorf(SIM_ENOMEM, "out of memory");
+  char *item = copy;
+  for (char *p = copy; !rc; p++) {
+    int end = *p == '\0';
+    int split = end || *p == ';';
+    if (*p == ',') {
+      if (!is_workload) {
+        split = 1;
+      } else {
+        /* The next item (up to ',' or ';') starts a new spec when it has
+         * ':' or '/', names a generator, or is not a key=value. */
+        char *next = p + 1;
+        size_t len = strcspn(next, ",;");
+        char saved = next[len];
+        next[len] = '\0';
+        split = strchr(next, ':') || strchr(next, '/') || wl_gen_is_spec(next) || !strchr(next, '=');
+        next[len] = saved;
+      }
+    }
+    if (!split) continue;
+    *p = '\0';
+    if (*item) {
+      char **g = sim_grow(values, &cap, count + 1, sizeof *g);
+      char *v = g ? strdup(item) : NULL;
+      if (g) values = g;
+      if (!v) {
+        rc = sim_errorf(SIM_ENOMEM, "out of memory");
+        break;
+      }
+      values[count++] = v;
+    }
+    if (end) break;
+    item = p + 1;
+  }
+  free(copy);
+  if (!rc && count == 0) rc = sim_errorf(SIM_EINVAL, "--%s: no values", key);
+  if (rc) {
+    mdl_sweep_values_free(values, count);
+    return rc;
+  }
+  *values_out = values;
+  *count_out = count;
+  return 0;
 }
 
 /* ------------------------------------------------ values actually used */

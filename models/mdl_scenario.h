@@ -82,6 +82,15 @@ uint64_t mdl_scenario_digest(const mdl_scenario *s, const char *const *skip, siz
 int mdl_scenario_resolve(const mdl_scenario *s, mdl_scenario *used, mdl_profile *profile,
                          uint64_t *memory_bytes);
 
+/* Splits a sweep's value list for parameter `key`: at every ',' or ';',
+ * except that a workload list splits at ',' only before an item that
+ * starts a new spec or path (it has ':' or '/', names a generator, or is
+ * not key=value), since specs contain commas themselves. Empty items are
+ * dropped. 0 and a malloc'ed array of malloc'ed strings (free with
+ * mdl_sweep_values_free), SIM_EINVAL for no values, SIM_ENOMEM. O(n). */
+int mdl_sweep_split(const char *key, const char *text, char ***values, size_t *count);
+void mdl_sweep_values_free(char **values, size_t count);
+
 /* True for yes/no parameters (a CLI flag may then stand alone). */
 int mdl_scenario_is_flag(const char *key);
 
