@@ -34,6 +34,8 @@ static void cli__run_help(void) {
          "  --append               add these runs to a folder holding other results\n"
          "  --force                replace the folder's results (CSVs, plots, reports)\n"
          "  --quiet                no table on stdout\n"
+         "  --ranges               print every parameter's and profile key's valid range\n"
+         "                         (Markdown) and exit\n"
          "  --help                 this text\n\n"
          "scenario parameters (units accepted: KiB/MiB/GiB, ms/s/min, MiB/s, Gbit/s, ...):\n");
   mdl_scenario_help(stdout);
@@ -52,6 +54,14 @@ static int cli__run_opt(void *ctx, const char *name, const char *value) {
   if (!strcmp(name, "out")) return o->out = value, 1;
   if (!strcmp(name, "scenario")) return o->scenario_file = value, 1;
   if (!strcmp(name, "quiet")) return o->quiet = 1, 0;
+  if (!strcmp(name, "ranges")) {
+    /* Markdown tables of every parameter's and profile key's valid range
+     * (docs/scenarios.md and docs/profiles.md carry this output). */
+    mdl_scenario_ranges_md(stdout);
+    printf("\n| profile key | valid range | meaning |\n|---|---|---|\n");
+    mdl_profile_help(stdout);
+    exit(CLI_EXIT_OK);
+  }
   if (!strcmp(name, "append")) return o->mode = RES_FOLDER_APPEND, 0;
   if (!strcmp(name, "force")) return o->mode = RES_FOLDER_FORCE, 0;
   return -1;

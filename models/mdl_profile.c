@@ -181,7 +181,9 @@ void mdl_profile_help(FILE *out) {
     const mdl__field *f = &mdl__fields[i];
     char range[160] = "";
     if (f->lo != 0 || f->hi != 0) sim_format_range(range, sizeof range, mdl__field_quantity(f), f->lo, f->hi);
-    fprintf(out, "| `%s` | %s | %s |\n", f->key, range[0] ? range : "(see meaning)", f->doc);
+    fprintf(out, "| `%s` | %s | ", f->key, range[0] ? range : f->kind == MDL__ENUM_DRV ? "qemu, xen" : "tcg, kvm");
+    for (const char *c = f->doc; *c; c++) fputs(*c == '|' ? "or" : (char[2]){*c, 0}, out);
+    fputs(" |\n", out);
   }
 }
 

@@ -269,6 +269,25 @@ int mdl_scenario_is_flag(const char *key) {
   return f && f->kind == P_BOOL;
 }
 
+void mdl_scenario_ranges_md(FILE *out) {
+  fprintf(out, "| parameter | valid range | default | meaning |\n|---|---|---|---|\n");
+  for (size_t i = 0; i < sizeof mdl__params / sizeof mdl__params[0]; i++) {
+    const p_field *f = &mdl__params[i];
+    char r[128] = "";
+    if (mdl__numeric(f)) {
+      if (!strcmp(f->key, "seed")) snprintf(r, sizeof r, "0..18446744073709551615 (exact)");
+      else if (f->kind == P_MEMORY)
+        sim_format_range(r, sizeof r, SIM_QTY_COUNT, f->lo, f->hi), strcat(r, " pages");
+      else sim_format_range(r, sizeof r, mdl__quantity(f->kind), f->lo, f->hi);
+    }
+    const char *kind = f->kind == P_BOOL ? "yes, no" : f->kind == P_ALGO ? "precopy, postcopy, hybrid"
+                       : f->kind == P_SWITCH ? "syncs, nonconverge, time" : "text";
+    fprintf(out, "| `%s` | %s%s | %s | ", f->key, f->zero_ok ? "0 or " : "", r[0] ? r : kind, f->def);
+    for (const char *c = f->doc; *c; c++) fputs(*c == '|' ? "or" : (char[2]){*c, 0}, out);
+    fputs(" |\n", out);
+  }
+}
+
 void mdl_scenario_help(FILE *out) {
   for (size_t i = 0; i < sizeof mdl__params / sizeof mdl__params[0]; i++) {
     const p_field *f = &mdl__params[i];
@@ -489,9 +508,9 @@ int mdl_scenario_resolve(const mdl_scenario *s, mdl_scenario *used, mdl_profile 
   if (bytes > (double)limit) {
     char need[32], have[32];
     return sim_errorf(SIM_ERANGE,
-                      "scenario %s needs about %s of memory for %.0f guest pages, more than the %s "
+                      "the run needs about %s of memory for %.0f guest pages, more than the %s "
                       "available (MIGSIM_MAX_MEMORY sets the limit)",
-                      s->name[0] ? s->name : s->workload, sim_format_bytes(need, sizeof need, bytes), pages,
+                      sim_format_bytes(need, sizeof need, bytes), pages,
                       sim_format_bytes(have, sizeof have, (double)limit));
   }
   if (memory_bytes) *memory_bytes = (uint64_t)bytes;

@@ -97,6 +97,10 @@ int mdl_scenario_is_flag(const char *key);
 /* Lists every parameter with its default and meaning. */
 void mdl_scenario_help(FILE *out);
 
+/* The parameter table as Markdown (key, valid range, default, meaning):
+ * the source of docs/scenarios.md's table. */
+void mdl_scenario_ranges_md(FILE *out);
+
 /* Canonical text of one parameter's value (for result rows). */
 void mdl_scenario_get(const mdl_scenario *s, const char *key, char *buf, size_t len);
 
