@@ -565,6 +565,24 @@ static void test_resource_limits(void **state) {
   one_line_naming(err, "--plot", "--bin");
 }
 
+/* The range tables in docs/ are the program's own output. */
+static void test_docs_ranges(void **state) {
+  (void)state;
+  char cmd[1024], out[512];
+  snprintf(cmd, sizeof cmd, "%s run --ranges > %s", MIGSIM_BIN, path_in(out, sizeof out, "ranges.md"));
+  assert_int_equal(system(cmd), 0);
+  char *ranges = slurp(out);
+  char *scen = slurp(MIGSIM_SOURCE_DIR "/docs/scenarios.md"), *prof = slurp(MIGSIM_SOURCE_DIR "/docs/profiles.md");
+  assert_non_null(ranges);
+  assert_non_null(scen);
+  assert_non_null(prof);
+  for (char *line = strtok(ranges, "\n"); line; line = strtok(NULL, "\n"))
+    if (!strstr(scen, line) && !strstr(prof, line)) fail_msg("docs lack the row: %s (rerun migsim run --ranges)", line);
+  free(ranges);
+  free(scen);
+  free(prof);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_profile_ranges),   cmocka_unit_test(test_scenario_ranges),
@@ -572,7 +590,7 @@ int main(void) {
       cmocka_unit_test(test_folder_full_disk), cmocka_unit_test(test_kill_anywhere),
       cmocka_unit_test(test_long_run_ids),
       cmocka_unit_test(test_summary_values),   cmocka_unit_test(test_output_files),
-      cmocka_unit_test(test_resource_limits),
+      cmocka_unit_test(test_resource_limits),  cmocka_unit_test(test_docs_ranges),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
