@@ -47,6 +47,34 @@ uint64_t cli_scenarios_collect(const char *path, const mdl_scenario *base, cli_s
   return grid;
 }
 
+void cli_scenarios_each(const char *command, const char *path, const mdl_scenario *base, const char *out,
+                        res_folder_mode mode, int quiet, cli_scenario_fn fn, void *ctx) {
+  /* Every scenario is built and checked before the folder is touched. */
+  cli_scenarios list;
+  uint64_t grid = cli_scenarios_collect(path, base, &list);
+  res_folder *folder;
+  cli_check(res_folder_open(out, command, grid, mode, &folder), command);
+  for (size_t i = 0; i < list.count; i++) {
+    const mdl_scenario *s = &list.items[i];
+    char id[RES_RUN_ID_MAX];
+    res_run_id(s->name, id);
+    if (res_folder_has_run(folder, id)) {
+      /* The same command again resumes; with --append the same name is
+       * another scenario, which needs a name of its own. */
+      if (mode == RES_FOLDER_APPEND)
+        cli_die("%s: run '%s' is already in %s/summary.csv (give this scenario another --name)", command,
+                s->name, out);
+      if (!quiet) fprintf(stderr, "%s %s: already in %s/summary.csv, skipped\n", command, s->name, out);
+      continue;
+    }
+    mdl_scenario used;
+    cli_check(mdl_scenario_resolve(s, &used, NULL, NULL), s->name);
+    fn(ctx, folder, id, s, &used);
+  }
+  cli_check(res_folder_close(folder), "writing results");
+  cli_scenarios_free(&list);
+}
+
 void cli_scenarios_load(const char *path, cli_scenarios *list) {
   mdl_scenario base;
   mdl_scenario_defaults(&base);

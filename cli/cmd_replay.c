@@ -17,9 +17,8 @@ typedef struct {
   const char *out;
   const char *scenario_file;
   int quiet, verbose;
-  int count, failed, skipped;
+  int count, failed;
   res_folder_mode mode;
-  res_folder *folder;
   kvr_options kvr;
 } cli__replay_opts;
 
@@ -110,20 +109,10 @@ static int cli__replay_opt(void *ctx, const char *name, const char *value) {
   return -1;
 }
 
-static void cli__replay_one(cli__replay_opts *o, const mdl_scenario *given) {
-  mdl_scenario s = *given, used;
-  char id[RES_RUN_ID_MAX];
-  res_run_id(s.name, id);
-  if (res_folder_has_run(o->folder, id)) {
-    /* The same command again resumes; with --append the same name is
-     * another scenario, which needs a name of its own. */
-    if (o->mode == RES_FOLDER_APPEND)
-      cli_die("replay: run '%s' is already in %s/summary.csv (give this scenario another --name)", s.name, o->out);
-    if (!o->quiet) fprintf(stderr, "replay %s: already in %s/summary.csv, skipped\n", s.name, o->out);
-    o->skipped++;
-    return;
-  }
-  cli_check(mdl_scenario_resolve(&s, &used, NULL, NULL), s.name);
+static void cli__replay_one(void *ctx, res_folder *folder, const char *id, const mdl_scenario *given,
+                            const mdl_scenario *used) {
+  cli__replay_opts *o = ctx;
+  mdl_scenario s = *given;
   mdl_result r;
   kvr_info info;
   int rc = kvr_run(&s, &o->kvr, &r, &info);
@@ -144,12 +133,12 @@ static void cli__replay_one(cli__replay_opts *o, const mdl_scenario *given) {
     fprintf(stderr, "migsim: replay %s failed: %s\n", s.name, r.failure);
     o->failed++;
   }
-  int wrc = res_folder_write(o->folder, id, &used, &r);
+  int wrc = res_folder_write(folder, id, used, &r);
   mdl_result_free(&r);
   cli_check(wrc, "writing results");
   o->count++;
   if (rc == SIM_EINTERRUPTED) {
-    res_folder_close(o->folder);
+    res_folder_close(folder);
     cli_die("replay interrupted; the failed run was recorded in %s", o->out);
   }
 }
@@ -163,12 +152,7 @@ int cli_cmd_replay(int argc, char **argv) {
   mdl_scenario_defaults(&s);
   cli_scenario_args(argc, argv, &s, cli__replay_opt, &o, NULL, 0);
   if (o.verbose) o.kvr.log = stderr;
-  cli_scenarios list;
-  uint64_t grid = cli_scenarios_collect(o.scenario_file, &s, &list);
-  cli_check(res_folder_open(o.out, "replay", grid, o.mode, &o.folder), "replay");
-  for (size_t i = 0; i < list.count; i++) cli__replay_one(&o, &list.items[i]);
-  cli_check(res_folder_close(o.folder), "writing results");
-  cli_scenarios_free(&list);
+  cli_scenarios_each("replay", o.scenario_file, &s, o.out, o.mode, o.quiet, cli__replay_one, &o);
   if (!o.quiet) printf("results: %s/summary.csv, %s/rounds.csv\n", o.out, o.out);
   return o.failed ? CLI_EXIT_CHECK : CLI_EXIT_OK;
 }

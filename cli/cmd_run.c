@@ -14,9 +14,8 @@ typedef struct {
   const char *out;
   const char *scenario_file;
   int quiet;
-  int count, skipped;
+  int count;
   res_folder_mode mode;
-  res_folder *folder;
 } cli__run_opts;
 
 static void cli__run_help(void) {
@@ -67,20 +66,9 @@ static int cli__run_opt(void *ctx, const char *name, const char *value) {
   return -1;
 }
 
-static void cli__run_one(cli__run_opts *o, const mdl_scenario *s) {
-  char id[RES_RUN_ID_MAX];
-  res_run_id(s->name, id);
-  if (res_folder_has_run(o->folder, id)) {
-    /* The same command again resumes; with --append the same name is
-     * another scenario, which needs a name of its own. */
-    if (o->mode == RES_FOLDER_APPEND)
-      cli_die("run: run '%s' is already in %s/summary.csv (give this scenario another --name)", s->name, o->out);
-    if (!o->quiet) fprintf(stderr, "run %s: already in %s/summary.csv, skipped\n", s->name, o->out);
-    o->skipped++;
-    return;
-  }
-  mdl_scenario used;
-  cli_check(mdl_scenario_resolve(s, &used, NULL, NULL), s->name);
+static void cli__run_one(void *ctx, res_folder *folder, const char *id, const mdl_scenario *s,
+                         const mdl_scenario *used) {
+  cli__run_opts *o = ctx;
   mdl_result r;
   mdl_result_init(&r, "sim");
   int rc = mdl_simulate(s, &r);
@@ -92,7 +80,7 @@ static void cli__run_one(cli__run_opts *o, const mdl_scenario *s) {
     if (o->count == 0) res_print_header(stdout);
     res_print_row(stdout, s, &r);
   }
-  rc = res_folder_write(o->folder, id, &used, &r);
+  rc = res_folder_write(folder, id, used, &r);
   mdl_result_free(&r);
   cli_check(rc, "writing results");
   o->count++;
@@ -103,13 +91,7 @@ int cli_cmd_run(int argc, char **argv) {
   mdl_scenario s;
   mdl_scenario_defaults(&s);
   cli_scenario_args(argc, argv, &s, cli__run_opt, &o, NULL, 0);
-  /* Every scenario is built and checked before the folder is touched. */
-  cli_scenarios list;
-  uint64_t grid = cli_scenarios_collect(o.scenario_file, &s, &list);
-  cli_check(res_folder_open(o.out, "run", grid, o.mode, &o.folder), "run");
-  for (size_t i = 0; i < list.count; i++) cli__run_one(&o, &list.items[i]);
-  cli_check(res_folder_close(o.folder), "writing results");
-  cli_scenarios_free(&list);
+  cli_scenarios_each("run", o.scenario_file, &s, o.out, o.mode, o.quiet, cli__run_one, &o);
   if (!o.quiet) printf("results: %s/summary.csv, %s/rounds.csv\n", o.out, o.out);
   return CLI_EXIT_OK;
 }

@@ -29,25 +29,6 @@
 #include "sim_units.h"
 #include "test_util.h"
 
-/* Runs `migsim ARGS` through the shell, stdout discarded, stderr in err;
- * returns the exit status (-1 when killed by a signal). */
-static int migsim(char *err, size_t errlen, const char *fmt, ...) {
-  char args[8192], cmd[16384], errpath[600];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(args, sizeof args, fmt, ap);
-  va_end(ap);
-  snprintf(errpath, sizeof errpath, "%s/stderr.txt", tmpdir);
-  snprintf(cmd, sizeof cmd, "MIGSIM_FSYNC=0 %s %s >/dev/null 2>%s", MIGSIM_BIN, args, errpath);
-  int st = system(cmd);
-  if (err) {
-    FILE *f = fopen(errpath, "r");
-    size_t n = f ? fread(err, 1, errlen - 1, f) : 0;
-    err[n] = '\0';
-    if (f) fclose(f);
-  }
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /* The message is one line that names every given fragment. */
 static void one_line_naming(const char *err, const char *a, const char *b) {
@@ -63,19 +44,6 @@ static char *path_in(char *buf, size_t len, const char *name) {
   return buf;
 }
 
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  rewind(f);
-  char *buf = malloc((size_t)n + 1);
-  assert_non_null(buf);
-  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-  buf[n] = '\0';
-  fclose(f);
-  return buf;
-}
 
 static int exists(const char *path) {
   struct stat st;
