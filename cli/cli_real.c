@@ -61,7 +61,7 @@ void cli_scenarios_each(const char *command, const char *path, const mdl_scenari
     if (res_folder_has_run(folder, id)) {
       /* The same command again resumes; with --append the same name is
        * another scenario, which needs a name of its own. */
-      if (mode == RES_FOLDER_APPEND)
+      if (!res_folder_resuming(folder))
         cli_die("%s: run '%s' is already in %s/summary.csv (give this scenario another --name)", command,
                 s->name, out);
       if (!quiet) fprintf(stderr, "%s %s: already in %s/summary.csv, skipped\n", command, s->name, out);

@@ -202,6 +202,17 @@ static int cli__run_point(void *ctx, uint64_t index) {
   if (!f) return sim_errorf(SIM_ENOMEM, "out of memory");
   int rc = cli__point(w, index, &f->s, f->key, sizeof f->key);
   if (!rc) res_run_id(f->key, f->id);
+  if (!rc && res_folder_has_run(w->folder, f->id) && !res_folder_resuming(w->folder)) {
+    /* A key names only the swept parameters: in another grid's folder the
+     * same key is another experiment, not this one done already. */
+    rc = sim_errorf(SIM_EINVAL, "run '%.300s' is already in %s/summary.csv from another grid; sweep into another --out",
+                    f->id, w->out);
+    pthread_mutex_lock(&w->lock);
+    if (!w->error_msg[0]) snprintf(w->error_msg, sizeof w->error_msg, "%s", sim_error_message());
+    pthread_mutex_unlock(&w->lock);
+    free(f);
+    return rc;
+  }
   if (!rc && res_folder_has_run(w->folder, f->id)) {
     free(f);
     pthread_mutex_lock(&w->lock);

@@ -128,6 +128,7 @@ struct res_folder {
   size_t header_len[RES__FILES];
   res__idset ids;
   int sync;
+  int resuming; /* the folder already knew this command and grid */
   /* Group commit (with sync): summary rows wait here, with their ids,
    * until the data files are synced, at most RES__COMMIT_NS apart. */
   off_t base[RES__FILES]; /* lengths at the last commit: the rollback point */
@@ -219,11 +220,19 @@ static int res__lock(res_folder *f) {
   return rc;
 }
 
+/* migsim-folder.txt: the format, the columns' digest and one "writer"
+ * line per command and grid that wrote the folder (the first, then each
+ * one added with --append). */
+enum { RES__MAX_WRITERS = 256 };
 typedef struct {
   int present;
   unsigned format;
-  uint64_t schema, grid;
-  char command[64];
+  uint64_t schema;
+  size_t nwriters;
+  struct {
+    char command[32];
+    uint64_t grid;
+  } writer[RES__MAX_WRITERS];
 } res__manifest;
 
 static int res__read_manifest(const res_folder *f, res__manifest *m) {
@@ -237,7 +246,7 @@ static int res__read_manifest(const res_folder *f, res__manifest *m) {
     free(path);
     return rc;
   }
-  char text[1024];
+  static _Thread_local char text[RES__MAX_WRITERS * 64 + 256];
   ssize_t n = read(fd, text, sizeof text - 1);
   close(fd);
   text[n > 0 ? n : 0] = '\0';
@@ -247,29 +256,37 @@ static int res__read_manifest(const res_folder *f, res__manifest *m) {
     next = strchr(line, '\n');
     if (next) *next++ = '\0';
     unsigned long long v;
-    char word[64];
+    char word[32];
     if (sscanf(line, "format %u", &m->format) == 1) continue;
-    if (sscanf(line, "schema %llx", &v) == 1) m->schema = v;
-    else if (sscanf(line, "grid %llx", &v) == 1) m->grid = v;
-    else if (sscanf(line, "command %63s", word) == 1) snprintf(m->command, sizeof m->command, "%s", word);
+    if (sscanf(line, "schema %llx", &v) == 1) {
+      m->schema = v;
+    } else if (sscanf(line, "writer %31s %llx", word, &v) == 2 && m->nwriters < RES__MAX_WRITERS) {
+      snprintf(m->writer[m->nwriters].command, sizeof m->writer[0].command, "%s", word);
+      m->writer[m->nwriters++].grid = v;
+    }
   }
-  if (m->format != RES__FORMAT || !m->command[0])
+  if (m->format != RES__FORMAT || !m->nwriters)
     rc = sim_errorf(SIM_EFORMAT, "%s is not a migsim result folder manifest (format %d expected); use --force to replace the folder's results",
                     path, RES__FORMAT);
   free(path);
   return rc;
 }
 
-static int res__write_manifest(const res_folder *f, const char *command, uint64_t grid) {
+/* Writes the manifest: m's writers (none when m is NULL) plus this one. */
+static int res__write_manifest(const res_folder *f, const res__manifest *m, const char *command, uint64_t grid) {
+  if (m && m->nwriters >= RES__MAX_WRITERS)
+    return sim_errorf(SIM_ERANGE, "%s: %d grids appended already; sweep into another --out", f->dir, RES__MAX_WRITERS);
   char *path = res__path(f, RES__MANIFEST);
   if (!path) return sim_errorf(SIM_ENOMEM, "out of memory");
   sim_file *out;
   int rc = sim_file_open(path, &out);
   if (!rc) {
-    fprintf(sim_file_stream(out),
-            "migsim result folder (see docs/results.md)\nformat %d\nschema %016" PRIx64 "\ncommand %s\ngrid %016" PRIx64
-            "\n",
-            RES__FORMAT, res__schema_digest(), command, grid);
+    FILE *o = sim_file_stream(out);
+    fprintf(o, "migsim result folder (see docs/results.md)\nformat %d\nschema %016" PRIx64 "\n", RES__FORMAT,
+            res__schema_digest());
+    for (size_t i = 0; m && i < m->nwriters; i++)
+      fprintf(o, "writer %s %016" PRIx64 "\n", m->writer[i].command, m->writer[i].grid);
+    fprintf(o, "writer %s %016" PRIx64 "\n", command, grid);
     rc = sim_file_commit(out);
   }
   free(path);
@@ -432,15 +449,18 @@ int res_folder_open(const char *dir, const char *command, uint64_t grid, res_fol
     if (!rc) f->header[t] = buf;
   }
   if (!rc) rc = res__lock(f);
-  res__manifest m;
+  static _Thread_local res__manifest m;
   size_t outputs = 0;
   if (!rc) rc = res__read_manifest(f, &m);
   if (rc == SIM_EFORMAT && mode == RES_FOLDER_FORCE) rc = 0;
   if (!rc) rc = res__outputs(f, 0, &outputs);
-  int same = m.present && m.schema == res__schema_digest() && !strcmp(m.command, command) && m.grid == grid;
+  int schema_ok = m.present && m.schema == res__schema_digest();
+  int same = 0;
+  for (size_t i = 0; schema_ok && i < m.nwriters; i++)
+    same |= !strcmp(m.writer[i].command, command) && m.writer[i].grid == grid;
   int replace = mode == RES_FOLDER_FORCE || (mode == RES_FOLDER_OWN && same);
   if (!rc && !replace && (m.present || outputs)) {
-    if (m.present && m.schema != res__schema_digest())
+    if (m.present && !schema_ok)
       rc = sim_errorf(SIM_EINVAL,
                       "%s holds results with other columns (written by another migsim version); use --force to replace them",
                       dir);
@@ -455,10 +475,12 @@ int res_folder_open(const char *dir, const char *command, uint64_t grid, res_fol
       rc = sim_errorf(SIM_EINVAL,
                       "%s already holds results of another `migsim %s` (a different scenario or grid); use %s--force "
                       "to replace them, or choose another --out",
-                      dir, m.command, mode == RES_FOLDER_OWN ? "" : "--append to add runs, ");
+                      dir, m.writer[0].command, mode == RES_FOLDER_OWN ? "" : "--append to add runs, ");
   }
   if (!rc && replace) rc = res__outputs(f, 1, &outputs);
-  if (!rc && (replace || !m.present)) rc = res__write_manifest(f, command, grid);
+  if (!rc && (replace || !m.present)) rc = res__write_manifest(f, NULL, command, grid);
+  else if (!rc && !same) rc = res__write_manifest(f, &m, command, grid); /* --append: one more grid */
+  f->resuming = same && !replace;
   /* Summary first: it decides which runs exist. */
   for (int t = 0; t < RES__FILES && !rc; t++) rc = res__scan(f, t);
   for (int t = 0; t < RES__FILES; t++) f->base[t] = f->len[t];
@@ -478,6 +500,8 @@ int res_folder_has_run(const res_folder *f, const char *run_id) {
 }
 
 uint64_t res_folder_runs(const res_folder *f) { return f->ids.count; }
+
+int res_folder_resuming(const res_folder *f) { return f->resuming; }
 
 /* Crash testing (scripts/kill-anywhere.sh, test_reliability): with
  * MIGSIM_KILL_AT=N the process kills itself with SIGKILL at its N-th table

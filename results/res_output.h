@@ -6,8 +6,8 @@
  *                      actually used) + the metrics; the commit marker
  *   rounds.csv         one row per dirty sync
  *   timeline.csv       one row per estimation window (when recorded)
- *   migsim-folder.txt  format, schema digest, the command and grid digest
- *                      that created the folder
+ *   migsim-folder.txt  format, schema digest, and the command and grid
+ *                      digest of each writer (the first, then each --append)
  *   .migsim-lock       the writer's advisory lock (flock) and pid
  * The contract (docs/results.md):
  *   - one writer at a time: a second one is refused at once, naming the
@@ -60,6 +60,11 @@ int res_folder_open(const char *dir, const char *command, uint64_t grid, res_fol
 
 /* True when run `run_id` is committed in the folder. O(log n). */
 int res_folder_has_run(const res_folder *f, const char *run_id);
+
+/* True when the folder had been written by this command and grid before
+ * (a resume): a run id already present is then this very run, done. With
+ * --append into another grid's folder the same id is another run. */
+int res_folder_resuming(const res_folder *f);
 
 /* Committed runs (as opened plus those written since). */
 uint64_t res_folder_runs(const res_folder *f);

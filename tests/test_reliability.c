@@ -284,6 +284,16 @@ static void test_folder_transactions(void **state) {
   assert_int_equal(migsim(err, sizeof err, "sweep --workload idle --memory 4MiB --algo precopy,postcopy --quiet --append --out %s",
                           torn),
                    0);
+  /* The appended grid is known now: the same command resumes it. */
+  assert_int_equal(migsim(err, sizeof err, "sweep --workload idle --memory 4MiB --algo precopy,postcopy --quiet --append --out %s",
+                          torn),
+                   0);
+  assert_int_equal(migsim(err, sizeof err, "sweep --workload idle --memory 8MiB --algo precopy,postcopy --quiet --append --out %s",
+                          torn),
+                   0); /* memory is in the key: new ids, added */
+  /* (Every parameter given to a sweep is in its keys, so two grids share a
+   * key only through what a key cannot see, e.g. a changed profile file;
+   * run --append below shows the refusal.) */
   assert_int_equal(migsim(err, sizeof err, "sweep --workload idle --memory 4MiB --algo precopy,postcopy --quiet --force --out %s",
                           torn),
                    0);
