@@ -26,6 +26,14 @@ double cli_double(const char *opt, const char *text);
 /* A rate in bytes/s (bare numbers are bytes/s). */
 double cli_bytes_per_s(const char *opt, const char *text, uint64_t page_size);
 
+/* --page-size: a power of two in 512..WL_MAX_PAGE_SIZE; NULL gives 4096. */
+uint64_t cli_page_size(const char *text);
+/* The guest size from --pages or --memory (a whole number of pages), or 0
+ * when neither was given; dies when both were, or on a bad or
+ * out-of-range value. `cmd` prefixes the messages. */
+uint64_t cli_guest_pages(const char *cmd, const char *pages_text, const char *memory_text,
+                         uint64_t page_size);
+
 /* True when stderr is a terminal (progress bars only then). */
 int cli_is_tty(void);
 
@@ -44,5 +52,6 @@ int cli_trace_export(int argc, char **argv);
 int cli_trace_info(int argc, char **argv);
 int cli_trace_stats(int argc, char **argv);
 int cli_trace_record(int argc, char **argv);
+int cli_trace_curve(int argc, char **argv);
 
 #endif

@@ -75,9 +75,10 @@ void cli_scenarios_each(const char *command, const char *path, const mdl_scenari
   cli_scenarios_free(&list);
 }
 
-void cli_scenarios_load(const char *path, cli_scenarios *list) {
+void cli_scenarios_load(const char *path, const char *qemu, cli_scenarios *list) {
   mdl_scenario base;
   mdl_scenario_defaults(&base);
+  if (qemu && mdl_scenario_set(&base, "qemu", qemu)) cli_die("--qemu: %s", sim_error_message());
   cli_scenarios_collect(path, &base, list);
 }
 
@@ -97,6 +98,14 @@ void cli_real_ensure(const cli_scenarios *list, unsigned repeat, const char *dir
     const res_loaded *got[64];
     size_t n = res_runs_of(&have, list->items[i].name, got, 64);
     if (n < repeat) todo += repeat - n;
+    const char *want = kvr_qemu_expected_version(list->items[i].qemu);
+    for (size_t k = 0; want && k < n; k++) {
+      const char *v = got[k]->result.qemu_version;
+      if (v[0] && strncmp(v, want, strlen(want)) != 0)
+        cli_die("real runs of %s in %s were made on QEMU %s, the scenario asks for %s: use another folder "
+                "for each QEMU version",
+                list->items[i].name, dir, v, list->items[i].qemu);
+    }
   }
   if (todo) fprintf(stderr, "real runs: %zu to do on QEMU (kept in %s)\n", todo, dir);
   size_t done = 0;

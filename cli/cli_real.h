@@ -35,14 +35,18 @@ typedef void (*cli_scenario_fn)(void *ctx, res_folder *folder, const char *id, c
 void cli_scenarios_each(const char *command, const char *path, const mdl_scenario *base, const char *out,
                         res_folder_mode mode, int quiet, cli_scenario_fn fn, void *ctx);
 
-/* cli_scenarios_collect on the default scenario. */
-void cli_scenarios_load(const char *path, cli_scenarios *list);
+/* cli_scenarios_collect on the default scenario. qemu, if not NULL, is the
+ * default of the scenario key `qemu` (which QEMU the real runs use); the
+ * file may still set it per scenario. */
+void cli_scenarios_load(const char *path, const char *qemu, cli_scenarios *list);
 void cli_scenarios_free(cli_scenarios *list);
 
 /* Makes sure DIR holds `repeat` real runs of every scenario (running the
  * missing ones on QEMU, appending each as it finishes), then loads them
  * into *runs. Dies on an error that stops real runs altogether (QEMU
- * missing, ...); a failed run is recorded as such and counts. */
+ * missing, ...); a failed run is recorded as such and counts. Dies too when
+ * a stored run was made on another QEMU version than the scenario's
+ * short-named one (`qemu = 10.0` against 7.2 runs): one store per version. */
 void cli_real_ensure(const cli_scenarios *list, unsigned repeat, const char *dir, res_run_set *runs);
 
 /* Replaces every scenario by what the simulator should simulate to compare

@@ -2,6 +2,7 @@
  * with GSL nonlinear least squares, and write a profile file. */
 #include <gsl/gsl_blas.h>
 #include <gsl/gsl_multifit_nlinear.h>
+#include <gsl/gsl_multimin.h>
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 #include <gsl/gsl_vector.h>
@@ -31,8 +32,13 @@ static const cli__param cli__params[] = {
     {"dest_load", offsetof(mdl_profile, dest_load_ns), 1},
     {"zero_page_ns", offsetof(mdl_profile, zero_page_ns), 0},
     {"normal_page_ns", offsetof(mdl_profile, normal_page_ns), 0},
+    {"socket_buffer_bytes", offsetof(mdl_profile, socket_buffer_bytes), 1},
+    {"postcopy_place_ns", offsetof(mdl_profile, postcopy_place_ns), 0},
+    {"postcopy_place_zero_ns", offsetof(mdl_profile, postcopy_place_zero_ns), 0},
+    {"dest_page_ns", offsetof(mdl_profile, dest_page_ns), 0},
+    {"dest_zero_page_ns", offsetof(mdl_profile, dest_zero_page_ns), 0},
 };
-enum { CLI_NPARAM = sizeof cli__params / sizeof cli__params[0], CLI_NMETRIC = 4 };
+enum { CLI_NPARAM = sizeof cli__params / sizeof cli__params[0], CLI_NMETRIC = 6 };
 
 typedef struct {
   const cli_scenarios *list;
@@ -71,7 +77,9 @@ static void cli__apply(const cli__fit *F, const gsl_vector *x, mdl_profile *p) {
 
 /* Residuals: relative errors of total time, downtime, setup time and bytes
  * for every completed real run (downtime and setup against at least 5 ms,
- * so that tiny values do not dominate). */
+ * so that tiny values do not dominate), and for runs that went through
+ * post-copy the page requests (against at least 20) and the guest's stall
+ * (against at least 50 ms). */
 static int cli__residuals(const gsl_vector *x, void *params, gsl_vector *f) {
   cli__fit *F = params;
   mdl_profile p;
@@ -93,6 +101,13 @@ static int cli__residuals(const gsl_vector *x, void *params, gsl_vector *f) {
       gsl_vector_set(f, r + 2, (sim.setup_time_ms - real->setup_time_ms) / fmax(real->setup_time_ms, 5.0));
       gsl_vector_set(f, r + 3, ((double)sim.transferred_bytes - (double)real->transferred_bytes) /
                                    (double)real->transferred_bytes);
+      int postcopy = real->postcopy_bytes > 0;
+      gsl_vector_set(f, r + 4, postcopy ? ((double)sim.postcopy_requests - (double)real->postcopy_requests) /
+                                              fmax((double)real->postcopy_requests, 20.0)
+                                        : 0.0);
+      gsl_vector_set(f, r + 5, postcopy ? (sim.guest_stall_ms - real->guest_stall_ms) /
+                                              fmax(real->guest_stall_ms, 50.0)
+                                        : 0.0);
     }
     mdl_result_free(&sim);
   }
@@ -140,13 +155,53 @@ static void cli__measure_extra_pages(const cli_scenarios *list, const res_run_se
          (unsigned long long)base->extra_nonzero_pages, (unsigned long long)base->extra_zero_pages);
 }
 
+/* Sum of squared residuals at x, for the simplex search. */
+static double cli__cost(const gsl_vector *x, void *params) {
+  cli__fit *F = params;
+  gsl_vector *f = gsl_vector_alloc(F->nres);
+  if (!f) cli_die("calibrate: out of memory");
+  cli__residuals(x, F, f);
+  double cost;
+  gsl_blas_ddot(f, f, &cost);
+  gsl_vector_free(f);
+  return cost;
+}
+
+/* Nelder-Mead (GSL nmsimplex2) from x with steps of 30 % per constant, at
+ * most 600 iterations. Leaves the better point in x; returns its
+ * cost. */
+static double cli__simplex_polish(cli__fit *F, gsl_vector *x, double cost) {
+  gsl_multimin_function fn = {cli__cost, CLI_NPARAM, F};
+  gsl_vector *step = gsl_vector_alloc(CLI_NPARAM);
+  gsl_multimin_fminimizer *m = gsl_multimin_fminimizer_alloc(gsl_multimin_fminimizer_nmsimplex2, CLI_NPARAM);
+  if (!step || !m) cli_die("calibrate: out of memory");
+  gsl_vector_set_all(step, 0.3);
+  gsl_multimin_fminimizer_set(m, &fn, x, step);
+  for (int it = 0; it < 600; it++) {
+    if (gsl_multimin_fminimizer_iterate(m)) break;
+    if (gsl_multimin_test_size(gsl_multimin_fminimizer_size(m), 1e-3) == GSL_SUCCESS) break;
+  }
+  double best = gsl_multimin_fminimizer_minimum(m);
+  if (best < cost) {
+    gsl_vector_memcpy(x, gsl_multimin_fminimizer_x(m));
+    cost = best;
+  }
+  gsl_multimin_fminimizer_free(m);
+  gsl_vector_free(step);
+  return cost;
+}
+
 static void cli__calibrate_help(void) {
   printf("usage: migsim calibrate SCENARIOS.ini -o PROFILE.ini [OPTIONS]\n\n"
          "Fits the machine-dependent constants of a profile (loopback/link speed,\n"
          "setup time, sync pause per GiB, device-state bytes, destination load time,\n"
-         "CPU time per zero and per normal page) to real QEMU runs of the scenarios,\n"
-         "minimising the relative errors of total time, downtime, setup time and bytes\n"
-         "with GSL's trust-region nonlinear least squares, and writes a profile file\n"
+         "CPU time per zero and per normal page, socket buffer, the destination's\n"
+         "time per normal and zero page in pre-copy and in post-copy) to real QEMU\n"
+         "runs of the scenarios,\n"
+         "minimising the relative errors of total time, downtime, setup time, bytes\n"
+         "and, for post-copy runs, page requests and guest stall\n"
+         "with GSL's trust-region nonlinear least squares polished by a simplex\n"
+         "search, and writes a profile file\n"
          "based on --base. Real runs are kept in --runs DIR and reused.\n\n"
          "options:\n"
          "  -o, --output FILE  profile file to write (required)\n"
@@ -154,12 +209,14 @@ static void cli__calibrate_help(void) {
          "  --dirty-log MODE   tcg | kvm: what a sync adds on the measured machine [tcg]\n"
          "  --repeat N         real runs per scenario [2]\n"
          "  --runs DIR         store of real runs [out/calibrate/real]\n"
+         "  --qemu Q           real runs on this QEMU unless a scenario says otherwise\n"
+         "                     (path, or 7.2 / 10.0; keep one --runs per version)\n"
          "  --help             this text\n");
 }
 
 int cli_cmd_calibrate(int argc, char **argv) {
   const char *file = NULL, *output = NULL, *base_name = "qemu-7.2", *runs_dir = "out/calibrate/real",
-             *dirty_log = "tcg";
+             *dirty_log = "tcg", *qemu = NULL;
   unsigned repeat = 2;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -174,6 +231,8 @@ int cli_cmd_calibrate(int argc, char **argv) {
       dirty_log = argv[++i];
     } else if (!strcmp(a, "--runs") && v) {
       runs_dir = argv[++i];
+    } else if (!strcmp(a, "--qemu") && v) {
+      qemu = argv[++i];
     } else if (!strcmp(a, "--repeat") && v) {
       uint64_t n = cli_count("--repeat", v);
       if (n < 1 || n > 64) cli_die("calibrate: --repeat must be 1..64");
@@ -193,7 +252,7 @@ int cli_cmd_calibrate(int argc, char **argv) {
   cli_check(mdl_profile_set(&base, "dirty_log", dirty_log), "calibrate --dirty-log");
 
   cli_scenarios list;
-  cli_scenarios_load(file, &list);
+  cli_scenarios_load(file, qemu, &list);
   res_run_set real;
   cli_real_ensure(&list, repeat, runs_dir, &real);
   cli_scenarios_as_replayed(&list);
@@ -239,9 +298,21 @@ int cli_cmd_calibrate(int argc, char **argv) {
   gsl_blas_ddot(gsl_multifit_nlinear_residual(w), gsl_multifit_nlinear_residual(w), &cost0);
   int info = 0;
   int status = gsl_multifit_nlinear_driver(60, 1e-4, 1e-6, 1e-6, NULL, NULL, &info, w);
-  const gsl_vector *x = gsl_multifit_nlinear_position(w);
+  gsl_vector *x = gsl_vector_alloc(CLI_NPARAM);
+  if (!x) cli_die("calibrate: out of memory");
+  gsl_vector_memcpy(x, gsl_multifit_nlinear_position(w));
   double cost1;
   gsl_blas_ddot(gsl_multifit_nlinear_residual(w), gsl_multifit_nlinear_residual(w), &cost1);
+  /* The simulator is piecewise constant in several constants, so the
+   * gradient steps can stop on a plateau: polish with a derivative-free
+   * simplex search from where they stopped, keeping whichever is better. */
+  for (int restart = 0; restart < 4; restart++) {
+    /* A restarted simplex gets fresh steps around the best point so far. */
+    double cost2 = cli__simplex_polish(&F, x, cost1);
+    int better = cost2 < 0.99 * cost1;
+    if (cost2 < cost1) cost1 = cost2;
+    if (!better) break;
+  }
   mdl_profile fitted;
   cli__apply(&F, x, &fitted);
 
@@ -261,6 +332,7 @@ int cli_cmd_calibrate(int argc, char **argv) {
   cli_check(mdl_profile_save(&fitted, base_name, output, comment), "writing the profile");
   printf("profile: %s\n", output);
   gsl_vector_free(x0);
+  gsl_vector_free(x);
   gsl_multifit_nlinear_free(w);
   free(F.res_case);
   free(F.res_real);

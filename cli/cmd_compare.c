@@ -23,12 +23,15 @@
 /* The bundled default workload: a trace shipped in the repository. */
 #define CLI_COMPARE_DEFAULT_TRACE MIGSIM_SOURCE_DIR "/workloads/traces/default.mtr"
 
-enum { CLI_MAX_ALGOS = 3, CLI_MAX_LINKS = 8 };
+enum { CLI_MAX_ALGOS = 3, CLI_MAX_LINKS = 8, CLI_MAX_PROFILES = 4 };
+/* One series per (profile, algorithm): a bar colour and a line. */
+enum { CLI_MAX_SERIES = CLI_MAX_ALGOS * CLI_MAX_PROFILES };
 
 typedef struct {
   const char *out;
   const char *algos;
   const char *links;
+  const char *profiles; /* NULL: the scenario's profile only */
   int no_plots;
   int max_bw_given;
   int force;
@@ -45,6 +48,8 @@ static void cli__cmp_help(void) {
          "options:\n"
          "  --algos LIST           comma-separated algorithms [precopy,postcopy,hybrid]\n"
          "  --links LIST           comma-separated link speeds [1Gbit/s,2.5Gbit/s,10Gbit/s]\n"
+         "  --profiles LIST        comma-separated profiles side by side, e.g.\n"
+         "                         qemu-7.2,qemu-10.0 (at most 4) [--profile]\n"
          "  --out DIR              output folder [out/compare]; a rerun of the same\n"
          "                         comparison replaces it (stale plots removed), other\n"
          "                         results there are refused without --force\n"
@@ -65,6 +70,7 @@ static int cli__cmp_opt(void *ctx, const char *name, const char *value) {
   if (!strcmp(name, "out")) return o->out = value, 1;
   if (!strcmp(name, "algos")) return o->algos = value, 1;
   if (!strcmp(name, "links")) return o->links = value, 1;
+  if (!strcmp(name, "profiles")) return o->profiles = value, 1;
   if (!strcmp(name, "no-plots")) return o->no_plots = 1, 0;
   if (!strcmp(name, "force")) return o->force = 1, 0;
   if (!strcmp(name, "max-bandwidth")) o->max_bw_given = 1; /* and parse it as usual */
@@ -83,24 +89,24 @@ static int cli__split(char *list, char **items, int max, const char *what) {
 }
 
 static void cli__plot(const char *dir, const char *file, const char *title, const char *ylabel,
-                      char **links, int nlinks, char **algos, int nalgos, const double *values) {
+                      char **links, int nlinks, char labels[][160], int nseries, const double *values) {
   char path[1024];
   snprintf(path, sizeof path, "%s/%s", dir, file);
-  res_plot_bar_series series[CLI_MAX_ALGOS];
-  for (int a = 0; a < nalgos; a++) {
-    series[a].name = algos[a];
+  res_plot_bar_series series[CLI_MAX_SERIES];
+  for (int a = 0; a < nseries; a++) {
+    series[a].name = labels[a];
     series[a].values = values + a * nlinks;
   }
   res_plot_opts po = {0};
   po.title = title;
   po.x_label = "link speed";
   po.y_label = ylabel;
-  cli_check(res_plot_bars(path, &po, (const char *const *)links, (size_t)nlinks, series, (size_t)nalgos),
+  cli_check(res_plot_bars(path, &po, (const char *const *)links, (size_t)nlinks, series, (size_t)nseries),
             file);
 }
 
 int cli_cmd_compare(int argc, char **argv) {
-  cli__cmp_opts o = {"out/compare", "precopy,postcopy,hybrid", "1Gbit/s,2.5Gbit/s,10Gbit/s", 0, 0, 0};
+  cli__cmp_opts o = {"out/compare", "precopy,postcopy,hybrid", "1Gbit/s,2.5Gbit/s,10Gbit/s", NULL, 0, 0, 0};
   mdl_scenario base;
   mdl_scenario_defaults(&base);
   cli_scenario_args(argc, argv, &base, cli__cmp_opt, &o, NULL, 0);
@@ -112,12 +118,30 @@ int cli_cmd_compare(int argc, char **argv) {
   }
   cli_check(mdl_scenario_validate(&base), "compare");
 
-  char algo_buf[256], link_buf[512];
+  char algo_buf[256], link_buf[512], profile_buf[4 * MDL_TEXT_MAX];
   snprintf(algo_buf, sizeof algo_buf, "%s", o.algos);
   snprintf(link_buf, sizeof link_buf, "%s", o.links);
-  char *algos[CLI_MAX_ALGOS], *links[CLI_MAX_LINKS];
+  snprintf(profile_buf, sizeof profile_buf, "%s", o.profiles ? o.profiles : base.profile);
+  char *algos[CLI_MAX_ALGOS], *links[CLI_MAX_LINKS], *profiles[CLI_MAX_PROFILES];
   int nalgos = cli__split(algo_buf, algos, CLI_MAX_ALGOS, "algos");
   int nlinks = cli__split(link_buf, links, CLI_MAX_LINKS, "links");
+  int nprof = cli__split(profile_buf, profiles, CLI_MAX_PROFILES, "profiles");
+  for (int p = 0; p < nprof; p++) {
+    mdl_profile probe;
+    if (strlen(profiles[p]) >= sizeof base.profile) cli_die("compare: --profiles: name too long");
+    if (mdl_profile_load(profiles[p], &probe)) cli_die("compare: --profiles: %s", sim_error_message());
+  }
+  /* Series: every algorithm of the first profile, then of the next. Runs
+   * and labels name the profile only when there are several. */
+  int nseries = nprof * nalgos;
+  char labels[CLI_MAX_SERIES][160];
+  for (int p = 0; p < nprof; p++)
+    for (int a = 0; a < nalgos; a++) {
+      if (nprof > 1)
+        snprintf(labels[p * nalgos + a], sizeof labels[0], "%s, %s", algos[a], profiles[p]);
+      else
+        snprintf(labels[p * nalgos + a], sizeof labels[0], "%s", algos[a]);
+    }
   double link_bw[CLI_MAX_LINKS];
   for (int l = 0; l < nlinks; l++) {
     mdl_scenario probe = base; /* the link's own range check */
@@ -131,39 +155,47 @@ int cli_cmd_compare(int argc, char **argv) {
 
   /* compare owns its folder: the same comparison starts afresh (stale
    * plots and reports removed); other results need --force. */
-  uint64_t grid = sim_hash_str(sim_hash_str(SIM_HASH_INIT, o.algos), o.links);
+  uint64_t grid = sim_hash_str(sim_hash_str(sim_hash_str(SIM_HASH_INIT, o.algos), o.links),
+                               o.profiles ? o.profiles : "");
   uint64_t d = mdl_scenario_digest(&base, NULL, 0);
   grid = sim_hash(grid, &d, sizeof d);
   res_folder *folder;
   cli_check(res_folder_open(o.out, "compare", grid, o.force ? RES_FOLDER_FORCE : RES_FOLDER_OWN, &folder),
             "compare");
 
-  double total[CLI_MAX_ALGOS * CLI_MAX_LINKS], down[CLI_MAX_ALGOS * CLI_MAX_LINKS],
-      mib[CLI_MAX_ALGOS * CLI_MAX_LINKS];
-  /* Bytes per round on the first (slowest) link, one line per algorithm. */
-  double *round_x[CLI_MAX_ALGOS] = {0}, *round_y[CLI_MAX_ALGOS] = {0};
-  size_t round_n[CLI_MAX_ALGOS] = {0};
-  mdl_result results[CLI_MAX_ALGOS * CLI_MAX_LINKS];
-  mdl_scenario scen[CLI_MAX_ALGOS * CLI_MAX_LINKS];
+  double total[CLI_MAX_SERIES * CLI_MAX_LINKS], down[CLI_MAX_SERIES * CLI_MAX_LINKS],
+      mib[CLI_MAX_SERIES * CLI_MAX_LINKS];
+  /* Bytes per round on the first (slowest) link, one line per series. */
+  double *round_x[CLI_MAX_SERIES] = {0}, *round_y[CLI_MAX_SERIES] = {0};
+  size_t round_n[CLI_MAX_SERIES] = {0};
+  mdl_result *results = calloc(CLI_MAX_SERIES * CLI_MAX_LINKS, sizeof *results);
+  mdl_scenario *scen = calloc(CLI_MAX_SERIES * CLI_MAX_LINKS, sizeof *scen);
+  if (!results || !scen) cli_die("compare: out of memory");
 
   printf("workload: %s\n", base.workload);
   res_print_header(stdout);
   for (int l = 0; l < nlinks; l++) {
-    for (int a = 0; a < nalgos; a++) {
+    for (int a = 0; a < nseries; a++) {
       int k = a * nlinks + l;
+      const char *algo = algos[a % nalgos], *profile = profiles[a / nalgos];
       mdl_scenario *s = &scen[k];
       *s = base;
-      mdl_scenario_set(s, "algo", algos[a]);
+      mdl_scenario_set(s, "algo", algo);
+      snprintf(s->profile, sizeof s->profile, "%s", profile);
       s->link_bandwidth = link_bw[l];
       if (!o.max_bw_given) s->max_bandwidth = link_bw[l];
-      snprintf(s->name, sizeof s->name, "%s@%s", algos[a], links[l]);
+      if (nprof > 1)
+        snprintf(s->name, sizeof s->name, "%s:%s@%s", profile, algo, links[l]);
+      else
+        snprintf(s->name, sizeof s->name, "%s@%s", algo, links[l]);
       mdl_result *r = &results[k];
       mdl_result_init(r, "sim");
       mdl_scenario used;
       if (mdl_scenario_resolve(s, &used, NULL, NULL) || mdl_simulate(s, r))
         cli_die("compare %s: %s", s->name, sim_error_message());
       res_print_row(stdout, s, r);
-      cli_check(res_folder_write(folder, s->name, &used, r), "writing results");
+      char id[RES_RUN_ID_MAX];
+      cli_check(res_folder_write(folder, res_run_id(s->name, id), &used, r), "writing results");
       total[k] = r->total_time_ms / 1e3;
       down[k] = r->downtime_ms;
       mib[k] = (double)r->transferred_bytes / 1048576.0;
@@ -181,13 +213,13 @@ int cli_cmd_compare(int argc, char **argv) {
   }
 
   if (!o.no_plots) {
-    cli__plot(o.out, "total_time.png", "Total migration time", "seconds", links, nlinks, algos, nalgos, total);
-    cli__plot(o.out, "downtime.png", "Downtime", "milliseconds", links, nlinks, algos, nalgos, down);
-    cli__plot(o.out, "transferred.png", "Bytes transferred", "MiB", links, nlinks, algos, nalgos, mib);
-    res_plot_series series[CLI_MAX_ALGOS];
+    cli__plot(o.out, "total_time.png", "Total migration time", "seconds", links, nlinks, labels, nseries, total);
+    cli__plot(o.out, "downtime.png", "Downtime", "milliseconds", links, nlinks, labels, nseries, down);
+    cli__plot(o.out, "transferred.png", "Bytes transferred", "MiB", links, nlinks, labels, nseries, mib);
+    res_plot_series series[CLI_MAX_SERIES];
     size_t ns = 0;
-    for (int a = 0; a < nalgos; a++)
-      if (round_n[a]) series[ns++] = (res_plot_series){algos[a], round_x[a], round_y[a], round_n[a]};
+    for (int a = 0; a < nseries; a++)
+      if (round_n[a]) series[ns++] = (res_plot_series){labels[a], round_x[a], round_y[a], round_n[a]};
     if (ns) {
       char path[1024], title[128];
       snprintf(path, sizeof path, "%s/bytes_per_round.png", o.out);
@@ -207,22 +239,22 @@ int cli_cmd_compare(int argc, char **argv) {
   sim_file *f;
   cli_check(sim_file_open(path, &f), "report");
   FILE *md = sim_file_stream(f);
-  fprintf(md, "# migsim compare\n\nWorkload: `%s`, %llu pages of %u bytes, profile `%s`, seed %llu.\n\n",
-          base.workload, (unsigned long long)base.pages, base.page_size, base.profile,
-          (unsigned long long)base.seed);
+  fprintf(md, "# migsim compare\n\nWorkload: `%s`, %llu pages of %u bytes, profile%s `%s`, seed %llu.\n\n",
+          base.workload, (unsigned long long)base.pages, base.page_size, nprof > 1 ? "s" : "",
+          o.profiles ? o.profiles : base.profile, (unsigned long long)base.seed);
   fprintf(md, "| algorithm | link | status | total (s) | downtime (ms) | MiB sent | syncs | requests | stall (ms) |\n"
               "|---|---|---|---:|---:|---:|---:|---:|---:|\n");
   for (int l = 0; l < nlinks; l++)
-    for (int a = 0; a < nalgos; a++) {
+    for (int a = 0; a < nseries; a++) {
       const mdl_result *r = &results[a * nlinks + l];
-      fprintf(md, "| %s | %s | %s | %.3f | %.2f | %.1f | %llu | %llu | %.1f |\n", algos[a], links[l],
+      fprintf(md, "| %s | %s | %s | %.3f | %.2f | %.1f | %llu | %llu | %.1f |\n", labels[a], links[l],
               mdl_status_name(r->status), r->total_time_ms / 1e3, r->downtime_ms,
               (double)r->transferred_bytes / 1048576.0, (unsigned long long)r->dirty_sync_count,
               (unsigned long long)r->postcopy_requests, r->guest_stall_ms);
     }
   for (int l = 0; l < nlinks; l++) {
     int best_total = -1, best_down = -1;
-    for (int a = 0; a < nalgos; a++) {
+    for (int a = 0; a < nseries; a++) {
       const mdl_result *r = &results[a * nlinks + l];
       if (r->status != MDL_STATUS_COMPLETED) continue;
       if (best_total < 0 || r->total_time_ms < results[best_total * nlinks + l].total_time_ms) best_total = a;
@@ -230,15 +262,17 @@ int cli_cmd_compare(int argc, char **argv) {
     }
     if (best_total >= 0)
       fprintf(md, "\nAt %s: shortest total time with **%s**, shortest downtime with **%s**.", links[l],
-              algos[best_total], algos[best_down]);
+              labels[best_total], labels[best_down]);
   }
   if (!o.no_plots)
     fprintf(md, "\n\n![total time](total_time.png)\n![downtime](downtime.png)\n"
                 "![bytes](transferred.png)\n![bytes per round](bytes_per_round.png)\n");
   fprintf(md, "\nPer-run rows: `summary.csv`; per-sync rows: `rounds.csv`.\n");
   cli_check(sim_file_commit(f), "report");
-  for (int k = 0; k < nalgos * nlinks; k++) mdl_result_free(&results[k]);
-  for (int a = 0; a < nalgos; a++) {
+  for (int k = 0; k < nseries * nlinks; k++) mdl_result_free(&results[k]);
+  free(results);
+  free(scen);
+  for (int a = 0; a < nseries; a++) {
     free(round_x[a]);
     free(round_y[a]);
   }

@@ -15,6 +15,7 @@ static const struct {
     {"info", cli_trace_info, "summarise a trace (rates, working set, size)"},
     {"stats", cli_trace_stats, "dirty rate, working-set curve, write histogram"},
     {"record", cli_trace_record, "record a trace of a running process"},
+    {"curve", cli_trace_curve, "a curve: spec from QEMU's calc-dirty-rate results"},
 };
 
 static void cli__trace_usage(FILE *out) {

@@ -96,28 +96,10 @@ int cli_trace_gen(int argc, char **argv) {
   if (!duration_text)
     cli_die("gen: --duration is required (a generator runs forever, a file must end)");
 
-  uint64_t page_size = WL_DEFAULT_PAGE_SIZE;
-  if (page_size_text) {
-    page_size = cli_bytes("--page-size", page_size_text, 0);
-    if (page_size < 512 || page_size > WL_MAX_PAGE_SIZE || (page_size & (page_size - 1)))
-      cli_die("--page-size: %s is not a power of two in 512..%u", page_size_text,
-              WL_MAX_PAGE_SIZE);
-  }
-  if (!pages_text == !memory_text)
-    cli_die("gen: give the guest size with exactly one of --pages or --memory");
-  uint64_t pages;
-  if (pages_text) {
-    pages = cli_count("--pages", pages_text);
-  } else {
-    uint64_t bytes = cli_bytes("--memory", memory_text, page_size);
-    if (bytes % page_size)
-      cli_die("--memory: %s is not a whole number of %" PRIu64 "-byte pages", memory_text,
-              page_size);
-    pages = bytes / page_size;
-  }
-  if (pages == 0 || pages > WL_MAX_PAGES)
-    cli_die("gen: the guest must have 1..%llu pages, not %" PRIu64,
-            (unsigned long long)WL_MAX_PAGES, pages);
+  uint64_t page_size = cli_page_size(page_size_text);
+  if (!pages_text && !memory_text)
+    cli_die("gen: give the guest size with one of --pages or --memory");
+  uint64_t pages = cli_guest_pages("gen", pages_text, memory_text, page_size);
   uint64_t duration_ns = cli_duration("--duration", duration_text, SIM_NS_PER_S);
   if (duration_ns == 0) cli_die("--duration: must be longer than 0");
 

@@ -26,6 +26,32 @@ typedef struct {
   pid_t source_pid, dest_pid;
 } kvr_progress;
 
+/* One QEMU calc-dirty-rate measurement on the source guest. */
+typedef struct {
+  uint32_t period_s;       /* calc-time asked for */
+  char mode[16];           /* as QEMU reports it */
+  uint64_t sample_pages;   /* sampled pages per GiB (page-sampling), else 0 */
+  double start_ms;         /* when calc-dirty-rate was issued, since "go" */
+  double dirty_rate_mib_s; /* query-dirty-rate's dirty-rate */
+  double dirty_pages;      /* distinct pages dirtied in the period, whole
+                              guest: (dirty-rate + 1/2) x calc-time x 2^20 /
+                              4096 (wl_dirty_result_parse) */
+} kvr_dirty_measure;
+
+/* A sequence of calc-dirty-rate measurements, one after another, while the
+ * guest plays the workload (no migration): see docs/kvmreplay.md. */
+typedef struct {
+  const uint32_t *periods_s; /* calc-time of each, 1..60 s (QEMU's range) */
+  size_t count;
+  const char *mode;          /* "page-sampling" (NULL) or "dirty-bitmap"
+                                (KVM only: QEMU 7.2 crashes on it without
+                                KVM, so it is refused there) */
+  uint64_t sample_pages;     /* page-sampling: pages per GiB, 128..16384;
+                                0 = QEMU's default (512) */
+  kvr_dirty_measure *out;    /* count entries, filled in order */
+  size_t done;               /* how many were filled */
+} kvr_dirtyrate_plan;
+
 typedef struct {
   const char *qemu;     /* binary name or path; NULL = qemu-system-x86_64 */
   const char *accel;    /* "auto" (NULL), "tcg", "kvm", "kvm:tcg": auto is
@@ -55,6 +81,15 @@ typedef struct {
                            destination's after a post-copy switch) a CPU of
                            its own and keep every other QEMU thread off it;
                            needs >= 2 usable CPUs */
+  kvr_dirtyrate_plan *dirtyrate; /* non-NULL: start only the source, and
+                           instead of migrating run these calc-dirty-rate
+                           measurements while the guest plays the
+                           workload; the result is "completed" when all
+                           were taken (no rounds, no integrity check) */
+  const char *qemu_trace; /* comma-separated QEMU trace-event patterns
+                           (`-trace enable=P` each, e.g. "postcopy_*");
+                           the events go to each QEMU's log in the run
+                           directory (keep it with keep_dir); NULL = none */
   FILE *log;            /* progress lines, or NULL */
   /* Called after every poll (tests use it to kill a QEMU mid-run). */
   void (*on_poll)(void *ctx, const kvr_progress *p);
@@ -106,8 +141,16 @@ int kvr_sim_layout(const mdl_scenario *s, mdl_scenario *sim);
  * by this process. 0 or SIM_EUNSUPPORTED with a one-line explanation. */
 int kvr_check_userfaultfd(void);
 
-/* Resolves the QEMU binary (a path, or a name searched in PATH) into buf.
- * SIM_ENOTFOUND with a one-line explanation when missing. */
+/* Resolves the QEMU binary into buf: a path, a name searched in PATH, or
+ * a short version name (7.2: qemu-system-x86_64 in PATH; 10.0 or
+ * qemu-10.0: the one scripts/deps.sh unpacks into /opt/migsim/qemu-10.0,
+ * or $MIGSIM_QEMU10_PREFIX). SIM_ENOTFOUND with a one-line explanation
+ * when missing or when a version-like name is unknown. */
 int kvr_find_qemu(const char *name, char *buf, size_t len);
+
+/* The version a short QEMU name ("10.0", "qemu-10.0") stands for, as the
+ * prefix its query-version must match ("10.0."), or NULL for a path or a
+ * program name (no version promised). */
+const char *kvr_qemu_expected_version(const char *name);
 
 #endif

@@ -6,6 +6,8 @@
  * kvr_console.c  the guest's serial console (line protocol of kvr_abi.h)
  * kvr_module.c   the guest module built from a scenario's workload
  * kvr_integrity.c page-by-page comparison of both guests' trace region
+ * kvr_qemu.c     which QEMU binary (short names such as 10.0) and its -L dirs
+ * kvr_dirtyrate.c QEMU's calc-dirty-rate run on the source guest
  * kvr_run.c      the orchestration behind kvr_run()
  *
  * Every fallible function returns 0 or a negative SIM_E* code with a
@@ -14,6 +16,7 @@
 #define KVR_INTERNAL_H
 
 #include <jansson.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -131,6 +134,25 @@ int kvr__console_drain(kvr_console *c);
 int kvr__console_send(kvr_console *c, char byte);
 const kvr_guest_state *kvr__console_state(const kvr_console *c);
 void kvr__console_close(kvr_console *c);
+
+/* ------------------------------------------------------------ QEMU */
+
+/* Firmware directories for -L, in search order, when `binary` lives in a
+ * private prefix (PREFIX/usr/bin/...): PREFIX/usr/share/seabios and
+ * PREFIX/usr/share/qemu where they exist. Returns how many were written
+ * (at most max); 0 for a system QEMU, which finds its own. */
+int kvr__qemu_firmware(const char *binary, char dirs[][PATH_MAX], int max);
+
+/* ------------------------------------------------------- dirty rate */
+
+/* Runs plan's calc-dirty-rate measurements one after another on the QEMU
+ * behind q (its guest already playing since go_ns), polling
+ * query-dirty-rate every 100 ms and draining con meanwhile. Fills
+ * plan->out and plan->done. Fails on a QMP error, a QEMU that went away, a
+ * measurement that does not finish within its period + 30 s, or a signal
+ * (SIM_EINTERRUPTED). */
+int kvr__dirtyrate_measure(kvr_qmp *q, kvr_console *con, kvr_dirtyrate_plan *plan, uint64_t go_ns,
+                           FILE *log);
 
 /* ---------------------------------------------------------- module */
 

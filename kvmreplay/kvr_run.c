@@ -32,6 +32,8 @@
 #include "kvr_abi.h"
 #include "kvr_internal.h"
 #include "sim_err.h"
+#include "sim_hist.h"
+#include "mdl_switch.h"
 
 #ifndef KVR_GUEST_ELF_PATH
 #define KVR_GUEST_ELF_PATH "kvr_guest.elf"
@@ -45,32 +47,6 @@
 void kvr_options_init(kvr_options *o) { memset(o, 0, sizeof *o); }
 
 /* ------------------------------------------------------- environment */
-
-int kvr_find_qemu(const char *name, char *buf, size_t len) {
-  if (!name || !*name) name = "qemu-system-x86_64";
-  if (strchr(name, '/')) {
-    if (access(name, X_OK) != 0)
-      return sim_errorf(SIM_ENOTFOUND, "QEMU binary %s is not executable: %s", name, strerror(errno));
-    snprintf(buf, len, "%s", name);
-    return 0;
-  }
-  const char *path = getenv("PATH");
-  if (!path || !*path) path = "/usr/local/bin:/usr/bin:/bin";
-  const char *p = path;
-  while (*p) {
-    const char *colon = strchr(p, ':');
-    size_t dlen = colon ? (size_t)(colon - p) : strlen(p);
-    if (dlen > 0 && dlen + strlen(name) + 2 <= len) {
-      snprintf(buf, len, "%.*s/%s", (int)dlen, p, name);
-      if (access(buf, X_OK) == 0) return 0;
-    }
-    p += dlen;
-    if (*p == ':') p++;
-  }
-  return sim_errorf(SIM_ENOTFOUND,
-                    "%s not found in PATH: install QEMU (Debian: apt-get install qemu-system-x86)",
-                    name);
-}
 
 int kvr_check_userfaultfd(void) {
 #ifdef SYS_userfaultfd
@@ -151,6 +127,9 @@ typedef struct {
   kvr_info *info;
   char dir[256];
   char qemu[PATH_MAX];
+  const char *qemu_version;   /* "10.0." for a short name, else NULL */
+  char firmware[2][PATH_MAX]; /* -L directories (a QEMU in a private prefix) */
+  int n_firmware;
   char guest[PATH_MAX];
   const char *accel;
   uint64_t ram_bytes;
@@ -169,7 +148,10 @@ typedef struct {
   uint64_t last_pages, last_bytes; /* at the previous poll */
   double last_t_ms;
   double last_active_ms;      /* last poll still in pre-copy */
+  double postcopy_downtime_ms; /* `downtime` while post-copy is active
+                                  (10.0 reports the switch's then); -1 none */
   int switch_sent, postcopy_seen, dst_started, cancel_sent;
+  uint64_t sync_dirty, prev_sync_dirty; /* dirty pages at the last two syncs */
   uint64_t cancel_at;
   uint64_t last_answer;
   unsigned completed_early;   /* polls that saw "completed" without totals */
@@ -307,11 +289,15 @@ static int kvr_spawn_vm(kvr_ctx *c, kvr_vm *vm, int incoming) {
   kvr_path(c, log, sizeof log, vm->tag, ".log");
   snprintf(incoming_uri, sizeof incoming_uri, "tcp:127.0.0.1:%d", c->port);
 
-  char *argv[40];
+  char *argv[72];
+  char trace_args[16][96];
   int n = 0;
 #define A(x) argv[n++] = (char *)(x)
   A(c->qemu);
   A("-name"); A(incoming ? "migsim-kvr-dst" : "migsim-kvr-src");
+  for (int i = 0; i < c->n_firmware; i++) {
+    A("-L"); A(c->firmware[i]);
+  }
   A("-machine"); A(machine);
   A("-nodefaults"); A("-no-user-config");
   A("-vga"); A("none");
@@ -327,6 +313,17 @@ static int kvr_spawn_vm(kvr_ctx *c, kvr_vm *vm, int incoming) {
   if (incoming) {
     A("-incoming"); A(incoming_uri);
     A("-S");
+  }
+  /* QEMU's own trace events (docs/kvmreplay.md, "Tracing QEMU"). */
+  int traces = 0;
+  if (c->o->qemu_trace && *c->o->qemu_trace) {
+    A("-msg"); A("timestamp=on"); /* wall-clock time on every event */
+  }
+  for (const char *p = c->o->qemu_trace; p && *p && traces < 16; traces++) {
+    size_t len = strcspn(p, ",");
+    snprintf(trace_args[traces], sizeof trace_args[traces], "enable=%.*s", (int)len, p);
+    A("-trace"); A(trace_args[traces]);
+    p += len + (p[len] == ',');
   }
   A(NULL);
 #undef A
@@ -401,7 +398,12 @@ static int kvr_identify(kvr_ctx *c) {
   if ((rc = kvr__qmp_exec(c->src.qmp, "query-kvm", NULL, KVR_QMP_TIMEOUT_NS, &ret))) return rc;
   snprintf(c->r->accel, sizeof c->r->accel, "%s", json_is_true(json_object_get(ret, "enabled")) ? "kvm" : "tcg");
   json_decref(ret);
-  kvr_logf(c, "QEMU %s, accelerator %s", c->r->qemu_version, c->r->accel);
+  kvr_logf(c, "QEMU %s (%s), accelerator %s", c->r->qemu_version, c->qemu, c->r->accel);
+  /* A short name promises a version: a stale or misplaced install would
+   * otherwise record rows under the wrong QEMU. */
+  if (c->qemu_version && strncmp(c->r->qemu_version, c->qemu_version, strlen(c->qemu_version)) != 0)
+    return sim_errorf(SIM_ECHILD, "%s reports QEMU %s, expected %sx", c->qemu, c->r->qemu_version,
+                      c->qemu_version);
   return 0;
 }
 
@@ -569,13 +571,10 @@ static void kvr_open_round(kvr_ctx *c, uint32_t n, const kvr_sample *x) {
 }
 
 /* A poll while migrating: rows for new syncs. Syncs faster than the poll
- * interval give zero-length rows (their data goes to the last of them).
- * Returns the bytes the closed round sent (for the nonconverge policy). */
-static int kvr_rounds_poll(kvr_ctx *c, const kvr_sample *x, uint64_t *closed_bytes) {
-  *closed_bytes = 0;
+ * interval give zero-length rows (their data goes to the last of them). */
+static int kvr_rounds_poll(kvr_ctx *c, const kvr_sample *x) {
   if (x->syncs <= c->syncs) return 0;
   if (c->round_open) {
-    *closed_bytes = x->bytes - c->cur_bytes0;
     int rc = kvr_close_round(c, x->t_ms, x->pages, x->bytes);
     if (rc) return rc;
   }
@@ -617,8 +616,7 @@ static int kvr_rounds_final(kvr_ctx *c, const kvr_sample *x, double downtime_ms,
     c->round_open = 1;
     c->syncs = x->syncs;
   } else {
-    uint64_t ignored;
-    if ((rc = kvr_rounds_poll(c, x, &ignored))) return rc;
+    if ((rc = kvr_rounds_poll(c, x))) return rc;
   }
   return kvr_close_round(c, x->t_ms, x->pages, x->bytes);
 }
@@ -658,20 +656,19 @@ static kvr_sample kvr_sample_of(kvr_ctx *c, json_t *ret, uint64_t now) {
   return x;
 }
 
-static int kvr_should_switch(kvr_ctx *c, const kvr_sample *x, int new_sync, uint64_t closed_bytes) {
-  const mdl_scenario *s = c->s;
-  if (s->algo != MDL_ALGO_HYBRID || c->switch_sent) return 0;
-  switch (s->switch_policy) {
-    case MDL_SWITCH_SYNCS:
-      return x->syncs >= s->switch_after;
-    case MDL_SWITCH_NONCONVERGE:
-      /* From the third sync on (as the simulator), the period that just
-       * ended dirtied more than it sent. */
-      return new_sync && x->syncs > 2 && closed_bytes > 0 && x->remaining > closed_bytes;
-    case MDL_SWITCH_TIME:
-      return x->t_ms * 1e6 >= (double)s->switch_time_ns;
+/* The hybrid switch rule is the simulator's (mdl_switch.h). At a new sync
+ * the dirty pages are read off `remaining` at the first poll after it,
+ * which misses the few pages sent since the sync (at most one poll
+ * interval's worth). */
+static int kvr_should_switch(kvr_ctx *c, const kvr_sample *x, int new_sync) {
+  if (c->switch_sent) return 0;
+  uint64_t dirty = c->page_size ? x->remaining / c->page_size : 0;
+  if (new_sync) {
+    c->prev_sync_dirty = c->sync_dirty;
+    c->sync_dirty = dirty;
   }
-  return 0;
+  mdl_switch_view v = {x->syncs, c->sync_dirty, c->prev_sync_dirty, x->t_ms * 1e6, new_sync};
+  return mdl_switch_due(c->s, &v);
 }
 
 /* The poll loop. Returns when the migration ended one way or another; the
@@ -732,17 +729,24 @@ static void kvr_poll_loop(kvr_ctx *c) {
         kvr_fail_rc(c, rc, "recording rounds");
         return;
       }
-      /* QEMU 7.2 measures a post-copy switch's downtime in whole ms; when
-       * it rounds to 0, completion takes 0 for "not measured yet" and
-       * reports the monotonic clock instead (hours). The switch then took
-       * under 1 ms. */
-      if (r->downtime_ms > r->total_time_ms && (c->postcopy_seen || c->switch_sent)) {
-        kvr_logf(c, "note: QEMU reported downtime %.0f ms > total time; the post-copy switch took < 1 ms",
-                 r->downtime_ms);
+      /* QEMU measures a post-copy switch's downtime in whole ms; when it
+       * rounds to 0, completion takes 0 for "not measured yet" and
+       * measures again from its start time. 7.2 has none and reports the
+       * monotonic clock (hours); 10.0 has the switch's and reports the
+       * whole post-copy phase, but while post-copy was active it reported
+       * the switch's own value, which is kept (docs/qemu-10.0.md). */
+      double reported = r->downtime_ms;
+      if (c->postcopy_downtime_ms >= 0 && reported != c->postcopy_downtime_ms)
+        r->downtime_ms = c->postcopy_downtime_ms;
+      else if (reported > r->total_time_ms && (c->postcopy_seen || c->switch_sent))
+        r->downtime_ms = 0; /* the switch took under 1 ms */
+      if (r->downtime_ms != reported) {
+        kvr_logf(c, "note: QEMU reported downtime %.0f ms at completion, the post-copy switch took %.0f ms",
+                 reported, r->downtime_ms);
         if (c->info)
           snprintf(c->info->note, sizeof c->info->note,
-                   "QEMU reported downtime %.0f ms (post-copy switch < 1 ms); recorded as 0", r->downtime_ms);
-        r->downtime_ms = 0;
+                   "QEMU reported downtime %.0f ms at completion; the post-copy switch's, %.0f ms, is recorded",
+                   reported, r->downtime_ms);
       }
       r->status = MDL_STATUS_COMPLETED;
       kvr_logf(c, "completed: %.0f ms, downtime %.0f ms, %llu bytes, %llu syncs", r->total_time_ms,
@@ -782,10 +786,13 @@ static void kvr_poll_loop(kvr_ctx *c) {
     }
 
     kvr_take_metrics(c, ret);
+    if (strcmp(status, "postcopy-active") == 0 && c->postcopy_downtime_ms < 0) {
+      json_t *dt = json_object_get(ret, "downtime"); /* 10.0 reports it here */
+      if (json_is_number(dt)) c->postcopy_downtime_ms = json_number_value(dt);
+    }
     json_decref(ret);
-    uint64_t closed_bytes = 0;
     int new_sync = x.syncs > c->syncs;
-    if ((rc = kvr_rounds_poll(c, &x, &closed_bytes))) {
+    if ((rc = kvr_rounds_poll(c, &x))) {
       kvr_fail_rc(c, rc, "recording rounds");
       return;
     }
@@ -807,7 +814,7 @@ static void kvr_poll_loop(kvr_ctx *c) {
     c->last_bytes = x.bytes;
     c->last_t_ms = x.t_ms;
 
-    if (kvr_should_switch(c, &x, new_sync, closed_bytes) && (rc = kvr_start_postcopy(c, x.t_ms))) {
+    if (kvr_should_switch(c, &x, new_sync) && (rc = kvr_start_postcopy(c, x.t_ms))) {
       kvr_fail_rc(c, rc, "starting post-copy");
       return;
     }
@@ -878,6 +885,12 @@ static void kvr_take_guest_counters(kvr_ctx *c, const unsigned char *st) {
   c->r->replay_lag_ms = (double)kvr_le64(st + KVR_ST_MAX_LAG) / 1e6;
   c->r->replay_on_time = writes ? 1.0 - (double)late / (double)writes : 1.0;
   c->r->guest_stall_ms = (double)kvr_le64(st + KVR_ST_STALL) / 1e6;
+  uint64_t hist[SIM_HIST_BUCKETS];
+  for (uint32_t i = 0; i < SIM_HIST_BUCKETS; i++) {
+    const unsigned char *b = st + KVR_ST_HIST + 4 * i;
+    hist[i] = (uint64_t)b[0] | (uint64_t)b[1] << 8 | (uint64_t)b[2] << 16 | (uint64_t)b[3] << 24;
+  }
+  mdl_result_set_delays(c->r, kvr_le64(st + KVR_ST_EVENTS), hist);
   if (c->info) {
     c->info->guest_writes = writes;
     c->info->guest_reads = kvr_le64(st + KVR_ST_READS);
@@ -1002,7 +1015,10 @@ static int kvr_prepare(kvr_ctx *c) {
   const kvr_options *o = c->o;
   int rc = mdl_scenario_validate(s);
   if (rc) return rc;
-  if ((rc = kvr_find_qemu(o->qemu, c->qemu, sizeof c->qemu))) return rc;
+  const char *qemu = o->qemu && *o->qemu ? o->qemu : s->qemu[0] ? s->qemu : NULL;
+  if ((rc = kvr_find_qemu(qemu, c->qemu, sizeof c->qemu))) return rc;
+  c->qemu_version = kvr_qemu_expected_version(qemu);
+  c->n_firmware = kvr__qemu_firmware(c->qemu, c->firmware, 2);
   if (s->algo != MDL_ALGO_PRECOPY && (rc = kvr_check_userfaultfd())) return rc;
   snprintf(c->guest, sizeof c->guest, "%s", kvr__guest_path(o->guest));
   uint64_t kernel_end;
@@ -1046,6 +1062,20 @@ static int kvr_prepare(kvr_ctx *c) {
   return 0;
 }
 
+/* Instead of migrating: QEMU's calc-dirty-rate while the guest plays. */
+static void kvr_measure_dirty_rate(kvr_ctx *c) {
+  int rc = kvr__console_send(c->src.con, KVR_GO_BYTE);
+  c->t0 = kvr__now_ns();
+  if (!rc) rc = kvr__dirtyrate_measure(c->src.qmp, c->src.con, c->o->dirtyrate, c->t0, c->o->log);
+  if (rc) {
+    kvr_fail_rc(c, rc, "calc-dirty-rate");
+    return;
+  }
+  c->r->status = MDL_STATUS_COMPLETED;
+  c->r->failure[0] = '\0';
+  kvr_take_console_counters(c);
+}
+
 /* From launch to the end of the migration. Every problem here is a failed
  * run (r->status, r->failure), not an error; both QEMUs are left for the
  * caller to shut down. */
@@ -1054,15 +1084,20 @@ static void kvr_migrate(kvr_ctx *c) {
   mdl_result *r = c->r;
   const char *step = NULL;
   int rc;
-  if ((rc = kvr_start_destination(c))) step = "starting the destination";
+  if (!c->o->dirtyrate && (rc = kvr_start_destination(c))) step = "starting the destination";
   else if ((rc = kvr_spawn_vm(c, &c->src, 0))) step = "starting the source";
   else if ((rc = kvr_identify(c))) step = "identifying QEMU";
-  else if (c->o->pin_vcpu && (rc = kvr_pin(c))) step = "pinning the vCPU";
-  else if (c->o->vcpu_nice && (rc = kvr_vcpu_priority(c))) step = "prioritising the vCPU";
+  else if (c->o->pin_vcpu && !c->o->dirtyrate && (rc = kvr_pin(c))) step = "pinning the vCPU";
+  else if (c->o->vcpu_nice && !c->o->dirtyrate && (rc = kvr_vcpu_priority(c))) step = "prioritising the vCPU";
   else if ((rc = kvr_wait_ready(c))) step = "booting the guest";
-  else if ((rc = kvr_configure(c))) step = "configuring the migration";
+  else if (!c->o->dirtyrate && (rc = kvr_configure(c))) step = "configuring the migration";
   if (rc) {
     kvr_fail_rc(c, rc, step);
+    return;
+  }
+
+  if (c->o->dirtyrate) {
+    kvr_measure_dirty_rate(c);
     return;
   }
 
@@ -1117,6 +1152,7 @@ int kvr_run(const mdl_scenario *s, const kvr_options *o, mdl_result *r, kvr_info
   c->src = (kvr_vm){"source", "src", -1, NULL, NULL, 0, 0};
   c->dst = (kvr_vm){"destination", "dst", -1, NULL, NULL, 0, 0};
   c->poll_ns = o->poll_ns ? o->poll_ns : 10 * KVR_NS_PER_MS;
+  c->postcopy_downtime_ms = -1;
   if (c->poll_ns > 20 * KVR_NS_PER_MS) c->poll_ns = 20 * KVR_NS_PER_MS;
 
   kvr__guard_install();

@@ -28,7 +28,7 @@
   .step_check_pages = 64, .link_bytes_per_s = 1.25e9,                       \
   .chunk_pages = (1u << 30) / 4096
 
-/* QEMU 7.2 per shared/reference/qemu-7.2-migration.md. Machine constants are
+/* QEMU 7.2 per docs/qemu-7.2.md. Machine constants are
  * generic defaults (a host with a 10 Gbit/s link and KVM); the TCG/loopback
  * values of this kind of machine live in models/profiles/qemu-7.2-tcg.ini. */
 const mdl_profile mdl_profile_qemu72 = {
@@ -48,6 +48,14 @@ const mdl_profile mdl_profile_qemu72 = {
     .device_state_bytes = 120 * 1024,
     .dest_load_ns = 2 * SIM_NS_PER_MS,
     .socket_buffer_bytes = 2u << 20,
+    /* A 4 KiB UFFDIO_COPY and a UFFDIO_ZEROPAGE on a current host: a few
+     * microseconds (docs/postcopy-faults.md); calibration replaces them. */
+    .postcopy_place_ns = 3000.0,
+    .postcopy_place_zero_ns = 1500.0,
+    /* Loading a received page in pre-copy: a 4 KiB copy, or a zero check
+     * for a zero page (docs/simulator.md, "Socket and receiver"). */
+    .dest_page_ns = 500.0,
+    .dest_zero_page_ns = 300.0,
 };
 
 /* Xen's classic pre-copy (Clark et al. 2005, section 5): the first round at
@@ -117,6 +125,10 @@ static const mdl__field mdl__fields[] = {
     F("device_state_bytes", MDL__U64, device_state_bytes, "device state at completion", 0, 1099511627776.0),
     F("dest_load", MDL__NS, dest_load_ns, "destination load and start (return path)", 0, MDL__NS_MAX),
     F("socket_buffer_bytes", MDL__U64, socket_buffer_bytes, "bytes in flight before the sender blocks", 0, 1073741824.0),
+    F("postcopy_place_ns", MDL__DBL, postcopy_place_ns, "destination ns to place a normal page in post-copy", 0, 1e9),
+    F("postcopy_place_zero_ns", MDL__DBL, postcopy_place_zero_ns, "destination ns to place a zero page in post-copy", 0, 1e9),
+    F("dest_page_ns", MDL__DBL, dest_page_ns, "destination ns to load a normal page in pre-copy", 0, 1e9),
+    F("dest_zero_page_ns", MDL__DBL, dest_zero_page_ns, "destination ns to handle a zero page in pre-copy", 0, 1e9),
     F("chunk_pages", MDL__U64, chunk_pages, "KVM lazy-clear chunk in pages", 1, MDL__PAGES_MAX),
     F("extra_nonzero_pages", MDL__U64, extra_nonzero_pages, "non-zero pages of other RAM blocks (firmware, ROMs)", 0, 1073741824.0),
     F("extra_zero_pages", MDL__U64, extra_zero_pages, "zero pages of other RAM blocks", 0, 1073741824.0),

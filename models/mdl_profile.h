@@ -5,7 +5,7 @@
  * driver reads. Constants that depend on the machine (loopback speed, setup
  * time, sync pause, device-state size, ...) can be overridden by a profile
  * file (INI, see docs/profiles.md), which is what `migsim calibrate` writes.
- * Sources of the defaults: shared/reference/qemu-7.2-migration.md for
+ * Sources of the defaults: docs/qemu-7.2.md for
  * qemu-7.2; Clark et al., "Live Migration of Virtual Machines", NSDI 2005,
  * for xen-classic. */
 #ifndef MDL_PROFILE_H
@@ -56,6 +56,12 @@ typedef struct {
   uint64_t device_state_bytes;  /* device state sent at completion */
   uint64_t dest_load_ns;        /* destination load + start (return path) */
   uint64_t socket_buffer_bytes; /* bytes in flight before the sender blocks */
+  double postcopy_place_ns;     /* destination: placing one received normal
+                                   page in post-copy (UFFDIO_COPY) */
+  double postcopy_place_zero_ns;/* ... one zero page (UFFDIO_ZEROPAGE) */
+  double dest_page_ns;          /* destination: loading one received normal
+                                   page in pre-copy */
+  double dest_zero_page_ns;     /* ... one zero page (checked, not copied) */
   uint64_t chunk_pages;         /* KVM lazy-clear chunk (1 GiB of pages) */
   uint64_t extra_nonzero_pages; /* other RAM blocks (firmware, ROMs) migrated */
   uint64_t extra_zero_pages;    /* after guest RAM, non-zero and zero */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -14,6 +15,7 @@
 #include "wl_trace.h"
 #include "sim_err.h"
 #include "sim_hash.h"
+#include "sim_hist.h"
 #include "sim_units.h"
 #include "sim_vec.h"
 
@@ -68,6 +70,7 @@ static const p_field mdl__params[] = {
     T("trace-offset", P_NS_S, trace_offset_ns, "0", "trace time at migration start", 0, MDL__MAX_TIME_NS, 0),
     T("loop", P_BOOL, loop, "1", "loop a trace shorter than the migration", 0, 0, 0),
     T("profile", P_TEXT, profile, "qemu-7.2", "hypervisor profile (built-in, shipped or .ini path)", 0, 0, 0),
+    T("qemu", P_TEXT, qemu, "qemu-system-x86_64", "real runs: QEMU binary (path, or 7.2 / 10.0)", 0, 0, 0),
     T("algo", P_ALGO, algo, "precopy", "precopy | postcopy | hybrid", 0, 0, 0),
     T("max-bandwidth", P_RATE, max_bandwidth, "128MiB/s", "hypervisor rate limit (QEMU max-bandwidth)", MDL__MIN_RATE, MDL__MAX_RATE, 0),
     /* QEMU refuses a downtime-limit above 2000 s (MAX_MIGRATE_DOWNTIME_SECONDS). */
@@ -592,6 +595,30 @@ void mdl_result_init(mdl_result *r, const char *source) {
   r->switch_time_ms = -1;
   r->replay_lag_ms = -1;
   r->replay_on_time = -1;
+  r->delayed_share = r->delay_p50_ms = r->delay_p99_ms = -1;
+}
+
+/* The q-quantile of a sim_hist histogram with `total` entries, in ns:
+ * geometric interpolation inside the bucket that holds it. */
+static double mdl__hist_quantile(const uint64_t *hist, uint64_t total, double q) {
+  double target = q * (double)total, cum = 0;
+  for (uint32_t i = 0; i < SIM_HIST_BUCKETS; i++) {
+    if (!hist[i]) continue;
+    if (cum + (double)hist[i] >= target) {
+      double f = (target - cum) / (double)hist[i];
+      return (double)sim_hist_lower_ns(i) * pow(2.0, f / SIM_HIST_SUB);
+    }
+    cum += (double)hist[i];
+  }
+  return (double)sim_hist_lower_ns(SIM_HIST_BUCKETS - 1);
+}
+
+void mdl_result_set_delays(mdl_result *r, uint64_t accesses, const uint64_t *hist) {
+  uint64_t delayed = 0;
+  for (uint32_t i = 0; i < SIM_HIST_BUCKETS; i++) delayed += hist[i];
+  r->delayed_share = accesses ? (double)delayed / (double)accesses : 0;
+  r->delay_p50_ms = delayed ? mdl__hist_quantile(hist, delayed, 0.50) / 1e6 : -1;
+  r->delay_p99_ms = delayed ? mdl__hist_quantile(hist, delayed, 0.99) / 1e6 : -1;
 }
 
 void mdl_result_free(mdl_result *r) {

@@ -34,6 +34,9 @@ typedef struct {
   uint64_t trace_offset_ns;     /* trace time that coincides with migration start */
   int loop;                     /* loop a trace shorter than the run (default 1) */
   char profile[MDL_TEXT_MAX];   /* profile name or file */
+  char qemu[512];               /* real runs (kvmreplay): QEMU binary, a path
+                                   or a short name such as 10.0; "" = the
+                                   qemu-system-x86_64 in PATH */
   mdl_algo algo;
   double max_bandwidth;         /* bytes/s, QEMU max-bandwidth */
   uint64_t downtime_limit_ns;   /* QEMU downtime-limit */
@@ -116,7 +119,7 @@ int mdl_scenario_file_each(const char *path, const mdl_scenario *base,
                            int (*fn)(void *ctx, const mdl_scenario *s), void *ctx);
 
 /* ---------------------------------------------------------------- */
-/* Results: DESIGN.md's metric names, for sim and kvmreplay alike.   */
+/* Results: docs/design.md's metric names, for sim and kvmreplay    */
 
 typedef enum { MDL_STATUS_COMPLETED, MDL_STATUS_NOT_CONVERGED, MDL_STATUS_FAILED } mdl_status;
 const char *mdl_status_name(mdl_status s);
@@ -147,6 +150,10 @@ typedef struct {
   char failure[256];          /* reason when failed / not converged */
   double total_time_ms, downtime_ms, setup_time_ms, expected_downtime_ms;
   double guest_stall_ms;
+  /* Guest degradation (docs/guest-metrics.md): the share of the workload's
+   * accesses delayed by 1 ms or more, and the median and 99th
+   * percentile of those delays; -1 when no access was delayed. */
+  double delayed_share, delay_p50_ms, delay_p99_ms;
   uint64_t transferred_bytes, precopy_bytes, postcopy_bytes;
   uint64_t normal_pages, zero_pages, dirty_sync_count, postcopy_requests;
   double switch_time_ms;      /* hybrid/post-copy switch; -1 if none */
@@ -164,6 +171,11 @@ typedef struct {
 } mdl_result;
 
 void mdl_result_init(mdl_result *r, const char *source);
+/* Fills delayed_share, delay_p50_ms and delay_p99_ms from `accesses` (all
+ * accesses the workload made) and a histogram of the delayed ones in
+ * sim_hist.h buckets (`hist[SIM_HIST_BUCKETS]`). The one estimator both the
+ * simulator and kvmreplay use, so their figures compare. */
+void mdl_result_set_delays(mdl_result *r, uint64_t accesses, const uint64_t *hist);
 void mdl_result_free(mdl_result *r);
 /* Appends a round / sample (amortised O(1)). 0 or SIM_ENOMEM. */
 int mdl_result_add_round(mdl_result *r, const mdl_round *round);

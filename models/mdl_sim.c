@@ -20,14 +20,22 @@
 #include <string.h>
 
 #include "mdl_mem.h"
+#include "mdl_switch.h"
 #include "sim_engine.h"
 #include "sim_err.h"
+#include "sim_hist.h"
 #include "sim_units.h"
 #include "wl_player.h"
 
 enum { MDL__EVENT_BATCH = 4096 };
 enum { MDL__PRIO_CONTROL = 0, MDL__PRIO_THREAD = 10 };
 typedef enum { PH_SETUP, PH_PRECOPY, PH_POSTCOPY, PH_DONE } mdl__phase;
+
+/* A write in the socket: when the destination is done with it, its size. */
+typedef struct {
+  double end;
+  uint64_t bytes;
+} mdl__flight;
 static const char *const mdl__phase_names[] = {"setup", "precopy", "postcopy", "done"};
 
 typedef struct {
@@ -42,7 +50,7 @@ typedef struct {
 
   /* Constants derived once. */
   uint64_t normal_bytes, zero_bytes;
-  double link_bw, buffer_ns, latency_ns, max_bw;
+  double link_bw, latency_ns, max_bw;
 
   /* Guest. */
   wl_event *ev;
@@ -50,6 +58,8 @@ typedef struct {
   int ev_end;
   double clock_offset; /* real time = workload time + clock_offset */
   double stall_ns;
+  uint64_t accesses;                      /* applied so far */
+  uint64_t delay_hist[SIM_HIST_BUCKETS];  /* delayed accesses (sim_hist.h) */
   int stopped;         /* vCPUs stopped (switchover) */
   int blocked;         /* waiting for a post-copy page */
   double fault_time, req_arrival, fault_page_arrival;
@@ -65,6 +75,9 @@ typedef struct {
   uint64_t window_bytes, budget;
   double bw_est, threshold, expected_downtime_ns;
   double link_free;
+  mdl__flight *fl;          /* flights not known to have ended (ring) */
+  size_t fl_head, fl_tail, fl_mask;
+  uint64_t fl_bytes;        /* their bytes */
   int start_postcopy, return_path;
   double downtime_start;
   uint8_t *chunk_needs_clear;
@@ -79,8 +92,6 @@ typedef struct {
   double rate_period_start;
   uint64_t rate_period_pages;
   double dirty_pages_rate;
-  /* non-convergence policy: bytes dirtied vs sent in the sync period */
-  uint64_t period_sent_bytes0;
 
   int error;
 } mdl__sim;
@@ -132,6 +143,7 @@ static void mdl__guest_advance(mdl__sim *S, double until) {
       for (; pos < len && ev[pos].time_ns <= limit; pos++) {
         uint64_t p = ev[pos].pfn;
         if (mdl_is_dirty(&S->mem, p)) {
+          S->accesses += pos - S->ev_pos; /* this one counts once resumed */
           S->ev_pos = pos;
           mdl__fault(S, p, (double)ev[pos].time_ns + S->clock_offset);
           return; /* the access completes when the page arrives */
@@ -147,6 +159,7 @@ static void mdl__guest_advance(mdl__sim *S, double until) {
         w->nonzero |= mdl_mask(p);
       }
     }
+    S->accesses += pos - S->ev_pos;
     S->ev_pos = pos;
     if (pos < len) return;
   }
@@ -174,19 +187,51 @@ static int mdl__guest_touches_word(const mdl__sim *S, uint64_t w, double until) 
 
 /* ------------------------------------------------------- link and send */
 
-/* Where writing `bytes` after `cpu_ns` of work would leave the thread's
- * clock (returned) and the link (*link_end): the thread blocks while more
- * than the socket buffer is in flight. Changes nothing. */
-static double mdl__put_end(const mdl__sim *S, uint64_t bytes, double cpu_ns, double *link_end) {
-  double t = S->t + cpu_ns;
-  double start = S->link_free > t ? S->link_free : t;
-  *link_end = start + (double)bytes / S->link_bw * 1e9;
-  return *link_end - t > S->buffer_ns ? *link_end - S->buffer_ns : t;
+/* The socket and the receiving end (docs/simulator.md, "Socket and
+ * receiver"). Every write is a flight: its bytes cross the link at link
+ * speed and the destination then spends `recv_ns` on it (loading a page,
+ * placing it in post-copy), one flight after another, so a flight ends at
+ * max(start + wire time, start + recv_ns) with start = max(previous end,
+ * write time). The sender may have at most socket_buffer_bytes in flights
+ * that have not ended: it blocks until enough have. Cheap pages (a zero
+ * page is 9 bytes) can thus pile up a long backlog of work at the
+ * destination without ever blocking the sender, which is what a later
+ * switch package, the device state or a requested page then waits behind.
+ * Flights live in a ring: O(1) amortised per write. */
+
+/* Earliest time >= t at which `bytes` more fit in the socket. Changes
+ * nothing. */
+static double mdl__room_at(const mdl__sim *S, double t, uint64_t bytes) {
+  uint64_t inflight = S->fl_bytes;
+  for (size_t i = S->fl_head; i != S->fl_tail; i++) {
+    const mdl__flight *f = &S->fl[i & S->fl_mask];
+    if (f->end > t) {
+      if (inflight + bytes <= S->p->socket_buffer_bytes) break;
+      t = f->end;
+    }
+    inflight -= f->bytes;
+  }
+  return t;
 }
 
-/* Accounts `bytes` written by the thread with `cpu_ns` of work. */
-static void mdl__put(mdl__sim *S, uint64_t bytes, double cpu_ns, int ram) {
-  S->t = mdl__put_end(S, bytes, cpu_ns, &S->link_free);
+/* Where writing `bytes` after `cpu_ns` of work would leave the thread's
+ * clock (returned) and the flight's end (*link_end). Changes nothing. */
+static double mdl__put_end(const mdl__sim *S, uint64_t bytes, double cpu_ns, double recv_ns, double *link_end) {
+  double t = mdl__room_at(S, S->t + cpu_ns, bytes);
+  double start = S->link_free > t ? S->link_free : t;
+  double busy = (double)bytes / S->link_bw * 1e9;
+  *link_end = start + (busy > recv_ns ? busy : recv_ns);
+  /* A write larger than the socket returns once the rest fits in it. */
+  uint64_t cap = S->p->socket_buffer_bytes;
+  if (bytes > cap) {
+    double rest = start + (*link_end - start) * (double)(bytes - cap) / (double)bytes;
+    if (rest > t) t = rest;
+  }
+  return t;
+}
+
+/* Counts bytes the thread wrote in the window and, for RAM, by phase. */
+static void mdl__account(mdl__sim *S, uint64_t bytes, int ram) {
   S->window_bytes += bytes;
   if (!ram) return;
   S->r->transferred_bytes += bytes;
@@ -194,6 +239,48 @@ static void mdl__put(mdl__sim *S, uint64_t bytes, double cpu_ns, int ram) {
     S->r->precopy_bytes += bytes;
   else if (S->phase == PH_POSTCOPY)
     S->r->postcopy_bytes += bytes;
+}
+
+/* Writes `bytes` after `cpu_ns` of work; the destination needs `recv_ns`
+ * for them. Allocates only when the ring of flights must grow. */
+static void mdl__put_recv(mdl__sim *S, uint64_t bytes, double cpu_ns, double recv_ns, int ram) {
+  double end, t = mdl__put_end(S, bytes, cpu_ns, recv_ns, &end);
+  while (S->fl_head != S->fl_tail && S->fl[S->fl_head & S->fl_mask].end <= t)
+    S->fl_bytes -= S->fl[S->fl_head++ & S->fl_mask].bytes;
+  if (S->fl_tail - S->fl_head > S->fl_mask) {
+    size_t cap = 2 * (S->fl_mask + 1);
+    mdl__flight *g = malloc(cap * sizeof *g);
+    if (!g) {
+      S->error = SIM_ENOMEM;
+      return;
+    }
+    size_t n = 0;
+    for (size_t i = S->fl_head; i != S->fl_tail; i++) g[n++] = S->fl[i & S->fl_mask];
+    free(S->fl);
+    S->fl = g;
+    S->fl_mask = cap - 1;
+    S->fl_head = 0;
+    S->fl_tail = n;
+  }
+  S->fl[S->fl_tail++ & S->fl_mask] = (mdl__flight){end, bytes};
+  S->fl_bytes += bytes;
+  S->t = t;
+  S->link_free = end;
+  mdl__account(S, bytes, ram);
+}
+
+/* A write the destination only reads (markers, device state, commands). */
+static void mdl__put(mdl__sim *S, uint64_t bytes, double cpu_ns, int ram) {
+  mdl__put_recv(S, bytes, cpu_ns, 0, ram);
+}
+
+/* What the destination spends on `nz` normal and `zero` zero pages: loading
+ * them in pre-copy, placing them (UFFDIO_COPY / UFFDIO_ZEROPAGE) in
+ * post-copy (docs/postcopy-faults.md). */
+static double mdl__recv_ns(const mdl__sim *S, uint64_t nz, uint64_t zero) {
+  const mdl_profile *p = S->p;
+  if (S->pages_remote) return (double)nz * p->postcopy_place_ns + (double)zero * p->postcopy_place_zero_ns;
+  return (double)nz * p->dest_page_ns + (double)zero * p->dest_zero_page_ns;
 }
 
 /* KVM clears the dirty log of a chunk lazily, just before the cursor first
@@ -227,13 +314,13 @@ static void mdl__send_page(mdl__sim *S, uint64_t page) {
   S->mem.dirty[page >> 6] &= ~mdl_mask(page);
   S->mem.dirty_count--;
   S->pages_sent++;
-  if (nonzero) {
+  if (nonzero)
     S->r->normal_pages++;
-    mdl__put(S, S->normal_bytes, S->p->normal_page_ns, 1);
-  } else {
+  else
     S->r->zero_pages++;
-    mdl__put(S, S->zero_bytes, S->p->zero_page_ns, 1);
-  }
+  uint64_t bytes = nonzero ? S->normal_bytes : S->zero_bytes;
+  double cpu = nonzero ? S->p->normal_page_ns : S->p->zero_page_ns;
+  mdl__put_recv(S, bytes, cpu, mdl__recv_ns(S, (uint64_t)nonzero, (uint64_t)!nonzero), 1);
   if (S->blocked && page == S->fault_page && S->fault_page_arrival < 0)
     S->fault_page_arrival = S->link_free + S->latency_ns;
   mdl__cursor_after(S, page);
@@ -252,7 +339,8 @@ static uint64_t mdl__send_word(mdl__sim *S, double step_end, int guest_can_run) 
   uint64_t bytes = nz * S->normal_bytes + (n - nz) * S->zero_bytes;
   double cpu = (double)nz * S->p->normal_page_ns + (double)(n - nz) * S->p->zero_page_ns;
   if (S->budget != UINT64_MAX && S->window_bytes + bytes > S->budget) return 0;
-  double link_end, t_end = mdl__put_end(S, bytes, cpu, &link_end);
+  double recv = mdl__recv_ns(S, nz, n - nz);
+  double link_end, t_end = mdl__put_end(S, bytes, cpu, recv, &link_end);
   if (t_end > step_end || t_end >= S->limit) return 0;
   if (guest_can_run && mdl__guest_touches_word(S, w, t_end)) return 0;
   uint64_t last = (w << 6) + 63 - (uint64_t)__builtin_clzll(bits);
@@ -262,7 +350,7 @@ static uint64_t mdl__send_word(mdl__sim *S, double step_end, int guest_can_run) 
   S->pages_sent += n;
   S->r->normal_pages += nz;
   S->r->zero_pages += n - nz;
-  mdl__put(S, bytes, cpu, 1);
+  mdl__put_recv(S, bytes, cpu, recv, 1);
   mdl__cursor_after(S, last);
   return n;
 }
@@ -304,8 +392,6 @@ static void mdl__sync(mdl__sim *S) {
   int lazy = S->p->dirty_log == MDL_DIRTY_LOG_KVM && S->chunk_needs_clear;
   uint64_t added = mdl_mem_sync(&S->mem, 0, S->mem.words, !lazy);
   if (lazy) memset(S->chunk_needs_clear, 1, S->chunks);
-  uint64_t sent_in_period = S->r->transferred_bytes - S->period_sent_bytes0;
-  S->period_sent_bytes0 = S->r->transferred_bytes;
   /* dirty-pages-rate, as QEMU computes it: at most once per second. */
   S->rate_period_pages += added;
   if (S->t > S->rate_period_start + 1e9) {
@@ -313,15 +399,13 @@ static void mdl__sync(mdl__sim *S) {
     S->rate_period_pages = 0;
     S->rate_period_start = S->t;
   }
+  uint64_t prev_dirty = S->round_open ? S->round.dirty_pages_at_sync : 0;
   mdl__open_round(S);
-  /* Hybrid switch policies that look at syncs (the harness watches
-   * dirty-sync-count and issues migrate-start-postcopy). */
-  if (S->s->algo == MDL_ALGO_HYBRID && S->phase == PH_PRECOPY && !S->stopped) {
-    if (S->s->switch_policy == MDL_SWITCH_SYNCS && S->r->dirty_sync_count >= S->s->switch_after)
-      S->start_postcopy = 1;
-    if (S->s->switch_policy == MDL_SWITCH_NONCONVERGE && S->r->dirty_sync_count > 2 &&
-        added * S->s->page_size > sent_in_period)
-      S->start_postcopy = 1;
+  /* The hybrid switch rule the harness applies too (mdl_switch.h); the
+   * setup sync counts (switch-after = 1). */
+  if ((S->phase == PH_PRECOPY || S->phase == PH_SETUP) && !S->stopped) {
+    mdl_switch_view v = {S->r->dirty_sync_count, S->mem.dirty_count, prev_dirty, S->t, 1};
+    if (mdl_switch_due(S->s, &v)) S->start_postcopy = 1;
   }
 }
 
@@ -359,6 +443,8 @@ static void mdl__serve_request(mdl__sim *S) {
   }
   if (arrival < S->t) arrival = S->t;
   S->blocked = 0;
+  if (arrival - S->fault_time >= SIM_HIST_MIN_NS)
+    S->delay_hist[sim_hist_bucket((uint64_t)(arrival - S->fault_time))]++;
   mdl__guest_resume(S, S->fault_time, arrival, 1);
 }
 
@@ -395,6 +481,7 @@ static void mdl__finish(mdl__sim *S, double end) {
   S->phase = PH_DONE;
   S->r->total_time_ms = end / 1e6;
   S->r->guest_stall_ms = S->stall_ns / 1e6;
+  mdl_result_set_delays(S->r, S->accesses, S->delay_hist);
   S->r->expected_downtime_ms = S->expected_downtime_ns / 1e6;
   sim_stop(S->e);
 }
@@ -519,15 +606,13 @@ static void mdl__qemu_thread(sim_engine *e, void *ctx, uint64_t arg) {
       return;
     }
     mdl__update_counters(S);
-    if (S->window_bytes > S->budget && !mdl__request_ready(S)) {
-      /* Rate limited: sleep until the window ends, or until a page
-       * request wakes the thread. */
-      double wake = S->window_start + (double)S->p->window_ns;
-      if (S->pages_remote) {
-        mdl__guest_advance(S, wake);
-        if (S->req_pending && S->req_arrival < wake) wake = S->req_arrival;
-      }
-      mdl__yield(S, wake);
+    if (S->window_bytes > S->budget) {
+      /* Rate limited: sleep until the window ends. A post-copy page
+       * request wakes the thread, but QEMU 7.2 starts no iteration step
+       * while the budget is spent (qemu_savevm_state_iterate returns at
+       * once), so the request waits for the next window like the background
+       * stream: docs/postcopy-faults.md. */
+      mdl__yield(S, S->window_start + (double)S->p->window_ns);
       return;
     }
     /* migration_iteration_run */
@@ -649,10 +734,10 @@ static void mdl__on_timeout(sim_engine *e, void *ctx, uint64_t arg) {
 }
 
 static void mdl__on_switch_time(sim_engine *e, void *ctx, uint64_t arg) {
-  (void)e;
   (void)arg;
   mdl__sim *S = ctx;
-  S->start_postcopy = 1;
+  mdl_switch_view v = {S->r->dirty_sync_count, S->mem.dirty_count, 0, (double)sim_now(e), 0};
+  if (mdl_switch_due(S->s, &v)) S->start_postcopy = 1;
 }
 
 /* ------------------------------------------------------------- setup */
@@ -731,7 +816,12 @@ int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_res
                                              : S->normal_bytes;
   S->link_bw = s->link_bandwidth > 0 ? s->link_bandwidth : profile->link_bytes_per_s;
   S->max_bw = s->max_bandwidth;
-  S->buffer_ns = (double)profile->socket_buffer_bytes / S->link_bw * 1e9;
+  S->fl_mask = 1023;
+  S->fl = malloc((S->fl_mask + 1) * sizeof *S->fl);
+  if (!S->fl) {
+    rc = sim_errorf(SIM_ENOMEM, "out of memory");
+    goto out;
+  }
   S->latency_ns = (double)s->latency_ns;
   S->budget = (uint64_t)(s->max_bandwidth * (double)profile->window_ns / 1e9);
   S->return_path = s->algo != MDL_ALGO_PRECOPY;
@@ -762,6 +852,7 @@ int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_res
   }
 out:
   free(S->chunk_needs_clear);
+  free(S->fl);
   free(S->ev);
   wl_player_free(S->player);
   wl_source_close(S->src);

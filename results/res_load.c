@@ -49,6 +49,9 @@ static int res__summary_row(void *ctx, const char *const *h, const char *const *
   r->setup_time_ms = res__num(h, c, n, "setup_time_ms");
   r->expected_downtime_ms = res__num(h, c, n, "expected_downtime_ms");
   r->guest_stall_ms = res__num(h, c, n, "guest_stall_ms");
+  r->delayed_share = res__num(h, c, n, "delayed_share");
+  r->delay_p50_ms = res__num(h, c, n, "delay_p50_ms");
+  r->delay_p99_ms = res__num(h, c, n, "delay_p99_ms");
   r->switch_time_ms = res__num(h, c, n, "switch_time_ms");
   r->transferred_bytes = res__u64(h, c, n, "transferred_bytes");
   r->precopy_bytes = res__u64(h, c, n, "precopy_bytes");

@@ -21,7 +21,8 @@
 
 /* ------------------------------------------------------------- schema */
 
-/* Column lists: the scenario's parameters first, then DESIGN's metrics. */
+/* Column lists: the scenario's parameters first, then the metrics
+ * (docs/design.md, "Metrics"). */
 static const char *const res__summary_cols[] = {
     "run_id", "source", "name", "workload", "pages", "page_size", "memory_bytes", "algo",
     "profile", "max_bandwidth", "downtime_limit_ms", "link_bandwidth", "latency_ms",
@@ -30,8 +31,8 @@ static const char *const res__summary_cols[] = {
     /* metrics */
     "status", "total_time_ms", "downtime_ms", "downtime_over_limit", "setup_time_ms",
     "transferred_bytes", "precopy_bytes", "postcopy_bytes", "normal_pages", "zero_pages",
-    "dirty_sync_count", "postcopy_requests", "guest_stall_ms", "expected_downtime_ms",
-    "switch_time_ms",
+    "dirty_sync_count", "postcopy_requests", "guest_stall_ms", "delayed_share", "delay_p50_ms",
+    "delay_p99_ms", "expected_downtime_ms", "switch_time_ms",
     /* real runs */
     "integrity", "accel", "qemu_version", "replay_lag_ms", "replay_on_time", "failure"};
 
@@ -742,6 +743,9 @@ static void res__summary_row(res_csv *c, const char *run_id, const mdl_scenario 
   res_csv_u64(c, r->dirty_sync_count);
   res_csv_u64(c, r->postcopy_requests);
   res_csv_double(c, r->guest_stall_ms);
+  res__opt(c, r->delayed_share);
+  res__opt(c, r->delay_p50_ms);
+  res__opt(c, r->delay_p99_ms);
   res_csv_double(c, r->expected_downtime_ms);
   res__opt(c, r->switch_time_ms);
   res_csv_str(c, r->integrity);

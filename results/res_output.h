@@ -3,7 +3,8 @@
  *
  * A result folder holds
  *   summary.csv        one row per run: scenario parameters (the values
- *                      actually used) + the metrics; the commit marker
+ *                      actually used) + the metrics (docs/design.md);
+ *                      the commit marker
  *   rounds.csv         one row per dirty sync
  *   timeline.csv       one row per estimation window (when recorded)
  *   migsim-folder.txt  format, schema digest, and the command and grid

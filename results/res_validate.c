@@ -13,7 +13,11 @@
 #include "sim_file.h"
 
 static const char *const res__metric_names[RES_M_COUNT] = {
-    "total_time_ms", "transferred_bytes", "downtime_ms", "setup_time_ms", "dirty_sync_count"};
+    "total_time_ms", "transferred_bytes", "downtime_ms", "setup_time_ms", "dirty_sync_count",
+    "postcopy_requests", "guest_stall_ms", "delayed_share", "delay_p50_ms", "delay_p99_ms"};
+static const int res__metric_ms[RES_M_COUNT] = {[RES_M_DOWNTIME] = 1, [RES_M_STALL] = 1,
+                                                [RES_M_DELAY_P50] = 1, [RES_M_DELAY_P99] = 1,
+                                                [RES_M_SETUP] = 1};
 
 static double res__metric(const mdl_result *r, int m) {
   switch (m) {
@@ -21,7 +25,27 @@ static double res__metric(const mdl_result *r, int m) {
     case RES_M_BYTES: return (double)r->transferred_bytes;
     case RES_M_DOWNTIME: return r->downtime_ms;
     case RES_M_SETUP: return r->setup_time_ms;
-    default: return (double)r->dirty_sync_count;
+    case RES_M_SYNCS: return (double)r->dirty_sync_count;
+    case RES_M_REQUESTS: return (double)r->postcopy_requests;
+    case RES_M_STALL: return r->guest_stall_ms;
+    case RES_M_DELAYED: return r->delayed_share;
+    case RES_M_DELAY_P50: return r->delay_p50_ms;
+    default: return r->delay_p99_ms;
+  }
+}
+
+/* Whether metric m is compared for this pair: guest-side metrics only where
+ * the real run went through post-copy (its guest could fault), delay
+ * percentiles only where both sides have one. */
+static int res__applies(const mdl_result *sim, const mdl_result *real, int m) {
+  int postcopy = real->postcopy_bytes > 0 || real->postcopy_requests > 0;
+  switch (m) {
+    case RES_M_REQUESTS:
+    case RES_M_STALL:
+    case RES_M_DELAYED: return postcopy;
+    case RES_M_DELAY_P50:
+    case RES_M_DELAY_P99: return postcopy && res__metric(sim, m) >= 0 && res__metric(real, m) >= 0;
+    default: return 1;
   }
 }
 
@@ -45,16 +69,16 @@ int res_validate(const res_case *cases, size_t ncases, res_validation *out) {
   memset(out, 0, sizeof *out);
   size_t total = 0;
   for (size_t i = 0; i < ncases; i++) total += cases[i].nreal;
-  double *err[RES_M_COUNT];
+  double *err = malloc((total ? total : 1) * 2 * RES_M_COUNT * sizeof(double));
+  if (!err) return sim_errorf(SIM_ENOMEM, "out of memory");
+  double *rel[RES_M_COUNT], *abs_err[RES_M_COUNT];
   for (int m = 0; m < RES_M_COUNT; m++) {
-    err[m] = malloc((total ? total : 1) * sizeof(double));
-    if (!err[m]) {
-      for (int k = 0; k < m; k++) free(err[k]);
-      return sim_errorf(SIM_ENOMEM, "out of memory");
-    }
+    rel[m] = err + (size_t)(2 * m) * (total ? total : 1);
+    abs_err[m] = err + (size_t)(2 * m + 1) * (total ? total : 1);
     out->metric[m].name = res__metric_names[m];
+    out->metric[m].in_ms = res__metric_ms[m];
   }
-  size_t syncs_ok = 0, down_ok = 0, conv_ok = 0;
+  size_t syncs_ok = 0, down_ok = 0, conv_ok = 0, req_ok = 0, stall_ok = 0;
   for (size_t i = 0; i < ncases; i++) {
     const res_case *c = &cases[i];
     for (size_t k = 0; k < c->nreal; k++) {
@@ -74,22 +98,72 @@ int res_validate(const res_case *cases, size_t ncases, res_validation *out) {
       }
       double dd = fabs(c->sim->downtime_ms - real->downtime_ms);
       if (dd <= fmax(0.2 * real->downtime_ms, 5.0)) down_ok++;
+      if (real->postcopy_requests >= 20 && (c->scenario->algo != MDL_ALGO_PRECOPY)) {
+        out->requests_runs++;
+        double ratio = (double)c->sim->postcopy_requests / (double)real->postcopy_requests;
+        if (ratio >= 1 / 1.5 && ratio <= 1.5) req_ok++;
+      }
+      if (c->scenario->algo == MDL_ALGO_POSTCOPY) {
+        out->stall_runs++;
+        if (fabs(c->sim->guest_stall_ms - real->guest_stall_ms) <= fmax(0.25 * real->guest_stall_ms, 50.0))
+          stall_ok++;
+      }
       for (int m = 0; m < RES_M_COUNT; m++) {
+        if (!res__applies(c->sim, real, m)) continue;
         res_metric_error *e = &out->metric[m];
-        err[m][e->n++] = res__abs_pct(res__metric(c->sim, m), res__metric(real, m));
+        double pred = res__metric(c->sim, m), meas = res__metric(real, m);
+        rel[m][e->n] = res__abs_pct(pred, meas);
+        abs_err[m][e->n] = fabs(pred - meas);
+        e->n++;
       }
     }
   }
   for (int m = 0; m < RES_M_COUNT; m++) {
-    res__quantiles(err[m], out->metric[m].n, &out->metric[m].median_abs_pct, &out->metric[m].p90_abs_pct);
-    free(err[m]);
+    res_metric_error *e = &out->metric[m];
+    res__quantiles(rel[m], e->n, &e->median_abs_pct, &e->p90_abs_pct);
+    res__quantiles(abs_err[m], e->n, &e->median_abs, &e->p90_abs);
   }
+  free(err);
   if (out->runs) {
     out->syncs_exact_share = (double)syncs_ok / (double)out->runs;
     out->downtime_ok_share = (double)down_ok / (double)out->runs;
     out->convergence_ok_share = (double)conv_ok / (double)out->runs;
   }
+  out->requests_ok_share = out->requests_runs ? (double)req_ok / (double)out->requests_runs : NAN;
+  out->stall_ok_share = out->stall_runs ? (double)stall_ok / (double)out->stall_runs : NAN;
   return 0;
+}
+
+/* One target: `ok` is whether it holds. */
+static int res__target(FILE *out, int ok, const char *what, double value, const char *target) {
+  if (!ok && out) fprintf(out, "validate: target missed: %s = %.3g (target %s)\n", what, value, target);
+  return !ok;
+}
+
+int res_validate_check(const res_validation *v, FILE *out) {
+  const res_metric_error *m = v->metric;
+  int missed = 0;
+  missed += res__target(out, m[RES_M_TOTAL].median_abs_pct <= 2.0, "total_time_ms median error %",
+                        m[RES_M_TOTAL].median_abs_pct, "<= 2");
+  missed += res__target(out, m[RES_M_TOTAL].p90_abs_pct <= 5.0, "total_time_ms p90 error %",
+                        m[RES_M_TOTAL].p90_abs_pct, "<= 5");
+  missed += res__target(out, m[RES_M_BYTES].median_abs_pct <= 0.5, "transferred_bytes median error %",
+                        m[RES_M_BYTES].median_abs_pct, "<= 0.5");
+  missed += res__target(out, m[RES_M_BYTES].p90_abs_pct <= 2.0, "transferred_bytes p90 error %",
+                        m[RES_M_BYTES].p90_abs_pct, "<= 2");
+  missed += res__target(out, v->convergence_ok_share >= 1.0, "convergence verdict right (share)",
+                        v->convergence_ok_share, "1");
+  missed += res__target(out, v->downtime_ok_share >= 0.85, "downtime within max(20%, 5 ms) (share)",
+                        v->downtime_ok_share, ">= 0.85");
+  missed += res__target(out, m[RES_M_DOWNTIME].median_abs <= 5.0, "downtime median abs error ms",
+                        m[RES_M_DOWNTIME].median_abs, "<= 5");
+  if (v->requests_runs)
+    missed += res__target(out, v->requests_ok_share >= 0.8, "postcopy_requests within x1.5 (share)",
+                          v->requests_ok_share, ">= 0.8");
+  if (v->stall_runs)
+    missed += res__target(out, v->stall_ok_share >= 0.8, "guest_stall_ms within max(25%, 50 ms) (share)",
+                          v->stall_ok_share, ">= 0.8");
+  return missed;
 }
 
 /* Median of the real runs' metric m (completed runs only), with min/max. */
@@ -97,7 +171,8 @@ static size_t res__real_stats(const res_case *c, int m, double *median, double *
   double v[64];
   size_t n = 0;
   for (size_t k = 0; k < c->nreal && n < 64; k++)
-    if (c->real[k]->status == MDL_STATUS_COMPLETED) v[n++] = res__metric(c->real[k], m);
+    if (c->real[k]->status == MDL_STATUS_COMPLETED && res__metric(c->real[k], m) >= 0)
+      v[n++] = res__metric(c->real[k], m);
   if (!n) {
     *median = *lo = *hi = NAN;
     return 0;
@@ -128,7 +203,10 @@ static int res__errors_csv(const char *dir, const res_case *cases, size_t ncases
       res_csv_str(c, k->scenario->name);
       res_csv_str(c, mdl_algo_name(k->scenario->algo));
       res_csv_str(c, res__metric_names[m]);
-      res_csv_double(c, pred);
+      if (pred < 0 && m >= RES_M_DELAYED)
+        res_csv_empty(c); /* nothing delayed: no percentile */
+      else
+        res_csv_double(c, pred);
       res_csv_double(c, med);
       res_csv_double(c, lo);
       res_csv_double(c, hi);
@@ -256,6 +334,12 @@ int res_round_overlay(const char *dir, const res_case *c) {
   return rc;
 }
 
+/* Sort key of the report's metric table: median error, unmeasured last. */
+static double res__weakness(const res_validation *v, int m) {
+  double e = v->metric[m].median_abs_pct;
+  return isnan(e) ? -1 : e;
+}
+
 int res_validate_write(const char *dir, const res_case *cases, size_t ncases,
                        const res_validation *v, const char *command, const char *notes) {
   int rc = sim_mkdir_p(dir);
@@ -269,36 +353,66 @@ int res_validate_write(const char *dir, const res_case *cases, size_t ncases,
   FILE *o = sim_file_stream(f);
   fprintf(o, "# Validation: simulator vs real QEMU\n\nMade by:\n\n```\n%s\n```\n\n", command);
   fprintf(o, "%zu scenarios, %zu real runs (%zu failed runs excluded).\n\n", ncases, v->runs, v->failed_runs);
-  fprintf(o, "| metric | median abs error | p90 abs error | runs compared |\n|---|---:|---:|---:|\n");
-  for (int m = 0; m < RES_M_COUNT; m++)
-    fprintf(o, "| %s | %.1f%% | %.1f%% | %zu |\n", v->metric[m].name, v->metric[m].median_abs_pct,
-            v->metric[m].p90_abs_pct, v->metric[m].n);
-  fprintf(o, "\n| check | share of runs | target |\n|---|---:|---:|\n");
-  fprintf(o, "| dirty_sync_count exact | %.0f%% | ≥ 80%% |\n", v->syncs_exact_share * 100);
-  fprintf(o, "| downtime within max(20%%, 5 ms) | %.0f%% | ≥ 80%% |\n", v->downtime_ok_share * 100);
-  fprintf(o, "| convergence verdict right | %.0f%% | 100%% |\n", v->convergence_ok_share * 100);
+  /* Weakest metric first, so that the table cannot flatter the model. */
+  int order[RES_M_COUNT];
+  for (int m = 0; m < RES_M_COUNT; m++) order[m] = m;
+  for (int a = 1; a < RES_M_COUNT; a++)
+    for (int b = a; b > 0 && res__weakness(v, order[b]) > res__weakness(v, order[b - 1]); b--) {
+      int t = order[b];
+      order[b] = order[b - 1];
+      order[b - 1] = t;
+    }
+  fprintf(o, "| metric | median error | p90 error | median abs error | p90 abs error | runs compared |\n"
+             "|---|---:|---:|---:|---:|---:|\n");
+  for (int i = 0; i < RES_M_COUNT; i++) {
+    const res_metric_error *e = &v->metric[order[i]];
+    char ma[32] = "", pa[32] = "";
+    if (e->in_ms && e->n) {
+      snprintf(ma, sizeof ma, "%.1f ms", e->median_abs);
+      snprintf(pa, sizeof pa, "%.1f ms", e->p90_abs);
+    }
+    fprintf(o, "| %s | %.1f%% | %.1f%% | %s | %s | %zu |\n", e->name, e->median_abs_pct, e->p90_abs_pct, ma,
+            pa, e->n);
+  }
+  fprintf(o, "\nErrors are per real run, |predicted - measured| / measured; guest-side metrics "
+             "count the runs whose real migration went through post-copy.\n");
+  fprintf(o, "\n| check | result | target |\n|---|---:|---:|\n");
+  fprintf(o, "| dirty_sync_count exact | %.0f%% of runs | - |\n", v->syncs_exact_share * 100);
+  fprintf(o, "| downtime within max(20%%, 5 ms) | %.0f%% of runs | ≥ 85%% |\n", v->downtime_ok_share * 100);
+  fprintf(o, "| downtime median abs error | %.1f ms | ≤ 5 ms |\n", v->metric[RES_M_DOWNTIME].median_abs);
+  fprintf(o, "| postcopy_requests within ×1.5 (runs with ≥ 20 real requests) | %.0f%% of %zu | ≥ 80%% |\n",
+          v->requests_ok_share * 100, v->requests_runs);
+  fprintf(o, "| guest_stall_ms within max(25%%, 50 ms) (post-copy runs) | %.0f%% of %zu | ≥ 80%% |\n",
+          v->stall_ok_share * 100, v->stall_runs);
+  fprintf(o, "| convergence verdict right | %.0f%% of runs | 100%% |\n", v->convergence_ok_share * 100);
   fprintf(o, "\n## Per scenario\n\n| scenario | algo | sim status | real status | total ms sim / real | "
-             "MiB sim / real | downtime ms sim / real | syncs sim / real |\n|---|---|---|---|---:|---:|---:|---:|\n");
+             "MiB sim / real | downtime ms sim / real | syncs sim / real | requests sim / real | "
+             "stall ms sim / real |\n|---|---|---|---|---:|---:|---:|---:|---:|---:|\n");
   for (size_t i = 0; i < ncases; i++) {
     const res_case *c = &cases[i];
-    double t, b, d, s, lo, hi;
+    double t, b, d, s, q, st, lo, hi;
+    res__real_stats(c, RES_M_REQUESTS, &q, &lo, &hi);
+    res__real_stats(c, RES_M_STALL, &st, &lo, &hi);
     res__real_stats(c, RES_M_TOTAL, &t, &lo, &hi);
     res__real_stats(c, RES_M_BYTES, &b, &lo, &hi);
     res__real_stats(c, RES_M_DOWNTIME, &d, &lo, &hi);
     res__real_stats(c, RES_M_SYNCS, &s, &lo, &hi);
     /* Runs cancelled at the timeout have no final metrics: "-". */
-    char rt[32] = "-", rb[32] = "-", rd[32] = "-", rs[32] = "-";
+    char rt[32] = "-", rb[32] = "-", rd[32] = "-", rs[32] = "-", rq[32] = "-", rst[32] = "-";
     if (!isnan(t)) {
+      snprintf(rq, sizeof rq, "%.0f", q);
+      snprintf(rst, sizeof rst, "%.0f", st);
       snprintf(rt, sizeof rt, "%.0f", t);
       snprintf(rb, sizeof rb, "%.1f", b / 1048576.0);
       snprintf(rd, sizeof rd, "%.1f", d);
       snprintf(rs, sizeof rs, "%.0f", s);
     }
-    fprintf(o, "| %s | %s | %s | %s | %.0f / %s | %.1f / %s | %.1f / %s | %llu / %s |\n", c->scenario->name,
-            mdl_algo_name(c->scenario->algo), mdl_status_name(c->sim->status),
+    fprintf(o, "| %s | %s | %s | %s | %.0f / %s | %.1f / %s | %.1f / %s | %llu / %s | %llu / %s | %.0f / %s |\n",
+            c->scenario->name, mdl_algo_name(c->scenario->algo), mdl_status_name(c->sim->status),
             c->nreal ? mdl_status_name(c->real[0]->status) : "-", c->sim->total_time_ms, rt,
             (double)c->sim->transferred_bytes / 1048576.0, rb, c->sim->downtime_ms, rd,
-            (unsigned long long)c->sim->dirty_sync_count, rs);
+            (unsigned long long)c->sim->dirty_sync_count, rs, (unsigned long long)c->sim->postcopy_requests, rq,
+            c->sim->guest_stall_ms, rst);
   }
   fprintf(o, "\nReal values are medians of the completed real runs. Files: `errors.csv`, "
              "`sim/summary.csv`, `real/summary.csv` (and their `rounds.csv`), `scatter_*.png`, "

@@ -75,6 +75,18 @@ static void test_bad_input_one_line(void **state) {
   assert_int_equal(migsim(err, sizeof err, "sweep --out %s/none", tmpdir), 2);
   assert_non_null(strstr(err, "no parameters"));
   assert_int_equal(migsim(err, sizeof err, "bench --bogus"), 2);
+  /* replay --calc-dirty-rate: QEMU's calc-time is 1..60 whole seconds. */
+  assert_int_equal(migsim(err, sizeof err, "replay --workload idle --calc-dirty-rate 1,1500ms"), 2);
+  assert_non_null(strstr(err, "1500ms"));
+  assert_int_equal(migsim(err, sizeof err, "replay --workload idle --calc-dirty-rate 61"), 2);
+  assert_int_equal(migsim(err, sizeof err, "replay --workload idle --calc-mode guess"), 2);
+  assert_non_null(strstr(err, "guess"));
+  assert_int_equal(migsim(err, sizeof err, "replay --workload idle --sample-pages 100"), 2);
+  assert_non_null(strstr(err, "128..16384"));
+  assert_int_equal(migsim(err, sizeof err, "trace curve %s/missing.json", tmpdir), 2);
+  assert_non_null(strstr(err, "missing.json"));
+  assert_int_equal(migsim(err, sizeof err, "trace curve a.json --pages 10 --memory 1GiB"), 2);
+  assert_int_equal(migsim(err, sizeof err, "trace curve --help"), 0);
   assert_int_equal(migsim(err, sizeof err, "run --help"), 0);
   assert_int_equal(migsim(err, sizeof err, "sweep --help"), 0);
   assert_int_equal(migsim(err, sizeof err, "compare --help"), 0);
@@ -202,6 +214,46 @@ static void test_compare_outputs(void **state) {
   assert_non_null(strstr(err, "slow"));
 }
 
+/* --profiles puts profiles side by side: one run per profile × algorithm,
+ * each row naming its profile, and the profiles' results differ where
+ * their constants do (qemu-7.2-tcg has other CPU and sync costs). */
+static void test_compare_profiles(void **state) {
+  (void)state;
+  char err[2048];
+  assert_int_equal(migsim(err, sizeof err,
+                          "compare --workload uniform:wss=8192,rate=4000,nonzero=0.5 --memory 64MiB "
+                          "--links 1Gbit/s --algos precopy,postcopy --profiles qemu-7.2,qemu-7.2-tcg "
+                          "--no-plots --out %s/cmpp",
+                          tmpdir),
+                   0);
+  char path[600];
+  snprintf(path, sizeof path, "%s/cmpp/summary.csv", tmpdir);
+  assert_int_equal(count_lines(path), 1 + 4);
+  char *csv = slurp(path);
+  assert_non_null(strstr(csv, "qemu-7.2:precopy@1Gbit/s"));
+  assert_non_null(strstr(csv, "qemu-7.2-tcg:postcopy@1Gbit/s"));
+  assert_non_null(strstr(csv, ",qemu-7.2-tcg,"));
+  free(csv);
+  snprintf(path, sizeof path, "%s/cmpp/report.md", tmpdir);
+  char *md = slurp(path);
+  assert_non_null(strstr(md, "| precopy, qemu-7.2 |"));
+  assert_non_null(strstr(md, "| precopy, qemu-7.2-tcg |"));
+  /* Different constants, different predictions: the two pre-copy rows
+   * (total time column) are not the same text. */
+  const char *a = strstr(md, "| precopy, qemu-7.2 |"), *b = strstr(md, "| precopy, qemu-7.2-tcg |");
+  assert_true(strchr(a, '\n') && strchr(b, '\n'));
+  char ra[200], rb[200];
+  snprintf(ra, sizeof ra, "%.*s", (int)(strchr(a, '\n') - a), a);
+  snprintf(rb, sizeof rb, "%.*s", (int)(strchr(b, '\n') - b), b);
+  assert_string_not_equal(strstr(ra, "completed"), strstr(rb, "completed"));
+  free(md);
+  assert_int_equal(migsim(err, sizeof err, "compare --workload idle --profiles qemu-7.2,nope --out %s/cmpp2", tmpdir), 2);
+  assert_non_null(strstr(err, "'nope'"));
+  assert_false(exists("%s/%s", "cmpp2"));
+  assert_int_equal(migsim(err, sizeof err, "compare --workload idle --profiles a,b,c,d,e --out %s/cmpp3", tmpdir), 2);
+  assert_non_null(strstr(err, "at most 4 profiles"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_input_one_line),
@@ -210,6 +262,7 @@ int main(void) {
       cmocka_unit_test(test_sweep_order),
       cmocka_unit_test(test_sweep_interrupt),
       cmocka_unit_test(test_compare_outputs),
+      cmocka_unit_test(test_compare_profiles),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

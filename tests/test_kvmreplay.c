@@ -370,6 +370,34 @@ static void test_hybrid(void **state) {
   mdl_result_free(&r);
 }
 
+/* The non-convergence switch rule (mdl_switch.h) is the simulator's: on a
+ * guest that re-dirties its whole working set every pass, the harness
+ * issues migrate-start-postcopy by the third sync, as the simulator does. */
+static void test_hybrid_nonconverge(void **state) {
+  (void)state;
+  need_postcopy();
+  mdl_scenario s;
+  base_scenario(&s, MDL_ALGO_HYBRID);
+  snprintf(s.workload, sizeof s.workload, "uniform:wss=4096,rate=20000,nonzero=0.5");
+  assert_int_equal(mdl_scenario_set(&s, "max-bandwidth", "32MiB/s"), 0);
+  assert_int_equal(mdl_scenario_set(&s, "downtime-limit", "100ms"), 0);
+  assert_int_equal(mdl_scenario_set(&s, "switch-policy", "nonconverge"), 0);
+  mdl_result r;
+  kvr_info info;
+  run_completed(&s, &r, &info);
+  assert_true(r.switch_time_ms > 0);
+  assert_true(r.postcopy_bytes > 0);
+  assert_true(r.dirty_sync_count >= 4 && r.dirty_sync_count <= 6); /* switched at sync 3 or soon after */
+  /* The guest's side, as the simulator reports it. */
+  assert_true(r.delayed_share >= 0 && r.delayed_share <= 1);
+  if (r.postcopy_requests > 0) {
+    assert_true(r.delayed_share > 0);
+    assert_true(r.delay_p50_ms >= 0.02 && r.delay_p50_ms <= r.delay_p99_ms);
+    assert_true(r.guest_stall_ms >= r.delay_p50_ms);
+  }
+  mdl_result_free(&r);
+}
+
 /* ------------------------------------------------------- failures */
 
 typedef struct {
@@ -490,6 +518,7 @@ int main(void) {
       cmocka_unit_test(test_precopy),
       cmocka_unit_test(test_postcopy),
       cmocka_unit_test(test_hybrid),
+      cmocka_unit_test(test_hybrid_nonconverge),
       cmocka_unit_test(test_kill_destination),
       cmocka_unit_test(test_kill_source),
       cmocka_unit_test(test_sigterm),

@@ -113,6 +113,15 @@ static void test_validation_stats(void **state) {
   /* downtime: |10-10|, |10-13|=3<=5, 0, |100-125|=25<=25, |100-200|=100>40, verdict wrong */
   assert_true(fabs(v.downtime_ok_share - 4.0 / 6) < 1e-12);
   assert_true(fabs(v.convergence_ok_share - 5.0 / 6) < 1e-12);
+  /* absolute downtime errors 0, 3, 0, 25, 100 ms: median 3 ms */
+  assert_true(fabs(v.metric[RES_M_DOWNTIME].median_abs - 3.0) < 1e-9);
+  /* no run went through post-copy: the guest-side metrics compare nothing */
+  assert_int_equal(v.metric[RES_M_REQUESTS].n, 0);
+  assert_int_equal(v.requests_runs, 0);
+  assert_int_equal(v.stall_runs, 0);
+  /* --check misses: total median 10% > 2%, p90 23% > 5%, verdicts 5/6,
+   * downtime within limits 4/6 < 85% */
+  assert_int_equal(res_validate_check(&v, NULL), 4);
 
   char dir[512], path[600];
   snprintf(dir, sizeof dir, "%s/val", tmpdir);
@@ -128,12 +137,13 @@ static void test_validation_stats(void **state) {
   }
   snprintf(path, sizeof path, "%s/validation.md", dir);
   FILE *f = fopen(path, "r");
-  char text[8192];
+  char text[16384];
   size_t n = fread(text, 1, sizeof text - 1, f);
   text[n] = '\0';
   fclose(f);
   assert_non_null(strstr(text, "migsim validate x.ini"));
-  assert_non_null(strstr(text, "| total_time_ms | 10.0% | 23.0% | 5 |"));
+  assert_non_null(strstr(text, "| total_time_ms | 10.0% | 23.0% |  |  | 5 |"));
+  assert_non_null(strstr(text, "| 3.0 ms |"));
   assert_non_null(strstr(text, "a note"));
   mdl_result_free(&sim1);
   mdl_result_free(&sim2);

@@ -351,7 +351,7 @@ static void test_large_round_trip(void **state) {
   assert_same_file(csv, csv2);
 }
 
-/* Size targets from DESIGN.md: ~2 bytes/event for uniform random pfns over
+/* Size targets from docs/design.md: ~2 bytes/event for uniform random pfns over
  * 32768 pages (15 bits of entropy = 1.875 bytes), far below 1 byte for a
  * coarse recorded trace (shared timestamps, ascending pfns). */
 static void test_bytes_per_event(void **state) {

@@ -1,4 +1,4 @@
-/* wl_csv: the CSV trace interchange format (DESIGN.md, "Trace interchange:
+/* wl_csv: the CSV trace interchange format (docs/design.md, "Trace interchange:
  * CSV"): a streaming reader built on libcsv and the CSV writer backend.
  *
  *   # migsim-trace v1          line 1, exactly

@@ -2,10 +2,11 @@
  *
  * This file holds the registry of generator kinds (one const descriptor per
  * name), the spec parser shared by all of them, the "steady" engine behind
- * the pattern generators (idle, uniform, hotcold, sequential, zipf), and the
- * wl_source wrapper that applies the duration and builds the metadata. The
- * curve and phased generators live in wl_gen_curve.c and wl_gen_phased.c,
- * the Zipf sampler and the page permutation in wl_gen_zipf.c.
+ * the pattern generators (idle, uniform, hotcold, sequential, zipf, curve),
+ * and the wl_source wrapper that applies the duration and builds the
+ * metadata. The curve's fitted page popularity lives in wl_gen_curve.c, the
+ * phased generator in wl_gen_phased.c, the Zipf sampler and the page
+ * permutation in wl_gen_zipf.c.
  *
  * Timing of the pattern generators is deterministic: with a total access
  * rate R (writes plus reads), the i-th access happens at floor(i * 1e9 / R)
@@ -39,6 +40,7 @@ static uint64_t wl__draw_uniform(struct wl__steady *s, uint64_t op_index);
 static uint64_t wl__draw_hotcold(struct wl__steady *s, uint64_t op_index);
 static uint64_t wl__draw_sequential(struct wl__steady *s, uint64_t op_index);
 static uint64_t wl__draw_zipf(struct wl__steady *s, uint64_t op_index);
+static uint64_t wl__draw_curve(struct wl__steady *s, uint64_t op_index);
 
 /* Keys every generator accepts. */
 static const wl__keydoc wl__common_keys[] = {
@@ -80,7 +82,9 @@ static const wl__keydoc wl__curve_keys[] = {
     {"points", NULL, "required",
      "T@N+T@N+...: N distinct pages dirtied within [0,T] (times rising, "
      "N non-decreasing; bare T in seconds, N in pages or a size)"},
-    WL__KEY_RATE("0"),
+    {"rate", NULL, "fit",
+     "writes per second (pages/s or a byte rate); by default what the fit "
+     "needs, else checked against the curve"},
     WL__KEY_WSS,
     {NULL, NULL, NULL, NULL}};
 static const wl__keydoc wl__phased_keys[] = {{NULL, NULL, NULL, NULL}};
@@ -113,12 +117,12 @@ static const wl__gen_type wl__gen_zipf = {
     wl__steady_fill, wl__steady_seek, wl__steady_close, wl__draw_zipf};
 static const wl__gen_type wl__gen_curve = {
     "curve",
-    "first-time writes follow a dirty curve (distinct pages dirtied within "
-    "[0,t], as QEMU's calc-dirty-rate measures it), piecewise linear "
-    "through (0,0) and the points, flat after the last; re-writes of "
-    "already-dirty pages top the write rate up to `rate`",
+    "a stationary workload whose expected distinct pages written in any "
+    "window of length T follow a dirty curve (as QEMU's calc-dirty-rate "
+    "measures it): pages written independently with popularities fitted "
+    "to the points",
     wl__curve_keys, "curve:points=1s@5000+5s@15000+20s@30000,rate=20000",
-    wl__curve_open, wl__curve_fill, wl__curve_seek, wl__curve_close, NULL};
+    wl__steady_open, wl__steady_fill, wl__steady_seek, wl__steady_close, wl__draw_curve};
 static const wl__gen_type wl__gen_phased = {
     "phased",
     "phased:SPEC@DURATION+SPEC@DURATION+... runs each generator for its "
@@ -453,7 +457,8 @@ typedef struct wl__steady {
   uint64_t hot_pages; /* hotcold */
   double hotprob;
   wl__zipf zipf; /* zipf */
-  wl__perm perm; /* zipf: rank -> page */
+  wl__perm perm; /* zipf: rank -> page; curve: page index -> page */
+  wl__curve_model *curve;
   gsl_rng *rng;
   uint64_t stream_seed;
   uint64_t next;         /* index of the next access */
@@ -482,6 +487,11 @@ static uint64_t wl__draw_zipf(wl__steady *s, uint64_t op_index) {
   (void)op_index;
   uint64_t rank = wl__zipf_draw(&s->zipf, s->rng);
   return s->base + wl__perm_apply(&s->perm, rank - 1);
+}
+
+static uint64_t wl__draw_curve(wl__steady *s, uint64_t op_index) {
+  (void)op_index;
+  return s->base + wl__perm_apply(&s->perm, wl__curve_model_draw(s->curve, s->rng));
 }
 
 /* Both quantities are non-negative, so the conversion's truncation is the
@@ -549,6 +559,7 @@ static void wl__steady_seek(wl__gen *g, uint64_t time_ns) {
 static void wl__steady_close(wl__gen *g) {
   wl__steady *s = (wl__steady *)g;
   if (s->rng) gsl_rng_free(s->rng);
+  wl__curve_model_free(s->curve);
   free(g->nonzero);
   free(s);
 }
@@ -568,6 +579,13 @@ static int wl__steady_open(const wl__gen_type *type, const char *args,
   s->base = p.base;
   s->wss = p.wss;
   s->reads = p.reads;
+  if (type->draw == wl__draw_curve) {
+    if ((rc = wl__curve_model_new(type->name, &p, &s->curve))) goto fail;
+    p.rate = wl__curve_model_rate(s->curve);
+    /* Scatter the model's pages (hottest first) over the working set. */
+    wl__perm_init(&s->perm, p.wss, sim_splitmix64(sim_rng_derive(env->seed, env->stream) ^
+                                                  0x63757276ull));
+  }
   /* rate is the write rate; reads come on top so that writes keep it. */
   s->access_rate = type->draw ? p.rate / (1.0 - p.reads) : 0.0;
   s->g.has_reads = s->access_rate > 0 && p.reads > 0;

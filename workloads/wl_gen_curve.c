@@ -1,249 +1,543 @@
-/* wl_gen_curve: a workload fitted to a dirty curve, the count D(t) of
- * distinct pages written within [0, t] as QEMU's calc-dirty-rate measures
- * it. D is piecewise linear through (0, 0) and the user's points and flat
- * after the last one.
+/* wl_gen_curve: the stationary workload behind a `curve:` spec.
  *
- * The generator merges three event streams, each defined by a piecewise
- * linear cumulative count C(t) over the same breakpoints:
- *   first   C = D: the k-th first-time write, to page base + perm(k);
- *   rewrite C = W, W' = max(0, rate - D'): writes to pages already dirty,
- *           topping the total write rate up to `rate`;
- *   read    C = (D + W) f / (1 - f): reads of already-dirty pages, so reads
- *           are the fraction f of all accesses.
- * Event k of a stream happens at floor(C^-1(k + 1/2)) ns: the count of
- * events in [0, t] is C(t) rounded, within half an event of the curve at
- * every t, and each event's time is a closed form of k (seek needs no
- * replay). Merging costs O(log points) per event (one binary search for
- * the next event of the stream that fired). Ties go first, rewrite, read,
- * so a rewrite at the same nanosecond as a first write may pick that page.
+ * A dirty curve D(T) is the expected number of distinct pages a guest
+ * writes in a window of length T (QEMU's calc-dirty-rate measures it for
+ * one window). For the curve to describe every window, not only the one
+ * starting at 0, the write process must be stationary. This file builds an
+ * independent-reference model (docs/workloads.md, "curve"):
  *
- * Re-writes and reads pick uniformly among the pages dirtied so far, with
- * exactly one 64-bit draw each; every WL__GEN_BLOCK events of a stream its
- * RNG is reseeded, so a seek discards at most 2 * (WL__GEN_BLOCK - 1) raw
- * outputs. Re-writes start where D crosses 1/2, at the first first-time
- * write, so they always have a target; a read before that goes to the
- * first page the curve will dirty. A curve that never rises (all points
- * at 0) therefore has no events at all. */
+ *   writes are evenly spaced at rate R; each picks its page independently,
+ *   page p with probability pi_p, so page p is written at lambda_p = R pi_p
+ *   per second and, in any window holding n = R T writes,
+ *       E[distinct] = sum_p 1 - (1 - pi_p)^n  ~  sum_p 1 - exp(-lambda_p T).
+ *
+ * Pages come in groups of equal rate. The group rates lambda_g sit on a
+ * fixed log-spaced grid spanning the curve's time scales; the group sizes
+ * n_g >= 0 are the unknowns, and D(T) is linear in them, so fitting the
+ * curve is a non-negative least-squares problem (Lawson-Hanson, with GSL's
+ * SVD for the inner solves). Rows: D through every point (heavy weight),
+ * D close to straight lines between the points on a log grid of window
+ * lengths (so the fit picks the stationary curve nearest to the linear
+ * interpolation), the last segment's slope continued up to twice the last
+ * point's time, and sum_g n_g lambda_g = R when `rate` is given. Without
+ * `rate`, R is whatever the fit needs. The result is checked against every
+ * point and refused with a message when no stationary workload fits.
+ *
+ * Sampling a page costs O(1): Walker's alias table picks the group (one
+ * 64-bit draw), a second draw picks the page in it; the working-set
+ * permutation scatters group pages over [base, base+wss). The fit runs
+ * once at open, O(groups^2 * rows) per inner solve, well under a
+ * millisecond for typical curves. */
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_vector.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim_err.h"
-#include "sim_rng.h"
+#include "wl_gen.h"
 #include "wl_gen_internal.h"
 
-typedef struct {
-  double *c;        /* cumulative count at each breakpoint; c[0] = 0 */
-  double tail;      /* count per ns after the last breakpoint */
-  uint64_t next;    /* index of the next event */
-  uint64_t next_ns; /* its time; UINT64_MAX when there is none */
-  gsl_rng *rng;     /* NULL for first writes, which need no randomness */
-  uint64_t stream_seed;
-} wl__cstream;
+struct wl__curve_model {
+  size_t groups;
+  uint64_t *first;  /* first page index of group g (groups are contiguous) */
+  uint64_t *count;  /* pages in group g, >= 1 */
+  double *lambda;   /* writes per second to each page of group g */
+  double *accept;   /* alias table: keep column g with this probability */
+  uint32_t *alias;  /* ... else take this group */
+  double rate;      /* R = sum_g count_g lambda_g; 0 = no writes */
+  uint64_t pages;   /* sum_g count_g: the pages the model ever writes */
+};
 
-typedef struct {
-  wl__gen g; /* first: the instance head */
-  uint64_t base;
-  wl__perm perm; /* first-write order over the working set */
-  double *t;     /* breakpoint times in ns; t[0] = 0, strictly rising */
-  size_t n;      /* breakpoints (points + 1) */
-  wl__cstream first, rewrite, read;
-} wl__curve;
+/* Time grid of the fit, per decade of window length. */
+#define WL__FIT_ROWS_PER_DECADE 12
+/* Group rates per decade: fine enough that a straight segment between two
+ * points is matched to well under 1 %. */
+#define WL__FIT_GROUPS_PER_DECADE 6
+/* Relative weight of a point's row against one grid row. */
+#define WL__FIT_POINT_WEIGHT 30.0
+/* Weight of a grid row below the first point, where the straight line from
+ * (0,0) is only a convention (a stationary curve starts at slope R). */
+#define WL__FIT_BELOW_WEIGHT 0.05
+/* A point is met when the fitted curve is within this fraction (plus one
+ * page) of it. */
+#define WL__FIT_TOLERANCE 0.01
 
-/* Time (ns, real-valued) at which C reaches x > 0, INFINITY if never. */
-static double wl__cs_inverse(const wl__curve *cv, const wl__cstream *st, double x) {
-  size_t last = cv->n - 1;
-  if (x >= st->c[last])
-    return st->tail > 0 ? cv->t[last] + (x - st->c[last]) / st->tail : INFINITY;
-  /* First breakpoint u with c[u] > x; segment [u-1, u] rises through x. */
-  size_t lo = 1, hi = last;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (st->c[mid] > x) hi = mid;
-    else lo = mid + 1;
+/* ------------------------------------------------------------ NNLS */
+
+/* Least squares restricted to the columns with in[j] set: z minimises
+ * |A_P z_P - b|, z_j = 0 elsewhere. SVD with tiny singular values dropped,
+ * because exponential columns of neighbouring rates are nearly collinear. */
+static int wl__ls_subset(const gsl_matrix *a, const gsl_vector *b, const char *in,
+                         double *z) {
+  size_t rows = a->size1, cols = a->size2, k = 0;
+  for (size_t j = 0; j < cols; j++) k += in[j] != 0;
+  for (size_t j = 0; j < cols; j++) z[j] = 0.0;
+  if (k == 0) return 0;
+  gsl_matrix *u = gsl_matrix_alloc(rows, k);
+  gsl_matrix *v = gsl_matrix_alloc(k, k);
+  gsl_vector *s = gsl_vector_alloc(k), *work = gsl_vector_alloc(k), *x = gsl_vector_alloc(k);
+  int rc = 0;
+  if (!u || !v || !s || !work || !x) {
+    rc = sim_errorf(SIM_ENOMEM, "out of memory");
+    goto done;
   }
-  size_t j = lo - 1;
-  return cv->t[j] + (x - st->c[j]) * (cv->t[lo] - cv->t[j]) / (st->c[lo] - st->c[j]);
-}
-
-/* C(t). */
-static double wl__cs_value(const wl__curve *cv, const wl__cstream *st, double t) {
-  size_t last = cv->n - 1;
-  if (t >= cv->t[last]) return st->c[last] + (t - cv->t[last]) * st->tail;
-  size_t lo = 0, hi = last; /* last breakpoint j with t[j] <= t */
-  while (hi - lo > 1) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (cv->t[mid] <= t) lo = mid;
-    else hi = mid;
-  }
-  return st->c[lo] + (t - cv->t[lo]) * (st->c[lo + 1] - st->c[lo]) /
-                         (cv->t[lo + 1] - cv->t[lo]);
-}
-
-static uint64_t wl__cs_time(const wl__curve *cv, const wl__cstream *st, uint64_t k) {
-  double t = floor(wl__cs_inverse(cv, st, (double)k + 0.5));
-  return t < 0x1p64 ? (uint64_t)t : UINT64_MAX;
-}
-
-static void wl__cs_seek(const wl__curve *cv, wl__cstream *st, uint64_t time_ns) {
-  /* Estimate the index from C(t), then correct the rounding by stepping. */
-  double est = ceil(wl__cs_value(cv, st, (double)time_ns) - 0.5);
-  uint64_t k = !(est > 0) ? 0 : est < 0x1p63 ? (uint64_t)est : (1ull << 63);
-  while (k > 0 && wl__cs_time(cv, st, k - 1) >= time_ns) k--;
-  while (wl__cs_time(cv, st, k) < time_ns) k++;
-  st->next = k;
-  st->next_ns = wl__cs_time(cv, st, k);
-  if (st->rng && k % WL__GEN_BLOCK) {
-    wl__rng_block(st->rng, st->stream_seed, cv->g.epoch, k / WL__GEN_BLOCK);
-    for (uint64_t i = 0; i < 2 * (k % WL__GEN_BLOCK); i++) gsl_rng_get(st->rng);
-  }
-}
-
-void wl__curve_seek(wl__gen *g, uint64_t time_ns) {
-  wl__curve *cv = (wl__curve *)g;
-  wl__cs_seek(cv, &cv->first, time_ns);
-  wl__cs_seek(cv, &cv->rewrite, time_ns);
-  wl__cs_seek(cv, &cv->read, time_ns);
-}
-
-long wl__curve_fill(wl__gen *g, wl_event *buf, size_t max, uint64_t end_ns) {
-  wl__curve *cv = (wl__curve *)g;
-  size_t n = 0;
-  while (n < max) {
-    wl__cstream *st = &cv->first;
-    if (cv->rewrite.next_ns < st->next_ns) st = &cv->rewrite;
-    if (cv->read.next_ns < st->next_ns) st = &cv->read;
-    uint64_t t = st->next_ns;
-    if (t >= end_ns) break;
-    uint64_t k = st->next;
-    uint64_t dirty = cv->first.next; /* pages dirtied so far */
-    int emit = 1;
-    wl_event *ev = &buf[n];
-    ev->time_ns = t;
-    ev->op = WL_OP_WRITE;
-    if (st == &cv->first) {
-      ev->pfn = cv->base + wl__perm_apply(&cv->perm, k);
-    } else {
-      if (k % WL__GEN_BLOCK == 0)
-        wl__rng_block(st->rng, st->stream_seed, g->epoch, k / WL__GEN_BLOCK);
-      uint64_t u = wl__rand_u64(st->rng);
-      uint64_t which = dirty ? u % dirty : 0;
-      /* Defensive: re-writes start at the first first-time write (and ties
-       * go to it first), so dirty > 0 here; drop rather than invent one. */
-      emit = dirty > 0 || st == &cv->read;
-      ev->pfn = cv->base + wl__perm_apply(&cv->perm, which);
-      if (st == &cv->read) ev->op = WL_OP_READ;
+  for (size_t j = 0, c = 0; j < cols; j++)
+    if (in[j]) {
+      for (size_t i = 0; i < rows; i++) gsl_matrix_set(u, i, c, gsl_matrix_get(a, i, j));
+      c++;
     }
-    n += (size_t)emit;
-    st->next = k + 1;
-    st->next_ns = wl__cs_time(cv, st, k + 1);
+  if (gsl_linalg_SV_decomp(u, v, s, work)) {
+    rc = sim_errorf(SIM_ERANGE, "curve fit: singular value decomposition failed");
+    goto done;
   }
-  return (long)n;
+  double top = gsl_vector_get(s, 0);
+  for (size_t c = 0; c < k; c++)
+    if (gsl_vector_get(s, c) < 1e-12 * top) gsl_vector_set(s, c, 0.0);
+  gsl_linalg_SV_solve(u, v, s, b, x);
+  for (size_t j = 0, c = 0; j < cols; j++)
+    if (in[j]) z[j] = gsl_vector_get(x, c++);
+done:
+  gsl_matrix_free(u);
+  gsl_matrix_free(v);
+  gsl_vector_free(s);
+  gsl_vector_free(work);
+  gsl_vector_free(x);
+  return rc;
 }
 
-void wl__curve_close(wl__gen *g) {
-  wl__curve *cv = (wl__curve *)g;
-  if (!cv) return;
-  wl__cstream *streams[3] = {&cv->first, &cv->rewrite, &cv->read};
-  for (size_t i = 0; i < 3; i++) {
-    free(streams[i]->c);
-    if (streams[i]->rng) gsl_rng_free(streams[i]->rng);
+/* Lawson-Hanson non-negative least squares: x >= 0 minimising |A x - b|.
+ * At most 3 * cols outer steps; each inner solve is one SVD. */
+static int wl__nnls(const gsl_matrix *a, const gsl_vector *b, double *x) {
+  size_t rows = a->size1, cols = a->size2;
+  char *in = calloc(cols, 1);
+  double *z = calloc(cols, sizeof *z), *w = calloc(cols, sizeof *w);
+  int rc = 0;
+  if (!in || !z || !w) {
+    rc = sim_errorf(SIM_ENOMEM, "out of memory");
+    goto done;
   }
-  free(cv->t);
-  free(g->nonzero);
-  free(cv);
+  for (size_t j = 0; j < cols; j++) x[j] = 0.0;
+  double bnorm = 0;
+  for (size_t i = 0; i < rows; i++) bnorm += fabs(gsl_vector_get(b, i));
+  double tol = 1e-10 * (bnorm + 1.0);
+  for (size_t iter = 0; iter < 3 * cols; iter++) {
+    /* w = A^T (b - A x): the descent direction of every column. */
+    for (size_t j = 0; j < cols; j++) w[j] = 0.0;
+    for (size_t i = 0; i < rows; i++) {
+      double r = gsl_vector_get(b, i);
+      for (size_t j = 0; j < cols; j++) r -= gsl_matrix_get(a, i, j) * x[j];
+      for (size_t j = 0; j < cols; j++) w[j] += gsl_matrix_get(a, i, j) * r;
+    }
+    size_t best = cols;
+    for (size_t j = 0; j < cols; j++)
+      if (!in[j] && w[j] > tol && (best == cols || w[j] > w[best])) best = j;
+    if (best == cols) break;
+    in[best] = 1;
+    for (size_t inner = 0; inner < 3 * cols; inner++) {
+      if ((rc = wl__ls_subset(a, b, in, z))) goto done;
+      double alpha = 2.0;
+      for (size_t j = 0; j < cols; j++)
+        if (in[j] && z[j] <= 0.0) {
+          double step = x[j] / (x[j] - z[j]);
+          if (step < alpha) alpha = step;
+        }
+      if (alpha > 1.0) { /* z is feasible */
+        for (size_t j = 0; j < cols; j++) x[j] = z[j];
+        break;
+      }
+      for (size_t j = 0; j < cols; j++) {
+        x[j] += alpha * (z[j] - x[j]);
+        if (in[j] && x[j] <= 1e-12 * (fabs(z[j]) + 1.0)) {
+          in[j] = 0;
+          x[j] = 0.0;
+        }
+      }
+    }
+
+  }
+  for (size_t j = 0; j < cols; j++)
+    if (x[j] < 0) x[j] = 0.0;
+done:
+  free(in);
+  free(z);
+  free(w);
+  return rc;
 }
 
-static int wl__cs_rng(wl__cstream *st, const wl__gen_env *env, const char *suffix) {
-  char name[64];
-  snprintf(name, sizeof name, "%s.%s", env->stream, suffix);
-  st->stream_seed = sim_rng_derive(env->seed, name);
-  st->rng = sim_rng_stream(env->seed, name);
-  return st->rng ? 0 : sim_errorf(SIM_ENOMEM, "out of memory");
+/* ------------------------------------------------------------ the fit */
+
+/* The straight-line reference: (0,0), the points, then the last slope. */
+static double wl__reference(const double *t, const double *d, size_t m, double wss, double x) {
+  if (x <= t[0]) return d[0] * x / t[0];
+  for (size_t i = 1; i < m; i++)
+    if (x <= t[i]) return d[i - 1] + (d[i] - d[i - 1]) * (x - t[i - 1]) / (t[i] - t[i - 1]);
+  double slope = m > 1 ? (d[m - 1] - d[m - 2]) / (t[m - 1] - t[m - 2]) : d[0] / t[0];
+  double v = d[m - 1] + slope * (x - t[m - 1]);
+  return v < wss ? v : wss;
 }
 
-int wl__curve_open(const wl__gen_type *type, const char *args,
-                   const wl__gen_env *env, wl__gen **out) {
-  wl__params p;
-  int rc = wl__params_parse(type, args, env, &p);
-  if (rc) return rc;
-  if (p.npoints == 0) {
-    wl__params_free(&p);
-    return sim_errorf(SIM_EINVAL,
-                      "%s: points= is required, e.g. points=1s@5000+5s@15000", type->name);
+double wl__curve_model_expected(const wl__curve_model *m, double window_s) {
+  if (!m || m->rate <= 0 || !(window_s > 0)) return 0.0;
+  double writes = m->rate * window_s, sum = 0.0;
+  for (size_t g = 0; g < m->groups; g++) {
+    double pi = m->lambda[g] / m->rate;
+    /* 1 - (1 - pi)^writes, computed without cancellation. */
+    double miss = pi < 1.0 ? exp(writes * log1p(-pi)) : 0.0;
+    sum += (double)m->count[g] * (1.0 - miss);
   }
-  uint64_t top = p.point_pages[p.npoints - 1];
-  if (top > p.wss) {
-    wl__params_free(&p);
+  return sum;
+}
+
+void wl__curve_model_free(wl__curve_model *m) {
+  if (!m) return;
+  free(m->first);
+  free(m->count);
+  free(m->lambda);
+  free(m->accept);
+  free(m->alias);
+  free(m);
+}
+
+/* Walker's alias table (Vose's construction) over the groups' shares of
+ * the writes. O(groups). */
+static int wl__curve_alias(wl__curve_model *m) {
+  size_t n = m->groups;
+  double *scaled = malloc(n * sizeof *scaled);
+  size_t *small = malloc(n * sizeof *small), *large = malloc(n * sizeof *large);
+  if (!scaled || !small || !large) {
+    free(scaled);
+    free(small);
+    free(large);
+    return sim_errorf(SIM_ENOMEM, "out of memory");
+  }
+  size_t ns = 0, nl = 0;
+  for (size_t g = 0; g < n; g++) {
+    scaled[g] = (double)m->count[g] * m->lambda[g] / m->rate * (double)n;
+    if (scaled[g] < 1.0) small[ns++] = g;
+    else large[nl++] = g;
+  }
+  while (ns && nl) {
+    size_t s = small[--ns], l = large[nl - 1];
+    m->accept[s] = scaled[s];
+    m->alias[s] = (uint32_t)l;
+    scaled[l] -= 1.0 - scaled[s];
+    if (scaled[l] < 1.0) {
+      nl--;
+      small[ns++] = l;
+    }
+  }
+  /* What is left holds (up to rounding) exactly one column's worth. */
+  while (nl) {
+    size_t l = large[--nl];
+    m->accept[l] = 1.0;
+    m->alias[l] = (uint32_t)l;
+  }
+  while (ns) {
+    size_t s = small[--ns];
+    m->accept[s] = 1.0;
+    m->alias[s] = (uint32_t)s;
+  }
+  free(scaled);
+  free(small);
+  free(large);
+  return 0;
+}
+
+uint64_t wl__curve_model_draw(const wl__curve_model *m, gsl_rng *r) {
+  uint64_t u = wl__rand_u64(r);
+  size_t col = (size_t)((u >> 32) % m->groups);
+  double coin = (double)(u & 0xffffffffu) * 0x1p-32;
+  size_t g = coin < m->accept[col] ? col : m->alias[col];
+  return m->first[g] + wl__rand_below(r, m->count[g]);
+}
+
+double wl__curve_model_rate(const wl__curve_model *m) { return m ? m->rate : 0.0; }
+
+/* Solves for group sizes on the lambda grid; x receives n_g (pages). With
+ * cap_pages > 0 a heavy row asks sum n_g = cap_pages. */
+static int wl__curve_solve(const double *t, const double *d, size_t m, double rate,
+                           double wss, const double *lambda, size_t ng, double cap_pages,
+                           double *x) {
+  double t_lo = t[0] / 1000.0, t_hi = 2.0 * t[m - 1];
+  size_t grid = (size_t)ceil(log10(t_hi / t_lo) * WL__FIT_ROWS_PER_DECADE) + 1;
+  size_t rows = grid + m + (rate > 0) + (cap_pages > 0);
+  gsl_matrix *a = gsl_matrix_calloc(rows, ng);
+  gsl_vector *b = gsl_vector_calloc(rows);
+  double *scale = malloc(ng * sizeof *scale);
+  int rc = 0;
+  if (!a || !b || !scale) {
+    rc = sim_errorf(SIM_ENOMEM, "out of memory");
+    goto done;
+  }
+  size_t row = 0;
+  /* Relative residuals: every row is divided by its target. Windows below
+   * the first point are convention rather than data, so they weigh less. */
+  for (size_t k = 0; k < grid; k++, row++) {
+    double x_s = t_lo * pow(t_hi / t_lo, (double)k / (double)(grid - 1));
+    double target = wl__reference(t, d, m, wss, x_s);
+    double weight = (x_s < t[0] ? WL__FIT_BELOW_WEIGHT : 1.0) / target;
+    for (size_t g = 0; g < ng; g++)
+      gsl_matrix_set(a, row, g, weight * -expm1(-lambda[g] * x_s));
+    gsl_vector_set(b, row, 1.0 * (x_s < t[0] ? WL__FIT_BELOW_WEIGHT : 1.0));
+  }
+  for (size_t i = 0; i < m; i++, row++) {
+    double weight = WL__FIT_POINT_WEIGHT / d[i];
+    for (size_t g = 0; g < ng; g++)
+      gsl_matrix_set(a, row, g, weight * -expm1(-lambda[g] * t[i]));
+    gsl_vector_set(b, row, WL__FIT_POINT_WEIGHT);
+  }
+  if (rate > 0) {
+    for (size_t g = 0; g < ng; g++)
+      gsl_matrix_set(a, row, g, WL__FIT_POINT_WEIGHT * lambda[g] / rate);
+    gsl_vector_set(b, row++, WL__FIT_POINT_WEIGHT);
+  }
+  if (cap_pages > 0) {
+    for (size_t g = 0; g < ng; g++)
+      gsl_matrix_set(a, row, g, WL__FIT_POINT_WEIGHT / cap_pages);
+    gsl_vector_set(b, row++, WL__FIT_POINT_WEIGHT);
+  }
+  /* Unit-norm columns: n_g spans many orders of magnitude. */
+  for (size_t g = 0; g < ng; g++) {
+    gsl_vector_view col = gsl_matrix_column(a, g);
+    double norm = gsl_blas_dnrm2(&col.vector);
+    scale[g] = norm > 0 ? norm : 1.0;
+    gsl_vector_scale(&col.vector, 1.0 / scale[g]);
+  }
+  if ((rc = wl__nnls(a, b, x))) goto done;
+  for (size_t g = 0; g < ng; g++) x[g] /= scale[g];
+done:
+  gsl_matrix_free(a);
+  gsl_vector_free(b);
+  free(scale);
+  return rc;
+}
+
+/* Turns real group sizes into whole pages, keeping every group's share of
+ * the writes: a group of 2.4 pages at lambda becomes 2 pages at 1.2 lambda
+ * (the curve moves by under a page per group, the rate not at all). */
+static int wl__curve_build(const double *lambda, const double *x, size_t ng, uint64_t wss,
+                           wl__curve_model *m) {
+  size_t used = 0;
+  for (size_t g = 0; g < ng; g++) used += x[g] * lambda[g] > 0;
+  m->first = calloc(used ? used : 1, sizeof *m->first);
+  m->count = calloc(used ? used : 1, sizeof *m->count);
+  m->lambda = calloc(used ? used : 1, sizeof *m->lambda);
+  m->accept = calloc(used ? used : 1, sizeof *m->accept);
+  m->alias = calloc(used ? used : 1, sizeof *m->alias);
+  if (!m->first || !m->count || !m->lambda || !m->accept || !m->alias)
+    return sim_errorf(SIM_ENOMEM, "out of memory");
+  size_t k = 0;
+  uint64_t pages = 0;
+  double rate = 0;
+  /* Hottest first, so the few pages of hot groups come first. */
+  for (size_t gi = ng; gi-- > 0;) {
+    double share = x[gi] * lambda[gi];
+    if (!(share > 0)) continue;
+    double whole = floor(x[gi] + 0.5);
+    uint64_t n = whole < 1.0 ? 1 : (uint64_t)whole;
+    if (n > wss - pages) n = wss - pages;
+    if (n == 0) {
+      /* The working set is full: fold this share into the last group. */
+      m->lambda[k - 1] += share / (double)m->count[k - 1];
+      rate += share;
+      continue;
+    }
+    m->first[k] = pages;
+    m->count[k] = n;
+    m->lambda[k] = share / (double)n;
+    pages += n;
+    rate += share;
+    k++;
+  }
+  m->groups = k;
+  m->pages = pages;
+  m->rate = rate;
+  return k ? wl__curve_alias(m) : 0;
+}
+
+int wl__curve_model_new(const char *gen, const wl__params *p, wl__curve_model **out) {
+  *out = NULL;
+  size_t m = p->npoints;
+  if (m == 0)
+    return sim_errorf(SIM_EINVAL, "%s: points= is required, e.g. points=1s@5000+5s@15000", gen);
+  uint64_t top = p->point_pages[m - 1];
+  if (top > p->wss)
     return sim_errorf(SIM_ERANGE,
                       "%s: points reach %llu distinct pages but the working set has "
                       "wss=%llu pages",
-                      type->name, (unsigned long long)top, (unsigned long long)p.wss);
-  }
-  wl__curve *cv = calloc(1, sizeof *cv);
-  if (!cv) {
-    wl__params_free(&p);
-    return sim_errorf(SIM_ENOMEM, "out of memory");
-  }
-  cv->g.type = type;
-  cv->base = p.base;
-  size_t cap = p.npoints + 2; /* (0,0), the points, and where D crosses 1/2 */
-  cv->t = calloc(cap, sizeof *cv->t);
-  cv->first.c = calloc(cap, sizeof(double));
-  cv->rewrite.c = calloc(cap, sizeof(double));
-  cv->read.c = calloc(cap, sizeof(double));
-  if (!cv->t || !cv->first.c || !cv->rewrite.c || !cv->read.c) {
+                      gen, (unsigned long long)top, (unsigned long long)p->wss);
+  wl__curve_model *model = calloc(1, sizeof *model);
+  double *t = malloc(m * sizeof *t), *d = malloc(m * sizeof *d);
+  double *lambda = NULL, *x = NULL;
+  int rc = 0;
+  if (!model || !t || !d) {
     rc = sim_errorf(SIM_ENOMEM, "out of memory");
     goto fail;
   }
-  if ((rc = wl__gen_set_nonzero(&cv->g, &p))) goto fail;
-  if ((rc = wl__cs_rng(&cv->rewrite, env, "rewrite"))) goto fail;
-  if ((rc = wl__cs_rng(&cv->read, env, "read"))) goto fail;
-
-  /* D's breakpoints. The first first-time write happens where D crosses
-   * 1/2; re-writes start there (a breakpoint of its own), so none of them
-   * ever lacks a dirty page to go to. */
-  double *t = cv->t, *d = cv->first.c;
-  double t_first = INFINITY;
-  size_t n = 1;
-  for (size_t i = 0; i < p.npoints; i++) {
-    double ti = (double)p.point_ns[i], di = (double)p.point_pages[i];
-    if (d[n - 1] < 0.5 && di >= 0.5) {
-      double t0 = t[n - 1] + (0.5 - d[n - 1]) * (ti - t[n - 1]) / (di - d[n - 1]);
-      t_first = t0 < t[n - 1] ? t[n - 1] : t0 > ti ? ti : t0;
-      if (t_first > t[n - 1] && t_first < ti) {
-        t[n] = t_first;
-        d[n] = 0.5;
-        n++;
-      }
+  for (size_t i = 0; i < m; i++) {
+    t[i] = (double)p->point_ns[i] / 1e9;
+    d[i] = (double)p->point_pages[i];
+  }
+  /* A flat zero curve is an idle guest. */
+  if (top == 0) {
+    if (p->rate > 0) {
+      rc = sim_errorf(SIM_ERANGE, "%s: rate=%g writes/s but the curve never dirties a page",
+                      gen, p->rate);
+      goto fail;
     }
-    t[n] = ti;
-    d[n] = di;
-    n++;
+    free(t);
+    free(d);
+    *out = model;
+    return 0;
   }
-  cv->n = n;
-  double rate_ns = p.rate / 1e9; /* writes per ns */
-  double read_ratio = p.reads / (1.0 - p.reads);
-  for (size_t j = 1; j < n; j++) {
-    double dt = t[j] - t[j - 1];
-    double first_slope = (d[j] - d[j - 1]) / dt;
-    double rewrite_slope =
-        t[j - 1] >= t_first && rate_ns > first_slope ? rate_ns - first_slope : 0.0;
-    cv->rewrite.c[j] = cv->rewrite.c[j - 1] + rewrite_slope * dt;
+  /* What any stationary process obeys (docs/workloads.md): D(T) > 0 for
+   * every T once it writes at all; D' = R x P(the page was not written
+   * in the last T) never rises, so the chord slopes never rise; and the
+   * first chord is below R. */
+  if (d[0] == 0) {
+    rc = sim_errorf(SIM_ERANGE,
+                    "%s: points: 0 pages at %gs but more later; a stationary guest that "
+                    "writes at all dirties pages in every window",
+                    gen, t[0]);
+    goto fail;
   }
-  cv->first.tail = 0.0;
-  cv->rewrite.tail = isfinite(t_first) ? rate_ns : 0.0;
-  for (size_t j = 0; j < n; j++)
-    cv->read.c[j] = (d[j] + cv->rewrite.c[j]) * read_ratio;
-  cv->read.tail = cv->rewrite.tail * read_ratio;
-  cv->g.has_reads = p.reads > 0 && isfinite(t_first);
-  wl__perm_init(&cv->perm, p.wss, sim_rng_derive(env->seed, env->stream));
-  wl__params_free(&p);
-  wl__curve_seek(&cv->g, 0);
-  *out = &cv->g;
+  for (size_t i = 1; i < m; i++) {
+    double before = (d[i - 1] - (i > 1 ? d[i - 2] : 0)) / (t[i - 1] - (i > 1 ? t[i - 2] : 0));
+    double slope = (d[i] - d[i - 1]) / (t[i] - t[i - 1]);
+    if (slope > before * (1.0 + WL__FIT_TOLERANCE) + 1e-9) {
+      rc = sim_errorf(SIM_ERANGE,
+                      "%s: points: the curve rises faster between %gs and %gs (%.0f pages/s) "
+                      "than before %gs (%.0f pages/s); a stationary guest's curve is concave",
+                      gen, t[i - 1], t[i], slope, t[i - 1], before);
+      goto fail;
+    }
+  }
+  if (p->rate > 0 && p->rate <= d[0] / t[0]) {
+    rc = sim_errorf(SIM_ERANGE,
+                    "%s: rate=%g writes/s is too low for the curve: %gs@%.0f needs more "
+                    "than %.0f writes/s (every write would have to hit a new page)",
+                    gen, p->rate, t[0], d[0], d[0] / t[0]);
+    goto fail;
+  }
+  /* Group rates from well below 1 / (last time) (pages written a few
+   * times per run: the linear part) to well above 1 / (first time) (hot
+   * pages, saturated within the first window). */
+  double lam_lo = 0.02 / t[m - 1];
+  double lam_hi = 1000.0 / t[0];
+  if (p->rate > 0 && lam_hi > p->rate) lam_hi = p->rate;
+  if (lam_hi < lam_lo * 10) lam_hi = lam_lo * 10;
+  size_t ng = (size_t)ceil(log10(lam_hi / lam_lo) * WL__FIT_GROUPS_PER_DECADE) + 1;
+  lambda = calloc(ng, sizeof *lambda);
+  x = calloc(ng, sizeof *x);
+  if (!lambda || !x) {
+    rc = sim_errorf(SIM_ENOMEM, "out of memory");
+    goto fail;
+  }
+  for (size_t g = 0; g < ng; g++)
+    lambda[g] = lam_lo * pow(lam_hi / lam_lo, (double)g / (double)(ng - 1));
+  double wss = (double)p->wss;
+  if ((rc = wl__curve_solve(t, d, m, p->rate, wss, lambda, ng, 0.0, x))) goto fail;
+  double sum = 0;
+  for (size_t g = 0; g < ng; g++) sum += x[g];
+  if (sum > wss && (rc = wl__curve_solve(t, d, m, p->rate, wss, lambda, ng, wss, x)))
+    goto fail;
+  if ((rc = wl__curve_build(lambda, x, ng, p->wss, model))) goto fail;
+  if (p->rate > 0 && fabs(model->rate - p->rate) > WL__FIT_TOLERANCE * p->rate) {
+    rc = sim_errorf(SIM_ERANGE,
+                    "%s: rate=%g writes/s contradicts the curve: the closest stationary "
+                    "workload writes %.0f/s",
+                    gen, p->rate, model->rate);
+    goto fail;
+  }
+  /* rate= is exact, as for every generator: scale the page rates by the
+   * fit's small miss (under 1 %; the curve moves by less), then check. */
+  if (p->rate > 0 && model->rate > 0) {
+    for (size_t g = 0; g < model->groups; g++) model->lambda[g] *= p->rate / model->rate;
+    model->rate = p->rate;
+  }
+  /* The fit must pass through every point. */
+  for (size_t i = 0; i < m; i++) {
+    double got = wl__curve_model_expected(model, t[i]);
+    if (fabs(got - d[i]) > WL__FIT_TOLERANCE * d[i] + 1.0) {
+      rc = sim_errorf(SIM_ERANGE,
+                      "%s: no stationary workload%s with wss=%llu pages matches the points: "
+                      "the closest dirties %.0f pages in %gs, not %.0f",
+                      gen, p->rate > 0 ? " at this rate" : "", (unsigned long long)p->wss,
+                      got, t[i], d[i]);
+      goto fail;
+    }
+  }
+  if (model->rate > WL__GEN_MAX_RATE) {
+    rc = sim_errorf(SIM_ERANGE, "%s: the curve needs more than %.0e writes/s", gen,
+                    WL__GEN_MAX_RATE);
+    goto fail;
+  }
+  free(t);
+  free(d);
+  free(lambda);
+  free(x);
+  *out = model;
   return 0;
 fail:
-  wl__params_free(&p);
-  wl__curve_close(&cv->g);
+  free(t);
+  free(d);
+  free(lambda);
+  free(x);
+  wl__curve_model_free(model);
   return rc;
+}
+
+/* ------------------------------------------------- the public model */
+
+struct wl_curve {
+  wl__curve_model *model;
+};
+
+int wl_curve_open(const char *spec, uint64_t pages, uint32_t page_size, wl_curve **out) {
+  *out = NULL;
+  size_t len = strcspn(spec, ":");
+  const wl__gen_type *type = wl__gen_find(spec, len);
+  if (!type || strcmp(type->name, "curve") != 0)
+    return sim_errorf(SIM_EINVAL, "'%.60s' is not a curve: spec", spec);
+  wl__gen_env env = {pages, page_size ? page_size : WL_DEFAULT_PAGE_SIZE, 0, "curve"};
+  wl__params p;
+  int rc = wl__params_parse(type, spec[len] == ':' ? spec + len + 1 : "", &env, &p);
+  if (rc) return rc;
+  wl_curve *c = calloc(1, sizeof *c);
+  if (!c) {
+    wl__params_free(&p);
+    return sim_errorf(SIM_ENOMEM, "out of memory");
+  }
+  rc = wl__curve_model_new(type->name, &p, &c->model);
+  wl__params_free(&p);
+  if (rc) {
+    free(c);
+    return rc;
+  }
+  *out = c;
+  return 0;
+}
+
+double wl_curve_rate(const wl_curve *c) { return c->model->rate; }
+
+double wl_curve_expected(const wl_curve *c, double window_s) {
+  return wl__curve_model_expected(c->model, window_s);
+}
+
+uint64_t wl_curve_pages(const wl_curve *c) { return c->model->pages; }
+
+size_t wl_curve_groups(const wl_curve *c) { return c->model->groups; }
+
+void wl_curve_group(const wl_curve *c, size_t g, uint64_t *pages, double *page_rate) {
+  *pages = c->model->count[g];
+  *page_rate = c->model->lambda[g];
+}
+
+void wl_curve_free(wl_curve *c) {
+  if (!c) return;
+  wl__curve_model_free(c->model);
+  free(c);
 }

@@ -148,7 +148,7 @@ static inline double wl__rand_unit(gsl_rng *r) {
 /* ------------------------------------------------------ permutation */
 
 /* A keyed bijection of [0, n) without a table, used to scatter ranks (Zipf)
- * and first-write order (curve) over the working set. Rounds of
+ * and the curve model's pages (hottest first) over the working set. Rounds of
  * add-key / xorshift / odd multiply, each invertible on [0, 2^bits), with
  * cycle walking to stay inside [0, n): 2^bits < 2n, so fewer than two
  * rounds are needed on average. O(1) expected, no allocation. */
@@ -180,11 +180,21 @@ uint64_t wl__zipf_draw(const wl__zipf *z, gsl_rng *r);
 
 /* ------------------------------------------------ composite generators */
 
-int wl__curve_open(const wl__gen_type *type, const char *args,
-                   const wl__gen_env *env, wl__gen **out);
-long wl__curve_fill(wl__gen *g, wl_event *buf, size_t max, uint64_t end_ns);
-void wl__curve_seek(wl__gen *g, uint64_t time_ns);
-void wl__curve_close(wl__gen *g);
+/* The stationary model of a curve spec (wl_gen_curve.c): groups of pages
+ * with equal write rates fitted to the points. */
+typedef struct wl__curve_model wl__curve_model;
+
+/* Fits p's points (and rate, when > 0) for generator `gen`. Errors name
+ * the generator and say which point or key cannot be met. */
+int wl__curve_model_new(const char *gen, const wl__params *p, wl__curve_model **out);
+/* Total writes per second; 0 for a curve that never rises. */
+double wl__curve_model_rate(const wl__curve_model *m);
+/* Expected distinct pages written in any window of window_s seconds. */
+double wl__curve_model_expected(const wl__curve_model *m, double window_s);
+/* A page index in [0, pages used), drawn with the model's popularity:
+ * exactly two 64-bit draws, O(1). Needs rate > 0. */
+uint64_t wl__curve_model_draw(const wl__curve_model *m, gsl_rng *r);
+void wl__curve_model_free(wl__curve_model *m);
 
 int wl__phased_open(const wl__gen_type *type, const char *args,
                     const wl__gen_env *env, wl__gen **out);

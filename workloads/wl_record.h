@@ -1,5 +1,5 @@
 /* wl_record: records the memory writes of a running Linux process as a
- * dirty-page trace (DESIGN.md "Workload"; docs/recording.md).
+ * dirty-page trace (docs/design.md "Concepts"; docs/recording.md).
  *
  * A recorder scans the target's writable mappings once per interval and
  * reports the pages whose contents changed since the previous scan. The

@@ -89,14 +89,18 @@
 #define KVR_ST_NOW 64u         /* u64 ns: guest trace clock at last update */
 #define KVR_ST_LAG_SUM 72u     /* u64 ns: sum of write lags */
 #define KVR_ST_TSC_HZ 80u      /* u64 */
-#define KVR_STATUS_SIZE 128u
+#define KVR_ST_HIST 128u       /* u32[SIM_HIST_BUCKETS]: delayed accesses by
+                                  delay (sim/sim_hist.h buckets) */
+#define KVR_STATUS_SIZE 384u   /* KVR_ST_HIST + 64 * 4 */
 
 #define KVR_STATE_BOOT 0u
 #define KVR_STATE_READY 1u
 #define KVR_STATE_RUNNING 2u
 #define KVR_STATE_DONE 3u /* a non-looping trace has ended */
 
-/* An access slower than this counts as a stall (post-copy fault, ...). */
+/* An access slower than this counts as a stall (post-copy fault, ...).
+ * Only those of at least SIM_HIST_MIN_NS (1 ms) count as delayed in the
+ * histogram (sim/sim_hist.h). */
 #define KVR_STALL_NS 20000u
 
 /* Serial protocol on COM1. Guest lines start with "KVR "; the harness

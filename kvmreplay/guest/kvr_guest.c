@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "kvr_abi.h"
+#include "sim_hist.h"
 
 #define COM1 0x3f8u
 #define MB_BOOT_MAGIC 0x2badb002u
@@ -549,10 +550,19 @@ static _Noreturn void replay(const module *m) {
         w[KVR_STAMP_MAGIC_OFF / 4] = KVR_STAMP_MAGIC;
         w[KVR_STAMP_CHECK / 4] = ~(uint32_t)seq;
       }
-      uint64_t dur = ticks_to_ns(rdtsc() - t_a);
+      uint64_t t_b = rdtsc();
+      uint64_t dur = ticks_to_ns(t_b - t_a);
       if (dur > KVR_STALL_NS) {
+        /* A stalled access delays the workload: its clock stops while the
+         * vCPU waits, so later accesses are not replayed in a burst to
+         * catch up (docs/design.md: the workload clock lags by the stall). */
+        tsc_go += t_b - t_a;
         c.stall += dur;
         st_put64(KVR_ST_STALL, c.stall);
+        if (dur >= SIM_HIST_MIN_NS) {
+          uint32_t b = KVR_ST_HIST + 4u * sim_hist_bucket(dur);
+          st_put32(b, kvr_status[b / 4] + 1u);
+        }
       }
       c.events++;
       if (s.is_read) {

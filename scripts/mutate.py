@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Mutation check of the simulator's rules (docs/testing.md).
+
+Each mutant is one small change to a rule of the model (models/*.c). For
+each, the project is rebuilt in a scratch copy and the CPU-only tests
+(ctest -LE qemu) run; a mutant is *killed* when some test fails. Every
+mutant must be killed: a rule whose change no test notices is a rule the
+tests do not pin.
+
+usage: scripts/mutate.py [--keep] [--only NAME[,NAME...]] [--list]
+Exit status: 0 when every mutant is killed, 1 otherwise, 2 on a setup error.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+# (name, file, original text, mutated text): the original must occur
+# exactly once in the file.
+MUTANTS = [
+    ("threshold-doubled", "models/mdl_sim.c",
+     "S->threshold = S->bw_est * (double)S->s->downtime_limit_ns / 1e9;",
+     "S->threshold = 2 * S->bw_est * (double)S->s->downtime_limit_ns / 1e9;"),
+    ("step-cap-removed", "models/mdl_sim.c",
+     "if ((i % S->p->step_check_pages) == 0 && S->t - step_start > (double)S->p->max_step_ns) {",
+     "if (0 && (i % S->p->step_check_pages) == 0 && S->t - step_start > (double)S->p->max_step_ns) {"),
+    ("step-eos-dropped", "models/mdl_sim.c",
+     "    i++;\n    if (S->t >= S->limit) break;\n  }\n  mdl__put(S, S->p->eos_bytes, 0, 1);",
+     "    i++;\n    if (S->t >= S->limit) break;\n  }"),
+    ("sync-cost-zero", "models/mdl_sim.c",
+     "return (double)S->p->sync_base_ns + S->p->sync_ns_per_gib * gib;",
+     "return 0 * gib;"),
+    ("block-name-dropped", "models/mdl_sim.c",
+     "if (S->p->block_name_bytes) mdl__put(S, S->p->block_name_bytes, 0, 1);",
+     ";"),
+    ("kvm-lazy-clear-off", "models/mdl_sim.c",
+     "int lazy = S->p->dirty_log == MDL_DIRTY_LOG_KVM && S->chunk_needs_clear;",
+     "int lazy = 0;"),
+    ("expected-downtime-doubled", "models/mdl_sim.c",
+     "S->expected_downtime_ns = (double)S->round.dirty_pages_at_sync * S->s->page_size / S->bw_est * 1e9;",
+     "S->expected_downtime_ns = 2 * (double)S->round.dirty_pages_at_sync * S->s->page_size / S->bw_est * 1e9;"),
+    ("word-path-interleave-unchecked", "models/mdl_sim.c",
+     "if (guest_can_run && mdl__guest_touches_word(S, w, t_end)) return 0;",
+     ";"),
+    ("discard-list-free", "models/mdl_sim.c",
+     "uint64_t discard = runs * S->p->discard_run_bytes + (runs + 11) / 12 * S->p->discard_header_bytes;",
+     "uint64_t discard = 0 * runs;"),
+    ("nonconverge-never", "models/mdl_switch.c",
+     "(double)v->dirty_pages >= (1.0 - MDL_SWITCH_MIN_SHRINK) * (double)v->prev_dirty_pages;",
+     "(double)v->dirty_pages >= 2.0 * (double)v->prev_dirty_pages;"),
+    # The rule before docs/postcopy-faults.md: a request wakes the thread
+    # and is served at once, budget or not.
+    ("request-served-while-rate-limited", "models/mdl_sim.c",
+     "      mdl__yield(S, S->window_start + (double)S->p->window_ns);\n      return;\n    }\n    /* migration_iteration_run */",
+     "      double wake = S->window_start + (double)S->p->window_ns;\n"
+     "      if (S->pages_remote) {\n"
+     "        mdl__guest_advance(S, wake);\n"
+     "        if (S->req_pending && S->req_arrival < wake) wake = S->req_arrival;\n"
+     "      }\n"
+     "      if (!mdl__request_ready(S)) {\n"
+     "        mdl__yield(S, wake);\n"
+     "        return;\n"
+     "      }\n"
+     "    }\n    /* migration_iteration_run */"),
+    ("placement-ignored", "models/mdl_sim.c",
+     "if (S->pages_remote) return (double)nz * p->postcopy_place_ns + (double)zero * p->postcopy_place_zero_ns;",
+     ";"),
+    ("precopy-receiver-free", "models/mdl_sim.c",
+     "return (double)nz * p->dest_page_ns + (double)zero * p->dest_zero_page_ns;",
+     "return 0 * (double)(nz + zero);"),
+    ("socket-unbounded", "models/mdl_sim.c",
+     "if (inflight + bytes <= S->p->socket_buffer_bytes) break;",
+     "break;"),
+    ("zero-pages-not-detected", "models/mdl_sim.c",
+     "int nonzero = mdl_is_nonzero(&S->mem, page) || !S->p->detect_zero_pages;",
+     "int nonzero = 1;"),
+    ("completion-sync-skipped", "models/mdl_sim.c",
+     "    S->t += (double)S->p->stop_ns;\n    mdl__sync(S);\n    mdl__drain(S);",
+     "    S->t += (double)S->p->stop_ns;\n    mdl__drain(S);"),
+    ("rate-budget-doubled", "models/mdl_sim.c",
+     "S->budget = (uint64_t)(s->max_bandwidth * (double)profile->window_ns / 1e9);",
+     "S->budget = (uint64_t)(2 * s->max_bandwidth * (double)profile->window_ns / 1e9);"),
+    ("return-path-wait-dropped", "models/mdl_sim.c",
+     "if (S->return_path) end = S->link_free + 2 * S->latency_ns + (double)S->p->dest_load_ns;",
+     ";"),
+    ("request-latency-dropped", "models/mdl_sim.c",
+     "S->req_arrival = when + S->latency_ns + (double)S->p->request_bytes / S->link_bw * 1e9;",
+     "S->req_arrival = when + (double)S->p->request_bytes / S->link_bw * 1e9;"),
+    ("cursor-restarts-after-request", "models/mdl_sim.c",
+     "  if (page + 1 < S->mem.pages) {\n    S->cursor = page + 1;",
+     "  if (page + 1 < S->mem.pages) {\n    S->cursor = S->pages_remote ? 0 : page + 1;"),
+    ("sync-only-below-threshold-ignored", "models/mdl_sim.c",
+     "if (S->phase == PH_PRECOPY && pending < S->threshold) {",
+     "if (S->phase == PH_PRECOPY) {"),
+    ("switch-downtime-no-dest-load", "models/mdl_sim.c",
+     "double resume = S->link_free + S->latency_ns + (double)S->p->dest_load_ns;",
+     "double resume = S->link_free + S->latency_ns;"),
+    ("estimate-window-halved", "models/mdl_sim.c",
+     "if (S->t < S->window_start + (double)S->p->window_ns) return;",
+     "if (S->t < S->window_start + (double)S->p->window_ns / 2) return;"),
+]
+
+
+def run(cmd, cwd, log):
+    with open(log, "a") as f:
+        f.write("$ " + " ".join(cmd) + "\n")
+        f.flush()
+        return subprocess.call(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT)
+
+
+def main():
+    args = sys.argv[1:]
+    if "--help" in args or "-h" in args:
+        print(__doc__)
+        return 0
+    if "--list" in args:
+        for m in MUTANTS:
+            print(f"{m[0]:36s} {m[1]}")
+        return 0
+    only = None
+    if "--only" in args:
+        only = set(args[args.index("--only") + 1].split(","))
+    src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    work = tempfile.mkdtemp(prefix="migsim-mutate-")
+    log = os.path.join(work, "mutate.log")
+    files = subprocess.check_output(["git", "ls-files", "-z"], cwd=src).split(b"\0")
+    tree = os.path.join(work, "src")
+    for f in files:
+        if not f:
+            continue
+        p = f.decode()
+        os.makedirs(os.path.dirname(os.path.join(tree, p)) or tree, exist_ok=True)
+        if os.path.isfile(os.path.join(src, p)):
+            shutil.copy2(os.path.join(src, p), os.path.join(tree, p))
+    build = os.path.join(work, "build")
+    nproc = str(os.cpu_count() or 2)
+    if run(["cmake", "-S", tree, "-B", build, "-DCMAKE_BUILD_TYPE=Release"], work, log) or \
+       run(["cmake", "--build", build, "-j" + nproc], work, log):
+        print(f"mutate: the unmutated tree does not build (log: {log})", file=sys.stderr)
+        return 2
+    ctest = ["ctest", "--test-dir", build, "-LE", "qemu", "-j" + nproc, "--timeout", "300"]
+    if run(ctest, work, log):
+        print(f"mutate: the unmutated tree fails its CPU-only tests (log: {log})", file=sys.stderr)
+        return 2
+    survived, killed = [], 0
+    todo = [m for m in MUTANTS if not only or m[0] in only]
+    for i, (name, path, old, new) in enumerate(todo, 1):
+        target = os.path.join(tree, path)
+        text = open(target).read()
+        if text.count(old) != 1:
+            print(f"mutate: {name}: the original text occurs {text.count(old)} times in {path}", file=sys.stderr)
+            return 2
+        open(target, "w").write(text.replace(old, new))
+        t0 = time.time()
+        try:
+            if run(["cmake", "--build", build, "-j" + nproc], work, log):
+                verdict = "build-failed"
+            else:
+                verdict = "killed" if run(ctest, work, log) else "SURVIVED"
+        finally:
+            open(target, "w").write(text)
+        if verdict == "SURVIVED":
+            survived.append(name)
+        else:
+            killed += 1
+        print(f"[{i:2d}/{len(todo)}] {name:36s} {verdict:12s} {time.time() - t0:5.1f} s", flush=True)
+    run(["cmake", "--build", build, "-j" + nproc], work, log)
+    print(f"mutants killed: {killed} of {len(todo)}" + (f"; survived: {', '.join(survived)}" if survived else ""))
+    if "--keep" not in args:
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        print(f"scratch tree kept: {work}")
+    return 1 if survived else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

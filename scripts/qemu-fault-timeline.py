@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Post-copy fault timeline from QEMU trace events (docs/postcopy-faults.md).
+
+Reads the source and destination logs of a `migsim replay --keep
+--qemu-trace ...` run (src.log, dst.log in the kept run directory) and
+prints, per page request, when the destination's fault thread asked for
+the page, when the source queued it, when the destination placed it, and
+when the request was resolved; then a summary of where the time went.
+
+usage: qemu-fault-timeline.py RUN_DIR [--csv OUT.csv]
+"""
+import re
+import statistics
+import sys
+
+EV = re.compile(r"^(\d+)@(\d+\.\d+):(\S+)\s*(.*)$")
+
+
+def events(path):
+    with open(path, errors="replace") as f:
+        for line in f:
+            m = EV.match(line)
+            if m:
+                yield float(m.group(2)), int(m.group(1)), m.group(3), m.group(4)
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    run = sys.argv[1]
+    csv_out = sys.argv[sys.argv.index("--csv") + 1] if "--csv" in sys.argv else None
+    reqs = {}      # offset -> dict
+    order = []
+    hva_to_off = {}
+    wakes = []     # source rate-limit waits: (t, ms, urgent)
+    src_t0 = None
+    for t, tid, name, rest in events(f"{run}/dst.log"):
+        if name == "postcopy_ram_fault_thread_request":
+            hva = int(re.search(r"HVA=0x([0-9a-f]+)", rest).group(1), 16)
+            off = int(re.search(r"offset=0x([0-9a-f]+)", rest).group(1), 16)
+            r = {"offset": off, "fault": t, "tid": tid}
+            reqs[hva] = r
+            order.append(r)
+        elif name in ("postcopy_place_page", "postcopy_place_page_zero"):
+            hva = int(re.search(r"host=0x([0-9a-f]+)", rest).group(1), 16)
+            r = reqs.get(hva)
+            if r and "placed" not in r:
+                r["placed"] = t
+        elif name == "postcopy_page_req_del":
+            hva = int(re.search(r"req 0x([0-9a-f]+)", rest).group(1), 16)
+            r = reqs.get(hva)
+            if r and "resolved" not in r:
+                r["resolved"] = t
+    by_off = {}
+    for r in order:
+        by_off.setdefault(r["offset"], []).append(r)
+    pending = None
+    for t, tid, name, rest in events(f"{run}/src.log"):
+        if name == "ram_save_queue_pages":
+            off = int(re.search(r"start: 0x([0-9a-f]+)", rest).group(1), 16)
+            for r in by_off.get(off, []):
+                if "queued" not in r:
+                    r["queued"] = t
+                    break
+        elif name == "migration_rate_limit_pre":
+            pending = (t, int(rest.split()[0]))
+        elif name == "migration_rate_limit_post" and pending:
+            wakes.append((pending[0], t, pending[1], "urgent: 1" in rest))
+            pending = None
+        elif name == "postcopy_start" and src_t0 is None:
+            src_t0 = t
+    rows = []
+    for r in order:
+        if "placed" not in r and "resolved" in r:
+            r["placed"] = r["resolved"]
+        if not all(k in r for k in ("fault", "queued", "placed")):
+            continue
+        rows.append((r["fault"], (r["queued"] - r["fault"]) * 1e3,
+                     (r["placed"] - r["queued"]) * 1e3,
+                     (r.get("resolved", r["placed"]) - r["fault"]) * 1e3))
+    if csv_out:
+        with open(csv_out, "w") as f:
+            f.write("fault_s,request_to_queue_ms,queue_to_placed_ms,fault_to_resolved_ms\n")
+            for row in rows:
+                f.write("%.6f,%.3f,%.3f,%.3f\n" % row)
+    def q(xs, p):
+        xs = sorted(xs)
+        return xs[min(len(xs) - 1, int(p * len(xs)))] if xs else float("nan")
+    print(f"requests with a full timeline: {len(rows)} of {len(order)}")
+    for i, label in ((1, "fault -> queued on source"), (2, "queued -> placed on destination"),
+                     (3, "fault -> resolved")):
+        xs = [row[i] for row in rows]
+        if xs:
+            print(f"  {label:34s} median {statistics.median(xs):8.2f} ms  p10 {q(xs, .1):8.2f}  p90 {q(xs, .9):8.2f}  max {max(xs):8.2f}")
+    if rows:
+        gaps = [(b[0] - a[0]) * 1e3 - a[3] for a, b in zip(rows, rows[1:])]
+        print(f"  guest runs between faults          median {statistics.median(gaps):8.2f} ms")
+    if wakes:
+        waits = [(b - a) * 1e3 for a, b, _, _ in wakes]
+        urgent = sum(1 for w in wakes if w[3])
+        print(f"source rate-limit waits: {len(wakes)}, urgent wake-ups {urgent}, "
+              f"median wait {statistics.median(waits):.3f} ms, total {sum(waits):.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

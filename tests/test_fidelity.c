@@ -1,0 +1,138 @@
+/* test_fidelity: the committed real QEMU runs, replayed through the
+ * simulator as an ordinary CPU-only test.
+ *
+ * docs/validation/real and docs/calibration/real hold real migrations
+ * measured with kvmreplay (QEMU 7.2, TCG). Each scenario is simulated with
+ * the calibrated qemu-7.2-tcg profile on the replay guest's layout, and
+ * the errors must stay within the bounds below: close to what the model
+ * achieves (docs/validation/validation.md), so that breaking any modelled
+ * mechanism (scripts/mutate.sh checks this) moves some metric past its
+ * bound. No QEMU is started. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kvr.h"
+#include "mdl_sim.h"
+#include "res_load.h"
+#include "res_validate.h"
+#include "sim_err.h"
+
+
+typedef struct {
+  mdl_scenario *items;
+  size_t count, cap;
+} scenario_list;
+
+static int collect(void *ctx, const mdl_scenario *s) {
+  scenario_list *l = ctx;
+  if (l->count == l->cap) {
+    l->cap = l->cap ? 2 * l->cap : 64;
+    l->items = realloc(l->items, l->cap * sizeof *l->items);
+    assert_non_null(l->items);
+  }
+  l->items[l->count++] = *s;
+  return 0;
+}
+
+/* Simulates every scenario of `ini` against the real runs in `real_dir`. */
+static void validate_set(const char *ini, const char *real_dir, res_validation *v) {
+  char path[1024], dir[1024];
+  snprintf(path, sizeof path, "%s/%s", MIGSIM_SOURCE_DIR, ini);
+  snprintf(dir, sizeof dir, "%s/%s", MIGSIM_SOURCE_DIR, real_dir);
+  scenario_list list = {0};
+  mdl_scenario base;
+  mdl_scenario_defaults(&base);
+  if (mdl_scenario_file_each(path, &base, collect, &list)) fail_msg("%s", sim_error_message());
+  res_run_set real;
+  if (res_runs_load(dir, &real)) fail_msg("%s", sim_error_message());
+  mdl_result *sim = calloc(list.count, sizeof *sim);
+  res_case *cases = calloc(list.count, sizeof *cases);
+  const mdl_result **ptrs = calloc(list.count * 8, sizeof *ptrs);
+  assert_true(sim && cases && ptrs);
+  size_t used = 0;
+  for (size_t i = 0; i < list.count; i++) {
+    mdl_scenario laid;
+    if (kvr_sim_layout(&list.items[i], &laid)) fail_msg("layout: %s", sim_error_message());
+    snprintf(laid.profile, sizeof laid.profile, "qemu-7.2-tcg");
+    list.items[i] = laid;
+    mdl_result_init(&sim[i], "sim");
+    if (mdl_simulate(&list.items[i], &sim[i])) fail_msg("%s: %s", laid.name, sim_error_message());
+    const res_loaded *got[8];
+    size_t n = res_runs_of(&real, laid.name, got, 8);
+    if (!n) fail_msg("no real run of %s in %s", laid.name, dir);
+    cases[i] = (res_case){&list.items[i], &sim[i], &ptrs[used], n};
+    for (size_t k = 0; k < n; k++) ptrs[used++] = &got[k]->result;
+  }
+  assert_int_equal(res_validate(cases, list.count, v), 0);
+  for (size_t i = 0; i < list.count; i++) mdl_result_free(&sim[i]);
+  free(sim);
+  free(cases);
+  free(ptrs);
+  res_runs_free(&real);
+  free(list.items);
+}
+
+static void print_summary(const char *what, const res_validation *v) {
+  printf("%s: %zu runs\n", what, v->runs);
+  for (int m = 0; m < RES_M_COUNT; m++)
+    printf("  %-18s median %7.2f%%  p90 %7.2f%%  abs median %8.2f  n %zu\n", v->metric[m].name,
+           v->metric[m].median_abs_pct, v->metric[m].p90_abs_pct, v->metric[m].median_abs, v->metric[m].n);
+  printf("  syncs exact %.2f  downtime ok %.2f  requests ok %.2f/%zu  stall ok %.2f/%zu  verdicts %.2f\n",
+         v->syncs_exact_share, v->downtime_ok_share, v->requests_ok_share, v->requests_runs,
+         v->stall_ok_share, v->stall_runs, v->convergence_ok_share);
+}
+
+/* Bounds: the model's figures on the committed runs (docs/validation/
+ * validation.md) plus a small margin, so that a broken mechanism shows. */
+static void test_validation_set(void **state) {
+  (void)state;
+  res_validation v;
+  validate_set("scenarios/validation.ini", "docs/validation/real", &v);
+  print_summary("validation set", &v);
+  const res_metric_error *m = v.metric;
+  assert_true(v.runs >= 100);
+  assert_true(v.convergence_ok_share == 1.0);
+  assert_true(m[RES_M_TOTAL].median_abs_pct <= 3.0);
+  assert_true(m[RES_M_TOTAL].p90_abs_pct <= 22.0);
+  assert_true(m[RES_M_BYTES].median_abs_pct <= 0.3);
+  assert_true(m[RES_M_BYTES].p90_abs_pct <= 2.5);
+  assert_true(v.syncs_exact_share >= 0.88);
+  assert_true(v.downtime_ok_share >= 0.60);
+  assert_true(m[RES_M_DOWNTIME].median_abs <= 3.0);
+  assert_true(v.requests_ok_share >= 0.90);
+  assert_true(m[RES_M_REQUESTS].median_abs_pct <= 25.0);
+  assert_true(v.stall_ok_share >= 0.78);
+  assert_true(m[RES_M_STALL].median_abs_pct <= 17.0);
+  assert_true(m[RES_M_DELAY_P99].median_abs_pct <= 20.0);
+}
+
+static void test_calibration_set(void **state) {
+  (void)state;
+  res_validation v;
+  validate_set("scenarios/calibration.ini", "docs/calibration/real", &v);
+  print_summary("calibration set", &v);
+  const res_metric_error *m = v.metric;
+  assert_true(v.runs >= 24);
+  assert_true(v.convergence_ok_share == 1.0);
+  assert_true(m[RES_M_TOTAL].median_abs_pct <= 7.0);
+  assert_true(m[RES_M_BYTES].median_abs_pct <= 0.3);
+  assert_true(v.syncs_exact_share >= 0.88);
+  assert_true(v.requests_ok_share >= 0.9);
+  assert_true(v.stall_ok_share >= 0.7);
+}
+
+int main(void) {
+  sim_install_gsl_handler();
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_validation_set),
+      cmocka_unit_test(test_calibration_set),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,410 @@
+/* test_mechanisms: one test per rule of the qemu-7.2 driver.
+ *
+ * Most rules are pinned by ablation: the same scenario is simulated with
+ * the built-in profile and with one constant changed, and the difference
+ * must be what that rule alone explains (8 bytes per iteration step for the
+ * end marker, 7 bytes per wrap for the block name, ...). A rule whose code
+ * is broken then either shows no difference or the wrong one. The others
+ * are known answers on hand-made traces. scripts/mutate.py checks that
+ * every rule it mutates breaks some CPU-only test. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mdl_sim.h"
+#include "sim_err.h"
+#include "test_util.h"
+
+static void scenario(mdl_scenario *s, const char *workload, const char *memory) {
+  mdl_scenario_defaults(s);
+  assert_int_equal(mdl_scenario_set(s, "workload", workload), 0);
+  assert_int_equal(mdl_scenario_set(s, "memory", memory), 0);
+}
+
+static void set(mdl_scenario *s, const char *key, const char *value) {
+  assert_int_equal(mdl_scenario_set(s, key, value), 0);
+}
+
+static void sim_with(const mdl_scenario *s, const mdl_profile *p, mdl_result *r) {
+  mdl_result_init(r, "sim");
+  if (mdl_simulate_with(s, p, r)) fail_msg("simulate: %s", sim_error_message());
+  assert_int_equal(r->status, MDL_STATUS_COMPLETED);
+}
+
+static mdl_profile qemu72(void) {
+  mdl_profile p;
+  assert_int_equal(mdl_profile_load("qemu-7.2", &p), 0);
+  return p;
+}
+
+static void write_trace(const char *name, uint64_t pages, const char *nonzero, const char *body, char *path,
+                        size_t len) {
+  snprintf(path, len, "%s/%s", tmpdir, name);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fprintf(f, "# migsim-trace v1\n# pages=%llu\n# nonzero=%s\ntime_ns,pfn,op\n%s", (unsigned long long)pages,
+          nonzero, body);
+  fclose(f);
+}
+
+/* A 256 MiB non-zero guest at 1 Gbit/s without a useful rate limit: one
+ * pass takes ~2 s, so the 50 ms step cap splits it into ~40 steps, each
+ * ending with an 8-byte end marker. */
+static void step_scenario(mdl_scenario *s) {
+  scenario(s, "idle:nonzero=1", "256MiB");
+  set(s, "max-bandwidth", "4GiB/s");
+  set(s, "link", "1Gbit/s");
+}
+
+static void test_end_marker_per_step(void **state) {
+  (void)state;
+  mdl_scenario s;
+  step_scenario(&s);
+  mdl_profile p = qemu72(), q = p;
+  q.eos_bytes = 0;
+  mdl_result a, b;
+  sim_with(&s, &p, &a);
+  sim_with(&s, &q, &b);
+  uint64_t delta = a.transferred_bytes - b.transferred_bytes;
+  assert_true(a.transferred_bytes > b.transferred_bytes);
+  assert_int_equal(delta % 8, 0);
+  /* at least one step per 100 ms window */
+  assert_true(delta / 8 >= (uint64_t)(a.total_time_ms / 100.0));
+  mdl_result_free(&a);
+  mdl_result_free(&b);
+}
+
+static void test_step_cap(void **state) {
+  (void)state;
+  mdl_scenario s;
+  step_scenario(&s);
+  mdl_profile p = qemu72(), q = p;
+  q.max_step_ns = 1000ull * 1000000000ull; /* no cap */
+  mdl_result a, b;
+  sim_with(&s, &p, &a);
+  sim_with(&s, &q, &b);
+  /* Uncapped, the pass is one step: ~40 fewer end markers. */
+  assert_true(a.transferred_bytes > b.transferred_bytes);
+  uint64_t extra_steps = (a.transferred_bytes - b.transferred_bytes) / 8;
+  assert_true(extra_steps >= 30 && extra_steps <= 60);
+  mdl_result_free(&a);
+  mdl_result_free(&b);
+}
+
+/* The RAM block name (7 bytes) is resent each time the cursor wraps. */
+static void test_block_name_at_wrap(void **state) {
+  (void)state;
+  mdl_scenario s;
+  scenario(&s, "uniform:wss=2048,rate=2000,nonzero=0.5", "64MiB");
+  set(&s, "max-bandwidth", "16MiB/s");
+  mdl_profile p = qemu72(), q = p;
+  q.block_name_bytes = 0;
+  mdl_result a, b;
+  sim_with(&s, &p, &a);
+  sim_with(&s, &q, &b);
+  assert_true(a.transferred_bytes > b.transferred_bytes);
+  assert_int_equal((a.transferred_bytes - b.transferred_bytes) % 7, 0);
+  mdl_result_free(&a);
+  mdl_result_free(&b);
+}
+
+/* Each sync pauses the thread: 100 ms per GiB over three syncs of an idle
+ * 1 GiB guest adds ~300 ms. */
+static void test_sync_cost(void **state) {
+  (void)state;
+  mdl_scenario s;
+  scenario(&s, "idle:nonzero=0.25", "1GiB");
+  mdl_profile p = qemu72(), q = p;
+  p.sync_base_ns = 0;
+  p.sync_ns_per_gib = 0;
+  q.sync_base_ns = 0;
+  q.sync_ns_per_gib = 1e8;
+  mdl_result a, b;
+  sim_with(&s, &p, &a);
+  sim_with(&s, &q, &b);
+  assert_int_equal(a.dirty_sync_count, 3);
+  assert_int_equal(b.dirty_sync_count, 3);
+  double delta = b.total_time_ms - a.total_time_ms;
+  assert_true(delta > 250 && delta < 350);
+  mdl_result_free(&a);
+  mdl_result_free(&b);
+}
+
+/* With a return path (post-copy capability on, here a hybrid that
+ * completes as pre-copy) the source waits for the destination to load and
+ * answer: dest_load adds to total time and downtime one for one. */
+static void test_return_path_wait(void **state) {
+  (void)state;
+  mdl_scenario s;
+  scenario(&s, "uniform:wss=2048,rate=500,nonzero=0.5", "64MiB");
+  set(&s, "algo", "hybrid");
+  set(&s, "switch-after", "100");
+  mdl_profile p = qemu72(), q = p;
+  q.dest_load_ns = p.dest_load_ns + 200000000ull;
+  mdl_result a, b;
+  sim_with(&s, &p, &a);
+  sim_with(&s, &q, &b);
+  assert_true(a.switch_time_ms < 0);
+  assert_true(fabs(b.total_time_ms - a.total_time_ms - 200.0) < 0.01);
+  assert_true(fabs(b.downtime_ms - a.downtime_ms - 200.0) < 0.01);
+  mdl_result_free(&a);
+  mdl_result_free(&b);
+}
+
+/* The post-copy switch writes a discard list (16 bytes per run of dirty
+ * pages) before the guest can resume: a costlier list lengthens the
+ * switch's downtime. */
+static void test_discard_list(void **state) {
+  (void)state;
+  mdl_scenario s;
+  scenario(&s, "uniform:wss=8192,rate=2000,nonzero=0.5", "64MiB");
+  set(&s, "algo", "hybrid");
+  set(&s, "switch-after", "2");
+  set(&s, "link", "100Mbit/s");
+  set(&s, "max-bandwidth", "8MiB/s");
+  mdl_profile p = qemu72(), q = p;
+  q.discard_run_bytes = 4096;
+  mdl_result a, b;
+  sim_with(&s, &p, &a);
+  sim_with(&s, &q, &b);
+  assert_true(a.switch_time_ms >= 0);
+  assert_true(b.downtime_ms > a.downtime_ms + 5.0);
+  mdl_result_free(&a);
+  mdl_result_free(&b);
+}
+
+/* After a switch the guest resumes when the run command has reached the
+ * destination and it has loaded the device state (dest_load): a read just
+ * after the switch faults when the guest resumes at once, but not when it
+ * resumes 300 ms later, by which time the background stream has sent the
+ * page. */
+static void test_switch_resume_after_load(void **state) {
+  (void)state;
+  char path[512];
+  write_trace("resume.csv", 4096, "0-4095", "6000000,4000,r\n", path, sizeof path);
+  mdl_scenario s;
+  mdl_scenario_defaults(&s);
+  set(&s, "workload", path);
+  set(&s, "algo", "postcopy");
+  set(&s, "postcopy-bandwidth", "64MiB/s");
+  set(&s, "loop", "no");
+  mdl_profile p = qemu72(), q = p;
+  p.dest_load_ns = 0;
+  q.dest_load_ns = 300000000ull;
+  mdl_result a, b;
+  sim_with(&s, &p, &a);
+  sim_with(&s, &q, &b);
+  assert_int_equal(a.postcopy_requests, 1);
+  assert_int_equal(b.postcopy_requests, 0);
+  mdl_result_free(&a);
+  mdl_result_free(&b);
+}
+
+/* Under KVM the log of a chunk is cleared just before the cursor first
+ * sends from it, so writes to pages still waiting to be sent are not
+ * counted again at the next sync; under TCG they are. Small chunks here
+ * (16 MiB) so that a 256 MiB guest has many. */
+static void test_kvm_lazy_clear(void **state) {
+  (void)state;
+  mdl_scenario s;
+  scenario(&s, "uniform:wss=65536,rate=20000,nonzero=1", "256MiB");
+  set(&s, "max-bandwidth", "128MiB/s");
+  mdl_profile kvm = qemu72(), tcg = kvm;
+  kvm.dirty_log = MDL_DIRTY_LOG_KVM;
+  kvm.chunk_pages = 4096;
+  tcg.dirty_log = MDL_DIRTY_LOG_TCG;
+  tcg.chunk_pages = 4096;
+  mdl_result a, b;
+  sim_with(&s, &kvm, &a);
+  sim_with(&s, &tcg, &b);
+  assert_true(a.round_count >= 3 && b.round_count >= 3);
+  /* Sync 2 follows the first pass: TCG also counts the pages written
+   * while they waited to be sent. */
+  assert_true(a.rounds[1].dirty_pages_at_sync < b.rounds[1].dirty_pages_at_sync);
+  assert_true(a.transferred_bytes < b.transferred_bytes);
+  mdl_result_free(&a);
+  mdl_result_free(&b);
+}
+
+/* expected-downtime = dirty pages at the sync before the last window's
+ * close / bandwidth estimate; rate limited at 32 MiB/s the estimate is the
+ * limit. The last pre-copy sync finds pending under the threshold and
+ * completes at once, with no window closing in between, so the figure
+ * comes from the round before it. */
+static void test_expected_downtime(void **state) {
+  (void)state;
+  mdl_scenario s;
+  scenario(&s, "uniform:wss=8192,rate=4000,nonzero=0.5", "128MiB");
+  set(&s, "max-bandwidth", "32MiB/s");
+  set(&s, "downtime-limit", "100ms");
+  mdl_result r;
+  mdl_profile p = qemu72();
+  sim_with(&s, &p, &r);
+  assert_true(r.round_count >= 3);
+  const mdl_round *last = &r.rounds[r.round_count - 3];
+  double expect = (double)last->dirty_pages_at_sync * 4096 / (32.0 * 1048576) * 1e3;
+  assert_true(r.expected_downtime_ms > 0.9 * expect && r.expected_downtime_ms < 1.05 * expect);
+  mdl_result_free(&r);
+}
+
+/* The fast path sends a whole bitmap word at once only when no access can
+ * land in it meanwhile. Here the thread needs 0.5 ms per page, so a word of
+ * 63 non-zero pages takes ~32 ms, and page 63 (zero at the start) is
+ * written 10 ms into it: sent page by page, page 63 goes out after the
+ * write, as a normal page; it is never sent as a zero page. */
+static void test_word_path_interleave(void **state) {
+  (void)state;
+  char path[512];
+  write_trace("word.csv", 64, "0-62", "15000000,63,w\n", path, sizeof path);
+  mdl_scenario s;
+  mdl_scenario_defaults(&s);
+  set(&s, "workload", path);
+  set(&s, "loop", "no");
+  mdl_profile p = qemu72();
+  p.normal_page_ns = 5e5;
+  p.dirty_log = MDL_DIRTY_LOG_TCG;
+  mdl_result r;
+  sim_with(&s, &p, &r);
+  assert_int_equal(r.zero_pages, 0);
+  assert_true(r.normal_pages >= 64);
+  mdl_result_free(&r);
+}
+
+/* Post-copy sends page by page, and zero pages still go as zero pages. */
+static void test_postcopy_zero_pages(void **state) {
+  (void)state;
+  mdl_scenario s;
+  scenario(&s, "idle:nonzero=0.5", "64MiB");
+  set(&s, "algo", "postcopy");
+  mdl_profile p = qemu72();
+  mdl_result r;
+  sim_with(&s, &p, &r);
+  assert_int_equal(r.normal_pages, 8192);
+  assert_int_equal(r.zero_pages, 8192);
+  mdl_result_free(&r);
+}
+
+/* Without a post-copy limit the background stream is paced by the
+ * destination placing each page: 4096 pages at 100 us take >= 410 ms. */
+static void test_postcopy_placement(void **state) {
+  (void)state;
+  mdl_scenario s;
+  scenario(&s, "idle:nonzero=1", "16MiB");
+  set(&s, "algo", "postcopy");
+  mdl_profile p = qemu72();
+  p.postcopy_place_ns = 1e5;
+  mdl_result r;
+  sim_with(&s, &p, &r);
+  double postcopy_ms = r.total_time_ms - r.switch_time_ms;
+  assert_true(postcopy_ms > 4096 * 0.1 && postcopy_ms < 4096 * 0.1 * 1.1);
+  mdl_result_free(&r);
+}
+
+/* The destination spends dest_zero_page_ns on each zero page it receives
+ * in pre-copy. Zero pages are 9 bytes, so the sender is never held back by
+ * the socket, but with a return path the source waits for the destination
+ * to finish: 16384 zero pages at 10 us add ~164 ms. */
+static void test_precopy_receiver_backlog(void **state) {
+  (void)state;
+  mdl_scenario s;
+  scenario(&s, "idle", "64MiB");
+  set(&s, "algo", "hybrid");
+  set(&s, "switch-after", "100");
+  mdl_profile p = qemu72(), q = p;
+  q.dest_zero_page_ns = 1e4;
+  mdl_result a, b;
+  sim_with(&s, &p, &a);
+  sim_with(&s, &q, &b);
+  assert_true(a.switch_time_ms < 0 && b.switch_time_ms < 0);
+  double delta = b.total_time_ms - a.total_time_ms;
+  assert_true(delta > 0.9 * 163.84 && delta < 1.1 * 163.84);
+  mdl_result_free(&a);
+  mdl_result_free(&b);
+}
+
+/* A requested page waits behind the socket's backlog, drained at the
+ * placement rate: with 100 us per page and a 2 MiB buffer (~511 pages) a
+ * fault costs ~51 ms more than the wire alone. The workload sits high in
+ * memory, ahead of the background stream. */
+static void test_postcopy_backlog(void **state) {
+  (void)state;
+  mdl_scenario s;
+  scenario(&s, "uniform:wss=2048,rate=200,nonzero=1,base=14000", "64MiB");
+  set(&s, "algo", "postcopy");
+  mdl_profile p = qemu72();
+  p.postcopy_place_ns = 1e5;
+  mdl_result r;
+  sim_with(&s, &p, &r);
+  assert_true(r.postcopy_requests >= 3);
+  double per_fault = r.guest_stall_ms / (double)r.postcopy_requests;
+  double backlog_ms = (double)p.socket_buffer_bytes / 4104.0 * 0.1;
+  assert_true(per_fault > 0.8 * backlog_ms && per_fault < 1.3 * backlog_ms);
+  mdl_result_free(&r);
+}
+
+/* After serving a request the background stream continues just after the
+ * requested page: reads of the following pages, 1 ms apart, find them
+ * already sent (~100 pages per window at 4 MiB/s) and fault only once. */
+static void test_postcopy_cursor_follows_request(void **state) {
+  (void)state;
+  char path[512], body[4096];
+  size_t len = 0;
+  for (int k = 0; k < 20; k++) len += (size_t)snprintf(body + len, sizeof body - len, "%d,%d,r\n", 50000000 + k * 1000000, 10000 + k);
+  write_trace("follow.csv", 16384, "0-16383", body, path, sizeof path);
+  mdl_scenario s;
+  mdl_scenario_defaults(&s);
+  set(&s, "workload", path);
+  set(&s, "algo", "postcopy");
+  set(&s, "postcopy-bandwidth", "4MiB/s");
+  set(&s, "loop", "no");
+  mdl_profile p = qemu72();
+  mdl_result r;
+  sim_with(&s, &p, &r);
+  assert_int_equal(r.postcopy_requests, 1);
+  mdl_result_free(&r);
+}
+
+/* The bandwidth estimate closes every 100 ms window: with a budget that
+ * goes out in a few ms, the estimate is ~the rate limit, not the link. */
+static void test_estimate_window(void **state) {
+  (void)state;
+  mdl_scenario s;
+  scenario(&s, "uniform:wss=4096,rate=1000,nonzero=0.5", "64MiB");
+  set(&s, "max-bandwidth", "32MiB/s");
+  mdl_profile p = qemu72();
+  mdl_result r;
+  sim_with(&s, &p, &r);
+  assert_true(r.round_count >= 3);
+  double est = r.rounds[1].bandwidth_est;
+  assert_true(est > 0.95 * 32 * 1048576 && est < 1.1 * 32 * 1048576);
+  mdl_result_free(&r);
+}
+
+int main(void) {
+  sim_install_gsl_handler();
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_end_marker_per_step),
+      cmocka_unit_test(test_step_cap),
+      cmocka_unit_test(test_block_name_at_wrap),
+      cmocka_unit_test(test_sync_cost),
+      cmocka_unit_test(test_return_path_wait),
+      cmocka_unit_test(test_discard_list),
+      cmocka_unit_test(test_switch_resume_after_load),
+      cmocka_unit_test(test_kvm_lazy_clear),
+      cmocka_unit_test(test_expected_downtime),
+      cmocka_unit_test(test_word_path_interleave),
+      cmocka_unit_test(test_postcopy_zero_pages),
+      cmocka_unit_test(test_postcopy_placement),
+      cmocka_unit_test(test_precopy_receiver_backlog),
+      cmocka_unit_test(test_postcopy_backlog),
+      cmocka_unit_test(test_postcopy_cursor_follows_request),
+      cmocka_unit_test(test_estimate_window),
+  };
+  return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+}
