@@ -8,28 +8,78 @@
 #include "cli.h"
 #include "kvr.h"
 #include "res_output.h"
+#include "cli_scenario.h"
 #include "sim_err.h"
+#include "sim_hash.h"
 #include "sim_vec.h"
 
-static int cli__collect(void *ctx, const mdl_scenario *s) {
+static int cli__collect(void *ctx, const mdl_scenario *given) {
   cli_scenarios *list = ctx;
+  mdl_scenario s = *given;
+  cli_scenario_name(&s);
   for (size_t i = 0; i < list->count; i++)
-    if (!strcmp(list->items[i].name, s->name))
-      return sim_errorf(SIM_EINVAL, "scenario name [%s] appears twice", s->name);
+    if (!strcmp(list->items[i].name, s.name))
+      return sim_errorf(SIM_EINVAL, "scenario name [%s] appears twice (run ids must be unique)", s.name);
   mdl_scenario *g = sim_grow(list->items, &list->cap, list->count + 1, sizeof *g);
   if (!g) return sim_errorf(SIM_ENOMEM, "out of memory");
   list->items = g;
-  list->items[list->count++] = *s;
+  list->items[list->count++] = s;
   return 0;
 }
 
-void cli_scenarios_load(const char *path, const char *qemu, cli_scenarios *list) {
+uint64_t cli_scenarios_collect(const char *path, const mdl_scenario *base, cli_scenarios *list) {
   memset(list, 0, sizeof *list);
+  if (path) {
+    cli_check(mdl_scenario_file_each(path, base, cli__collect, list), "");
+  } else {
+    cli_check(mdl_scenario_validate(base), "");
+    cli_check(cli__collect(list, base), "");
+  }
+  if (!list->count) cli_die("%s: no scenarios", path);
+  uint64_t grid = SIM_HASH_INIT;
+  for (size_t i = 0; i < list->count; i++) {
+    mdl_scenario used;
+    if (mdl_scenario_resolve(&list->items[i], &used, NULL, NULL))
+      cli_die("%s%sscenario %s: %s", path ? path : "", path ? ": " : "", list->items[i].name, sim_error_message());
+    uint64_t d = mdl_scenario_digest(&list->items[i], NULL, 0);
+    grid = sim_hash(grid, &d, sizeof d);
+  }
+  return grid;
+}
+
+void cli_scenarios_each(const char *command, const char *path, const mdl_scenario *base, const char *out,
+                        res_folder_mode mode, int quiet, cli_scenario_fn fn, void *ctx) {
+  /* Every scenario is built and checked before the folder is touched. */
+  cli_scenarios list;
+  uint64_t grid = cli_scenarios_collect(path, base, &list);
+  res_folder *folder;
+  cli_check(res_folder_open(out, command, grid, mode, &folder), command);
+  for (size_t i = 0; i < list.count; i++) {
+    const mdl_scenario *s = &list.items[i];
+    char id[RES_RUN_ID_MAX];
+    res_run_id(s->name, id);
+    if (res_folder_has_run(folder, id)) {
+      /* The same command again resumes; with --append the same name is
+       * another scenario, which needs a name of its own. */
+      if (!res_folder_resuming(folder))
+        cli_die("%s: run '%s' is already in %s/summary.csv (give this scenario another --name)", command,
+                s->name, out);
+      if (!quiet) fprintf(stderr, "%s %s: already in %s/summary.csv, skipped\n", command, s->name, out);
+      continue;
+    }
+    mdl_scenario used;
+    cli_check(mdl_scenario_resolve(s, &used, NULL, NULL), s->name);
+    fn(ctx, folder, id, s, &used);
+  }
+  cli_check(res_folder_close(folder), "writing results");
+  cli_scenarios_free(&list);
+}
+
+void cli_scenarios_load(const char *path, const char *qemu, cli_scenarios *list) {
   mdl_scenario base;
   mdl_scenario_defaults(&base);
   if (qemu && mdl_scenario_set(&base, "qemu", qemu)) cli_die("--qemu: %s", sim_error_message());
-  cli_check(mdl_scenario_file_each(path, &base, cli__collect, list), "");
-  if (!list->count) cli_die("%s: no scenarios", path);
+  cli_scenarios_collect(path, &base, list);
 }
 
 void cli_scenarios_free(cli_scenarios *list) {
@@ -38,6 +88,9 @@ void cli_scenarios_free(cli_scenarios *list) {
 }
 
 void cli_real_ensure(const cli_scenarios *list, unsigned repeat, const char *dir, res_run_set *runs) {
+  /* The store of real runs only grows: any scenario set may add to it. */
+  res_folder *folder;
+  cli_check(res_folder_open(dir, "real-runs", 0, RES_FOLDER_APPEND, &folder), "real runs");
   res_run_set have;
   cli_check(res_runs_load(dir, &have), "loading real runs");
   size_t todo = 0;
@@ -69,6 +122,7 @@ void cli_real_ensure(const cli_scenarios *list, unsigned repeat, const char *dir
       int rc = kvr_run(s, &o, &r, NULL);
       if (rc == SIM_EINTERRUPTED) {
         mdl_result_free(&r);
+        res_folder_close(folder);
         cli_die("interrupted; the %zu real runs finished so far are kept in %s", done - 1, dir);
       }
       if (rc) {
@@ -77,14 +131,17 @@ void cli_real_ensure(const cli_scenarios *list, unsigned repeat, const char *dir
       }
       fprintf(stderr, "%s, %.0f ms, %llu syncs, integrity %s\n", mdl_status_name(r.status), r.total_time_ms,
               (unsigned long long)r.dirty_sync_count, r.integrity[0] ? r.integrity : "-");
-      char id[300];
-      snprintf(id, sizeof id, "%s#%zu", s->name, k + 1);
-      rc = res_write_run(dir, id, s, &r);
+      char key[MDL_TEXT_MAX + 32], id[RES_RUN_ID_MAX];
+      snprintf(key, sizeof key, "%s#%zu", s->name, k + 1);
+      mdl_scenario used;
+      if (!rc) rc = mdl_scenario_resolve(s, &used, NULL, NULL);
+      if (!rc) rc = res_folder_write(folder, res_run_id(key, id), &used, &r);
       mdl_result_free(&r);
       cli_check(rc, "writing real runs");
     }
   }
   res_runs_free(&have);
+  cli_check(res_folder_close(folder), "writing real runs");
   cli_check(res_runs_load(dir, runs), "loading real runs");
 }
 

@@ -6,18 +6,38 @@
 #define CLI_REAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mdl_scenario.h"
 #include "res_load.h"
+#include "res_output.h"
 
 typedef struct {
   mdl_scenario *items;
   size_t count, cap;
 } cli_scenarios;
 
-/* Reads every scenario of an INI file (dies with a message on error).
- * qemu, if not NULL, is the default of the scenario key `qemu` (which QEMU
- * the real runs use); the file may still set it per scenario. */
+/* Every scenario of INI file `path` on top of `base` (or, with path NULL,
+ * `base` itself), named (cli_scenario_name), names unique, each checked
+ * and resolved (ranges, profile, workload, memory estimate) before anything
+ * runs. Dies with a one-line message on error. Returns the set's digest
+ * (the result folder's grid). */
+uint64_t cli_scenarios_collect(const char *path, const mdl_scenario *base, cli_scenarios *list);
+/* What run and replay do with each scenario: run it and write it to the
+ * folder under run id `id`; `used` holds the values actually used. */
+typedef void (*cli_scenario_fn)(void *ctx, res_folder *folder, const char *id, const mdl_scenario *s,
+                                const mdl_scenario *used);
+
+/* Collects the scenarios (cli_scenarios_collect), opens result folder
+ * `out` for `command` in `mode`, and calls fn for each scenario not in it
+ * yet (a rerun skips those, with a note; --append refuses a name already
+ * there), then closes the folder. Dies with one line on any error. */
+void cli_scenarios_each(const char *command, const char *path, const mdl_scenario *base, const char *out,
+                        res_folder_mode mode, int quiet, cli_scenario_fn fn, void *ctx);
+
+/* cli_scenarios_collect on the default scenario. qemu, if not NULL, is the
+ * default of the scenario key `qemu` (which QEMU the real runs use); the
+ * file may still set it per scenario. */
 void cli_scenarios_load(const char *path, const char *qemu, cli_scenarios *list);
 void cli_scenarios_free(cli_scenarios *list);
 

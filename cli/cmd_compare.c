@@ -13,6 +13,7 @@
 #include "res_plot.h"
 #include "sim_err.h"
 #include "sim_file.h"
+#include "sim_hash.h"
 #include "sim_units.h"
 
 #ifndef MIGSIM_SOURCE_DIR
@@ -33,6 +34,7 @@ typedef struct {
   const char *profiles; /* NULL: the scenario's profile only */
   int no_plots;
   int max_bw_given;
+  int force;
 } cli__cmp_opts;
 
 static void cli__cmp_help(void) {
@@ -48,7 +50,10 @@ static void cli__cmp_help(void) {
          "  --links LIST           comma-separated link speeds [1Gbit/s,2.5Gbit/s,10Gbit/s]\n"
          "  --profiles LIST        comma-separated profiles side by side, e.g.\n"
          "                         qemu-7.2,qemu-10.0 (at most 4) [--profile]\n"
-         "  --out DIR              output folder, replaced files [out/compare]\n"
+         "  --out DIR              output folder [out/compare]; a rerun of the same\n"
+         "                         comparison replaces it (stale plots removed), other\n"
+         "                         results there are refused without --force\n"
+         "  --force                replace whatever results the folder holds\n"
          "  --no-plots             skip the PNG plots\n"
          "  --help                 this text\n\n"
          "scenario parameters:\n",
@@ -67,6 +72,7 @@ static int cli__cmp_opt(void *ctx, const char *name, const char *value) {
   if (!strcmp(name, "links")) return o->links = value, 1;
   if (!strcmp(name, "profiles")) return o->profiles = value, 1;
   if (!strcmp(name, "no-plots")) return o->no_plots = 1, 0;
+  if (!strcmp(name, "force")) return o->force = 1, 0;
   if (!strcmp(name, "max-bandwidth")) o->max_bw_given = 1; /* and parse it as usual */
   return -1;
 }
@@ -100,7 +106,7 @@ static void cli__plot(const char *dir, const char *file, const char *title, cons
 }
 
 int cli_cmd_compare(int argc, char **argv) {
-  cli__cmp_opts o = {"out/compare", "precopy,postcopy,hybrid", "1Gbit/s,2.5Gbit/s,10Gbit/s", NULL, 0, 0};
+  cli__cmp_opts o = {"out/compare", "precopy,postcopy,hybrid", "1Gbit/s,2.5Gbit/s,10Gbit/s", NULL, 0, 0, 0};
   mdl_scenario base;
   mdl_scenario_defaults(&base);
   cli_scenario_args(argc, argv, &base, cli__cmp_opt, &o, NULL, 0);
@@ -137,19 +143,25 @@ int cli_cmd_compare(int argc, char **argv) {
         snprintf(labels[p * nalgos + a], sizeof labels[0], "%s", algos[a]);
     }
   double link_bw[CLI_MAX_LINKS];
-  for (int l = 0; l < nlinks; l++) link_bw[l] = cli_bytes_per_s("--links", links[l], base.page_size);
+  for (int l = 0; l < nlinks; l++) {
+    mdl_scenario probe = base; /* the link's own range check */
+    if (mdl_scenario_set(&probe, "link", links[l])) cli_die("compare: --links: %s", sim_error_message());
+    link_bw[l] = probe.link_bandwidth;
+  }
   for (int a = 0; a < nalgos; a++) {
     mdl_scenario probe = base;
     if (mdl_scenario_set(&probe, "algo", algos[a])) cli_die("compare: --algos: %s", sim_error_message());
   }
 
-  cli_check(sim_mkdir_p(o.out), "compare");
-  static const char *const outputs[] = {"summary.csv", "rounds.csv", "timeline.csv"};
-  for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", o.out, outputs[i]);
-    unlink(path); /* compare owns its folder's result files: start afresh */
-  }
+  /* compare owns its folder: the same comparison starts afresh (stale
+   * plots and reports removed); other results need --force. */
+  uint64_t grid = sim_hash_str(sim_hash_str(sim_hash_str(SIM_HASH_INIT, o.algos), o.links),
+                               o.profiles ? o.profiles : "");
+  uint64_t d = mdl_scenario_digest(&base, NULL, 0);
+  grid = sim_hash(grid, &d, sizeof d);
+  res_folder *folder;
+  cli_check(res_folder_open(o.out, "compare", grid, o.force ? RES_FOLDER_FORCE : RES_FOLDER_OWN, &folder),
+            "compare");
 
   double total[CLI_MAX_SERIES * CLI_MAX_LINKS], down[CLI_MAX_SERIES * CLI_MAX_LINKS],
       mib[CLI_MAX_SERIES * CLI_MAX_LINKS];
@@ -178,9 +190,12 @@ int cli_cmd_compare(int argc, char **argv) {
         snprintf(s->name, sizeof s->name, "%s@%s", algo, links[l]);
       mdl_result *r = &results[k];
       mdl_result_init(r, "sim");
-      if (mdl_simulate(s, r)) cli_die("compare %s: %s", s->name, sim_error_message());
+      mdl_scenario used;
+      if (mdl_scenario_resolve(s, &used, NULL, NULL) || mdl_simulate(s, r))
+        cli_die("compare %s: %s", s->name, sim_error_message());
       res_print_row(stdout, s, r);
-      cli_check(res_write_run(o.out, s->name, s, r), "writing results");
+      char id[RES_RUN_ID_MAX];
+      cli_check(res_folder_write(folder, res_run_id(s->name, id), &used, r), "writing results");
       total[k] = r->total_time_ms / 1e3;
       down[k] = r->downtime_ms;
       mib[k] = (double)r->transferred_bytes / 1048576.0;
@@ -261,6 +276,7 @@ int cli_cmd_compare(int argc, char **argv) {
     free(round_x[a]);
     free(round_y[a]);
   }
+  cli_check(res_folder_close(folder), "compare");
   printf("results: %s/summary.csv, %s/rounds.csv, %s/report.md%s\n", o.out, o.out, o.out,
          o.no_plots ? "" : ", plots *.png");
   return CLI_EXIT_OK;

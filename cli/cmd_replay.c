@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "cli_scenario.h"
+#include "cli_real.h"
 #include "kvr.h"
 #include "res_csv.h"
 #include "res_output.h"
@@ -24,6 +25,7 @@ typedef struct {
   const char *scenario_file;
   int quiet, verbose;
   int count, failed;
+  res_folder_mode mode;
   kvr_options kvr;
   /* --calc-dirty-rate: measure instead of migrating */
   uint32_t dr_periods[CLI__DR_MAX];
@@ -43,7 +45,10 @@ static void cli__replay_help(void) {
          "options:\n"
          "  --scenario FILE        INI scenario file ([defaults] + one [section] per\n"
          "                         scenario; keys are the parameter names below)\n"
-         "  --out DIR              output folder [out/replay]\n"
+         "  --out DIR              output folder [out/replay]; runs already there are\n"
+         "                         skipped, other results refused (docs/results.md)\n"
+         "  --append               add these runs to a folder holding other results\n"
+         "  --force                replace the folder's results\n"
          "  --qemu PATH|VERSION    QEMU binary: a path, a name in PATH, or 7.2 (the\n"
          "                         system QEMU) / 10.0 (scripts/deps.sh puts it in\n"
          "                         /opt/migsim/qemu-10.0); also a scenario key\n"
@@ -161,6 +166,8 @@ static int cli__replay_opt(void *ctx, const char *name, const char *value) {
   if (!strcmp(name, "pin")) return o->kvr.pin_vcpu = 1, 0;
   if (!strcmp(name, "quiet")) return o->quiet = 1, 0;
   if (!strcmp(name, "verbose")) return o->verbose = 1, 0;
+  if (!strcmp(name, "append")) return o->mode = RES_FOLDER_APPEND, 0;
+  if (!strcmp(name, "force")) return o->mode = RES_FOLDER_FORCE, 0;
   return -1;
 }
 
@@ -239,14 +246,19 @@ static void cli__dirtyrate_one(cli__replay_opts *o, mdl_scenario *s) {
   if (rc == SIM_EINTERRUPTED) cli_die("replay interrupted");
 }
 
-static int cli__replay_one(void *ctx, const mdl_scenario *given) {
-  cli__replay_opts *o = ctx;
+/* --calc-dirty-rate measures instead of migrating: no result folder,
+ * its rows go to OUT/dirtyrate.csv. */
+static int cli__dirtyrate_each(void *ctx, const mdl_scenario *given) {
   mdl_scenario s = *given;
   cli_scenario_name(&s);
-  if (o->dr.count) {
-    cli__dirtyrate_one(o, &s);
-    return 0;
-  }
+  cli__dirtyrate_one(ctx, &s);
+  return 0;
+}
+
+static void cli__replay_one(void *ctx, res_folder *folder, const char *id, const mdl_scenario *given,
+                            const mdl_scenario *used) {
+  cli__replay_opts *o = ctx;
+  mdl_scenario s = *given;
   mdl_result r;
   kvr_info info;
   int rc = kvr_run(&s, &o->kvr, &r, &info);
@@ -267,14 +279,14 @@ static int cli__replay_one(void *ctx, const mdl_scenario *given) {
     fprintf(stderr, "migsim: replay %s failed: %s\n", s.name, r.failure);
     o->failed++;
   }
-  char id[160];
-  snprintf(id, sizeof id, "%s", s.name);
-  int wrc = res_write_run(o->out, id, &s, &r);
+  int wrc = res_folder_write(folder, id, used, &r);
   mdl_result_free(&r);
   cli_check(wrc, "writing results");
   o->count++;
-  if (rc == SIM_EINTERRUPTED) cli_die("replay interrupted; the failed run was recorded in %s", o->out);
-  return 0;
+  if (rc == SIM_EINTERRUPTED) {
+    res_folder_close(folder);
+    cli_die("replay interrupted; the failed run was recorded in %s", o->out);
+  }
 }
 
 int cli_cmd_replay(int argc, char **argv) {
@@ -286,11 +298,13 @@ int cli_cmd_replay(int argc, char **argv) {
   mdl_scenario_defaults(&s);
   cli_scenario_args(argc, argv, &s, cli__replay_opt, &o, NULL, 0);
   if (o.verbose) o.kvr.log = stderr;
-  if (o.scenario_file) {
-    cli_check(mdl_scenario_file_each(o.scenario_file, &s, cli__replay_one, &o), "");
-  } else {
+  if (o.dr.count && o.scenario_file) {
+    cli_check(mdl_scenario_file_each(o.scenario_file, &s, cli__dirtyrate_each, &o), "");
+  } else if (o.dr.count) {
     cli_check(mdl_scenario_validate(&s), "replay");
-    cli__replay_one(&o, &s);
+    cli__dirtyrate_each(&o, &s);
+  } else {
+    cli_scenarios_each("replay", o.scenario_file, &s, o.out, o.mode, o.quiet, cli__replay_one, &o);
   }
   if (!o.quiet && o.dr.count) printf("results: %s/dirtyrate.csv\n", o.out);
   else if (!o.quiet) printf("results: %s/summary.csv, %s/rounds.csv\n", o.out, o.out);

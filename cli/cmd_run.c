@@ -7,6 +7,7 @@
 #include "cli_scenario.h"
 #include "mdl_sim.h"
 #include "res_output.h"
+#include "cli_real.h"
 #include "sim_err.h"
 
 typedef struct {
@@ -14,6 +15,7 @@ typedef struct {
   const char *scenario_file;
   int quiet;
   int count;
+  res_folder_mode mode;
 } cli__run_opts;
 
 static void cli__run_help(void) {
@@ -21,12 +23,18 @@ static void cli__run_help(void) {
          "       migsim run --scenario FILE [OPTIONS]\n\n"
          "Simulates a live migration and writes OUT/summary.csv (one row per run),\n"
          "OUT/rounds.csv (one row per dirty sync) and, with --timeline,\n"
-         "OUT/timeline.csv. Rows are appended when the files exist.\n\n"
+         "OUT/timeline.csv. A run already in OUT (same run id = scenario name) is\n"
+         "skipped; OUT holding results of other scenarios is refused unless --append\n"
+         "or --force (see docs/results.md).\n\n"
          "options:\n"
          "  --scenario FILE        INI scenario file ([defaults] + one [section] per\n"
          "                         scenario; keys are the parameter names below)\n"
          "  --out DIR              output folder [out/run]\n"
+         "  --append               add these runs to a folder holding other results\n"
+         "  --force                replace the folder's results (CSVs, plots, reports)\n"
          "  --quiet                no table on stdout\n"
+         "  --ranges               print every parameter's and profile key's valid range\n"
+         "                         (Markdown) and exit\n"
          "  --help                 this text\n\n"
          "scenario parameters (units accepted: KiB/MiB/GiB, ms/s/min, MiB/s, Gbit/s, ...):\n");
   mdl_scenario_help(stdout);
@@ -45,44 +53,45 @@ static int cli__run_opt(void *ctx, const char *name, const char *value) {
   if (!strcmp(name, "out")) return o->out = value, 1;
   if (!strcmp(name, "scenario")) return o->scenario_file = value, 1;
   if (!strcmp(name, "quiet")) return o->quiet = 1, 0;
+  if (!strcmp(name, "ranges")) {
+    /* Markdown tables of every parameter's and profile key's valid range
+     * (docs/scenarios.md and docs/profiles.md carry this output). */
+    mdl_scenario_ranges_md(stdout);
+    printf("\n| profile key | valid range | meaning |\n|---|---|---|\n");
+    mdl_profile_help(stdout);
+    exit(CLI_EXIT_OK);
+  }
+  if (!strcmp(name, "append")) return o->mode = RES_FOLDER_APPEND, 0;
+  if (!strcmp(name, "force")) return o->mode = RES_FOLDER_FORCE, 0;
   return -1;
 }
 
-static int cli__run_one(void *ctx, const mdl_scenario *given) {
+static void cli__run_one(void *ctx, res_folder *folder, const char *id, const mdl_scenario *s,
+                         const mdl_scenario *used) {
   cli__run_opts *o = ctx;
-  mdl_scenario s = *given;
-  cli_scenario_name(&s);
   mdl_result r;
   mdl_result_init(&r, "sim");
-  int rc = mdl_simulate(&s, &r);
+  int rc = mdl_simulate(s, &r);
   if (rc) {
     mdl_result_free(&r);
-    cli_die("run %s: %s", s.name, sim_error_message());
+    cli_die("run %s: %s", s->name, sim_error_message());
   }
   if (!o->quiet) {
     if (o->count == 0) res_print_header(stdout);
-    res_print_row(stdout, &s, &r);
+    res_print_row(stdout, s, &r);
   }
-  char id[160];
-  snprintf(id, sizeof id, "%s", s.name);
-  rc = res_write_run(o->out, id, &s, &r);
+  rc = res_folder_write(folder, id, used, &r);
   mdl_result_free(&r);
   cli_check(rc, "writing results");
   o->count++;
-  return 0;
 }
 
 int cli_cmd_run(int argc, char **argv) {
-  cli__run_opts o = {"out/run", NULL, 0, 0};
+  cli__run_opts o = {.out = "out/run", .mode = RES_FOLDER_NEW};
   mdl_scenario s;
   mdl_scenario_defaults(&s);
   cli_scenario_args(argc, argv, &s, cli__run_opt, &o, NULL, 0);
-  if (o.scenario_file) {
-    cli_check(mdl_scenario_file_each(o.scenario_file, &s, cli__run_one, &o), "");
-  } else {
-    cli_check(mdl_scenario_validate(&s), "run");
-    cli__run_one(&o, &s);
-  }
+  cli_scenarios_each("run", o.scenario_file, &s, o.out, o.mode, o.quiet, cli__run_one, &o);
   if (!o.quiet) printf("results: %s/summary.csv, %s/rounds.csv\n", o.out, o.out);
   return CLI_EXIT_OK;
 }

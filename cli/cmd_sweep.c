@@ -12,13 +12,14 @@
 #include "cli_pool.h"
 #include "cli_scenario.h"
 #include "mdl_sim.h"
-#include "res_csv_read.h"
 #include "res_output.h"
 #include "sim_err.h"
+#include "sim_hash.h"
 #include "sim_vec.h"
-#include "wl_gen.h"
 
 enum { CLI_SWEEP_MAX_AXES = 16 };
+/* A point's key holds every axis as key=value: never cut. */
+#define CLI_SWEEP_KEY_MAX (CLI_SWEEP_MAX_AXES * (64 + MDL_TEXT_MAX + 2))
 
 typedef struct {
   char key[64];
@@ -33,13 +34,14 @@ typedef struct {
   const char *out;
   long jobs;
   int quiet;
+  res_folder_mode mode;
+  res_folder *folder;
+  int write_failed;
 
   /* run state */
   uint64_t points, done, skipped;
   struct cli__finished **slots; /* per point: finished, not yet written */
   uint64_t next_write;          /* points before it are written (or skipped) */
-  char **done_keys; /* sorted run_ids already in summary.csv */
-  size_t ndone_keys, done_cap;
   pthread_mutex_t lock;
   char error_msg[1024];
   struct timespec started;
@@ -57,12 +59,17 @@ static void cli__sweep_help(void) {
          "comma-separated values, on all cores, appending one row per run to\n"
          "OUT/summary.csv (and its rounds to OUT/rounds.csv) in grid order, so the files\n"
          "are the same bytes whatever the thread count. Rerunning the same command\n"
-         "skips the runs already in OUT/summary.csv, so an interrupted sweep (Ctrl-C)\n"
-         "loses nothing. run_id is the point's key, e.g. algo=hybrid;max-bandwidth=64MiB/s.\n"
+         "(also with more values) skips the runs already in OUT/summary.csv, so an\n"
+         "interrupted sweep (Ctrl-C, a kill, a full disk) loses nothing and duplicates\n"
+         "nothing; OUT holding another sweep's results is refused unless --append or\n"
+         "--force (docs/results.md). run_id is the point's key, e.g.\n"
+         "algo=hybrid;max-bandwidth=64MiB/s (keys over 199 characters end in a hash).\n"
          "Workload specs contain commas themselves: a new spec starts at each item that\n"
          "names a generator (uniform:..., idle, ...) or a file; ';' also separates.\n\n"
          "options:\n"
          "  --out DIR      output folder [out/sweep]\n"
+         "  --append       add to a folder holding other results (same columns)\n"
+         "  --force        replace the folder's results (CSVs, plots, reports)\n"
          "  --jobs N       worker threads [number of cores]\n"
          "  --quiet        no progress output\n"
          "  --help         this text\n\n"
@@ -72,49 +79,6 @@ static void cli__sweep_help(void) {
          "      --memory 1GiB --out out/sweep1\n\n"
          "scenario parameters:\n");
   mdl_scenario_help(stdout);
-}
-
-/* Splits a value list. Workload lists split at ',' only before an item that
- * starts a new spec or path (it contains ':' or '/' or names a generator);
- * everything else splits at every ','. ';' always splits. */
-static int cli__split_values(const char *key, const char *text, cli__axis *axis) {
-  int is_workload = !strcmp(key, "workload") || !strcmp(key, "trace");
-  char *copy = strdup(text);
-  if (!copy) return SIM_ENOMEM;
-  size_t cap = 8;
-  axis->values = malloc(cap * sizeof *axis->values);
-  axis->count = 0;
-  char *item = copy;
-  for (char *p = copy;; p++) {
-    int end = *p == '\0';
-    int split = end || *p == ';';
-    if (*p == ',') {
-      if (!is_workload) {
-        split = 1;
-      } else {
-        const char *next = p + 1;
-        size_t len = strcspn(next, ",;");
-        char head[128];
-        snprintf(head, sizeof head, "%.*s", (int)(len < sizeof head - 1 ? len : sizeof head - 1), next);
-        split = strchr(head, ':') || strchr(head, '/') || wl_gen_is_spec(head) || !strchr(head, '=');
-      }
-    }
-    if (!split) continue;
-    *p = '\0';
-    if (*item) {
-      if (axis->count == cap) {
-        cap *= 2;
-        char **g = realloc(axis->values, cap * sizeof *g);
-        if (!g) return SIM_ENOMEM;
-        axis->values = g;
-      }
-      axis->values[axis->count++] = strdup(item);
-    }
-    if (end) break;
-    item = p + 1;
-  }
-  free(copy);
-  return axis->count ? 0 : sim_errorf(SIM_EINVAL, "--%s: no values", key);
 }
 
 static int cli__sweep_opt(void *ctx, const char *name, const char *value) {
@@ -131,14 +95,18 @@ static int cli__sweep_opt(void *ctx, const char *name, const char *value) {
     return 1;
   }
   if (!strcmp(name, "quiet")) return w->quiet = 1, 0;
+  if (!strcmp(name, "append")) return w->mode = RES_FOLDER_APPEND, 0;
+  if (!strcmp(name, "force")) return w->mode = RES_FOLDER_FORCE, 0;
   if (!value) return -1;
+  /* A yes/no parameter given alone (--timeline --jobs 2) is not an axis. */
+  if (mdl_scenario_is_flag(name) && !strncmp(value, "--", 2)) return -1;
   /* A scenario parameter: check the key exists, collect its values. */
   mdl_scenario probe = w->base;
   if (mdl_scenario_set(&probe, name, "0") == SIM_ENOTFOUND) return -1;
   if (w->naxes == CLI_SWEEP_MAX_AXES) cli_die("sweep: at most %d parameters", CLI_SWEEP_MAX_AXES);
   cli__axis *a = &w->axes[w->naxes];
   snprintf(a->key, sizeof a->key, "%s", name);
-  if (cli__split_values(name, value, a)) cli_die("sweep: %s", sim_error_message());
+  if (mdl_sweep_split(name, value, &a->values, &a->count)) cli_die("sweep: %s", sim_error_message());
   for (size_t i = 0; i < a->count; i++) {
     probe = w->base;
     if (mdl_scenario_set(&probe, name, a->values[i])) cli_die("sweep: --%s", sim_error_message());
@@ -167,28 +135,14 @@ static int cli__point(const cli__sweep *w, uint64_t index, mdl_scenario *s, char
     pos += (size_t)snprintf(key + pos, pos < keylen ? keylen - pos : 0, "%s%s=%s", pos ? ";" : "",
                               w->axes[i].key, v);
   }
-  snprintf(s->name, sizeof s->name, "%.*s", (int)sizeof s->name - 1, key);
+  if (pos >= keylen) return sim_errorf(SIM_ERANGE, "sweep point key longer than %zu bytes", keylen - 1);
+  if (pos < sizeof s->name) {
+    memcpy(s->name, key, pos + 1);
+  } else {
+    char id[RES_RUN_ID_MAX];
+    snprintf(s->name, sizeof s->name, "%s", res_run_id(key, id));
+  }
   return 0;
-}
-
-static int cli__cmp_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int cli__collect_done(void *ctx, const char *const *header, const char *const *cells, size_t n) {
-  cli__sweep *w = ctx;
-  int col = res_csv_col(header, n, "run_id");
-  if (col < 0) return 0;
-  char **g = sim_grow(w->done_keys, &w->done_cap, w->ndone_keys + 1, sizeof *g);
-  if (!g) return sim_errorf(SIM_ENOMEM, "out of memory");
-  w->done_keys = g;
-  w->done_keys[w->ndone_keys++] = strdup(cells[col]);
-  return 0;
-}
-
-static int cli__is_done(const cli__sweep *w, const char *key) {
-  return w->ndone_keys &&
-         bsearch(&key, w->done_keys, w->ndone_keys, sizeof *w->done_keys, cli__cmp_str) != NULL;
 }
 
 static void cli__progress(cli__sweep *w) {
@@ -206,9 +160,10 @@ static void cli__progress(cli__sweep *w) {
 
 /* A finished point waiting for its turn to be written. */
 typedef struct cli__finished {
-  mdl_scenario s;
+  mdl_scenario s, used; /* as given; with the values actually used */
   mdl_result r;
-  char key[MDL_TEXT_MAX + 256];
+  char key[CLI_SWEEP_KEY_MAX];
+  char id[RES_RUN_ID_MAX];
 } cli__finished;
 
 /* A slot of a point that was already in summary.csv. */
@@ -217,14 +172,21 @@ static cli__finished cli__skipped_mark;
 /* Writes finished points in grid order, so that a sweep's files are the
  * same bytes whatever the number of threads. Called under the lock. */
 static int cli__flush(cli__sweep *w) {
+  /* After a failed write nothing more is written: the folder must stay a
+   * prefix of the grid so that a resume gives the uninterrupted bytes. */
+  if (w->write_failed) return SIM_EIO;
   int rc = 0;
   while (!rc && w->next_write < w->points && w->slots[w->next_write]) {
     cli__finished *f = w->slots[w->next_write];
     if (f != &cli__skipped_mark) {
-      rc = res_write_run(w->out, f->key, &f->s, &f->r);
-      if (rc && !w->error_msg[0])
-        snprintf(w->error_msg, sizeof w->error_msg, "%.600s: %s", f->key, sim_error_message());
-      if (!rc) w->done++;
+      rc = res_folder_write(w->folder, f->id, &f->used, &f->r);
+      if (rc) {
+        if (!w->error_msg[0])
+          snprintf(w->error_msg, sizeof w->error_msg, "%.600s: %s", f->key, sim_error_message());
+        w->write_failed = 1;
+        break; /* the slot is freed with the others */
+      }
+      w->done++;
       mdl_result_free(&f->r);
       free(f);
     }
@@ -239,7 +201,19 @@ static int cli__run_point(void *ctx, uint64_t index) {
   cli__finished *f = malloc(sizeof *f);
   if (!f) return sim_errorf(SIM_ENOMEM, "out of memory");
   int rc = cli__point(w, index, &f->s, f->key, sizeof f->key);
-  if (!rc && cli__is_done(w, f->key)) {
+  if (!rc) res_run_id(f->key, f->id);
+  if (!rc && res_folder_has_run(w->folder, f->id) && !res_folder_resuming(w->folder)) {
+    /* A key names only the swept parameters: in another grid's folder the
+     * same key is another experiment, not this one done already. */
+    rc = sim_errorf(SIM_EINVAL, "run '%.300s' is already in %s/summary.csv from another grid; sweep into another --out",
+                    f->id, w->out);
+    pthread_mutex_lock(&w->lock);
+    if (!w->error_msg[0]) snprintf(w->error_msg, sizeof w->error_msg, "%s", sim_error_message());
+    pthread_mutex_unlock(&w->lock);
+    free(f);
+    return rc;
+  }
+  if (!rc && res_folder_has_run(w->folder, f->id)) {
     free(f);
     pthread_mutex_lock(&w->lock);
     w->skipped++;
@@ -249,6 +223,7 @@ static int cli__run_point(void *ctx, uint64_t index) {
     return rc;
   }
   mdl_result_init(&f->r, "sim");
+  if (!rc) rc = mdl_scenario_resolve(&f->s, &f->used, NULL, NULL);
   if (!rc) rc = mdl_simulate(&f->s, &f->r);
   pthread_mutex_lock(&w->lock);
   if (rc) {
@@ -266,11 +241,8 @@ static int cli__run_point(void *ctx, uint64_t index) {
 
 static void cli__sweep_free(cli__sweep *w) {
   for (size_t i = 0; i < w->naxes; i++) {
-    for (size_t k = 0; k < w->axes[i].count; k++) free(w->axes[i].values[k]);
-    free(w->axes[i].values);
+    mdl_sweep_values_free(w->axes[i].values, w->axes[i].count);
   }
-  for (size_t i = 0; i < w->ndone_keys; i++) free(w->done_keys[i]);
-  free(w->done_keys);
   /* Points finished after an error or interruption but never written. */
   for (uint64_t i = 0; w->slots && i < w->points; i++) {
     if (!w->slots[i] || w->slots[i] == &cli__skipped_mark) continue;
@@ -292,17 +264,34 @@ int cli_cmd_sweep(int argc, char **argv) {
   w->points = 1;
   for (size_t i = 0; i < w->naxes; i++) w->points *= w->axes[i].count;
   if (w->naxes == 0) cli_die("sweep: no parameters given (see --help)");
+  /* Every point is built and checked before the folder is touched. */
   {
-    mdl_scenario first;
-    char key[MDL_TEXT_MAX + 256];
-    cli_check(cli__point(w, 0, &first, key, sizeof key), "sweep");
-    cli_check(mdl_scenario_validate(&first), "sweep");
+    mdl_scenario point;
+    char *key = malloc(CLI_SWEEP_KEY_MAX);
+    if (!key) cli_die("sweep: out of memory");
+    for (uint64_t i = 0; i < w->points; i++) {
+      cli_check(cli__point(w, i, &point, key, CLI_SWEEP_KEY_MAX), "sweep");
+      if (mdl_scenario_validate(&point)) cli_die("sweep: %s: %s", key, sim_error_message());
+    }
+    mdl_scenario used;
+    cli__point(w, 0, &point, key, CLI_SWEEP_KEY_MAX);
+    if (mdl_scenario_resolve(&point, &used, NULL, NULL)) cli_die("sweep: %s: %s", key, sim_error_message());
+    free(key);
   }
+  /* The grid's identity: the fixed parameters and the axes' names (not
+   * their values, so a rerun with more values resumes). */
+  const char *axis_keys[CLI_SWEEP_MAX_AXES];
+  uint64_t grid = SIM_HASH_INIT;
+  for (size_t i = 0; i < w->naxes; i++) {
+    axis_keys[i] = w->axes[i].key;
+    grid = sim_hash_str(grid, w->axes[i].key);
+  }
+  uint64_t base = mdl_scenario_digest(&w->base, axis_keys, w->naxes);
+  grid = sim_hash(grid, &base, sizeof base);
   char path[1024];
   snprintf(path, sizeof path, "%s/summary.csv", w->out);
-  int rc = res_csv_each(path, 1, cli__collect_done, w);
-  if (rc) cli_die("sweep: %s", sim_error_message());
-  if (w->ndone_keys) qsort(w->done_keys, w->ndone_keys, sizeof *w->done_keys, cli__cmp_str);
+  cli_check(res_folder_open(w->out, "sweep", grid, w->mode, &w->folder), "sweep");
+  uint64_t present = res_folder_runs(w->folder);
 
   w->slots = calloc(w->points, sizeof *w->slots);
   if (!w->slots) cli_die("sweep: out of memory for %llu points", (unsigned long long)w->points);
@@ -314,12 +303,16 @@ int cli_cmd_sweep(int argc, char **argv) {
   clock_gettime(CLOCK_MONOTONIC, &w->started);
   if (!w->quiet)
     fprintf(stderr, "sweep: %llu runs on %ld threads -> %s/summary.csv%s\n", (unsigned long long)w->points,
-            w->jobs, w->out, w->ndone_keys ? " (resuming)" : "");
+            w->jobs, w->out, present ? " (resuming)" : "");
   int error = cli_pool_run(w->points, w->jobs, cli__run_point, w, &cli__interrupted);
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);
   if (!w->quiet && cli_is_tty()) fputc('\n', stderr);
   int status = CLI_EXIT_OK;
+  if (res_folder_close(w->folder) && !error) {
+    snprintf(w->error_msg, sizeof w->error_msg, "%s", sim_error_message());
+    error = 1;
+  }
   if (error) {
     fprintf(stderr, "migsim: sweep: %s (%llu runs kept in %s; rerun to continue)\n", w->error_msg,
             (unsigned long long)w->done, path);

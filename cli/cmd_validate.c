@@ -101,14 +101,10 @@ int cli_cmd_validate(int argc, char **argv) {
   }
   if (layout) cli_scenarios_as_replayed(&list);
 
-  /* Predictions, fresh every time (the model may have changed). */
-  cli_check(sim_mkdir_p(sim_dir), "validate");
-  static const char *const files[] = {"summary.csv", "rounds.csv", "timeline.csv"};
-  for (size_t i = 0; i < 3; i++) {
-    char p[1100];
-    snprintf(p, sizeof p, "%s/%s", sim_dir, files[i]);
-    unlink(p);
-  }
+  /* Predictions, fresh every time (the model may have changed): the sim
+   * folder belongs to validate and is replaced. */
+  res_folder *sim_folder;
+  cli_check(res_folder_open(sim_dir, "validate", 0, RES_FOLDER_FORCE, &sim_folder), "validate");
   mdl_result *sim = calloc(list.count, sizeof *sim);
   res_case *cases = calloc(list.count, sizeof *cases);
   const mdl_result **real_ptrs = calloc(list.count * repeat + 1, sizeof *real_ptrs);
@@ -119,7 +115,10 @@ int cli_cmd_validate(int argc, char **argv) {
     if (profile) snprintf(s->profile, sizeof s->profile, "%s", profile);
     mdl_result_init(&sim[i], "sim");
     if (mdl_simulate(s, &sim[i])) cli_die("validate: simulating %s: %s", s->name, sim_error_message());
-    cli_check(res_write_run(sim_dir, s->name, s, &sim[i]), "writing predictions");
+    mdl_scenario resolved;
+    char id[RES_RUN_ID_MAX];
+    cli_check(mdl_scenario_resolve(s, &resolved, NULL, NULL), s->name);
+    cli_check(res_folder_write(sim_folder, res_run_id(s->name, id), &resolved, &sim[i]), "writing predictions");
     const res_loaded *got[64];
     size_t n = res_runs_of(&real, s->name, got, 64);
     if (n > repeat) n = repeat; /* the first `repeat` runs: stable across reruns */
@@ -138,6 +137,7 @@ int cli_cmd_validate(int argc, char **argv) {
     int is_notes_value = i > 1 && !strcmp(argv[i - 1], "--notes");
     len += (size_t)snprintf(command + len, sizeof command - len, " %s", is_notes_value ? "\"...\"" : argv[i]);
   }
+  cli_check(res_folder_close(sim_folder), "writing predictions");
   cli_check(res_validate_write(out, cases, list.count, &v, command, notes), "validate");
   /* Overlays: the named scenarios, or the first two. */
   for (size_t i = 0; i < list.count; i++) {

@@ -314,6 +314,8 @@ typedef struct {
   size_t bins, cap;
 } cli__bins;
 
+enum { CLI__MAX_PLOT_BINS = 1000000 };
+
 static int cli__on_bin(void *ctx, const wl_stats_bin *bin) {
   cli__bins *b = ctx;
   const double t0 = (double)bin->t_start_ns / 1e9, t1 = (double)bin->t_end_ns / 1e9;
@@ -326,6 +328,8 @@ static int cli__on_bin(void *ctx, const wl_stats_bin *bin) {
   if (!rc) rc = res_csv_double(b->csv, bin->write_rate_mib_per_s);
   if (!rc) rc = res_csv_end_row(b->csv);
   if (rc || !b->plot) return rc;
+  if (b->bins >= CLI__MAX_PLOT_BINS)
+    return sim_errorf(SIM_ERANGE, "--plot: more than %d dirty-rate bins (give a wider --bin)", CLI__MAX_PLOT_BINS);
   if (b->bins == b->cap) {
     size_t cap = b->cap ? 2 * b->cap : 1024;
     double *grown = realloc(b->xy, cap * 4 * sizeof *grown);
@@ -503,6 +507,16 @@ static int cli__stats_run(wl_source *src, const char *dir, const wl_stats_opts *
   if (!rc)
     rc = res_csv_create(paths[2], cli__hist_columns, CLI__NCOLS(cli__hist_columns), &csv[2]);
   if (!rc && plot) rc = res_plot_available();
+  /* A plot of more bins than pixels is useless and costs 32 bytes per bin:
+   * refused before reading when the trace states its duration. */
+  uint64_t bin_ns = base->bin_ns ? base->bin_ns : WL_STATS_DEFAULT_BIN_NS;
+  if (!rc && plot && wl_source_meta(src)->duration_ns / bin_ns > CLI__MAX_PLOT_BINS)
+    rc = sim_errorf(SIM_ERANGE,
+                    "--plot: the trace spans %.0f s, %llu bins of %.3g s; plots take at most %d bins "
+                    "(give a wider --bin)",
+                    (double)wl_source_meta(src)->duration_ns / 1e9,
+                    (unsigned long long)(wl_source_meta(src)->duration_ns / bin_ns), (double)bin_ns / 1e9,
+                    CLI__MAX_PLOT_BINS);
   if (!rc) {
     wl_stats_opts o = *base;
     bins.csv = csv[0];

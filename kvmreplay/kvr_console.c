@@ -15,35 +15,47 @@
 #include "kvr_internal.h"
 #include "sim_err.h"
 
+#define KVR_CONSOLE_DRAIN_MAX (256u << 10)     /* bytes read per drain call */
+#define KVR_CONSOLE_CAPTURE_MAX (16ull << 20)  /* bytes kept in the capture */
+
 struct kvr_console {
   int fd;
   FILE *capture;
+  uint64_t captured; /* bytes written to the capture */
   char line[512];
   size_t len;
   kvr_guest_state st;
 };
 
-int kvr__console_connect(const char *path, pid_t pid, uint64_t timeout_ns,
-                         const char *capture_path, kvr_console **out) {
+int kvr__console_attach(int fd, kvr_console **out) {
   *out = NULL;
   kvr_console *c = calloc(1, sizeof *c);
-  if (!c) return sim_errorf(SIM_ENOMEM, "out of memory");
-  c->fd = -1;
-  int rc = kvr__unix_connect(path, pid, timeout_ns, "serial console", &c->fd);
-  if (rc) goto fail;
-  int fl = fcntl(c->fd, F_GETFL);
-  if (fl < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-    rc = sim_errorf(SIM_EIO, "fcntl: %s", strerror(errno));
-    goto fail;
+  if (!c) {
+    close(fd);
+    return sim_errorf(SIM_ENOMEM, "out of memory");
   }
-  if (capture_path && !(c->capture = fopen(capture_path, "w"))) {
-    rc = sim_errorf(SIM_EIO, "cannot create %s: %s", capture_path, strerror(errno));
-    goto fail;
+  c->fd = fd;
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+    int rc = sim_errorf(SIM_EIO, "fcntl: %s", strerror(errno));
+    kvr__console_close(c);
+    return rc;
   }
   *out = c;
   return 0;
-fail:
-  kvr__console_close(c);
+}
+
+int kvr__console_connect(const char *path, pid_t pid, uint64_t timeout_ns,
+                         const char *capture_path, kvr_console **out) {
+  *out = NULL;
+  int fd = -1;
+  int rc = kvr__unix_connect(path, pid, timeout_ns, "serial console", &fd);
+  if (!rc) rc = kvr__console_attach(fd, out);
+  if (!rc && capture_path && !((*out)->capture = fopen(capture_path, "w"))) {
+    rc = sim_errorf(SIM_EIO, "cannot create %s: %s", capture_path, strerror(errno));
+    kvr__console_close(*out);
+    *out = NULL;
+  }
   return rc;
 }
 
@@ -92,7 +104,9 @@ static void kvr_console_line(kvr_console *c, const char *line) {
 int kvr__console_drain(kvr_console *c) {
   if (c->fd < 0) return sim_errorf(SIM_EIO, "serial console closed");
   char buf[4096];
-  for (;;) {
+  /* Bounded work per call: a guest flooding its console cannot keep the
+   * harness in here; the rest is read at the next poll. */
+  for (size_t taken = 0; taken < KVR_CONSOLE_DRAIN_MAX; taken += sizeof buf) {
     ssize_t n = read(c->fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
@@ -101,7 +115,14 @@ int kvr__console_drain(kvr_console *c) {
       c->fd = -1;
       return sim_errorf(SIM_EIO, "serial console closed");
     }
-    if (c->capture) fwrite(buf, 1, (size_t)n, c->capture);
+    /* The capture keeps the first KVR_CONSOLE_CAPTURE_MAX bytes. */
+    if (c->capture && c->captured < KVR_CONSOLE_CAPTURE_MAX) {
+      size_t keep = (size_t)n;
+      if (keep > KVR_CONSOLE_CAPTURE_MAX - c->captured) keep = (size_t)(KVR_CONSOLE_CAPTURE_MAX - c->captured);
+      fwrite(buf, 1, keep, c->capture);
+      c->captured += keep;
+      if (c->captured == KVR_CONSOLE_CAPTURE_MAX) fputs("\n[capture cut: console flood]\n", c->capture);
+    }
     for (ssize_t i = 0; i < n; i++) {
       char ch = buf[i];
       if (ch == '\r') continue;
@@ -114,6 +135,7 @@ int kvr__console_drain(kvr_console *c) {
       }
     }
   }
+  return 0;
 }
 
 int kvr__console_send(kvr_console *c, char byte) {

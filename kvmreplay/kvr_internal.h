@@ -79,6 +79,10 @@ typedef struct kvr_qmp kvr_qmp;
 int kvr__qmp_connect(const char *path, pid_t pid, uint64_t timeout_ns, const char *name,
                      kvr_qmp **out);
 
+/* The same on an already connected stream `fd` (owned from now on, also
+ * on failure): reads the greeting and negotiates capabilities. */
+int kvr__qmp_attach(int fd, uint64_t timeout_ns, const char *name, kvr_qmp **out);
+
 /* Runs one command and waits up to timeout_ns for its answer, queueing
  * asynchronous events that arrive meanwhile. args is borrowed (may be
  * NULL). On success *ret (if given) receives a new reference to the
@@ -116,10 +120,15 @@ typedef struct kvr_console kvr_console;
  * prints to capture_path. */
 int kvr__console_connect(const char *path, pid_t pid, uint64_t timeout_ns,
                          const char *capture_path, kvr_console **out);
+/* A console on an already connected descriptor (owned from now on, made
+ * non-blocking), without capture file. */
+int kvr__console_attach(int fd, kvr_console **out);
 /* The descriptor to poll for input (-1 once closed). */
 int kvr__console_fd(const kvr_console *c);
-/* Reads what is available without blocking and parses complete lines.
- * SIM_EIO when the peer closed the connection. */
+/* Reads what is available without blocking, at most 256 KiB per call (a
+ * flooding guest cannot hold the caller), and parses complete lines; the
+ * capture keeps the first 16 MiB. SIM_EIO when the peer closed the
+ * connection. */
 int kvr__console_drain(kvr_console *c);
 /* Sends one byte to the guest. */
 int kvr__console_send(kvr_console *c, char byte);

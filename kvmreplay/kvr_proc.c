@@ -3,9 +3,15 @@
  * Each child runs in its own process group (pgid = pid), so one kill(-pgid)
  * takes down QEMU and anything it started. The children also get SIGKILL
  * as parent-death signal: if the harness itself is killed, they go too.
- * A small fixed table of live groups is what the signal handler kills; it
- * holds sig_atomic_t values only, so the handler stays async-signal-safe. */
+ * Linux sends that signal when the *thread* that forked exits, so every
+ * fork happens on one spawner thread that lives as long as the process:
+ * a caller thread that ends (a worker of a pool) does not take its QEMUs
+ * with it. A fixed table of live groups is what the signal handler kills;
+ * a slot is reserved before the fork (a full table refuses the spawn), and
+ * the table holds sig_atomic_t values only, so the handler stays
+ * async-signal-safe. */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,7 +33,8 @@ uint64_t kvr__now_ns(void) {
 
 /* ------------------------------------------------------ signal guard */
 
-#define KVR_MAX_GROUPS 8
+#define KVR_MAX_GROUPS 64
+#define KVR_SLOT_RESERVED ((sig_atomic_t)-1)
 static volatile sig_atomic_t kvr_groups[KVR_MAX_GROUPS];
 static volatile sig_atomic_t kvr_signal_seen;
 static int kvr_guard_depth;
@@ -41,12 +48,15 @@ static void kvr_guard_handler(int sig) {
   errno = saved;
 }
 
-static void kvr_group_add(pid_t pid) {
-  for (int i = 0; i < KVR_MAX_GROUPS; i++)
-    if (kvr_groups[i] == 0) {
-      kvr_groups[i] = (sig_atomic_t)pid;
-      return;
-    }
+/* Reserves a slot for a child about to be forked; -1 when all are taken. */
+static int kvr_group_reserve(void) {
+  for (int i = 0; i < KVR_MAX_GROUPS; i++) {
+    sig_atomic_t expected = 0;
+    if (__atomic_compare_exchange_n(&kvr_groups[i], &expected, KVR_SLOT_RESERVED, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+      return i;
+  }
+  return -1;
 }
 
 static void kvr_group_remove(pid_t pid) {
@@ -81,20 +91,26 @@ int kvr__guard_signal(void) { return (int)kvr_signal_seen; }
 
 /* ------------------------------------------------------------ spawn */
 
-int kvr__spawn(char *const argv[], const char *log_path, int nice, pid_t *pid) {
+static int kvr_spawn_here(char *const argv[], const char *log_path, int nice, pid_t *pid) {
   int rc = 0;
+  int slot = kvr_group_reserve();
+  if (slot < 0)
+    return sim_errorf(SIM_ECHILD, "cannot start %s: %d QEMU process groups are running already", argv[0],
+                      KVR_MAX_GROUPS);
   int errpipe[2] = {-1, -1};
   int logfd = -1, nullfd = -1;
   *pid = -1;
 
   if (pipe2(errpipe, O_CLOEXEC) != 0) {
     rc = sim_errorf(SIM_EIO, "pipe: %s", strerror(errno));
+    kvr_groups[slot] = 0;
     goto out;
   }
   logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (logfd < 0 || nullfd < 0) {
     rc = sim_errorf(SIM_EIO, "cannot open %s: %s", log_path, strerror(errno));
+    kvr_groups[slot] = 0;
     goto out;
   }
   pid_t parent = getpid();
@@ -134,7 +150,9 @@ int kvr__spawn(char *const argv[], const char *log_path, int nice, pid_t *pid) {
   int fork_errno = errno;
   if (child > 0) {
     setpgid(child, child); /* also from here: no window without a group */
-    kvr_group_add(child);
+    __atomic_store_n(&kvr_groups[slot], (sig_atomic_t)child, __ATOMIC_RELEASE);
+  } else {
+    __atomic_store_n(&kvr_groups[slot], 0, __ATOMIC_RELEASE);
   }
   sigprocmask(SIG_SETMASK, &old, NULL);
   if (child < 0) {
@@ -164,6 +182,71 @@ out:
   if (logfd >= 0) close(logfd);
   if (nullfd >= 0) close(nullfd);
   return rc;
+}
+
+/* The spawner thread: forks on behalf of any caller thread (see the
+ * header comment). One request at a time. */
+typedef struct {
+  char *const *argv;
+  const char *log_path;
+  int nice;
+  pid_t pid;
+  int rc, pending, done;
+  char msg[512];
+} kvr_spawn_req;
+
+static pthread_mutex_t kvr_spawn_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t kvr_spawn_cond = PTHREAD_COND_INITIALIZER;
+static kvr_spawn_req *kvr_spawn_current;
+static pthread_once_t kvr_spawner_once = PTHREAD_ONCE_INIT;
+static int kvr_spawner_ok;
+
+static void *kvr_spawner_main(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&kvr_spawn_lock);
+  for (;;) {
+    while (!kvr_spawn_current || !kvr_spawn_current->pending) pthread_cond_wait(&kvr_spawn_cond, &kvr_spawn_lock);
+    kvr_spawn_req *r = kvr_spawn_current;
+    r->pending = 0;
+    pthread_mutex_unlock(&kvr_spawn_lock);
+    r->rc = kvr_spawn_here(r->argv, r->log_path, r->nice, &r->pid);
+    if (r->rc) snprintf(r->msg, sizeof r->msg, "%s", sim_error_message());
+    pthread_mutex_lock(&kvr_spawn_lock);
+    r->done = 1;
+    pthread_cond_broadcast(&kvr_spawn_cond);
+  }
+  return NULL;
+}
+
+static void kvr_spawner_start(void) {
+  /* Signals go to the other threads: this one only forks. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  pthread_t t;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  kvr_spawner_ok = pthread_create(&t, &attr, kvr_spawner_main, NULL) == 0;
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+int kvr__spawn(char *const argv[], const char *log_path, int nice, pid_t *pid) {
+  pthread_once(&kvr_spawner_once, kvr_spawner_start);
+  if (!kvr_spawner_ok) return kvr_spawn_here(argv, log_path, nice, pid); /* defensive */
+  kvr_spawn_req r = {argv, log_path, nice, -1, 0, 1, 0, ""};
+  pthread_mutex_lock(&kvr_spawn_lock);
+  while (kvr_spawn_current) pthread_cond_wait(&kvr_spawn_cond, &kvr_spawn_lock);
+  kvr_spawn_current = &r;
+  pthread_cond_broadcast(&kvr_spawn_cond);
+  while (!r.done) pthread_cond_wait(&kvr_spawn_cond, &kvr_spawn_lock);
+  kvr_spawn_current = NULL;
+  pthread_cond_broadcast(&kvr_spawn_cond);
+  pthread_mutex_unlock(&kvr_spawn_lock);
+  *pid = r.pid;
+  if (r.rc) return sim_errorf(r.rc, "%s", r.msg);
+  return 0;
 }
 
 int kvr__child_exited(pid_t pid, int *status) {

@@ -159,11 +159,21 @@ int kvr__qmp_exec(kvr_qmp *q, const char *cmd, json_t *args, uint64_t timeout_ns
       continue;
     }
     json_t *mid = json_object_get(m, "id");
+    json_t *err = json_object_get(m, "error");
+    if (!mid && err) {
+      /* QEMU answers a command it could not parse (bad JSON, a missing
+       * "execute") with an error that carries no id: ours is the only
+       * command in flight, so it is the answer, now rather than at the
+       * timeout. */
+      const char *desc = json_string_value(json_object_get(err, "desc"));
+      rc = sim_errorf(SIM_ECHILD, "%s QMP %s: %s (error without id)", q->name, cmd, desc ? desc : "error");
+      json_decref(m);
+      return rc;
+    }
     if (!json_is_integer(mid) || (uint64_t)json_integer_value(mid) != id) {
       json_decref(m); /* an answer to an earlier, timed-out command */
       continue;
     }
-    json_t *err = json_object_get(m, "error");
     if (err) {
       const char *desc = json_string_value(json_object_get(err, "desc"));
       rc = sim_errorf(SIM_ECHILD, "%s QMP %s: %s", q->name, cmd, desc ? desc : "error");
@@ -177,19 +187,20 @@ int kvr__qmp_exec(kvr_qmp *q, const char *cmd, json_t *args, uint64_t timeout_ns
   }
 }
 
-int kvr__qmp_connect(const char *path, pid_t pid, uint64_t timeout_ns, const char *name,
-                     kvr_qmp **out) {
+int kvr__qmp_attach(int fd, uint64_t timeout_ns, const char *name, kvr_qmp **out) {
   *out = NULL;
   kvr_qmp *q = calloc(1, sizeof *q);
-  if (!q) return sim_errorf(SIM_ENOMEM, "out of memory");
-  q->fd = -1;
+  if (!q) {
+    close(fd);
+    return sim_errorf(SIM_ENOMEM, "out of memory");
+  }
+  q->fd = fd;
   snprintf(q->name, sizeof q->name, "%s", name);
   json_t *greeting = NULL;
-  int rc = kvr__unix_connect(path, pid, timeout_ns, "QMP", &q->fd);
+  int rc = kvr_qmp_read(q, kvr__now_ns() + timeout_ns, &greeting);
   if (rc) goto fail;
-  if ((rc = kvr_qmp_read(q, kvr__now_ns() + timeout_ns, &greeting))) goto fail;
   if (!json_object_get(greeting, "QMP")) {
-    rc = sim_errorf(SIM_EFORMAT, "%s: %s is not a QMP socket (no greeting)", name, path);
+    rc = sim_errorf(SIM_EFORMAT, "%s: not a QMP peer (no greeting)", name);
     goto fail;
   }
   if ((rc = kvr__qmp_exec(q, "qmp_capabilities", NULL, timeout_ns, NULL))) goto fail;
@@ -199,6 +210,17 @@ int kvr__qmp_connect(const char *path, pid_t pid, uint64_t timeout_ns, const cha
 fail:
   json_decref(greeting);
   kvr__qmp_close(q);
+  return rc;
+}
+
+int kvr__qmp_connect(const char *path, pid_t pid, uint64_t timeout_ns, const char *name,
+                     kvr_qmp **out) {
+  *out = NULL;
+  int fd = -1;
+  int rc = kvr__unix_connect(path, pid, timeout_ns, "QMP", &fd);
+  if (rc) return rc;
+  if ((rc = kvr__qmp_attach(fd, timeout_ns, name, out)) == SIM_EFORMAT)
+    rc = sim_errorf(rc, "%s (socket %s)", sim_error_message(), path);
   return rc;
 }
 

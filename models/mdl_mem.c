@@ -12,6 +12,11 @@
  * access (96 MiB of state for 1 TiB is 24576 small pages). */
 #define MDL__HUGE (2u << 20)
 
+uint64_t mdl_mem_bytes(uint64_t pages) {
+  uint64_t words = (pages + 63) / 64;
+  return (words * sizeof(uint64_t) + 63) / 64 * 64 + words * sizeof(mdl_lognz);
+}
+
 int mdl_mem_init(mdl_mem *m, uint64_t pages) {
   memset(m, 0, sizeof *m);
   m->pages = pages;

@@ -29,6 +29,10 @@ typedef struct {
   size_t mapped_bytes;  /* > 0 when it is an mmap (huge pages), else malloc */
 } mdl_mem;
 
+/* Bytes mdl_mem_init allocates for `pages` (before rounding a large
+ * mapping up to huge pages). O(1). */
+uint64_t mdl_mem_bytes(uint64_t pages);
+
 /* Allocates the zeroed bitmaps for `pages` pages. 0 or SIM_ENOMEM. */
 int mdl_mem_init(mdl_mem *m, uint64_t pages);
 void mdl_mem_free(mdl_mem *m);

@@ -1,15 +1,15 @@
-/* mdl_profile: built-in hypervisor profiles and INI profile files (inih). */
+/* mdl_profile: built-in hypervisor profiles and INI profile files. */
 #include "mdl_profile.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <ini.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "mdl_ini.h"
 #include "sim_err.h"
 #include "sim_file.h"
 #include "sim_units.h"
@@ -79,60 +79,132 @@ const mdl_profile mdl_profile_xen_classic = {
 static const mdl_profile *const mdl__builtins[] = {&mdl_profile_qemu72,
                                                    &mdl_profile_xen_classic};
 
-/* One table describes every settable constant: INI key, type, offset. */
+/* One table describes every settable constant: INI key, type, offset and
+ * valid range (in the stored unit: bytes, ns, bytes/s, pages). The ranges
+ * keep the simulator's arithmetic defined: no division by zero (windows,
+ * step_check_pages, chunk_pages, rates are > 0), and every time and byte
+ * count the simulator derives from them stays far below 2^63 for the
+ * scenario ranges of mdl_scenario.c. See docs/profiles.md. */
 typedef enum { MDL__U32, MDL__U64, MDL__DBL, MDL__NS, MDL__RATE, MDL__ENUM_LOG, MDL__ENUM_DRV } mdl__kind;
 typedef struct {
   const char *key;
   mdl__kind kind;
   size_t offset;
   const char *doc;
+  double lo, hi; /* both 0: an enum */
 } mdl__field;
 
-#define F(key, kind, member, doc) {key, kind, offsetof(mdl_profile, member), doc}
+#define MDL__WIRE 65536.0     /* any one header or message: at most 64 KiB */
+#define MDL__NS_MAX 3600e9    /* any one fixed cost: at most an hour */
+#define MDL__RATE_MIN 1024.0  /* 1 KiB/s */
+#define MDL__RATE_MAX 1099511627776.0 /* 1 TiB/s */
+#define MDL__PAGES_MAX 1099511627776.0 /* 2^40 */
+
+#define F(key, kind, member, doc, lo, hi) {key, kind, offsetof(mdl_profile, member), doc, lo, hi}
 static const mdl__field mdl__fields[] = {
-    F("driver", MDL__ENUM_DRV, driver, "qemu | xen"),
-    F("dirty_log", MDL__ENUM_LOG, dirty_log, "tcg | kvm: what a sync adds"),
-    F("detect_zero_pages", MDL__U32, detect_zero_pages, "1: zero pages cost header + 1 byte"),
-    F("page_header_bytes", MDL__U32, page_header_bytes, "bytes before each page"),
-    F("block_name_bytes", MDL__U32, block_name_bytes, "extra header bytes when the RAM block changes"),
-    F("zero_page_extra", MDL__U32, zero_page_extra, "bytes after a zero page's header"),
-    F("eos_bytes", MDL__U32, eos_bytes, "end marker per iteration step"),
-    F("discard_run_bytes", MDL__U32, discard_run_bytes, "post-copy discard list bytes per run"),
-    F("discard_header_bytes", MDL__U32, discard_header_bytes, "bytes per discard command"),
-    F("request_bytes", MDL__U32, request_bytes, "post-copy page request size"),
-    F("window", MDL__NS, window_ns, "rate-limit and estimation window"),
-    F("max_step", MDL__NS, max_step_ns, "cap on one iteration step"),
-    F("step_check_pages", MDL__U32, step_check_pages, "pages between step-time checks"),
-    F("link", MDL__RATE, link_bytes_per_s, "default link (loopback) speed"),
-    F("zero_page_ns", MDL__DBL, zero_page_ns, "CPU ns per zero page"),
-    F("normal_page_ns", MDL__DBL, normal_page_ns, "CPU ns per normal page"),
-    F("setup", MDL__NS, setup_ns, "migration setup before the first sync"),
-    F("sync_base", MDL__NS, sync_base_ns, "fixed cost of a dirty sync"),
-    F("sync_ns_per_gib", MDL__DBL, sync_ns_per_gib, "sync cost per GiB of guest"),
-    F("stop", MDL__NS, stop_ns, "stopping the guest at switchover"),
-    F("device_state_bytes", MDL__U64, device_state_bytes, "device state at completion"),
-    F("dest_load", MDL__NS, dest_load_ns, "destination load and start (return path)"),
-    F("socket_buffer_bytes", MDL__U64, socket_buffer_bytes, "bytes in flight before the sender blocks"),
-    F("postcopy_place_ns", MDL__DBL, postcopy_place_ns, "destination ns to place a normal page in post-copy"),
-    F("postcopy_place_zero_ns", MDL__DBL, postcopy_place_zero_ns, "destination ns to place a zero page in post-copy"),
-    F("dest_page_ns", MDL__DBL, dest_page_ns, "destination ns to load a normal page in pre-copy"),
-    F("dest_zero_page_ns", MDL__DBL, dest_zero_page_ns, "destination ns to handle a zero page in pre-copy"),
-    F("chunk_pages", MDL__U64, chunk_pages, "KVM lazy-clear chunk in pages"),
-    F("extra_nonzero_pages", MDL__U64, extra_nonzero_pages, "non-zero pages of other RAM blocks (firmware, ROMs)"),
-    F("extra_zero_pages", MDL__U64, extra_zero_pages, "zero pages of other RAM blocks"),
-    F("xen_min_rate", MDL__RATE, xen_min_rate, "Xen first-round rate"),
-    F("xen_rate_increment", MDL__RATE, xen_rate_increment, "Xen per-round rate increment"),
-    F("xen_stop_bytes", MDL__U64, xen_stop_bytes, "Xen: stop when less remains"),
-    F("xen_max_rounds", MDL__U32, xen_max_rounds, "Xen: iteration cap"),
-    F("xen_max_sent_factor", MDL__DBL, xen_max_sent_factor, "Xen: stop after sending this x memory"),
+    F("driver", MDL__ENUM_DRV, driver, "qemu | xen", 0, 0),
+    F("dirty_log", MDL__ENUM_LOG, dirty_log, "tcg | kvm: what a sync adds", 0, 0),
+    F("detect_zero_pages", MDL__U32, detect_zero_pages, "1: zero pages cost header + 1 byte", 0, 1),
+    F("page_header_bytes", MDL__U32, page_header_bytes, "bytes before each page", 0, MDL__WIRE),
+    F("block_name_bytes", MDL__U32, block_name_bytes, "extra header bytes when the RAM block changes", 0, MDL__WIRE),
+    F("zero_page_extra", MDL__U32, zero_page_extra, "bytes after a zero page's header", 0, MDL__WIRE),
+    F("eos_bytes", MDL__U32, eos_bytes, "end marker per iteration step", 0, MDL__WIRE),
+    F("discard_run_bytes", MDL__U32, discard_run_bytes, "post-copy discard list bytes per run", 0, MDL__WIRE),
+    F("discard_header_bytes", MDL__U32, discard_header_bytes, "bytes per discard command", 0, MDL__WIRE),
+    F("request_bytes", MDL__U32, request_bytes, "post-copy page request size", 0, MDL__WIRE),
+    F("window", MDL__NS, window_ns, "rate-limit and estimation window", 1e6, 60e9),
+    F("max_step", MDL__NS, max_step_ns, "cap on one iteration step", 1e3, 60e9),
+    F("step_check_pages", MDL__U32, step_check_pages, "pages between step-time checks", 1, 1048576),
+    F("link", MDL__RATE, link_bytes_per_s, "default link (loopback) speed", MDL__RATE_MIN, MDL__RATE_MAX),
+    F("zero_page_ns", MDL__DBL, zero_page_ns, "CPU ns per zero page", 0, 1e9),
+    F("normal_page_ns", MDL__DBL, normal_page_ns, "CPU ns per normal page", 0, 1e9),
+    F("setup", MDL__NS, setup_ns, "migration setup before the first sync", 0, MDL__NS_MAX),
+    F("sync_base", MDL__NS, sync_base_ns, "fixed cost of a dirty sync", 0, MDL__NS_MAX),
+    F("sync_ns_per_gib", MDL__DBL, sync_ns_per_gib, "sync cost per GiB of guest", 0, 60e9),
+    F("stop", MDL__NS, stop_ns, "stopping the guest at switchover", 0, MDL__NS_MAX),
+    F("device_state_bytes", MDL__U64, device_state_bytes, "device state at completion", 0, 1099511627776.0),
+    F("dest_load", MDL__NS, dest_load_ns, "destination load and start (return path)", 0, MDL__NS_MAX),
+    F("socket_buffer_bytes", MDL__U64, socket_buffer_bytes, "bytes in flight before the sender blocks", 0, 1073741824.0),
+    F("postcopy_place_ns", MDL__DBL, postcopy_place_ns, "destination ns to place a normal page in post-copy", 0, 1e9),
+    F("postcopy_place_zero_ns", MDL__DBL, postcopy_place_zero_ns, "destination ns to place a zero page in post-copy", 0, 1e9),
+    F("dest_page_ns", MDL__DBL, dest_page_ns, "destination ns to load a normal page in pre-copy", 0, 1e9),
+    F("dest_zero_page_ns", MDL__DBL, dest_zero_page_ns, "destination ns to handle a zero page in pre-copy", 0, 1e9),
+    F("chunk_pages", MDL__U64, chunk_pages, "KVM lazy-clear chunk in pages", 1, MDL__PAGES_MAX),
+    F("extra_nonzero_pages", MDL__U64, extra_nonzero_pages, "non-zero pages of other RAM blocks (firmware, ROMs)", 0, 1073741824.0),
+    F("extra_zero_pages", MDL__U64, extra_zero_pages, "zero pages of other RAM blocks", 0, 1073741824.0),
+    F("xen_min_rate", MDL__RATE, xen_min_rate, "Xen first-round rate (>= 1KiB/s with driver xen)", 0, MDL__RATE_MAX),
+    F("xen_rate_increment", MDL__RATE, xen_rate_increment, "Xen per-round rate increment", 0, MDL__RATE_MAX),
+    F("xen_stop_bytes", MDL__U64, xen_stop_bytes, "Xen: stop when less remains", 0, 1099511627776.0),
+    F("xen_max_rounds", MDL__U32, xen_max_rounds, "Xen: iteration cap (>= 1 with driver xen)", 0, 1e6),
+    F("xen_max_sent_factor", MDL__DBL, xen_max_sent_factor, "Xen: stop after sending this x memory", 0, 1000),
 };
 #undef F
+
+static sim_quantity mdl__field_quantity(const mdl__field *f) {
+  switch (f->kind) {
+    case MDL__NS: return SIM_QTY_NS;
+    case MDL__RATE: return SIM_QTY_RATE;
+    case MDL__DBL: return SIM_QTY_NUMBER;
+    default: return strstr(f->key, "bytes") ? SIM_QTY_BYTES : SIM_QTY_COUNT;
+  }
+}
+
+static double mdl__field_value(const mdl_profile *p, const mdl__field *f) {
+  const char *at = (const char *)p + f->offset;
+  switch (f->kind) {
+    case MDL__U32: return (double)*(const uint32_t *)(const void *)at;
+    case MDL__DBL:
+    case MDL__RATE: return *(const double *)(const void *)at;
+    case MDL__ENUM_LOG: case MDL__ENUM_DRV: return 0;
+    default: return (double)*(const uint64_t *)(const void *)at;
+  }
+}
+
+/* One line naming key, value (as written, or the stored one) and range. */
+static int mdl__field_check(const mdl_profile *p, const mdl__field *f, const char *text) {
+  if (f->lo == 0 && f->hi == 0) return 0;
+  double v = mdl__field_value(p, f);
+  if (v >= f->lo && v <= f->hi) return 0;
+  char range[160], shown[64];
+  sim_quantity q = mdl__field_quantity(f);
+  sim_format_range(range, sizeof range, q, f->lo, f->hi);
+  if (!text) text = sim_format_quantity(shown, sizeof shown, q, v);
+  return sim_errorf(SIM_ERANGE, "profile %s=%s is out of range (valid: %s)", f->key, text, range);
+}
+
+int mdl_profile_validate(const mdl_profile *p) {
+  for (size_t i = 0; i < sizeof mdl__fields / sizeof mdl__fields[0]; i++) {
+    int rc = mdl__field_check(p, &mdl__fields[i], NULL);
+    if (rc) return rc;
+  }
+  if ((unsigned)p->driver > MDL_DRIVER_XEN || (unsigned)p->dirty_log > MDL_DIRTY_LOG_KVM)
+    return sim_errorf(SIM_EINVAL, "profile %s: driver or dirty_log out of range", p->name);
+  /* Xen's rounds divide by their rate and need at least one round. */
+  if (p->driver == MDL_DRIVER_XEN && !(p->xen_min_rate >= MDL__RATE_MIN))
+    return sim_errorf(SIM_ERANGE, "profile xen_min_rate=%g B/s is out of range for driver xen (valid: 1KiB/s..1TiB/s)",
+                      p->xen_min_rate);
+  if (p->driver == MDL_DRIVER_XEN && p->xen_max_rounds < 1)
+    return sim_errorf(SIM_ERANGE, "profile xen_max_rounds=0 is out of range for driver xen (valid: 1..1000000)");
+  return 0;
+}
+
+void mdl_profile_help(FILE *out) {
+  for (size_t i = 0; i < sizeof mdl__fields / sizeof mdl__fields[0]; i++) {
+    const mdl__field *f = &mdl__fields[i];
+    char range[160] = "";
+    if (f->lo != 0 || f->hi != 0) sim_format_range(range, sizeof range, mdl__field_quantity(f), f->lo, f->hi);
+    fprintf(out, "| `%s` | %s | ", f->key, range[0] ? range : f->kind == MDL__ENUM_DRV ? "qemu, xen" : "tcg, kvm");
+    for (const char *c = f->doc; *c; c++) fputs(*c == '|' ? "or" : (char[2]){*c, 0}, out);
+    fputs(" |\n", out);
+  }
+}
 
 int mdl_profile_set(mdl_profile *p, const char *key, const char *value) {
   for (size_t i = 0; i < sizeof mdl__fields / sizeof mdl__fields[0]; i++) {
     const mdl__field *f = &mdl__fields[i];
     if (strcmp(f->key, key) != 0) continue;
-    char *at = (char *)p + f->offset;
+    mdl_profile probe = *p;
+    char *at = (char *)&probe + f->offset;
     uint64_t u;
     double d;
     sim_rate r;
@@ -140,8 +212,7 @@ int mdl_profile_set(mdl_profile *p, const char *key, const char *value) {
     switch (f->kind) {
       case MDL__U32:
         if ((rc = sim_parse_count(value, &u))) break;
-        if (u > UINT32_MAX) return sim_errorf(SIM_ERANGE, "profile %s=%s is too large", key, value);
-        *(uint32_t *)(void *)at = (uint32_t)u;
+        *(uint32_t *)(void *)at = u > UINT32_MAX ? UINT32_MAX : (uint32_t)u; /* out of every range */
         break;
       case MDL__U64:
         if ((rc = sim_parse_bytes(value, 0, &u))) break;
@@ -149,7 +220,6 @@ int mdl_profile_set(mdl_profile *p, const char *key, const char *value) {
         break;
       case MDL__DBL:
         if ((rc = sim_parse_double(value, &d))) break;
-        if (d < 0) return sim_errorf(SIM_ERANGE, "profile %s=%s must not be negative", key, value);
         *(double *)(void *)at = d;
         break;
       case MDL__NS:
@@ -161,81 +231,65 @@ int mdl_profile_set(mdl_profile *p, const char *key, const char *value) {
         *(double *)(void *)at = sim_rate_bytes_per_s(r, 4096);
         break;
       case MDL__ENUM_LOG:
-        if (strcmp(value, "tcg") == 0) p->dirty_log = MDL_DIRTY_LOG_TCG;
-        else if (strcmp(value, "kvm") == 0) p->dirty_log = MDL_DIRTY_LOG_KVM;
+        if (strcmp(value, "tcg") == 0) probe.dirty_log = MDL_DIRTY_LOG_TCG;
+        else if (strcmp(value, "kvm") == 0) probe.dirty_log = MDL_DIRTY_LOG_KVM;
         else return sim_errorf(SIM_EINVAL, "profile dirty_log=%s: expected tcg or kvm", value);
         break;
       case MDL__ENUM_DRV:
-        if (strcmp(value, "qemu") == 0) p->driver = MDL_DRIVER_QEMU;
-        else if (strcmp(value, "xen") == 0) p->driver = MDL_DRIVER_XEN;
+        if (strcmp(value, "qemu") == 0) probe.driver = MDL_DRIVER_QEMU;
+        else if (strcmp(value, "xen") == 0) probe.driver = MDL_DRIVER_XEN;
         else return sim_errorf(SIM_EINVAL, "profile driver=%s: expected qemu or xen", value);
         break;
     }
     if (rc) return sim_errorf(rc, "profile %s: %s", key, sim_error_message());
+    if ((rc = mdl__field_check(&probe, f, value))) return rc;
+    *p = probe;
     return 0;
   }
   return sim_errorf(SIM_ENOTFOUND, "unknown profile key '%s'", key);
 }
 
-typedef struct {
-  mdl_profile *p;
-  const char *path;
-  int rc;
-} mdl__ini_ctx;
-
-static int mdl__ini_handler(void *user, const char *section, const char *name,
-                            const char *value) {
-  mdl__ini_ctx *c = user;
-  (void)section;
-  if (strcmp(name, "base") == 0 || strcmp(name, "name") == 0 ||
-      strcmp(name, "comment") == 0)
-    return 1;
-  int rc = mdl_profile_set(c->p, name, value);
-  if (rc) {
-    c->rc = sim_errorf(rc, "%s: [%s] %s: %s", c->path, section, name, sim_error_message());
-    return 0;
-  }
-  return 1;
-}
-
-/* Reads only the `base` key of a profile file. */
-typedef struct {
-  char base[64];
-} mdl__base_ctx;
-
-static int mdl__base_handler(void *user, const char *section, const char *name,
-                             const char *value) {
-  (void)section;
-  mdl__base_ctx *c = user;
-  if (strcmp(name, "base") == 0) snprintf(c->base, sizeof c->base, "%s", value);
-  return 1;
-}
-
+/* Applies a profile file on top of its base (recursively resolved). The
+ * file is read with the strict reader (mdl_ini.h): a repeated key, an
+ * empty section or a malformed line is an error naming the line. */
 static int mdl__load_file(const char *path, const char *display, mdl_profile *out, int depth) {
   if (depth > 8) return sim_errorf(SIM_EFORMAT, "%s: profile 'base' chain too deep", path);
-  mdl__base_ctx b = {"qemu-7.2"};
-  int perr = ini_parse(path, mdl__base_handler, &b);
-  if (perr < 0) return sim_errorf(SIM_EIO, "cannot read profile %s: %s", path, strerror(errno));
-  int rc;
-  if (strcmp(b.base, display) == 0) return sim_errorf(SIM_EFORMAT, "%s: profile is its own base", path);
+  mdl_ini ini;
+  int rc = mdl_ini_read(path, &ini);
+  if (rc) return rc;
+  char base[64] = "qemu-7.2";
+  for (size_t i = 0; i < ini.count && !rc; i++)
+    if (!strcmp(ini.entries[i].key, "base")) {
+      if (strlen(ini.entries[i].value) >= sizeof base || !ini.entries[i].value[0] ||
+          strchr(ini.entries[i].value, '/'))
+        rc = sim_errorf(SIM_EFORMAT, "%s:%u: base = %.80s: expected a profile name", path,
+                        ini.entries[i].line, ini.entries[i].value);
+      else
+        snprintf(base, sizeof base, "%s", ini.entries[i].value);
+    }
+  if (!rc && strcmp(base, display) == 0) rc = sim_errorf(SIM_EFORMAT, "%s: profile is its own base", path);
   /* Resolve the base first (recursively), then apply this file on top. */
   const mdl_profile *builtin = NULL;
   for (size_t i = 0; i < sizeof mdl__builtins / sizeof mdl__builtins[0]; i++)
-    if (strcmp(mdl__builtins[i]->name, b.base) == 0) builtin = mdl__builtins[i];
-  if (builtin) {
+    if (strcmp(mdl__builtins[i]->name, base) == 0) builtin = mdl__builtins[i];
+  if (!rc && builtin) {
     *out = *builtin;
-  } else {
+  } else if (!rc) {
     char base_path[1024];
     const char *dir = getenv("MIGSIM_PROFILE_DIR");
-    snprintf(base_path, sizeof base_path, "%s/%s.ini", dir ? dir : MIGSIM_PROFILE_DIR, b.base);
-    if ((rc = mdl__load_file(base_path, b.base, out, depth + 1))) return rc;
+    snprintf(base_path, sizeof base_path, "%s/%s.ini", dir ? dir : MIGSIM_PROFILE_DIR, base);
+    rc = mdl__load_file(base_path, base, out, depth + 1);
   }
-  mdl__ini_ctx c = {out, path, 0};
-  perr = ini_parse(path, mdl__ini_handler, &c);
-  if (c.rc) return c.rc;
-  if (perr > 0) return sim_errorf(SIM_EFORMAT, "%s:%d: malformed INI line", path, perr);
-  snprintf(out->name, sizeof out->name, "%s", display);
-  return 0;
+  for (size_t i = 0; i < ini.count && !rc; i++) {
+    const mdl_ini_entry *e = &ini.entries[i];
+    if (!strcmp(e->key, "base") || !strcmp(e->key, "name") || !strcmp(e->key, "comment")) continue;
+    if ((rc = mdl_profile_set(out, e->key, e->value)))
+      rc = sim_errorf(rc, "%s:%u: %s", path, e->line, sim_error_message());
+  }
+  mdl_ini_free(&ini);
+  if (!rc && (rc = mdl_profile_validate(out))) rc = sim_errorf(rc, "%s: %s", path, sim_error_message());
+  if (!rc) snprintf(out->name, sizeof out->name, "%s", display);
+  return rc;
 }
 
 int mdl_profile_load(const char *name, mdl_profile *out) {

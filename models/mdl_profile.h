@@ -92,6 +92,15 @@ int mdl_profile_save(const mdl_profile *p, const char *base, const char *path,
 /* Sets one constant by its INI key. SIM_ENOTFOUND for unknown keys. */
 int mdl_profile_set(mdl_profile *p, const char *key, const char *value);
 
+/* Checks every constant against its documented range (docs/profiles.md):
+ * 0 or SIM_ERANGE with one line naming the key, the value and the range.
+ * mdl_profile_load and mdl_profile_set already check; this is for
+ * profiles built in code. */
+int mdl_profile_validate(const mdl_profile *p);
+
+/* Writes the table of keys, ranges and meanings (Markdown rows). */
+void mdl_profile_help(FILE *out);
+
 /* Lists built-in and shipped profile names on `out`. */
 void mdl_profile_list(FILE *out);
 

@@ -2,13 +2,19 @@
 #include "mdl_scenario.h"
 
 #include <errno.h>
-#include <ini.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include "mdl_ini.h"
+#include "mdl_mem.h"
+#include "wl_gen.h"
+#include "wl_trace.h"
 #include "sim_err.h"
+#include "sim_hash.h"
 #include "sim_hist.h"
 #include "sim_units.h"
 #include "sim_vec.h"
@@ -35,36 +41,52 @@ typedef struct {
   size_t size; /* for text */
   const char *def;
   const char *doc;
+  /* Valid range of a numeric parameter, in the stored unit (pages, ns,
+   * bytes/s, count); zero_ok: 0 is also accepted and means "the default"
+   * (e.g. link = 0: the profile's link). lo == hi == 0: not numeric. */
+  double lo, hi;
+  int zero_ok;
 } p_field;
 
-#define T(k, kind, m, def, doc) {k, kind, offsetof(mdl_scenario, m), sizeof(((mdl_scenario *)0)->m), def, doc}
+/* Limits shared by several parameters; see docs/scenarios.md. Simulated
+ * time stays below 10^15 ns (11.6 days), rates below 1 TiB/s, so every
+ * byte count (rate x time) stays below 2^63 and every time below 2^53 ns,
+ * where a double still holds each nanosecond. */
+#define MDL__MAX_TIME_NS 1e15
+#define MDL__MIN_RATE 1024.0             /* 1 KiB/s */
+#define MDL__MAX_RATE 1099511627776.0    /* 1 TiB/s */
+#define MDL__MAX_PAGES 1099511627776.0   /* 2^40, the trace format's limit */
+
+#define T(k, kind, m, def, doc, lo, hi, z) \
+  {k, kind, offsetof(mdl_scenario, m), sizeof(((mdl_scenario *)0)->m), def, doc, lo, hi, z}
 static const p_field mdl__params[] = {
-    T("name", P_TEXT, name, "(derived)", "label for tables and plots"),
-    T("workload", P_TEXT, workload, "(required)", "trace file or generator spec, e.g. uniform:wss=32768,rate=10000"),
-    T("trace", P_TEXT, workload, "", "alias of workload"),
-    T("pages", P_U64, pages, "from trace / 131072", "guest pages"),
-    T("memory", P_MEMORY, pages, "512MiB", "guest memory (sets pages)"),
-    T("page-size", P_U32, page_size, "4096", "page size in bytes"),
-    T("duration", P_NS_S, workload_duration_ns, "0 (endless)", "generator length before it loops"),
-    T("trace-offset", P_NS_S, trace_offset_ns, "0", "trace time at migration start"),
-    T("loop", P_BOOL, loop, "1", "loop a trace shorter than the migration"),
-    T("profile", P_TEXT, profile, "qemu-7.2", "hypervisor profile (built-in, shipped or .ini path)"),
-    T("qemu", P_TEXT, qemu, "qemu-system-x86_64", "real runs: QEMU binary (path, or 7.2 / 10.0)"),
-    T("algo", P_ALGO, algo, "precopy", "precopy | postcopy | hybrid"),
-    T("max-bandwidth", P_RATE, max_bandwidth, "128MiB/s", "hypervisor rate limit (QEMU max-bandwidth)"),
-    T("downtime-limit", P_NS_MS, downtime_limit_ns, "300ms", "QEMU downtime-limit (bare number = ms)"),
-    T("link", P_RATE, link_bandwidth, "profile", "physical link bandwidth (e.g. 10Gbit/s)"),
-    T("latency", P_NS_MS, latency_ns, "0", "one-way link latency (bare number = ms)"),
-    T("postcopy-bandwidth", P_RATE, postcopy_bandwidth, "0 (link)", "QEMU max-postcopy-bandwidth"),
-    T("switch-policy", P_SWITCH, switch_policy, "syncs", "hybrid switch: syncs | nonconverge | time"),
-    T("switch-after", P_U32, switch_after, "5", "hybrid: switch once dirty_sync_count reaches N"),
-    T("switch-time", P_NS_S, switch_time_ns, "0", "hybrid: switch at this time (policy time)"),
-    T("timeout", P_NS_S, timeout_ns, "60s", "give up (not_converged) after this long"),
-    T("seed", P_U64, seed, "1", "seed of every random stream"),
-    T("timeline", P_BOOL, timeline, "0", "record a per-window timeline"),
-    T("guest-offset", P_U64, guest_offset, "0", "guest page of trace page 0 (trace inside a larger guest)"),
-    T("guest-extra-pages", P_U64, guest_extra_pages, "0", "guest pages after the trace's"),
-    T("guest-nonzero", P_TEXT, guest_nonzero, "", "extra non-zero guest pages at start, e.g. 256-300"),
+    T("name", P_TEXT, name, "(derived)", "label for tables and plots", 0, 0, 0),
+    T("workload", P_TEXT, workload, "(required)", "trace file or generator spec, e.g. uniform:wss=32768,rate=10000", 0, 0, 0),
+    T("trace", P_TEXT, workload, "", "alias of workload", 0, 0, 0),
+    T("pages", P_U64, pages, "from trace / 131072", "guest pages (0: from the trace)", 1, MDL__MAX_PAGES, 1),
+    T("memory", P_MEMORY, pages, "512MiB", "guest memory (sets pages)", 1, MDL__MAX_PAGES, 0),
+    T("page-size", P_U32, page_size, "4096", "page size in bytes (a power of two)", 512, 1 << 30, 0),
+    T("duration", P_NS_S, workload_duration_ns, "0 (endless)", "generator length before it loops", 1, MDL__MAX_TIME_NS, 1),
+    T("trace-offset", P_NS_S, trace_offset_ns, "0", "trace time at migration start", 0, MDL__MAX_TIME_NS, 0),
+    T("loop", P_BOOL, loop, "1", "loop a trace shorter than the migration", 0, 0, 0),
+    T("profile", P_TEXT, profile, "qemu-7.2", "hypervisor profile (built-in, shipped or .ini path)", 0, 0, 0),
+    T("qemu", P_TEXT, qemu, "qemu-system-x86_64", "real runs: QEMU binary (path, or 7.2 / 10.0)", 0, 0, 0),
+    T("algo", P_ALGO, algo, "precopy", "precopy | postcopy | hybrid", 0, 0, 0),
+    T("max-bandwidth", P_RATE, max_bandwidth, "128MiB/s", "hypervisor rate limit (QEMU max-bandwidth)", MDL__MIN_RATE, MDL__MAX_RATE, 0),
+    /* QEMU refuses a downtime-limit above 2000 s (MAX_MIGRATE_DOWNTIME_SECONDS). */
+    T("downtime-limit", P_NS_MS, downtime_limit_ns, "300ms", "QEMU downtime-limit (bare number = ms)", 0, 2000e9, 0),
+    T("link", P_RATE, link_bandwidth, "profile", "physical link bandwidth (e.g. 10Gbit/s; 0: the profile's)", MDL__MIN_RATE, MDL__MAX_RATE, 1),
+    T("latency", P_NS_MS, latency_ns, "0", "one-way link latency (bare number = ms)", 0, 10e9, 0),
+    T("postcopy-bandwidth", P_RATE, postcopy_bandwidth, "0 (link)", "QEMU max-postcopy-bandwidth (0: the link)", MDL__MIN_RATE, MDL__MAX_RATE, 1),
+    T("switch-policy", P_SWITCH, switch_policy, "syncs", "hybrid switch: syncs | nonconverge | time", 0, 0, 0),
+    T("switch-after", P_U32, switch_after, "5", "hybrid: switch once dirty_sync_count reaches N", 1, 1e6, 0),
+    T("switch-time", P_NS_S, switch_time_ns, "0", "hybrid: switch at this time (policy time)", 0, MDL__MAX_TIME_NS, 0),
+    T("timeout", P_NS_S, timeout_ns, "60s", "give up (not_converged) after this long", 1e6, MDL__MAX_TIME_NS, 0),
+    T("seed", P_U64, seed, "1", "seed of every random stream", 0, 18446744073709551616.0, 0),
+    T("timeline", P_BOOL, timeline, "0", "record a per-window timeline", 0, 0, 0),
+    T("guest-offset", P_U64, guest_offset, "0", "guest page of trace page 0 (trace inside a larger guest)", 0, MDL__MAX_PAGES, 0),
+    T("guest-extra-pages", P_U64, guest_extra_pages, "0", "guest pages after the trace's", 0, MDL__MAX_PAGES, 0),
+    T("guest-nonzero", P_TEXT, guest_nonzero, "", "extra non-zero guest pages at start, e.g. 256-300", 0, 0, 0),
 };
 #undef T
 
@@ -87,6 +109,44 @@ static const p_field *mdl__find_param(const char *key) {
   return NULL;
 }
 
+static sim_quantity mdl__quantity(p_kind k) {
+  switch (k) {
+    case P_NS_S:
+    case P_NS_MS: return SIM_QTY_NS;
+    case P_RATE: return SIM_QTY_RATE;
+    default: return SIM_QTY_COUNT;
+  }
+}
+
+static int mdl__numeric(const p_field *f) { return f->lo != 0 || f->hi != 0; }
+
+/* A numeric field's stored value as a double (exact below 2^53). */
+static double mdl__value(const mdl_scenario *s, const p_field *f) {
+  const char *at = (const char *)s + f->offset;
+  switch (f->kind) {
+    case P_U32: return (double)*(const uint32_t *)(const void *)at;
+    case P_RATE: return *(const double *)(const void *)at;
+    default: return (double)*(const uint64_t *)(const void *)at;
+  }
+}
+
+/* Checks f's value against its range; `text` is what the user wrote (NULL:
+ * the stored value is shown). One line naming key, value and range. */
+static int mdl__check_range(const mdl_scenario *s, const p_field *f, const char *text) {
+  if (!mdl__numeric(f) || (f->kind == P_MEMORY && !text)) return 0; /* memory: see pages */
+  double v = mdl__value(s, f);
+  if ((f->zero_ok && v == 0) || (v >= f->lo && v <= f->hi)) return 0;
+  char range[160], shown[64];
+  sim_quantity q = mdl__quantity(f->kind);
+  if (f->kind == P_MEMORY)
+    sim_format_range(range, sizeof range, SIM_QTY_BYTES, f->lo * s->page_size, f->hi * s->page_size);
+  else
+    sim_format_range(range, sizeof range, q, f->lo, f->hi);
+  if (!text) text = sim_format_quantity(shown, sizeof shown, q, v);
+  return sim_errorf(SIM_ERANGE, "%s=%s is out of range (valid: %s%s)", f->key, text,
+                    f->zero_ok ? "0 or " : "", range);
+}
+
 int mdl_scenario_set(mdl_scenario *s, const char *key, const char *value) {
   const p_field *f = mdl__find_param(key);
   if (!f) return sim_errorf(SIM_ENOTFOUND, "unknown scenario parameter '%s'", key);
@@ -101,33 +161,36 @@ int mdl_scenario_set(mdl_scenario *s, const char *key, const char *value) {
       memcpy(at, value, strlen(value) + 1);
       return 0;
     case P_U32:
-      if ((rc = sim_parse_count(value, &u))) break;
-      if (u > UINT32_MAX) return sim_errorf(SIM_ERANGE, "%s=%s is too large", key, value);
-      *(uint32_t *)(void *)at = (uint32_t)u;
-      return 0;
     case P_U64:
-      if ((rc = sim_parse_count(value, &u))) break;
-      *(uint64_t *)(void *)at = u;
-      return 0;
-    case P_MEMORY:
-      if ((rc = sim_parse_bytes(value, s->page_size, &u))) break;
-      if (u == 0 || u % s->page_size)
-        return sim_errorf(SIM_ERANGE, "memory=%s must be a positive multiple of the page size (%u)",
-                          value, s->page_size);
-      s->pages = u / s->page_size;
-      return 0;
     case P_NS_S:
-      if ((rc = sim_parse_duration(value, SIM_NS_PER_S, &u))) break;
-      *(uint64_t *)(void *)at = u;
-      return 0;
     case P_NS_MS:
-      if ((rc = sim_parse_duration(value, SIM_NS_PER_MS, &u))) break;
-      *(uint64_t *)(void *)at = u;
-      return 0;
     case P_RATE:
-      if ((rc = sim_parse_rate(value, SIM_RATE_BYTES, &r))) break;
-      *(double *)(void *)at = sim_rate_bytes_per_s(r, s->page_size);
+    case P_MEMORY: {
+      /* Parsed into a copy, range-checked there, stored only when valid. */
+      mdl_scenario probe = *s;
+      char *dst = (char *)&probe + f->offset;
+      if (f->kind == P_RATE) {
+        if ((rc = sim_parse_rate(value, SIM_RATE_BYTES, &r))) break;
+        *(double *)(void *)dst = sim_rate_bytes_per_s(r, s->page_size);
+      } else if (f->kind == P_MEMORY) {
+        if ((rc = sim_parse_bytes(value, s->page_size, &u))) break;
+        if (u % s->page_size)
+          return sim_errorf(SIM_ERANGE, "memory=%s must be a multiple of the page size (%u)",
+                            value, s->page_size);
+        probe.pages = u / s->page_size;
+      } else if (f->kind == P_U32 || f->kind == P_U64) {
+        if ((rc = sim_parse_count(value, &u))) break;
+        if (f->kind == P_U32 && u > UINT32_MAX) u = UINT32_MAX; /* out of every U32 range */
+        if (f->kind == P_U32) *(uint32_t *)(void *)dst = (uint32_t)u;
+        else *(uint64_t *)(void *)dst = u;
+      } else {
+        if ((rc = sim_parse_duration(value, f->kind == P_NS_S ? SIM_NS_PER_S : SIM_NS_PER_MS, &u))) break;
+        *(uint64_t *)(void *)dst = u;
+      }
+      if ((rc = mdl__check_range(&probe, f, value))) return rc;
+      memcpy(at, dst, f->kind == P_U32 ? sizeof(uint32_t) : f->kind == P_RATE ? sizeof(double) : sizeof(uint64_t));
       return 0;
+    }
     case P_BOOL:
       if (!strcmp(value, "1") || !strcmp(value, "yes") || !strcmp(value, "true") || !strcmp(value, "on"))
         *(int *)(void *)at = 1;
@@ -177,15 +240,31 @@ void mdl_scenario_get(const mdl_scenario *s, const char *key, char *buf, size_t 
 
 int mdl_scenario_validate(const mdl_scenario *s) {
   if (!s->workload[0]) return sim_errorf(SIM_EINVAL, "no workload: give --workload SPEC or --trace FILE");
-  if (s->page_size < 512 || (s->page_size & (s->page_size - 1)))
-    return sim_errorf(SIM_ERANGE, "page-size=%u: expected a power of two >= 512", s->page_size);
-  if (!(s->max_bandwidth > 0)) return sim_errorf(SIM_ERANGE, "max-bandwidth must be > 0");
-  if (s->link_bandwidth < 0 || s->postcopy_bandwidth < 0)
-    return sim_errorf(SIM_ERANGE, "bandwidths must not be negative");
-  if (s->timeout_ns == 0) return sim_errorf(SIM_ERANGE, "timeout must be > 0");
-  if (s->algo == MDL_ALGO_HYBRID && s->switch_policy == MDL_SWITCH_SYNCS && s->switch_after < 1)
-    return sim_errorf(SIM_ERANGE, "switch-after must be >= 1");
+  for (size_t i = 0; i < sizeof mdl__params / sizeof mdl__params[0]; i++) {
+    int rc = mdl__check_range(s, &mdl__params[i], NULL);
+    if (rc) return rc;
+  }
+  if (s->page_size & (s->page_size - 1))
+    return sim_errorf(SIM_ERANGE, "page-size=%u: expected a power of two", s->page_size);
+  if ((unsigned)s->algo > MDL_ALGO_HYBRID || (unsigned)s->switch_policy > MDL_SWITCH_TIME)
+    return sim_errorf(SIM_EINVAL, "algo or switch-policy out of range"); /* defensive: set by code */
+  if ((double)s->pages + (double)s->guest_offset + (double)s->guest_extra_pages > MDL__MAX_PAGES)
+    return sim_errorf(SIM_ERANGE, "pages + guest-offset + guest-extra-pages exceed 2^40");
   return 0;
+}
+
+uint64_t mdl_scenario_digest(const mdl_scenario *s, const char *const *skip, size_t nskip) {
+  uint64_t h = SIM_HASH_INIT;
+  char buf[MDL_TEXT_MAX + 64];
+  for (size_t i = 0; i < sizeof mdl__params / sizeof mdl__params[0]; i++) {
+    const p_field *f = &mdl__params[i];
+    int skipped = !strcmp(f->key, "trace") || !strcmp(f->key, "memory"); /* aliases */
+    for (size_t k = 0; k < nskip && !skipped; k++) skipped = !strcmp(skip[k], f->key);
+    if (skipped) continue;
+    mdl_scenario_get(s, f->key, buf, sizeof buf);
+    h = sim_hash_str(sim_hash_str(h, f->key), buf);
+  }
+  return h;
 }
 
 int mdl_scenario_is_flag(const char *key) {
@@ -193,77 +272,315 @@ int mdl_scenario_is_flag(const char *key) {
   return f && f->kind == P_BOOL;
 }
 
+void mdl_scenario_ranges_md(FILE *out) {
+  fprintf(out, "| parameter | valid range | default | meaning |\n|---|---|---|---|\n");
+  for (size_t i = 0; i < sizeof mdl__params / sizeof mdl__params[0]; i++) {
+    const p_field *f = &mdl__params[i];
+    char r[128] = "";
+    if (mdl__numeric(f)) {
+      if (!strcmp(f->key, "seed")) snprintf(r, sizeof r, "0..18446744073709551615 (exact)");
+      else if (f->kind == P_MEMORY)
+        sim_format_range(r, sizeof r, SIM_QTY_COUNT, f->lo, f->hi), strcat(r, " pages");
+      else sim_format_range(r, sizeof r, mdl__quantity(f->kind), f->lo, f->hi);
+    }
+    const char *kind = f->kind == P_BOOL ? "yes, no" : f->kind == P_ALGO ? "precopy, postcopy, hybrid"
+                       : f->kind == P_SWITCH ? "syncs, nonconverge, time" : "text";
+    fprintf(out, "| `%s` | %s%s | %s | ", f->key, f->zero_ok ? "0 or " : "", r[0] ? r : kind, f->def);
+    for (const char *c = f->doc; *c; c++) fputs(*c == '|' ? "or" : (char[2]){*c, 0}, out);
+    fputs(" |\n", out);
+  }
+}
+
 void mdl_scenario_help(FILE *out) {
-  for (size_t i = 0; i < sizeof mdl__params / sizeof mdl__params[0]; i++)
-    fprintf(out, "  --%-20s %s [default %s]\n", mdl__params[i].key, mdl__params[i].doc, mdl__params[i].def);
+  for (size_t i = 0; i < sizeof mdl__params / sizeof mdl__params[0]; i++) {
+    const p_field *f = &mdl__params[i];
+    char range[160] = "";
+    if (mdl__numeric(f) && strcmp(f->key, "seed") != 0) {
+      char r[128];
+      if (f->kind == P_MEMORY) sim_format_range(r, sizeof r, SIM_QTY_BYTES, f->lo * 4096, f->hi * 4096);
+      else sim_format_range(r, sizeof r, mdl__quantity(f->kind), f->lo, f->hi);
+      snprintf(range, sizeof range, ", valid %s%s", f->zero_ok ? "0 or " : "", r);
+    }
+    fprintf(out, "  --%-20s %s [default %s%s]\n", f->key, f->doc, f->def, range);
+  }
+}
+
+/* ------------------------------------------------------ sweep values */
+
+void mdl_sweep_values_free(char **values, size_t count) {
+  for (size_t i = 0; values && i < count; i++) free(values[i]);
+  free(values);
+}
+
+int mdl_sweep_split(const char *key, const char *text, char ***values_out, size_t *count_out) {
+  int is_workload = !strcmp(key, "workload") || !strcmp(key, "trace");
+  *values_out = NULL;
+  *count_out = 0;
+  char *copy = strdup(text);
+  char **values = NULL;
+  size_t count = 0, cap = 0;
+  int rc = copy ? 0 : sim_errorf(SIM_ENOMEM, "out of memory");
+  char *item = copy;
+  for (char *p = copy; !rc; p++) {
+    int end = *p == '\0';
+    int split = end || *p == ';';
+    if (*p == ',') {
+      if (!is_workload) {
+        split = 1;
+      } else {
+        /* The next item (up to ',' or ';') starts a new spec when it has
+         * ':' or '/', names a generator, or is not a key=value. */
+        char *next = p + 1;
+        size_t len = strcspn(next, ",;");
+        char saved = next[len];
+        next[len] = '\0';
+        split = strchr(next, ':') || strchr(next, '/') || wl_gen_is_spec(next) || !strchr(next, '=');
+        next[len] = saved;
+      }
+    }
+    if (!split) continue;
+    *p = '\0';
+    if (*item) {
+      char **g = sim_grow(values, &cap, count + 1, sizeof *g);
+      char *v = g ? strdup(item) : NULL;
+      if (g) values = g;
+      if (!v) {
+        rc = sim_errorf(SIM_ENOMEM, "out of memory");
+        break;
+      }
+      values[count++] = v;
+    }
+    if (end) break;
+    item = p + 1;
+  }
+  free(copy);
+  if (!rc && count == 0) rc = sim_errorf(SIM_EINVAL, "--%s: no values", key);
+  if (rc) {
+    mdl_sweep_values_free(values, count);
+    return rc;
+  }
+  *values_out = values;
+  *count_out = count;
+  return 0;
+}
+
+/* ------------------------------------------------ values actually used */
+
+/* Memory a run may use beyond the bitmaps: event batches, the player's
+ * buffer of one time instant (bounded by the workloads' limit), engine. */
+#define MDL__RUN_OVERHEAD_BYTES (80ull << 20)
+
+static uint64_t mdl__memory_limit(void) {
+  const char *env = getenv("MIGSIM_MAX_MEMORY");
+  uint64_t v;
+  if (env && *env && sim_parse_bytes(env, 0, &v) == 0 && v > 0) return v;
+  long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+  uint64_t phys = pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : UINT64_MAX;
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && (uint64_t)rl.rlim_cur < phys)
+    phys = (uint64_t)rl.rlim_cur;
+  return phys;
+}
+
+/* What resolve learns by opening a workload and reading its first events
+ * (at most MDL__PROBE_EVENTS, or up to the end of a shorter trace). */
+#define MDL__PROBE_EVENTS 1000000
+typedef struct {
+  char workload[MDL_TEXT_MAX];
+  uint64_t pages_asked, duration_ns, until_ns;
+  uint32_t page_size;
+  int valid;
+  /* results */
+  uint64_t pages;
+  uint32_t meta_page_size;
+  uint64_t count, first, last, period;
+  int ended;
+} mdl__probe;
+
+/* Sweeps resolve many points of one workload in a row: the last probe of
+ * each thread is kept (the seed is left out of the key: it changes which
+ * pages a generator writes, not how many). */
+static _Thread_local mdl__probe mdl__last_probe;
+
+static int mdl__probe_workload(const mdl_scenario *s, mdl__probe *out) {
+  uint64_t pages_asked = s->pages ? s->pages : 131072;
+  uint64_t until = s->trace_offset_ns + s->timeout_ns;
+  mdl__probe *c = &mdl__last_probe;
+  if (c->valid && !strcmp(c->workload, s->workload) && c->pages_asked == pages_asked &&
+      c->page_size == s->page_size && c->duration_ns == s->workload_duration_ns && c->until_ns >= until) {
+    *out = *c;
+    return 0;
+  }
+  wl_open_opts o = {pages_asked, s->page_size, s->seed, s->workload_duration_ns};
+  wl_source *src = NULL;
+  int rc = wl_source_open(s->workload, &o, &src);
+  if (rc) return rc;
+  memset(out, 0, sizeof *out);
+  const wl_meta *m = wl_source_meta(src);
+  out->pages = m->pages;
+  out->meta_page_size = m->page_size;
+  out->first = UINT64_MAX;
+  wl_event *buf = malloc(4096 * sizeof *buf);
+  if (!buf) rc = sim_errorf(SIM_ENOMEM, "out of memory");
+  while (!rc && out->count < MDL__PROBE_EVENTS) {
+    long n = wl_source_read(src, buf, 4096);
+    if (n < 0) rc = (int)n;
+    if (n <= 0) {
+      out->ended = n == 0;
+      break;
+    }
+    if (out->first == UINT64_MAX) out->first = buf[0].time_ns;
+    out->count += (uint64_t)n;
+    out->last = buf[n - 1].time_ns;
+    if (out->last > until) break; /* the run ends before the rest matters */
+  }
+  free(buf);
+  out->period = wl_meta_period(m, out->last);
+  wl_source_close(src);
+  if (rc) return rc;
+  snprintf(out->workload, sizeof out->workload, "%s", s->workload);
+  out->pages_asked = pages_asked;
+  out->page_size = s->page_size;
+  out->duration_ns = s->workload_duration_ns;
+  out->until_ns = until;
+  out->valid = 1;
+  *c = *out;
+  return 0;
+}
+
+/* Page events a run may have to replay, estimated from the probe and the
+ * timeout, refused above MIGSIM_MAX_EVENTS (default 10^10, about a minute
+ * and a half at the simulator's speed): a tiny trace looping every few
+ * nanoseconds, or a generator at an absurd rate, would otherwise keep a
+ * run busy for hours. */
+static int mdl__check_event_work(const mdl_scenario *s, const mdl__probe *p) {
+  double limit = 1e10;
+  const char *env = getenv("MIGSIM_MAX_EVENTS");
+  uint64_t v;
+  if (env && *env && sim_parse_count(env, &v) == 0 && v > 0) limit = (double)v;
+  if (p->count == 0) return 0;
+  double horizon = (double)s->timeout_ns, span, events;
+  int looped = p->ended && s->loop;
+  if (looped) {
+    span = (double)p->period;
+    events = (double)p->count * ((double)s->trace_offset_ns + horizon) / span;
+  } else {
+    span = (double)(p->last > p->first ? p->last - p->first : 1);
+    events = p->ended ? (double)p->count : (double)p->count * horizon / span;
+  }
+  if (events > limit)
+    return sim_errorf(SIM_ERANGE,
+                      "%.60s: about %.3g page events in the %.6g s timeout (%llu events in %.6g s%s); more than "
+                      "the %.3g a run may replay (MIGSIM_MAX_EVENTS sets the limit)",
+                      s->workload, events, horizon / 1e9, (unsigned long long)p->count, span / 1e9,
+                      looped ? ", looped" : "", limit);
+  return 0;
+}
+
+int mdl_scenario_resolve(const mdl_scenario *s, mdl_scenario *used, mdl_profile *profile,
+                         uint64_t *memory_bytes) {
+  int rc = mdl_scenario_validate(s);
+  if (rc) return rc;
+  mdl_profile local;
+  if (!profile) profile = &local;
+  if ((rc = mdl_profile_load(s->profile, profile))) return rc;
+  if ((rc = mdl_profile_validate(profile))) return rc;
+  *used = *s;
+  /* The guest size as the simulator takes it: the scenario's, else the
+   * trace's, else 131072 pages for a generator. */
+  mdl__probe probe;
+  if ((rc = mdl__probe_workload(s, &probe))) return rc;
+  if (!s->pages) used->pages = probe.pages;
+  if (probe.meta_page_size != s->page_size)
+    return sim_errorf(SIM_EINVAL, "%s: page size %u differs from the scenario's %u", s->workload,
+                      probe.meta_page_size, s->page_size);
+  if (probe.pages > used->pages)
+    return sim_errorf(SIM_ERANGE, "%s: trace has %llu pages but the guest only %llu", s->workload,
+                      (unsigned long long)probe.pages, (unsigned long long)used->pages);
+  if ((rc = mdl__check_event_work(s, &probe))) return rc;
+  if (used->link_bandwidth == 0) used->link_bandwidth = profile->link_bytes_per_s;
+  if (used->postcopy_bandwidth == 0) used->postcopy_bandwidth = used->link_bandwidth;
+  /* Memory: the bitmaps (mdl_mem.h) of every guest page plus other RAM
+   * blocks, one byte per KVM chunk, and the fixed buffers. Refused before
+   * anything is allocated. */
+  double pages = (double)used->guest_offset + (double)used->pages + (double)used->guest_extra_pages +
+                 (double)profile->extra_nonzero_pages + (double)profile->extra_zero_pages;
+  double bytes = (double)mdl_mem_bytes((uint64_t)pages) + pages / (double)profile->chunk_pages +
+                 (double)MDL__RUN_OVERHEAD_BYTES;
+  uint64_t limit = mdl__memory_limit();
+  if (bytes > (double)limit) {
+    char need[32], have[32];
+    return sim_errorf(SIM_ERANGE,
+                      "the run needs about %s of memory for %.0f guest pages, more than the %s "
+                      "available (MIGSIM_MAX_MEMORY sets the limit)",
+                      sim_format_bytes(need, sizeof need, bytes), pages,
+                      sim_format_bytes(have, sizeof have, (double)limit));
+  }
+  if (memory_bytes) *memory_bytes = (uint64_t)bytes;
+  return 0;
 }
 
 /* ------------------------------------------------------ scenario files */
 
-typedef struct {
-  const char *path;
-  mdl_scenario defaults;
-  mdl_scenario current;
-  char section[128];
-  int have_current;
-  int rc;
-  int (*fn)(void *ctx, const mdl_scenario *s);
-  void *ctx;
-  const mdl_scenario *base;
-} mdl__file_ctx;
-
-static int mdl__emit(mdl__file_ctx *c) {
-  if (!c->have_current) return 0;
-  c->have_current = 0;
-  if (!c->current.name[0]) snprintf(c->current.name, sizeof c->current.name, "%s", c->section);
-  int rc = mdl_scenario_validate(&c->current);
-  if (rc) return sim_errorf(rc, "%s: scenario [%s]: %s", c->path, c->section, sim_error_message());
-  return c->fn(c->ctx, &c->current);
-}
-
-static int mdl__file_handler(void *user, const char *section, const char *name,
-                             const char *value) {
-  mdl__file_ctx *c = user;
-  int is_defaults = strcmp(section, "defaults") == 0 || section[0] == '\0';
-  if (!is_defaults && (!c->have_current || strcmp(section, c->section) != 0)) {
-    if ((c->rc = mdl__emit(c))) return 0;
-    c->current = c->defaults;
-    snprintf(c->section, sizeof c->section, "%s", section);
-    c->have_current = 1;
-  }
-  mdl_scenario *target = is_defaults ? &c->defaults : &c->current;
-  int rc = mdl_scenario_set(target, name, value);
-  if (rc) {
-    c->rc = sim_errorf(rc, "%s: [%s] %s: %s", c->path, section, name, sim_error_message());
-    return 0;
-  }
-  return 1;
-}
-
+/* Every scenario of the file is built and checked (parameters, ranges,
+ * profile) before the first one is handed to fn, so an error anywhere in
+ * the file stops the command before it writes anything. */
 int mdl_scenario_file_each(const char *path, const mdl_scenario *base,
                            int (*fn)(void *ctx, const mdl_scenario *s), void *ctx) {
-  mdl__file_ctx *c = calloc(1, sizeof *c);
-  if (!c) return sim_errorf(SIM_ENOMEM, "out of memory");
-  c->path = path;
-  c->defaults = *base;
-  c->fn = fn;
-  c->ctx = ctx;
-  int perr = ini_parse(path, mdl__file_handler, c);
-  int rc = c->rc;
-  if (!rc && perr < 0) rc = sim_errorf(SIM_EIO, "cannot read scenario file %s: %s", path, strerror(errno));
-  if (!rc && perr > 0) rc = sim_errorf(SIM_EFORMAT, "%s:%d: malformed line (expected key = value or [section])", path, perr);
-  if (!rc) {
-    int had_sections = c->have_current || c->section[0];
-    rc = mdl__emit(c);
-    if (!rc && !had_sections) {
-      /* A file without sections is one scenario: its defaults. */
-      c->current = c->defaults;
-      snprintf(c->section, sizeof c->section, "%s", "scenario");
-      c->have_current = 1;
-      rc = mdl__emit(c);
+  mdl_ini ini;
+  int rc = mdl_ini_read(path, &ini);
+  if (rc) return rc;
+  mdl_scenario defaults = *base, *list = NULL;
+  size_t n = 0, cap = 0;
+  const char *current = NULL; /* section of list[n-1] */
+  for (size_t i = 0; i < ini.count && !rc; i++) {
+    const mdl_ini_entry *e = &ini.entries[i];
+    int is_defaults = e->section[0] == '\0' || strcmp(e->section, "defaults") == 0;
+    if (is_defaults && n > 0) {
+      rc = sim_errorf(SIM_EFORMAT, "%s:%u: [defaults] must come before the first scenario section", path,
+                      e->line);
+      break;
+    }
+    if (!is_defaults && (!current || strcmp(current, e->section) != 0)) {
+      if (strlen(e->section) >= sizeof list->name) {
+        rc = sim_errorf(SIM_ERANGE, "%s:%u: scenario name [%.40s...] longer than %zu characters", path,
+                        e->line, e->section, sizeof list->name - 1);
+        break;
+      }
+      mdl_scenario *g = sim_grow(list, &cap, n + 1, sizeof *g);
+      if (!g) {
+        rc = sim_errorf(SIM_ENOMEM, "out of memory");
+        break;
+      }
+      list = g;
+      list[n] = defaults;
+      current = e->section;
+      n++;
+      /* Named after the section unless a name = line says otherwise. */
+      if (!defaults.name[0]) snprintf(list[n - 1].name, sizeof list->name, "%s", e->section);
+    }
+    mdl_scenario *target = is_defaults ? &defaults : &list[n - 1];
+    if ((rc = mdl_scenario_set(target, e->key, e->value)))
+      rc = sim_errorf(rc, "%s:%u: [%s] %s", path, e->line, e->section, sim_error_message());
+  }
+  if (!rc && n == 0) {
+    /* A file without scenario sections is one scenario: its defaults. */
+    list = malloc(sizeof *list);
+    if (!list) rc = sim_errorf(SIM_ENOMEM, "out of memory");
+    else {
+      list[0] = defaults;
+      n = 1;
+      if (!list[0].name[0]) snprintf(list[0].name, sizeof list[0].name, "scenario");
     }
   }
-  free(c);
+  for (size_t i = 0; i < n && !rc; i++) {
+    mdl_profile profile;
+    if ((rc = mdl_scenario_validate(&list[i])) || (rc = mdl_profile_load(list[i].profile, &profile)))
+      rc = sim_errorf(rc, "%s: scenario [%s]: %s", path, list[i].name, sim_error_message());
+  }
+  for (size_t i = 0; i < n && !rc; i++) rc = fn(ctx, &list[i]);
+  free(list);
+  mdl_ini_free(&ini);
   return rc;
 }
 

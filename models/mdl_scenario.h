@@ -26,7 +26,7 @@ typedef enum {
 #define MDL_TEXT_MAX 1024
 
 typedef struct {
-  char name[128];               /* label for reports; default derived */
+  char name[MDL_TEXT_MAX];      /* label for reports; default derived */
   char workload[MDL_TEXT_MAX];  /* trace path or generator spec */
   uint64_t pages;               /* guest pages (0: from the trace) */
   uint32_t page_size;           /* 4096 */
@@ -70,11 +70,39 @@ int mdl_scenario_set(mdl_scenario *s, const char *key, const char *value);
  * and loads nothing. */
 int mdl_scenario_validate(const mdl_scenario *s);
 
+/* A stable 64-bit digest of every parameter's canonical text, leaving out
+ * the keys in skip[0..nskip) (e.g. a sweep's axes): two scenarios with the
+ * same digest are the same experiment. */
+uint64_t mdl_scenario_digest(const mdl_scenario *s, const char *const *skip, size_t nskip);
+
+/* The scenario with the values a simulation actually uses (`used`): pages
+ * from the trace (or the generators' 131072) when not given, the
+ * profile's link when link = 0, the link when postcopy-bandwidth = 0.
+ * Loads and checks the profile (into *profile when not NULL), opens the
+ * workload's header, and estimates the memory the run needs
+ * (*memory_bytes when not NULL), refusing with the figure when it exceeds
+ * the machine's memory or MIGSIM_MAX_MEMORY. Cost: one workload open. */
+int mdl_scenario_resolve(const mdl_scenario *s, mdl_scenario *used, mdl_profile *profile,
+                         uint64_t *memory_bytes);
+
+/* Splits a sweep's value list for parameter `key`: at every ',' or ';',
+ * except that a workload list splits at ',' only before an item that
+ * starts a new spec or path (it has ':' or '/', names a generator, or is
+ * not key=value), since specs contain commas themselves. Empty items are
+ * dropped. 0 and a malloc'ed array of malloc'ed strings (free with
+ * mdl_sweep_values_free), SIM_EINVAL for no values, SIM_ENOMEM. O(n). */
+int mdl_sweep_split(const char *key, const char *text, char ***values, size_t *count);
+void mdl_sweep_values_free(char **values, size_t count);
+
 /* True for yes/no parameters (a CLI flag may then stand alone). */
 int mdl_scenario_is_flag(const char *key);
 
 /* Lists every parameter with its default and meaning. */
 void mdl_scenario_help(FILE *out);
+
+/* The parameter table as Markdown (key, valid range, default, meaning):
+ * the source of docs/scenarios.md's table. */
+void mdl_scenario_ranges_md(FILE *out);
 
 /* Canonical text of one parameter's value (for result rows). */
 void mdl_scenario_get(const mdl_scenario *s, const char *key, char *buf, size_t len);

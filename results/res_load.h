@@ -12,7 +12,7 @@
 
 typedef struct {
   char run_id[256];
-  char name[128];  /* scenario name */
+  char name[MDL_TEXT_MAX]; /* scenario name */
   mdl_result result;
 } res_loaded;
 

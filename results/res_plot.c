@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "sim_err.h"
+#include "sim_file.h"
 
 #define RES__PLOT_DEFAULT_DEVICE "pngcairo"
 #define RES__PLOT_WIDTH 1000u
@@ -136,7 +137,8 @@ static void res__tick_label(PLINT axis, PLFLT value, PLCHAR_NC_VECTOR label, PLI
 /* State of one chart being drawn. */
 typedef struct {
   const char *path;
-  char *tmp_path;
+  sim_file *file;       /* the exclusive temporary file the driver writes */
+  const char *tmp_path; /* its name */
   PLINT caller_stream;
   int started; /* a stream was made and must be ended */
   unsigned width_px;
@@ -150,20 +152,12 @@ static int res__chart_begin(res__chart *ch, const char *path, const res_plot_opt
   ch->path = path;
   int rc = res_plot_available();
   if (rc) return rc;
-  size_t n = strlen(path) + 40;
-  ch->tmp_path = malloc(n);
-  if (!ch->tmp_path) return sim_errorf(SIM_ENOMEM, "out of memory plotting %s", path);
-  snprintf(ch->tmp_path, n, "%s.tmp.%ld", path, (long)getpid());
-  /* Fail early and clearly on an unwritable directory: the driver would
-   * only notice (and plexit) at plinit. */
-  FILE *probe = fopen(ch->tmp_path, "wb");
-  if (!probe) {
-    rc = sim_errorf(SIM_EIO, "cannot create %s: %s", path, strerror(errno));
-    free(ch->tmp_path);
-    ch->tmp_path = NULL;
-    return rc;
-  }
-  fclose(probe);
+  /* Created here (exclusively, next to the target, which must be a
+   * regular file or absent): fails early and clearly on an unwritable
+   * directory, where the driver would only notice (and plexit) at plinit. */
+  if (!strcmp(path, "-")) return sim_errorf(SIM_EINVAL, "a plot cannot go to standard output; give a file name");
+  if ((rc = sim_file_open(path, &ch->file))) return rc;
+  ch->tmp_path = sim_file_temp_path(ch->file);
 
   static int handler_installed;
   if (!handler_installed) {
@@ -175,8 +169,8 @@ static int res__chart_begin(res__chart *ch, const char *path, const res_plot_opt
   PLINT stream = -1;
   plmkstrm(&stream);
   if (stream < 0) {
-    unlink(ch->tmp_path);
-    free(ch->tmp_path);
+    sim_file_abort(ch->file);
+    ch->file = NULL;
     ch->tmp_path = NULL;
     return sim_errorf(SIM_EIO, "plotting %s: no free PLplot stream", path);
   }
@@ -223,11 +217,12 @@ static int res__chart_end(res__chart *ch, int rc) {
     if (f) fclose(f);
     if (got != sizeof head || memcmp(head, png_magic, sizeof head) != 0)
       rc = sim_errorf(SIM_EIO, "plotting %s: the %s driver wrote no PNG", ch->path, res__device);
-    else if (rename(ch->tmp_path, ch->path) != 0)
-      rc = sim_errorf(SIM_EIO, "cannot write %s: %s", ch->path, strerror(errno));
+    else
+      rc = sim_file_commit(ch->file); /* the stream is empty: the driver wrote by name */
+    if (!rc) ch->file = NULL;
   }
-  if (rc && ch->tmp_path) unlink(ch->tmp_path);
-  free(ch->tmp_path);
+  sim_file_abort(ch->file);
+  ch->file = NULL;
   ch->tmp_path = NULL;
   return rc;
 }

@@ -315,11 +315,11 @@ int res_round_overlay(const char *dir, const res_case *c) {
   }
   if (!rc && ns) {
     char path[1024], title[200], safe[128];
-    snprintf(safe, sizeof safe, "%s", c->scenario->name);
+    snprintf(safe, sizeof safe, "%.127s", c->scenario->name); /* a file name: cut on purpose */
     for (char *p = safe; *p; p++)
       if (*p == '/' || *p == ' ') *p = '_';
     snprintf(path, sizeof path, "%s/rounds_%s.png", dir, safe);
-    snprintf(title, sizeof title, "%s: bytes sent per round", c->scenario->name);
+    snprintf(title, sizeof title, "%.160s: bytes sent per round", c->scenario->name);
     res_plot_opts o = {0};
     o.title = title;
     o.x_label = "round (dirty sync)";

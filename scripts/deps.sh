@@ -43,7 +43,7 @@ packages=(
   libgsl-dev libcsv-dev libzstd-dev zlib1g-dev     # simulator, traces
   libplplot-dev plplot-driver-cairo fonts-dejavu-core  # plots (PNG via cairo)
   libcmocka-dev                                    # tests
-  libinih-dev libjansson-dev                       # scenario/profile files, QMP
+  libjansson-dev                                   # QMP
   gcc-multilib qemu-system-x86                     # kvmreplay guest and QEMU 7.2
   procps                                           # pgrep/ps for the replay tests
 )

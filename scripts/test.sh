@@ -16,6 +16,6 @@ cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -L unit -j"$jobs"
 
-CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DMIGSIM_FUZZ=ON -DMIGSIM_FUZZ_SECONDS=30
-cmake --build build-fuzz -j"$jobs" --target fuzz_trace_bin fuzz_trace_csv
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DMIGSIM_FUZZ=ON -DMIGSIM_FUZZ_SECONDS=25
+cmake --build build-fuzz -j"$jobs" --target fuzz_targets
 ctest --test-dir build-fuzz --output-on-failure -L fuzz

@@ -68,11 +68,15 @@ static const sim__unit *sim__find(const sim__unit *table, const char *name) {
   return NULL;
 }
 
+/* Rounds v (finite, >= 0) to the nearest integer. Values of 2^64 and more
+ * are refused rather than clamped or converted (the cast would be
+ * undefined behaviour). */
 static int sim__to_u64(double v, const char *text, const char *what,
                        uint64_t *out) {
-  if (v >= 18446744073709551615.0)
-    return sim_errorf(SIM_ERANGE, "%s '%s' is too large", what, text);
-  *out = (uint64_t)llround(v);
+  double r = nearbyint(v);
+  if (!(r < 18446744073709551616.0))
+    return sim_errorf(SIM_ERANGE, "%s '%s' is too large (more than 2^64-1)", what, text);
+  *out = (uint64_t)r;
   return 0;
 }
 
@@ -148,6 +152,15 @@ double sim_rate_pages_per_s(sim_rate rate, uint64_t page_size) {
 int sim_parse_count(const char *text, uint64_t *count) {
   static const sim__unit count_units[] = {
       {"", 1.0}, {"k", 1e3}, {"K", 1e3}, {"M", 1e6}, {"G", 1e9}, {NULL, 0}};
+  /* Plain digits are read exactly (a seed of 2^53 + 1 stays itself). */
+  if (text && *text >= '0' && *text <= '9' && text[strspn(text, "0123456789")] == '\0') {
+    errno = 0;
+    unsigned long long exact = strtoull(text, NULL, 10);
+    if (errno == ERANGE)
+      return sim_errorf(SIM_ERANGE, "count '%s' is too large (more than 2^64-1)", text);
+    *count = exact;
+    return 0;
+  }
   double v;
   const char *suffix;
   int rc = sim__split(text, "count", &v, &suffix);
@@ -159,6 +172,12 @@ int sim_parse_count(const char *text, uint64_t *count) {
   v *= u->factor;
   if (v != floor(v))
     return sim_errorf(SIM_EINVAL, "count '%s' is not a whole number", text);
+  /* Above 2^53 a double no longer holds every integer: "1e16" or
+   * "9007199254740993.0" may not be the number that was meant. */
+  if (v > 9007199254740992.0)
+    return sim_errorf(SIM_ERANGE,
+                      "count '%s' is not exact in this notation above 2^53; write it in plain digits",
+                      text);
   return sim__to_u64(v, text, "count", count);
 }
 
@@ -211,5 +230,44 @@ char *sim_format_duration(char *buf, size_t len, uint64_t ns) {
     snprintf(buf, len, "%.1f ms", v / 1e6);
   else
     snprintf(buf, len, "%.3f s", v / 1e9);
+  return buf;
+}
+
+/* Writes v in the largest unit of `units` that divides it exactly (units
+ * ordered from small to large), or in the first unit. */
+static void sim__format_exact(char *buf, size_t len, double v, const sim__unit *units) {
+  const sim__unit *best = units;
+  if (v == 0) {
+    snprintf(buf, len, "0");
+    return;
+  }
+  for (const sim__unit *u = units; u->name; u++)
+    if (v >= u->factor && fmod(v, u->factor) == 0.0) best = u;
+  snprintf(buf, len, "%.15g%s", v / best->factor, best->name);
+}
+
+char *sim_format_quantity(char *buf, size_t len, sim_quantity q, double v) {
+  static const sim__unit bytes[] = {{"B", 1.0}, {"KiB", 1024.0}, {"MiB", 1048576.0},
+                                    {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}, {NULL, 0}};
+  static const sim__unit rates[] = {{"B/s", 1.0}, {"KiB/s", 1024.0}, {"MiB/s", 1048576.0},
+                                    {"GiB/s", 1073741824.0}, {"TiB/s", 1099511627776.0}, {NULL, 0}};
+  static const sim__unit ns[] = {{"ns", 1.0}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {NULL, 0}};
+  switch (q) {
+    case SIM_QTY_BYTES: sim__format_exact(buf, len, v, bytes); break;
+    case SIM_QTY_RATE: sim__format_exact(buf, len, v, rates); break;
+    case SIM_QTY_NS: sim__format_exact(buf, len, v, ns); break;
+    case SIM_QTY_COUNT:
+      if (v >= 18446744073709551615.0) snprintf(buf, len, "18446744073709551615");
+      else snprintf(buf, len, "%.0f", v);
+      break;
+    case SIM_QTY_NUMBER: snprintf(buf, len, "%.15g", v); break;
+  }
+  return buf;
+}
+
+char *sim_format_range(char *buf, size_t len, sim_quantity q, double lo, double hi) {
+  char a[64], b[64];
+  snprintf(buf, len, "%s..%s", sim_format_quantity(a, sizeof a, q, lo),
+           sim_format_quantity(b, sizeof b, q, hi));
   return buf;
 }

@@ -42,7 +42,10 @@ int sim_parse_rate(const char *text, sim_rate_kind bare_kind, sim_rate *rate);
 double sim_rate_bytes_per_s(sim_rate rate, uint64_t page_size);
 double sim_rate_pages_per_s(sim_rate rate, uint64_t page_size);
 
-/* A non-negative integer count; accepts 1e6 and k/M/G suffixes (×1000). */
+/* A non-negative integer count; accepts 1e6 and k/M/G suffixes (×1000).
+ * Plain digits are read exactly up to 2^64-1; other notations must give a
+ * whole number no larger than 2^53 (where a double still holds every
+ * integer), so nothing is rounded or clamped. */
 int sim_parse_count(const char *text, uint64_t *count);
 
 /* A finite double (no unit). */
@@ -50,6 +53,21 @@ int sim_parse_double(const char *text, double *value);
 
 /* A fraction in [0, 1]: "0.25" or "25%". */
 int sim_parse_fraction(const char *text, double *fraction);
+
+/* What a number measures, for messages and help texts that state ranges. */
+typedef enum {
+  SIM_QTY_COUNT,  /* a plain integer */
+  SIM_QTY_NUMBER, /* a plain real number */
+  SIM_QTY_NS,     /* nanoseconds, printed as ns/us/ms/s */
+  SIM_QTY_BYTES,  /* bytes, printed as B/KiB/.../TiB */
+  SIM_QTY_RATE    /* bytes per second, printed as B/s/.../TiB/s */
+} sim_quantity;
+
+/* v in the largest unit that represents it exactly ("1GiB/s", "2000s");
+ * returns buf. */
+char *sim_format_quantity(char *buf, size_t len, sim_quantity q, double v);
+/* "lo..hi" in that form; returns buf. */
+char *sim_format_range(char *buf, size_t len, sim_quantity q, double lo, double hi);
 
 /* Human-readable renderings into buf (always NUL-terminated); return buf. */
 char *sim_format_bytes(char *buf, size_t len, double bytes);

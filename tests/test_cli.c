@@ -17,25 +17,6 @@
 #include "test_util.h"
 
 
-/* Runs `migsim ARGS` through the shell with stderr captured in err; returns
- * the exit status. */
-static int migsim(char *err, size_t errlen, const char *fmt, ...) {
-  char args[4096], cmd[8192], errpath[600];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(args, sizeof args, fmt, ap);
-  va_end(ap);
-  snprintf(errpath, sizeof errpath, "%s/stderr.txt", tmpdir);
-  snprintf(cmd, sizeof cmd, "%s %s >/dev/null 2>%s", MIGSIM_BIN, args, errpath);
-  int st = system(cmd);
-  if (err) {
-    FILE *f = fopen(errpath, "r");
-    size_t n = f ? fread(err, 1, errlen - 1, f) : 0;
-    err[n] = '\0';
-    if (f) fclose(f);
-  }
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static int exists(const char *fmt, const char *name) {
   char path[1024];
@@ -55,18 +36,6 @@ static long count_lines(const char *path) {
   return n;
 }
 
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  rewind(f);
-  char *buf = malloc((size_t)n + 1);
-  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-  buf[n] = '\0';
-  fclose(f);
-  return buf;
-}
 
 static void test_bad_input_one_line(void **state) {
   (void)state;
@@ -209,6 +178,7 @@ static void test_sweep_interrupt(void **state) {
   waitpid(pid, &st, 0);
   snprintf(path, sizeof path, "%s/int/summary.csv", tmpdir);
   long rows = count_lines(path) - 1;
+  if (rows < 0) rows = 0; /* interrupted before the first commit */
   if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
     /* The machine was fast enough to finish first: still a valid run. */
     assert_int_equal(rows, 48);

@@ -66,13 +66,14 @@ static int teardown(void **state) {
 
 /* Number of directory entries whose name starts with `prefix` (so that a
  * leftover "out.mtr.tmp.123" counts as much as "out.mtr"). */
-static int count_files(const char *prefix) {
+static int count_files(const char *name) {
   DIR *d = opendir(tmp_root);
   assert_non_null(d);
   int n = 0;
   struct dirent *e;
   while ((e = readdir(d)))
-    if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) n++;
+    if (!strncmp(e->d_name, name, strlen(name)) || (e->d_name[0] == '.' && !strncmp(e->d_name + 1, name, strlen(name))))
+      n++; /* the file or its hidden temporary file */
   closedir(d);
   return n;
 }

@@ -7,8 +7,11 @@
 #define TEST_UTIL_H
 
 #include <ftw.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char tmpdir[64];
@@ -37,6 +40,50 @@ static inline void write_file(const char *path, const char *text) {
   assert_non_null(f);
   fputs(text, f);
   fclose(f);
+}
+
+#ifdef MIGSIM_BIN
+/* Runs `migsim ARGS` through the shell (result folders unsynced: tests
+ * need no durability), stdout discarded, stderr in err; returns the exit
+ * status (-1 when killed by a signal). */
+static inline int migsim(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static inline int migsim(char *err, size_t errlen, const char *fmt, ...) {
+  char args[8192], cmd[16384], errpath[600];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(args, sizeof args, fmt, ap);
+  va_end(ap);
+  snprintf(errpath, sizeof errpath, "%s/stderr.txt", tmpdir);
+  snprintf(cmd, sizeof cmd, "MIGSIM_FSYNC=0 %s %s >/dev/null 2>%s", MIGSIM_BIN, args, errpath);
+  int st = system(cmd);
+  if (err) {
+    FILE *f = fopen(errpath, "r");
+    size_t n = f ? fread(err, 1, errlen - 1, f) : 0;
+    err[n] = '\0';
+    if (f) fclose(f);
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+#endif
+
+/* The whole file as a NUL-terminated string (malloc'ed), NULL if it cannot
+ * be opened. */
+static inline char *slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  rewind(f);
+  char *buf = malloc((size_t)n + 1);
+  if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+    free(buf);
+    fclose(f);
+    return NULL;
+  }
+  buf[n] = '\0';
+  fclose(f);
+  return buf;
 }
 
 #endif

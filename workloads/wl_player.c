@@ -62,6 +62,11 @@ static int wl__peek(wl_player *p, wl_event **ev) {
 }
 
 static int wl__run_push(wl_player *p, const wl_event *ev) {
+  if (p->run_len >= WL_MAX_EVENTS_PER_INSTANT)
+    return sim_errorf(SIM_ERANGE,
+                      "trace has more than %u events at time %llu ns; a trace may hold at most %u events "
+                      "per time instant",
+                      WL_MAX_EVENTS_PER_INSTANT, (unsigned long long)ev->time_ns, WL_MAX_EVENTS_PER_INSTANT);
   wl_event *g = sim_grow(p->run, &p->run_cap, p->run_len + 1, sizeof *g);
   if (!g) return sim_errorf(SIM_ENOMEM, "out of memory buffering a trace epoch");
   p->run = g;

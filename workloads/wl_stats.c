@@ -93,6 +93,8 @@ static void *wl__calloc_array(size_t count, size_t size) {
   return calloc(count, size);
 }
 
+static int wl__too_many_bins(const wl_stats *st, uint64_t t);
+
 int wl_stats_new(const wl_meta *meta, const wl_stats_opts *opts,
                  wl_stats **out) {
   static const wl_stats_opts defaults = {0, 0, 0, NULL, NULL};
@@ -116,6 +118,13 @@ int wl_stats_new(const wl_meta *meta, const wl_stats_opts *opts,
   st->nonzero_pages = wl_meta_nonzero_pages(meta);
   st->words = (size_t)((meta->pages + 63) / 64);
   st->bin_ns = opts->bin_ns ? opts->bin_ns : WL_STATS_DEFAULT_BIN_NS;
+  /* A span the bins cannot cover is refused now, not after reading the
+   * whole trace. */
+  if ((opts->what & WL_STATS_DIRTY_RATE) && meta->duration_ns / st->bin_ns >= WL__MAX_BINS) {
+    int rc = wl__too_many_bins(st, meta->duration_ns);
+    free(st);
+    return rc;
+  }
   st->bin_end_ns = st->bin_ns;
   st->on_bin = opts->on_bin;
   st->on_bin_ctx = opts->on_bin_ctx;

@@ -40,7 +40,8 @@ static int wl__parse_u64(const char *key, const char *value, uint64_t *out) {
     return sim_errorf(SIM_EFORMAT, "metadata %s has no value", key);
   char *end = NULL;
   errno = 0;
-  if (*value == '-')
+  /* strtoull would skip blanks and accept a sign ("-1" as 2^64-1). */
+  if (*value < '0' || *value > '9')
     return sim_errorf(SIM_EFORMAT, "metadata %s=%s: expected a non-negative integer", key, value);
   unsigned long long v = strtoull(value, &end, 10);
   if (errno == ERANGE || *end != '\0')

@@ -53,6 +53,9 @@ typedef struct {
 #define WL_MAX_PAGES (1ull << 40)     /* 4 PiB of 4 KiB pages */
 #define WL_MAX_PAGE_SIZE (1u << 30)
 #define WL_MAX_KV 4096u
+/* Events sharing one timestamp are buffered to spread them over their
+ * epoch (wl_player.h): at most this many (48 MiB of buffer). */
+#define WL_MAX_EVENTS_PER_INSTANT (1u << 21)
 #define WL_MAX_NONZERO_RANGES (1ull << 32)
 
 void wl_meta_init(wl_meta *m);
