@@ -617,7 +617,7 @@ static void test_cli_records_python_mmap(void **state) {
   assert_string_equal(wl_meta_get(meta, "end"), "exited");
   assert_string_equal(wl_meta_get(meta, "mappings"), "private,shared");
   /* It ran (not "0 scans"): at least the 1.5 s of the script's sleeps. */
-  assert_true(strtoull(wl_meta_get(meta, "scans"), NULL, 10) >= 20);
+  assert_true(strtoull(wl_meta_get(meta, "duration_ns"), NULL, 10) >= 3 * SIM_NS_PER_S / 2);
   /* Every phase writes every page of the mapping again. */
   if (events < PY_PHASES * PY_PAGES || events > PY_PHASES * PY_PAGES + PY_NOISE)
     fail_msg("%" PRIu64 " events, expected %d..%d", events, PY_PHASES * PY_PAGES,
@@ -653,10 +653,12 @@ static void test_cli_records_through_shell(void **state) {
     const wl_meta *meta;
     wl_source *src;
     uint64_t events = trace_events(out, &meta, &src);
+    /* Recorded until the helper's exit, 2.5 s after its exec (not "0.0 s
+     * (exited)"); scans are not counted: a loaded machine merges windows. */
     if (strcmp(wl_meta_get(meta, "execs"), "1") != 0 ||
-        strtoull(wl_meta_get(meta, "scans"), NULL, 10) < 20)
-      fail_msg("%s: execs=%s scans=%s (expected 1 and >= 20): %s", backend,
-               wl_meta_get(meta, "execs"), wl_meta_get(meta, "scans"), res.err);
+        strtoull(wl_meta_get(meta, "duration_ns"), NULL, 10) < 2 * SIM_NS_PER_S)
+      fail_msg("%s: execs=%s duration_ns=%s (expected 1 and >= 2 s): %s", backend,
+               wl_meta_get(meta, "execs"), wl_meta_get(meta, "duration_ns"), res.err);
     /* The phases' new pages, and for the exact backend also the
      * identical rewrites of the first SH_M pages in every phase. */
     uint64_t expected = SH_PHASES * SH_N + (b ? SH_PHASES * SH_M : 0);
@@ -671,7 +673,10 @@ static void test_cli_records_through_shell(void **state) {
 
 /* write_bytes and compress_ratio from sampled page contents: the soak
  * helper fills pages with incompressible bytes and each write changes one
- * 8-byte word of a page it revisits several times a second. */
+ * 8-byte word of a page it revisits several times a second. The samples
+ * also catch the helper's stack and libc pages (a few, changing more and
+ * compressing well), hence the margins; a whole page per write (4096) or
+ * nothing (0), or compressible-looking data, would fail. */
 static void test_cli_content_attributes(void **state) {
   (void)state;
   need_helper();
@@ -693,8 +698,8 @@ static void test_cli_content_attributes(void **state) {
   assert_non_null(cr);
   unsigned long write_bytes = strtoul(wb, NULL, 10);
   double ratio = strtod(cr, NULL);
-  if (write_bytes < 1 || write_bytes > 8 || ratio < 0.95 || ratio > 1.05)
-    fail_msg("write_bytes=%s compress_ratio=%s, expected 1..8 and about 1", wb, cr);
+  if (write_bytes < 1 || write_bytes > 256 || ratio < 0.8 || ratio > 1.05)
+    fail_msg("write_bytes=%s compress_ratio=%s, expected 1..256 and 0.8..1.05", wb, cr);
   assert_true(strtoull(wl_meta_get(meta, "write_bytes_samples"), NULL, 10) >= 10);
   wl_source_close(src);
   unlink(out);

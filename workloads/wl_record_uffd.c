@@ -11,6 +11,7 @@
 #include "wl_record.h"
 #include "wl_record_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
@@ -158,8 +159,43 @@ static int wl__inject(pid_t tid, uint64_t insn, const struct user_regs_struct *s
   return 0;
 }
 
-int wl__uffd_attach(pid_t pid, int *uffd) {
+/* True when thread `tid` of `pid` has exited (a zombie, or gone). */
+static int wl__thread_dead(pid_t pid, pid_t tid) {
+  char path[96], buf[512];
+  snprintf(path, sizeof path, "/proc/%ld/task/%ld/stat", (long)pid, (long)tid);
+  FILE *f = fopen(path, "re");
+  if (!f) return 1;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  const char *paren = strrchr(buf, ')');
+  return !paren || paren[1] != ' ' || paren[2] == 'Z' || paren[2] == 'X';
+}
+
+/* The thread to run the system calls in: the main one, or, when it has
+ * exited while others run on (its stop would never come), the first live
+ * one. Any thread will do: they share the address space. */
+static pid_t wl__pick_thread(pid_t pid) {
+  if (!wl__thread_dead(pid, pid)) return pid;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%ld/task", (long)pid);
+  DIR *dir = opendir(path);
   pid_t tid = pid;
+  if (!dir) return pid;
+  struct dirent *e;
+  while ((e = readdir(dir))) {
+    long t = strtol(e->d_name, NULL, 10);
+    if (t > 0 && t != pid && !wl__thread_dead(pid, (pid_t)t)) {
+      tid = (pid_t)t;
+      break;
+    }
+  }
+  closedir(dir);
+  return tid;
+}
+
+int wl__uffd_attach(pid_t pid, int *uffd) {
+  pid_t tid = wl__pick_thread(pid);
   int rc = 0, held = 0, status, target_fd = -1, pidfd = -1;
   struct user_regs_struct saved;
   *uffd = -1;
