@@ -33,8 +33,8 @@
  *       on stdin, then writes PAGES_PER_S pages per second (100 bursts a
  *       second) at random page indices (record_pattern_next(), seeded with
  *       SEED) for SECONDS seconds, each write a new 8-byte value; prints
- *       "done <writes> <ns>", waits 1 s (so that a recorder sees the last
- *       burst) and exits. The written set is known from SEED and <writes>.
+ *       "done <writes> <ns>", and exits at the next line on stdin (sent by
+ *       the recorder once a whole scan has followed "done"). The written set is known from SEED and <writes>.
  *       (The line is "done <writes> <nanoseconds>": when page faults are
  *       slow the bursts fall behind, and the time says by how much.)
  *
@@ -245,7 +245,7 @@ static int run_random(size_t mib, unsigned long seconds, unsigned long rate, uin
   }
   printf("done %llu %llu\n", (unsigned long long)writes, (unsigned long long)(now_ns() - start));
   fflush(stdout);
-  sleep_ms(1000);
+  wait_go(); /* the recorder's "quit", once it has scanned since "done" */
   return 0;
 }
 
