@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "helpers/child_pipes.h"
 #include "sim_err.h"
 #include "sim_units.h"
 #include "wl_record.h"
@@ -63,29 +64,9 @@ typedef struct {
 static helper current; /* reaped by the teardown also when a test fails */
 
 static void helper_start(char *const argv[]) {
-  int in[2], out[2];
   need_helper();
-  assert_int_equal(pipe(in), 0);
-  assert_int_equal(pipe(out), 0);
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    dup2(in[0], 0);
-    dup2(out[1], 1);
-    close(in[0]);
-    close(in[1]);
-    close(out[0]);
-    close(out[1]);
-    execv(MIGSIM_RECORD_HELPER, argv);
-    _exit(127);
-  }
-  close(in[0]);
-  close(out[1]);
-  current.pid = pid;
-  current.to = fdopen(in[1], "w");
-  current.from = fdopen(out[0], "r");
-  assert_non_null(current.to);
-  assert_non_null(current.from);
+  current.pid = child_pipes_start(MIGSIM_RECORD_HELPER, argv, &current.to, &current.from);
+  assert_true(current.pid > 0);
 }
 
 /* Sends one command and waits for the helper's one-line answer. */

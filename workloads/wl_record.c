@@ -206,6 +206,20 @@ static uint64_t wl__page_hash(const unsigned char *page, size_t words) {
 
 static void wl__bit_set(uint64_t *bits, uint64_t i) { bits[i >> 6] |= 1ull << (i & 63); }
 
+/* Makes room for `need` elements of `size` bytes in the growable array
+ * *array of capacity *cap (doubling, from 1024). 0 or SIM_ENOMEM; the old
+ * pointer is no longer valid after a move. Amortised O(1) per element. */
+static int wl__reserve(void **array, size_t *cap, size_t need, size_t size) {
+  if (need <= *cap) return 0;
+  size_t grown_cap = *cap ? *cap : 1024;
+  while (grown_cap < need) grown_cap *= 2;
+  void *grown = realloc(*array, grown_cap * size);
+  if (!grown) return sim_errorf(SIM_ENOMEM, "out of memory");
+  *array = grown;
+  *cap = grown_cap;
+  return 0;
+}
+
 /* Unsigned LEB128 varints for the temporary event store. */
 static void wl__put_varint(FILE *f, uint64_t v) {
   while (v >= 0x80) {
@@ -393,13 +407,9 @@ static int wl__written_push(wl_recorder *r, uint64_t start, uint64_t end) {
     r->written[r->written_count - 1].end = end;
     return 0;
   }
-  if (r->written_count == r->written_cap) {
-    size_t cap = r->written_cap ? r->written_cap * 2 : 1024;
-    wl__pm_region *grown = realloc(r->written, cap * sizeof *grown);
-    if (!grown) return sim_errorf(SIM_ENOMEM, "out of memory");
-    r->written = grown;
-    r->written_cap = cap;
-  }
+  int rc = wl__reserve((void **)&r->written, &r->written_cap, r->written_count + 1,
+                       sizeof *r->written);
+  if (rc) return rc;
   r->written[r->written_count++] = (wl__pm_region){start, end, 0};
   return 0;
 }
@@ -792,13 +802,9 @@ static int wl__note_used(wl_recorder *r, uint64_t start, uint64_t end) {
     while (b < r->block_count && r->blocks[b].vblock < vb) b++;
     if (b < r->block_count && r->blocks[b].vblock == vb) continue;
     if (r->new_count && r->new_vblocks[r->new_count - 1] >= vb) continue;
-    if (r->new_count == r->new_cap) {
-      size_t cap = r->new_cap ? r->new_cap * 2 : 1024;
-      uint64_t *grown = realloc(r->new_vblocks, cap * sizeof *grown);
-      if (!grown) return sim_errorf(SIM_ENOMEM, "out of memory");
-      r->new_vblocks = grown;
-      r->new_cap = cap;
-    }
+    int rc = wl__reserve((void **)&r->new_vblocks, &r->new_cap, r->new_count + 1,
+                         sizeof *r->new_vblocks);
+    if (rc) return rc;
     r->new_vblocks[r->new_count++] = vb;
   }
   return 0;
@@ -903,23 +909,12 @@ static int wl__add_blocks(wl_recorder *r) {
   if (!add) return 0;
   int rc = wl__grow_pfns(r, r->pages + (uint64_t)add * WL__BLOCK_PAGES);
   if (rc) return rc;
-  if (r->block_count + add > r->block_cap) {
-    size_t cap = r->block_cap ? r->block_cap : 1024;
-    while (cap < r->block_count + add) cap *= 2;
-    wl__block *grown = realloc(r->blocks, cap * sizeof *grown);
-    if (!grown) return sim_errorf(SIM_ENOMEM, "out of memory");
-    r->blocks = grown;
-    r->block_cap = cap;
-  }
-  size_t pfn_blocks = (size_t)(r->pages / WL__BLOCK_PAGES) + add;
-  if (pfn_blocks > r->block_vblock_cap) {
-    size_t cap = r->block_vblock_cap ? r->block_vblock_cap : 1024;
-    while (cap < pfn_blocks) cap *= 2;
-    uint64_t *grown = realloc(r->block_vblock, cap * sizeof *grown);
-    if (!grown) return sim_errorf(SIM_ENOMEM, "out of memory");
-    r->block_vblock = grown;
-    r->block_vblock_cap = cap;
-  }
+  if ((rc = wl__reserve((void **)&r->blocks, &r->block_cap, r->block_count + add,
+                        sizeof *r->blocks)))
+    return rc;
+  if ((rc = wl__reserve((void **)&r->block_vblock, &r->block_vblock_cap,
+                        (size_t)(r->pages / WL__BLOCK_PAGES) + add, sizeof *r->block_vblock)))
+    return rc;
   for (size_t j = 0; j < add; j++)
     r->block_vblock[r->pages / WL__BLOCK_PAGES + j] = r->new_vblocks[j];
   uint64_t base = r->pages;
@@ -977,14 +972,8 @@ static int wl__scan_map(wl_recorder *r, const wl__map *m) {
 static int wl__collect_dirty(wl_recorder *r) {
   size_t words = (size_t)((r->pages + 63) / 64), count = 0;
   for (size_t w = 0; w < words; w++) count += (size_t)__builtin_popcountll(r->dirty_bits[w]);
-  if (count > r->dirty_cap) {
-    size_t cap = r->dirty_cap ? r->dirty_cap : 1024;
-    while (cap < count) cap *= 2;
-    uint64_t *grown = realloc(r->dirty, cap * sizeof *grown);
-    if (!grown) return sim_errorf(SIM_ENOMEM, "out of memory");
-    r->dirty = grown;
-    r->dirty_cap = cap;
-  }
+  int rc = wl__reserve((void **)&r->dirty, &r->dirty_cap, count, sizeof *r->dirty);
+  if (rc) return rc;
   size_t n = 0;
   for (size_t w = 0; w < words; w++) {
     uint64_t bits = r->dirty_bits[w];

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "child_pipes.h"
 #include "record_pattern.h"
 #include "sim_err.h"
 #include "wl_record.h"
@@ -45,30 +46,11 @@ typedef struct {
 } child;
 
 static void child_start(child *c, char *const argv[]) {
-  int in[2], out[2];
-  if (pipe(in) || pipe(out)) {
-    perror("pipe");
-    exit(2);
-  }
-  c->pid = fork();
+  c->pid = child_pipes_start(argv[0], argv, &c->to, &c->from);
   if (c->pid < 0) {
-    perror("fork");
+    perror("record_bench: starting the helper");
     exit(2);
   }
-  if (c->pid == 0) {
-    dup2(in[0], 0);
-    dup2(out[1], 1);
-    close(in[0]);
-    close(in[1]);
-    close(out[0]);
-    close(out[1]);
-    execv(argv[0], argv);
-    _exit(127);
-  }
-  close(in[0]);
-  close(out[1]);
-  c->to = fdopen(in[1], "w");
-  c->from = fdopen(out[0], "r");
 }
 
 static void child_line(child *c, char *line, size_t cap) {
