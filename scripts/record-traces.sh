@@ -19,7 +19,8 @@
 #   100ms; it was 200ms with the hash backend, whose scan of a backend and
 #   its 128 MiB of shared buffers took ~120 ms), GCC_DURATION (default 90s:
 #   long enough for the whole compile), GCC_INTERVAL (default 100ms; 250ms
-#   with hash), GCC_DELAY (default 5s)
+#   with hash), GCC_DELAY (default 5s), REDIS_WARMUP (default 10s: load
+#   before the recording starts, so that the data set has been built)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,6 +34,7 @@ PG_INTERVAL=${PG_INTERVAL:-100ms}
 GCC_DURATION=${GCC_DURATION:-90s}
 GCC_INTERVAL=${GCC_INTERVAL:-100ms}
 GCC_DELAY=${GCC_DELAY:-5s}
+REDIS_WARMUP=${REDIS_WARMUP:-10s}
 OUT=$ROOT/workloads/traces
 NAMES=()
 while [ $# -gt 0 ]; do
@@ -131,9 +133,9 @@ record_redis() {
   # A mixed command load on 200k random keys with 256-byte values, looping
   # over the tests until killed (bounded by timeout).
   local load="redis-benchmark -h 127.0.0.1 -p $port -c 16 -n 200000 -r 200000 -d 256 -t set,get,incr,lpush,lpop,sadd,hset -l -q"
-  bg timeout 60 $load >"$WORK/redis-benchmark.log" 2>&1
+  bg timeout 70 $load >"$WORK/redis-benchmark.log" 2>&1
   local bench=${STARTED[-1]}
-  sleep 2
+  sleep "$REDIS_WARMUP"
   record "$server" redis -m "load=$load" \
     -m "versions=$(version redis-server); $(version redis-tools)" \
     -m "description=redis-server (jemalloc) serving redis-benchmark over loopback"
@@ -378,9 +380,11 @@ ws_1s() { # mean distinct pages written in 1 s windows
 # Real-workload traces
 
 Dirty-page traces of real programs under real load, recorded with
-`migsim trace record --backend uffd-wp` (exact write tracking, shared
-memory included; docs/recording.md) on the development machine (2 vCPUs,
-Linux 6.18). Re-record them
+`migsim trace record` (docs/recording.md) on the development machine (2
+vCPUs, Linux 6.18): with the exact `uffd-wp` backend, shared memory
+included, unless the provenance below says `backend: hash` (traces
+recorded before that backend existed: private memory only, identical
+rewrites not seen; they have no write B / compr.). Re-record them
 all with `scripts/record-traces.sh` (it installs the packages, starts and
 stops the servers on 127.0.0.1 and regenerates this file). Each trace
 carries its full provenance in its metadata (the `#` lines of
