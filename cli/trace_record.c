@@ -45,16 +45,24 @@ static void cli__rec_usage(FILE *out) {
         "                         process exits; bare number: s)\n"
         "      --delay TIME       wait before the first scan, e.g. to skip a\n"
         "                         program's start-up (default 0; bare number: s)\n"
-        "  -b, --backend NAME     auto (default), soft-dirty or hash\n"
-        "      --include-shared   also scan writable shared mappings\n"
+        "  -b, --backend NAME     auto (default), uffd-wp, soft-dirty or hash\n"
+        "      --exclude-shared   leave writable shared mappings out (recorded\n"
+        "                         by default: shared memory, memfd, shm)\n"
+        "      --include-shared   accepted for compatibility: now the default\n"
         "  -m, --meta KEY=VALUE   add a metadata line (repeatable)\n"
         "  -q, --quiet            no progress or summary on stderr\n"
         "  -h, --help             this help\n"
         "\n"
-        "Backends: soft-dirty uses the kernel's soft-dirty bits (exact, needs\n"
-        "CONFIG_MEM_SOFT_DIRTY); hash compares a hash of every resident page\n"
-        "(needs ptrace rights; cannot see a page rewritten with the same bytes).\n"
-        "auto takes soft-dirty when a self-test shows it works, else hash.\n",
+        "Backends: uffd-wp write-protects the target's memory with userfaultfd\n"
+        "(created inside it through ptrace) and reads back the written pages\n"
+        "with PAGEMAP_SCAN (exact, Linux 6.7+, x86-64); soft-dirty uses the\n"
+        "kernel's soft-dirty bits (exact, needs CONFIG_MEM_SOFT_DIRTY); hash\n"
+        "compares a hash of every resident page (cannot see a page rewritten\n"
+        "with the same bytes). All need ptrace rights over the process. auto\n"
+        "takes the first of uffd-wp, soft-dirty whose self-test passes, else\n"
+        "hash, and says which and why. If the process execs another program,\n"
+        "the recording restarts on the new one (e.g. -- python3 behind a\n"
+        "wrapper script or a shell).\n",
         out);
 }
 
@@ -91,11 +99,22 @@ typedef struct {
   int quiet;
   int warned;
   uint64_t interval_ns;
+  uint64_t execs; /* exec restarts reported so far */
+  pid_t pid;
 } cli__rec_progress;
 
 static void cli__rec_on_scan(void *arg, const wl_record_stats *st, uint64_t scan_ns, int overran) {
   cli__rec_progress *p = arg;
   if (p->quiet) return;
+  if (st->execs != p->execs) {
+    char path[64], exe[512];
+    snprintf(path, sizeof path, "/proc/%ld/exe", (long)p->pid);
+    ssize_t n = readlink(path, exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    p->execs = st->execs;
+    fprintf(stderr, "migsim: trace record: process %ld exec'd %s: recording restarted on it\n",
+            (long)p->pid, n > 0 ? exe : "another program");
+  }
   if (overran && !p->warned) {
     p->warned = 1;
     fprintf(stderr,
@@ -125,13 +144,14 @@ int cli_trace_record(int argc, char **argv) {
       {"output", required_argument, NULL, 'o'},   {"pid", required_argument, NULL, 'p'},
       {"interval", required_argument, NULL, 'i'}, {"duration", required_argument, NULL, 'd'},
       {"backend", required_argument, NULL, 'b'},  {"include-shared", no_argument, NULL, 'S'},
+      {"exclude-shared", no_argument, NULL, 'X'},
       {"meta", required_argument, NULL, 'm'},     {"quiet", no_argument, NULL, 'q'},
       {"delay", required_argument, NULL, 'D'},
       {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
   const char *output = NULL, *backend_name = "auto";
   uint64_t interval_ns = 100 * SIM_NS_PER_MS, duration_ns = 30 * SIM_NS_PER_S, delay_ns = 0;
   long pid_arg = 0;
-  int include_shared = 0, quiet = 0;
+  int exclude_shared = 0, quiet = 0;
   wl_meta user_meta;
   wl_meta_init(&user_meta);
 
@@ -153,7 +173,8 @@ int cli_trace_record(int argc, char **argv) {
     case 'd': duration_ns = cli_duration("--duration", optarg, SIM_NS_PER_S); break;
     case 'b': backend_name = optarg; break;
     case 'D': delay_ns = cli_duration("--delay", optarg, SIM_NS_PER_S); break;
-    case 'S': include_shared = 1; break;
+    case 'S': break; /* the default now; kept so that old scripts run */
+    case 'X': exclude_shared = 1; break;
     case 'm': {
       char *eq = strchr(optarg, '=');
       if (!eq || eq == optarg) cli_die("--meta '%s': expected KEY=VALUE", optarg);
@@ -192,19 +213,30 @@ int cli_trace_record(int argc, char **argv) {
   const wl_record_backend *backend = NULL;
   char backend_note[512] = "";
   if (strcmp(backend_name, "auto") == 0) {
-    if (wl_record_soft_dirty_probe() == 0) {
-      backend = &wl_record_soft_dirty;
-      snprintf(backend_note, sizeof backend_note, "soft-dirty tracking works on this kernel");
+    char why_not_uffd[256];
+    if (wl_record_uffd_wp_probe() == 0) {
+      backend = &wl_record_uffd_wp;
+      snprintf(backend_note, sizeof backend_note,
+               "self-test passed: userfaultfd async write protection and PAGEMAP_SCAN work");
     } else {
-      backend = &wl_record_hash;
-      snprintf(backend_note, sizeof backend_note, "%s", sim_error_message());
+      snprintf(why_not_uffd, sizeof why_not_uffd, "%s", sim_error_message());
+      if (wl_record_soft_dirty_probe() == 0) {
+        backend = &wl_record_soft_dirty;
+        snprintf(backend_note, sizeof backend_note, "%s; soft-dirty self-test passed",
+                 why_not_uffd);
+      } else {
+        backend = &wl_record_hash;
+        snprintf(backend_note, sizeof backend_note, "%s; %s", why_not_uffd, sim_error_message());
+      }
     }
     if (!quiet)
       fprintf(stderr, "migsim: trace record: backend %s (%s)\n", wl_record_backend_name(backend),
               backend_note);
   } else {
     backend = wl_record_backend_find(backend_name);
-    if (!backend) cli_die("--backend '%s': expected auto, soft-dirty or hash", backend_name);
+    if (!backend)
+      cli_die("--backend '%s': expected auto, uffd-wp, soft-dirty or hash", backend_name);
+    if (backend == &wl_record_uffd_wp) cli_check(wl_record_uffd_wp_probe(), "--backend uffd-wp");
   }
 
   /* Before the child exists, so that no signal can end migsim without
@@ -228,7 +260,7 @@ int cli_trace_record(int argc, char **argv) {
     cli__rec_pid_cmdline(pid, command, sizeof command);
   }
 
-  wl_record_opts opts = {interval_ns, include_shared};
+  wl_record_opts opts = {interval_ns, exclude_shared};
   wl_recorder *rec = NULL;
   int rc = wl_recorder_open(pid, backend, &opts, &rec);
   if (rc) cli__rec_die(child, rc, have_cmd ? "trace record" : "--pid");
@@ -238,7 +270,7 @@ int cli_trace_record(int argc, char **argv) {
   while (!cli__rec_stop && nanosleep(&delay, &delay) != 0 && errno == EINTR) {
   }
 
-  cli__rec_progress progress = {quiet, 0, interval_ns};
+  cli__rec_progress progress = {quiet, 0, interval_ns, 0, pid};
   rc = wl_recorder_run(rec, duration_ns, &cli__rec_stop, cli__rec_on_scan, &progress);
   if (cli_is_tty() && !quiet) fputc('\n', stderr);
   if (rc) {

@@ -3,34 +3,38 @@
 # workloads/traces/ and regenerates its README.md.
 #
 # Each trace is one process of a real program under a real load, recorded
-# with `migsim trace record --backend hash` (docs/recording.md). Servers
+# with `migsim trace record --backend uffd-wp` (exact write tracking; shared
+# memory included; docs/recording.md). Servers
 # listen on 127.0.0.1 only, every load is bounded in time, and everything
 # the script starts is stopped and reaped when it exits (also on error or
 # Ctrl-C). Runs as root (apt-get, ptrace rights, postgres via runuser).
 #
 # usage: scripts/record-traces.sh [--build DIR] [--no-install] [NAME...]
-#   NAME        redis memcached postgres gcc stress (default: all five)
+#   NAME        redis memcached postgres gcc stress pykv sqlite (default: all)
 #   --build DIR migsim build directory (default: build/, built if missing)
 #   --no-install  do not apt-get install the workloads' packages
 #   --readme-only regenerate README.md from the traces as they are
-# environment: DURATION (default 25s), INTERVAL (default 100ms),
-#   PG_INTERVAL (default 200ms: one scan of a backend and its 128 MiB of
-#   shared buffers takes ~120 ms here while pgbench has both cores),
-#   GCC_DURATION (default 90s: long enough for the whole compile),
-#   GCC_INTERVAL (default 250ms: cc1 grows to ~330 MiB, whose scan takes
-#   ~130 ms while the compiler has the other core), GCC_DELAY (default 5s)
+# environment: BACKEND (default uffd-wp; hash where the kernel lacks it),
+#   DURATION (default 25s), INTERVAL (default 100ms), PG_INTERVAL (default
+#   100ms; it was 200ms with the hash backend, whose scan of a backend and
+#   its 128 MiB of shared buffers took ~120 ms), GCC_DURATION (default 90s:
+#   long enough for the whole compile), GCC_INTERVAL (default 100ms; 250ms
+#   with hash), GCC_DELAY (default 5s), REDIS_WARMUP (default 10s: load
+#   before the recording starts, so that the data set has been built)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build
 INSTALL=1
 README_ONLY=0
+BACKEND=${BACKEND:-uffd-wp}
 DURATION=${DURATION:-25s}
 INTERVAL=${INTERVAL:-100ms}
-PG_INTERVAL=${PG_INTERVAL:-200ms}
+PG_INTERVAL=${PG_INTERVAL:-100ms}
 GCC_DURATION=${GCC_DURATION:-90s}
-GCC_INTERVAL=${GCC_INTERVAL:-250ms}
+GCC_INTERVAL=${GCC_INTERVAL:-100ms}
 GCC_DELAY=${GCC_DELAY:-5s}
+REDIS_WARMUP=${REDIS_WARMUP:-10s}
 OUT=$ROOT/workloads/traces
 NAMES=()
 while [ $# -gt 0 ]; do
@@ -39,18 +43,18 @@ while [ $# -gt 0 ]; do
     --no-install) INSTALL=0; shift ;;
     --readme-only) INSTALL=0; README_ONLY=1; shift ;;
     -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
-    redis|memcached|postgres|gcc|stress) NAMES+=("$1"); shift ;;
+    redis|memcached|postgres|gcc|stress|pykv|sqlite) NAMES+=("$1"); shift ;;
     *) echo "record-traces: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
-[ ${#NAMES[@]} -gt 0 ] || [ $README_ONLY = 1 ] || NAMES=(redis memcached postgres gcc stress)
+[ ${#NAMES[@]} -gt 0 ] || [ $README_ONLY = 1 ] || NAMES=(redis memcached postgres gcc stress pykv sqlite)
 
 log() { echo "record-traces: $*" >&2; }
 die() { log "$*"; exit 2; }
 [ "$(id -u)" = 0 ] || die "run as root (apt-get, ptrace rights over the servers)"
 
 PACKAGES=(redis-server redis-tools memcached libmemcached-tools postgresql
-          postgresql-client stress-ng gcc tcl xz-utils dpkg-dev)
+          postgresql-client stress-ng gcc tcl xz-utils dpkg-dev python3 sqlite3)
 if [ $INSTALL = 1 ]; then
   missing=()
   for p in "${PACKAGES[@]}"; do
@@ -111,7 +115,7 @@ record() {
   local pid=$1 name=$2
   shift 2
   log "recording $name (pid $pid) for $DURATION"
-  "$MIGSIM" trace record --backend hash --interval "$INTERVAL" --duration "$DURATION" \
+  "$MIGSIM" trace record --backend "$BACKEND" --interval "$INTERVAL" --duration "$DURATION" \
     -m "workload=$name" "$@" --pid "$pid" -o "$OUT/$name.mtr"
 }
 
@@ -129,9 +133,9 @@ record_redis() {
   # A mixed command load on 200k random keys with 256-byte values, looping
   # over the tests until killed (bounded by timeout).
   local load="redis-benchmark -h 127.0.0.1 -p $port -c 16 -n 200000 -r 200000 -d 256 -t set,get,incr,lpush,lpop,sadd,hset -l -q"
-  bg timeout 60 $load >"$WORK/redis-benchmark.log" 2>&1
+  bg timeout 70 $load >"$WORK/redis-benchmark.log" 2>&1
   local bench=${STARTED[-1]}
-  sleep 2
+  sleep "$REDIS_WARMUP"
   record "$server" redis -m "load=$load" \
     -m "versions=$(version redis-server); $(version redis-tools)" \
     -m "description=redis-server (jemalloc) serving redis-benchmark over loopback"
@@ -177,7 +181,7 @@ record_postgres() {
   backend=$(psql "${conn[@]}" -Atc \
     "select pid from pg_stat_activity where application_name = 'pgbench' order by pid limit 1" postgres)
   [ -n "$backend" ] || die "no pgbench backend found"
-  record "$backend" postgres --include-shared --interval "$PG_INTERVAL" -m "load=$load" \
+  record "$backend" postgres --interval "$PG_INTERVAL" -m "load=$load" \
     -m "versions=$(version postgresql); $("$PGBIN/postgres" --version)" \
     -m "description=one PostgreSQL backend (private memory + shared buffers) under pgbench -s 10"
   kill "$bench" 2>/dev/null || true
@@ -217,7 +221,7 @@ record_gcc() {
   # into the compile, so that the initial image is a compiler at work and
   # not a process that has just been exec'ed; the trace ends when cc1 exits.
   log "recording gcc for up to $GCC_DURATION"
-  "$MIGSIM" trace record --backend hash --interval "$GCC_INTERVAL" --duration "$GCC_DURATION" \
+  "$MIGSIM" trace record --backend "$BACKEND" --interval "$GCC_INTERVAL" --duration "$GCC_DURATION" \
     --delay "$GCC_DELAY" \
     -m workload=gcc -m "load=none (compiler run to completion or to the duration)" \
     -m "versions=$(version gcc-12 2>/dev/null || version gcc); sqlite3 source $SQLITE_VERSION" \
@@ -238,6 +242,107 @@ record_stress() {
   record "$pid" stress -m "load=$load" -m "versions=$(version stress-ng)" \
     -m "description=stress-ng vm stressor worker, 64 MiB, all methods"
   kill -TERM "$root" 2>/dev/null || true
+}
+
+# A Python service with a large heap: an HTTP key-value store (the standard
+# library's ThreadingHTTPServer) holding 300k values of 512 bytes in a dict
+# (~300 MiB of heap), loaded by 4 client threads doing 70 % GET, 30 % PUT of
+# random keys over loopback. PUT replaces the value object, so the
+# allocator's free lists and the dict churn too.
+record_pykv() {
+  local port=$((PORT_BASE + 3))
+  cat > "$WORK/kv.py" <<'PY'
+import http.client, http.server, os, random, sys, threading, time
+
+def serve(port, entries):
+    store = {i: os.urandom(512) for i in range(entries)}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        def log_message(self, *args):
+            pass
+        def do_GET(self):
+            value = store.get(int(self.path[1:]), b"")
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(value)))
+            self.end_headers()
+            self.wfile.write(value)
+        def do_PUT(self):
+            length = int(self.headers["Content-Length"])
+            store[int(self.path[1:])] = self.rfile.read(length)
+            self.send_response(204)
+            self.end_headers()
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    print("ready", flush=True)
+    server.serve_forever()
+
+def load(port, entries, seconds, threads):
+    def client():
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        end = time.time() + seconds
+        rnd = random.Random()
+        while time.time() < end:
+            key = rnd.randrange(entries)
+            if rnd.random() < 0.7:
+                conn.request("GET", "/%d" % key)
+            else:
+                conn.request("PUT", "/%d" % key, body=os.urandom(512))
+            conn.getresponse().read()
+    workers = [threading.Thread(target=client) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+
+if __name__ == "__main__":
+    if sys.argv[1] == "serve":
+        serve(int(sys.argv[2]), int(sys.argv[3]))
+    else:
+        load(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]))
+PY
+  bg /usr/bin/python3 "$WORK/kv.py" serve $port 300000 >"$WORK/kv.out" 2>&1
+  local server=${STARTED[-1]}
+  wait_for grep -q ready "$WORK/kv.out"
+  local load="python3 kv.py load $port 300000 60 4"
+  bg timeout 70 /usr/bin/python3 "$WORK/kv.py" load $port 300000 60 4 >"$WORK/kv-load.log" 2>&1
+  local bench=${STARTED[-1]}
+  sleep 2
+  record "$server" pykv -m "load=$load" -m "versions=$(version python3); $(/usr/bin/python3 --version)" \
+    -m "description=Python 3 HTTP key-value service, 300k x 512 B values in a dict, 4 clients 70% GET / 30% PUT"
+  kill "$bench" 2>/dev/null || true
+  kill "$server" 2>/dev/null || true
+}
+
+# An in-memory analytics job: the sqlite3 shell builds a 1.5M-row sales
+# table in an in-memory database, indexes it, and runs aggregate, join and
+# update queries over it in a loop. Recorded through `-- CMD` from the
+# exec of sqlite3 to its exit (or the duration).
+record_sqlite() {
+  {
+    echo "PRAGMA cache_size = -600000;"
+    echo "CREATE TABLE sales(id INTEGER PRIMARY KEY, day INT, store INT, item INT, qty INT, price REAL, note TEXT);"
+    echo "CREATE TABLE items(item INTEGER PRIMARY KEY, category INT, name TEXT);"
+    echo "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1500000)"
+    echo "  INSERT INTO sales SELECT x, abs(random()) % 365, abs(random()) % 200, abs(random()) % 20000,"
+    echo "  1 + abs(random()) % 9, (abs(random()) % 10000) / 100.0, hex(randomblob(12)) FROM c;"
+    echo "WITH RECURSIVE c(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM c WHERE x < 19999)"
+    echo "  INSERT INTO items SELECT x, x % 50, 'item' || x FROM c;"
+    echo "CREATE INDEX sales_day ON sales(day);"
+    for round in $(seq 8); do
+      echo "SELECT store, sum(qty * price) AS revenue FROM sales GROUP BY store ORDER BY revenue DESC LIMIT 3;"
+      echo "SELECT i.category, count(*), avg(s.price) FROM sales s JOIN items i USING(item) GROUP BY i.category;"
+      echo "SELECT day, count(DISTINCT item) FROM sales WHERE day BETWEEN $((round * 30)) AND $((round * 30 + 60)) GROUP BY day;"
+      echo "UPDATE sales SET price = price * 1.01 WHERE store = $((round * 7 % 200));"
+      echo "CREATE TEMP TABLE top$round AS SELECT item, sum(qty) q FROM sales GROUP BY item ORDER BY q DESC LIMIT 1000;"
+    done
+  } > "$WORK/analytics.sql"
+  log "recording sqlite for up to $DURATION"
+  "$MIGSIM" trace record --backend "$BACKEND" --interval "$INTERVAL" --duration "$DURATION" \
+    -m workload=sqlite -m "load=analytics.sql: build 1.5M rows, then 8 rounds of 5 queries" \
+    -m "versions=$(version sqlite3)" \
+    -m "description=sqlite3 in-memory analytics: build a 1.5M-row table, aggregate/join/update queries" \
+    -o "$OUT/sqlite.mtr" -- sqlite3 :memory: <"$WORK/analytics.sql" >/dev/null
 }
 
 for name in "${NAMES[@]+"${NAMES[@]}"}"; do
@@ -275,14 +380,17 @@ ws_1s() { # mean distinct pages written in 1 s windows
 # Real-workload traces
 
 Dirty-page traces of real programs under real load, recorded with
-`migsim trace record --backend hash` (docs/recording.md) on the
-development machine (2 vCPUs, Linux 6.18, no soft-dirty). Re-record them
+`migsim trace record` (docs/recording.md) on the development machine (2
+vCPUs, Linux 6.18): with the exact `uffd-wp` backend, shared memory
+included, unless the provenance below says `backend: hash` (traces
+recorded before that backend existed: private memory only, identical
+rewrites not seen; they have no write B / compr.). Re-record them
 all with `scripts/record-traces.sh` (it installs the packages, starts and
 stops the servers on 127.0.0.1 and regenerates this file). Each trace
 carries its full provenance in its metadata (the `#` lines of
 `migsim trace export FILE out.csv`): command line, load, package
-versions, date, kernel, interval, backend, and the recorder's own cost
-(scan time, overruns).
+versions, date, kernel, interval, backend, mapping kinds, and the
+recorder's own cost (scan time, overruns).
 `default.mtr` is a link to `redis.mtr`: the trace `migsim compare` (and
 so the main job) uses when given no workload.
 
@@ -293,23 +401,28 @@ are one event); *dirty rate* = page-write events per second; *WS 1 s* =
 mean distinct pages written in a 1 s window; *written* = distinct pages
 written over the whole trace; *scan* = the recorder's mean scan time and
 overruns (scans that ended after the next deadline; the trace is then
-coarser there, never wrong). The recorder competes with the workload for
-the 2 cores, so the loads ran somewhat slower while recorded.
+coarser there, never wrong); *write B* and *compr.* = the page-content
+attributes `write_bytes` (mean bytes one write changes) and
+`compress_ratio` (zlib-1 compressed / raw size of non-zero pages),
+estimated from sampled pages. The recorder competes with the workload for
+the 2 cores, and on this machine every write-protect fault is slow
+(docs/recording.md), so the loads ran slower while recorded.
 
-| trace | what | memory | non-zero | duration | interval | dirty rate | WS 1 s | written | scan (overruns) | size |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| trace | what | memory | non-zero | duration | interval | dirty rate | WS 1 s | written | write B | compr. | scan (overruns) | size |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 EOF
   for t in "$OUT"/*.mtr; do
     [ -L "$t" ] && continue # default.mtr
     name=$(basename "$t" .mtr)
     pages=$(info_field "$t" pages)
     mib() { awk -v p="$1" 'BEGIN { printf "%.1f MiB", p * 4096 / 1048576 }'; }
-    printf '| %s | %s | %s | %s | %.1f s | %d ms | %.0f pages/s (%.1f MiB/s) | %s | %s | %.1f ms (%s) | %s |\n' \
+    printf '| %s | %s | %s | %s | %.1f s | %d ms | %.0f pages/s (%.1f MiB/s) | %s | %s | %s | %s | %.1f ms (%s) | %s |\n' \
       "$name" "$(meta "$t" description)" "$(mib "$pages")" "$(mib "$(info_field "$t" nonzero_pages)")" \
       "$(info_field "$t" duration_s)" "$(( $(meta "$t" interval_ns) / 1000000 ))" \
       "$(info_field "$t" write_rate_pages_per_s)" \
       "$(info_field "$t" write_rate_mib_per_s)" "$(mib "$(ws_1s "$t")")" \
-      "$(mib "$(info_field "$t" distinct_pages_written)")" "$(meta "$t" scan_ms_mean)" \
+      "$(mib "$(info_field "$t" distinct_pages_written)")" "$(meta "$t" write_bytes)" \
+      "$(meta "$t" compress_ratio)" "$(meta "$t" scan_ms_mean)" \
       "$(meta "$t" overruns)" "$(du -h "$t" | cut -f1)"
   done
   echo
@@ -319,7 +432,7 @@ EOF
     echo
     echo "### $(basename "$t")"
     echo
-    for k in command load versions date kernel backend interval_ns end; do
+    for k in command load versions date kernel backend mappings interval_ns end; do
       echo "- $k: \`$(meta "$t" $k)\`"
     done
   done

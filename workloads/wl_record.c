@@ -20,8 +20,10 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "sim_err.h"
+#include "wl_record_internal.h"
 
 /* Pages per chunk: 8 MiB of data per process_vm_readv and 16 KiB of
  * pagemap per pread. Large enough that syscall overhead is noise, small
@@ -49,23 +51,19 @@ typedef struct {
   uint64_t pfn_base; /* pfn of the block's first page */
 } wl__block;
 
-/* PAGEMAP_SCAN (Linux 6.7+, include/uapi/linux/fs.h): lists the resident
+/* PAGEMAP_SCAN (Linux 6.7+, wl_record_internal.h) lists the resident
  * ranges of an address range by walking only the page tables that exist,
- * instead of reading 8 bytes of pagemap per page. Defined here because
- * older kernel headers lack it; the layout is the kernel's ABI. */
-typedef struct {
-  uint64_t start, end, categories;
-} wl__pm_region;
-
-typedef struct {
-  uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-  uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-} wl__pm_scan_arg;
-
-#define WL__PAGEMAP_SCAN _IOWR('f', 16, wl__pm_scan_arg)
-#define WL__PAGE_IS_PRESENT (1u << 3)
-#define WL__PAGE_IS_SWAPPED (1u << 4)
+ * instead of reading 8 bytes of pagemap per page; the uffd-wp backend also
+ * uses it to find (and protect again) the written pages. */
 #define WL__PM_REGIONS 512u
+
+/* Page-content sampling for write_bytes and compress_ratio: up to
+ * WL__SAMPLE_PER_SCAN dirty pages are read per scan; WL__SAMPLE_SLOTS of
+ * them keep a copy, so that the next write to the same page can be
+ * compared byte by byte with what it replaced. */
+#define WL__SAMPLE_PER_SCAN 32u
+#define WL__SAMPLE_SLOTS 256u
+#define WL__COMPRESS_LEVEL 1 /* zlib level: QEMU's compress-level default */
 
 /* A mapping of the current scan that the recorder scans. */
 typedef struct {
@@ -95,6 +93,13 @@ static uint64_t wl__chunk_pfn(const wl__chunk *c, size_t i) {
 struct wl_record_backend {
   const char *name;
   int keeps_hashes; /* needs the per-pfn hash array */
+  /* Optional: prepares the target after open and after an exec. Returns
+   * 0, 1 when the process has gone, or a negative code. */
+  int (*attach)(wl_recorder *r);
+  /* Optional: finds the written pages of mapping m itself (into
+   * r->written), before the mapping's blocks are noted. A backend with it
+   * makes no pagemap pass after the baseline. Returns as attach. */
+  int (*map_written)(wl_recorder *r, const wl__map *m);
   /* Sets dirty bits for the chunk (at the baseline: non-zero bits).
    * Returns 0, 1 when the process has gone, or a negative code. */
   int (*chunk)(wl_recorder *r, const wl__chunk *c);
@@ -109,6 +114,11 @@ struct wl_recorder {
   size_t page_size;
   unsigned page_shift;
   int maps_fd, pagemap_fd, clear_refs_fd;
+  int uffd; /* uffd-wp: userfaultfd of the target's address space, or -1 */
+  wl__pm_region *written; /* uffd-wp: written ranges of this scan, ascending */
+  size_t written_count, written_cap;
+  uint64_t *block_vblock; /* vblock of pfn block i (pfn / 16): pfn -> address */
+  size_t block_vblock_cap;
 
   char *maps_text; /* last /proc/PID/maps contents */
   size_t maps_cap;
@@ -144,6 +154,19 @@ struct wl_recorder {
   wl_range *nonzero;
   size_t nonzero_count;
   wl_record_stats stats;
+  int restarted; /* the last scan found an exec and restarted */
+
+  /* Content sampling (see WL__SAMPLE_*). */
+  uint64_t sample_pfn[WL__SAMPLE_SLOTS];
+  unsigned char *sample_data; /* WL__SAMPLE_SLOTS pages */
+  unsigned char *sample_page; /* one page being examined */
+  unsigned char *zbuf;        /* zbuf_size >= compressBound(page) bytes */
+  size_t zbuf_size;
+  z_stream zstream;
+  int zstream_ready;
+  size_t sample_used, sample_next;
+  uint64_t changed_bytes, compared_pages; /* write_bytes */
+  uint64_t raw_bytes, compressed_bytes, compressed_pages; /* compress_ratio */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -182,6 +205,20 @@ static uint64_t wl__page_hash(const unsigned char *page, size_t words) {
 }
 
 static void wl__bit_set(uint64_t *bits, uint64_t i) { bits[i >> 6] |= 1ull << (i & 63); }
+
+/* Makes room for `need` elements of `size` bytes in the growable array
+ * *array of capacity *cap (doubling, from 1024). 0 or SIM_ENOMEM; the old
+ * pointer is no longer valid after a move. Amortised O(1) per element. */
+static int wl__reserve(void **array, size_t *cap, size_t need, size_t size) {
+  if (need <= *cap) return 0;
+  size_t grown_cap = *cap ? *cap : 1024;
+  while (grown_cap < need) grown_cap *= 2;
+  void *grown = realloc(*array, grown_cap * size);
+  if (!grown) return sim_errorf(SIM_ENOMEM, "out of memory");
+  *array = grown;
+  *cap = grown_cap;
+  return 0;
+}
 
 /* Unsigned LEB128 varints for the temporary event store. */
 static void wl__put_varint(FILE *f, uint64_t v) {
@@ -294,25 +331,56 @@ static int wl__hash_chunk(wl_recorder *r, const wl__chunk *c) {
   return 0;
 }
 
-static int wl__hash_scan_end(wl_recorder *r) {
+/* For backends with nothing to do after a scan. */
+static int wl__scan_end_none(wl_recorder *r) {
   (void)r;
   return 0;
 }
 
-static int wl__soft_dirty_chunk(wl_recorder *r, const wl__chunk *c) {
-  if (!r->baseline_done) {
-    /* The initial image still needs the page contents. */
-    int rc = wl__chunk_read(r, c);
-    if (rc) return rc;
-    size_t words = r->page_size / 8;
-    for (size_t i = 0; i < c->pages; i++) {
-      int32_t slot = r->page_slot[i];
-      if (slot >= 0 && r->slot_ok[slot] &&
-          wl__page_hash(r->read_buf + ((size_t)slot << r->page_shift), words) != r->zero_hash)
-        wl__bit_set(r->dirty_bits, wl__chunk_pfn(c, i));
-    }
-    return 0;
+/* Compresses `page` (zlib, WL__COMPRESS_LEVEL) into the compress_ratio
+ * sums. ~10-30 us per 4 KiB page. One deflate stream is reset and reused:
+ * compress2() would allocate and free ~300 KiB per page, and the heap
+ * trims that cost a TLB shootdown each. */
+static void wl__sample_compress(wl_recorder *r, const unsigned char *page) {
+  if (!r->zstream_ready) {
+    memset(&r->zstream, 0, sizeof r->zstream);
+    if (deflateInit(&r->zstream, WL__COMPRESS_LEVEL) != Z_OK) return;
+    r->zstream_ready = 1;
+  } else if (deflateReset(&r->zstream) != Z_OK) {
+    return;
   }
+  r->zstream.next_in = (Bytef *)(uintptr_t)page;
+  r->zstream.avail_in = (uInt)r->page_size;
+  r->zstream.next_out = r->zbuf;
+  r->zstream.avail_out = (uInt)r->zbuf_size;
+  if (deflate(&r->zstream, Z_FINISH) != Z_STREAM_END) return;
+  r->raw_bytes += r->page_size;
+  r->compressed_bytes += r->zstream.total_out;
+  r->compressed_pages++;
+}
+
+/* The baseline of the exact backends: sets the bits of the chunk's
+ * non-zero pages (they need the contents, which only the baseline reads).
+ * One non-zero page in 64 (at most 2048) is also compressed for
+ * compress_ratio. */
+static int wl__nonzero_chunk(wl_recorder *r, const wl__chunk *c) {
+  int rc = wl__chunk_read(r, c);
+  if (rc) return rc;
+  size_t words = r->page_size / 8;
+  for (size_t i = 0; i < c->pages; i++) {
+    int32_t slot = r->page_slot[i];
+    if (slot < 0 || !r->slot_ok[slot]) continue;
+    const unsigned char *page = r->read_buf + ((size_t)slot << r->page_shift);
+    if (wl__page_hash(page, words) == r->zero_hash) continue;
+    uint64_t pfn = wl__chunk_pfn(c, i);
+    wl__bit_set(r->dirty_bits, pfn);
+    if (pfn % 64 == 0 && r->compressed_pages < 2048) wl__sample_compress(r, page);
+  }
+  return 0;
+}
+
+static int wl__soft_dirty_chunk(wl_recorder *r, const wl__chunk *c) {
+  if (!r->baseline_done) return wl__nonzero_chunk(r, c);
   /* A new mapping reports every page soft-dirty, also the holes: only
    * resident pages can have been written. */
   for (size_t i = 0; i < c->pages; i++) {
@@ -332,13 +400,84 @@ static int wl__soft_dirty_scan_end(wl_recorder *r) {
                     (long)r->pid, strerror(errno));
 }
 
-const wl_record_backend wl_record_hash = {"hash", 1, wl__hash_chunk, wl__hash_scan_end};
-const wl_record_backend wl_record_soft_dirty = {"soft-dirty", 0, wl__soft_dirty_chunk,
-                                                wl__soft_dirty_scan_end};
+static int wl__uffd_attach_backend(wl_recorder *r) { return wl__uffd_attach(r->pid, &r->uffd); }
+
+static int wl__written_push(wl_recorder *r, uint64_t start, uint64_t end) {
+  if (r->written_count && r->written[r->written_count - 1].end == start) {
+    r->written[r->written_count - 1].end = end;
+    return 0;
+  }
+  int rc = wl__reserve((void **)&r->written, &r->written_cap, r->written_count + 1,
+                       sizeof *r->written);
+  if (rc) return rc;
+  r->written[r->written_count++] = (wl__pm_region){start, end, 0};
+  return 0;
+}
+
+/* One PAGEMAP_SCAN over mapping m: the pages written since the last scan
+ * (present and not write-protected), write-protected again by the same
+ * walk. A mapping not registered yet (new, or remapped) makes the scan
+ * fail with EPERM (PM_SCAN_CHECK_WPASYNC): it is registered and scanned
+ * again, so its resident pages count as written now (new memory was zero
+ * before). Cost: a walk of the mapping's existing page tables; unwritten
+ * pages cost a pte check each, no copy. */
+static int wl__uffd_map_written(wl_recorder *r, const wl__map *m) {
+  wl__pm_scan_arg arg;
+  memset(&arg, 0, sizeof arg);
+  arg.size = sizeof arg;
+  arg.flags = WL__PM_SCAN_WP_MATCHING | WL__PM_SCAN_CHECK_WPASYNC;
+  arg.start = m->start;
+  arg.end = m->end;
+  arg.vec = (uint64_t)(uintptr_t)r->pm_regions;
+  arg.vec_len = WL__PM_REGIONS;
+  wl__pm_scan_written(&arg);
+  int registered = 0;
+  while (arg.start < m->end) {
+    int n = ioctl(r->pagemap_fd, WL__PAGEMAP_SCAN, &arg);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == ESRCH) return 1;
+      if (errno == EPERM && !registered) {
+        registered = 1;
+        int err = wl__uffd_register(r->uffd, arg.start, m->end);
+        if (err == -ENOMEM || err == -ENOENT) return 0; /* unmapped meanwhile */
+        if (err) {
+          /* A kind of memory userfaultfd refuses (e.g. VM_DROPPABLE), or
+           * one registered by the program itself: not recorded. */
+          r->stats.unprotected_maps++;
+          return 0;
+        }
+        continue;
+      }
+      if (errno == EPERM) return 0; /* changed again under us: next scan */
+      return sim_errorf(SIM_EIO, "PAGEMAP_SCAN (write-protect) on /proc/%ld/pagemap: %s",
+                        (long)r->pid, strerror(errno));
+    }
+    for (int i = 0; i < n; i++) {
+      int rc = wl__written_push(r, r->pm_regions[i].start, r->pm_regions[i].end);
+      if (rc) return rc;
+    }
+    if (arg.walk_end <= arg.start) break; /* defensive: no progress */
+    arg.start = arg.walk_end;
+  }
+  return 0;
+}
+
+/* The pagemap pass of uffd-wp runs at the baseline only. */
+static int wl__uffd_chunk(wl_recorder *r, const wl__chunk *c) { return wl__nonzero_chunk(r, c); }
+
+const wl_record_backend wl_record_hash = {"hash", 1, NULL, NULL, wl__hash_chunk,
+                                          wl__scan_end_none};
+const wl_record_backend wl_record_soft_dirty = {"soft-dirty", 0, NULL, NULL,
+                                                wl__soft_dirty_chunk, wl__soft_dirty_scan_end};
+const wl_record_backend wl_record_uffd_wp = {"uffd-wp", 0, wl__uffd_attach_backend,
+                                             wl__uffd_map_written, wl__uffd_chunk,
+                                             wl__scan_end_none};
 
 const wl_record_backend *wl_record_backend_find(const char *name) {
   if (strcmp(name, wl_record_hash.name) == 0) return &wl_record_hash;
   if (strcmp(name, wl_record_soft_dirty.name) == 0) return &wl_record_soft_dirty;
+  if (strcmp(name, wl_record_uffd_wp.name) == 0) return &wl_record_uffd_wp;
   return NULL;
 }
 
@@ -414,6 +553,38 @@ static int wl__open_proc(pid_t pid, const char *name, int flags, int *fd) {
   return sim_errorf(SIM_EIO, "cannot open %s: %s", path, strerror(errno));
 }
 
+static void wl__close_target(wl_recorder *r) {
+  int *fds[] = {&r->maps_fd, &r->pagemap_fd, &r->clear_refs_fd, &r->uffd};
+  for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) {
+    if (*fds[i] >= 0) close(*fds[i]);
+    *fds[i] = -1;
+  }
+}
+
+/* Opens what the recorder reads of the target's current address space
+ * (an exec replaces it: the old files then read as empty). Returns 0, 1
+ * when the process has gone (only when `gone_ok`), or a negative code. */
+static int wl__open_target(wl_recorder *r, int gone_ok) {
+  int rc;
+  wl__close_target(r);
+  if ((rc = wl__open_proc(r->pid, "maps", O_RDONLY, &r->maps_fd))) goto fail;
+  if ((rc = wl__open_proc(r->pid, "pagemap", O_RDONLY, &r->pagemap_fd))) goto fail;
+  if (r->backend == &wl_record_soft_dirty &&
+      (rc = wl__open_proc(r->pid, "clear_refs", O_WRONLY, &r->clear_refs_fd)))
+    goto fail;
+  if (r->backend->attach && (rc = r->backend->attach(r))) {
+    if (rc == 1 && !gone_ok)
+      rc = sim_errorf(SIM_ENOTFOUND, "process %ld exited while the recorder attached",
+                      (long)r->pid);
+    goto fail;
+  }
+  return 0;
+fail:
+  if (rc == SIM_ENOTFOUND && gone_ok) rc = 1;
+  wl__close_target(r);
+  return rc;
+}
+
 int wl_recorder_open(pid_t pid, const wl_record_backend *backend,
                      const wl_record_opts *opts, wl_recorder **out) {
   int rc;
@@ -427,15 +598,19 @@ int wl_recorder_open(pid_t pid, const wl_record_backend *backend,
   r->pid = pid;
   r->backend = backend;
   r->opts = *opts;
-  r->maps_fd = r->pagemap_fd = r->clear_refs_fd = -1;
+  r->maps_fd = r->pagemap_fd = r->clear_refs_fd = r->uffd = -1;
   r->page_size = (size_t)sysconf(_SC_PAGESIZE);
   while ((1ul << r->page_shift) < r->page_size) r->page_shift++;
 
-  if ((rc = wl__open_proc(pid, "maps", O_RDONLY, &r->maps_fd))) goto fail;
-  if ((rc = wl__open_proc(pid, "pagemap", O_RDONLY, &r->pagemap_fd))) goto fail;
-  if (backend == &wl_record_soft_dirty &&
-      (rc = wl__open_proc(pid, "clear_refs", O_WRONLY, &r->clear_refs_fd)))
+  if ((rc = wl__open_target(r, 0))) goto fail;
+  r->sample_data = malloc(WL__SAMPLE_SLOTS * r->page_size);
+  r->sample_page = malloc(r->page_size);
+  r->zbuf_size = compressBound((uLong)r->page_size);
+  r->zbuf = malloc(r->zbuf_size);
+  if (!r->sample_data || !r->sample_page || !r->zbuf) {
+    rc = sim_errorf(SIM_ENOMEM, "out of memory");
     goto fail;
+  }
 
   r->pagemap_buf = malloc(WL__CHUNK_PAGES * sizeof *r->pagemap_buf);
   r->read_buf = malloc(WL__CHUNK_PAGES * r->page_size);
@@ -465,10 +640,16 @@ fail:
 
 void wl_recorder_free(wl_recorder *r) {
   if (!r) return;
-  if (r->maps_fd >= 0) close(r->maps_fd);
-  if (r->pagemap_fd >= 0) close(r->pagemap_fd);
-  if (r->clear_refs_fd >= 0) close(r->clear_refs_fd);
+  /* Closing the userfaultfd unregisters the target's mappings and lifts
+   * their write protection: the target runs on untouched. */
+  wl__close_target(r);
   if (r->events) fclose(r->events);
+  free(r->written);
+  free(r->block_vblock);
+  free(r->sample_data);
+  free(r->sample_page);
+  free(r->zbuf);
+  if (r->zstream_ready) deflateEnd(&r->zstream);
   free(r->maps_text);
   free(r->maps);
   free(r->blocks);
@@ -526,7 +707,7 @@ static int wl__is_special(const char *path, size_t len) {
 }
 
 /* Parses maps_text into the list of mappings to scan: readable and
- * writable, private (or shared too with include_shared). */
+ * writable, private and (unless exclude_shared) shared. */
 static int wl__parse_maps(wl_recorder *r) {
   r->map_count = 0;
   for (char *line = r->maps_text; *line;) {
@@ -547,7 +728,7 @@ static int wl__parse_maps(wl_recorder *r) {
     while (p < eol && *p == ' ') p++;
     size_t path_len = (size_t)(eol - p);
     int readable = perms[0] == 'r', writable = perms[1] == 'w', priv = perms[3] == 'p';
-    if (readable && writable && (priv || r->opts.include_shared) && stop > start &&
+    if (readable && writable && (priv || !r->opts.exclude_shared) && stop > start &&
         !wl__is_special(p, path_len)) {
       if (r->map_count == r->map_cap) {
         size_t cap = r->map_cap ? r->map_cap * 2 : 256;
@@ -621,13 +802,9 @@ static int wl__note_used(wl_recorder *r, uint64_t start, uint64_t end) {
     while (b < r->block_count && r->blocks[b].vblock < vb) b++;
     if (b < r->block_count && r->blocks[b].vblock == vb) continue;
     if (r->new_count && r->new_vblocks[r->new_count - 1] >= vb) continue;
-    if (r->new_count == r->new_cap) {
-      size_t cap = r->new_cap ? r->new_cap * 2 : 1024;
-      uint64_t *grown = realloc(r->new_vblocks, cap * sizeof *grown);
-      if (!grown) return sim_errorf(SIM_ENOMEM, "out of memory");
-      r->new_vblocks = grown;
-      r->new_cap = cap;
-    }
+    int rc = wl__reserve((void **)&r->new_vblocks, &r->new_cap, r->new_count + 1,
+                         sizeof *r->new_vblocks);
+    if (rc) return rc;
     r->new_vblocks[r->new_count++] = vb;
   }
   return 0;
@@ -681,8 +858,16 @@ static int wl__note_resident_slow(wl_recorder *r, const wl__map *m) {
  * anonymous private mapping (the rest are zero), every page of the others.
  * Returns 0, 1 when the process has gone, or a negative code. */
 static int wl__note_map(wl_recorder *r, const wl__map *m) {
-  if (!m->anon_private) return wl__note_used(r, m->start, m->end);
-  if (r->no_pagemap_scan) return wl__note_resident_slow(r, m);
+  if (r->no_pagemap_scan) {
+    if (!m->anon_private) return wl__note_used(r, m->start, m->end);
+    return wl__note_resident_slow(r, m);
+  }
+  /* Also for the other mappings: the walk counts their resident pages for
+   * the statistics (cheap: existing page tables only). */
+  if (!m->anon_private) {
+    int rc = wl__note_used(r, m->start, m->end);
+    if (rc) return rc;
+  }
   wl__pm_scan_arg arg;
   memset(&arg, 0, sizeof arg);
   arg.size = sizeof arg;
@@ -699,12 +884,14 @@ static int wl__note_map(wl_recorder *r, const wl__map *m) {
       if (errno == ESRCH) return 1;
       if (errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP) {
         r->no_pagemap_scan = 1;
-        return wl__note_resident_slow(r, m);
+        return m->anon_private ? wl__note_resident_slow(r, m) : 0;
       }
       return sim_errorf(SIM_EIO, "PAGEMAP_SCAN on /proc/%ld/pagemap: %s", (long)r->pid,
                         strerror(errno));
     }
     for (int i = 0; i < n; i++) {
+      r->scan_resident_bytes += r->pm_regions[i].end - r->pm_regions[i].start;
+      if (!m->anon_private) continue;
       int rc = wl__note_used(r, r->pm_regions[i].start, r->pm_regions[i].end);
       if (rc) return rc;
     }
@@ -722,14 +909,14 @@ static int wl__add_blocks(wl_recorder *r) {
   if (!add) return 0;
   int rc = wl__grow_pfns(r, r->pages + (uint64_t)add * WL__BLOCK_PAGES);
   if (rc) return rc;
-  if (r->block_count + add > r->block_cap) {
-    size_t cap = r->block_cap ? r->block_cap : 1024;
-    while (cap < r->block_count + add) cap *= 2;
-    wl__block *grown = realloc(r->blocks, cap * sizeof *grown);
-    if (!grown) return sim_errorf(SIM_ENOMEM, "out of memory");
-    r->blocks = grown;
-    r->block_cap = cap;
-  }
+  if ((rc = wl__reserve((void **)&r->blocks, &r->block_cap, r->block_count + add,
+                        sizeof *r->blocks)))
+    return rc;
+  if ((rc = wl__reserve((void **)&r->block_vblock, &r->block_vblock_cap,
+                        (size_t)(r->pages / WL__BLOCK_PAGES) + add, sizeof *r->block_vblock)))
+    return rc;
+  for (size_t j = 0; j < add; j++)
+    r->block_vblock[r->pages / WL__BLOCK_PAGES + j] = r->new_vblocks[j];
   uint64_t base = r->pages;
   r->pages += (uint64_t)add * WL__BLOCK_PAGES;
   /* Merge from the back, in place. */
@@ -767,10 +954,12 @@ static int wl__scan_map(wl_recorder *r, const wl__map *m) {
     size_t pages = (size_t)((to - from) >> r->page_shift);
     int rc = wl__read_pagemap(r, from, pages);
     if (rc) return rc;
-    size_t resident = 0;
-    for (size_t i = 0; i < pages; i++)
-      resident += (r->pagemap_buf[i] & (WL__PM_PRESENT | WL__PM_SWAPPED)) != 0;
-    r->scan_resident_bytes += (uint64_t)resident << r->page_shift;
+    if (r->no_pagemap_scan) { /* else counted by wl__note_map */
+      size_t resident = 0;
+      for (size_t i = 0; i < pages; i++)
+        resident += (r->pagemap_buf[i] & (WL__PM_PRESENT | WL__PM_SWAPPED)) != 0;
+      r->scan_resident_bytes += (uint64_t)resident << r->page_shift;
+    }
     wl__chunk c = {from, pages, m->anon_private, r->pagemap_buf, &r->blocks[first],
                    r->page_shift};
     if ((rc = r->backend->chunk(r, &c))) return rc;
@@ -783,14 +972,8 @@ static int wl__scan_map(wl_recorder *r, const wl__map *m) {
 static int wl__collect_dirty(wl_recorder *r) {
   size_t words = (size_t)((r->pages + 63) / 64), count = 0;
   for (size_t w = 0; w < words; w++) count += (size_t)__builtin_popcountll(r->dirty_bits[w]);
-  if (count > r->dirty_cap) {
-    size_t cap = r->dirty_cap ? r->dirty_cap : 1024;
-    while (cap < count) cap *= 2;
-    uint64_t *grown = realloc(r->dirty, cap * sizeof *grown);
-    if (!grown) return sim_errorf(SIM_ENOMEM, "out of memory");
-    r->dirty = grown;
-    r->dirty_cap = cap;
-  }
+  int rc = wl__reserve((void **)&r->dirty, &r->dirty_cap, count, sizeof *r->dirty);
+  if (rc) return rc;
   size_t n = 0;
   for (size_t w = 0; w < words; w++) {
     uint64_t bits = r->dirty_bits[w];
@@ -843,35 +1026,102 @@ static int wl__events_append(wl_recorder *r, uint64_t time_ns) {
   return 0;
 }
 
-int wl_recorder_scan(wl_recorder *r, uint64_t time_ns) {
-  if (r->exited) return 0;
-  if (r->baseline_done && time_ns < r->prev_time_ns)
-    return sim_errorf(SIM_EORDER, "scan at %" PRIu64 " ns after one at %" PRIu64 " ns", time_ns,
-                      r->prev_time_ns);
+/* Sets the dirty bits of the pages in r->written (uffd-wp). Written pages
+ * are resident, so wl__note_map has given them pfns, unless they were
+ * unmapped in between (then they are gone and not reported).
+ * O(written ranges x log blocks + written pages). */
+static void wl__mark_written(wl_recorder *r) {
+  for (size_t w = 0; w < r->written_count; w++) {
+    uint64_t first = r->written[w].start >> r->page_shift;
+    uint64_t end = r->written[w].end >> r->page_shift;
+    size_t b = wl__block_find(r, first >> WL__BLOCK_SHIFT);
+    for (uint64_t vpage = first; vpage < end; vpage++) {
+      uint64_t vb = vpage >> WL__BLOCK_SHIFT;
+      while (b < r->block_count && r->blocks[b].vblock < vb) b++;
+      if (b == r->block_count) break;
+      if (r->blocks[b].vblock != vb) continue;
+      wl__bit_set(r->dirty_bits, r->blocks[b].pfn_base + (vpage & (WL__BLOCK_PAGES - 1)));
+    }
+  }
+}
+
+/* Reads one page of the target at `vaddr` into sample_page. 0 on success. */
+static int wl__read_page(wl_recorder *r, uint64_t vaddr) {
+  struct iovec local = {r->sample_page, r->page_size};
+  struct iovec remote = {(void *)(uintptr_t)vaddr, r->page_size};
+  return process_vm_readv(r->pid, &local, 1, &remote, 1, 0) == (ssize_t)r->page_size ? 0 : -1;
+}
+
+/* Content attributes from a few of this scan's dirty pages, spread evenly
+ * over the list: each is compared with the copy kept from an earlier
+ * write to the same page, when there is one (write_bytes: bytes that
+ * differ), compressed when non-zero (compress_ratio), and kept for the
+ * next comparison (oldest copy evicted first). Cost: at most
+ * WL__SAMPLE_PER_SCAN page reads, compares and compressions. */
+static void wl__sample_dirty(wl_recorder *r) {
+  if (!r->dirty_count) return;
+  size_t picks = r->dirty_count < WL__SAMPLE_PER_SCAN ? r->dirty_count : WL__SAMPLE_PER_SCAN;
+  for (size_t k = 0; k < picks; k++) {
+    uint64_t pfn = r->dirty[k * r->dirty_count / picks];
+    uint64_t vaddr = ((r->block_vblock[pfn / WL__BLOCK_PAGES] << WL__BLOCK_SHIFT) +
+                      pfn % WL__BLOCK_PAGES) << r->page_shift;
+    if (wl__read_page(r, vaddr) != 0) continue;
+    int zero = 1;
+    for (size_t i = 0; i < r->page_size && zero; i++) zero = r->sample_page[i] == 0;
+    if (!zero) wl__sample_compress(r, r->sample_page);
+    size_t slot = 0;
+    while (slot < r->sample_used && r->sample_pfn[slot] != pfn) slot++;
+    unsigned char *kept;
+    if (slot < r->sample_used) {
+      kept = r->sample_data + slot * r->page_size;
+      uint64_t changed = 0;
+      for (size_t i = 0; i < r->page_size; i++) changed += kept[i] != r->sample_page[i];
+      r->changed_bytes += changed;
+      r->compared_pages++;
+    } else {
+      slot = r->sample_used < WL__SAMPLE_SLOTS ? r->sample_used++ : r->sample_next++ % WL__SAMPLE_SLOTS;
+      r->sample_pfn[slot] = pfn;
+      kept = r->sample_data + slot * r->page_size;
+    }
+    memcpy(kept, r->sample_page, r->page_size);
+  }
+}
+
+/* One scan of the current address space: 0, 1 when it has gone (exit or
+ * exec), or a negative code. */
+static int wl__scan_once(wl_recorder *r, uint64_t time_ns) {
   struct timespec begin, end;
   clock_gettime(CLOCK_MONOTONIC, &begin);
-  if (!r->baseline_done) r->t0 = begin;
   r->scan_resident_bytes = 0;
   r->dirty_count = 0;
+  r->written_count = 0;
 
   int rc = wl__read_maps(r);
   if (!rc) rc = wl__parse_maps(r);
   r->new_count = 0;
-  for (size_t m = 0; !rc && m < r->map_count; m++) rc = wl__note_map(r, &r->maps[m]);
-  if (!rc) rc = wl__add_blocks(r);
-  for (size_t m = 0; !rc && m < r->map_count; m++) rc = wl__scan_map(r, &r->maps[m]);
-  if (!rc) rc = r->backend->scan_end(r);
-  if (rc == 1) { /* gone: discard whatever this scan found */
-    r->exited = 1;
-    if (r->dirty_bits) memset(r->dirty_bits, 0, (size_t)(r->pfn_cap / 64) * sizeof *r->dirty_bits);
-    return 0;
+  for (size_t m = 0; !rc && m < r->map_count; m++) {
+    if (r->backend->map_written) rc = r->backend->map_written(r, &r->maps[m]);
+    if (!rc) rc = wl__note_map(r, &r->maps[m]);
   }
+  if (!rc) rc = wl__add_blocks(r);
+  if (r->backend->map_written && r->baseline_done) {
+    if (!rc) wl__mark_written(r);
+  } else {
+    for (size_t m = 0; !rc && m < r->map_count; m++) rc = wl__scan_map(r, &r->maps[m]);
+  }
+  if (!rc) rc = r->backend->scan_end(r);
+  if (rc == 1 && r->dirty_bits) /* gone: discard whatever this scan found */
+    memset(r->dirty_bits, 0, (size_t)(r->pfn_cap / 64) * sizeof *r->dirty_bits);
   if (rc) return rc;
   if ((rc = wl__collect_dirty(r))) return rc;
 
   clock_gettime(CLOCK_MONOTONIC, &end);
   uint64_t scan_ns = wl__ns_between(&begin, &end);
   if (!r->baseline_done) {
+    /* Time 0 is the end of the baseline: a large one takes longer than an
+     * interval (it reads every page), and the schedule starts after it.
+     * Writes made while it ran are in the first window. */
+    r->t0 = end;
     if ((rc = wl__keep_nonzero(r))) return rc;
     r->stats.initial_nonzero = r->dirty_count;
     r->dirty_count = 0; /* the initial image is not a write */
@@ -882,6 +1132,7 @@ int wl_recorder_scan(wl_recorder *r, uint64_t time_ns) {
     r->stats.scan_ns_total += scan_ns;
     if (scan_ns > r->stats.scan_ns_max) r->stats.scan_ns_max = scan_ns;
     r->stats.resident_bytes_total += r->scan_resident_bytes;
+    wl__sample_dirty(r); /* not part of the scan's cost: after `end` */
   }
   r->stats.scans++;
   r->stats.pages = r->pages;
@@ -889,6 +1140,95 @@ int wl_recorder_scan(wl_recorder *r, uint64_t time_ns) {
   r->stats.last_time_ns = time_ns;
   return 0;
 }
+
+/* True while the process lives (not a zombie): its address space having
+ * gone then means an exec, not an exit. */
+static int wl__process_alive(pid_t pid) {
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  const char *paren = strrchr(buf, ')'); /* the name may hold ')' too */
+  return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X' && paren[2] != '\0';
+}
+
+/* True when the process has an address space now (/proc/PID/maps is not
+ * empty): after an exec it does, while exiting it no longer does. */
+static int wl__has_memory(pid_t pid) {
+  char path[64], c;
+  snprintf(path, sizeof path, "/proc/%ld/maps", (long)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, &c, 1);
+  close(fd);
+  return n == 1;
+}
+
+/* Forgets everything recorded (for a restart after an exec); keeps the
+ * buffers. The exec count survives. */
+static int wl__reset(wl_recorder *r) {
+  uint64_t execs = r->stats.execs;
+  r->block_count = r->new_count = 0;
+  r->pages = 0;
+  if (r->dirty_bits) memset(r->dirty_bits, 0, (size_t)(r->pfn_cap / 64) * sizeof *r->dirty_bits);
+  for (uint64_t i = 0; r->hashes && i < r->pfn_cap; i++) r->hashes[i] = r->zero_hash;
+  r->dirty_count = 0;
+  r->baseline_done = 0;
+  r->prev_time_ns = 0;
+  free(r->nonzero);
+  r->nonzero = NULL;
+  r->nonzero_count = 0;
+  memset(&r->stats, 0, sizeof r->stats);
+  r->stats.execs = execs;
+  r->sample_used = r->sample_next = 0;
+  r->changed_bytes = r->compared_pages = 0;
+  r->raw_bytes = r->compressed_bytes = r->compressed_pages = 0;
+  if (fflush(r->events) != 0 || ftruncate(fileno(r->events), 0) != 0 ||
+      fseeko(r->events, 0, SEEK_SET) != 0)
+    return sim_errorf(SIM_EIO, "cannot empty the temporary event file: %s", strerror(errno));
+  return 0;
+}
+
+/* How often a vanished address space is looked at again before the
+ * process counts as exited: an exiting process drops its memory a moment
+ * before it becomes a zombie. */
+#define WL__GONE_TRIES 50
+
+int wl_recorder_scan(wl_recorder *r, uint64_t time_ns) {
+  if (r->exited) return 0;
+  if (r->baseline_done && time_ns < r->prev_time_ns)
+    return sim_errorf(SIM_EORDER, "scan at %" PRIu64 " ns after one at %" PRIu64 " ns", time_ns,
+                      r->prev_time_ns);
+  r->restarted = 0;
+  int rc = wl__scan_once(r, time_ns);
+  for (int attempt = 0; rc == 1; attempt++) {
+    if (attempt == WL__GONE_TRIES || !wl__process_alive(r->pid)) {
+      r->exited = 1;
+      return 0;
+    }
+    if (!wl__has_memory(r->pid)) { /* exiting, not yet a zombie */
+      const struct timespec pause = {0, 2 * 1000 * 1000};
+      nanosleep(&pause, NULL);
+      continue;
+    }
+    /* Alive with a new address space: it exec'd. Record the new program
+     * from a new baseline. */
+    if ((rc = wl__reset(r))) return rc;
+    rc = wl__open_target(r, 1);
+    if (!rc) rc = wl__scan_once(r, 0);
+    if (!rc) {
+      r->stats.execs++;
+      r->restarted = 1;
+    }
+  }
+  return rc;
+}
+
+int wl_recorder_restarted(const wl_recorder *r) { return r->restarted; }
 
 int wl_recorder_exited(const wl_recorder *r) { return r->exited; }
 
@@ -967,6 +1307,12 @@ int wl_recorder_run(wl_recorder *r, uint64_t duration_ns,
     uint64_t before_ns = r->stats.scan_ns_total;
     if ((rc = wl_recorder_scan(r, target))) return rc;
     if (r->exited) break;
+    if (r->restarted) { /* an exec: time 0 again, the schedule restarts */
+      if (on_scan) on_scan(arg, &r->stats, 0, 0);
+      if (stop && *stop) break;
+      next = 1;
+      continue;
+    }
     clock_gettime(CLOCK_MONOTONIC, &now);
     uint64_t elapsed = wl__ns_between(&r->t0, &now);
     /* Overrun: this scan ended after the next deadline had passed. */
@@ -998,7 +1344,8 @@ int wl_record_key_reserved(const char *key) {
   static const char *const reserved[] = {
       "pages",    "page_size",    "duration_ns",  "nonzero",         "backend",
       "interval_ns", "scans",     "overruns",     "scan_ms_mean",    "scan_ms_max",
-      "scan_ms_per_gib", "resident_mib_mean"};
+      "scan_ms_per_gib", "resident_mib_mean", "mappings", "execs", "write_bytes",
+      "write_bytes_samples", "compress_ratio", "compress_samples", "unprotected_maps"};
   for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
     if (strcmp(key, reserved[i]) == 0) return 1;
   return 0;
@@ -1027,7 +1374,28 @@ static int wl__build_meta(const wl_recorder *r, const wl_meta *extra, wl_meta *m
   if ((rc = wl__set_ms(m, "scan_ms_per_gib", gib > 0 ? (double)st->scan_ns_total / 1e6 / gib : 0))) return rc;
   rc = wl__set_ms(m, "resident_mib_mean",
                   scans ? (double)st->resident_bytes_total / (1024.0 * 1024.0) / (double)scans : 0);
-  return rc;
+  if (rc) return rc;
+  /* Which kinds of writable mapping the trace covers. */
+  if ((rc = wl_meta_set(m, "mappings", r->opts.exclude_shared ? "private" : "private,shared")))
+    return rc;
+  if (st->execs && (rc = wl__set_u64(m, "execs", st->execs))) return rc;
+  if (st->unprotected_maps && (rc = wl__set_u64(m, "unprotected_maps", st->unprotected_maps)))
+    return rc;
+  /* Page-content attributes (DESIGN: write_bytes, compress_ratio), from
+   * samples; absent when there was nothing to sample. */
+  if (r->compared_pages) {
+    if ((rc = wl__set_u64(m, "write_bytes",
+                          (r->changed_bytes + r->compared_pages / 2) / r->compared_pages)))
+      return rc;
+    if ((rc = wl__set_u64(m, "write_bytes_samples", r->compared_pages))) return rc;
+  }
+  if (r->raw_bytes) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.4f", (double)r->compressed_bytes / (double)r->raw_bytes);
+    if ((rc = wl_meta_set(m, "compress_ratio", buf))) return rc;
+    if ((rc = wl__set_u64(m, "compress_samples", r->compressed_pages))) return rc;
+  }
+  return 0;
 }
 
 #define WL__WRITE_BATCH 4096u

@@ -19,7 +19,14 @@
  * until wl_recorder_write(), because the trace header (pages) is only known
  * once the recording has ended.
  *
- * Two backends, as const descriptors chosen by name:
+ * Three backends, as const descriptors chosen by name:
+ *   uffd-wp     registers the target's writable mappings for asynchronous
+ *               userfaultfd write protection (a userfaultfd created inside
+ *               the target through ptrace) and each scan asks PAGEMAP_SCAN
+ *               for the pages written since the last one, protecting them
+ *               again in the same call. Exact (a rewrite of identical bytes
+ *               is a write), cost per scan independent of resident memory
+ *               for unwritten pages. Needs Linux 6.7+, x86-64, ptrace rights.
  *   hash        reads every resident page with process_vm_readv and compares
  *               a 64-bit hash with the previous scan's. Needs ptrace rights
  *               over the target. Cannot see a page rewritten with identical
@@ -42,8 +49,9 @@ typedef struct wl_record_backend wl_record_backend;
 
 extern const wl_record_backend wl_record_hash;
 extern const wl_record_backend wl_record_soft_dirty;
+extern const wl_record_backend wl_record_uffd_wp;
 
-/* The backend called `name` ("hash" or "soft-dirty"), or NULL. */
+/* The backend called `name` ("uffd-wp", "soft-dirty" or "hash"), or NULL. */
 const wl_record_backend *wl_record_backend_find(const char *name);
 /* The backend's name. Never NULL. */
 const char *wl_record_backend_name(const wl_record_backend *backend);
@@ -56,10 +64,21 @@ const char *wl_record_backend_name(const wl_record_backend *backend);
  * Cost: a few syscalls and one page. */
 int wl_record_soft_dirty_probe(void);
 
+/* Checks whether the uffd-wp backend works here with a self-test on a
+ * forked copy of the calling process: a userfaultfd is made inside it by
+ * ptrace (as for a real target), a private and a shared mapping are
+ * registered and protected, the copy rewrites one page of each with the
+ * bytes it already held, and PAGEMAP_SCAN must report exactly those two.
+ * Returns 0, or SIM_EUNSUPPORTED with a message saying what failed.
+ * Cost: a fork and a few milliseconds. */
+int wl_record_uffd_wp_probe(void);
+
 typedef struct {
   uint64_t interval_ns; /* scan period (wl_recorder_run); > 0 */
-  int include_shared;   /* also scan writable shared mappings (e.g. the
-                           shared buffers of PostgreSQL); default: private */
+  int exclude_shared;   /* leave writable shared mappings out (by default
+                           they are recorded: a program's writes to its
+                           shared memory, e.g. PostgreSQL's shared buffers
+                           or a VM's memfd RAM, are its writes) */
 } wl_record_opts;
 
 /* Opens a recorder on process `pid`. Checks that the process exists
@@ -74,7 +93,10 @@ int wl_recorder_open(pid_t pid, const wl_record_backend *backend,
  * events at `time_ns`, which must not decrease from one call to the next.
  * When the process has exited (or is a zombie) nothing is appended and
  * wl_recorder_exited() turns true; that is not an error. A scan cut short
- * by the exit is discarded whole. Returns 0 or a negative code.
+ * by the exit is discarded whole. When the process has exec'd another
+ * program since the last scan, the recording restarts: everything recorded
+ * so far is dropped, this scan becomes the new baseline (time 0), and
+ * stats.execs grows by one. Returns 0 or a negative code.
  * Cost: hash backend O(resident bytes) reads and hashing, plus 8 bytes of
  * pagemap per mapped page; soft-dirty O(mapped pages) pagemap reads. No
  * allocation per page: buffers grow only when new mappings appear. */
@@ -82,6 +104,10 @@ int wl_recorder_scan(wl_recorder *r, uint64_t time_ns);
 
 /* True once a scan found the process gone. */
 int wl_recorder_exited(const wl_recorder *r);
+
+/* True when the last wl_recorder_scan() found that the process had exec'd
+ * and restarted the recording (that scan was the new baseline, time 0). */
+int wl_recorder_restarted(const wl_recorder *r);
 
 /* The pfns the last scan found dirty, ascending (empty after the baseline).
  * Points into the recorder: valid until the next scan or free. */
@@ -108,6 +134,10 @@ typedef struct {
   uint64_t resident_bytes_total; /* resident writable bytes covered, summed
                                     over the same scans */
   uint64_t last_time_ns;    /* time_ns of the last successful scan */
+  uint64_t execs;           /* times the process exec'd: each one restarts
+                               the recording (all other counters restart) */
+  uint64_t unprotected_maps; /* uffd-wp: mappings that could not be
+                                registered (and so were not recorded) */
 } wl_record_stats;
 
 void wl_recorder_stats(const wl_recorder *r, wl_record_stats *stats);

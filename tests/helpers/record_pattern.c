@@ -28,6 +28,22 @@
  *       writes PAGES_PER_S pages per second (10 bursts a second, walking the
  *       region) for SECONDS seconds and exits. For recorder cost measurements.
  *
+ *   record_pattern random MIB SECONDS PAGES_PER_S SEED
+ *       Maps and fills MIB MiB, prints "ready <address>", waits for a line
+ *       on stdin, then writes PAGES_PER_S pages per second (100 bursts a
+ *       second) at random page indices (record_pattern_next(), seeded with
+ *       SEED) for SECONDS seconds, each write a new 8-byte value; prints
+ *       "done <writes> <ns>", and exits at the next line on stdin (sent by
+ *       the recorder once a whole scan has followed "done"). The written set is known from SEED and <writes>.
+ *       (The line is "done <writes> <nanoseconds>": when page faults are
+ *       slow the bursts fall behind, and the time says by how much.)
+ *
+ *   record_pattern loop MIB SECONDS SEED
+ *       Maps and fills MIB MiB, prints "ready <address>", waits for a line
+ *       on stdin, then stores 8 bytes into random pages as fast as it can
+ *       for SECONDS seconds (a memory-bound loop: one cache and TLB miss
+ *       per store), prints "done <stores> <nanoseconds>" and exits.
+ *
  * Exit status 2 on bad arguments or a failed system call. */
 #include <errno.h>
 #include <stdint.h>
@@ -37,6 +53,8 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "record_pattern.h"
 
 static size_t page_size;
 
@@ -182,6 +200,71 @@ static int run_soak(size_t mib, unsigned long seconds, unsigned long rate) {
   return 0;
 }
 
+/* Waits for one line on stdin (the recorder's "go"). */
+static void wait_go(void) {
+  char line[64];
+  if (!fgets(line, sizeof line, stdin)) exit(0);
+}
+
+static uint64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static unsigned char *filled_region(size_t mib, size_t *pages) {
+  *pages = mib * 1024 * 1024 / page_size;
+  unsigned char *region = map_pages(*pages);
+  for (size_t i = 0; i < *pages; i++) fill(region + i * page_size, 1, i);
+  printf("ready %p\n", (void *)region);
+  fflush(stdout);
+  return region;
+}
+
+static int run_random(size_t mib, unsigned long seconds, unsigned long rate, uint64_t seed) {
+  size_t pages;
+  unsigned char *region = filled_region(mib, &pages);
+  wait_go();
+  uint64_t state = seed, writes = 0, tag = 2, start = now_ns();
+  size_t burst = rate / 100;
+  struct timespec next;
+  clock_gettime(CLOCK_MONOTONIC, &next);
+  for (unsigned long tick = 0; tick < seconds * 100; tick++) {
+    for (size_t j = 0; j < burst; j++) {
+      uint64_t v = tag++;
+      memcpy(region + record_pattern_next(&state, pages) * page_size, &v, 8);
+      writes++;
+    }
+    next.tv_nsec += 10000000L;
+    if (next.tv_nsec >= 1000000000L) {
+      next.tv_sec++;
+      next.tv_nsec -= 1000000000L;
+    }
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR) {
+    }
+  }
+  printf("done %llu %llu\n", (unsigned long long)writes, (unsigned long long)(now_ns() - start));
+  fflush(stdout);
+  wait_go(); /* the recorder's "quit", once it has scanned since "done" */
+  return 0;
+}
+
+static int run_loop(size_t mib, unsigned long seconds, uint64_t seed) {
+  size_t pages;
+  unsigned char *region = filled_region(mib, &pages);
+  wait_go();
+  uint64_t state = seed, stores = 0, start = now_ns(), end = start + seconds * 1000000000ull, t;
+  do {
+    for (int j = 0; j < 4096; j++) {
+      uint64_t v = stores++;
+      memcpy(region + record_pattern_next(&state, pages) * page_size + (v & 511) * 8, &v, 8);
+    }
+  } while ((t = now_ns()) < end);
+  printf("done %llu %llu\n", (unsigned long long)stores, (unsigned long long)(t - start));
+  fflush(stdout);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   page_size = (size_t)sysconf(_SC_PAGESIZE);
   if (argc == 6 && strcmp(argv[1], "step") == 0) {
@@ -196,8 +279,13 @@ int main(int argc, char **argv) {
     return run_timed(arg(argv[2]), arg(argv[3]), arg(argv[4]), arg(argv[5]));
   if (argc == 5 && strcmp(argv[1], "soak") == 0)
     return run_soak(arg(argv[2]), arg(argv[3]), arg(argv[4]));
+  if (argc == 6 && strcmp(argv[1], "random") == 0)
+    return run_random(arg(argv[2]), arg(argv[3]), arg(argv[4]), arg(argv[5]));
+  if (argc == 5 && strcmp(argv[1], "loop") == 0)
+    return run_loop(arg(argv[2]), arg(argv[3]), arg(argv[4]));
   fputs("usage: record_pattern step PAGES INITIAL N M | timed PHASES N M PHASE_MS |"
-        " soak MIB SECONDS PAGES_PER_S\n",
+        " soak MIB SECONDS PAGES_PER_S | random MIB SECONDS PAGES_PER_S SEED |"
+        " loop MIB SECONDS SEED\n",
         stderr);
   return 2;
 }
