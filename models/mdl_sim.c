@@ -15,6 +15,7 @@
  * fractional); events on the engine are integer nanoseconds. */
 #include "mdl_sim.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,7 @@ static void mdl__fault(mdl__sim *S, uint64_t page, double when) {
 static void mdl__guest_advance(mdl__sim *S, double until) {
   if (S->stopped || S->blocked) return;
   double horizon = until - S->clock_offset; /* in workload time */
+  assert(!isnan(horizon));
   if (horizon < 0) return;
   uint64_t limit = horizon >= 1.8e19 ? UINT64_MAX : (uint64_t)horizon;
   enum { AHEAD = 32 };
@@ -413,6 +415,7 @@ static void mdl__sync(mdl__sim *S) {
 static void mdl__update_counters(mdl__sim *S) {
   if (S->t < S->window_start + (double)S->p->window_ns) return;
   double spent = S->t - S->window_start;
+  assert(spent > 0);
   S->bw_est = (double)S->window_bytes / spent * 1e9;
   S->threshold = S->bw_est * (double)S->s->downtime_limit_ns / 1e9;
   if (S->dirty_pages_rate > 0 && S->window_bytes > 10000 && S->round_open)
@@ -579,6 +582,8 @@ static void mdl__iterate(mdl__sim *S) {
 static void mdl__qemu_thread(sim_engine *e, void *ctx, uint64_t arg);
 
 static void mdl__yield(mdl__sim *S, double at) {
+  /* The validated ranges keep every time finite and far below 2^63 ns. */
+  assert(isfinite(at) && at >= 0 && at < 0x1p63);
   uint64_t when = (uint64_t)ceil(at);
   if (!sim_schedule(S->e, when, MDL__PRIO_THREAD, mdl__qemu_thread, S, 0)) S->error = SIM_ENOMEM;
 }
@@ -800,6 +805,8 @@ static int mdl__open_workload(mdl__sim *S) {
 int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_result *r) {
   int rc = mdl_scenario_validate(s);
   if (rc) return rc;
+  /* Profiles built in code (calibration) bypass the file loader's checks. */
+  if ((rc = mdl_profile_validate(profile))) return rc;
   if (profile->driver == MDL_DRIVER_XEN && s->algo != MDL_ALGO_PRECOPY)
     return sim_errorf(SIM_EUNSUPPORTED, "profile %s supports only precopy (got %s)", profile->name,
                       mdl_algo_name(s->algo));
@@ -811,6 +818,7 @@ int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_res
   if ((rc = mdl__open_workload(S))) goto out;
   if ((rc = sim_engine_new(&S->e))) goto out;
 
+  assert(profile->step_check_pages > 0 && profile->chunk_pages > 0 && profile->window_ns > 0);
   S->normal_bytes = profile->page_header_bytes + s->page_size;
   S->zero_bytes = profile->detect_zero_pages ? profile->page_header_bytes + profile->zero_page_extra
                                              : S->normal_bytes;
