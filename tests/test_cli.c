@@ -184,7 +184,8 @@ static void test_sweep_interrupt(void **state) {
     assert_int_equal(rows, 48);
   } else {
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 130);
-    assert_true(rows >= 0 && rows < 48);
+    /* The signal can land after the last row was committed. */
+    assert_true(rows >= 0 && rows <= 48);
   }
   /* Rerun: completes, no run twice. */
   char *argv_tail = strstr(cmd, " sweep ");
