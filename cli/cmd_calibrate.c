@@ -30,6 +30,7 @@ static const cli__param cli__params[] = {
     {"sync_ns_per_gib", offsetof(mdl_profile, sync_ns_per_gib), 0},
     {"device_state_bytes", offsetof(mdl_profile, device_state_bytes), 1},
     {"dest_load", offsetof(mdl_profile, dest_load_ns), 1},
+    {"stop", offsetof(mdl_profile, stop_ns), 1},
     {"zero_page_ns", offsetof(mdl_profile, zero_page_ns), 0},
     {"normal_page_ns", offsetof(mdl_profile, normal_page_ns), 0},
     {"socket_buffer_bytes", offsetof(mdl_profile, socket_buffer_bytes), 1},
@@ -195,6 +196,7 @@ static void cli__calibrate_help(void) {
   printf("usage: migsim calibrate SCENARIOS.ini -o PROFILE.ini [OPTIONS]\n\n"
          "Fits the machine-dependent constants of a profile (loopback/link speed,\n"
          "setup time, sync pause per GiB, device-state bytes, destination load time,\n"
+         "the pause to stop the guest,\n"
          "CPU time per zero and per normal page, socket buffer, the destination's\n"
          "time per normal and zero page in pre-copy and in post-copy) to real QEMU\n"
          "runs of the scenarios,\n"
