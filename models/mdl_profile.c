@@ -105,6 +105,7 @@ static const mdl__field mdl__fields[] = {
     F("driver", MDL__ENUM_DRV, driver, "qemu | xen", 0, 0),
     F("dirty_log", MDL__ENUM_LOG, dirty_log, "tcg | kvm: what a sync adds", 0, 0),
     F("detect_zero_pages", MDL__U32, detect_zero_pages, "1: zero pages cost header + 1 byte", 0, 1),
+    F("transferred_all", MDL__U32, transferred_all, "1: transferred counts every byte of the stream (10.0), 0: RAM only (7.2)", 0, 1),
     F("page_header_bytes", MDL__U32, page_header_bytes, "bytes before each page", 0, MDL__WIRE),
     F("block_name_bytes", MDL__U32, block_name_bytes, "extra header bytes when the RAM block changes", 0, MDL__WIRE),
     F("zero_page_extra", MDL__U32, zero_page_extra, "bytes after a zero page's header", 0, MDL__WIRE),

@@ -39,6 +39,9 @@ typedef struct {
   uint32_t discard_run_bytes;   /* 16 per run in the post-copy discard list */
   uint32_t discard_header_bytes;/* per discard command (12 runs each) */
   uint32_t request_bytes;       /* 12: post-copy page request */
+  uint32_t transferred_all;     /* 1: `transferred` counts every byte of the
+                                   stream, device state and commands too
+                                   (QEMU 10.0); 0: RAM bytes only (7.2) */
 
   /* Rate limiting and estimation (QEMU driver). */
   uint64_t window_ns;           /* 100 ms rate-limit / estimation window */

@@ -235,7 +235,11 @@ static double mdl__put_end(const mdl__sim *S, uint64_t bytes, double cpu_ns, dou
 /* Counts bytes the thread wrote in the window and, for RAM, by phase. */
 static void mdl__account(mdl__sim *S, uint64_t bytes, int ram) {
   S->window_bytes += bytes;
-  if (!ram) return;
+  if (!ram) {
+    /* QEMU 10.0 counts the whole stream in `transferred` (docs/qemu-10.0.md). */
+    if (S->p->transferred_all) S->r->transferred_bytes += bytes;
+    return;
+  }
   S->r->transferred_bytes += bytes;
   if (S->phase == PH_PRECOPY && !S->stopped)
     S->r->precopy_bytes += bytes;

@@ -401,6 +401,23 @@ static void test_estimate_window_unthrottled(void **state) {
   mdl_result_free(&r);
 }
 
+/* QEMU 10.0 counts the device state in `transferred` as well; 7.2 only the
+ * RAM bytes. An idle pre-copy differs by exactly the device state. */
+static void test_transferred_all(void **state) {
+  (void)state;
+  mdl_scenario s;
+  scenario(&s, "idle:nonzero=0.5", "32MiB");
+  mdl_profile p = qemu72(), q = p;
+  q.transferred_all = 1;
+  mdl_result a, b;
+  sim_with(&s, &p, &a);
+  sim_with(&s, &q, &b);
+  assert_int_equal(b.transferred_bytes - a.transferred_bytes, p.device_state_bytes);
+  assert_int_equal(b.precopy_bytes, a.precopy_bytes);
+  mdl_result_free(&a);
+  mdl_result_free(&b);
+}
+
 int main(void) {
   sim_install_gsl_handler();
   const struct CMUnitTest tests[] = {
@@ -421,6 +438,7 @@ int main(void) {
       cmocka_unit_test(test_postcopy_cursor_follows_request),
       cmocka_unit_test(test_estimate_window),
       cmocka_unit_test(test_estimate_window_unthrottled),
+      cmocka_unit_test(test_transferred_all),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
