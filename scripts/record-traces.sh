@@ -350,7 +350,7 @@ for name in "${NAMES[@]+"${NAMES[@]}"}"; do
 done
 
 # The trace `migsim compare` uses when given none (cli/cmd_compare.c).
-[ -f "$OUT/redis.mtr" ] && ln -sfn redis.mtr "$OUT/default.mtr"
+[ -f "$OUT/postgres.mtr" ] && ln -sfn postgres.mtr "$OUT/default.mtr"
 
 # ---------------------------------------------------------------- README
 # Regenerated from the traces' own metadata and `migsim trace info/stats`.
@@ -391,8 +391,8 @@ carries its full provenance in its metadata (the `#` lines of
 `migsim trace export FILE out.csv`): command line, load, package
 versions, date, kernel, interval, backend, mapping kinds, and the
 recorder's own cost (scan time, overruns).
-`default.mtr` is a link to `redis.mtr`: the trace `migsim compare` (and
-so the main job) uses when given no workload.
+`default.mtr` is a link to `postgres.mtr`: the trace `migsim compare`
+(and so the main job) uses when given no workload.
 
 Columns: *memory* = the trace's pfn space (pages ever in use by the
 process, in 64 KiB blocks); *non-zero* = pages non-zero at time 0;
