@@ -81,8 +81,8 @@ static int sim__to_u64(double v, const char *text, const char *what,
 }
 
 int sim_parse_bytes(const char *text, uint64_t page_size, uint64_t *bytes) {
-  double v;
-  const char *suffix;
+  double v = 0;
+  const char *suffix = "";
   int rc = sim__split(text, "size", &v, &suffix);
   if (rc) return rc;
   const sim__unit *u = sim__find(sim__size_units, suffix);
@@ -97,8 +97,8 @@ int sim_parse_bytes(const char *text, uint64_t page_size, uint64_t *bytes) {
 }
 
 int sim_parse_duration(const char *text, uint64_t bare_unit_ns, uint64_t *ns) {
-  double v;
-  const char *suffix;
+  double v = 0;
+  const char *suffix = "";
   int rc = sim__split(text, "duration", &v, &suffix);
   if (rc) return rc;
   if (*suffix == '\0') return sim__to_u64(v * (double)bare_unit_ns, text, "duration", ns);
@@ -112,8 +112,8 @@ int sim_parse_duration(const char *text, uint64_t bare_unit_ns, uint64_t *ns) {
 }
 
 int sim_parse_rate(const char *text, sim_rate_kind bare_kind, sim_rate *rate) {
-  double v;
-  const char *suffix;
+  double v = 0;
+  const char *suffix = "";
   int rc = sim__split(text, "rate", &v, &suffix);
   if (rc) return rc;
   if (*suffix == '\0') {
@@ -161,8 +161,8 @@ int sim_parse_count(const char *text, uint64_t *count) {
     *count = exact;
     return 0;
   }
-  double v;
-  const char *suffix;
+  double v = 0;
+  const char *suffix = "";
   int rc = sim__split(text, "count", &v, &suffix);
   if (rc) return rc;
   const sim__unit *u = sim__find(count_units, suffix);
@@ -194,8 +194,8 @@ int sim_parse_double(const char *text, double *value) {
 }
 
 int sim_parse_fraction(const char *text, double *fraction) {
-  double v;
-  const char *suffix;
+  double v = 0;
+  const char *suffix = "";
   int rc = sim__split(text, "fraction", &v, &suffix);
   if (rc) return rc;
   if (strcmp(suffix, "%") == 0)
