@@ -31,13 +31,13 @@
 enum { MDL__EVENT_BATCH = 4096 };
 enum { MDL__PRIO_CONTROL = 0, MDL__PRIO_THREAD = 10 };
 typedef enum { PH_SETUP, PH_PRECOPY, PH_POSTCOPY, PH_DONE } mdl__phase;
+static const char *const mdl__phase_names[] = {"setup", "precopy", "postcopy", "done"};
 
 /* A write in the socket: when the destination is done with it, its size. */
 typedef struct {
   double end;
   uint64_t bytes;
 } mdl__flight;
-static const char *const mdl__phase_names[] = {"setup", "precopy", "postcopy", "done"};
 
 typedef struct {
   const mdl_scenario *s;

@@ -275,13 +275,19 @@ static void check_completed(const mdl_scenario *s, const mdl_result *r, const kv
 
 /* The simulator, with the profile calibrated for this kind of machine and
  * the replay guest's whole memory, predicts the real run within 25%. */
-static void check_agreement(const mdl_scenario *s, const mdl_result *real) {
+/* s as the simulator sees the replay guest, with the profile calibrated
+ * for this kind of machine; sim must be freed. */
+static void simulate_replayed(const mdl_scenario *s, mdl_result *sim) {
   mdl_scenario sim_s;
   assert_int_equal(kvr_sim_layout(s, &sim_s), 0);
   snprintf(sim_s.profile, sizeof sim_s.profile, "qemu-7.2-tcg");
+  mdl_result_init(sim, "sim");
+  if (mdl_simulate(&sim_s, sim)) fail_msg("simulate: %s", sim_error_message());
+}
+
+static void check_agreement(const mdl_scenario *s, const mdl_result *real) {
   mdl_result sim;
-  mdl_result_init(&sim, "sim");
-  if (mdl_simulate(&sim_s, &sim)) fail_msg("simulate: %s", sim_error_message());
+  simulate_replayed(s, &sim);
   double dt = fabs(sim.total_time_ms - real->total_time_ms) / real->total_time_ms;
   double db = fabs((double)sim.transferred_bytes - (double)real->transferred_bytes) / (double)real->transferred_bytes;
   print_message("%s: simulated %.0f ms, %llu bytes, %llu syncs; real %.0f ms, %llu bytes, %llu syncs "
@@ -349,16 +355,21 @@ static void test_postcopy(void **state) {
   mdl_result_free(&r);
 }
 
+/* A hybrid whose guest writes `rate` pages/s over 4096 pages at 32 MiB/s
+ * (8192 pages/s): it dirties faster than it sends, so pre-copy alone would
+ * not finish. */
+static void hybrid_scenario(mdl_scenario *s, const char *rate) {
+  base_scenario(s, MDL_ALGO_HYBRID);
+  snprintf(s->workload, sizeof s->workload, "uniform:wss=4096,rate=%s,nonzero=0.5", rate);
+  assert_int_equal(mdl_scenario_set(s, "max-bandwidth", "32MiB/s"), 0);
+  assert_int_equal(mdl_scenario_set(s, "downtime-limit", "100ms"), 0);
+}
+
 static void test_hybrid(void **state) {
   (void)state;
   need_postcopy();
   mdl_scenario s;
-  base_scenario(&s, MDL_ALGO_HYBRID);
-  /* Dirties faster than it sends, so pre-copy alone would not finish and
-   * the switch after two syncs must happen. */
-  snprintf(s.workload, sizeof s.workload, "uniform:wss=4096,rate=20000,nonzero=0.5");
-  assert_int_equal(mdl_scenario_set(&s, "max-bandwidth", "32MiB/s"), 0);
-  assert_int_equal(mdl_scenario_set(&s, "downtime-limit", "100ms"), 0);
+  hybrid_scenario(&s, "20000"); /* the switch after two syncs must happen */
   s.switch_after = 2;
   mdl_result r;
   kvr_info info;
@@ -377,12 +388,9 @@ static void test_hybrid_nonconverge(void **state) {
   (void)state;
   need_postcopy();
   mdl_scenario s;
-  base_scenario(&s, MDL_ALGO_HYBRID);
-  /* 40,000 writes/s re-dirty ~99 % of the 4096-page working set during
-   * each ~0.5 s pass, far from the rule's 90 % boundary. */
-  snprintf(s.workload, sizeof s.workload, "uniform:wss=4096,rate=40000,nonzero=0.5");
-  assert_int_equal(mdl_scenario_set(&s, "max-bandwidth", "32MiB/s"), 0);
-  assert_int_equal(mdl_scenario_set(&s, "downtime-limit", "100ms"), 0);
+  /* 40,000 writes/s re-dirty ~99 % of the working set during each ~0.5 s
+   * pass, far from the rule's 90 % boundary. */
+  hybrid_scenario(&s, "40000");
   assert_int_equal(mdl_scenario_set(&s, "switch-policy", "nonconverge"), 0);
   mdl_result r;
   kvr_info info;
@@ -397,12 +405,8 @@ static void test_hybrid_nonconverge(void **state) {
   /* The simulator switches too, within a sync of the harness (which reads
    * the dirty pages at a sync one poll late). Where a switch lands within
    * a sync moves the total time by a pass, so timing is not compared. */
-  mdl_scenario sim_s;
-  assert_int_equal(kvr_sim_layout(&s, &sim_s), 0);
-  snprintf(sim_s.profile, sizeof sim_s.profile, "qemu-7.2-tcg");
   mdl_result sim;
-  mdl_result_init(&sim, "sim");
-  if (mdl_simulate(&sim_s, &sim)) fail_msg("simulate: %s", sim_error_message());
+  simulate_replayed(&s, &sim);
   print_message("%s: simulated switch at %.0f ms after %llu syncs; real at %.0f ms after %llu\n", s.name,
                 sim.switch_time_ms, (unsigned long long)sim.dirty_sync_count, r.switch_time_ms,
                 (unsigned long long)r.dirty_sync_count);
