@@ -66,6 +66,16 @@ static void test_bad_input_one_line(void **state) {
   assert_non_null(strstr(err, "missing.ini"));
   assert_int_equal(migsim(err, sizeof err, "validate x.ini --repeat 0"), 2);
   assert_non_null(strstr(err, "--repeat"));
+  /* --no-replay with no stored real run of a scenario: named, and no QEMU. */
+  char ini[600];
+  snprintf(ini, sizeof ini, "%s/v.ini", tmpdir);
+  write_file(ini, "[lonely]\nworkload = idle\nmemory = 16MiB\n");
+  assert_int_equal(migsim(err, sizeof err, "validate %s --no-replay --out %s/v", ini, tmpdir), 2);
+  assert_non_null(strstr(err, "no real run of scenario 'lonely'"));
+  assert_int_equal(migsim(err, sizeof err,
+                          "replay --workload idle --qemu-trace a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q"),
+                   2);
+  assert_non_null(strstr(err, "at most 16 patterns"));
   assert_int_equal(migsim(err, sizeof err, "calibrate x.ini"), 2);
   assert_non_null(strstr(err, "-o PROFILE.ini"));
   assert_int_equal(migsim(err, sizeof err, "calibrate x.ini -o p.ini --dirty-log maybe"), 2);
