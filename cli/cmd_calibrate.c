@@ -208,6 +208,10 @@ static void cli__calibrate_help(void) {
          "options:\n"
          "  -o, --output FILE  profile file to write (required)\n"
          "  --base NAME        profile to start from [qemu-7.2]\n"
+         "  --set KEY=VALUE    a profile constant measured directly rather than\n"
+         "                     fitted, e.g. dest_region_ns=155000 from a traced run\n"
+         "                     (docs/simulator.md); for a fitted key, its starting\n"
+         "                     value; repeatable\n"
          "  --dirty-log MODE   tcg | kvm: what a sync adds on the measured machine [tcg]\n"
          "  --repeat N         real runs per scenario [2]\n"
          "  --runs DIR         store of real runs [out/calibrate/real]\n"
@@ -220,6 +224,8 @@ int cli_cmd_calibrate(int argc, char **argv) {
   const char *file = NULL, *output = NULL, *base_name = "qemu-7.2", *runs_dir = "out/calibrate/real",
              *dirty_log = "tcg", *qemu = NULL;
   unsigned repeat = 2;
+  const char *sets[32];
+  size_t nsets = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help")) {
@@ -231,6 +237,9 @@ int cli_cmd_calibrate(int argc, char **argv) {
       base_name = argv[++i];
     } else if (!strcmp(a, "--dirty-log") && v) {
       dirty_log = argv[++i];
+    } else if (!strcmp(a, "--set") && v) {
+      if (nsets == sizeof sets / sizeof sets[0]) cli_die("calibrate: at most 32 --set options");
+      sets[nsets++] = argv[++i];
     } else if (!strcmp(a, "--runs") && v) {
       runs_dir = argv[++i];
     } else if (!strcmp(a, "--qemu") && v) {
@@ -252,6 +261,16 @@ int cli_cmd_calibrate(int argc, char **argv) {
   mdl_profile base;
   cli_check(mdl_profile_load(base_name, &base), "calibrate");
   cli_check(mdl_profile_set(&base, "dirty_log", dirty_log), "calibrate --dirty-log");
+  for (size_t k = 0; k < nsets; k++) {
+    const char *eq = strchr(sets[k], '=');
+    if (!eq || eq == sets[k]) cli_die("calibrate: --set '%s': expected KEY=VALUE", sets[k]);
+    char key[64];
+    size_t klen = (size_t)(eq - sets[k]);
+    if (klen >= sizeof key) cli_die("calibrate: --set '%s': key too long", sets[k]);
+    memcpy(key, sets[k], klen);
+    key[klen] = 0;
+    cli_check(mdl_profile_set(&base, key, eq + 1), "calibrate --set");
+  }
 
   cli_scenarios list;
   cli_scenarios_load(file, qemu, &list);

@@ -26,7 +26,7 @@
   .discard_header_bytes = 10, .request_bytes = 12,                          \
   .window_ns = 100 * SIM_NS_PER_MS, .max_step_ns = 50 * SIM_NS_PER_MS,      \
   .step_check_pages = 64, .link_bytes_per_s = 1.25e9,                       \
-  .chunk_pages = (1u << 30) / 4096
+  .chunk_pages = (1u << 30) / 4096, .dest_region_pages = 512
 
 /* QEMU 7.2 per docs/qemu-7.2.md. Machine constants are
  * generic defaults (a host with a 10 Gbit/s link and KVM); the TCG/loopback
@@ -130,6 +130,8 @@ static const mdl__field mdl__fields[] = {
     F("postcopy_place_zero_ns", MDL__DBL, postcopy_place_zero_ns, "destination ns to place a zero page in post-copy", 0, 1e9),
     F("dest_page_ns", MDL__DBL, dest_page_ns, "destination ns to load a normal page in pre-copy", 0, 1e9),
     F("dest_zero_page_ns", MDL__DBL, dest_zero_page_ns, "destination ns to handle a zero page in pre-copy", 0, 1e9),
+    F("dest_region_pages", MDL__U64, dest_region_pages, "pages per destination huge page (a multiple of 64)", 64, MDL__PAGES_MAX),
+    F("dest_region_ns", MDL__DBL, dest_region_ns, "destination ns to allocate a huge page on its first loaded page in pre-copy", 0, 1e9),
     F("chunk_pages", MDL__U64, chunk_pages, "KVM lazy-clear chunk in pages", 1, MDL__PAGES_MAX),
     F("extra_nonzero_pages", MDL__U64, extra_nonzero_pages, "non-zero pages of other RAM blocks (firmware, ROMs)", 0, 1073741824.0),
     F("extra_zero_pages", MDL__U64, extra_zero_pages, "zero pages of other RAM blocks", 0, 1073741824.0),
@@ -184,6 +186,10 @@ int mdl_profile_validate(const mdl_profile *p) {
   if (p->driver == MDL_DRIVER_XEN && !(p->xen_min_rate >= MDL__RATE_MIN))
     return sim_errorf(SIM_ERANGE, "profile xen_min_rate=%g B/s is out of range for driver xen (valid: 1KiB/s..1TiB/s)",
                       p->xen_min_rate);
+  /* A 64-page dirty-bitmap word must lie inside one huge page. */
+  if (p->dest_region_pages % 64)
+    return sim_errorf(SIM_ERANGE, "profile dest_region_pages=%llu is not a multiple of 64",
+                      (unsigned long long)p->dest_region_pages);
   if (p->driver == MDL_DRIVER_XEN && p->xen_max_rounds < 1)
     return sim_errorf(SIM_ERANGE, "profile xen_max_rounds=0 is out of range for driver xen (valid: 1..1000000)");
   return 0;

@@ -65,6 +65,10 @@ typedef struct {
   double dest_page_ns;          /* destination: loading one received normal
                                    page in pre-copy */
   double dest_zero_page_ns;     /* ... one zero page (checked, not copied) */
+  uint64_t dest_region_pages;   /* pages of one destination huge page (THP:
+                                   2 MiB = 512); a multiple of 64 */
+  double dest_region_ns;        /* destination: first page loaded into a huge
+                                   page in pre-copy allocates it (0: off) */
   uint64_t chunk_pages;         /* KVM lazy-clear chunk (1 GiB of pages) */
   uint64_t extra_nonzero_pages; /* other RAM blocks (firmware, ROMs) migrated */
   uint64_t extra_zero_pages;    /* after guest RAM, non-zero and zero */

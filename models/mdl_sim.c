@@ -83,6 +83,7 @@ typedef struct {
   double downtime_start;
   uint8_t *chunk_needs_clear;
   uint64_t chunks;
+  uint8_t *region_loaded;   /* destination huge pages allocated (bitmap) */
 
   /* Round (dirty sync) bookkeeping. */
   mdl_round round;
@@ -280,13 +281,28 @@ static void mdl__put(mdl__sim *S, uint64_t bytes, double cpu_ns, int ram) {
   mdl__put_recv(S, bytes, cpu_ns, 0, ram);
 }
 
-/* What the destination spends on `nz` normal and `zero` zero pages: loading
- * them in pre-copy, placing them (UFFDIO_COPY / UFFDIO_ZEROPAGE) in
- * post-copy (docs/postcopy-faults.md). */
-static double mdl__recv_ns(const mdl__sim *S, uint64_t nz, uint64_t zero) {
+/* What the destination spends on `nz` normal and `zero` zero pages of one
+ * dirty-bitmap word starting at `page`: loading them in pre-copy, placing
+ * them (UFFDIO_COPY / UFFDIO_ZEROPAGE) in post-copy
+ * (docs/postcopy-faults.md). In pre-copy the first page loaded into a huge
+ * page also allocates it (docs/simulator.md, "Socket and receiver"); after
+ * the switch QEMU has turned huge pages off. Changes nothing. */
+static double mdl__recv_ns(const mdl__sim *S, uint64_t page, uint64_t nz, uint64_t zero) {
   const mdl_profile *p = S->p;
   if (S->pages_remote) return (double)nz * p->postcopy_place_ns + (double)zero * p->postcopy_place_zero_ns;
-  return (double)nz * p->dest_page_ns + (double)zero * p->dest_zero_page_ns;
+  double ns = (double)nz * p->dest_page_ns + (double)zero * p->dest_zero_page_ns;
+  if (S->region_loaded) {
+    uint64_t g = page / p->dest_region_pages;
+    if (!(S->region_loaded[g >> 3] & (1u << (g & 7)))) ns += p->dest_region_ns;
+  }
+  return ns;
+}
+
+/* Marks the huge page holding `page` as allocated on the destination. */
+static void mdl__region_load(mdl__sim *S, uint64_t page) {
+  if (!S->region_loaded || S->pages_remote) return;
+  uint64_t g = page / S->p->dest_region_pages;
+  S->region_loaded[g >> 3] |= (uint8_t)(1u << (g & 7));
 }
 
 /* KVM clears the dirty log of a chunk lazily, just before the cursor first
@@ -326,7 +342,8 @@ static void mdl__send_page(mdl__sim *S, uint64_t page) {
     S->r->zero_pages++;
   uint64_t bytes = nonzero ? S->normal_bytes : S->zero_bytes;
   double cpu = nonzero ? S->p->normal_page_ns : S->p->zero_page_ns;
-  mdl__put_recv(S, bytes, cpu, mdl__recv_ns(S, (uint64_t)nonzero, (uint64_t)!nonzero), 1);
+  mdl__put_recv(S, bytes, cpu, mdl__recv_ns(S, page, (uint64_t)nonzero, (uint64_t)!nonzero), 1);
+  mdl__region_load(S, page);
   if (S->blocked && page == S->fault_page && S->fault_page_arrival < 0)
     S->fault_page_arrival = S->link_free + S->latency_ns;
   mdl__cursor_after(S, page);
@@ -345,7 +362,7 @@ static uint64_t mdl__send_word(mdl__sim *S, double step_end, int guest_can_run) 
   uint64_t bytes = nz * S->normal_bytes + (n - nz) * S->zero_bytes;
   double cpu = (double)nz * S->p->normal_page_ns + (double)(n - nz) * S->p->zero_page_ns;
   if (S->budget != UINT64_MAX && S->window_bytes + bytes > S->budget) return 0;
-  double recv = mdl__recv_ns(S, nz, n - nz);
+  double recv = mdl__recv_ns(S, w << 6, nz, n - nz);
   double link_end, t_end = mdl__put_end(S, bytes, cpu, recv, &link_end);
   if (t_end > step_end || t_end >= S->limit) return 0;
   if (guest_can_run && mdl__guest_touches_word(S, w, t_end)) return 0;
@@ -357,6 +374,7 @@ static uint64_t mdl__send_word(mdl__sim *S, double step_end, int guest_can_run) 
   S->r->normal_pages += nz;
   S->r->zero_pages += n - nz;
   mdl__put_recv(S, bytes, cpu, recv, 1);
+  mdl__region_load(S, w << 6);
   mdl__cursor_after(S, last);
   return n;
 }
@@ -847,6 +865,14 @@ int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_res
       goto out;
     }
   }
+  if (profile->dest_region_ns > 0) {
+    uint64_t regions = (S->mem.pages + profile->dest_region_pages - 1) / profile->dest_region_pages;
+    S->region_loaded = calloc(regions / 8 + 1, 1);
+    if (!S->region_loaded) {
+      rc = sim_errorf(SIM_ENOMEM, "out of memory");
+      goto out;
+    }
+  }
   r->status = MDL_STATUS_FAILED;
 
   sim_handler thread = profile->driver == MDL_DRIVER_XEN ? mdl__xen_thread : mdl__qemu_thread;
@@ -864,6 +890,7 @@ int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_res
   }
 out:
   free(S->chunk_needs_clear);
+  free(S->region_loaded);
   free(S->fl);
   free(S->ev);
   wl_player_free(S->player);

@@ -103,6 +103,14 @@ MUTANTS = [
     ("estimate-window-halved", "models/mdl_sim.c",
      "if (S->t < S->window_start + (double)S->p->window_ns) return;",
      "if (S->t < S->window_start + (double)S->p->window_ns / 2) return;"),
+    ("dest-region-every-send", "models/mdl_sim.c",
+     "S->region_loaded[g >> 3] |= (uint8_t)(1u << (g & 7));",
+     "(void)g;"),
+    ("dest-region-in-postcopy", "models/mdl_sim.c",
+     "if (S->pages_remote) return (double)nz * p->postcopy_place_ns + (double)zero * p->postcopy_place_zero_ns;\n"
+     "  double ns = (double)nz * p->dest_page_ns + (double)zero * p->dest_zero_page_ns;",
+     "double ns = S->pages_remote ? (double)nz * p->postcopy_place_ns + (double)zero * p->postcopy_place_zero_ns\n"
+     "                            : (double)nz * p->dest_page_ns + (double)zero * p->dest_zero_page_ns;"),
 ]
 
 
