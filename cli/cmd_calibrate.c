@@ -344,11 +344,16 @@ int cli_cmd_calibrate(int argc, char **argv) {
   for (size_t i = 0; i < CLI_NPARAM; i++)
     printf("  %-20s %14.6g -> %14.6g\n", cli__params[i].key, cli__get(&base, &cli__params[i]),
            cli__get(&fitted, &cli__params[i]));
-  char comment[1024];
+  char setargs[512] = "";
+  for (size_t k = 0, at = 0; k < nsets && at < sizeof setargs; k++) {
+    int n = snprintf(setargs + at, sizeof setargs - at, " --set %s", sets[k]);
+    if (n > 0) at += (size_t)n;
+  }
+  char comment[1536];
   snprintf(comment, sizeof comment,
-           "fitted by: migsim calibrate %s --base %s --dirty-log %s --repeat %u --runs %s; "
+           "fitted by: migsim calibrate %s --base %s --dirty-log %s%s --repeat %u --runs %s; "
            "%zu real runs; rms relative error %.1f%% -> %.1f%%",
-           file, base_name, dirty_log, repeat, runs_dir, nruns, sqrt(cost0 / (double)F.nres) * 100,
+           file, base_name, dirty_log, setargs, repeat, runs_dir, nruns, sqrt(cost0 / (double)F.nres) * 100,
            sqrt(cost1 / (double)F.nres) * 100);
   cli_check(mdl_profile_save(&fitted, base_name, output, comment), "writing the profile");
   printf("profile: %s\n", output);
