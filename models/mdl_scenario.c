@@ -96,6 +96,24 @@ static const char *const mdl__switch_names[] = {"syncs", "nonconverge", "time"};
 const char *mdl_algo_name(mdl_algo a) { return mdl__algo_names[a]; }
 const char *mdl_switch_policy_name(mdl_switch_policy p) { return mdl__switch_names[p]; }
 
+int mdl_algo_parse(const char *name, mdl_algo *out) {
+  for (int i = 0; i < 3; i++)
+    if (!strcmp(name, mdl__algo_names[i])) {
+      *out = (mdl_algo)i;
+      return 0;
+    }
+  return sim_errorf(SIM_EINVAL, "algo=%s: expected precopy, postcopy or hybrid", name);
+}
+
+int mdl_switch_policy_parse(const char *name, mdl_switch_policy *out) {
+  for (int i = 0; i < 3; i++)
+    if (!strcmp(name, mdl__switch_names[i])) {
+      *out = (mdl_switch_policy)i;
+      return 0;
+    }
+  return sim_errorf(SIM_EINVAL, "switch-policy=%s: expected syncs, nonconverge or time", name);
+}
+
 static const p_field *mdl__find_param(const char *key) {
   for (size_t i = 0; i < sizeof mdl__params / sizeof mdl__params[0]; i++)
     if (strcmp(mdl__params[i].key, key) == 0) return &mdl__params[i];
@@ -199,20 +217,8 @@ int mdl_scenario_set(mdl_scenario *s, const char *key, const char *value) {
       else
         return sim_errorf(SIM_EINVAL, "%s=%s: expected yes or no", key, value);
       return 0;
-    case P_ALGO:
-      for (int i = 0; i < 3; i++)
-        if (!strcmp(value, mdl__algo_names[i])) {
-          s->algo = (mdl_algo)i;
-          return 0;
-        }
-      return sim_errorf(SIM_EINVAL, "algo=%s: expected precopy, postcopy or hybrid", value);
-    case P_SWITCH:
-      for (int i = 0; i < 3; i++)
-        if (!strcmp(value, mdl__switch_names[i])) {
-          s->switch_policy = (mdl_switch_policy)i;
-          return 0;
-        }
-      return sim_errorf(SIM_EINVAL, "switch-policy=%s: expected syncs, nonconverge or time", value);
+    case P_ALGO: return mdl_algo_parse(value, &s->algo);
+    case P_SWITCH: return mdl_switch_policy_parse(value, &s->switch_policy);
   }
   return sim_errorf(rc, "%s: %s", key, sim_error_message());
 }
@@ -588,6 +594,12 @@ int mdl_scenario_file_each(const char *path, const mdl_scenario *base,
 
 static const char *const mdl__status_names[] = {"completed", "not_converged", "failed"};
 const char *mdl_status_name(mdl_status s) { return mdl__status_names[s]; }
+
+mdl_status mdl_status_parse(const char *name) {
+  for (int i = 0; i < 3; i++)
+    if (!strcmp(name, mdl__status_names[i])) return (mdl_status)i;
+  return MDL_STATUS_FAILED;
+}
 
 void mdl_result_init(mdl_result *r, const char *source) {
   memset(r, 0, sizeof *r);

@@ -109,6 +109,10 @@ void mdl_scenario_get(const mdl_scenario *s, const char *key, char *buf, size_t 
 
 const char *mdl_algo_name(mdl_algo a);
 const char *mdl_switch_policy_name(mdl_switch_policy p);
+/* The value named `name` into *out: 0, or SIM_EINVAL naming the choices
+ * (*out unchanged). */
+int mdl_algo_parse(const char *name, mdl_algo *out);
+int mdl_switch_policy_parse(const char *name, mdl_switch_policy *out);
 
 /* Reads a scenario file: INI with an optional [defaults] section applied to
  * every scenario and one section per scenario ([name]); keys are the
@@ -123,6 +127,8 @@ int mdl_scenario_file_each(const char *path, const mdl_scenario *base,
 
 typedef enum { MDL_STATUS_COMPLETED, MDL_STATUS_NOT_CONVERGED, MDL_STATUS_FAILED } mdl_status;
 const char *mdl_status_name(mdl_status s);
+/* The status named `name`; anything else is MDL_STATUS_FAILED. */
+mdl_status mdl_status_parse(const char *name);
 
 /* One dirty sync ("round"): from this sync to the next (or the end). */
 typedef struct {
