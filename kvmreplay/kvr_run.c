@@ -33,6 +33,7 @@
 #include "kvr_internal.h"
 #include "sim_err.h"
 #include "sim_hist.h"
+#include "mdl_schema.h"
 #include "mdl_switch.h"
 
 #ifndef KVR_GUEST_ELF_PATH
@@ -626,20 +627,40 @@ static int kvr_rounds_final(kvr_ctx *c, const kvr_sample *x, double downtime_ms,
 static void kvr_take_metrics(kvr_ctx *c, json_t *ret) {
   mdl_result *r = c->r;
   json_t *ram = json_object_get(ret, "ram");
-  r->total_time_ms = kvr_json_num(ret, "total-time", r->total_time_ms);
-  r->setup_time_ms = kvr_json_num(ret, "setup-time", r->setup_time_ms);
-  r->downtime_ms = kvr_json_num(ret, "downtime", r->downtime_ms);
-  r->expected_downtime_ms = kvr_json_num(ret, "expected-downtime", r->expected_downtime_ms);
-  if (ram) {
-    r->transferred_bytes = kvr_json_u64(ram, "transferred");
-    r->precopy_bytes = kvr_json_u64(ram, "precopy-bytes");
-    r->postcopy_bytes = kvr_json_u64(ram, "postcopy-bytes");
-    r->normal_pages = kvr_json_u64(ram, "normal");
-    r->zero_pages = kvr_json_u64(ram, "duplicate");
-    r->dirty_sync_count = kvr_json_u64(ram, "dirty-sync-count");
-    r->postcopy_requests = kvr_json_u64(ram, "postcopy-requests");
-    if (c->info) c->info->ram_total_bytes = kvr_json_u64(ram, "total");
+  /* Every metric column with a query-migrate field (mdl_schema.h): numbers
+   * of the reply keep their last value when a reply lacks them; the "ram"
+   * counters are read whenever the reply has a "ram" object. */
+#define KVR_TAKE_NONE(type, name, get, set)
+#define KVR_TAKE_TOP(type, name, get, set) KVR_TAKE_TOP_##type(name, get, set)
+#define KVR_TAKE_RAM(type, name, get, set) KVR_TAKE_RAM_##type(name, get, set)
+#define KVR_TAKE_TOP_DOUBLE(name, get, set) \
+  {                                         \
+    double v = kvr_json_num(ret, name, get); \
+    (void)v;                                \
+    set;                                    \
   }
+#define KVR_TAKE_TOP_U64(name, get, set) \
+  if (json_object_get(ret, name)) {      \
+    uint64_t v = kvr_json_u64(ret, name); \
+    (void)v;                             \
+    set;                                 \
+  }
+#define KVR_TAKE_RAM_DOUBLE(name, get, set) \
+  if (ram) {                                \
+    double v = kvr_json_num(ram, name, get); \
+    (void)v;                                \
+    set;                                    \
+  }
+#define KVR_TAKE_RAM_U64(name, get, set) \
+  if (ram) {                             \
+    uint64_t v = kvr_json_u64(ram, name); \
+    (void)v;                             \
+    set;                                 \
+  }
+#define KVR_TAKE(col, type, present, get, set, qsec, qname, ...) KVR_TAKE_##qsec(type, qname, get, set)
+  MDL_METRIC_COLUMNS(KVR_TAKE)
+#undef KVR_TAKE
+  if (ram && c->info) c->info->ram_total_bytes = kvr_json_u64(ram, "total");
 }
 
 static kvr_sample kvr_sample_of(kvr_ctx *c, json_t *ret, uint64_t now) {
