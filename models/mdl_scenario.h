@@ -12,9 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "mdl_algo.h"
 #include "mdl_profile.h"
-
-typedef enum { MDL_ALGO_PRECOPY, MDL_ALGO_POSTCOPY, MDL_ALGO_HYBRID } mdl_algo;
 
 /* When a hybrid run issues the switch to post-copy. */
 typedef enum {
@@ -107,11 +106,9 @@ void mdl_scenario_ranges_md(FILE *out);
 /* Canonical text of one parameter's value (for result rows). */
 void mdl_scenario_get(const mdl_scenario *s, const char *key, char *buf, size_t len);
 
-const char *mdl_algo_name(mdl_algo a);
 const char *mdl_switch_policy_name(mdl_switch_policy p);
-/* The value named `name` into *out: 0, or SIM_EINVAL naming the choices
+/* The policy named `name` into *out: 0, or SIM_EINVAL naming the choices
  * (*out unchanged). */
-int mdl_algo_parse(const char *name, mdl_algo *out);
 int mdl_switch_policy_parse(const char *name, mdl_switch_policy *out);
 
 /* Reads a scenario file: INI with an optional [defaults] section applied to

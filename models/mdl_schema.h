@@ -51,8 +51,9 @@ static inline uint64_t mdl_schema_ns(double v, double ns_per_unit) {
   return v > 0 ? (uint64_t)llround(v * ns_per_unit) : 0;
 }
 
-/* Whether a hybrid's switch parameters apply (written only then). */
-#define MDL__HYBRID(s) ((s)->algo == MDL_ALGO_HYBRID)
+/* Whether scenario parameter `key` applies to the run's algorithm (the
+ * switch parameters: a hybrid's only); such columns are written only then. */
+#define MDL__APPLIES(s, key) mdl_algorithm_applies(mdl_algorithm_of((s)->algo), key)
 
 /* The first columns of every table: which run a row belongs to. `algo`
  * only in rounds and timeline (the summary has it among the scenario's
@@ -66,7 +67,7 @@ static inline uint64_t mdl_schema_ns(double v, double ns_per_unit) {
 
 #define MDL_ALGO_COLUMN(X)                                                                            \
   X(algo, TEXT, 1, mdl_algo_name(s->algo), mdl_algo_parse(v, &s->algo), NONE, "", "",                 \
-    "migration algorithm (`migsim run --algos`)")
+    "migration algorithm (`migsim run --algorithms`)")
 
 /* The scenario's parameters, as the run used them (mdl_scenario_resolve). */
 #define MDL_SCENARIO_COLUMNS(X)                                                                       \
@@ -90,13 +91,13 @@ static inline uint64_t mdl_schema_ns(double v, double ns_per_unit) {
   X(postcopy_bandwidth, DOUBLE, s->postcopy_bandwidth > 0, s->postcopy_bandwidth,                     \
     s->postcopy_bandwidth = v > 0 ? v : 0, NONE, "", "bytes/s",                                       \
     "QEMU max-postcopy-bandwidth (the link when not given)")                                          \
-  X(switch_policy, TEXT, MDL__HYBRID(s), mdl_switch_policy_name(s->switch_policy),                    \
+  X(switch_policy, TEXT, MDL__APPLIES(s, "switch-policy"), mdl_switch_policy_name(s->switch_policy),   \
     mdl_switch_policy_parse(v, &s->switch_policy), NONE, "", "",                                      \
     "hybrid switch policy: syncs, nonconverge or time (empty for other algorithms)")                 \
-  X(switch_after, U64, MDL__HYBRID(s) && s->switch_policy == MDL_SWITCH_SYNCS, s->switch_after,       \
-    s->switch_after = (uint32_t)v, NONE, "", "syncs",                                                 \
+  X(switch_after, U64, MDL__APPLIES(s, "switch-after") && s->switch_policy == MDL_SWITCH_SYNCS,       \
+    s->switch_after, s->switch_after = (uint32_t)v, NONE, "", "syncs",                                \
     "hybrid: switch once dirty_sync_count reaches it (empty unless policy syncs)")                   \
-  X(switch_time_s, DOUBLE, MDL__HYBRID(s) && s->switch_policy == MDL_SWITCH_TIME,                     \
+  X(switch_time_s, DOUBLE, MDL__APPLIES(s, "switch-time") && s->switch_policy == MDL_SWITCH_TIME,     \
     (double)s->switch_time_ns / 1e9, s->switch_time_ns = mdl_schema_ns(v, 1e9), NONE, "", "s",       \
     "hybrid: switch at this time (empty unless policy time)")                                         \
   X(timeout_s, DOUBLE, 1, (double)s->timeout_ns / 1e9, s->timeout_ns = mdl_schema_ns(v, 1e9), NONE,  \
