@@ -511,8 +511,15 @@ static int kvr_wait_ready(kvr_ctx *c) {
 static int kvr_configure(kvr_ctx *c) {
   const mdl_scenario *s = c->s;
   int rc = 0;
-  if (s->algo != MDL_ALGO_PRECOPY) {
-    json_t *caps = json_pack("{s:[{s:s, s:b}]}", "capabilities", "capability", "postcopy-ram", "state", 1);
+  /* The algorithm's capabilities (mdl_algo.c), on both sides, one command. */
+  const char *const *cap = mdl_algorithm_of(s->algo)->capabilities;
+  if (*cap) {
+    json_t *list = json_array(), *caps = list ? json_pack("{s:o}", "capabilities", list) : NULL;
+    for (; caps && *cap; cap++)
+      if (json_array_append_new(list, json_pack("{s:s, s:b}", "capability", *cap, "state", 1))) {
+        json_decref(caps);
+        caps = NULL;
+      }
     if (!caps) return sim_errorf(SIM_ENOMEM, "out of memory");
     rc = kvr__qmp_exec(c->src.qmp, "migrate-set-capabilities", caps, KVR_QMP_TIMEOUT_NS, NULL);
     if (!rc) rc = kvr__qmp_exec(c->dst.qmp, "migrate-set-capabilities", caps, KVR_QMP_TIMEOUT_NS, NULL);
@@ -1040,7 +1047,8 @@ static int kvr_prepare(kvr_ctx *c) {
   if ((rc = kvr_find_qemu(qemu, c->qemu, sizeof c->qemu))) return rc;
   c->qemu_version = kvr_qemu_expected_version(qemu);
   c->n_firmware = kvr__qemu_firmware(c->qemu, c->firmware, 2);
-  if (s->algo != MDL_ALGO_PRECOPY && (rc = kvr_check_userfaultfd())) return rc;
+  if (mdl_algorithm_has_capability(mdl_algorithm_of(s->algo), "postcopy-ram") && (rc = kvr_check_userfaultfd()))
+    return rc;
   snprintf(c->guest, sizeof c->guest, "%s", kvr__guest_path(o->guest));
   uint64_t kernel_end;
   if ((rc = kvr__elf_end(c->guest, &kernel_end))) return rc;
@@ -1139,7 +1147,7 @@ static void kvr_migrate(kvr_ctx *c) {
   r->status = MDL_STATUS_COMPLETED; /* provisional: the loop decides */
   r->failure[0] = '\0';
   kvr_logf(c, "migrating to %s (%s)", uri, mdl_algo_name(s->algo));
-  if (s->algo == MDL_ALGO_POSTCOPY && (rc = kvr_start_postcopy(c, 0))) {
+  if (mdl_algorithm_of(s->algo)->switch_at_start && (rc = kvr_start_postcopy(c, 0))) {
     kvr_fail_rc(c, rc, "starting post-copy");
     return;
   }
