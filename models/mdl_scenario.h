@@ -121,6 +121,7 @@ int mdl_scenario_file_each(const char *path, const mdl_scenario *base,
 
 /* ---------------------------------------------------------------- */
 /* Results: docs/design.md's metric names, for sim and kvmreplay    */
+/* (their CSV columns, loader and QEMU fields: mdl_schema.h)        */
 
 typedef enum { MDL_STATUS_COMPLETED, MDL_STATUS_NOT_CONVERGED, MDL_STATUS_FAILED } mdl_status;
 const char *mdl_status_name(mdl_status s);
