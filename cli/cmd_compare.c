@@ -23,7 +23,7 @@
 /* The bundled default workload: a trace shipped in the repository. */
 #define CLI_COMPARE_DEFAULT_TRACE MIGSIM_SOURCE_DIR "/workloads/traces/default.mtr"
 
-enum { CLI_MAX_ALGOS = 3, CLI_MAX_LINKS = 8, CLI_MAX_PROFILES = 4 };
+enum { CLI_MAX_ALGOS = MDL_ALGO_COUNT, CLI_MAX_LINKS = 8, CLI_MAX_PROFILES = 4 };
 /* One series per (profile, algorithm): a bar colour and a line. */
 enum { CLI_MAX_SERIES = CLI_MAX_ALGOS * CLI_MAX_PROFILES };
 
@@ -38,15 +38,16 @@ typedef struct {
 } cli__cmp_opts;
 
 static void cli__cmp_help(void) {
+  char algos[256];
   printf("usage: migsim compare [--workload SPEC | --trace FILE] [OPTIONS]\n\n"
-         "Runs pre-copy, post-copy and hybrid (or --algos) on one workload at several\n"
+         "Runs every algorithm (or --algos) on one workload at several\n"
          "link speeds (--links), prints a table and writes OUT/summary.csv,\n"
          "OUT/rounds.csv, OUT/report.md and PNG plots (total time, downtime and bytes\n"
          "per algorithm; bytes per round). Unless --max-bandwidth is given, each run's\n"
          "rate limit is its link speed (QEMU's max-bandwidth set to the link).\n"
          "With no workload it uses the bundled trace %s.\n\n"
          "options:\n"
-         "  --algos LIST           comma-separated algorithms [precopy,postcopy,hybrid]\n"
+         "  --algos LIST           comma-separated algorithms [%s]\n"
          "  --links LIST           comma-separated link speeds [1Gbit/s,2.5Gbit/s,10Gbit/s]\n"
          "  --profiles LIST        comma-separated profiles side by side, e.g.\n"
          "                         qemu-7.2,qemu-10.0 (at most 4) [--profile]\n"
@@ -56,8 +57,10 @@ static void cli__cmp_help(void) {
          "  --force                replace whatever results the folder holds\n"
          "  --no-plots             skip the PNG plots\n"
          "  --help                 this text\n\n"
-         "scenario parameters:\n",
-         CLI_COMPARE_DEFAULT_TRACE);
+         "algorithms:\n",
+         CLI_COMPARE_DEFAULT_TRACE, mdl_algo_list(algos, sizeof algos, ",", ","));
+  mdl_algo_help(stdout);
+  printf("\nscenario parameters:\n");
   mdl_scenario_help(stdout);
 }
 
@@ -106,7 +109,10 @@ static void cli__plot(const char *dir, const char *file, const char *title, cons
 }
 
 int cli_cmd_compare(int argc, char **argv) {
-  cli__cmp_opts o = {"out/compare", "precopy,postcopy,hybrid", "1Gbit/s,2.5Gbit/s,10Gbit/s", NULL, 0, 0, 0};
+  /* Every algorithm of the table by default. */
+  char all_algos[256];
+  cli__cmp_opts o = {"out/compare", mdl_algo_list(all_algos, sizeof all_algos, ",", ","),
+                     "1Gbit/s,2.5Gbit/s,10Gbit/s", NULL, 0, 0, 0};
   mdl_scenario base;
   mdl_scenario_defaults(&base);
   cli_scenario_args(argc, argv, &base, cli__cmp_opt, &o, NULL, 0);

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "cli_scenario.h"
+#include "mdl_schema.h"
 #include "mdl_sim.h"
 #include "res_output.h"
 #include "cli_real.h"
@@ -35,8 +36,13 @@ static void cli__run_help(void) {
          "  --quiet                no table on stdout\n"
          "  --ranges               print every parameter's and profile key's valid range\n"
          "                         (Markdown) and exit\n"
+         "  --columns              print the columns of summary.csv, rounds.csv and\n"
+         "                         timeline.csv (Markdown) and exit\n"         "  --algorithms           print the algorithms: QEMU capabilities, parameters\n"
+         "                         for them, what they do (Markdown) and exit\n"
          "  --help                 this text\n\n"
-         "scenario parameters (units accepted: KiB/MiB/GiB, ms/s/min, MiB/s, Gbit/s, ...):\n");
+         "algorithms (--algo):\n");
+  mdl_algo_help(stdout);
+  printf("\nscenario parameters (units accepted: KiB/MiB/GiB, ms/s/min, MiB/s, Gbit/s, ...):\n");
   mdl_scenario_help(stdout);
   printf("\nprofiles (--profile):\n");
   mdl_profile_list(stdout);
@@ -59,6 +65,16 @@ static int cli__run_opt(void *ctx, const char *name, const char *value) {
     mdl_scenario_ranges_md(stdout);
     printf("\n| profile key | valid range | meaning |\n|---|---|---|\n");
     mdl_profile_help(stdout);
+    exit(CLI_EXIT_OK);
+  }
+  if (!strcmp(name, "columns")) {
+    /* The result schema's tables (docs/results.md carries this output). */
+    mdl_schema_md(stdout);
+    exit(CLI_EXIT_OK);
+  }
+  if (!strcmp(name, "algorithms")) {
+    /* The algorithm table (docs/scenarios.md carries this output). */
+    mdl_algo_md(stdout);
     exit(CLI_EXIT_OK);
   }
   if (!strcmp(name, "append")) return o->mode = RES_FOLDER_APPEND, 0;

@@ -77,7 +77,9 @@ static void cli__sweep_help(void) {
          "  migsim sweep --workload uniform:wss=32768,rate=5000,uniform:wss=32768,rate=20000 \\\n"
          "      --algo precopy,postcopy,hybrid --max-bandwidth 32MiB/s,64MiB/s,128MiB/s \\\n"
          "      --memory 1GiB --out out/sweep1\n\n"
-         "scenario parameters:\n");
+         "algorithms (--algo):\n");
+  mdl_algo_help(stdout);
+  printf("\nscenario parameters:\n");
   mdl_scenario_help(stdout);
 }
 

@@ -33,6 +33,7 @@
 #include "kvr_internal.h"
 #include "sim_err.h"
 #include "sim_hist.h"
+#include "mdl_schema.h"
 #include "mdl_switch.h"
 
 #ifndef KVR_GUEST_ELF_PATH
@@ -510,8 +511,15 @@ static int kvr_wait_ready(kvr_ctx *c) {
 static int kvr_configure(kvr_ctx *c) {
   const mdl_scenario *s = c->s;
   int rc = 0;
-  if (s->algo != MDL_ALGO_PRECOPY) {
-    json_t *caps = json_pack("{s:[{s:s, s:b}]}", "capabilities", "capability", "postcopy-ram", "state", 1);
+  /* The algorithm's capabilities (mdl_algo.c), on both sides, one command. */
+  const char *const *cap = mdl_algorithm_of(s->algo)->capabilities;
+  if (*cap) {
+    json_t *list = json_array(), *caps = list ? json_pack("{s:o}", "capabilities", list) : NULL;
+    for (; caps && *cap; cap++)
+      if (json_array_append_new(list, json_pack("{s:s, s:b}", "capability", *cap, "state", 1))) {
+        json_decref(caps);
+        caps = NULL;
+      }
     if (!caps) return sim_errorf(SIM_ENOMEM, "out of memory");
     rc = kvr__qmp_exec(c->src.qmp, "migrate-set-capabilities", caps, KVR_QMP_TIMEOUT_NS, NULL);
     if (!rc) rc = kvr__qmp_exec(c->dst.qmp, "migrate-set-capabilities", caps, KVR_QMP_TIMEOUT_NS, NULL);
@@ -626,20 +634,40 @@ static int kvr_rounds_final(kvr_ctx *c, const kvr_sample *x, double downtime_ms,
 static void kvr_take_metrics(kvr_ctx *c, json_t *ret) {
   mdl_result *r = c->r;
   json_t *ram = json_object_get(ret, "ram");
-  r->total_time_ms = kvr_json_num(ret, "total-time", r->total_time_ms);
-  r->setup_time_ms = kvr_json_num(ret, "setup-time", r->setup_time_ms);
-  r->downtime_ms = kvr_json_num(ret, "downtime", r->downtime_ms);
-  r->expected_downtime_ms = kvr_json_num(ret, "expected-downtime", r->expected_downtime_ms);
-  if (ram) {
-    r->transferred_bytes = kvr_json_u64(ram, "transferred");
-    r->precopy_bytes = kvr_json_u64(ram, "precopy-bytes");
-    r->postcopy_bytes = kvr_json_u64(ram, "postcopy-bytes");
-    r->normal_pages = kvr_json_u64(ram, "normal");
-    r->zero_pages = kvr_json_u64(ram, "duplicate");
-    r->dirty_sync_count = kvr_json_u64(ram, "dirty-sync-count");
-    r->postcopy_requests = kvr_json_u64(ram, "postcopy-requests");
-    if (c->info) c->info->ram_total_bytes = kvr_json_u64(ram, "total");
+  /* Every metric column with a query-migrate field (mdl_schema.h): numbers
+   * of the reply keep their last value when a reply lacks them; the "ram"
+   * counters are read whenever the reply has a "ram" object. */
+#define KVR_TAKE_NONE(type, name, get, set)
+#define KVR_TAKE_TOP(type, name, get, set) KVR_TAKE_TOP_##type(name, get, set)
+#define KVR_TAKE_RAM(type, name, get, set) KVR_TAKE_RAM_##type(name, get, set)
+#define KVR_TAKE_TOP_DOUBLE(name, get, set) \
+  {                                         \
+    double v = kvr_json_num(ret, name, get); \
+    (void)v;                                \
+    set;                                    \
   }
+#define KVR_TAKE_TOP_U64(name, get, set) \
+  if (json_object_get(ret, name)) {      \
+    uint64_t v = kvr_json_u64(ret, name); \
+    (void)v;                             \
+    set;                                 \
+  }
+#define KVR_TAKE_RAM_DOUBLE(name, get, set) \
+  if (ram) {                                \
+    double v = kvr_json_num(ram, name, get); \
+    (void)v;                                \
+    set;                                    \
+  }
+#define KVR_TAKE_RAM_U64(name, get, set) \
+  if (ram) {                             \
+    uint64_t v = kvr_json_u64(ram, name); \
+    (void)v;                             \
+    set;                                 \
+  }
+#define KVR_TAKE(col, type, present, get, set, qsec, qname, ...) KVR_TAKE_##qsec(type, qname, get, set)
+  MDL_METRIC_COLUMNS(KVR_TAKE)
+#undef KVR_TAKE
+  if (ram && c->info) c->info->ram_total_bytes = kvr_json_u64(ram, "total");
 }
 
 static kvr_sample kvr_sample_of(kvr_ctx *c, json_t *ret, uint64_t now) {
@@ -1019,7 +1047,8 @@ static int kvr_prepare(kvr_ctx *c) {
   if ((rc = kvr_find_qemu(qemu, c->qemu, sizeof c->qemu))) return rc;
   c->qemu_version = kvr_qemu_expected_version(qemu);
   c->n_firmware = kvr__qemu_firmware(c->qemu, c->firmware, 2);
-  if (s->algo != MDL_ALGO_PRECOPY && (rc = kvr_check_userfaultfd())) return rc;
+  if (mdl_algorithm_has_capability(mdl_algorithm_of(s->algo), "postcopy-ram") && (rc = kvr_check_userfaultfd()))
+    return rc;
   snprintf(c->guest, sizeof c->guest, "%s", kvr__guest_path(o->guest));
   uint64_t kernel_end;
   if ((rc = kvr__elf_end(c->guest, &kernel_end))) return rc;
@@ -1118,7 +1147,7 @@ static void kvr_migrate(kvr_ctx *c) {
   r->status = MDL_STATUS_COMPLETED; /* provisional: the loop decides */
   r->failure[0] = '\0';
   kvr_logf(c, "migrating to %s (%s)", uri, mdl_algo_name(s->algo));
-  if (s->algo == MDL_ALGO_POSTCOPY && (rc = kvr_start_postcopy(c, 0))) {
+  if (mdl_algorithm_of(s->algo)->switch_at_start && (rc = kvr_start_postcopy(c, 0))) {
     kvr_fail_rc(c, rc, "starting post-copy");
     return;
   }

@@ -71,7 +71,7 @@ static const p_field mdl__params[] = {
     T("loop", P_BOOL, loop, "1", "loop a trace shorter than the migration", 0, 0, 0),
     T("profile", P_TEXT, profile, "qemu-7.2", "hypervisor profile (built-in, shipped or .ini path)", 0, 0, 0),
     T("qemu", P_TEXT, qemu, "qemu-system-x86_64", "real runs: QEMU binary (path, or 7.2 / 10.0)", 0, 0, 0),
-    T("algo", P_ALGO, algo, "precopy", "precopy | postcopy | hybrid", 0, 0, 0),
+    T("algo", P_ALGO, algo, "precopy", "", 0, 0, 0), /* doc: the algorithm table's names */
     T("max-bandwidth", P_RATE, max_bandwidth, "128MiB/s", "hypervisor rate limit (QEMU max-bandwidth)", MDL__MIN_RATE, MDL__MAX_RATE, 0),
     /* QEMU refuses a downtime-limit above 2000 s (MAX_MIGRATE_DOWNTIME_SECONDS). */
     T("downtime-limit", P_NS_MS, downtime_limit_ns, "300ms", "QEMU downtime-limit (bare number = ms)", 0, 2000e9, 0),
@@ -90,11 +90,23 @@ static const p_field mdl__params[] = {
 };
 #undef T
 
-static const char *const mdl__algo_names[] = {"precopy", "postcopy", "hybrid"};
 static const char *const mdl__switch_names[] = {"syncs", "nonconverge", "time"};
 
-const char *mdl_algo_name(mdl_algo a) { return mdl__algo_names[a]; }
 const char *mdl_switch_policy_name(mdl_switch_policy p) { return mdl__switch_names[p]; }
+
+int mdl_switch_policy_parse(const char *name, mdl_switch_policy *out) {
+  for (int i = 0; i < 3; i++)
+    if (!strcmp(name, mdl__switch_names[i])) {
+      *out = (mdl_switch_policy)i;
+      return 0;
+    }
+  return sim_errorf(SIM_EINVAL, "switch-policy=%s: expected syncs, nonconverge or time", name);
+}
+
+/* A parameter's meaning; algo's lists the algorithm table's names. */
+static const char *mdl__doc(const p_field *f, char *buf, size_t len) {
+  return f->kind == P_ALGO ? mdl_algo_list(buf, len, " | ", " | ") : f->doc;
+}
 
 static const p_field *mdl__find_param(const char *key) {
   for (size_t i = 0; i < sizeof mdl__params / sizeof mdl__params[0]; i++)
@@ -199,20 +211,8 @@ int mdl_scenario_set(mdl_scenario *s, const char *key, const char *value) {
       else
         return sim_errorf(SIM_EINVAL, "%s=%s: expected yes or no", key, value);
       return 0;
-    case P_ALGO:
-      for (int i = 0; i < 3; i++)
-        if (!strcmp(value, mdl__algo_names[i])) {
-          s->algo = (mdl_algo)i;
-          return 0;
-        }
-      return sim_errorf(SIM_EINVAL, "algo=%s: expected precopy, postcopy or hybrid", value);
-    case P_SWITCH:
-      for (int i = 0; i < 3; i++)
-        if (!strcmp(value, mdl__switch_names[i])) {
-          s->switch_policy = (mdl_switch_policy)i;
-          return 0;
-        }
-      return sim_errorf(SIM_EINVAL, "switch-policy=%s: expected syncs, nonconverge or time", value);
+    case P_ALGO: return mdl_algo_parse(value, &s->algo);
+    case P_SWITCH: return mdl_switch_policy_parse(value, &s->switch_policy);
   }
   return sim_errorf(rc, "%s: %s", key, sim_error_message());
 }
@@ -246,7 +246,7 @@ int mdl_scenario_validate(const mdl_scenario *s) {
   }
   if (s->page_size & (s->page_size - 1))
     return sim_errorf(SIM_ERANGE, "page-size=%u: expected a power of two", s->page_size);
-  if ((unsigned)s->algo > MDL_ALGO_HYBRID || (unsigned)s->switch_policy > MDL_SWITCH_TIME)
+  if ((unsigned)s->algo >= MDL_ALGO_COUNT || (unsigned)s->switch_policy > MDL_SWITCH_TIME)
     return sim_errorf(SIM_EINVAL, "algo or switch-policy out of range"); /* defensive: set by code */
   if ((double)s->pages + (double)s->guest_offset + (double)s->guest_extra_pages > MDL__MAX_PAGES)
     return sim_errorf(SIM_ERANGE, "pages + guest-offset + guest-extra-pages exceed 2^40");
@@ -283,10 +283,13 @@ void mdl_scenario_ranges_md(FILE *out) {
         sim_format_range(r, sizeof r, SIM_QTY_COUNT, f->lo, f->hi), strcat(r, " pages");
       else sim_format_range(r, sizeof r, mdl__quantity(f->kind), f->lo, f->hi);
     }
-    const char *kind = f->kind == P_BOOL ? "yes, no" : f->kind == P_ALGO ? "precopy, postcopy, hybrid"
-                       : f->kind == P_SWITCH ? "syncs, nonconverge, time" : "text";
+    char algos[256], doc[256];
+    const char *kind = f->kind == P_BOOL     ? "yes, no"
+                       : f->kind == P_ALGO   ? mdl_algo_list(algos, sizeof algos, ", ", ", ")
+                       : f->kind == P_SWITCH ? "syncs, nonconverge, time"
+                                             : "text";
     fprintf(out, "| `%s` | %s%s | %s | ", f->key, f->zero_ok ? "0 or " : "", r[0] ? r : kind, f->def);
-    for (const char *c = f->doc; *c; c++) fputs(*c == '|' ? "or" : (char[2]){*c, 0}, out);
+    for (const char *c = mdl__doc(f, doc, sizeof doc); *c; c++) fputs(*c == '|' ? "or" : (char[2]){*c, 0}, out);
     fputs(" |\n", out);
   }
 }
@@ -301,7 +304,8 @@ void mdl_scenario_help(FILE *out) {
       else sim_format_range(r, sizeof r, mdl__quantity(f->kind), f->lo, f->hi);
       snprintf(range, sizeof range, ", valid %s%s", f->zero_ok ? "0 or " : "", r);
     }
-    fprintf(out, "  --%-20s %s [default %s%s]\n", f->key, f->doc, f->def, range);
+    char doc[256];
+    fprintf(out, "  --%-20s %s [default %s%s]\n", f->key, mdl__doc(f, doc, sizeof doc), f->def, range);
   }
 }
 
@@ -588,6 +592,12 @@ int mdl_scenario_file_each(const char *path, const mdl_scenario *base,
 
 static const char *const mdl__status_names[] = {"completed", "not_converged", "failed"};
 const char *mdl_status_name(mdl_status s) { return mdl__status_names[s]; }
+
+mdl_status mdl_status_parse(const char *name) {
+  for (int i = 0; i < 3; i++)
+    if (!strcmp(name, mdl__status_names[i])) return (mdl_status)i;
+  return MDL_STATUS_FAILED;
+}
 
 void mdl_result_init(mdl_result *r, const char *source) {
   memset(r, 0, sizeof *r);

@@ -12,9 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "mdl_algo.h"
 #include "mdl_profile.h"
-
-typedef enum { MDL_ALGO_PRECOPY, MDL_ALGO_POSTCOPY, MDL_ALGO_HYBRID } mdl_algo;
 
 /* When a hybrid run issues the switch to post-copy. */
 typedef enum {
@@ -107,8 +106,10 @@ void mdl_scenario_ranges_md(FILE *out);
 /* Canonical text of one parameter's value (for result rows). */
 void mdl_scenario_get(const mdl_scenario *s, const char *key, char *buf, size_t len);
 
-const char *mdl_algo_name(mdl_algo a);
 const char *mdl_switch_policy_name(mdl_switch_policy p);
+/* The policy named `name` into *out: 0, or SIM_EINVAL naming the choices
+ * (*out unchanged). */
+int mdl_switch_policy_parse(const char *name, mdl_switch_policy *out);
 
 /* Reads a scenario file: INI with an optional [defaults] section applied to
  * every scenario and one section per scenario ([name]); keys are the
@@ -120,9 +121,12 @@ int mdl_scenario_file_each(const char *path, const mdl_scenario *base,
 
 /* ---------------------------------------------------------------- */
 /* Results: docs/design.md's metric names, for sim and kvmreplay    */
+/* (their CSV columns, loader and QEMU fields: mdl_schema.h)        */
 
 typedef enum { MDL_STATUS_COMPLETED, MDL_STATUS_NOT_CONVERGED, MDL_STATUS_FAILED } mdl_status;
 const char *mdl_status_name(mdl_status s);
+/* The status named `name`; anything else is MDL_STATUS_FAILED. */
+mdl_status mdl_status_parse(const char *name);
 
 /* One dirty sync ("round"): from this sync to the next (or the end). */
 typedef struct {

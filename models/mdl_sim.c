@@ -829,7 +829,8 @@ int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_res
   if (rc) return rc;
   /* Profiles built in code (calibration) bypass the file loader's checks. */
   if ((rc = mdl_profile_validate(profile))) return rc;
-  if (profile->driver == MDL_DRIVER_XEN && s->algo != MDL_ALGO_PRECOPY)
+  const mdl_algorithm *algo = mdl_algorithm_of(s->algo);
+  if (profile->driver == MDL_DRIVER_XEN && mdl_algorithm_has_capability(algo, "postcopy-ram"))
     return sim_errorf(SIM_EUNSUPPORTED, "profile %s supports only precopy (got %s)", profile->name,
                       mdl_algo_name(s->algo));
   mdl__sim *S = calloc(1, sizeof *S);
@@ -854,8 +855,8 @@ int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_res
   }
   S->latency_ns = (double)s->latency_ns;
   S->budget = (uint64_t)(s->max_bandwidth * (double)profile->window_ns / 1e9);
-  S->return_path = s->algo != MDL_ALGO_PRECOPY;
-  S->start_postcopy = s->algo == MDL_ALGO_POSTCOPY;
+  S->return_path = mdl_algorithm_has_capability(algo, "postcopy-ram");
+  S->start_postcopy = algo->switch_at_start;
   S->fault_page_arrival = -1;
   if (profile->dirty_log == MDL_DIRTY_LOG_KVM && profile->chunk_pages >= 64) {
     S->chunks = (S->mem.pages + profile->chunk_pages - 1) / profile->chunk_pages;
@@ -878,7 +879,7 @@ int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_res
   sim_handler thread = profile->driver == MDL_DRIVER_XEN ? mdl__xen_thread : mdl__qemu_thread;
   if (!sim_schedule(S->e, 0, MDL__PRIO_THREAD, thread, S, 0) ||
       !sim_schedule(S->e, s->timeout_ns, MDL__PRIO_CONTROL, mdl__on_timeout, S, 0) ||
-      (s->algo == MDL_ALGO_HYBRID && s->switch_policy == MDL_SWITCH_TIME &&
+      (algo->switch_by_policy && s->switch_policy == MDL_SWITCH_TIME &&
        !sim_schedule(S->e, s->switch_time_ns, MDL__PRIO_CONTROL, mdl__on_switch_time, S, 0))) {
     rc = SIM_ENOMEM;
     goto out;

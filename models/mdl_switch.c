@@ -2,7 +2,7 @@
 #include "mdl_switch.h"
 
 int mdl_switch_due(const mdl_scenario *s, const mdl_switch_view *v) {
-  if (s->algo != MDL_ALGO_HYBRID) return 0;
+  if (!mdl_algorithm_of(s->algo)->switch_by_policy) return 0;
   switch (s->switch_policy) {
     case MDL_SWITCH_SYNCS:
       return v->syncs >= s->switch_after;

@@ -26,7 +26,8 @@ typedef struct {
 } mdl_switch_view;
 
 /* 1 when scenario s (a hybrid) should issue migrate-start-postcopy now,
- * else 0 (also for algorithms other than hybrid). O(1). */
+ * else 0 (also for algorithms that do not switch by policy:
+ * mdl_algorithm.switch_by_policy). O(1). */
 int mdl_switch_due(const mdl_scenario *s, const mdl_switch_view *v);
 
 #endif

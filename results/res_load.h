@@ -2,7 +2,7 @@
  *
  * Real runs are expensive (seconds of QEMU each), so validation and
  * calibration keep them in a folder and reuse them: this turns the rows
- * res_write_run wrote back into mdl_result values (metrics and rounds). */
+ * res_write_run wrote back into mdl_scenario and mdl_result values. */
 #ifndef RES_LOAD_H
 #define RES_LOAD_H
 
@@ -12,8 +12,10 @@
 
 typedef struct {
   char run_id[256];
-  char name[MDL_TEXT_MAX]; /* scenario name */
-  mdl_result result;
+  /* The scenario's parameters as the summary row holds them (the values
+   * the run used); parameters that are not columns keep their defaults. */
+  mdl_scenario scenario;
+  mdl_result result; /* metrics, rounds and timeline */
 } res_loaded;
 
 typedef struct {
@@ -21,7 +23,10 @@ typedef struct {
   size_t count, cap;
 } res_run_set;
 
-/* Loads every run of DIR/summary.csv (with its rounds from DIR/rounds.csv).
+/* Loads every run of DIR/summary.csv (with its rounds from DIR/rounds.csv
+ * and its timeline from DIR/timeline.csv). Every column of mdl_schema.h is
+ * loaded except the derived ones; an empty or missing cell loads as "", 0
+ * or -1 (text, integer, number).
  * A missing folder or file gives an empty set. Free with res_runs_free. */
 int res_runs_load(const char *dir, res_run_set *set);
 void res_runs_free(res_run_set *set);

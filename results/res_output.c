@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mdl_schema.h"
 #include "res_csv.h"
 #include "sim_err.h"
 #include "sim_file.h"
@@ -21,28 +22,12 @@
 
 /* ------------------------------------------------------------- schema */
 
-/* Column lists: the scenario's parameters first, then the metrics
- * (docs/design.md, "Metrics"). */
-static const char *const res__summary_cols[] = {
-    "run_id", "source", "name", "workload", "pages", "page_size", "memory_bytes", "algo",
-    "profile", "max_bandwidth", "downtime_limit_ms", "link_bandwidth", "latency_ms",
-    "postcopy_bandwidth", "switch_policy", "switch_after", "switch_time_s", "timeout_s",
-    "trace_offset_s", "seed",
-    /* metrics */
-    "status", "total_time_ms", "downtime_ms", "downtime_over_limit", "setup_time_ms",
-    "transferred_bytes", "precopy_bytes", "postcopy_bytes", "normal_pages", "zero_pages",
-    "dirty_sync_count", "postcopy_requests", "guest_stall_ms", "delayed_share", "delay_p50_ms",
-    "delay_p99_ms", "expected_downtime_ms", "switch_time_ms",
-    /* real runs */
-    "integrity", "accel", "qemu_version", "replay_lag_ms", "replay_on_time", "failure"};
-
-static const char *const res__round_cols[] = {
-    "run_id", "source", "name", "algo", "round", "start_ms", "end_ms", "pages_sent",
-    "bytes_sent", "dirty_pages_at_sync", "bandwidth_est"};
-
-static const char *const res__timeline_cols[] = {
-    "run_id", "source", "name", "algo", "t_ms", "transferred_bytes", "dirty_pages",
-    "bandwidth_est", "threshold_bytes", "dirty_sync_count", "phase"};
+/* Column lists, from the one schema (mdl_schema.h). */
+#define RES__NAME(col, ...) #col,
+static const char *const res__summary_cols[] = {MDL_SUMMARY_COLUMNS(RES__NAME)};
+static const char *const res__round_cols[] = {MDL_ROUND_COLUMNS(RES__NAME)};
+static const char *const res__timeline_cols[] = {MDL_TIMELINE_COLUMNS(RES__NAME)};
+#undef RES__NAME
 
 #define RES__N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -682,79 +667,30 @@ int res_write_run(const char *dir, const char *run_id, const mdl_scenario *s, co
 
 /* -------------------------------------------------------------- rows */
 
-static void res__cells_id(res_csv *c, const char *run_id, const mdl_scenario *s, const mdl_result *r) {
-  res_csv_str(c, run_id);
-  res_csv_str(c, r->source);
-  res_csv_str(c, s->name);
-}
-
-/* Negative values mark "not measured" (e.g. no switch): an empty cell. */
-static void res__opt(res_csv *c, double v) {
-  if (v < 0)
+/* One cell per schema entry: empty when the value does not exist. */
+#define RES__PUT_TEXT res_csv_str
+#define RES__PUT_U64 res_csv_u64
+#define RES__PUT_DOUBLE res_csv_double
+#define RES__CELL(col, type, present, get, ...) \
+  if (present)                                 \
+    RES__PUT_##type(c, get);                   \
+  else                                         \
     res_csv_empty(c);
-  else
-    res_csv_double(c, v);
-}
 
 static void res__summary_row(res_csv *c, const char *run_id, const mdl_scenario *s, const mdl_result *r) {
-  int completed = r->status == MDL_STATUS_COMPLETED;
-  res__cells_id(c, run_id, s, r);
-  res_csv_str(c, s->workload);
-  /* pages = 0 would mean "from the trace": the caller resolved it. */
-  if (s->pages) res_csv_u64(c, s->pages);
-  else res_csv_empty(c);
-  res_csv_u64(c, s->page_size);
-  if (s->pages) res_csv_u64(c, s->pages * s->page_size);
-  else res_csv_empty(c);
-  res_csv_str(c, mdl_algo_name(s->algo));
-  res_csv_str(c, s->profile);
-  res_csv_double(c, s->max_bandwidth);
-  res_csv_double(c, (double)s->downtime_limit_ns / 1e6);
-  if (s->link_bandwidth > 0) res_csv_double(c, s->link_bandwidth);
-  else res_csv_empty(c);
-  res_csv_double(c, (double)s->latency_ns / 1e6);
-  if (s->postcopy_bandwidth > 0) res_csv_double(c, s->postcopy_bandwidth);
-  else res_csv_empty(c);
-  res_csv_str(c, s->algo == MDL_ALGO_HYBRID ? mdl_switch_policy_name(s->switch_policy) : "");
-  if (s->algo == MDL_ALGO_HYBRID && s->switch_policy == MDL_SWITCH_SYNCS) res_csv_u64(c, s->switch_after);
-  else res_csv_empty(c);
-  if (s->algo == MDL_ALGO_HYBRID && s->switch_policy == MDL_SWITCH_TIME)
-    res_csv_double(c, (double)s->switch_time_ns / 1e9);
-  else res_csv_empty(c);
-  res_csv_double(c, (double)s->timeout_ns / 1e9);
-  res_csv_double(c, (double)s->trace_offset_ns / 1e9);
-  res_csv_u64(c, s->seed);
-  res_csv_str(c, mdl_status_name(r->status));
-  res_csv_double(c, r->total_time_ms);
-  /* A run that never switched over has no downtime: empty, not 0. */
-  if (completed) {
-    res_csv_double(c, r->downtime_ms);
-    res_csv_u64(c, r->downtime_ms > (double)s->downtime_limit_ns / 1e6);
-  } else {
-    res_csv_empty(c);
-    res_csv_empty(c);
-  }
-  res_csv_double(c, r->setup_time_ms);
-  res_csv_u64(c, r->transferred_bytes);
-  res_csv_u64(c, r->precopy_bytes);
-  res_csv_u64(c, r->postcopy_bytes);
-  res_csv_u64(c, r->normal_pages);
-  res_csv_u64(c, r->zero_pages);
-  res_csv_u64(c, r->dirty_sync_count);
-  res_csv_u64(c, r->postcopy_requests);
-  res_csv_double(c, r->guest_stall_ms);
-  res__opt(c, r->delayed_share);
-  res__opt(c, r->delay_p50_ms);
-  res__opt(c, r->delay_p99_ms);
-  res_csv_double(c, r->expected_downtime_ms);
-  res__opt(c, r->switch_time_ms);
-  res_csv_str(c, r->integrity);
-  res_csv_str(c, r->accel);
-  res_csv_str(c, r->qemu_version);
-  res__opt(c, r->replay_lag_ms);
-  res__opt(c, r->replay_on_time);
-  res_csv_str(c, r->failure);
+  MDL_SUMMARY_COLUMNS(RES__CELL)
 }
+
+static void res__round_row(res_csv *c, const char *run_id, const mdl_scenario *s, const mdl_result *r,
+                           const mdl_round *d) {
+  MDL_ROUND_COLUMNS(RES__CELL)
+}
+
+static void res__timeline_row(res_csv *c, const char *run_id, const mdl_scenario *s, const mdl_result *r,
+                              const mdl_sample *m) {
+  MDL_TIMELINE_COLUMNS(RES__CELL)
+}
+#undef RES__CELL
 
 static int res__render(int table, const char *run_id, const mdl_scenario *s, const mdl_result *r, char **buf,
                        size_t *len, size_t *header_len) {
@@ -777,29 +713,11 @@ static int res__render(int table, const char *run_id, const mdl_scenario *s, con
     rc = res_csv_end_row(c);
   }
   for (size_t i = 0; s && r && table == RES__ROUNDS && i < r->round_count && !rc; i++) {
-    const mdl_round *d = &r->rounds[i];
-    res__cells_id(c, run_id, s, r);
-    res_csv_str(c, mdl_algo_name(s->algo));
-    res_csv_u64(c, d->round);
-    res_csv_double(c, d->start_ms);
-    res_csv_double(c, d->end_ms);
-    res_csv_u64(c, d->pages_sent);
-    res_csv_u64(c, d->bytes_sent);
-    res_csv_u64(c, d->dirty_pages_at_sync);
-    res_csv_double(c, d->bandwidth_est);
+    res__round_row(c, run_id, s, r, &r->rounds[i]);
     rc = res_csv_end_row(c);
   }
   for (size_t i = 0; s && r && table == RES__TIMELINE && i < r->sample_count && !rc; i++) {
-    const mdl_sample *m = &r->samples[i];
-    res__cells_id(c, run_id, s, r);
-    res_csv_str(c, mdl_algo_name(s->algo));
-    res_csv_double(c, m->t_ms);
-    res_csv_u64(c, m->transferred_bytes);
-    res_csv_u64(c, m->dirty_pages);
-    res_csv_double(c, m->bandwidth_est);
-    res_csv_double(c, m->threshold_bytes);
-    res_csv_u64(c, m->dirty_sync_count);
-    res_csv_str(c, m->phase);
+    res__timeline_row(c, run_id, s, r, &r->samples[i]);
     rc = res_csv_end_row(c);
   }
   int crc = res_csv_commit(c);

@@ -98,12 +98,13 @@ int res_validate(const res_case *cases, size_t ncases, res_validation *out) {
       }
       double dd = fabs(c->sim->downtime_ms - real->downtime_ms);
       if (dd <= fmax(0.2 * real->downtime_ms, 5.0)) down_ok++;
-      if (real->postcopy_requests >= 20 && (c->scenario->algo != MDL_ALGO_PRECOPY)) {
+      const mdl_algorithm *algo = mdl_algorithm_of(c->scenario->algo);
+      if (real->postcopy_requests >= 20 && mdl_algorithm_has_capability(algo, "postcopy-ram")) {
         out->requests_runs++;
         double ratio = (double)c->sim->postcopy_requests / (double)real->postcopy_requests;
         if (ratio >= 1 / 1.5 && ratio <= 1.5) req_ok++;
       }
-      if (c->scenario->algo == MDL_ALGO_POSTCOPY) {
+      if (algo->switch_at_start) {
         out->stall_runs++;
         if (fabs(c->sim->guest_stall_ms - real->guest_stall_ms) <= fmax(0.25 * real->guest_stall_ms, 50.0))
           stall_ok++;

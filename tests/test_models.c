@@ -13,6 +13,7 @@
 
 #include "test_util.h"
 
+#include "mdl_algo.h"
 #include "mdl_mem.h"
 #include "mdl_profile.h"
 #include "mdl_scenario.h"
@@ -249,6 +250,59 @@ static void test_player_spread_loop_offset(void **state) {
   wl_source_close(src);
 }
 
+/* -------------------------------------------------------- algorithms */
+
+/* The algorithm table: one descriptor per enum value, found by name, and
+ * fields that agree with each other and with the parameter table. */
+static void test_algorithm_table(void **state) {
+  (void)state;
+  char list[256];
+  assert_string_equal(mdl_algo_list(list, sizeof list, ", ", " or "), "precopy, postcopy or hybrid");
+  for (int i = 0; i < MDL_ALGO_COUNT; i++) {
+    const mdl_algorithm *a = mdl_algorithm_of((mdl_algo)i);
+    assert_int_equal(a->id, i);
+    assert_ptr_equal(mdl_algorithm_find(a->name), a);
+    mdl_algo got = MDL_ALGO_COUNT;
+    assert_int_equal(mdl_algo_parse(a->name, &got), 0);
+    assert_int_equal(got, i);
+    mdl_scenario s;
+    mdl_scenario_defaults(&s);
+    assert_int_equal(mdl_scenario_set(&s, "algo", a->name), 0);
+    assert_int_equal(s.algo, i);
+    /* Every key an algorithm lists is a scenario parameter. */
+    for (const char *const *k = a->keys; *k; k++)
+      assert_int_not_equal(mdl_scenario_set(&s, *k, "bogus"), SIM_ENOTFOUND);
+    /* Switching to post-copy needs the capability; the switch parameters
+     * apply exactly to the algorithms that switch by policy. */
+    if (a->switch_at_start || a->switch_by_policy) assert_true(mdl_algorithm_has_capability(a, "postcopy-ram"));
+    assert_false(a->switch_at_start && a->switch_by_policy);
+    assert_int_equal(mdl_algorithm_applies(a, "switch-policy"), a->switch_by_policy);
+    assert_int_equal(mdl_algorithm_applies(a, "switch-after"), a->switch_by_policy);
+    assert_true(mdl_algorithm_applies(a, "max-bandwidth")); /* listed by none: applies to all */
+  }
+  assert_false(mdl_algorithm_has_capability(mdl_algorithm_of(MDL_ALGO_PRECOPY), "postcopy-ram"));
+  assert_true(mdl_algorithm_of(MDL_ALGO_POSTCOPY)->switch_at_start);
+  assert_true(mdl_algorithm_of(MDL_ALGO_HYBRID)->switch_by_policy);
+  assert_null(mdl_algorithm_find("postcopy-preempt"));
+  mdl_algo keep = MDL_ALGO_HYBRID;
+  assert_int_equal(mdl_algo_parse("pre-copy", &keep), SIM_EINVAL);
+  assert_int_equal(keep, MDL_ALGO_HYBRID);
+  assert_non_null(strstr(sim_error_message(), "expected precopy, postcopy or hybrid"));
+  /* docs/scenarios.md carries the table (`migsim run --algorithms`). */
+  char *md = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&md, &len);
+  assert_non_null(f);
+  mdl_algo_md(f);
+  fclose(f);
+  char *doc = slurp(MIGSIM_SOURCE_DIR "/docs/scenarios.md");
+  assert_non_null(doc);
+  for (char *line = strtok(md, "\n"); line; line = strtok(NULL, "\n"))
+    if (!strstr(doc, line)) fail_msg("docs/scenarios.md lacks the row: %s (rerun migsim run --algorithms)", line);
+  free(doc);
+  free(md);
+}
+
 int main(void) {
   sim_install_gsl_handler();
   const struct CMUnitTest tests[] = {
@@ -256,6 +310,7 @@ int main(void) {
       cmocka_unit_test(test_grow),
       cmocka_unit_test(test_mem_bitmaps),
       cmocka_unit_test(test_scenario_params),
+      cmocka_unit_test(test_algorithm_table),
       cmocka_unit_test(test_scenario_file),
       cmocka_unit_test(test_profiles),
       cmocka_unit_test(test_player_spread_loop_offset),

@@ -1,5 +1,6 @@
 /* test_results: result files written and read back, sim-vs-real error
  * statistics on hand-made cases, the validation report. */
+#include <inttypes.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 
 #include "test_util.h"
 
+#include "mdl_schema.h"
 #include "res_load.h"
 #include "res_output.h"
 #include "res_validate.h"
@@ -78,6 +80,234 @@ static void test_write_load_roundtrip(void **state) {
   assert_int_equal(set.count, 0);
   mdl_result_free(&a);
   mdl_result_free(&b);
+}
+
+/* ------------------------------------------------ the schema, once */
+
+/* A cell as text (doubles to 17 digits, so any loss shows), "" when the
+ * column's value does not exist: through the schema's own get/present. */
+#define CELL_TEXT(buf, x) snprintf(buf, sizeof buf, "%s", (x))
+#define CELL_U64(buf, x) snprintf(buf, sizeof buf, "%" PRIu64, (uint64_t)(x))
+#define CELL_DOUBLE(buf, x) snprintf(buf, sizeof buf, "%.17g", (double)(x))
+#define CELL(col, type, present, get, ...)             \
+  if (present) CELL_##type(cells[i], get);             \
+  else cells[i][0] = '\0';                             \
+  names[i++] = #col;
+
+enum { MAX_COLS = 96 };
+typedef char cell_text[1100];
+
+static size_t summary_cells(const char *run_id, const mdl_scenario *s, const mdl_result *r,
+                            cell_text *cells, const char **names) {
+  size_t i = 0;
+  MDL_SUMMARY_COLUMNS(CELL)
+  return i;
+}
+
+static size_t round_cells(const char *run_id, const mdl_scenario *s, const mdl_result *r, const mdl_round *d,
+                          cell_text *cells, const char **names) {
+  size_t i = 0;
+  MDL_ROUND_COLUMNS(CELL)
+  return i;
+}
+
+static size_t timeline_cells(const char *run_id, const mdl_scenario *s, const mdl_result *r, const mdl_sample *m,
+                             cell_text *cells, const char **names) {
+  size_t i = 0;
+  MDL_TIMELINE_COLUMNS(CELL)
+  return i;
+}
+#undef CELL
+
+#define NAME_OF(col, ...) #col,
+static const char *const summary_names[] = {MDL_SUMMARY_COLUMNS(NAME_OF)};
+static const char *const round_names[] = {MDL_ROUND_COLUMNS(NAME_OF)};
+static const char *const timeline_names[] = {MDL_TIMELINE_COLUMNS(NAME_OF)};
+#undef NAME_OF
+
+/* The first line of a file equals the schema's names joined by commas. */
+static void assert_header(const char *dir, const char *file, const char *const *names, size_t n) {
+  char path[600], want[4096] = "";
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  char *text = slurp(path);
+  assert_non_null(text);
+  for (size_t i = 0; i < n; i++) {
+    strcat(want, names[i]);
+    strcat(want, i + 1 < n ? "," : "\n");
+  }
+  if (strncmp(text, want, strlen(want)) != 0) fail_msg("%s header differs from mdl_schema.h:\n%.2000s", file, text);
+  free(text);
+}
+
+/* Every field of a scenario and a result (rounds, timeline) filled with a
+ * distinct value none of the defaults has; the second run takes the
+ * other branches (switch by time, not converged, values that do not
+ * exist). */
+static void fill_run(int k, mdl_scenario *s, mdl_result *r) {
+  mdl_scenario_defaults(s);
+  mdl_result_init(r, k == 1 ? "kvmreplay" : "sim");
+  snprintf(s->name, sizeof s->name, "rt, run %d", k);
+  snprintf(s->workload, sizeof s->workload, "uniform:wss=%d,rate=5", 10 + k);
+  s->pages = 12345 + (uint64_t)k;
+  s->page_size = 8192;
+  s->algo = MDL_ALGO_HYBRID;
+  snprintf(s->profile, sizeof s->profile, "profile-%d", k);
+  s->max_bandwidth = 12345678.5 + k;
+  s->downtime_limit_ns = 123456789;
+  s->link_bandwidth = 987654321.25;
+  s->latency_ns = 2500001;
+  s->postcopy_bandwidth = 55555555.5;
+  s->switch_policy = k == 1 ? MDL_SWITCH_SYNCS : MDL_SWITCH_TIME;
+  s->switch_after = 7;
+  s->switch_time_ns = 3250000001;
+  s->timeout_ns = 77000000003;
+  s->trace_offset_ns = 1500000007;
+  s->seed = 0xdeadbeef12345ull;
+  r->status = k == 1 ? MDL_STATUS_COMPLETED : MDL_STATUS_NOT_CONVERGED;
+  snprintf(r->failure, sizeof r->failure, "why, \"quoted\" %d", k);
+  r->total_time_ms = 1111.125;
+  r->downtime_ms = 222.5; /* over the 123.456789 ms limit */
+  r->setup_time_ms = 3.25;
+  r->expected_downtime_ms = 44.75;
+  r->guest_stall_ms = 55.5;
+  r->delayed_share = k == 1 ? 0.125 : -1;
+  r->delay_p50_ms = k == 1 ? 6.5 : -1;
+  r->delay_p99_ms = k == 1 ? 77.25 : -1;
+  r->transferred_bytes = 1000000001;
+  r->precopy_bytes = 1000000002;
+  r->postcopy_bytes = 1000000003;
+  r->normal_pages = 3003;
+  r->zero_pages = 4004;
+  r->dirty_sync_count = 9;
+  r->postcopy_requests = 606;
+  r->switch_time_ms = k == 1 ? 888.5 : -1;
+  snprintf(r->integrity, sizeof r->integrity, "%d differing pages", k);
+  snprintf(r->accel, sizeof r->accel, "tcg");
+  snprintf(r->qemu_version, sizeof r->qemu_version, "7.2.%d", k);
+  r->replay_lag_ms = k == 1 ? 1.75 : -1;
+  r->replay_on_time = k == 1 ? 0.875 : -1;
+  for (uint32_t i = 1; i <= 3; i++) {
+    mdl_round d;
+    memset(&d, 0, sizeof d);
+    d = (mdl_round){i, i * 10.5, i * 10.5 + 7.25, 100 * i + 1, 4104 * 100 * (uint64_t)i + 3, 50 + i, 1e6 + i + 0.5};
+    assert_int_equal(mdl_result_add_round(r, &d), 0);
+  }
+  for (uint32_t i = 1; i <= 2; i++) {
+    mdl_sample m;
+    memset(&m, 0, sizeof m);
+    m.t_ms = 100.5 * i;
+    m.transferred_bytes = 7777 * i;
+    m.dirty_pages = 33 * i;
+    m.bandwidth_est = 1.25e6 * i;
+    m.threshold_bytes = 3.5e5 * i;
+    m.dirty_sync_count = 2 + i;
+    snprintf(m.phase, sizeof m.phase, i == 1 ? "precopy" : "postcopy");
+    assert_int_equal(mdl_result_add_sample(r, &m), 0);
+  }
+}
+
+/* What the writer writes the loader reads back, every field of every
+ * column; a column the schema gains is covered without editing this test
+ * (it fails until fill_run gives the new field a non-default value). */
+static void test_schema_roundtrip(void **state) {
+  (void)state;
+  char dir[512];
+  snprintf(dir, sizeof dir, "%s/schema", tmpdir);
+  mdl_scenario s[2];
+  mdl_result r[2];
+  const char *ids[2] = {"rt#1", "rt#2"};
+  for (int k = 0; k < 2; k++) {
+    fill_run(k + 1, &s[k], &r[k]);
+    assert_int_equal(res_write_run(dir, ids[k], &s[k], &r[k]), 0);
+  }
+  assert_header(dir, "summary.csv", summary_names, sizeof summary_names / sizeof *summary_names);
+  assert_header(dir, "rounds.csv", round_names, sizeof round_names / sizeof *round_names);
+  assert_header(dir, "timeline.csv", timeline_names, sizeof timeline_names / sizeof *timeline_names);
+
+  res_run_set set;
+  assert_int_equal(res_runs_load(dir, &set), 0);
+  assert_int_equal(set.count, 2);
+  static cell_text want[MAX_COLS], got[MAX_COLS], dflt[MAX_COLS];
+  const char *names[MAX_COLS];
+  mdl_scenario ds;
+  mdl_result dr;
+  mdl_scenario_defaults(&ds);
+  mdl_result_init(&dr, "");
+  size_t n = summary_cells("", &ds, &dr, dflt, names);
+  assert_true(n <= MAX_COLS);
+  int differs[MAX_COLS] = {0};
+  for (int k = 0; k < 2; k++) {
+    const res_loaded *L = &set.runs[k];
+    assert_string_equal(L->run_id, ids[k]);
+    /* Column by column, through the schema. */
+    assert_int_equal(summary_cells(ids[k], &s[k], &r[k], want, names), n);
+    summary_cells(L->run_id, &L->scenario, &L->result, got, names);
+    for (size_t i = 0; i < n; i++) {
+      if (strcmp(want[i], got[i]) != 0) fail_msg("run %d, column %s: wrote %s, loaded %s", k + 1, names[i], want[i], got[i]);
+      differs[i] |= strcmp(want[i], dflt[i]) != 0;
+    }
+    /* Field by field: the result as a whole (the loader starts from
+     * mdl_result_init, as fill_run does), then the scenario's columns. */
+    mdl_result a = r[k], b = L->result;
+    assert_int_equal(b.round_count, 3);
+    assert_int_equal(b.sample_count, 2);
+    for (size_t i = 0; i < 3; i++) {
+      const mdl_round *x = &a.rounds[i], *y = &b.rounds[i];
+      assert_true(x->round == y->round && x->start_ms == y->start_ms && x->end_ms == y->end_ms &&
+                  x->pages_sent == y->pages_sent && x->bytes_sent == y->bytes_sent &&
+                  x->dirty_pages_at_sync == y->dirty_pages_at_sync && x->bandwidth_est == y->bandwidth_est);
+      assert_int_equal(round_cells(ids[k], &s[k], &r[k], x, want, names),
+                       round_cells(L->run_id, &L->scenario, &L->result, y, got, names));
+      for (size_t j = 0; j < sizeof round_names / sizeof *round_names; j++) assert_string_equal(want[j], got[j]);
+    }
+    for (size_t i = 0; i < 2; i++) {
+      const mdl_sample *x = &a.samples[i], *y = &b.samples[i];
+      assert_true(x->t_ms == y->t_ms && x->transferred_bytes == y->transferred_bytes &&
+                  x->dirty_pages == y->dirty_pages && x->bandwidth_est == y->bandwidth_est &&
+                  x->threshold_bytes == y->threshold_bytes && x->dirty_sync_count == y->dirty_sync_count);
+      assert_string_equal(x->phase, y->phase);
+      timeline_cells(ids[k], &s[k], &r[k], x, want, names);
+      timeline_cells(L->run_id, &L->scenario, &L->result, y, got, names);
+      for (size_t j = 0; j < sizeof timeline_names / sizeof *timeline_names; j++) assert_string_equal(want[j], got[j]);
+    }
+    if (k == 1) a.downtime_ms = -1; /* not completed: the cell is empty */
+    a.rounds = b.rounds = NULL;
+    a.samples = b.samples = NULL;
+    a.round_cap = b.round_cap = a.sample_cap = b.sample_cap = 0;
+    if (memcmp(&a, &b, sizeof a) != 0) fail_msg("run %d: a field of mdl_result did not come back", k + 1);
+    const mdl_scenario *x = &s[k], *y = &L->scenario;
+    assert_string_equal(x->name, y->name);
+    assert_string_equal(x->workload, y->workload);
+    assert_string_equal(x->profile, y->profile);
+    assert_true(x->pages == y->pages && x->page_size == y->page_size && x->algo == y->algo &&
+                x->max_bandwidth == y->max_bandwidth && x->downtime_limit_ns == y->downtime_limit_ns &&
+                x->link_bandwidth == y->link_bandwidth && x->latency_ns == y->latency_ns &&
+                x->postcopy_bandwidth == y->postcopy_bandwidth && x->switch_policy == y->switch_policy &&
+                x->timeout_ns == y->timeout_ns && x->trace_offset_ns == y->trace_offset_ns && x->seed == y->seed);
+    if (k == 0) assert_int_equal(y->switch_after, 7);
+    else assert_int_equal(y->switch_time_ns, 3250000001);
+  }
+  for (size_t i = 0; i < n; i++)
+    if (!differs[i]) fail_msg("column %s: fill_run leaves it at its default; give it a distinct value", names[i]);
+  res_runs_free(&set);
+  for (int k = 0; k < 2; k++) mdl_result_free(&r[k]);
+}
+
+/* docs/results.md carries the schema's tables (`migsim run --columns`). */
+static void test_docs_columns(void **state) {
+  (void)state;
+  char *md = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&md, &len);
+  assert_non_null(f);
+  mdl_schema_md(f);
+  fclose(f);
+  char *doc = slurp(MIGSIM_SOURCE_DIR "/docs/results.md");
+  assert_non_null(doc);
+  for (char *line = strtok(md, "\n"); line; line = strtok(NULL, "\n"))
+    if (!strstr(doc, line)) fail_msg("docs/results.md lacks the row: %s (rerun migsim run --columns)", line);
+  free(doc);
+  free(md);
 }
 
 /* Two scenarios, three real runs each, errors known by construction. */
@@ -154,6 +384,8 @@ int main(void) {
   sim_install_gsl_handler();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_write_load_roundtrip),
+      cmocka_unit_test(test_schema_roundtrip),
+      cmocka_unit_test(test_docs_columns),
       cmocka_unit_test(test_validation_stats),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
