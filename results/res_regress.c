@@ -295,6 +295,33 @@ size_t res_samples_runs(const res_samples *s, const char *name) {
   return sc ? sc->runs : 0;
 }
 
+static const char *const res__agg_cols[] = {"scenario", "metric", "n",      "mean",    "median", "stddev",
+                                            "ci_low",   "ci_high", "ci_level", "min",    "max"};
+
+int res_samples_write_aggregate(const res_samples *s, double level, const char *path) {
+  res_csv *c;
+  int rc = res_csv_create(path, res__agg_cols, sizeof res__agg_cols / sizeof res__agg_cols[0], &c);
+  if (rc) return rc;
+  for (size_t i = 0; !rc && i < s->count; i++)
+    for (int m = 0; !rc && m < RES_METRIC_COUNT; m++) {
+      const res__scenario *sc = &s->scen[i];
+      if (!sc->n[m]) continue;
+      res_describe d;
+      rc = res_describe_sample(sc->v[m], sc->n[m], level, &d);
+      if (!rc) rc = res_csv_str(c, sc->name);
+      if (!rc) rc = res_csv_str(c, res__metrics[m].name);
+      if (!rc) rc = res_csv_u64(c, d.n);
+      const double cells[] = {d.mean, d.median, d.sd, d.ci_lo, d.ci_hi, level, d.min, d.max};
+      for (size_t k = 0; !rc && k < sizeof cells / sizeof cells[0]; k++) rc = res_csv_double(c, cells[k]);
+      if (!rc) rc = res_csv_end_row(c);
+    }
+  if (rc) {
+    res_csv_abort(c);
+    return rc;
+  }
+  return res_csv_commit(c);
+}
+
 /* --------------------------------------------------------- comparison */
 
 const char *res_verdict_name(res_verdict v) {

@@ -94,6 +94,12 @@ const double *res_samples_values(const res_samples *s, const char *name, int met
 /* Runs of scenario `name` (0 when absent). */
 size_t res_samples_runs(const res_samples *s, const char *name);
 
+/* Writes `path` (aggregate.csv): one row per scenario x metric (every
+ * metric of the table above, those with values) with n, mean, median,
+ * stddev, the Student-t interval of the mean at `level` (ci_low, ci_high),
+ * min and max. Atomic; 0 or an error naming the file. */
+int res_samples_write_aggregate(const res_samples *s, double level, const char *path);
+
 typedef enum { RES_VERDICT_SAME, RES_VERDICT_REGRESSION, RES_VERDICT_IMPROVEMENT, RES_VERDICT_NO_DATA } res_verdict;
 const char *res_verdict_name(res_verdict v);
 

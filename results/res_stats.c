@@ -118,3 +118,25 @@ int res_median_diff_ci(const double *x, size_t n, const double *y, size_t m, dou
   free(diffs);
   return 0;
 }
+
+int res_describe_sample(const double *v, size_t n, double level, res_describe *out) {
+  if (!(level > 0 && level < 1)) return sim_errorf(SIM_EINVAL, "confidence level %g is not in (0, 1)", level);
+  out->n = n;
+  out->mean = out->median = out->sd = out->ci_lo = out->ci_hi = out->min = out->max = NAN;
+  if (!n) return 0;
+  double *tmp = malloc(n * sizeof *tmp);
+  if (!tmp) return sim_errorf(SIM_ENOMEM, "out of memory");
+  memcpy(tmp, v, n * sizeof *tmp);
+  out->median = res_median(tmp, n);
+  out->min = tmp[0];
+  out->max = tmp[n - 1];
+  out->mean = gsl_stats_mean(tmp, 1, n);
+  if (n >= 2) {
+    out->sd = gsl_stats_sd_m(tmp, 1, n, out->mean);
+    double half = gsl_cdf_tdist_Pinv((1 + level) / 2, (double)(n - 1)) * out->sd / sqrt((double)n);
+    out->ci_lo = out->mean - half;
+    out->ci_hi = out->mean + half;
+  }
+  free(tmp);
+  return 0;
+}

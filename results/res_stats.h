@@ -35,4 +35,18 @@ int res_mann_whitney_test(const double *x, size_t n, const double *y, size_t m, 
 int res_median_diff_ci(const double *x, size_t n, const double *y, size_t m, double level, unsigned resamples,
                        uint64_t seed, double *lo, double *hi);
 
+typedef struct {
+  size_t n;
+  double mean, median, sd; /* sd: sample standard deviation (n - 1) */
+  double ci_lo, ci_hi;     /* Student-t interval of the mean */
+  double min, max;
+} res_describe;
+
+/* Describes v[0..n): mean, median, standard deviation, the two-sided
+ * Student-t confidence interval of the mean at `level` (mean ± t(level,
+ * n-1) sd / sqrt(n)), minimum and maximum. sd and the interval are NaN for
+ * n < 2, everything for n = 0. O(n log n), one allocation; 0 or
+ * SIM_ENOMEM, SIM_EINVAL for a level outside (0, 1). */
+int res_describe_sample(const double *v, size_t n, double level, res_describe *out);
+
 #endif
