@@ -18,7 +18,6 @@
 #include "sim_err.h"
 #include "sim_hash.h"
 #include "sim_units.h"
-#include "wl_gen.h"
 
 #ifndef MIGSIM_SOURCE_DIR
 #define MIGSIM_SOURCE_DIR "."
@@ -148,14 +147,13 @@ static void cli__run_side(const cli__reg_opts *o, const cli_scenarios *suite, ui
   cli_check(res_folder_open(dir, "regress-side", grid, o->force ? RES_FOLDER_FORCE : RES_FOLDER_OWN, &folder), ctx);
   for (size_t i = 0; i < suite->count; i++) {
     const mdl_scenario *base = &suite->items[i];
-    int generator = wl_gen_is_spec(base->workload);
     for (uint64_t k = 0; k < o->repeat; k++) {
-      mdl_scenario s = *base;
+      /* The repeats of `migsim run --repeat`: the same seeds, offsets and
+       * run ids, so a folder it wrote is a baseline for these. */
+      mdl_scenario s;
+      cli_scenario_repeat(base, k, o->trace_step_ns, &s);
       snprintf(s.profile, sizeof s.profile, "%s", profile);
-      if (generator) s.seed = base->seed + k;
-      else s.trace_offset_ns = base->trace_offset_ns + k * o->trace_step_ns;
-      char key[MDL_TEXT_MAX + 32], id[RES_RUN_ID_MAX];
-      snprintf(key, sizeof key, "%s#%llu", base->name, (unsigned long long)(k + 1));
+      char id[RES_RUN_ID_MAX];
       mdl_scenario used;
       mdl_result r;
       mdl_result_init(&r, "sim");
@@ -166,7 +164,7 @@ static void cli__run_side(const cli__reg_opts *o, const cli_scenarios *suite, ui
         cli_die("regress: %s, scenario %s (run %llu): %s", side, base->name, (unsigned long long)(k + 1),
                 sim_error_message());
       }
-      rc = res_folder_write(folder, res_run_id(key, id), &used, &r);
+      rc = res_folder_write(folder, cli_repeat_id(base->name, k, id), &used, &r);
       if (!rc) rc = res_samples_add(samples, base->name, &r);
       mdl_result_free(&r);
       cli_check(rc, ctx);
