@@ -98,6 +98,17 @@ static void test_median_and_ci(void **state) {
   assert_int_equal(res_median_diff_ci(a, 10, b, 10, 0.5, 5000, 42, &lo2, &hi2), 0);
   assert_true(lo2 >= lo && hi2 <= hi && hi2 - lo2 < hi - lo);
   assert_int_equal(res_median_diff_ci(a, 10, b, 10, 1.0, 5000, 42, &lo, &hi), SIM_EINVAL);
+  /* {2,4,4,4,5,5,7,9}: mean 5, sum of squares 32, sd sqrt(32/7); the
+   * 95 % interval is 5 -/+ t(0.975, 7) sd / sqrt(8), t = 2.364624252. */
+  const double v[] = {9, 4, 2, 4, 5, 4, 7, 5};
+  res_describe d;
+  assert_int_equal(res_describe_sample(v, 8, 0.95, &d), 0);
+  double half = 2.364624252 * sqrt(32.0 / 7) / sqrt(8);
+  assert_true(d.n == 8 && d.mean == 5 && d.median == 4.5 && d.min == 2 && d.max == 9);
+  assert_true(fabs(d.sd - sqrt(32.0 / 7)) < 1e-12);
+  assert_true(fabs(d.ci_lo - (5 - half)) < 1e-8 && fabs(d.ci_hi - (5 + half)) < 1e-8);
+  assert_int_equal(res_describe_sample(v, 1, 0.95, &d), 0);
+  assert_true(d.mean == 9 && isnan(d.sd) && isnan(d.ci_lo));
 }
 
 /* --------------------------------------------------------- thresholds */
@@ -399,6 +410,87 @@ static void test_cli_errors(void **state) {
   assert_int_not_equal(stat(path, &sb), 0);
 }
 
+typedef struct {
+  int rows;
+  char first[160];
+  double n, median, mean, ci_lo, ci_hi;
+} agg_row;
+
+static int find_agg(void *ctx, const char *const *h, const char *const *c, size_t n) {
+  agg_row *a = ctx;
+  a->rows++;
+  char key[160];
+  snprintf(key, sizeof key, "%s/%s", c[res_csv_col(h, n, "scenario")], c[res_csv_col(h, n, "metric")]);
+  if (strcmp(key, a->first)) return 0;
+  a->n = strtod(c[res_csv_col(h, n, "n")], NULL);
+  a->median = strtod(c[res_csv_col(h, n, "median")], NULL);
+  a->mean = strtod(c[res_csv_col(h, n, "mean")], NULL);
+  a->ci_lo = strtod(c[res_csv_col(h, n, "ci_low")], NULL);
+  a->ci_hi = strtod(c[res_csv_col(h, n, "ci_high")], NULL);
+  return 0;
+}
+
+/* run --repeat: the same seeds and run ids as regress, so a folder it
+ * wrote is a baseline that matches regress's own runs exactly (every
+ * difference 0); aggregate.csv; progress lines in a log, none with
+ * --quiet. */
+static void test_run_repeat(void **state) {
+  (void)state;
+  char err[8192], out[256], reg[256];
+  snprintf(out, sizeof out, "%s/repeat", tmpdir);
+  snprintf(reg, sizeof reg, "%s/repeat-regress", tmpdir);
+  setenv("MIGSIM_PROGRESS_S", "0", 1); /* a line per run */
+  int rc = migsim(err, sizeof err, "run --scenario %s/scenarios/regress.ini --repeat 10 --out %s", MIGSIM_SOURCE_DIR,
+                  out);
+  assert_int_equal(rc, 0);
+  /* stderr is a file here: plain progress lines, the last one complete. */
+  assert_non_null(strstr(err, "run: 1/50 runs"));
+  assert_non_null(strstr(err, "run: 50/50 runs"));
+  assert_null(strchr(err, '\r'));
+  char path[512];
+  snprintf(path, sizeof path, "%s/summary.csv", out);
+  char *summary = slurp(path);
+  assert_non_null(summary);
+  assert_non_null(strstr(summary, "\nprecopy-uniform#1,sim,precopy-uniform,"));
+  assert_non_null(strstr(summary, "\nhybrid-sequential#10,sim,hybrid-sequential,"));
+  free(summary);
+  agg_row a = {0};
+  snprintf(a.first, sizeof a.first, "postcopy-zipf/total_time_ms");
+  snprintf(path, sizeof path, "%s/aggregate.csv", out);
+  assert_int_equal(res_csv_each(path, 0, find_agg, &a), 0);
+  assert_true(a.rows >= 5 * 6);
+  assert_true(a.n == 10 && a.ci_lo <= a.mean && a.mean <= a.ci_hi && a.median > 100 && a.median < 300);
+  rc = migsim(err, sizeof err, "regress --baseline %s --candidate qemu-7.2 --out %s --quiet", out, reg);
+  assert_int_equal(rc, 0);
+  assert_string_equal(err, "");
+  FILE *f;
+  snprintf(path, sizeof path, "%s/regress.csv", reg);
+  assert_non_null(f = fopen(path, "r"));
+  char line[1024];
+  int rows = 0;
+  assert_non_null(fgets(line, sizeof line, f));
+  while (fgets(line, sizeof line, f)) {
+    /* scenario,metric,n_b,n_c,median_b,median_c,diff,...: diff is 0. */
+    const char *p = line;
+    for (int comma = 0; comma < 6; p++) comma += *p == ',';
+    assert_true(!strncmp(p, "0,", 2));
+    rows++;
+  }
+  fclose(f);
+  assert_int_equal(rows, 30);
+  /* The same repeats again: all skipped, the aggregate the same. */
+  rc = migsim(err, sizeof err, "run --scenario %s/scenarios/regress.ini --repeat 10 --out %s --quiet", MIGSIM_SOURCE_DIR,
+              out);
+  assert_int_equal(rc, 0);
+  assert_null(strstr(err, "runs,")); /* --quiet: no progress */
+  agg_row b = {0};
+  snprintf(b.first, sizeof b.first, "postcopy-zipf/total_time_ms");
+  snprintf(path, sizeof path, "%s/aggregate.csv", out);
+  assert_int_equal(res_csv_each(path, 0, find_agg, &b), 0);
+  assert_true(b.n == 10 && b.median == a.median && b.ci_lo == a.ci_lo);
+  unsetenv("MIGSIM_PROGRESS_S");
+}
+
 int main(void) {
   sim_install_gsl_handler();
   const struct CMUnitTest tests[] = {
@@ -410,6 +502,7 @@ int main(void) {
       cmocka_unit_test(test_cli_detects_slowdown),
       cmocka_unit_test(test_cli_identical),
       cmocka_unit_test(test_cli_errors),
+      cmocka_unit_test(test_run_repeat),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
