@@ -54,9 +54,9 @@ void cli_progress_update(cli_progress *p, uint64_t done, uint64_t skipped) {
 }
 
 void cli_progress_done(cli_progress *p, uint64_t done, uint64_t skipped) {
-  if (p->quiet || !p->drawn) return;
+  if (p->quiet || !p->drawn || !p->tty) return;
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   cli__line(p, done, skipped, &now);
-  if (p->tty) fputc('\n', stderr);
+  fputc('\n', stderr);
 }

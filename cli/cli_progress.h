@@ -29,8 +29,8 @@ void cli_progress_init(cli_progress *p, const char *label, const char *unit, uin
  * Prints only when due. */
 void cli_progress_update(cli_progress *p, uint64_t done, uint64_t skipped);
 
-/* Ends the redrawn line on a terminal; elsewhere prints a last line when
- * any was printed. */
+/* On a terminal, redraws the line with the final counts and ends it;
+ * elsewhere prints nothing (the command says how it ended). */
 void cli_progress_done(cli_progress *p, uint64_t done, uint64_t skipped);
 
 #endif
