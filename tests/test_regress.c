@@ -261,6 +261,17 @@ static void validate_junit(const char *out) {
   snprintf(cmd, sizeof cmd, "xmllint --noout --schema %s/tests/fixtures/junit.xsd %s/junit.xml 2>/dev/null",
            MIGSIM_SOURCE_DIR, out);
   assert_int_equal(system(cmd), 0);
+  /* The schema does constrain: a test case without its class name, or
+   * with two outcomes, is refused. */
+  char bad[512];
+  snprintf(bad, sizeof bad, "%s/bad-junit.xml", tmpdir);
+  write_file(bad, "<testsuites><testsuite name=\"s\" tests=\"1\"><testcase name=\"m\"/></testsuite></testsuites>\n");
+  snprintf(cmd, sizeof cmd, "xmllint --noout --schema %s/tests/fixtures/junit.xsd %s 2>/dev/null", MIGSIM_SOURCE_DIR,
+           bad);
+  assert_int_not_equal(system(cmd), 0);
+  write_file(bad, "<testsuites><testsuite name=\"s\" tests=\"1\"><testcase name=\"m\" classname=\"c\">"
+                  "<skipped/><failure message=\"x\"/></testcase></testsuite></testsuites>\n");
+  assert_int_not_equal(system(cmd), 0);
 }
 
 /* The headline check: one constant (the link, 3.6 % slower) makes the
