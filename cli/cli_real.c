@@ -4,10 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "cli_progress.h"
 #include "kvr.h"
 #include "res_output.h"
+#include "res_regress.h"
 #include "cli_scenario.h"
 #include "sim_err.h"
 #include "sim_hash.h"
@@ -48,31 +51,71 @@ uint64_t cli_scenarios_collect(const char *path, const mdl_scenario *base, cli_s
 }
 
 void cli_scenarios_each(const char *command, const char *path, const mdl_scenario *base, const char *out,
-                        res_folder_mode mode, int quiet, cli_scenario_fn fn, void *ctx) {
+                        res_folder_mode mode, int quiet, uint64_t repeat, uint64_t trace_step_ns, cli_scenario_fn fn,
+                        void *ctx) {
   /* Every scenario is built and checked before the folder is touched. */
   cli_scenarios list;
   uint64_t grid = cli_scenarios_collect(path, base, &list);
+  if (repeat > 1) {
+    /* A single run keeps the digest it always had: its folders resume. */
+    grid = sim_hash(grid, &repeat, sizeof repeat);
+    grid = sim_hash(grid, &trace_step_ns, sizeof trace_step_ns);
+  }
+  for (size_t i = 0; repeat > 1 && i < list.count; i++) {
+    mdl_scenario last;
+    cli_scenario_repeat(&list.items[i], repeat - 1, trace_step_ns, &last);
+    if (mdl_scenario_validate(&last)) cli_die("%s: scenario %s, repeat %llu: %s", command, last.name,
+                                              (unsigned long long)repeat, sim_error_message());
+  }
   res_folder *folder;
   cli_check(res_folder_open(out, command, grid, mode, &folder), command);
+  cli_progress prog;
+  uint64_t done = 0, skipped = 0;
+  /* On a terminal the table on stdout shows the progress already. */
+  cli_progress_init(&prog, command, "runs", list.count * repeat, quiet || isatty(STDOUT_FILENO));
   for (size_t i = 0; i < list.count; i++) {
-    const mdl_scenario *s = &list.items[i];
-    char id[RES_RUN_ID_MAX];
-    res_run_id(s->name, id);
-    if (res_folder_has_run(folder, id)) {
-      /* The same command again resumes; with --append the same name is
-       * another scenario, which needs a name of its own. */
-      if (!res_folder_resuming(folder))
-        cli_die("%s: run '%s' is already in %s/summary.csv (give this scenario another --name)", command,
-                s->name, out);
-      if (!quiet) fprintf(stderr, "%s %s: already in %s/summary.csv, skipped\n", command, s->name, out);
-      continue;
+    for (uint64_t k = 0; k < repeat; k++) {
+      mdl_scenario s;
+      cli_scenario_repeat(&list.items[i], k, trace_step_ns, &s);
+      char id[RES_RUN_ID_MAX];
+      if (repeat > 1) cli_repeat_id(s.name, k, id);
+      else res_run_id(s.name, id);
+      if (res_folder_has_run(folder, id)) {
+        /* The same command again resumes; with --append the same name is
+         * another scenario, which needs a name of its own. */
+        if (!res_folder_resuming(folder))
+          cli_die("%s: run '%s' is already in %s/summary.csv (give this scenario another --name)", command, id,
+                  out);
+        if (!quiet) fprintf(stderr, "%s %s: already in %s/summary.csv, skipped\n", command, id, out);
+        cli_progress_update(&prog, ++done, ++skipped);
+        continue;
+      }
+      mdl_scenario used;
+      cli_check(mdl_scenario_resolve(&s, &used, NULL, NULL), s.name);
+      fn(ctx, folder, id, &s, &used);
+      cli_progress_update(&prog, ++done, skipped);
     }
-    mdl_scenario used;
-    cli_check(mdl_scenario_resolve(s, &used, NULL, NULL), s->name);
-    fn(ctx, folder, id, s, &used);
   }
+  cli_progress_done(&prog, done, skipped);
   cli_check(res_folder_close(folder), "writing results");
   cli_scenarios_free(&list);
+  if (repeat > 1) {
+    /* aggregate.csv from every committed run of each name (those of an
+     * earlier, resumed command too), written under the folder's lock: the
+     * summary rows are read back once they are all committed. */
+    cli_check(res_folder_open(out, command, grid, RES_FOLDER_APPEND, &folder), command);
+    res_regress_opts ro;
+    res_regress_opts_init(&ro);
+    memset(ro.enabled, 0, sizeof ro.enabled);
+    res_samples *samples;
+    char agg[4096];
+    snprintf(agg, sizeof agg, "%s/aggregate.csv", out);
+    cli_check(res_samples_new(&samples), command);
+    cli_check(res_samples_load(samples, out, &ro), "aggregate");
+    cli_check(res_samples_write_aggregate(samples, 0.95, agg), "aggregate");
+    res_samples_free(samples);
+    cli_check(res_folder_close(folder), "writing results");
+  }
 }
 
 void cli_scenarios_load(const char *path, const char *qemu, cli_scenarios *list) {

@@ -31,9 +31,13 @@ typedef void (*cli_scenario_fn)(void *ctx, res_folder *folder, const char *id, c
 /* Collects the scenarios (cli_scenarios_collect), opens result folder
  * `out` for `command` in `mode`, and calls fn for each scenario not in it
  * yet (a rerun skips those, with a note; --append refuses a name already
- * there), then closes the folder. Dies with one line on any error. */
+ * there), then closes the folder. With repeat > 1 each scenario runs
+ * `repeat` times (cli_scenario_repeat, run ids NAME#1 .. NAME#N) and the
+ * grid covers repeat and trace_step_ns. Progress goes to stderr unless
+ * quiet (cli_progress.h). Dies with one line on any error. */
 void cli_scenarios_each(const char *command, const char *path, const mdl_scenario *base, const char *out,
-                        res_folder_mode mode, int quiet, cli_scenario_fn fn, void *ctx);
+                        res_folder_mode mode, int quiet, uint64_t repeat, uint64_t trace_step_ns, cli_scenario_fn fn,
+                        void *ctx);
 
 /* cli_scenarios_collect on the default scenario. qemu, if not NULL, is the
  * default of the scenario key `qemu` (which QEMU the real runs use); the

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "cli.h"
+#include "res_output.h"
 #include "sim_err.h"
+#include "wl_gen.h"
 
 int cli_scenario_args(int argc, char **argv, mdl_scenario *s, cli_opt_fn other, void *ctx,
                       char **positional, int max_positional) {
@@ -50,4 +52,16 @@ int cli_scenario_args(int argc, char **argv, mdl_scenario *s, cli_opt_fn other, 
 void cli_scenario_name(mdl_scenario *s) {
   if (s->name[0]) return;
   snprintf(s->name, sizeof s->name, "%s", mdl_algo_name(s->algo));
+}
+
+void cli_scenario_repeat(const mdl_scenario *s, uint64_t k, uint64_t trace_step_ns, mdl_scenario *out) {
+  *out = *s;
+  if (wl_gen_is_spec(s->workload)) out->seed = s->seed + k;
+  else out->trace_offset_ns = s->trace_offset_ns + k * trace_step_ns;
+}
+
+char *cli_repeat_id(const char *name, uint64_t k, char *id) {
+  char key[MDL_TEXT_MAX + 32];
+  snprintf(key, sizeof key, "%s#%llu", name, (unsigned long long)(k + 1));
+  return res_run_id(key, id);
 }

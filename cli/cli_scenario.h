@@ -24,4 +24,14 @@ int cli_scenario_args(int argc, char **argv, mdl_scenario *s, cli_opt_fn other, 
 /* Fills a default name ("<algo>" or "<algo>@<link>") when none was given. */
 void cli_scenario_name(mdl_scenario *s);
 
+/* Repeat k (0-based) of scenario `s` (run --repeat, regress): a generator
+ * workload runs with seed s->seed + k (other pages drawn), a trace with
+ * trace offset s->trace_offset_ns + k * trace_step_ns (the migration starts
+ * elsewhere in the recording). The name is kept; repeats are told apart by
+ * their run ids, NAME#1 .. NAME#N (cli_repeat_id). */
+void cli_scenario_repeat(const mdl_scenario *s, uint64_t k, uint64_t trace_step_ns, mdl_scenario *out);
+
+/* The run id of repeat k (0-based) of scenario `name`: "NAME#k+1". */
+char *cli_repeat_id(const char *name, uint64_t k, char *id);
+
 #endif

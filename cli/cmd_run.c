@@ -8,6 +8,7 @@
 #include "mdl_schema.h"
 #include "mdl_sim.h"
 #include "res_output.h"
+#include "sim_units.h"
 #include "cli_real.h"
 #include "sim_err.h"
 
@@ -16,6 +17,8 @@ typedef struct {
   const char *scenario_file;
   int quiet;
   int count;
+  uint64_t repeat;
+  uint64_t trace_step_ns;
   res_folder_mode mode;
 } cli__run_opts;
 
@@ -33,7 +36,13 @@ static void cli__run_help(void) {
          "  --out DIR              output folder [out/run]\n"
          "  --append               add these runs to a folder holding other results\n"
          "  --force                replace the folder's results (CSVs, plots, reports)\n"
-         "  --quiet                no table on stdout\n"
+         "  --repeat N             run each scenario N times: a generator workload with\n"
+         "                         seeds seed, seed+1, ..., a trace at trace offsets\n"
+         "                         offset, offset+step, ...; run ids NAME#1..NAME#N, and\n"
+         "                         OUT/aggregate.csv: per scenario and metric n, mean,\n"
+         "                         median, stddev, 95%% CI of the mean, min, max [1]\n"
+         "  --trace-step DURATION  trace offset between repeats of a trace [1s]\n"
+         "  --quiet                no table on stdout, no progress on stderr\n"
          "  --ranges               print every parameter's and profile key's valid range\n"
          "                         (Markdown) and exit\n"
          "  --columns              print the columns of summary.csv, rounds.csv and\n"
@@ -59,6 +68,16 @@ static int cli__run_opt(void *ctx, const char *name, const char *value) {
   if (!strcmp(name, "out")) return o->out = value, 1;
   if (!strcmp(name, "scenario")) return o->scenario_file = value, 1;
   if (!strcmp(name, "quiet")) return o->quiet = 1, 0;
+  if (!strcmp(name, "repeat")) {
+    if (!value) return 1;
+    o->repeat = cli_count("--repeat", value);
+    if (o->repeat < 1 || o->repeat > 100000) cli_die("run: --repeat must be 1..100000");
+    return 1;
+  }
+  if (!strcmp(name, "trace-step")) {
+    if (value) o->trace_step_ns = cli_duration("--trace-step", value, SIM_NS_PER_S);
+    return 1;
+  }
   if (!strcmp(name, "ranges")) {
     /* Markdown tables of every parameter's and profile key's valid range
      * (docs/scenarios.md and docs/profiles.md carry this output). */
@@ -103,11 +122,14 @@ static void cli__run_one(void *ctx, res_folder *folder, const char *id, const md
 }
 
 int cli_cmd_run(int argc, char **argv) {
-  cli__run_opts o = {.out = "out/run", .mode = RES_FOLDER_NEW};
+  cli__run_opts o = {.out = "out/run", .mode = RES_FOLDER_NEW, .repeat = 1, .trace_step_ns = SIM_NS_PER_S};
   mdl_scenario s;
   mdl_scenario_defaults(&s);
   cli_scenario_args(argc, argv, &s, cli__run_opt, &o, NULL, 0);
-  cli_scenarios_each("run", o.scenario_file, &s, o.out, o.mode, o.quiet, cli__run_one, &o);
-  if (!o.quiet) printf("results: %s/summary.csv, %s/rounds.csv\n", o.out, o.out);
+  cli_scenarios_each("run", o.scenario_file, &s, o.out, o.mode, o.quiet, o.repeat, o.trace_step_ns, cli__run_one,
+                     &o);
+  if (!o.quiet)
+    printf("results: %s/summary.csv, %s/rounds.csv%s%s%s\n", o.out, o.out, o.repeat > 1 ? ", " : "",
+           o.repeat > 1 ? o.out : "", o.repeat > 1 ? "/aggregate.csv" : "");
   return CLI_EXIT_OK;
 }

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "cli_pool.h"
+#include "cli_progress.h"
 #include "cli_scenario.h"
 #include "mdl_sim.h"
 #include "res_output.h"
@@ -44,7 +45,7 @@ typedef struct {
   uint64_t next_write;          /* points before it are written (or skipped) */
   pthread_mutex_t lock;
   char error_msg[1024];
-  struct timespec started;
+  cli_progress progress; /* updated under lock */
 } cli__sweep;
 
 static volatile sig_atomic_t cli__interrupted;
@@ -147,19 +148,6 @@ static int cli__point(const cli__sweep *w, uint64_t index, mdl_scenario *s, char
   return 0;
 }
 
-static void cli__progress(cli__sweep *w) {
-  if (w->quiet || !cli_is_tty()) return;
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  double el = (double)(now.tv_sec - w->started.tv_sec) + (double)(now.tv_nsec - w->started.tv_nsec) / 1e9;
-  uint64_t finished = w->done + w->skipped, todo = w->points - w->skipped;
-  double eta = w->done ? el / (double)w->done * (double)(todo - w->done) : 0;
-  int width = 30, fill = w->points ? (int)((double)finished / (double)w->points * width) : width;
-  fprintf(stderr, "\r[%.*s%*s] %llu/%llu (%llu skipped) %.0fs ETA %.0fs ", fill,
-          "==============================", width - fill, "", (unsigned long long)finished,
-          (unsigned long long)w->points, (unsigned long long)w->skipped, el, eta);
-}
-
 /* A finished point waiting for its turn to be written. */
 typedef struct cli__finished {
   mdl_scenario s, used; /* as given; with the values actually used */
@@ -235,7 +223,7 @@ static int cli__run_point(void *ctx, uint64_t index) {
   } else {
     w->slots[index] = f;
     rc = cli__flush(w);
-    cli__progress(w);
+    cli_progress_update(&w->progress, w->done + w->skipped, w->skipped);
   }
   pthread_mutex_unlock(&w->lock);
   return rc;
@@ -302,14 +290,14 @@ int cli_cmd_sweep(int argc, char **argv) {
   sa.sa_handler = cli__on_sigint;
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
-  clock_gettime(CLOCK_MONOTONIC, &w->started);
+  cli_progress_init(&w->progress, "sweep", "runs", w->points, w->quiet);
   if (!w->quiet)
     fprintf(stderr, "sweep: %llu runs on %ld threads -> %s/summary.csv%s\n", (unsigned long long)w->points,
             w->jobs, w->out, present ? " (resuming)" : "");
   int error = cli_pool_run(w->points, w->jobs, cli__run_point, w, &cli__interrupted);
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);
-  if (!w->quiet && cli_is_tty()) fputc('\n', stderr);
+  cli_progress_done(&w->progress, w->done + w->skipped, w->skipped);
   int status = CLI_EXIT_OK;
   if (res_folder_close(w->folder) && !error) {
     snprintf(w->error_msg, sizeof w->error_msg, "%s", sim_error_message());

@@ -46,6 +46,7 @@ packages=(
   libjansson-dev                                   # QMP
   gcc-multilib qemu-system-x86                     # kvmreplay guest and QEMU 7.2
   procps                                           # pgrep/ps for the replay tests
+  libxml2-utils                                    # xmllint: regress junit.xml against its schema
 )
 missing=()
 for p in "${packages[@]}"; do
