@@ -2,8 +2,9 @@
  * simulator as an ordinary CPU-only test.
  *
  * docs/validation/real and docs/calibration/real hold real migrations
- * measured with kvmreplay (QEMU 7.2, TCG). Each scenario is simulated with
- * the calibrated qemu-7.2-tcg profile on the replay guest's layout, and
+ * measured with kvmreplay (QEMU 7.2, TCG), docs/validation-10.0/real the
+ * same set on QEMU 10.0. Each scenario is simulated with the profile
+ * calibrated for that version on the replay guest's layout, and
  * the errors must stay within the bounds below: close to what the model
  * achieves (docs/validation/validation.md), so that breaking any modelled
  * mechanism (scripts/mutate.sh checks this) moves some metric past its
@@ -42,7 +43,7 @@ static int collect(void *ctx, const mdl_scenario *s) {
 }
 
 /* Simulates every scenario of `ini` against the real runs in `real_dir`. */
-static void validate_set(const char *ini, const char *real_dir, res_validation *v) {
+static void validate_set(const char *ini, const char *real_dir, const char *profile, res_validation *v) {
   char path[1024], dir[1024];
   snprintf(path, sizeof path, "%s/%s", MIGSIM_SOURCE_DIR, ini);
   snprintf(dir, sizeof dir, "%s/%s", MIGSIM_SOURCE_DIR, real_dir);
@@ -60,7 +61,7 @@ static void validate_set(const char *ini, const char *real_dir, res_validation *
   for (size_t i = 0; i < list.count; i++) {
     mdl_scenario laid;
     if (kvr_sim_layout(&list.items[i], &laid)) fail_msg("layout: %s", sim_error_message());
-    snprintf(laid.profile, sizeof laid.profile, "qemu-7.2-tcg");
+    snprintf(laid.profile, sizeof laid.profile, "%s", profile);
     list.items[i] = laid;
     mdl_result_init(&sim[i], "sim");
     if (mdl_simulate(&list.items[i], &sim[i])) fail_msg("%s: %s", laid.name, sim_error_message());
@@ -94,7 +95,7 @@ static void print_summary(const char *what, const res_validation *v) {
 static void test_validation_set(void **state) {
   (void)state;
   res_validation v;
-  validate_set("scenarios/validation.ini", "docs/validation/real", &v);
+  validate_set("scenarios/validation.ini", "docs/validation/real", "qemu-7.2-tcg", &v);
   print_summary("validation set", &v);
   const res_metric_error *m = v.metric;
   assert_true(v.runs >= 100);
@@ -116,7 +117,7 @@ static void test_validation_set(void **state) {
 static void test_calibration_set(void **state) {
   (void)state;
   res_validation v;
-  validate_set("scenarios/calibration.ini", "docs/calibration/real", &v);
+  validate_set("scenarios/calibration.ini", "docs/calibration/real", "qemu-7.2-tcg", &v);
   print_summary("calibration set", &v);
   const res_metric_error *m = v.metric;
   assert_true(v.runs >= 24);
@@ -128,11 +129,33 @@ static void test_calibration_set(void **state) {
   assert_true(v.stall_ok_share >= 0.7);
 }
 
+/* QEMU 10.0's runs against the profile fitted on 10.0 (docs/qemu-10.0.md,
+ * "Validated"): the same mechanisms, 10.0's constants and its transferred
+ * counter. */
+static void test_validation_set_qemu10(void **state) {
+  (void)state;
+  res_validation v;
+  validate_set("scenarios/validation.ini", "docs/validation-10.0/real", "qemu-10.0-tcg", &v);
+  print_summary("validation set, QEMU 10.0", &v);
+  const res_metric_error *m = v.metric;
+  assert_true(v.runs >= 100);
+  assert_true(v.convergence_ok_share == 1.0);
+  assert_true(m[RES_M_TOTAL].median_abs_pct <= 3.0);
+  assert_true(m[RES_M_TOTAL].p90_abs_pct <= 12.0);
+  assert_true(m[RES_M_BYTES].median_abs_pct <= 0.6);
+  assert_true(m[RES_M_BYTES].p90_abs_pct <= 2.2);
+  assert_true(v.syncs_exact_share >= 0.70);
+  assert_true(v.downtime_ok_share >= 0.66);
+  assert_true(v.requests_ok_share >= 0.90);
+  assert_true(v.stall_ok_share >= 0.90);
+}
+
 int main(void) {
   sim_install_gsl_handler();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_validation_set),
       cmocka_unit_test(test_calibration_set),
+      cmocka_unit_test(test_validation_set_qemu10),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
