@@ -23,6 +23,7 @@
 #include <zlib.h>
 
 #include "sim_err.h"
+#include "wl_maps.h"
 #include "wl_record_internal.h"
 
 /* Pages per chunk: 8 MiB of data per process_vm_readv and 16 KiB of
@@ -120,8 +121,8 @@ struct wl_recorder {
   uint64_t *block_vblock; /* vblock of pfn block i (pfn / 16): pfn -> address */
   size_t block_vblock_cap;
 
-  char *maps_text; /* last /proc/PID/maps contents */
-  size_t maps_cap;
+  char *maps_text; /* last /proc/PID/maps contents (maps_len bytes) */
+  size_t maps_len, maps_cap;
   wl__map *maps; /* scanned mappings, ascending */
   size_t map_count, map_cap;
   wl__block *blocks; /* sorted by vblock */
@@ -696,58 +697,32 @@ static int wl__read_maps(wl_recorder *r) {
     len += (size_t)n;
   }
   r->maps_text[len] = '\0';
+  r->maps_len = len;
   return len == 0 ? 1 : 0;
 }
 
-static int wl__is_special(const char *path, size_t len) {
-  static const char *const skip[] = {"[vvar]", "[vvar_vclock]", "[vdso]", "[vsyscall]"};
-  for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
-    if (len == strlen(skip[i]) && memcmp(path, skip[i], len) == 0) return 1;
+/* Adds a mapping of the scan to r->maps if the recorder scans it. */
+static int wl__map_add(void *ctx, const wl_maps_entry *e) {
+  wl_recorder *r = ctx;
+  int anon_private;
+  if (!wl__maps_scanned(e, r->opts.exclude_shared, &anon_private)) return 0;
+  if (r->map_count == r->map_cap) {
+    size_t cap = r->map_cap ? r->map_cap * 2 : 256;
+    wl__map *grown = realloc(r->maps, cap * sizeof *grown);
+    if (!grown) return sim_errorf(SIM_ENOMEM, "out of memory");
+    r->maps = grown;
+    r->map_cap = cap;
+  }
+  r->maps[r->map_count++] = (wl__map){e->start, e->end, anon_private};
   return 0;
 }
 
-/* Parses maps_text into the list of mappings to scan: readable and
- * writable, private and (unless exclude_shared) shared. */
+/* Parses maps_text into the list of mappings to scan (wl__maps_scanned). */
 static int wl__parse_maps(wl_recorder *r) {
+  char name[48];
+  snprintf(name, sizeof name, "/proc/%ld/maps", (long)r->pid);
   r->map_count = 0;
-  for (char *line = r->maps_text; *line;) {
-    char *eol = strchr(line, '\n');
-    if (!eol) eol = line + strlen(line);
-    char *p = line, *end;
-    uint64_t start = strtoull(p, &end, 16);
-    if (*end != '-') goto bad;
-    uint64_t stop = strtoull(end + 1, &end, 16);
-    if (*end != ' ' || eol - end < 6) goto bad;
-    const char *perms = end + 1;
-    /* Skip offset, device and inode to the optional path. */
-    p = end + 6;
-    for (int field = 0; field < 3; field++) {
-      while (p < eol && *p == ' ') p++;
-      while (p < eol && *p != ' ') p++;
-    }
-    while (p < eol && *p == ' ') p++;
-    size_t path_len = (size_t)(eol - p);
-    int readable = perms[0] == 'r', writable = perms[1] == 'w', priv = perms[3] == 'p';
-    if (readable && writable && (priv || !r->opts.exclude_shared) && stop > start &&
-        !wl__is_special(p, path_len)) {
-      if (r->map_count == r->map_cap) {
-        size_t cap = r->map_cap ? r->map_cap * 2 : 256;
-        wl__map *grown = realloc(r->maps, cap * sizeof *grown);
-        if (!grown) return sim_errorf(SIM_ENOMEM, "out of memory");
-        r->maps = grown;
-        r->map_cap = cap;
-      }
-      /* Anonymous: no path, or a kernel name such as [heap], [stack],
-       * [anon:name]. Their non-resident pages are zero. */
-      int anon = path_len == 0 || p[0] == '[';
-      r->maps[r->map_count++] = (wl__map){start, stop, anon && priv};
-    }
-    line = *eol ? eol + 1 : eol;
-  }
-  return 0;
-bad:
-  return sim_errorf(SIM_EFORMAT, "/proc/%ld/maps: unexpected line '%.80s'", (long)r->pid,
-                    r->maps_text);
+  return wl__maps_parse(r->maps_text, r->maps_len, name, wl__map_add, r);
 }
 
 /* Index of the first block with vblock >= vblock (block_count if none).
