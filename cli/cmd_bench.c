@@ -85,16 +85,29 @@ static int cli__bench_point(void *ctx, uint64_t i) {
   return rc;
 }
 
+/* One target line's verdict; counts misses for --check. */
+static const char *cli__verdict(int met, int *missed) {
+  if (!met) (*missed)++;
+  return met ? "met" : "MISSED";
+}
+
 int cli_cmd_bench(int argc, char **argv) {
   uint64_t sweep_points = 10000;
+  int check = 0, missed = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--help")) {
-      printf("usage: migsim bench [--sweep-points N]\n\n"
+      printf("usage: migsim bench [--sweep-points N] [--check]\n\n"
              "Prints the simulator's performance figures: a 1 TiB pre-copy migration\n"
              "with a uniform trace on one core, its time per simulated page against a\n"
              "plain bitmap scan of the same guest, peak memory against 2 bits per page\n"
-             "+ 64 MiB, and a sweep of N (default 10000) 4 GiB scenarios on all cores.\n");
+             "+ 64 MiB, and a sweep of N (default 10000) 4 GiB scenarios on all cores,\n"
+             "each against its target (the sweep's scales with N: 60 s per 10,000).\n\n"
+             "  --check   exit 1 when a target is missed (each named on stderr)\n\n"
+             "Exit status: 0 done (with --check: every target met), 1 a target\n"
+             "missed with --check, 2 an error.\n");
       return CLI_EXIT_OK;
+    } else if (!strcmp(argv[i], "--check")) {
+      check = 1;
     } else if (!strcmp(argv[i], "--sweep-points") && i + 1 < argc) {
       sweep_points = cli_count("--sweep-points", argv[++i]);
     } else {
@@ -119,9 +132,10 @@ int cli_cmd_bench(int argc, char **argv) {
   if (mdl_simulate(&s, &r)) cli_die("bench: %s", sim_error_message());
   double sim_s = cli__now() - t0;
   uint64_t sent = r.normal_pages + r.zero_pages;
-  printf("  simulated %.1f s of migration (%s, %llu syncs, %llu pages sent) in %.3f s wall [target <= 2 s]\n",
+  printf("  simulated %.1f s of migration (%s, %llu syncs, %llu pages sent) in %.3f s wall [target <= 2 s: %s]\n",
          r.total_time_ms / 1e3, mdl_status_name(r.status), (unsigned long long)r.dirty_sync_count,
-         (unsigned long long)sent, sim_s);
+         (unsigned long long)sent, sim_s, cli__verdict(sim_s <= 2.0, &missed));
+  if (check && sim_s > 2.0) fprintf(stderr, "migsim: bench: 1 TiB migration took %.3f s (target <= 2 s)\n", sim_s);
   mdl_result_free(&r);
   double rss = cli__peak_rss_mib();
   uint64_t checksum;
@@ -129,7 +143,9 @@ int cli_cmd_bench(int argc, char **argv) {
   double sim_per_page = sim_s / (double)sent * 1e9, scan_per_page = scan_s / (double)pages * 1e9;
   printf("  time per simulated page %.2f ns; plain bitmap scan %.2f ns/page (checksum %llx)\n",
          sim_per_page, scan_per_page, (unsigned long long)(checksum & 0xffff));
-  printf("  ratio sim/scan = %.2f [target <= 3]\n", sim_per_page / scan_per_page);
+  double ratio = sim_per_page / scan_per_page;
+  printf("  ratio sim/scan = %.2f [target <= 3: %s]\n", ratio, cli__verdict(ratio <= 3.0, &missed));
+  if (check && ratio > 3.0) fprintf(stderr, "migsim: bench: sim/scan ratio %.2f (target <= 3)\n", ratio);
   /* The same guest without writes isolates the per-page path. */
   mdl_scenario idle = s;
   mdl_scenario_set(&idle, "workload", "idle:nonzero=1");
@@ -142,8 +158,9 @@ int cli_cmd_bench(int argc, char **argv) {
   printf("  same guest without writes: %.3f s, %.2f ns per page, ratio to the scan %.2f\n", idle_s,
          idle_per_page, idle_per_page / scan_per_page);
   double budget = (double)pages * 2 / 8 / 1048576.0 + 64;
-  printf("  peak RSS %.1f MiB; budget 2 bits/page + 64 MiB = %.1f MiB [%s]\n", rss, budget,
-         rss <= budget ? "within" : "over");
+  printf("  peak RSS %.1f MiB; budget 2 bits/page + 64 MiB = %.1f MiB [target: within: %s]\n", rss, budget,
+         cli__verdict(rss <= budget, &missed));
+  if (check && rss > budget) fprintf(stderr, "migsim: bench: peak RSS %.1f MiB over %.1f MiB\n", rss, budget);
 
   /* 4: the sweep. */
   cli__bench_sweep b = {sweep_points, {{0}}};
@@ -157,8 +174,12 @@ int cli_cmd_bench(int argc, char **argv) {
   int rc = cli_pool_run(sweep_points, jobs, cli__bench_point, &b, NULL);
   if (rc) cli_die("bench sweep: %s", sim_error_message());
   double sweep_s = cli__now() - t0;
+  double sweep_target = 60.0 * (double)sweep_points / 10000.0;
   printf("sweep: %llu scenarios of a 4 GiB guest (5 workloads x 2 algorithms x 10 limits x 10 "
-         "downtime limits x seeds) on %ld threads in %.1f s [target <= 60 s], %.2f ms per scenario\n",
-         (unsigned long long)sweep_points, jobs, sweep_s, sweep_s / (double)sweep_points * 1e3 * (double)jobs);
-  return CLI_EXIT_OK;
+         "downtime limits x seeds) on %ld threads in %.1f s [target <= %.1f s: %s], %.2f ms per scenario\n",
+         (unsigned long long)sweep_points, jobs, sweep_s, sweep_target, cli__verdict(sweep_s <= sweep_target, &missed),
+         sweep_points ? sweep_s / (double)sweep_points * 1e3 * (double)jobs : 0.0);
+  if (check && sweep_s > sweep_target)
+    fprintf(stderr, "migsim: bench: sweep took %.1f s (target <= %.1f s)\n", sweep_s, sweep_target);
+  return check && missed ? CLI_EXIT_CHECK : CLI_EXIT_OK;
 }

@@ -265,6 +265,19 @@ static void test_compare_profiles(void **state) {
   assert_non_null(strstr(err, "at most 4 profiles"));
 }
 
+/* bench --check: exit 1 exactly when it names a missed target on stderr;
+ * without --check the same figures exit 0 and name nothing. */
+static void test_bench_check(void **state) {
+  (void)state;
+  char err[4096];
+  int rc = migsim(err, sizeof err, "bench --sweep-points 10 --check");
+  assert_true(rc == 0 || rc == 1);
+  assert_int_equal(rc == 1, strstr(err, "migsim: bench: ") != NULL);
+  assert_int_equal(migsim(err, sizeof err, "bench --sweep-points 10"), 0);
+  assert_null(strstr(err, "migsim: bench: "));
+  assert_int_equal(migsim(err, sizeof err, "bench --check --sweep-points x"), 2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_input_one_line),
@@ -274,6 +287,7 @@ int main(void) {
       cmocka_unit_test(test_sweep_interrupt),
       cmocka_unit_test(test_compare_outputs),
       cmocka_unit_test(test_compare_profiles),
+      cmocka_unit_test(test_bench_check),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
