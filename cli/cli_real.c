@@ -19,6 +19,7 @@
 static int cli__collect(void *ctx, const mdl_scenario *given) {
   cli_scenarios *list = ctx;
   mdl_scenario s = *given;
+  cli_scenario_overrides(&s);
   cli_scenario_name(&s);
   for (size_t i = 0; i < list->count; i++)
     if (!strcmp(list->items[i].name, s.name))
@@ -44,6 +45,12 @@ uint64_t cli_scenarios_collect(const char *path, const mdl_scenario *base, cli_s
     mdl_scenario used;
     if (mdl_scenario_resolve(&list->items[i], &used, NULL, NULL))
       cli_die("%s%sscenario %s: %s", path ? path : "", path ? ": " : "", list->items[i].name, sim_error_message());
+    if (used.max_bandwidth > used.link_bandwidth && used.link_bandwidth > 0) {
+      fprintf(stderr,
+              "migsim: warning: scenario %s: max-bandwidth %.1f MiB/s is above the link's %.1f MiB/s; the link "
+              "limits it\n",
+              list->items[i].name, used.max_bandwidth / 1048576.0, used.link_bandwidth / 1048576.0);
+    }
     uint64_t d = mdl_scenario_digest(&list->items[i], NULL, 0);
     grid = sim_hash(grid, &d, sizeof d);
   }

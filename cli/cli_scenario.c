@@ -9,6 +9,28 @@
 #include "sim_err.h"
 #include "wl_gen.h"
 
+/* Scenario parameters given as flags, kept so that they can be applied
+ * again over each section of a scenario file: a flag beats the file. */
+static struct {
+  char name[128];
+  char value[1024];
+} cli__over[64];
+static size_t cli__nover;
+
+static void cli__remember(const char *cmd, const char *name, const char *value) {
+  if (cli__nover == sizeof cli__over / sizeof cli__over[0]) cli_die("%s: too many scenario flags", cmd);
+  if (strlen(value) >= sizeof cli__over[0].value) cli_die("%s: --%s: value too long", cmd, name);
+  snprintf(cli__over[cli__nover].name, sizeof cli__over[0].name, "%s", name);
+  snprintf(cli__over[cli__nover].value, sizeof cli__over[0].value, "%s", value);
+  cli__nover++;
+}
+
+void cli_scenario_overrides(mdl_scenario *s) {
+  for (size_t i = 0; i < cli__nover; i++)
+    if (mdl_scenario_set(s, cli__over[i].name, cli__over[i].value))
+      cli_die("--%s: %s", cli__over[i].name, sim_error_message());
+}
+
 int cli_scenario_args(int argc, char **argv, mdl_scenario *s, cli_opt_fn other, void *ctx,
                       char **positional, int max_positional) {
   int npos = 0;
@@ -38,12 +60,14 @@ int cli_scenario_args(int argc, char **argv, mdl_scenario *s, cli_opt_fn other, 
     /* A yes/no parameter given alone (--timeline) means yes. */
     if (!eq && mdl_scenario_is_flag(name) && (!value || strncmp(value, "--", 2) == 0)) {
       if (mdl_scenario_set(s, name, "yes")) cli_die("%s: --%s", argv[0], sim_error_message());
+      cli__remember(argv[0], name, "yes");
       continue;
     }
     if (!value) cli_die("%s: --%s needs a value (or unknown option; see --help)", argv[0], name);
     int rc = mdl_scenario_set(s, name, value);
     if (rc == SIM_ENOTFOUND) cli_die("%s: unknown option --%s (see --help)", argv[0], name);
     if (rc) cli_die("%s: --%s", argv[0], sim_error_message());
+    cli__remember(argv[0], name, value);
     if (!eq) i++;
   }
   return npos;

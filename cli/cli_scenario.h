@@ -24,6 +24,11 @@ int cli_scenario_args(int argc, char **argv, mdl_scenario *s, cli_opt_fn other, 
 /* Fills a default name ("<algo>" or "<algo>@<link>") when none was given. */
 void cli_scenario_name(mdl_scenario *s);
 
+/* Applies again every scenario parameter that cli_scenario_args took from
+ * a flag: used on each section of a scenario file, so that flags override
+ * the file (docs/scenarios.md). */
+void cli_scenario_overrides(mdl_scenario *s);
+
 /* Repeat k (0-based) of scenario `s` (run --repeat, regress): a generator
  * workload runs with seed s->seed + k (other pages drawn), a trace with
  * trace offset s->trace_offset_ns + k * trace_step_ns (the migration starts

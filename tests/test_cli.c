@@ -265,6 +265,45 @@ static void test_compare_profiles(void **state) {
   assert_non_null(strstr(err, "at most 4 profiles"));
 }
 
+/* Flags beat a scenario file's values, in every section; a rate limit
+ * above the link is run, with a warning naming both. */
+static void test_flags_override_file(void **state) {
+  (void)state;
+  char err[2048], ini[600], path[700];
+  snprintf(ini, sizeof ini, "%s/over.ini", tmpdir);
+  write_file(ini, "[defaults]\nworkload = idle:nonzero=0.5\nmemory = 16MiB\nlink = 1Gbit/s\n"
+                  "[a]\nalgo = precopy\n[b]\nalgo = hybrid\nlink = 10Gbit/s\n");
+  assert_int_equal(migsim(err, sizeof err, "run --scenario %s --algo postcopy --link 2.5Gbit/s --out %s/over", ini,
+                          tmpdir),
+                   0);
+  assert_null(strstr(err, "warning"));
+  snprintf(path, sizeof path, "%s/over/summary.csv", tmpdir);
+  char *csv = slurp(path);
+  assert_non_null(csv);
+  /* both sections: postcopy at 2.5 Gbit/s = 312500000 B/s, none left as the file said */
+  const char *row = strchr(csv, '\n');
+  int rows = 0;
+  for (; row && row[1]; row = strchr(row + 1, '\n')) {
+    rows++;
+    const char *end = strchr(row + 1, '\n');
+    char line[4096];
+    size_t n = end ? (size_t)(end - row - 1) : strlen(row + 1);
+    assert_true(n < sizeof line);
+    memcpy(line, row + 1, n);
+    line[n] = 0;
+    assert_non_null(strstr(line, ",postcopy,"));
+    assert_non_null(strstr(line, ",312500000,"));
+  }
+  assert_int_equal(rows, 2);
+  free(csv);
+  assert_int_equal(migsim(err, sizeof err,
+                          "run --workload idle --memory 16MiB --link 1Gbit/s --max-bandwidth 2GiB/s --out %s/fast",
+                          tmpdir),
+                   0);
+  assert_non_null(strstr(err, "warning"));
+  assert_non_null(strstr(err, "max-bandwidth 2048.0 MiB/s is above the link's 119.2 MiB/s"));
+}
+
 /* bench --check: exit 1 exactly when it names a missed target on stderr;
  * without --check the same figures exit 0 and name nothing. */
 static void test_bench_check(void **state) {
@@ -288,6 +327,7 @@ int main(void) {
       cmocka_unit_test(test_compare_outputs),
       cmocka_unit_test(test_compare_profiles),
       cmocka_unit_test(test_bench_check),
+      cmocka_unit_test(test_flags_override_file),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
