@@ -72,6 +72,7 @@ static int cli__cmp_opt(void *ctx, const char *name, const char *value) {
   }
   if (!strcmp(name, "out")) return o->out = value, 1;
   if (!strcmp(name, "algos")) return o->algos = value, 1;
+  if (!strcmp(name, "algo")) cli_die("compare: --algo sets one scenario's algorithm; compare takes --algos A,B,...");
   if (!strcmp(name, "links")) return o->links = value, 1;
   if (!strcmp(name, "profiles")) return o->profiles = value, 1;
   if (!strcmp(name, "no-plots")) return o->no_plots = 1, 0;

@@ -76,6 +76,15 @@ static void test_bad_input_one_line(void **state) {
                           "replay --workload idle --qemu-trace a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q"),
                    2);
   assert_non_null(strstr(err, "at most 16 patterns"));
+  /* a misspelt generator: named, with the nearest one */
+  assert_int_equal(migsim(err, sizeof err, "run --workload unifrom:wss=1000 --out %s/u", tmpdir), 2);
+  assert_non_null(strstr(err, "did you mean 'uniform'?"));
+  assert_int_equal(migsim(err, sizeof err, "run --workload %s/nothing.mtr --out %s/u", tmpdir, tmpdir), 2);
+  assert_null(strstr(err, "did you mean"));
+  assert_non_null(strstr(err, "nothing.mtr"));
+  /* compare's algorithms are --algos; the singular is not silently ignored */
+  assert_int_equal(migsim(err, sizeof err, "compare --algo precopy --out %s/cmp-algo", tmpdir), 2);
+  assert_non_null(strstr(err, "--algos"));
   assert_int_equal(migsim(err, sizeof err, "calibrate x.ini"), 2);
   assert_non_null(strstr(err, "-o PROFILE.ini"));
   assert_int_equal(migsim(err, sizeof err, "calibrate x.ini -o p.ini --dirty-log maybe"), 2);

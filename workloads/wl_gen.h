@@ -12,6 +12,11 @@
 
 #include "wl_trace.h"
 
+/* The generator whose name is at most two edits from the name part of
+ * `spec` (before ':'), for a "did you mean"; NULL when none is, or when the
+ * name part has a '/' (a path). */
+const char *wl_gen_suggest(const char *spec);
+
 /* True when `spec` names a generator ("idle", "uniform:...", ...) rather than
  * a file path. */
 int wl_gen_is_spec(const char *spec);

@@ -306,7 +306,13 @@ int wl_source_open(const char *spec, const wl_open_opts *opts, wl_source **out) 
     return wl_gen_open(spec, opts, out);
   }
   FILE *f = fopen(spec, "rb");
-  if (!f) return sim_errorf(SIM_EIO, "cannot open trace %s: %s", spec, strerror(errno));
+  if (!f) {
+    const char *near = errno == ENOENT ? wl_gen_suggest(spec) : NULL;
+    if (near)
+      return sim_errorf(SIM_EIO, "no trace file '%s' and no generator '%.*s': did you mean '%s'?", spec,
+                        (int)strcspn(spec, ":"), spec, near);
+    return sim_errorf(SIM_EIO, "cannot open trace %s: %s", spec, strerror(errno));
+  }
   char head[WL_BIN_MAGIC_LEN];
   size_t got = fread(head, 1, sizeof head, f);
   rewind(f);
