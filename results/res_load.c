@@ -61,6 +61,14 @@ static int res__summary_row(void *ctx, const char *const *h, const char *const *
   return 0;
 }
 
+/* Rounds and samples precede their summary row in the files; they belong
+ * to the last run with their id (a rerun id replaces an older one). */
+static mdl_result *res__last_run(res_run_set *set, const char *run_id) {
+  for (size_t i = set->count; i-- > 0;)
+    if (!strcmp(set->runs[i].run_id, run_id)) return &set->runs[i].result;
+  return NULL;
+}
+
 static int res__round_row(void *ctx, const char *const *h, const char *const *c, size_t n) {
   res_run_set *set = ctx;
   /* The key columns repeat the summary's: loaded into scratch copies. */
@@ -73,16 +81,12 @@ static int res__round_row(void *ctx, const char *const *h, const char *const *c,
   char run_id[sizeof set->runs[0].run_id] = "";
   mdl_round round = {0}, *d = &round;
   MDL_ROUND_COLUMNS(RES__LOAD)
-  /* Rounds precede their summary row in the files; attach by run id to the
-   * last run with that id (a rerun id replaces an older one). */
-  for (size_t i = set->count; i-- > 0;) {
-    if (strcmp(set->runs[i].run_id, run_id) != 0) continue;
-    /* A round number that restarts means an earlier attempt's rows: keep
-     * only the last complete sequence. */
-    if (d->round == 1) set->runs[i].result.round_count = 0;
-    return mdl_result_add_round(&set->runs[i].result, d);
-  }
-  return 0;
+  mdl_result *to = res__last_run(set, run_id);
+  if (!to) return 0;
+  /* A round number that restarts means an earlier attempt's rows: keep
+   * only the last complete sequence. */
+  if (d->round == 1) to->round_count = 0;
+  return mdl_result_add_round(to, d);
 }
 
 static int res__timeline_row(void *ctx, const char *const *h, const char *const *c, size_t n) {
@@ -96,14 +100,11 @@ static int res__timeline_row(void *ctx, const char *const *h, const char *const 
   char run_id[sizeof set->runs[0].run_id] = "";
   mdl_sample sample = {0}, *m = &sample;
   MDL_TIMELINE_COLUMNS(RES__LOAD)
-  for (size_t i = set->count; i-- > 0;) {
-    if (strcmp(set->runs[i].run_id, run_id) != 0) continue;
-    /* As for rounds: a restarted sequence replaces an earlier attempt's. */
-    mdl_result *to = &set->runs[i].result;
-    if (to->sample_count && m->t_ms < to->samples[to->sample_count - 1].t_ms) to->sample_count = 0;
-    return mdl_result_add_sample(to, m);
-  }
-  return 0;
+  mdl_result *to = res__last_run(set, run_id);
+  if (!to) return 0;
+  /* As for rounds: a restarted sequence replaces an earlier attempt's. */
+  if (to->sample_count && m->t_ms < to->samples[to->sample_count - 1].t_ms) to->sample_count = 0;
+  return mdl_result_add_sample(to, m);
 }
 
 int res_runs_load(const char *dir, res_run_set *set) {
