@@ -298,9 +298,10 @@ static double mdl__recv_ns(const mdl__sim *S, uint64_t page, uint64_t nz, uint64
   return ns;
 }
 
-/* Marks the huge page holding `page` as allocated on the destination. */
+/* Marks the huge page holding `page` as allocated on the destination (after
+ * a switch marking changes nothing: mdl__recv_ns no longer looks). */
 static void mdl__region_load(mdl__sim *S, uint64_t page) {
-  if (!S->region_loaded || S->pages_remote) return;
+  if (!S->region_loaded) return;
   uint64_t g = page / S->p->dest_region_pages;
   S->region_loaded[g >> 3] |= (uint8_t)(1u << (g & 7));
 }
