@@ -295,12 +295,7 @@ static void test_algorithm_table(void **state) {
   assert_non_null(f);
   mdl_algo_md(f);
   fclose(f);
-  char *doc = slurp(MIGSIM_SOURCE_DIR "/docs/scenarios.md");
-  assert_non_null(doc);
-  for (char *line = strtok(md, "\n"); line; line = strtok(NULL, "\n"))
-    if (!strstr(doc, line)) fail_msg("docs/scenarios.md lacks the row: %s (rerun migsim run --algorithms)", line);
-  free(doc);
-  free(md);
+  assert_docs_carry(md, (const char *const[]){"docs/scenarios.md", NULL}, "migsim run --algorithms");
 }
 
 int main(void) {

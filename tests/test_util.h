@@ -86,4 +86,28 @@ static inline char *slurp(const char *path) {
   return buf;
 }
 
+/* The docs carry the program's own tables: every line of `generated` (a
+ * malloc'ed text, freed here) must appear in one of the files `docs`
+ * (paths under the source tree, NULL-terminated); `how` says how to
+ * regenerate them. */
+static inline void assert_docs_carry(char *generated, const char *const *docs, const char *how) {
+  assert_non_null(generated);
+  char *text[4] = {0};
+  size_t nd = 0;
+  for (; docs[nd]; nd++) {
+    char path[1024];
+    assert_true(nd < 4);
+    snprintf(path, sizeof path, "%s/%s", MIGSIM_SOURCE_DIR, docs[nd]);
+    text[nd] = slurp(path);
+    assert_non_null(text[nd]);
+  }
+  for (char *line = strtok(generated, "\n"); line; line = strtok(NULL, "\n")) {
+    size_t k = 0;
+    while (k < nd && !strstr(text[k], line)) k++;
+    if (k == nd) fail_msg("%s lacks the row: %s (rerun %s)", docs[0], line, how);
+  }
+  for (size_t k = 0; k < nd; k++) free(text[k]);
+  free(generated);
+}
+
 #endif
