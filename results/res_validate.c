@@ -9,6 +9,7 @@
 
 #include "res_csv.h"
 #include "res_plot.h"
+#include "res_stats.h"
 #include "sim_err.h"
 #include "sim_file.h"
 
@@ -178,8 +179,7 @@ static size_t res__real_stats(const res_case *c, int m, double *median, double *
     *median = *lo = *hi = NAN;
     return 0;
   }
-  gsl_sort(v, 1, n);
-  *median = gsl_stats_median_from_sorted_data(v, 1, n);
+  *median = res_median(v, n); /* sorts v */
   *lo = v[0];
   *hi = v[n - 1];
   return n;
