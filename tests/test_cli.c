@@ -85,6 +85,19 @@ static void test_bad_input_one_line(void **state) {
   /* compare's algorithms are --algos; the singular is not silently ignored */
   assert_int_equal(migsim(err, sizeof err, "compare --algo precopy --out %s/cmp-algo", tmpdir), 2);
   assert_non_null(strstr(err, "--algos"));
+  /* calibrate --set: KEY=VALUE, a known key, a value in range */
+  assert_int_equal(migsim(err, sizeof err, "calibrate x.ini -o %s/p.ini --set dest_region_ns", tmpdir), 2);
+  assert_non_null(strstr(err, "expected KEY=VALUE"));
+  assert_int_equal(migsim(err, sizeof err, "calibrate x.ini -o %s/p.ini --set no_such_key=3", tmpdir), 2);
+  assert_non_null(strstr(err, "no_such_key"));
+  assert_int_equal(migsim(err, sizeof err, "calibrate x.ini -o %s/p.ini --set dest_region_ns=-1", tmpdir), 2);
+  assert_non_null(strstr(err, "out of range"));
+  /* a huge page must hold whole 64-page bitmap words */
+  char prof[600];
+  snprintf(prof, sizeof prof, "%s/region.ini", tmpdir);
+  write_file(prof, "[profile]\nbase = qemu-7.2\ndest_region_pages = 100\n");
+  assert_int_equal(migsim(err, sizeof err, "run --workload idle --memory 16MiB --profile %s --out %s/r", prof, tmpdir), 2);
+  assert_non_null(strstr(err, "dest_region_pages=100 is not a multiple of 64"));
   assert_int_equal(migsim(err, sizeof err, "calibrate x.ini"), 2);
   assert_non_null(strstr(err, "-o PROFILE.ini"));
   assert_int_equal(migsim(err, sizeof err, "calibrate x.ini -o p.ini --dirty-log maybe"), 2);
