@@ -1,15 +1,16 @@
-/* mdl_sim: the migration simulator (QEMU and Xen drivers).
+/* mdl_sim: the migration simulator's driver-neutral core.
  *
  * Actors. The source's migration thread is an event-driven process on the
- * sim_engine: it runs inline while it is busy (sending pages advances its
- * own clock `t`) and schedules itself when it sleeps (rate limit) or must
- * let an earlier control event run first (hybrid switch time, timeout).
- * The guest is evaluated lazily: before the thread observes memory at time
- * t it calls mdl__guest_advance(t), which applies every trace access whose
- * real time (workload time + accumulated pause) is <= t. A post-copy fault
- * blocks the guest; its page request reaches the thread `latency` later and
- * is served ahead of the background stream, behind whatever is already
- * queued in the socket buffer.
+ * sim_engine, written by a driver (mdl_drv_qemu.c, mdl_drv_xen.c): it runs
+ * inline while it is busy (sending pages advances its own clock `t`) and
+ * schedules itself when it sleeps (rate limit) or must let an earlier
+ * control event run first (hybrid switch time, timeout). The guest is
+ * evaluated lazily: before the thread observes memory at time t it calls
+ * mdl__guest_advance(t), which applies every trace access whose real time
+ * (workload time + accumulated pause) is <= t. A post-copy fault blocks the
+ * guest; its page request reaches the thread `latency` later and is served
+ * ahead of the background stream, behind whatever is already queued in the
+ * socket buffer.
  *
  * Time inside the thread is a double in nanoseconds (link serialisation is
  * fractional); events on the engine are integer nanoseconds. */
@@ -20,83 +21,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mdl_mem.h"
+#include "mdl_sim_internal.h"
 #include "mdl_switch.h"
-#include "sim_engine.h"
 #include "sim_err.h"
-#include "sim_hist.h"
 #include "sim_units.h"
-#include "wl_player.h"
 
-enum { MDL__EVENT_BATCH = 4096 };
-enum { MDL__PRIO_CONTROL = 0, MDL__PRIO_THREAD = 10 };
-typedef enum { PH_SETUP, PH_PRECOPY, PH_POSTCOPY, PH_DONE } mdl__phase;
-static const char *const mdl__phase_names[] = {"setup", "precopy", "postcopy", "done"};
+const char *const mdl__phase_names[] = {"setup", "precopy", "postcopy", "done"};
 
-/* A write in the socket: when the destination is done with it, its size. */
-typedef struct {
-  double end;
-  uint64_t bytes;
-} mdl__flight;
+/* The drivers, found by the profile's `driver`. */
+static const mdl__driver *const mdl__drivers[] = {&mdl__driver_qemu, &mdl__driver_xen};
 
-typedef struct {
-  const mdl_scenario *s;
-  const mdl_profile *p;
-  mdl_result *r;
-  sim_engine *e;
-  wl_source *src;
-  wl_player *player;
-  mdl_mem mem;
-  uint64_t offset; /* guest page of trace page 0 */
-
-  /* Constants derived once. */
-  uint64_t normal_bytes, zero_bytes;
-  double link_bw, latency_ns, max_bw;
-
-  /* Guest. */
-  wl_event *ev;
-  size_t ev_len, ev_pos;
-  int ev_end;
-  double clock_offset; /* real time = workload time + clock_offset */
-  double stall_ns;
-  uint64_t accesses;                      /* applied so far */
-  uint64_t delay_hist[SIM_HIST_BUCKETS];  /* delayed accesses (sim_hist.h) */
-  int stopped;         /* vCPUs stopped (switchover) */
-  int blocked;         /* waiting for a post-copy page */
-  double fault_time, req_arrival, fault_page_arrival;
-  uint64_t fault_page;
-  int req_pending;     /* request not yet served by the source */
-  int pages_remote;    /* guest runs on the destination (post-copy) */
-
-  /* Migration thread. */
-  mdl__phase phase;
-  double t, limit;
-  uint64_t cursor;
-  double window_start;
-  uint64_t window_bytes, budget;
-  double bw_est, threshold, expected_downtime_ns;
-  double link_free;
-  mdl__flight *fl;          /* flights not known to have ended (ring) */
-  size_t fl_head, fl_tail, fl_mask;
-  uint64_t fl_bytes;        /* their bytes */
-  int start_postcopy, return_path;
-  double downtime_start;
-  uint8_t *chunk_needs_clear;
-  uint64_t chunks;
-  uint8_t *region_loaded;   /* destination huge pages allocated (bitmap) */
-
-  /* Round (dirty sync) bookkeeping. */
-  mdl_round round;
-  int round_open;
-  uint64_t round_pages0, round_bytes0;
-  uint64_t pages_sent;
-  /* dirty-pages-rate (QEMU: computed at syncs at least 1 s apart) */
-  double rate_period_start;
-  uint64_t rate_period_pages;
-  double dirty_pages_rate;
-
-  int error;
-} mdl__sim;
+static const mdl__driver *mdl__driver_of(mdl_driver id) {
+  for (size_t i = 0; i < sizeof mdl__drivers / sizeof mdl__drivers[0]; i++)
+    if (mdl__drivers[i]->id == id) return mdl__drivers[i];
+  return NULL;
+}
 
 /* ------------------------------------------------------------ guest */
 
@@ -131,7 +70,7 @@ static void mdl__fault(mdl__sim *S, uint64_t page, double when) {
 /* Runs the guest's accesses up to real time `until`. The hot path of a
  * large guest: one cache line per write (see mdl_mem.h), prefetched a few
  * events ahead because scattered writes miss the cache. */
-static void mdl__guest_advance(mdl__sim *S, double until) {
+void mdl__guest_advance(mdl__sim *S, double until) {
   if (S->stopped || S->blocked) return;
   double horizon = until - S->clock_offset; /* in workload time */
   assert(!isnan(horizon));
@@ -277,7 +216,7 @@ static void mdl__put_recv(mdl__sim *S, uint64_t bytes, double cpu_ns, double rec
 }
 
 /* A write the destination only reads (markers, device state, commands). */
-static void mdl__put(mdl__sim *S, uint64_t bytes, double cpu_ns, int ram) {
+void mdl__put(mdl__sim *S, uint64_t bytes, double cpu_ns, int ram) {
   mdl__put_recv(S, bytes, cpu_ns, 0, ram);
 }
 
@@ -331,7 +270,7 @@ static void mdl__cursor_after(mdl__sim *S, uint64_t page) {
 }
 
 /* Sends one dirty page. */
-static void mdl__send_page(mdl__sim *S, uint64_t page) {
+void mdl__send_page(mdl__sim *S, uint64_t page) {
   mdl__chunk_touch(S, page);
   int nonzero = mdl_is_nonzero(&S->mem, page) || !S->p->detect_zero_pages;
   S->mem.dirty[page >> 6] &= ~mdl_mask(page);
@@ -353,7 +292,7 @@ static void mdl__send_page(mdl__sim *S, uint64_t page) {
 /* Sends every dirty page of the word holding the cursor at once, when no
  * access can interleave with it and the whole word fits the budget and the
  * step. Returns pages sent (0: take the page-by-page path). */
-static uint64_t mdl__send_word(mdl__sim *S, double step_end, int guest_can_run) {
+uint64_t mdl__send_word(mdl__sim *S, double step_end, int guest_can_run) {
   uint64_t w = S->cursor >> 6;
   uint64_t bits = S->mem.dirty[w] & (~0ull << (S->cursor & 63));
   if (!bits) return 0;
@@ -396,7 +335,7 @@ static double mdl__sync_cost(const mdl__sim *S) {
   return (double)S->p->sync_base_ns + S->p->sync_ns_per_gib * gib;
 }
 
-static void mdl__open_round(mdl__sim *S) {
+void mdl__open_round(mdl__sim *S) {
   mdl__close_round(S, S->t);
   S->r->dirty_sync_count++;
   memset(&S->round, 0, sizeof S->round);
@@ -411,7 +350,7 @@ static void mdl__open_round(mdl__sim *S) {
 
 /* One dirty-bitmap sync (migration_bitmap_sync): takes the sync pause,
  * ORs the log into the migration bitmap and opens a round. */
-static void mdl__sync(mdl__sim *S) {
+void mdl__sync(mdl__sim *S) {
   S->t += mdl__sync_cost(S);
   mdl__guest_advance(S, S->t);
   int lazy = S->p->dirty_log == MDL_DIRTY_LOG_KVM && S->chunk_needs_clear;
@@ -435,7 +374,7 @@ static void mdl__sync(mdl__sim *S) {
 }
 
 /* migration_update_counters: closes the estimation window. */
-static void mdl__update_counters(mdl__sim *S) {
+void mdl__update_counters(mdl__sim *S) {
   if (S->t < S->window_start + (double)S->p->window_ns) return;
   double spent = S->t - S->window_start;
   assert(spent > 0);
@@ -456,7 +395,7 @@ static void mdl__update_counters(mdl__sim *S) {
 /* -------------------------------------------------------- post-copy */
 
 /* Serves a page request that has reached the source. */
-static void mdl__serve_request(mdl__sim *S) {
+void mdl__serve_request(mdl__sim *S) {
   S->req_pending = 0;
   double arrival;
   if (mdl_is_dirty(&S->mem, S->fault_page)) {
@@ -474,9 +413,9 @@ static void mdl__serve_request(mdl__sim *S) {
   mdl__guest_resume(S, S->fault_time, arrival, 1);
 }
 
-static int mdl__request_ready(const mdl__sim *S) { return S->req_pending && S->req_arrival <= S->t; }
+int mdl__request_ready(const mdl__sim *S) { return S->req_pending && S->req_arrival <= S->t; }
 
-static void mdl__postcopy_start(mdl__sim *S) {
+void mdl__postcopy_start(mdl__sim *S) {
   mdl__guest_advance(S, S->t);
   S->downtime_start = S->t;
   S->stopped = 1;
@@ -502,7 +441,7 @@ static void mdl__postcopy_start(mdl__sim *S) {
 
 /* -------------------------------------------------------- completion */
 
-static void mdl__finish(mdl__sim *S, double end) {
+void mdl__finish(mdl__sim *S, double end) {
   mdl__close_round(S, end);
   S->phase = PH_DONE;
   S->r->total_time_ms = end / 1e6;
@@ -538,7 +477,7 @@ static void mdl__drain(mdl__sim *S) {
   }
 }
 
-static void mdl__completion(mdl__sim *S) {
+void mdl__completion(mdl__sim *S) {
   if (S->phase == PH_PRECOPY) {
     mdl__guest_advance(S, S->t);
     S->downtime_start = S->t;
@@ -559,192 +498,6 @@ static void mdl__completion(mdl__sim *S) {
   if (S->r->switch_time_ms < 0) S->r->downtime_ms = (end - S->downtime_start) / 1e6;
   S->r->status = MDL_STATUS_COMPLETED;
   mdl__finish(S, end);
-}
-
-/* ------------------------------------------------------ QEMU driver */
-
-/* One iteration step (ram_save_iterate): send from the cursor until the
- * window's budget is used, nothing is dirty, or the step is older than
- * max_step (checked every step_check_pages pages). */
-static void mdl__iterate(mdl__sim *S) {
-  double step_start = S->t, step_end = S->t + (double)S->p->max_step_ns;
-  uint64_t i = 0;
-  int remote = S->pages_remote;
-  while (S->window_bytes <= S->budget || mdl__request_ready(S)) {
-    if (remote) {
-      mdl__guest_advance(S, S->t);
-      if (mdl__request_ready(S)) {
-        mdl__serve_request(S);
-        i++;
-        continue;
-      }
-    } else {
-      /* Accesses up to now land before the word is sent; only those inside
-       * the word's send time can interleave with it. */
-      mdl__guest_advance(S, S->t);
-      uint64_t n = mdl__send_word(S, step_end, 1);
-      if (n) {
-        i += n;
-        if (S->t - step_start > (double)S->p->max_step_ns) break;
-        continue;
-      }
-    }
-    uint64_t page = mdl_mem_next_dirty(&S->mem, S->cursor);
-    if (page == UINT64_MAX) break;
-    mdl__send_page(S, page);
-    if ((i % S->p->step_check_pages) == 0 && S->t - step_start > (double)S->p->max_step_ns) {
-      i++;
-      break;
-    }
-    i++;
-    if (S->t >= S->limit) break;
-  }
-  mdl__put(S, S->p->eos_bytes, 0, 1);
-}
-
-static void mdl__qemu_thread(sim_engine *e, void *ctx, uint64_t arg);
-
-static void mdl__yield(mdl__sim *S, double at) {
-  /* The validated ranges keep every time finite and far below 2^63 ns. */
-  assert(isfinite(at) && at >= 0 && at < 0x1p63);
-  uint64_t when = (uint64_t)ceil(at);
-  if (!sim_schedule(S->e, when, MDL__PRIO_THREAD, mdl__qemu_thread, S, 0)) S->error = SIM_ENOMEM;
-}
-
-static void mdl__qemu_thread(sim_engine *e, void *ctx, uint64_t arg) {
-  (void)arg;
-  mdl__sim *S = ctx;
-  if (S->phase == PH_DONE) return;
-  double now = (double)sim_now(e);
-  if (S->t < now) S->t = now;
-  uint64_t next = sim_next_time(e);
-  S->limit = next == SIM_TIME_NEVER ? INFINITY : (double)next;
-
-  if (S->phase == PH_SETUP) {
-    /* Setup: everything is dirty, logging starts, first sync. */
-    S->t += (double)S->p->setup_ns;
-    mdl_mem_mark_all_dirty(&S->mem);
-    mdl__sync(S);
-    S->r->setup_time_ms = S->t / 1e6;
-    S->phase = PH_PRECOPY;
-  }
-  while (S->phase != PH_DONE && !S->error) {
-    if (S->t >= S->limit) {
-      mdl__yield(S, S->t);
-      return;
-    }
-    mdl__update_counters(S);
-    if (S->window_bytes > S->budget) {
-      /* Rate limited: sleep until the window ends. A post-copy page
-       * request wakes the thread, but QEMU 7.2 starts no iteration step
-       * while the budget is spent (qemu_savevm_state_iterate returns at
-       * once), so the request waits for the next window like the background
-       * stream: docs/postcopy-faults.md. */
-      mdl__yield(S, S->window_start + (double)S->p->window_ns);
-      return;
-    }
-    /* migration_iteration_run */
-    double pending = (double)S->mem.dirty_count * S->s->page_size;
-    if (S->phase == PH_PRECOPY && pending < S->threshold) {
-      mdl__sync(S);
-      pending = (double)S->mem.dirty_count * S->s->page_size;
-    }
-    if (pending > 0 && pending >= S->threshold) {
-      if (S->phase == PH_PRECOPY && S->start_postcopy) {
-        mdl__postcopy_start(S);
-        continue;
-      }
-      mdl__iterate(S);
-    } else {
-      mdl__completion(S);
-    }
-  }
-}
-
-/* ------------------------------------------------------- Xen driver */
-
-/* Sends one page paced at `rate` (Xen paces each round at its own rate,
- * never faster than the link allows). */
-static void mdl__xen_put_rate(mdl__sim *S, uint64_t page, double rate) {
-  double before = S->t;
-  uint64_t bytes = mdl_is_nonzero(&S->mem, page) ? S->normal_bytes : S->zero_bytes;
-  mdl__send_page(S, page);
-  double paced = before + (double)bytes / rate * 1e9;
-  if (S->t < paced) S->t = paced;
-}
-
-/* Xen's rounds run start to end in one handler: pre-copy only, so no
- * control event (switch) can intervene, and the timeout is checked here. */
-static void mdl__xen_thread(sim_engine *e, void *ctx, uint64_t arg) {
-  (void)e;
-  (void)arg;
-  mdl__sim *S = ctx;
-  if (S->phase == PH_DONE) return;
-  const mdl_profile *p = S->p;
-  double mem_bytes = (double)S->mem.pages * S->s->page_size;
-  double max_rate = S->max_bw < S->link_bw ? S->max_bw : S->link_bw;
-  double rate = p->xen_min_rate > 0 ? p->xen_min_rate : max_rate;
-  if (rate > max_rate) rate = max_rate;
-  S->t += (double)p->setup_ns;
-  mdl_mem_mark_all_dirty(&S->mem);
-  S->phase = PH_PRECOPY;
-  mdl__open_round(S);
-  S->r->setup_time_ms = S->t / 1e6;
-  for (;;) {
-    double round_start = S->t;
-    S->bw_est = rate;
-    S->round.bandwidth_est = rate;
-    /* One pass in address order over the pages dirty at the round start;
-     * pages written again during the round are skipped (sent next round). */
-    for (uint64_t page = 0; page < S->mem.pages;) {
-      uint64_t w = page >> 6;
-      uint64_t bits = S->mem.dirty[w] & (~0ull << (page & 63));
-      if (!bits) {
-        page = (w + 1) << 6;
-        continue;
-      }
-      page = (w << 6) + (uint64_t)__builtin_ctzll(bits);
-      mdl__guest_advance(S, S->t);
-      if (!mdl_is_logged(&S->mem, page)) mdl__xen_put_rate(S, page, rate);
-      page++;
-      if (S->t >= (double)S->s->timeout_ns) break;
-    }
-    if (S->t >= (double)S->s->timeout_ns) {
-      S->r->status = MDL_STATUS_NOT_CONVERGED;
-      snprintf(S->r->failure, sizeof S->r->failure, "timeout after %.3f s", (double)S->s->timeout_ns / 1e9);
-      mdl__finish(S, (double)S->s->timeout_ns);
-      return;
-    }
-    mdl__guest_advance(S, S->t);
-    uint64_t redirtied = mdl_mem_count_log(&S->mem);
-    double duration = S->t - round_start;
-    double dirty_rate = duration > 0 ? (double)redirtied * S->s->page_size / duration * 1e9 : 0;
-    uint64_t remaining = mdl_mem_count_dirty_or_log(&S->mem);
-    double next_rate = dirty_rate + p->xen_rate_increment;
-    if (next_rate < p->xen_min_rate) next_rate = p->xen_min_rate;
-    int stop = (double)remaining * S->s->page_size < (double)p->xen_stop_bytes ||
-               S->r->dirty_sync_count >= p->xen_max_rounds ||
-               (double)S->r->transferred_bytes >= p->xen_max_sent_factor * mem_bytes ||
-               next_rate > max_rate;
-    if (stop) break;
-    rate = next_rate;
-    mdl_mem_sync(&S->mem, 0, S->mem.words, 1);
-    mdl__open_round(S);
-  }
-  /* Stop-and-copy at the maximum rate. */
-  S->downtime_start = S->t;
-  S->stopped = 1;
-  S->t += (double)p->stop_ns;
-  mdl_mem_sync(&S->mem, 0, S->mem.words, 1);
-  mdl__open_round(S);
-  S->round.bandwidth_est = max_rate;
-  for (uint64_t page = mdl_mem_next_dirty(&S->mem, 0); page != UINT64_MAX;
-       page = mdl_mem_next_dirty(&S->mem, page))
-    mdl__xen_put_rate(S, page, max_rate);
-  mdl__put(S, p->device_state_bytes, 0, 0);
-  S->r->downtime_ms = (S->t - S->downtime_start) / 1e6;
-  S->r->status = MDL_STATUS_COMPLETED;
-  mdl__finish(S, S->t);
 }
 
 /* ---------------------------------------------------- control events */
@@ -831,7 +584,9 @@ int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_res
   /* Profiles built in code (calibration) bypass the file loader's checks. */
   if ((rc = mdl_profile_validate(profile))) return rc;
   const mdl_algorithm *algo = mdl_algorithm_of(s->algo);
-  if (profile->driver == MDL_DRIVER_XEN && mdl_algorithm_has_capability(algo, "postcopy-ram"))
+  const mdl__driver *driver = mdl__driver_of(profile->driver);
+  if (!driver) return sim_errorf(SIM_EINVAL, "profile %s: unknown driver", profile->name);
+  if (!driver->postcopy && mdl_algorithm_has_capability(algo, "postcopy-ram"))
     return sim_errorf(SIM_EUNSUPPORTED, "profile %s supports only precopy (got %s)", profile->name,
                       mdl_algo_name(s->algo));
   mdl__sim *S = calloc(1, sizeof *S);
@@ -877,8 +632,7 @@ int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_res
   }
   r->status = MDL_STATUS_FAILED;
 
-  sim_handler thread = profile->driver == MDL_DRIVER_XEN ? mdl__xen_thread : mdl__qemu_thread;
-  if (!sim_schedule(S->e, 0, MDL__PRIO_THREAD, thread, S, 0) ||
+  if (!sim_schedule(S->e, 0, MDL__PRIO_THREAD, driver->thread, S, 0) ||
       !sim_schedule(S->e, s->timeout_ns, MDL__PRIO_CONTROL, mdl__on_timeout, S, 0) ||
       (algo->switch_by_policy && s->switch_policy == MDL_SWITCH_TIME &&
        !sim_schedule(S->e, s->switch_time_ns, MDL__PRIO_CONTROL, mdl__on_switch_time, S, 0))) {

@@ -23,10 +23,10 @@ MUTANTS = [
     ("threshold-doubled", "models/mdl_sim.c",
      "S->threshold = S->bw_est * (double)S->s->downtime_limit_ns / 1e9;",
      "S->threshold = 2 * S->bw_est * (double)S->s->downtime_limit_ns / 1e9;"),
-    ("step-cap-removed", "models/mdl_sim.c",
+    ("step-cap-removed", "models/mdl_drv_qemu.c",
      "if ((i % S->p->step_check_pages) == 0 && S->t - step_start > (double)S->p->max_step_ns) {",
      "if (0 && (i % S->p->step_check_pages) == 0 && S->t - step_start > (double)S->p->max_step_ns) {"),
-    ("step-eos-dropped", "models/mdl_sim.c",
+    ("step-eos-dropped", "models/mdl_drv_qemu.c",
      "    i++;\n    if (S->t >= S->limit) break;\n  }\n  mdl__put(S, S->p->eos_bytes, 0, 1);",
      "    i++;\n    if (S->t >= S->limit) break;\n  }"),
     ("sync-cost-zero", "models/mdl_sim.c",
@@ -52,7 +52,7 @@ MUTANTS = [
      "(double)v->dirty_pages >= 2.0 * (double)v->prev_dirty_pages;"),
     # The rule before docs/postcopy-faults.md: a request wakes the thread
     # and is served at once, budget or not.
-    ("request-served-while-rate-limited", "models/mdl_sim.c",
+    ("request-served-while-rate-limited", "models/mdl_drv_qemu.c",
      "      mdl__yield(S, S->window_start + (double)S->p->window_ns);\n      return;\n    }\n    /* migration_iteration_run */",
      "      double wake = S->window_start + (double)S->p->window_ns;\n"
      "      if (S->pages_remote) {\n"
@@ -91,7 +91,7 @@ MUTANTS = [
     ("cursor-restarts-after-request", "models/mdl_sim.c",
      "  if (page + 1 < S->mem.pages) {\n    S->cursor = page + 1;",
      "  if (page + 1 < S->mem.pages) {\n    S->cursor = S->pages_remote ? 0 : page + 1;"),
-    ("sync-only-below-threshold-ignored", "models/mdl_sim.c",
+    ("sync-only-below-threshold-ignored", "models/mdl_drv_qemu.c",
      "if (S->phase == PH_PRECOPY && pending < S->threshold) {",
      "if (S->phase == PH_PRECOPY) {"),
     ("switch-downtime-no-dest-load", "models/mdl_sim.c",
