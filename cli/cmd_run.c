@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "cli_scenario.h"
+#include "mdl_feature.h"
 #include "mdl_schema.h"
 #include "mdl_sim.h"
 #include "res_output.h"
@@ -48,11 +49,16 @@ static void cli__run_help(void) {
          "  --ranges               print every parameter's and profile key's valid range\n"
          "                         (Markdown) and exit\n"
          "  --columns              print the columns of summary.csv, rounds.csv and\n"
-         "                         timeline.csv (Markdown) and exit\n"         "  --algorithms           print the algorithms: QEMU capabilities, parameters\n"
+         "                         timeline.csv (Markdown) and exit\n"
+         "  --algorithms           print the algorithms: QEMU capabilities, parameters\n"
          "                         for them, what they do (Markdown) and exit\n"
+         "  --features             print the features (QEMU capabilities with their\n"
+         "                         parameters) as Markdown and exit\n"
          "  --help                 this text\n\n"
          "algorithms (--algo):\n");
   mdl_algo_help(stdout);
+  printf("\nfeatures (--FEATURE yes, or --algo ALGO+FEATURE; docs/features.md):\n");
+  mdl_feature_help(stdout);
   printf("\nscenario parameters (units accepted: KiB/MiB/GiB, ms/s/min, MiB/s, Gbit/s, ...):\n");
   mdl_scenario_help(stdout);
   printf("\nprofiles (--profile):\n");
@@ -96,6 +102,11 @@ static int cli__run_opt(void *ctx, const char *name, const char *value) {
   if (!strcmp(name, "algorithms")) {
     /* The algorithm table (docs/scenarios.md carries this output). */
     mdl_algo_md(stdout);
+    exit(CLI_EXIT_OK);
+  }
+  if (!strcmp(name, "features")) {
+    /* The feature table (docs/features.md carries this output). */
+    mdl_feature_md(stdout);
     exit(CLI_EXIT_OK);
   }
   if (!strcmp(name, "append")) return o->mode = RES_FOLDER_APPEND, 0;

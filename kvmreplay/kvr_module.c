@@ -296,7 +296,9 @@ int kvr__module_build(const mdl_scenario *s, const char *path, uint64_t kernel_e
   kvr_put32(h + KVR_MOD_MAGIC, KVR_MODULE_MAGIC);
   kvr_put32(h + KVR_MOD_VERSION, KVR_MODULE_VERSION);
   kvr_put32(h + KVR_MOD_HEADER_BYTES, KVR_MODULE_HEADER_SIZE);
-  kvr_put32(h + KVR_MOD_FLAGS, loop ? KVR_MODFLAG_LOOP : 0u);
+  /* auto-converge throttles the vCPUs: the replayed workload then runs
+   * only while they do, as the simulator assumes (docs/features.md). */
+  kvr_put32(h + KVR_MOD_FLAGS, (loop ? KVR_MODFLAG_LOOP : 0u) | (s->auto_converge ? KVR_MODFLAG_CPU_BOUND : 0u));
   kvr_put32(h + KVR_MOD_PAGES, (uint32_t)pages);
   kvr_put32(h + KVR_MOD_BASE_PAGE, (uint32_t)base_page);
   kvr_put32(h + KVR_MOD_RANGE_COUNT, (uint32_t)range_count);

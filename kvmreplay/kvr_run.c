@@ -33,6 +33,7 @@
 #include "kvr_internal.h"
 #include "sim_err.h"
 #include "sim_hist.h"
+#include "mdl_feature.h"
 #include "mdl_schema.h"
 #include "mdl_switch.h"
 
@@ -511,25 +512,39 @@ static int kvr_wait_ready(kvr_ctx *c) {
 static int kvr_configure(kvr_ctx *c) {
   const mdl_scenario *s = c->s;
   int rc = 0;
-  /* The algorithm's capabilities (mdl_algo.c), on both sides, one command. */
-  const char *const *cap = mdl_algorithm_of(s->algo)->capabilities;
-  if (*cap) {
-    json_t *list = json_array(), *caps = list ? json_pack("{s:o}", "capabilities", list) : NULL;
-    for (; caps && *cap; cap++)
-      if (json_array_append_new(list, json_pack("{s:s, s:b}", "capability", *cap, "state", 1))) {
-        json_decref(caps);
-        caps = NULL;
-      }
-    if (!caps) return sim_errorf(SIM_ENOMEM, "out of memory");
+  /* The algorithm's capabilities (mdl_algo.c) and those of the features
+   * the scenario turns on (mdl_feature.c), on both sides, one command. */
+  json_t *list = json_array(), *caps = list ? json_pack("{s:o}", "capabilities", list) : NULL;
+  for (const char *const *cap = mdl_algorithm_of(s->algo)->capabilities; caps && *cap; cap++)
+    if (json_array_append_new(list, json_pack("{s:s, s:b}", "capability", *cap, "state", 1))) json_decref(caps), caps = NULL;
+  const mdl_feature *f;
+  for (size_t i = 0; caps && (f = mdl_feature_at(i)); i++)
+    if (mdl_feature_enabled(s, f) &&
+        json_array_append_new(list, json_pack("{s:s, s:b}", "capability", f->capability, "state", 1)))
+      json_decref(caps), caps = NULL;
+  if (!caps) return sim_errorf(SIM_ENOMEM, "out of memory");
+  if (json_array_size(list)) {
     rc = kvr__qmp_exec(c->src.qmp, "migrate-set-capabilities", caps, KVR_QMP_TIMEOUT_NS, NULL);
     if (!rc) rc = kvr__qmp_exec(c->dst.qmp, "migrate-set-capabilities", caps, KVR_QMP_TIMEOUT_NS, NULL);
-    json_decref(caps);
-    if (rc) return rc;
   }
+  json_decref(caps);
+  if (rc) return rc;
   uint64_t downtime_ms = (s->downtime_limit_ns + KVR_NS_PER_MS / 2) / KVR_NS_PER_MS;
   json_t *params = json_pack("{s:I, s:I, s:I}", "max-bandwidth", (json_int_t)llround(s->max_bandwidth),
                              "downtime-limit", (json_int_t)downtime_ms, "max-postcopy-bandwidth",
                              (json_int_t)llround(s->postcopy_bandwidth));
+  /* Each enabled feature's parameters, 1:1 under QEMU's names. */
+  for (size_t i = 0; params && (f = mdl_feature_at(i)); i++) {
+    if (!mdl_feature_enabled(s, f)) continue;
+    for (const mdl_feature_param *p = f->params; params && p->key; p++) {
+      char v[MDL_TEXT_MAX];
+      mdl_scenario_get(s, p->key, v, sizeof v);
+      json_t *j = p->type == MDL_QMP_INT    ? json_integer((json_int_t)strtoll(v, NULL, 10))
+                  : p->type == MDL_QMP_BOOL ? json_boolean(strcmp(v, "1") == 0)
+                                            : json_string(v);
+      if (json_object_set_new(params, p->key, j)) json_decref(params), params = NULL;
+    }
+  }
   if (!params) return sim_errorf(SIM_ENOMEM, "out of memory");
   rc = kvr__qmp_exec(c->src.qmp, "migrate-set-parameters", params, KVR_QMP_TIMEOUT_NS, NULL);
   json_decref(params);
@@ -556,6 +571,7 @@ typedef struct {
   double t_ms;
   uint64_t syncs, pages, bytes, remaining;
   double mbps;
+  uint64_t throttle; /* cpu-throttle-percentage, 0 while inactive */
 } kvr_sample;
 
 static int kvr_close_round(kvr_ctx *c, double end_ms, uint64_t pages, uint64_t bytes) {
@@ -573,6 +589,7 @@ static void kvr_open_round(kvr_ctx *c, uint32_t n, const kvr_sample *x) {
   c->cur.start_ms = x->t_ms;
   c->cur.dirty_pages_at_sync = x->remaining / c->page_size;
   c->cur.bandwidth_est = x->mbps * 1e6 / 8.0;
+  c->cur.throttle_pct = (uint32_t)x->throttle;
   c->cur_pages0 = x->pages;
   c->cur_bytes0 = x->bytes;
   c->round_open = 1;
@@ -679,6 +696,7 @@ static kvr_sample kvr_sample_of(kvr_ctx *c, json_t *ret, uint64_t now) {
   x.bytes = kvr_json_u64(ram, "transferred");
   x.remaining = kvr_json_u64(ram, "remaining");
   x.mbps = kvr_json_num(ram, "mbps", 0);
+  x.throttle = json_object_get(ret, "cpu-throttle-percentage") ? kvr_json_u64(ret, "cpu-throttle-percentage") : 0;
   uint64_t ps = kvr_json_u64(ram, "page-size");
   if (ps) c->page_size = ps;
   return x;
@@ -913,6 +931,7 @@ static void kvr_take_guest_counters(kvr_ctx *c, const unsigned char *st) {
   c->r->replay_lag_ms = (double)kvr_le64(st + KVR_ST_MAX_LAG) / 1e6;
   c->r->replay_on_time = writes ? 1.0 - (double)late / (double)writes : 1.0;
   c->r->guest_stall_ms = (double)kvr_le64(st + KVR_ST_STALL) / 1e6;
+  if (c->s->auto_converge) c->r->guest_throttle_ms = (double)kvr_le64(st + KVR_ST_LOST) / 1e6;
   uint64_t hist[SIM_HIST_BUCKETS];
   for (uint32_t i = 0; i < SIM_HIST_BUCKETS; i++) {
     const unsigned char *b = st + KVR_ST_HIST + 4 * i;

@@ -106,4 +106,42 @@ static void mdl__qemu_thread(sim_engine *e, void *ctx, uint64_t arg) {
   }
 }
 
-const mdl__driver mdl__driver_qemu = {MDL_DRIVER_QEMU, "qemu", 1, mdl__qemu_thread};
+/* ------------------------------------------------------ auto-converge */
+
+/* QEMU 7.2's migration_trigger_throttle and mig_throttle_guest_down
+ * (migration/ram.c), at the end of each dirty-rate period (a sync more
+ * than 1 s after the last period's end): when the period dirtied more
+ * bytes than throttle-trigger-threshold % of the bytes it transferred, a
+ * counter goes up; the second time (not necessarily in a row: the counter
+ * is only reset when it fires) the throttle starts at cpu-throttle-initial
+ * or rises by cpu-throttle-increment (with tailslow, by no more than what
+ * would bring the dirty rate down to the threshold), capped at
+ * max-cpu-throttle. The throttled vCPU runs 1 - pct/100 of the time
+ * (softmmu/cpu-throttle.c: it sleeps pct/(1-pct) x 10 ms after every
+ * 10 ms it runs), so the replayed workload runs at that speed.
+ * docs/features.md. */
+static void mdl__auto_converge(mdl__sim *S, uint64_t dirty_bytes, uint64_t xfer_bytes) {
+  const mdl_scenario *s = S->s;
+  if (!s->auto_converge || S->phase != PH_PRECOPY || S->stopped) return;
+  uint64_t threshold = xfer_bytes * s->throttle_trigger_threshold / 100;
+  if (!(dirty_bytes > threshold && ++S->dirty_rate_high_cnt >= 2)) return;
+  S->dirty_rate_high_cnt = 0;
+  uint32_t pct;
+  if (!S->throttle_pct) {
+    pct = s->cpu_throttle_initial;
+  } else {
+    uint32_t inc = s->cpu_throttle_increment;
+    if (s->cpu_throttle_tailslow) {
+      /* QEMU computes these in uint64_t: cpu_ideal truncates. */
+      uint64_t cpu_now = 100 - S->throttle_pct;
+      uint64_t cpu_ideal = (uint64_t)((double)cpu_now * ((double)threshold / (double)dirty_bytes));
+      if (cpu_now - cpu_ideal < inc) inc = (uint32_t)(cpu_now - cpu_ideal);
+    }
+    pct = S->throttle_pct + inc;
+    if (pct > s->max_cpu_throttle) pct = s->max_cpu_throttle;
+  }
+  S->throttle_pct = pct;
+  mdl__guest_set_speed(S, 1.0 - pct / 100.0);
+}
+
+const mdl__driver mdl__driver_qemu = {MDL_DRIVER_QEMU, "qemu", 1, mdl__qemu_thread, mdl__auto_converge};

@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "mdl_feature.h"
 #include "mdl_ini.h"
 #include "mdl_mem.h"
 #include "wl_gen.h"
@@ -31,6 +32,11 @@ void mdl_scenario_defaults(mdl_scenario *s) {
   s->switch_after = 5; /* QEMU's guestperf harness default */
   s->timeout_ns = 60 * SIM_NS_PER_S;
   s->seed = 1;
+  /* QEMU 7.2's migration parameter defaults (migration.c). */
+  s->cpu_throttle_initial = 20;
+  s->cpu_throttle_increment = 10;
+  s->max_cpu_throttle = 99;
+  s->throttle_trigger_threshold = 50;
 }
 
 typedef enum { P_TEXT, P_U32, P_U64, P_NS_S, P_NS_MS, P_RATE, P_BOOL, P_ALGO, P_SWITCH, P_MEMORY } p_kind;
@@ -46,6 +52,10 @@ typedef struct {
    * (e.g. link = 0: the profile's link). lo == hi == 0: not numeric. */
   double lo, hi;
   int zero_ok;
+  /* A feature's parameter: left out of the scenario digest at its default
+   * value, so scenarios that do not use the feature keep the digests (and
+   * result folders) they had before it existed. */
+  int feature;
 } p_field;
 
 /* Limits shared by several parameters; see docs/scenarios.md. Simulated
@@ -58,7 +68,9 @@ typedef struct {
 #define MDL__MAX_PAGES 1099511627776.0   /* 2^40, the trace format's limit */
 
 #define T(k, kind, m, def, doc, lo, hi, z) \
-  {k, kind, offsetof(mdl_scenario, m), sizeof(((mdl_scenario *)0)->m), def, doc, lo, hi, z}
+  {k, kind, offsetof(mdl_scenario, m), sizeof(((mdl_scenario *)0)->m), def, doc, lo, hi, z, 0}
+#define F(k, kind, m, def, doc, lo, hi) \
+  {k, kind, offsetof(mdl_scenario, m), sizeof(((mdl_scenario *)0)->m), def, doc, lo, hi, 0, 1}
 static const p_field mdl__params[] = {
     T("name", P_TEXT, name, "(derived)", "label for tables and plots", 0, 0, 0),
     T("workload", P_TEXT, workload, "(required)", "trace file or generator spec, e.g. uniform:wss=32768,rate=10000", 0, 0, 0),
@@ -87,8 +99,17 @@ static const p_field mdl__params[] = {
     T("guest-offset", P_U64, guest_offset, "0", "guest page of trace page 0 (trace inside a larger guest)", 0, MDL__MAX_PAGES, 0),
     T("guest-extra-pages", P_U64, guest_extra_pages, "0", "guest pages after the trace's", 0, MDL__MAX_PAGES, 0),
     T("guest-nonzero", P_TEXT, guest_nonzero, "", "extra non-zero guest pages at start, e.g. 256-300", 0, 0, 0),
+    /* Features (models/mdl_feature.c), named as QEMU's capability and
+     * parameters; QEMU's ranges. */
+    F("auto-converge", P_BOOL, auto_converge, "0", "QEMU auto-converge: throttle the guest's vCPUs when pre-copy does not converge", 0, 0),
+    F("cpu-throttle-initial", P_U32, cpu_throttle_initial, "20", "auto-converge: first throttle (%)", 1, 99),
+    F("cpu-throttle-increment", P_U32, cpu_throttle_increment, "10", "auto-converge: throttle step (%)", 1, 99),
+    F("cpu-throttle-tailslow", P_BOOL, cpu_throttle_tailslow, "0", "auto-converge: smaller steps near the needed throttle", 0, 0),
+    F("max-cpu-throttle", P_U32, max_cpu_throttle, "99", "auto-converge: highest throttle (%)", 1, 99),
+    F("throttle-trigger-threshold", P_U32, throttle_trigger_threshold, "50", "auto-converge: trigger when a period dirtied more than this % of what it sent", 1, 100),
 };
 #undef T
+#undef F
 
 static const char *const mdl__switch_names[] = {"syncs", "nonconverge", "time"};
 
@@ -211,7 +232,7 @@ int mdl_scenario_set(mdl_scenario *s, const char *key, const char *value) {
       else
         return sim_errorf(SIM_EINVAL, "%s=%s: expected yes or no", key, value);
       return 0;
-    case P_ALGO: return mdl_algo_parse(value, &s->algo);
+    case P_ALGO: return strchr(value, '+') ? mdl_variant_apply(s, value) : mdl_algo_parse(value, &s->algo);
     case P_SWITCH: return mdl_switch_policy_parse(value, &s->switch_policy);
   }
   return sim_errorf(rc, "%s: %s", key, sim_error_message());
@@ -255,13 +276,16 @@ int mdl_scenario_validate(const mdl_scenario *s) {
 
 uint64_t mdl_scenario_digest(const mdl_scenario *s, const char *const *skip, size_t nskip) {
   uint64_t h = SIM_HASH_INIT;
-  char buf[MDL_TEXT_MAX + 64];
+  char buf[MDL_TEXT_MAX + 64], def[MDL_TEXT_MAX + 64];
+  mdl_scenario d;
+  mdl_scenario_defaults(&d);
   for (size_t i = 0; i < sizeof mdl__params / sizeof mdl__params[0]; i++) {
     const p_field *f = &mdl__params[i];
     int skipped = !strcmp(f->key, "trace") || !strcmp(f->key, "memory"); /* aliases */
     for (size_t k = 0; k < nskip && !skipped; k++) skipped = !strcmp(skip[k], f->key);
     if (skipped) continue;
     mdl_scenario_get(s, f->key, buf, sizeof buf);
+    if (f->feature && !strcmp(buf, (mdl_scenario_get(&d, f->key, def, sizeof def), def))) continue;
     h = sim_hash_str(sim_hash_str(h, f->key), buf);
   }
   return h;

@@ -55,6 +55,14 @@ typedef struct {
   uint64_t guest_offset;
   uint64_t guest_extra_pages;
   char guest_nonzero[MDL_TEXT_MAX];
+  /* Features (mdl_feature.h, docs/features.md), named as QEMU's
+   * capabilities and parameters. auto-converge: */
+  int auto_converge;
+  uint32_t cpu_throttle_initial;       /* % (QEMU default 20) */
+  uint32_t cpu_throttle_increment;     /* % (10) */
+  int cpu_throttle_tailslow;           /* (no) */
+  uint32_t max_cpu_throttle;           /* % (99) */
+  uint32_t throttle_trigger_threshold; /* % of the bytes sent (50) */
 } mdl_scenario;
 
 /* Defaults: qemu-7.2, precopy, 128 MiB/s, 300 ms, 60 s timeout, seed 1,
@@ -135,6 +143,7 @@ typedef struct {
   uint64_t pages_sent, bytes_sent;
   uint64_t dirty_pages_at_sync;
   double bandwidth_est;       /* bytes/s, the estimate at the sync */
+  uint32_t throttle_pct;      /* auto-converge: CPU throttle after the sync */
 } mdl_round;
 
 /* One timeline sample (per estimation window), on request. */
@@ -161,6 +170,10 @@ typedef struct {
   uint64_t transferred_bytes, precopy_bytes, postcopy_bytes;
   uint64_t normal_pages, zero_pages, dirty_sync_count, postcopy_requests;
   double switch_time_ms;      /* hybrid/post-copy switch; -1 if none */
+  /* auto-converge (docs/features.md): the highest CPU throttle reached,
+   * and the workload time the guest lost to it. */
+  uint64_t cpu_throttle_pct;
+  double guest_throttle_ms;
   /* Real-run extras (empty for sim). */
   char integrity[48];         /* "ok", "N differing pages", "" */
   char accel[16];             /* kvm | tcg */

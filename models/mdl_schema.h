@@ -104,7 +104,20 @@ static inline uint64_t mdl_schema_ns(double v, double ns_per_unit) {
     "", "s", "simulated-time limit; a run still going is not_converged")                             \
   X(trace_offset_s, DOUBLE, 1, (double)s->trace_offset_ns / 1e9,                                      \
     s->trace_offset_ns = mdl_schema_ns(v, 1e9), NONE, "", "s", "trace time at migration start")      \
-  X(seed, U64, 1, s->seed, s->seed = v, NONE, "", "", "seed of every random stream")
+  X(seed, U64, 1, s->seed, s->seed = v, NONE, "", "", "seed of every random stream")                 \
+  X(auto_converge, U64, 1, (uint64_t)s->auto_converge, s->auto_converge = v != 0, NONE, "", "",       \
+    "1 when QEMU's auto-converge was on (docs/features.md)")                                          \
+  X(cpu_throttle_initial, U64, s->auto_converge, s->cpu_throttle_initial,                             \
+    s->cpu_throttle_initial = (uint32_t)v, NONE, "", "%", "auto-converge: first throttle (empty when off)") \
+  X(cpu_throttle_increment, U64, s->auto_converge, s->cpu_throttle_increment,                         \
+    s->cpu_throttle_increment = (uint32_t)v, NONE, "", "%", "auto-converge: throttle step (empty when off)") \
+  X(cpu_throttle_tailslow, U64, s->auto_converge, (uint64_t)s->cpu_throttle_tailslow,                 \
+    s->cpu_throttle_tailslow = v != 0, NONE, "", "", "auto-converge: 1 with tailslow (empty when off)") \
+  X(max_cpu_throttle, U64, s->auto_converge, s->max_cpu_throttle, s->max_cpu_throttle = (uint32_t)v,  \
+    NONE, "", "%", "auto-converge: highest throttle (empty when off)")                                \
+  X(throttle_trigger_threshold, U64, s->auto_converge, s->throttle_trigger_threshold,                 \
+    s->throttle_trigger_threshold = (uint32_t)v, NONE, "", "%",                                       \
+    "auto-converge: dirtied / sent per period that counts as not converging (empty when off)")
 
 /* The metrics (docs/design.md, "Metrics"), the same for both sources; a
  * column is named after QEMU's field where query-migrate has one. */
@@ -144,6 +157,11 @@ static inline uint64_t mdl_schema_ns(double v, double ns_per_unit) {
     "99th percentile of those delays (empty when none was delayed)")                                 \
   X(expected_downtime_ms, DOUBLE, 1, r->expected_downtime_ms, r->expected_downtime_ms = v, TOP,       \
     "expected-downtime", "ms", "QEMU's own estimate, last value seen while active")                  \
+  X(cpu_throttle_percentage, U64, s->auto_converge, r->cpu_throttle_pct, r->cpu_throttle_pct = v, TOP, \
+    "cpu-throttle-percentage", "%",                                                                   \
+    "auto-converge: the highest CPU throttle reached (real: last seen while active; empty when off)") \
+  X(guest_throttle_ms, DOUBLE, s->auto_converge, r->guest_throttle_ms, r->guest_throttle_ms = v, NONE, \
+    "", "ms", "auto-converge: workload time the guest lost to the throttle (empty when off)")        \
   X(switch_time_ms, DOUBLE, r->switch_time_ms >= 0, r->switch_time_ms, r->switch_time_ms = v, NONE,   \
     "", "ms", "when a post-copy switch happened (empty if none)")                                    \
   X(integrity, TEXT, 1, r->integrity, MDL_TEXT_SET(r->integrity, v), NONE, "", "",                    \
@@ -172,7 +190,9 @@ static inline uint64_t mdl_schema_ns(double v, double ns_per_unit) {
   X(dirty_pages_at_sync, U64, 1, d->dirty_pages_at_sync, d->dirty_pages_at_sync = v, NONE, "",        \
     "pages", "dirty pages right after the sync")                                                      \
   X(bandwidth_est, DOUBLE, 1, d->bandwidth_est, d->bandwidth_est = v, NONE, "", "bytes/s",            \
-    "QEMU's bandwidth estimate at the sync")
+    "QEMU's bandwidth estimate at the sync")                                                          \
+  X(throttle_pct, U64, s->auto_converge, d->throttle_pct, d->throttle_pct = (uint32_t)v, NONE, "", "%", \
+    "auto-converge: the CPU throttle after the sync (empty when off)")
 
 /* timeline.csv: one row per estimation window (--timeline), `m`. */
 #define MDL_TIMELINE_COLUMNS(X)                                                                       \

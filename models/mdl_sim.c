@@ -55,6 +55,11 @@ static int mdl__refill(mdl__sim *S) {
   return (int)(n > 0);
 }
 
+/* The real time at which the running guest reaches workload time `w`. */
+static double mdl__real_of(const mdl__sim *S, double w) {
+  return S->clock_r0 + (w - S->clock_w0) / S->clock_speed;
+}
+
 /* A post-copy access to a page still on the source: block the guest and
  * send a request. */
 static void mdl__fault(mdl__sim *S, uint64_t page, double when) {
@@ -72,7 +77,7 @@ static void mdl__fault(mdl__sim *S, uint64_t page, double when) {
  * events ahead because scattered writes miss the cache. */
 void mdl__guest_advance(mdl__sim *S, double until) {
   if (S->stopped || S->blocked) return;
-  double horizon = until - S->clock_offset; /* in workload time */
+  double horizon = S->clock_w0 + (until - S->clock_r0) * S->clock_speed; /* in workload time */
   assert(!isnan(horizon));
   if (horizon < 0) return;
   uint64_t limit = horizon >= 1.8e19 ? UINT64_MAX : (uint64_t)horizon;
@@ -87,7 +92,7 @@ void mdl__guest_advance(mdl__sim *S, double until) {
         if (mdl_is_dirty(&S->mem, p)) {
           S->accesses += pos - S->ev_pos; /* this one counts once resumed */
           S->ev_pos = pos;
-          mdl__fault(S, p, (double)ev[pos].time_ns + S->clock_offset);
+          mdl__fault(S, p, mdl__real_of(S, (double)ev[pos].time_ns));
           return; /* the access completes when the page arrives */
         }
       }
@@ -107,11 +112,26 @@ void mdl__guest_advance(mdl__sim *S, double until) {
   }
 }
 
+void mdl__guest_set_speed(mdl__sim *S, double speed) {
+  if (speed == S->clock_speed) return;
+  assert(speed > 0 && speed <= 1);
+  mdl__guest_advance(S, S->t);
+  /* Re-anchor at S->t; a paused guest (stopped, blocked) is re-anchored
+   * when it resumes, which moves clock_r0 past its pause. */
+  double ran = S->t - S->clock_r0;
+  if (ran > 0 && !S->stopped && !S->blocked) {
+    S->throttle_lost_ns += ran * (1 - S->clock_speed);
+    S->clock_w0 += ran * S->clock_speed;
+    S->clock_r0 = S->t;
+  }
+  S->clock_speed = speed;
+}
+
 /* The guest resumes at `at` after waiting since `since`. */
 static void mdl__guest_resume(mdl__sim *S, double since, double at, int is_stall) {
   double pause = at - since;
   if (pause < 0) pause = 0;
-  S->clock_offset += pause;
+  S->clock_r0 += pause;
   if (is_stall) S->stall_ns += pause;
 }
 
@@ -121,7 +141,7 @@ static int mdl__guest_touches_word(const mdl__sim *S, uint64_t w, double until) 
   if (S->stopped || S->ev_end) return 0;
   for (size_t i = S->ev_pos; i < S->ev_len; i++) {
     const wl_event *ev = &S->ev[i];
-    if ((double)ev->time_ns + S->clock_offset > until) return 0;
+    if (mdl__real_of(S, (double)ev->time_ns) > until) return 0;
     if ((ev->pfn >> 6) == w) return 1;
   }
   return 1;
@@ -343,6 +363,7 @@ void mdl__open_round(mdl__sim *S) {
   S->round.start_ms = S->t / 1e6;
   S->round.dirty_pages_at_sync = S->mem.dirty_count;
   S->round.bandwidth_est = S->bw_est;
+  S->round.throttle_pct = S->throttle_pct;
   S->round_pages0 = S->pages_sent;
   S->round_bytes0 = S->r->transferred_bytes;
   S->round_open = 1;
@@ -359,6 +380,10 @@ void mdl__sync(mdl__sim *S) {
   /* dirty-pages-rate, as QEMU computes it: at most once per second. */
   S->rate_period_pages += added;
   if (S->t > S->rate_period_start + 1e9) {
+    if (S->drv->sync_period)
+      S->drv->sync_period(S, S->rate_period_pages * S->s->page_size,
+                          S->r->transferred_bytes - S->rate_period_bytes0);
+    S->rate_period_bytes0 = S->r->transferred_bytes;
     S->dirty_pages_rate = (double)S->rate_period_pages * 1e9 / (S->t - S->rate_period_start);
     S->rate_period_pages = 0;
     S->rate_period_start = S->t;
@@ -417,6 +442,9 @@ int mdl__request_ready(const mdl__sim *S) { return S->req_pending && S->req_arri
 
 void mdl__postcopy_start(mdl__sim *S) {
   mdl__guest_advance(S, S->t);
+  /* The guest leaves the throttled source vCPUs (QEMU stops the throttle
+   * only at the end, but the destination's vCPUs never had it). */
+  mdl__guest_set_speed(S, 1.0);
   S->downtime_start = S->t;
   S->stopped = 1;
   S->t += (double)S->p->stop_ns;
@@ -446,6 +474,10 @@ void mdl__finish(mdl__sim *S, double end) {
   S->phase = PH_DONE;
   S->r->total_time_ms = end / 1e6;
   S->r->guest_stall_ms = S->stall_ns / 1e6;
+  if (S->clock_speed < 1 && !S->stopped && !S->blocked && end > S->clock_r0)
+    S->throttle_lost_ns += (end - S->clock_r0) * (1 - S->clock_speed); /* still throttled at a timeout */
+  S->r->guest_throttle_ms = S->throttle_lost_ns / 1e6;
+  S->r->cpu_throttle_pct = S->throttle_pct;
   mdl_result_set_delays(S->r, S->accesses, S->delay_hist);
   S->r->expected_downtime_ms = S->expected_downtime_ns / 1e6;
   sim_stop(S->e);
@@ -480,6 +512,7 @@ static void mdl__drain(mdl__sim *S) {
 void mdl__completion(mdl__sim *S) {
   if (S->phase == PH_PRECOPY) {
     mdl__guest_advance(S, S->t);
+    mdl__guest_set_speed(S, 1.0);
     S->downtime_start = S->t;
     S->stopped = 1;
     S->t += (double)S->p->stop_ns;
@@ -614,6 +647,8 @@ int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_res
   S->return_path = mdl_algorithm_has_capability(algo, "postcopy-ram");
   S->start_postcopy = algo->switch_at_start;
   S->fault_page_arrival = -1;
+  S->clock_speed = 1;
+  S->drv = driver;
   if (profile->dirty_log == MDL_DIRTY_LOG_KVM && profile->chunk_pages >= 64) {
     S->chunks = (S->mem.pages + profile->chunk_pages - 1) / profile->chunk_pages;
     S->chunk_needs_clear = calloc(S->chunks, 1);

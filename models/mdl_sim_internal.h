@@ -31,8 +31,11 @@ typedef struct {
   uint64_t bytes;
 } mdl__flight;
 
-typedef struct {
+typedef struct mdl__driver mdl__driver;
+
+typedef struct mdl__sim {
   const mdl_scenario *s;
+  const mdl__driver *drv;
   const mdl_profile *p;
   mdl_result *r;
   sim_engine *e;
@@ -49,7 +52,13 @@ typedef struct {
   wl_event *ev;
   size_t ev_len, ev_pos;
   int ev_end;
-  double clock_offset; /* real time = workload time + clock_offset */
+  /* The workload clock: while the guest runs, workload time is
+   * clock_w0 + (real - clock_r0) * clock_speed; a pause (downtime, a
+   * post-copy fault) moves clock_r0 on by its length, a CPU throttle
+   * (auto-converge) lowers clock_speed to the share of time the vCPUs run
+   * (docs/features.md). */
+  double clock_r0, clock_w0, clock_speed;
+  double throttle_lost_ns; /* workload time lost to the throttle */
   double stall_ns;
   uint64_t accesses;                      /* applied so far */
   uint64_t delay_hist[SIM_HIST_BUCKETS];  /* delayed accesses (sim_hist.h) */
@@ -86,17 +95,26 @@ typedef struct {
   double rate_period_start;
   uint64_t rate_period_pages;
   double dirty_pages_rate;
+  uint64_t rate_period_bytes0; /* transferred at the period's start */
+
+  /* auto-converge (mdl_drv_qemu.c): QEMU's throttle and trigger count. */
+  uint32_t throttle_pct;
+  int dirty_rate_high_cnt;
 
   int error;
 } mdl__sim;
 
 /* A driver: the source's migration thread for one kind of hypervisor. */
-typedef struct {
+struct mdl__driver {
   mdl_driver id;        /* the profile's `driver` */
   const char *name;     /* its value in a profile file */
   int postcopy;         /* can run post-copy and hybrid */
   sim_handler thread;   /* scheduled at time 0; runs until mdl__finish */
-} mdl__driver;
+  /* Called by mdl__sync when a sync ends a dirty-rate period (QEMU: more
+   * than 1 s since the last one) with the bytes dirtied and transferred in
+   * it, before the round opens; NULL: nothing to do. */
+  void (*sync_period)(mdl__sim *S, uint64_t dirty_bytes, uint64_t xfer_bytes);
+};
 
 extern const mdl__driver mdl__driver_qemu;
 extern const mdl__driver mdl__driver_xen;
@@ -105,6 +123,9 @@ extern const mdl__driver mdl__driver_xen;
 
 /* Runs the guest's accesses up to real time `until` (lazy evaluation). */
 void mdl__guest_advance(mdl__sim *S, double until);
+/* From S->t on, the guest's workload runs at `speed` (0 < speed <= 1) of
+ * real time: a vCPU throttled by x % runs 1 - x/100 of the time. */
+void mdl__guest_set_speed(mdl__sim *S, double speed);
 /* Writes `bytes` that the destination only reads after `cpu_ns` of work;
  * `ram` counts them as RAM bytes. */
 void mdl__put(mdl__sim *S, uint64_t bytes, double cpu_ns, int ram);

@@ -20,6 +20,24 @@ import time
 # (name, file, original text, mutated text): the original must occur
 # exactly once in the file.
 MUTANTS = [
+    # auto-converge (models/mdl_drv_qemu.c, tests/test_features.c)
+    ("auto-converge-once", "models/mdl_drv_qemu.c",
+     "++S->dirty_rate_high_cnt >= 2", "++S->dirty_rate_high_cnt >= 1"),
+    ("auto-converge-counter-kept", "models/mdl_drv_qemu.c",
+     "  S->dirty_rate_high_cnt = 0;\n", ""),
+    ("auto-converge-threshold-ignored", "models/mdl_drv_qemu.c",
+     "uint64_t threshold = xfer_bytes * s->throttle_trigger_threshold / 100;",
+     "uint64_t threshold = xfer_bytes * 50 / 100;"),
+    ("auto-converge-tailslow-ignored", "models/mdl_drv_qemu.c",
+     "if (cpu_now - cpu_ideal < inc) inc = (uint32_t)(cpu_now - cpu_ideal);", ";"),
+    ("auto-converge-cap-ignored", "models/mdl_drv_qemu.c",
+     "if (pct > s->max_cpu_throttle) pct = s->max_cpu_throttle;", ";"),
+    ("throttle-does-not-slow-guest", "models/mdl_drv_qemu.c",
+     "mdl__guest_set_speed(S, 1.0 - pct / 100.0);", "mdl__guest_set_speed(S, 1.0);"),
+    ("throttle-kept-after-switch", "models/mdl_sim.c",
+     "   * only at the end, but the destination's vCPUs never had it). */\n  mdl__guest_set_speed(S, 1.0);",
+     "   * only at the end, but the destination's vCPUs never had it). */"),
+
     ("threshold-doubled", "models/mdl_sim.c",
      "S->threshold = S->bw_est * (double)S->s->downtime_limit_ns / 1e9;",
      "S->threshold = 2 * S->bw_est * (double)S->s->downtime_limit_ns / 1e9;"),

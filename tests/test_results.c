@@ -32,7 +32,7 @@ static void make_result(mdl_result *r, const char *source, double total, double 
   r->transferred_bytes = bytes;
   r->dirty_sync_count = syncs;
   for (uint32_t i = 1; i <= syncs; i++) {
-    mdl_round d = {i, i * 10.0, i * 10.0 + 10, 100 * i, 4104 * 100 * (uint64_t)i, 50, 1e6};
+    mdl_round d = {i, i * 10.0, i * 10.0 + 10, 100 * i, 4104 * 100 * (uint64_t)i, 50, 1e6, 0};
     assert_int_equal(mdl_result_add_round(r, &d), 0);
   }
 }
@@ -163,6 +163,14 @@ static void fill_run(int k, mdl_scenario *s, mdl_result *r) {
   s->timeout_ns = 77000000003;
   s->trace_offset_ns = 1500000007;
   s->seed = 0xdeadbeef12345ull;
+  s->auto_converge = 1;
+  s->cpu_throttle_initial = 31;
+  s->cpu_throttle_increment = 7;
+  s->cpu_throttle_tailslow = 1;
+  s->max_cpu_throttle = 88;
+  s->throttle_trigger_threshold = 61;
+  r->cpu_throttle_pct = 65;
+  r->guest_throttle_ms = 432.25;
   r->status = k == 1 ? MDL_STATUS_COMPLETED : MDL_STATUS_NOT_CONVERGED;
   snprintf(r->failure, sizeof r->failure, "why, \"quoted\" %d", k);
   r->total_time_ms = 1111.125;
@@ -189,7 +197,7 @@ static void fill_run(int k, mdl_scenario *s, mdl_result *r) {
   for (uint32_t i = 1; i <= 3; i++) {
     mdl_round d;
     memset(&d, 0, sizeof d);
-    d = (mdl_round){i, i * 10.5, i * 10.5 + 7.25, 100 * i + 1, 4104 * 100 * (uint64_t)i + 3, 50 + i, 1e6 + i + 0.5};
+    d = (mdl_round){i, i * 10.5, i * 10.5 + 7.25, 100 * i + 1, 4104 * 100 * (uint64_t)i + 3, 50 + i, 1e6 + i + 0.5, 20 + 10 * i};
     assert_int_equal(mdl_result_add_round(r, &d), 0);
   }
   for (uint32_t i = 1; i <= 2; i++) {

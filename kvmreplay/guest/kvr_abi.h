@@ -62,6 +62,13 @@
 #define KVR_MODULE_HEADER_SIZE 128u
 
 #define KVR_MODFLAG_LOOP 1u /* repeat the body every period_ns */
+/* The workload is CPU-bound: its clock runs only while the vCPU does. A
+ * gap in the replay loop's own execution longer than KVR_GAP_NS (beyond an
+ * intended halt) is time the vCPU did not run (QEMU's CPU throttle for
+ * auto-converge, or the host), taken off the workload clock like a stall.
+ * Set for auto-converge scenarios (docs/features.md). */
+#define KVR_MODFLAG_CPU_BOUND 2u
+#define KVR_GAP_NS 2000000u
 
 /* FNV-1a (32-bit) parameters for the module checksum. */
 #define KVR_FNV_OFFSET 2166136261u
@@ -89,6 +96,8 @@
 #define KVR_ST_NOW 64u         /* u64 ns: guest trace clock at last update */
 #define KVR_ST_LAG_SUM 72u     /* u64 ns: sum of write lags */
 #define KVR_ST_TSC_HZ 80u      /* u64 */
+#define KVR_ST_LOST 88u        /* u64 ns: execution gaps taken off the
+                                  workload clock (KVR_MODFLAG_CPU_BOUND) */
 #define KVR_ST_HIST 128u       /* u32[SIM_HIST_BUCKETS]: delayed accesses by
                                   delay (sim/sim_hist.h buckets) */
 #define KVR_STATUS_SIZE 384u   /* KVR_ST_HIST + 64 * 4 */

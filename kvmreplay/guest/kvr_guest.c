@@ -469,7 +469,7 @@ static void stream_next(stream *s, uint32_t pages) {
 }
 
 typedef struct {
-  uint64_t events, writes, reads, late, max_lag, stall, loops, lag_sum;
+  uint64_t events, writes, reads, late, max_lag, stall, loops, lag_sum, lost;
 } counters;
 
 static void report(const char *tag, uint64_t now_ns, const counters *c) {
@@ -494,7 +494,10 @@ static void wait_for_go(void) {
 }
 
 static _Noreturn void replay(const module *m) {
-  counters c = {0, 0, 0, 0, 0, 0, 0, 0};
+  counters c = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+  int cpu_bound = (m->flags & KVR_MODFLAG_CPU_BOUND) != 0;
+  uint64_t gap_ticks = udiv64(tsc_hz * (KVR_GAP_NS / 1000u), 1000000u, NULL);
+  uint64_t t_mark = 0, halt_ticks = 0; /* end of the last iteration, its halt */
   stream s;
   int in_body = 0, have = 0, done = 0;
   uint64_t pass_start = 0;
@@ -536,6 +539,17 @@ static _Noreturn void replay(const module *m) {
     }
 
     uint64_t t_a = rdtsc();
+    if (cpu_bound && t_mark) {
+      /* Time since the last iteration ended, beyond its halt: the vCPU
+       * did not run, and neither does a CPU-bound workload. */
+      uint64_t gap = t_a - t_mark;
+      if (gap > halt_ticks + gap_ticks) {
+        tsc_go += gap - halt_ticks;
+        c.lost += ticks_to_ns(gap - halt_ticks);
+        st_put64(KVR_ST_LOST, c.lost);
+      }
+    }
+    halt_ticks = 0;
     uint64_t now = ticks_to_ns(t_a - tsc_go);
     if (have && s.time_ns <= now) {
       uint64_t lag = now - s.time_ns;
@@ -586,6 +600,7 @@ static _Noreturn void replay(const module *m) {
       }
       st_put64(KVR_ST_EVENTS, c.events);
       have = 0;
+      t_mark = rdtsc();
       /* Stay in the catch-up loop, but keep reports flowing. */
       if ((c.events & 255u) != 0) continue;
     }
@@ -597,14 +612,19 @@ static _Noreturn void replay(const module *m) {
       if (next_report <= now) next_report = now + m->report_ns;
     }
     if (tx_head != tx_tail) serial_pump();
+    t_mark = rdtsc();
     if (m->sleep_min_ns && (have || done)) {
       /* Nothing due: halt until shortly before the next event or report,
        * so the vCPU thread leaves its host CPU to the migration. */
       uint64_t wake = next_report;
       if (have && s.time_ns < wake) wake = s.time_ns;
       uint64_t t = ticks_to_ns(rdtsc() - tsc_go);
-      if (wake > t && wake - t > m->sleep_min_ns && tx_head == tx_tail)
-        idle_for(wake - t - m->wake_early_ns);
+      if (wake > t && wake - t > m->sleep_min_ns && tx_head == tx_tail) {
+        uint64_t halt = wake - t - m->wake_early_ns;
+        t_mark = rdtsc();
+        halt_ticks = udiv64(tsc_hz * udiv64(halt, 1000u, NULL), 1000000u, NULL);
+        idle_for(halt);
+      }
     }
   }
 }

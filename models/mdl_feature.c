@@ -1,0 +1,74 @@
+/* mdl_feature: the feature table (see mdl_feature.h). */
+#include "mdl_feature.h"
+
+#include <string.h>
+
+#include "sim_err.h"
+
+static const mdl_feature_param mdl__auto_converge_params[] = {
+    {"cpu-throttle-initial", MDL_QMP_INT},   {"cpu-throttle-increment", MDL_QMP_INT},
+    {"cpu-throttle-tailslow", MDL_QMP_BOOL}, {"max-cpu-throttle", MDL_QMP_INT},
+    {"throttle-trigger-threshold", MDL_QMP_INT}, {NULL, MDL_QMP_INT},
+};
+
+static const mdl_feature mdl__features[] = {
+    {"auto-converge", "auto-converge",
+     "throttle the guest's vCPUs when a sync period dirtied more than throttle-trigger-threshold % of "
+     "what it sent, twice; raise the throttle each time it happens again",
+     mdl__auto_converge_params, "7.2, 10.0"},
+};
+enum { MDL__FEATURES = sizeof mdl__features / sizeof mdl__features[0] };
+
+const mdl_feature *mdl_feature_at(size_t i) { return i < MDL__FEATURES ? &mdl__features[i] : NULL; }
+
+const mdl_feature *mdl_feature_find(const char *name) {
+  for (size_t i = 0; i < MDL__FEATURES; i++)
+    if (!strcmp(name, mdl__features[i].name)) return &mdl__features[i];
+  return NULL;
+}
+
+int mdl_feature_enabled(const mdl_scenario *s, const mdl_feature *f) {
+  char v[8];
+  mdl_scenario_get(s, f->name, v, sizeof v);
+  return !strcmp(v, "1");
+}
+
+int mdl_variant_apply(mdl_scenario *s, const char *variant) {
+  mdl_scenario probe = *s;
+  char buf[256];
+  if (strlen(variant) >= sizeof buf) return sim_errorf(SIM_ERANGE, "algo=%.40s...: too long", variant);
+  memcpy(buf, variant, strlen(variant) + 1);
+  char *plus = strchr(buf, '+');
+  if (plus) *plus = '\0';
+  int rc = mdl_algo_parse(buf, &probe.algo);
+  if (rc) return rc;
+  for (char *part = plus ? plus + 1 : NULL; part;) {
+    char *next = strchr(part, '+');
+    if (next) *next++ = '\0';
+    if (!mdl_feature_find(part)) {
+      char names[256] = "";
+      for (size_t i = 0; i < MDL__FEATURES; i++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", mdl__features[i].name);
+      return sim_errorf(SIM_EINVAL, "algo=%s: unknown feature '%s' (features: %s)", variant, part, names);
+    }
+    if ((rc = mdl_scenario_set(&probe, part, "yes"))) return rc;
+    part = next;
+  }
+  *s = probe;
+  return 0;
+}
+
+void mdl_feature_help(FILE *out) {
+  for (size_t i = 0; i < MDL__FEATURES; i++) fprintf(out, "  +%-21s %s\n", mdl__features[i].name, mdl__features[i].description);
+}
+
+void mdl_feature_md(FILE *out) {
+  fprintf(out, "| feature (flag, `ALGO+feature`) | QEMU capability | its parameters (QEMU's names) | QEMU | what it does |\n"
+               "|---|---|---|---|---|\n");
+  for (size_t i = 0; i < MDL__FEATURES; i++) {
+    const mdl_feature *f = &mdl__features[i];
+    fprintf(out, "| `%s` | `%s` | ", f->name, f->capability);
+    for (const mdl_feature_param *p = f->params; p->key; p++) fprintf(out, "%s`%s`", p == f->params ? "" : ", ", p->key);
+    fprintf(out, " | %s | %s |\n", f->qemu, f->description);
+  }
+}

@@ -1,0 +1,268 @@
+/* test_features: the QEMU features (models/mdl_feature.c) and their rules
+ * in the simulator (models/mdl_drv_qemu.c), without QEMU.
+ *
+ * auto-converge (docs/features.md): a guest that dirties 12,000 random
+ * pages/s of a 64 MiB working set (~47 MiB/s) cannot converge at a 32 MiB/s
+ * rate limit; QEMU 7.2 throttles it at the end of every second dirty-rate
+ * period (a period is the time between syncs at least 1 s apart) in which
+ * it dirtied more than throttle-trigger-threshold % of what was sent, and a
+ * throttled guest runs only 1 - pct/100 of the time. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mdl_feature.h"
+#include "mdl_sim.h"
+#include "sim_err.h"
+#include "test_util.h"
+
+static void set(mdl_scenario *s, const char *key, const char *value) {
+  if (mdl_scenario_set(s, key, value)) fail_msg("%s=%s: %s", key, value, sim_error_message());
+}
+
+static void hot_guest(mdl_scenario *s) {
+  mdl_scenario_defaults(s);
+  set(s, "workload", "uniform:wss=16384,rate=12000,nonzero=1");
+  set(s, "memory", "64MiB");
+  set(s, "max-bandwidth", "32MiB/s");
+  set(s, "timeout", "30s");
+}
+
+static void sim(const mdl_scenario *s, mdl_result *r) {
+  mdl_result_init(r, "sim");
+  if (mdl_simulate(s, r)) fail_msg("simulate: %s", sim_error_message());
+}
+
+/* Off, the hot guest never converges; on, it does, with the throttle QEMU
+ * reaches and the guest's loss reported. */
+static void test_auto_converge_converges(void **state) {
+  (void)state;
+  mdl_scenario s;
+  hot_guest(&s);
+  mdl_result off, on;
+  sim(&s, &off);
+  assert_int_equal(off.status, MDL_STATUS_NOT_CONVERGED);
+  assert_int_equal(off.cpu_throttle_pct, 0);
+  assert_true(off.guest_throttle_ms == 0);
+  set(&s, "auto-converge", "yes");
+  sim(&s, &on);
+  assert_int_equal(on.status, MDL_STATUS_COMPLETED);
+  assert_true(on.cpu_throttle_pct >= 20 && on.cpu_throttle_pct < 99);
+  assert_true(on.guest_throttle_ms > 100);
+  mdl_result_free(&off);
+  mdl_result_free(&on);
+}
+
+/* The throttle per round: 0, then cpu-throttle-initial, then steps of
+ * cpu-throttle-increment capped at max-cpu-throttle, never down; it first
+ * appears at the end of the *second* high period, i.e. not before 2 s. */
+static void test_auto_converge_steps(void **state) {
+  (void)state;
+  mdl_scenario s;
+  hot_guest(&s);
+  set(&s, "auto-converge", "yes");
+  set(&s, "cpu-throttle-initial", "15");
+  set(&s, "cpu-throttle-increment", "7");
+  set(&s, "max-cpu-throttle", "25");
+  set(&s, "timeout", "20s");
+  mdl_result r;
+  sim(&s, &r);
+  uint32_t prev = 0;
+  int first = -1, capped = 0;
+  double last_step = 0;
+  for (size_t i = 0; i < r.round_count; i++) {
+    uint32_t t = r.rounds[i].throttle_pct;
+    if (t != prev) {
+      if (prev == 0) assert_int_equal(t, 15);
+      else assert_int_equal(t, prev + 7 > 25 ? 25 : prev + 7);
+      if (first < 0) first = (int)i;
+      /* Two periods of more than 1 s each between steps: the counter
+       * starts over after each step. */
+      assert_true(r.rounds[i].start_ms - last_step > 2000);
+      last_step = r.rounds[i].start_ms;
+    }
+    capped |= t == 25;
+    prev = t;
+  }
+  assert_true(first > 0);
+  assert_true(r.rounds[first].start_ms >= 2000);
+  assert_true(capped); /* 15, 22, 25 */
+  assert_int_equal(r.cpu_throttle_pct, 25);
+  mdl_result_free(&r);
+}
+
+/* The guest's loss is the throttle integrated over time: each round runs
+ * at the throttle set at its sync, until the guest stops. */
+static void test_auto_converge_guest_loss(void **state) {
+  (void)state;
+  mdl_scenario s;
+  hot_guest(&s);
+  set(&s, "auto-converge", "yes");
+  mdl_result r;
+  sim(&s, &r);
+  assert_int_equal(r.status, MDL_STATUS_COMPLETED);
+  double stop = r.total_time_ms - r.downtime_ms, expect = 0;
+  for (size_t i = 0; i < r.round_count; i++) {
+    double end = r.rounds[i].end_ms < stop ? r.rounds[i].end_ms : stop;
+    if (end > r.rounds[i].start_ms) expect += (end - r.rounds[i].start_ms) * r.rounds[i].throttle_pct / 100.0;
+  }
+  print_message("guest lost %.1f ms to the throttle, rounds say %.1f ms\n", r.guest_throttle_ms, expect);
+  assert_true(fabs(r.guest_throttle_ms - expect) < 5);
+  /* A throttled guest dirties less: fewer dirty pages at the last syncs
+   * than without the throttle at the same time. */
+  mdl_result_free(&r);
+}
+
+/* The trigger threshold decides whether a period counts. */
+static void test_auto_converge_threshold(void **state) {
+  (void)state;
+  mdl_scenario s;
+  hot_guest(&s);
+  set(&s, "auto-converge", "yes");
+  mdl_result lo, hi;
+  sim(&s, &lo);
+  set(&s, "throttle-trigger-threshold", "100");
+  sim(&s, &hi);
+  /* The guest writes ~47 MiB/s, but only pages not already dirty count:
+   * with the 64 MiB working set largely dirty, a period dirties more than
+   * 50 % of what it sends at once, more than 100 % only now and then (the
+   * first step comes after ~19 s instead of ~3 s). */
+  double t_lo = -1, t_hi = -1;
+  for (size_t i = 0; i < lo.round_count && t_lo < 0; i++) if (lo.rounds[i].throttle_pct) t_lo = lo.rounds[i].start_ms;
+  for (size_t i = 0; i < hi.round_count && t_hi < 0; i++) if (hi.rounds[i].throttle_pct) t_hi = hi.rounds[i].start_ms;
+  assert_true(t_lo > 0);
+  assert_true(t_hi < 0 || t_hi > t_lo + 10000);
+  assert_int_equal(hi.status, MDL_STATUS_NOT_CONVERGED);
+  mdl_result_free(&lo);
+  mdl_result_free(&hi);
+}
+
+/* A hybrid leaves the throttle behind at the switch: the guest's loss
+ * stops growing when it runs on the destination. */
+static void test_auto_converge_hybrid(void **state) {
+  (void)state;
+  mdl_scenario s;
+  hot_guest(&s);
+  set(&s, "auto-converge", "yes");
+  set(&s, "algo", "hybrid");
+  set(&s, "switch-policy", "time");
+  set(&s, "switch-time", "4s");
+  mdl_result r;
+  sim(&s, &r);
+  assert_int_equal(r.status, MDL_STATUS_COMPLETED);
+  assert_true(r.switch_time_ms >= 4000);
+  assert_true(r.cpu_throttle_pct >= 20);
+  double expect = 0;
+  for (size_t i = 0; i < r.round_count; i++) {
+    double end = r.rounds[i].end_ms < r.switch_time_ms ? r.rounds[i].end_ms : r.switch_time_ms;
+    if (end > r.rounds[i].start_ms) expect += (end - r.rounds[i].start_ms) * r.rounds[i].throttle_pct / 100.0;
+  }
+  assert_true(fabs(r.guest_throttle_ms - expect) < 5);
+  mdl_result_free(&r);
+}
+
+/* tailslow: near the trigger the step is only what brings the dirty rate
+ * down to the threshold (here 15 points instead of 40); without it, the
+ * full increment. */
+static void test_auto_converge_tailslow(void **state) {
+  (void)state;
+  mdl_scenario s;
+  mdl_scenario_defaults(&s);
+  set(&s, "workload", "uniform:wss=32768,rate=7000,nonzero=1");
+  set(&s, "memory", "128MiB");
+  set(&s, "max-bandwidth", "32MiB/s");
+  set(&s, "auto-converge", "yes");
+  set(&s, "cpu-throttle-increment", "40");
+  uint32_t second[2] = {0, 0};
+  for (int ts = 0; ts < 2; ts++) {
+    set(&s, "cpu-throttle-tailslow", ts ? "yes" : "no");
+    mdl_result r;
+    sim(&s, &r);
+    assert_int_equal(r.status, MDL_STATUS_COMPLETED);
+    for (size_t i = 0; i < r.round_count; i++)
+      if (r.rounds[i].throttle_pct > 20) {
+        second[ts] = r.rounds[i].throttle_pct;
+        break;
+      }
+    mdl_result_free(&r);
+  }
+  assert_int_equal(second[0], 60);
+  assert_true(second[1] > 20 && second[1] < 60);
+}
+
+/* Variants: ALGO+FEATURE sets both; unknown parts name the choices. */
+static void test_variants(void **state) {
+  (void)state;
+  mdl_scenario s;
+  mdl_scenario_defaults(&s);
+  set(&s, "algo", "hybrid+auto-converge");
+  assert_int_equal(s.algo, MDL_ALGO_HYBRID);
+  assert_int_equal(s.auto_converge, 1);
+  assert_true(mdl_feature_enabled(&s, mdl_feature_find("auto-converge")));
+  mdl_scenario before = s;
+  assert_int_equal(mdl_scenario_set(&s, "algo", "precopy+xbzrl"), SIM_EINVAL);
+  assert_non_null(strstr(sim_error_message(), "unknown feature 'xbzrl'"));
+  assert_non_null(strstr(sim_error_message(), "auto-converge"));
+  assert_int_equal(s.algo, before.algo); /* unchanged on error */
+  assert_int_equal(mdl_scenario_set(&s, "algo", "precopyy+auto-converge"), SIM_EINVAL);
+  assert_int_equal(mdl_scenario_set(&s, "cpu-throttle-initial", "100"), SIM_ERANGE);
+  assert_int_equal(mdl_scenario_set(&s, "max-cpu-throttle", "0"), SIM_ERANGE);
+  /* Every feature parameter is a scenario parameter. */
+  for (size_t i = 0; mdl_feature_at(i); i++) {
+    const mdl_feature *f = mdl_feature_at(i);
+    char v[64];
+    mdl_scenario_get(&s, f->name, v, sizeof v);
+    assert_true(v[0] != '\0');
+    for (const mdl_feature_param *p = f->params; p->key; p++) {
+      mdl_scenario_get(&s, p->key, v, sizeof v);
+      assert_true(v[0] != '\0');
+    }
+  }
+}
+
+/* Feature parameters at their defaults leave the digest as it was without
+ * the feature (result folders keep resuming); a change shows. */
+static void test_feature_digest(void **state) {
+  (void)state;
+  mdl_scenario a, b;
+  mdl_scenario_defaults(&a);
+  set(&a, "workload", "idle");
+  b = a;
+  set(&b, "cpu-throttle-initial", "20");
+  assert_true(mdl_scenario_digest(&a, NULL, 0) == mdl_scenario_digest(&b, NULL, 0));
+  set(&b, "cpu-throttle-initial", "30");
+  assert_true(mdl_scenario_digest(&a, NULL, 0) != mdl_scenario_digest(&b, NULL, 0));
+  b = a;
+  set(&b, "auto-converge", "yes");
+  assert_true(mdl_scenario_digest(&a, NULL, 0) != mdl_scenario_digest(&b, NULL, 0));
+}
+
+/* docs/features.md carries the feature table (migsim run --features). */
+static void test_docs_features(void **state) {
+  (void)state;
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  assert_non_null(f);
+  mdl_feature_md(f);
+  fclose(f);
+  const char *docs[] = {"docs/features.md", NULL};
+  assert_docs_carry(text, docs, "scripts/update-doc-tables.py");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_auto_converge_converges), cmocka_unit_test(test_auto_converge_steps),
+      cmocka_unit_test(test_auto_converge_guest_loss), cmocka_unit_test(test_auto_converge_threshold),
+      cmocka_unit_test(test_auto_converge_hybrid),     cmocka_unit_test(test_auto_converge_tailslow),
+      cmocka_unit_test(test_variants),
+      cmocka_unit_test(test_feature_digest),          cmocka_unit_test(test_docs_features),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
