@@ -15,10 +15,11 @@
 
 static const char *const res__metric_names[RES_M_COUNT] = {
     "total_time_ms", "transferred_bytes", "downtime_ms", "setup_time_ms", "dirty_sync_count",
-    "postcopy_requests", "guest_stall_ms", "delayed_share", "delay_p50_ms", "delay_p99_ms"};
+    "postcopy_requests", "guest_stall_ms", "delayed_share", "delay_p50_ms", "delay_p99_ms",
+    "cpu_throttle_percentage", "guest_throttle_ms"};
 static const int res__metric_ms[RES_M_COUNT] = {[RES_M_DOWNTIME] = 1, [RES_M_STALL] = 1,
                                                 [RES_M_DELAY_P50] = 1, [RES_M_DELAY_P99] = 1,
-                                                [RES_M_SETUP] = 1};
+                                                [RES_M_SETUP] = 1, [RES_M_THROTTLE_LOSS] = 1};
 
 static double res__metric(const mdl_result *r, int m) {
   switch (m) {
@@ -31,6 +32,8 @@ static double res__metric(const mdl_result *r, int m) {
     case RES_M_STALL: return r->guest_stall_ms;
     case RES_M_DELAYED: return r->delayed_share;
     case RES_M_DELAY_P50: return r->delay_p50_ms;
+    case RES_M_THROTTLE: return (double)r->cpu_throttle_pct;
+    case RES_M_THROTTLE_LOSS: return r->guest_throttle_ms;
     default: return r->delay_p99_ms;
   }
 }
@@ -41,6 +44,8 @@ static double res__metric(const mdl_result *r, int m) {
 static int res__applies(const mdl_result *sim, const mdl_result *real, int m) {
   int postcopy = real->postcopy_bytes > 0 || real->postcopy_requests > 0;
   switch (m) {
+    case RES_M_THROTTLE:
+    case RES_M_THROTTLE_LOSS: return sim->cpu_throttle_pct > 0 || real->cpu_throttle_pct > 0;
     case RES_M_REQUESTS:
     case RES_M_STALL:
     case RES_M_DELAYED: return postcopy;
@@ -198,6 +203,7 @@ static int res__errors_csv(const char *dir, const res_case *cases, size_t ncases
     const res_case *k = &cases[i];
     const char *real_status = k->nreal ? mdl_status_name(k->real[0]->status) : "";
     for (int m = 0; m < RES_M_COUNT && !rc; m++) {
+      if (m >= RES_M_THROTTLE && !k->scenario->auto_converge) continue; /* a feature it does not use */
       double med, lo, hi;
       size_t n = res__real_stats(k, m, &med, &lo, &hi);
       double pred = res__metric(k->sim, m);
@@ -236,7 +242,8 @@ static int res__scatter(const char *dir, const res_case *cases, size_t ncases, i
   double hi = 0;
   for (size_t i = 0; i < ncases; i++) {
     double med, lo, top;
-    if (!res__real_stats(&cases[i], m, &med, &lo, &top) || cases[i].sim->status != MDL_STATUS_COMPLETED)
+    if (!res__real_stats(&cases[i], m, &med, &lo, &top) || cases[i].sim->status != MDL_STATUS_COMPLETED ||
+        (m >= RES_M_THROTTLE && !cases[i].scenario->auto_converge))
       continue;
     x[n] = med;
     y[n] = res__metric(cases[i].sim, m);
@@ -367,6 +374,7 @@ int res_validate_write(const char *dir, const res_case *cases, size_t ncases,
              "|---|---:|---:|---:|---:|---:|\n");
   for (int i = 0; i < RES_M_COUNT; i++) {
     const res_metric_error *e = &v->metric[order[i]];
+    if (!e->n && order[i] >= RES_M_THROTTLE) continue; /* a feature no scenario uses */
     char ma[32] = "", pa[32] = "";
     if (e->in_ms && e->n) {
       snprintf(ma, sizeof ma, "%.1f ms", e->median_abs);
@@ -376,7 +384,8 @@ int res_validate_write(const char *dir, const res_case *cases, size_t ncases,
             pa, e->n);
   }
   fprintf(o, "\nErrors are per real run, |predicted - measured| / measured; guest-side metrics "
-             "count the runs whose real migration went through post-copy.\n");
+             "count the runs whose real migration went through post-copy, the auto-converge counters "
+             "the runs of scenarios that turn it on.\n");
   fprintf(o, "\n| check | result | target |\n|---|---:|---:|\n");
   fprintf(o, "| dirty_sync_count exact | %.0f%% of runs | - |\n", v->syncs_exact_share * 100);
   fprintf(o, "| downtime within max(20%%, 5 ms) | %.0f%% of runs | ≥ 85%% |\n", v->downtime_ok_share * 100);
