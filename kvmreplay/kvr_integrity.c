@@ -49,14 +49,19 @@ static uint64_t kvr_stamp_seq(const unsigned char *page) {
   return (uint64_t)lo | (uint64_t)kvr_get32(page + KVR_STAMP_SEQ_HI) << 32;
 }
 
-/* A destination page that only differs by a stamp written after the switch. */
-static int kvr_written_after(const unsigned char *src, const unsigned char *dst, uint64_t writes_done) {
+/* A destination page that only differs by a write made after the switch:
+ * its stamp, and the fill of bytes [16, write_bytes) that write made. */
+static int kvr_written_after(const unsigned char *src, const unsigned char *dst, uint64_t writes_done,
+                             uint32_t write_bytes) {
   uint64_t seq = kvr_stamp_seq(dst);
   if (seq == UINT64_MAX || seq < writes_done) return 0;
-  return memcmp(src + KVR_STAMP_BYTES, dst + KVR_STAMP_BYTES, KVR_PAGE_SIZE - KVR_STAMP_BYTES) == 0;
+  uint32_t rest = KVR_STAMP_BYTES;
+  for (; rest + 4 <= write_bytes; rest += 4)
+    if (kvr_get32(dst + rest) != KVR_FILL_WORD(seq, rest)) return 0;
+  return memcmp(src + rest, dst + rest, KVR_PAGE_SIZE - rest) == 0;
 }
 
-int kvr__integrity_check(kvr_qmp *src, kvr_qmp *dst, const char *dir, uint64_t base_addr,
+int kvr__integrity_check(kvr_qmp *src, kvr_qmp *dst, const char *dir, uint64_t base_addr, uint32_t write_bytes,
                          uint64_t pages, uint64_t writes_done, kvr_integrity *out) {
   memset(out, 0, sizeof *out);
   out->first_differing = out->first_src_seq = out->first_dst_seq = UINT64_MAX;
@@ -81,7 +86,7 @@ int kvr__integrity_check(kvr_qmp *src, kvr_qmp *dst, const char *dir, uint64_t b
       const unsigned char *ps = a + i * KVR_PAGE_SIZE, *pd = b + i * KVR_PAGE_SIZE;
       out->pages_compared++;
       if (memcmp(ps, pd, KVR_PAGE_SIZE) == 0) continue;
-      if (kvr_written_after(ps, pd, writes_done)) {
+      if (kvr_written_after(ps, pd, writes_done, write_bytes)) {
         out->written_after++;
         continue;
       }

@@ -164,6 +164,7 @@ typedef struct {
   uint64_t head_events, body_events;
   uint64_t body_start_ns, period_ns;
   int loop;                /* the guest repeats the body */
+  uint32_t write_bytes;    /* bytes one write changes (0: the stamp only) */
   uint64_t module_addr;    /* guest-physical address QEMU loads it at */
 } kvr_module_info;
 
@@ -211,7 +212,7 @@ typedef struct {
  * differs only by a stamp with seq >= writes_done (the source's count) was
  * written by the guest after switchover and is counted in written_after,
  * not as a difference. */
-int kvr__integrity_check(kvr_qmp *src, kvr_qmp *dst, const char *dir, uint64_t base_addr,
+int kvr__integrity_check(kvr_qmp *src, kvr_qmp *dst, const char *dir, uint64_t base_addr, uint32_t write_bytes,
                          uint64_t pages, uint64_t writes_done, kvr_integrity *out);
 
 /* Reads the guest's status block (KVR_STATUS_SIZE bytes at addr) through

@@ -204,6 +204,17 @@ int kvr__module_build(const mdl_scenario *s, const char *path, uint64_t kernel_e
     goto out;
   }
 
+  uint64_t write_bytes = KVR_PAGE_SIZE;
+  const char *wb = wl_meta_get(m, "write_bytes");
+  if (wb) {
+    char *end;
+    unsigned long long v = strtoull(wb, &end, 10);
+    if (end == wb || *end || wb[0] == '-' || v > KVR_PAGE_SIZE) {
+      rc = sim_errorf(SIM_EFORMAT, "%s: write_bytes=%s: expected 0..4096", s->workload, wb);
+      goto out;
+    }
+    write_bytes = v;
+  }
   if (pages > KVR_MAX_TRACE_PAGES) {
     rc = sim_errorf(SIM_ERANGE,
                     "%llu pages do not fit the replay guest (at most about 3.4 GiB of trace "
@@ -315,6 +326,10 @@ int kvr__module_build(const mdl_scenario *s, const char *path, uint64_t kernel_e
   kvr_put64(h + KVR_MOD_LATE_NS, gp->late_ns);
   kvr_put64(h + KVR_MOD_SLEEP_MIN, gp->sleep_min_ns);
   kvr_put64(h + KVR_MOD_WAKE_EARLY, gp->wake_early_ns);
+  /* The workload's write_bytes (else the whole page) where page content
+   * matters (xbzrle); otherwise the stamp only, as always. */
+  kvr_put32(h + KVR_MOD_WRITE_BYTES, s->xbzrle ? (uint32_t)write_bytes : 0u);
+  info->write_bytes = s->xbzrle ? (uint32_t)write_bytes : 0u;
   kvr_put32(h + KVR_MOD_TOTAL_BYTES, (uint32_t)total);
   uint32_t fnv = KVR_FNV_OFFSET;
   for (size_t i = KVR_MODULE_HEADER_SIZE; i < total; i++) fnv = (fnv ^ out.data[i]) * KVR_FNV_PRIME;

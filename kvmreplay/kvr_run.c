@@ -650,13 +650,21 @@ static int kvr_rounds_final(kvr_ctx *c, const kvr_sample *x, double downtime_ms,
 
 static void kvr_take_metrics(kvr_ctx *c, json_t *ret) {
   mdl_result *r = c->r;
-  json_t *ram = json_object_get(ret, "ram");
+  const mdl_scenario *s = c->s;
+  (void)s;
+  json_t *ram = json_object_get(ret, "ram"), *xbz = json_object_get(ret, "xbzrle-cache");
   /* Every metric column with a query-migrate field (mdl_schema.h): numbers
    * of the reply keep their last value when a reply lacks them; the "ram"
    * counters are read whenever the reply has a "ram" object. */
 #define KVR_TAKE_NONE(type, name, get, set)
 #define KVR_TAKE_TOP(type, name, get, set) KVR_TAKE_TOP_##type(name, get, set)
 #define KVR_TAKE_RAM(type, name, get, set) KVR_TAKE_RAM_##type(name, get, set)
+#define KVR_TAKE_XBZ(type, name, get, set) \
+  if (xbz) {                               \
+    uint64_t v = kvr_json_u64(xbz, name);  \
+    (void)v;                               \
+    set;                                   \
+  }
 #define KVR_TAKE_TOP_DOUBLE(name, get, set) \
   {                                         \
     double v = kvr_json_num(ret, name, get); \
@@ -985,7 +993,7 @@ static void kvr_after_completion(kvr_ctx *c) {
 
   kvr_integrity integ;
   uint64_t base_addr = (uint64_t)c->mod.base_page * KVR_PAGE_SIZE;
-  rc = kvr__integrity_check(c->src.qmp, c->dst.qmp, c->dir, base_addr, c->mod.pages,
+  rc = kvr__integrity_check(c->src.qmp, c->dst.qmp, c->dir, base_addr, c->mod.write_bytes, c->mod.pages,
                             kvr_le64(src_st + KVR_ST_WRITES), &integ);
   if (rc) {
     snprintf(r->integrity, sizeof r->integrity, "unchecked");

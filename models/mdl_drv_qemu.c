@@ -144,4 +144,71 @@ static void mdl__auto_converge(mdl__sim *S, uint64_t dirty_bytes, uint64_t xfer_
   mdl__guest_set_speed(S, 1.0 - pct / 100.0);
 }
 
-const mdl__driver mdl__driver_qemu = {MDL_DRIVER_QEMU, "qemu", 1, mdl__qemu_thread, mdl__auto_converge};
+/* ------------------------------------------------------------- xbzrle */
+
+/* Bytes of QEMU's XOR + run-length encoding of a page whose `changed`
+ * bytes differ from its cached copy, in one run (a write changes the same
+ * bytes each time, docs/workloads.md): the unchanged run's length and the
+ * changed run's length as ULEB128 (the unchanged run before it is short:
+ * one byte), then the changed bytes (migration/xbzrle.c). */
+static uint64_t mdl__xbzrle_encoded(uint64_t changed) {
+  if (!changed) return 0;
+  uint64_t uleb = 1;
+  for (uint64_t v = changed; v >= 128; v >>= 7) uleb++;
+  return 1 + uleb + changed;
+}
+
+/* QEMU 7.2's save_xbzrle_page (migration/ram.c) with its page cache
+ * (migration/page_cache.c), from the cursor's second pass on and not in
+ * post-copy: the cache is direct-mapped (slot = page mod slots), a slot's
+ * age is the dirty_sync_count of its last insert or hit, and a miss
+ * replaces another page only when that page is at least 2 syncs old. A
+ * miss sends the page in full and caches it (not in completion, when the
+ * guest is stopped); a hit encodes the delta: nothing changed, nothing
+ * sent; a delta larger than the page (overflow) sends the page in full;
+ * otherwise header + 1 + 2 + the delta. A zero page sent as such replaces
+ * the cached copy (xbzrle_cache_zero_page). docs/features.md. */
+static int mdl__xbzrle_page(mdl__sim *S, uint64_t page, int nonzero, uint64_t *bytes, double *cpu_ns) {
+  if (!S->xbz_page || !S->wrapped || S->pages_remote) return MDL__PAGE_PLAIN;
+  mdl_result *r = S->r;
+  uint64_t slot = page & S->xbz_mask, age = r->dirty_sync_count;
+  int cached = S->xbz_page[slot] == page;
+  int last_stage = S->stopped;
+  uint64_t *written = &S->written[page >> 6], bit = mdl_mask(page);
+  if (!nonzero) {
+    if (cached || S->xbz_page[slot] == UINT64_MAX || S->xbz_age[slot] + 2 <= age) {
+      S->xbz_page[slot] = page;
+      S->xbz_age[slot] = age;
+      *written &= ~bit;
+    }
+    return MDL__PAGE_PLAIN;
+  }
+  *cpu_ns += S->p->xbzrle_page_ns;
+  if (!cached) {
+    r->xbzrle_cache_miss++;
+    if (!last_stage && (S->xbz_page[slot] == UINT64_MAX || S->xbz_age[slot] + 2 <= age)) {
+      S->xbz_page[slot] = page;
+      S->xbz_age[slot] = age;
+      *written &= ~bit;
+    }
+    return MDL__PAGE_PLAIN;
+  }
+  S->xbz_age[slot] = age;
+  r->xbzrle_pages++;
+  /* Unchanged since cached: the log bit came from a write made before the
+   * page was last sent. */
+  uint64_t encoded = *written & bit ? mdl__xbzrle_encoded(S->write_bytes) : 0;
+  if (!last_stage) *written &= ~bit; /* the cache now holds what is sent */
+  if (encoded == 0) return MDL__PAGE_SKIPPED;
+  if (encoded > S->s->page_size) {
+    r->xbzrle_overflow++;
+    r->xbzrle_bytes += S->s->page_size;
+    return MDL__PAGE_PLAIN;
+  }
+  r->xbzrle_bytes += 1 + 2 + encoded; /* QEMU leaves out the 8-byte header */
+  *bytes = S->p->page_header_bytes + 1 + 2 + encoded;
+  return MDL__PAGE_ENCODED;
+}
+
+const mdl__driver mdl__driver_qemu = {MDL_DRIVER_QEMU, "qemu", 1, mdl__qemu_thread, mdl__auto_converge,
+                                      mdl__xbzrle_page};

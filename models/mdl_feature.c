@@ -11,11 +11,19 @@ static const mdl_feature_param mdl__auto_converge_params[] = {
     {"throttle-trigger-threshold", MDL_QMP_INT}, {NULL, MDL_QMP_INT},
 };
 
+static const mdl_feature_param mdl__xbzrle_params[] = {
+    {"xbzrle-cache-size", MDL_QMP_INT}, {NULL, MDL_QMP_INT},
+};
+
 static const mdl_feature mdl__features[] = {
     {"auto-converge", "auto-converge",
      "throttle the guest's vCPUs when a sync period dirtied more than throttle-trigger-threshold % of "
      "what it sent, twice; raise the throttle each time it happens again",
      mdl__auto_converge_params, "7.2, 10.0"},
+    {"xbzrle", "xbzrle",
+     "from the second pass on, send a page found in a cache of pages sent before as the XOR-RLE delta "
+     "against its cached copy (workload key write_bytes: how much a write changes)",
+     mdl__xbzrle_params, "7.2, 10.0"},
 };
 enum { MDL__FEATURES = sizeof mdl__features / sizeof mdl__features[0] };
 

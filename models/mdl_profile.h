@@ -69,6 +69,8 @@ typedef struct {
                                    2 MiB = 512); a multiple of 64 */
   double dest_region_ns;        /* destination: first page loaded into a huge
                                    page in pre-copy allocates it (0: off) */
+  double xbzrle_page_ns;        /* source CPU per page through XBZRLE (cache
+                                   lookup or insert, copy, encode) */
   uint64_t chunk_pages;         /* KVM lazy-clear chunk (1 GiB of pages) */
   uint64_t extra_nonzero_pages; /* other RAM blocks (firmware, ROMs) migrated */
   uint64_t extra_zero_pages;    /* after guest RAM, non-zero and zero */

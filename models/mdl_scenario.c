@@ -37,9 +37,10 @@ void mdl_scenario_defaults(mdl_scenario *s) {
   s->cpu_throttle_increment = 10;
   s->max_cpu_throttle = 99;
   s->throttle_trigger_threshold = 50;
+  s->xbzrle_cache_size = 64ull << 20;
 }
 
-typedef enum { P_TEXT, P_U32, P_U64, P_NS_S, P_NS_MS, P_RATE, P_BOOL, P_ALGO, P_SWITCH, P_MEMORY } p_kind;
+typedef enum { P_TEXT, P_U32, P_U64, P_NS_S, P_NS_MS, P_RATE, P_BOOL, P_ALGO, P_SWITCH, P_MEMORY, P_BYTES } p_kind;
 typedef struct {
   const char *key;
   p_kind kind;
@@ -107,6 +108,9 @@ static const p_field mdl__params[] = {
     F("cpu-throttle-tailslow", P_BOOL, cpu_throttle_tailslow, "0", "auto-converge: smaller steps near the needed throttle", 0, 0),
     F("max-cpu-throttle", P_U32, max_cpu_throttle, "99", "auto-converge: highest throttle (%)", 1, 99),
     F("throttle-trigger-threshold", P_U32, throttle_trigger_threshold, "50", "auto-converge: trigger when a period dirtied more than this % of what it sent", 1, 100),
+    F("xbzrle", P_BOOL, xbzrle, "0", "QEMU xbzrle: resend pages as deltas against a cache of pages sent before", 0, 0),
+    /* QEMU accepts a power-of-two number of pages (page_cache.c). */
+    F("xbzrle-cache-size", P_BYTES, xbzrle_cache_size, "64MiB", "xbzrle: page cache size (a power-of-two number of pages)", 4096, 1099511627776.0),
 };
 #undef T
 #undef F
@@ -147,6 +151,7 @@ static sim_quantity mdl__quantity(p_kind k) {
     case P_NS_S:
     case P_NS_MS: return SIM_QTY_NS;
     case P_RATE: return SIM_QTY_RATE;
+    case P_BYTES: return SIM_QTY_BYTES;
     default: return SIM_QTY_COUNT;
   }
 }
@@ -198,6 +203,7 @@ int mdl_scenario_set(mdl_scenario *s, const char *key, const char *value) {
     case P_NS_S:
     case P_NS_MS:
     case P_RATE:
+    case P_BYTES:
     case P_MEMORY: {
       /* Parsed into a copy, range-checked there, stored only when valid. */
       mdl_scenario probe = *s;
@@ -205,6 +211,9 @@ int mdl_scenario_set(mdl_scenario *s, const char *key, const char *value) {
       if (f->kind == P_RATE) {
         if ((rc = sim_parse_rate(value, SIM_RATE_BYTES, &r))) break;
         *(double *)(void *)dst = sim_rate_bytes_per_s(r, s->page_size);
+      } else if (f->kind == P_BYTES) {
+        if ((rc = sim_parse_bytes(value, s->page_size, &u))) break;
+        *(uint64_t *)(void *)dst = u;
       } else if (f->kind == P_MEMORY) {
         if ((rc = sim_parse_bytes(value, s->page_size, &u))) break;
         if (u % s->page_size)
@@ -248,7 +257,8 @@ void mdl_scenario_get(const mdl_scenario *s, const char *key, char *buf, size_t 
   switch (f->kind) {
     case P_TEXT: snprintf(buf, len, "%s", at); break;
     case P_U32: snprintf(buf, len, "%" PRIu32, *(const uint32_t *)(const void *)at); break;
-    case P_U64: snprintf(buf, len, "%" PRIu64, *(const uint64_t *)(const void *)at); break;
+    case P_U64:
+    case P_BYTES: snprintf(buf, len, "%" PRIu64, *(const uint64_t *)(const void *)at); break;
     case P_MEMORY: snprintf(buf, len, "%" PRIu64, s->pages * s->page_size); break;
     case P_NS_S: snprintf(buf, len, "%.9g", (double)*(const uint64_t *)(const void *)at / 1e9); break;
     case P_NS_MS: snprintf(buf, len, "%.6g", (double)*(const uint64_t *)(const void *)at / 1e6); break;
@@ -269,6 +279,10 @@ int mdl_scenario_validate(const mdl_scenario *s) {
     return sim_errorf(SIM_ERANGE, "page-size=%u: expected a power of two", s->page_size);
   if ((unsigned)s->algo >= MDL_ALGO_COUNT || (unsigned)s->switch_policy > MDL_SWITCH_TIME)
     return sim_errorf(SIM_EINVAL, "algo or switch-policy out of range"); /* defensive: set by code */
+  uint64_t cache_pages = s->xbzrle_cache_size / s->page_size;
+  if (s->xbzrle_cache_size % s->page_size || (cache_pages & (cache_pages - 1)))
+    return sim_errorf(SIM_ERANGE, "xbzrle-cache-size=%llu: expected a power-of-two number of %u-byte pages "
+                      "(QEMU's page cache), e.g. 64MiB", (unsigned long long)s->xbzrle_cache_size, s->page_size);
   if ((double)s->pages + (double)s->guest_offset + (double)s->guest_extra_pages > MDL__MAX_PAGES)
     return sim_errorf(SIM_ERANGE, "pages + guest-offset + guest-extra-pages exceed 2^40");
   return 0;

@@ -63,6 +63,9 @@ typedef struct {
   int cpu_throttle_tailslow;           /* (no) */
   uint32_t max_cpu_throttle;           /* % (99) */
   uint32_t throttle_trigger_threshold; /* % of the bytes sent (50) */
+  /* xbzrle: */
+  int xbzrle;
+  uint64_t xbzrle_cache_size;          /* bytes, a power-of-two number of pages (64 MiB) */
 } mdl_scenario;
 
 /* Defaults: qemu-7.2, precopy, 128 MiB/s, 300 ms, 60 s timeout, seed 1,
@@ -174,6 +177,11 @@ typedef struct {
    * and the workload time the guest lost to it. */
   uint64_t cpu_throttle_pct;
   double guest_throttle_ms;
+  /* xbzrle (QEMU's xbzrle-cache counters): pages that hit the cache and
+   * were encoded (overflows and unchanged pages included), their bytes
+   * (encoded, or the page size for an overflow, page headers excluded),
+   * cache misses, and pages whose encoding overflowed. */
+  uint64_t xbzrle_pages, xbzrle_bytes, xbzrle_cache_miss, xbzrle_overflow;
   /* Real-run extras (empty for sim). */
   char integrity[48];         /* "ok", "N differing pages", "" */
   char accel[16];             /* kvm | tcg */

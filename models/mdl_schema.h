@@ -21,7 +21,8 @@
  *            missing cell loads as "", 0 or -1 (TEXT, U64, DOUBLE).
  *            MDL_DERIVED for a column computed from other columns;
  *   QSEC, qname  where kvmreplay reads the metric in QEMU's query-migrate
- *            reply: TOP (the reply itself) or RAM (its "ram" object) and
+ *            reply: TOP (the reply itself), RAM (its "ram" object) or XBZ
+ *            (its "xbzrle-cache" object) and
  *            the field's name; NONE and "" when QEMU has no such field;
  *   unit     the cell's unit for the docs ("" for none);
  *   meaning  one sentence for the docs, saying when the cell is empty.
@@ -117,7 +118,10 @@ static inline uint64_t mdl_schema_ns(double v, double ns_per_unit) {
     NONE, "", "%", "auto-converge: highest throttle (empty when off)")                                \
   X(throttle_trigger_threshold, U64, s->auto_converge, s->throttle_trigger_threshold,                 \
     s->throttle_trigger_threshold = (uint32_t)v, NONE, "", "%",                                       \
-    "auto-converge: dirtied / sent per period that counts as not converging (empty when off)")
+    "auto-converge: dirtied / sent per period that counts as not converging (empty when off)")       \
+  X(xbzrle, U64, 1, (uint64_t)s->xbzrle, s->xbzrle = v != 0, NONE, "", "", "1 when QEMU's xbzrle was on") \
+  X(xbzrle_cache_size, U64, s->xbzrle, s->xbzrle_cache_size, s->xbzrle_cache_size = v, NONE, "", "bytes", \
+    "xbzrle: page cache size (empty when off)")
 
 /* The metrics (docs/design.md, "Metrics"), the same for both sources; a
  * column is named after QEMU's field where query-migrate has one. */
@@ -162,6 +166,14 @@ static inline uint64_t mdl_schema_ns(double v, double ns_per_unit) {
     "auto-converge: the highest CPU throttle reached (real: last seen while active; empty when off)") \
   X(guest_throttle_ms, DOUBLE, s->auto_converge, r->guest_throttle_ms, r->guest_throttle_ms = v, NONE, \
     "", "ms", "auto-converge: workload time the guest lost to the throttle (empty when off)")        \
+  X(xbzrle_pages, U64, s->xbzrle, r->xbzrle_pages, r->xbzrle_pages = v, XBZ, "pages", "pages",         \
+    "xbzrle: pages found in the cache and encoded (empty when off)")                                 \
+  X(xbzrle_bytes, U64, s->xbzrle, r->xbzrle_bytes, r->xbzrle_bytes = v, XBZ, "bytes", "bytes",         \
+    "xbzrle: their encoded bytes (page size for an overflow), page headers excluded (empty when off)") \
+  X(xbzrle_cache_miss, U64, s->xbzrle, r->xbzrle_cache_miss, r->xbzrle_cache_miss = v, XBZ,            \
+    "cache-miss", "pages", "xbzrle: pages not in the cache, sent in full (empty when off)")          \
+  X(xbzrle_overflow, U64, s->xbzrle, r->xbzrle_overflow, r->xbzrle_overflow = v, XBZ, "overflow",      \
+    "pages", "xbzrle: pages whose delta was larger than the page, sent in full (empty when off)")   \
   X(switch_time_ms, DOUBLE, r->switch_time_ms >= 0, r->switch_time_ms, r->switch_time_ms = v, NONE,   \
     "", "ms", "when a post-copy switch happened (empty if none)")                                    \
   X(integrity, TEXT, 1, r->integrity, MDL_TEXT_SET(r->integrity, v), NONE, "", "",                    \

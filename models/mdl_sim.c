@@ -17,6 +17,7 @@
 #include "mdl_sim.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,7 +97,7 @@ void mdl__guest_advance(mdl__sim *S, double until) {
           return; /* the access completes when the page arrives */
         }
       }
-    } else {
+    } else if (!S->written) {
       for (; pos < len && ev[pos].time_ns <= limit; pos++) {
         if (pos + AHEAD < len) __builtin_prefetch(&S->mem.lz[ev[pos + AHEAD].pfn >> 6], 1);
         if (ev[pos].op != WL_OP_WRITE) continue;
@@ -104,6 +105,15 @@ void mdl__guest_advance(mdl__sim *S, double until) {
         mdl_lognz *w = &S->mem.lz[p >> 6];
         w->log |= mdl_mask(p);
         w->nonzero |= mdl_mask(p);
+      }
+    } else { /* xbzrle: also what changed since it was cached */
+      for (; pos < len && ev[pos].time_ns <= limit; pos++) {
+        if (ev[pos].op != WL_OP_WRITE) continue;
+        uint64_t p = ev[pos].pfn;
+        mdl_lognz *w = &S->mem.lz[p >> 6];
+        w->log |= mdl_mask(p);
+        w->nonzero |= mdl_mask(p);
+        S->written[p >> 6] |= mdl_mask(p);
       }
     }
     S->accesses += pos - S->ev_pos;
@@ -286,6 +296,7 @@ static void mdl__cursor_after(mdl__sim *S, uint64_t page) {
     return;
   }
   S->cursor = 0;
+  S->wrapped = 1;
   if (S->p->block_name_bytes) mdl__put(S, S->p->block_name_bytes, 0, 1);
 }
 
@@ -295,15 +306,23 @@ void mdl__send_page(mdl__sim *S, uint64_t page) {
   int nonzero = mdl_is_nonzero(&S->mem, page) || !S->p->detect_zero_pages;
   S->mem.dirty[page >> 6] &= ~mdl_mask(page);
   S->mem.dirty_count--;
-  S->pages_sent++;
-  if (nonzero)
-    S->r->normal_pages++;
-  else
-    S->r->zero_pages++;
   uint64_t bytes = nonzero ? S->normal_bytes : S->zero_bytes;
   double cpu = nonzero ? S->p->normal_page_ns : S->p->zero_page_ns;
-  mdl__put_recv(S, bytes, cpu, mdl__recv_ns(S, page, (uint64_t)nonzero, (uint64_t)!nonzero), 1);
-  mdl__region_load(S, page);
+  /* A feature may send the page another way (xbzrle: a delta). */
+  int how = S->drv->encode_page ? S->drv->encode_page(S, page, nonzero, &bytes, &cpu) : MDL__PAGE_PLAIN;
+  if (how == MDL__PAGE_PLAIN) {
+    S->pages_sent++;
+    if (nonzero)
+      S->r->normal_pages++;
+    else
+      S->r->zero_pages++;
+  }
+  if (how != MDL__PAGE_SKIPPED) {
+    mdl__put_recv(S, bytes, cpu, mdl__recv_ns(S, page, (uint64_t)nonzero, (uint64_t)!nonzero), 1);
+    mdl__region_load(S, page);
+  } else {
+    S->t += cpu;
+  }
   if (S->blocked && page == S->fault_page && S->fault_page_arrival < 0)
     S->fault_page_arrival = S->link_free + S->latency_ns;
   mdl__cursor_after(S, page);
@@ -313,6 +332,7 @@ void mdl__send_page(mdl__sim *S, uint64_t page) {
  * access can interleave with it and the whole word fits the budget and the
  * step. Returns pages sent (0: take the page-by-page path). */
 uint64_t mdl__send_word(mdl__sim *S, double step_end, int guest_can_run) {
+  if (S->xbz_page && S->wrapped && !S->pages_remote) return 0; /* xbzrle: page by page */
   uint64_t w = S->cursor >> 6;
   uint64_t bits = S->mem.dirty[w] & (~0ull << (S->cursor & 63));
   if (!bits) return 0;
@@ -569,6 +589,18 @@ static int mdl__open_workload(mdl__sim *S) {
   if (m->pages > pages)
     return sim_errorf(SIM_ERANGE, "%s: trace has %llu pages but the guest only %llu", s->workload,
                       (unsigned long long)m->pages, (unsigned long long)pages);
+  /* Page content: how much of a page one write changes (docs/workloads.md). */
+  S->write_bytes = s->page_size;
+  const char *wb = wl_meta_get(m, "write_bytes");
+  if (wb) {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(wb, &end, 10);
+    if (errno || end == wb || *end || wb[0] == '-' || v > s->page_size)
+      return sim_errorf(SIM_EFORMAT, "%s: write_bytes=%s: expected 0..%u (the page size)", s->workload, wb,
+                        s->page_size);
+    S->write_bytes = v;
+  }
   /* Guest memory: [offset][trace pages][extra pages][other RAM blocks:
    * non-zero, then zero] (QEMU migrates its RAM blocks largest first). */
   S->offset = s->guest_offset;
@@ -649,6 +681,23 @@ int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_res
   S->fault_page_arrival = -1;
   S->clock_speed = 1;
   S->drv = driver;
+  if (s->xbzrle && driver->encode_page) {
+    uint64_t slots = s->xbzrle_cache_size / s->page_size; /* a power of two (validated) */
+    S->xbz_page = malloc(slots * sizeof *S->xbz_page);
+    S->xbz_age = calloc(slots, sizeof *S->xbz_age);
+    if (!S->xbz_page || !S->xbz_age) {
+      rc = sim_errorf(SIM_ENOMEM, "out of memory (xbzrle cache of %llu pages)", (unsigned long long)slots);
+      goto out;
+    }
+    for (uint64_t i = 0; i < slots; i++) S->xbz_page[i] = UINT64_MAX;
+    S->xbz_mask = slots - 1;
+    S->written = malloc(S->mem.words * sizeof *S->written);
+    if (!S->written) {
+      rc = sim_errorf(SIM_ENOMEM, "out of memory");
+      goto out;
+    }
+    memset(S->written, 0xff, S->mem.words * sizeof *S->written); /* nothing cached yet */
+  }
   if (profile->dirty_log == MDL_DIRTY_LOG_KVM && profile->chunk_pages >= 64) {
     S->chunks = (S->mem.pages + profile->chunk_pages - 1) / profile->chunk_pages;
     S->chunk_needs_clear = calloc(S->chunks, 1);
@@ -682,6 +731,9 @@ int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_res
 out:
   free(S->chunk_needs_clear);
   free(S->region_loaded);
+  free(S->xbz_page);
+  free(S->xbz_age);
+  free(S->written);
   free(S->fl);
   free(S->ev);
   wl_player_free(S->player);

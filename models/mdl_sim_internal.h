@@ -97,6 +97,19 @@ typedef struct mdl__sim {
   double dirty_pages_rate;
   uint64_t rate_period_bytes0; /* transferred at the period's start */
 
+  /* Page content: bytes of a page one write changes (the workload's
+   * write_bytes, else the page size). */
+  uint64_t write_bytes;
+  int wrapped; /* the cursor has completed its first pass */
+  /* xbzrle (mdl_drv_qemu.c): QEMU's page cache, direct-mapped; per slot the
+   * page it holds (UINT64_MAX: empty) and its age (a dirty_sync_count). */
+  uint64_t *xbz_page, *xbz_age;
+  uint64_t xbz_mask;
+  /* xbzrle: pages written since their content was last cached (bitmap);
+   * a page sent again without a write since (its log bit was set by a
+   * write before the send) encodes to nothing. */
+  uint64_t *written;
+
   /* auto-converge (mdl_drv_qemu.c): QEMU's throttle and trigger count. */
   uint32_t throttle_pct;
   int dirty_rate_high_cnt;
@@ -114,7 +127,13 @@ struct mdl__driver {
    * than 1 s since the last one) with the bytes dirtied and transferred in
    * it, before the round opens; NULL: nothing to do. */
   void (*sync_period)(mdl__sim *S, uint64_t dirty_bytes, uint64_t xfer_bytes);
+  /* Called by mdl__send_page for every page before it is sent: returns
+   * MDL__PAGE_PLAIN to send it as usual (normal or zero page), or
+   * MDL__PAGE_ENCODED with its wire bytes and CPU cost in *bytes and *cpu_ns,
+   * or MDL__PAGE_SKIPPED when nothing is sent; NULL: always plain. */
+  int (*encode_page)(mdl__sim *S, uint64_t page, int nonzero, uint64_t *bytes, double *cpu_ns);
 };
+enum { MDL__PAGE_PLAIN, MDL__PAGE_ENCODED, MDL__PAGE_SKIPPED };
 
 extern const mdl__driver mdl__driver_qemu;
 extern const mdl__driver mdl__driver_xen;

@@ -469,6 +469,42 @@ static void test_auto_converge(void **state) {
   mdl_result_free(&r);
 }
 
+/* xbzrle on the same guest with writes that change 64 bytes of a page:
+ * QEMU encodes pages it finds in its cache, and the simulator's counters
+ * follow QEMU's (docs/features.md). */
+static void test_xbzrle(void **state) {
+  (void)state;
+  if (!have_qemu()) skip();
+  mdl_scenario s;
+  base_scenario(&s, MDL_ALGO_PRECOPY);
+  snprintf(s.name, sizeof s.name, "ci-xbzrle");
+  snprintf(s.workload, sizeof s.workload, "uniform:wss=16384,rate=12000,nonzero=1,write_bytes=64");
+  assert_int_equal(mdl_scenario_set(&s, "duration", "0"), 0);
+  assert_int_equal(mdl_scenario_set(&s, "max-bandwidth", "32MiB/s"), 0);
+  assert_int_equal(mdl_scenario_set(&s, "xbzrle", "yes"), 0);
+  mdl_result r;
+  kvr_info info;
+  kvr_options o;
+  run_opts(&o);
+  assert_int_equal(kvr_run(&s, &o, &r, &info), 0);
+  print_result(&s, &r, &info);
+  check_completed(&s, &r, &info);
+  mdl_result sim;
+  simulate_replayed(&s, &sim);
+  print_message("%s: xbzrle pages %llu / %llu, bytes %llu / %llu, misses %llu / %llu (real / sim)\n", s.name,
+                (unsigned long long)r.xbzrle_pages, (unsigned long long)sim.xbzrle_pages,
+                (unsigned long long)r.xbzrle_bytes, (unsigned long long)sim.xbzrle_bytes,
+                (unsigned long long)r.xbzrle_cache_miss, (unsigned long long)sim.xbzrle_cache_miss);
+  assert_true(r.xbzrle_pages > 1000 && r.xbzrle_cache_miss > 1000);
+  assert_int_equal(r.xbzrle_overflow, 0);
+  assert_true(r.xbzrle_bytes < 100 * r.xbzrle_pages); /* ~64 changed bytes, not pages */
+  assert_int_equal(sim.status, MDL_STATUS_COMPLETED);
+  assert_true(sim.xbzrle_pages > r.xbzrle_pages / 2 && sim.xbzrle_pages < 2 * r.xbzrle_pages);
+  assert_true(sim.xbzrle_cache_miss > r.xbzrle_cache_miss / 2 && sim.xbzrle_cache_miss < 2 * r.xbzrle_cache_miss);
+  mdl_result_free(&sim);
+  mdl_result_free(&r);
+}
+
 /* ------------------------------------------------------- failures */
 
 typedef struct {
@@ -591,6 +627,7 @@ int main(void) {
       cmocka_unit_test(test_hybrid),
       cmocka_unit_test(test_hybrid_nonconverge),
       cmocka_unit_test(test_auto_converge),
+      cmocka_unit_test(test_xbzrle),
       cmocka_unit_test(test_kill_destination),
       cmocka_unit_test(test_kill_source),
       cmocka_unit_test(test_sigterm),

@@ -171,6 +171,12 @@ static void fill_run(int k, mdl_scenario *s, mdl_result *r) {
   s->throttle_trigger_threshold = 61;
   r->cpu_throttle_pct = 65;
   r->guest_throttle_ms = 432.25;
+  s->xbzrle = 1;
+  s->xbzrle_cache_size = 128ull << 20;
+  r->xbzrle_pages = 7001;
+  r->xbzrle_bytes = 7002;
+  r->xbzrle_cache_miss = 7003;
+  r->xbzrle_overflow = 7004;
   r->status = k == 1 ? MDL_STATUS_COMPLETED : MDL_STATUS_NOT_CONVERGED;
   snprintf(r->failure, sizeof r->failure, "why, \"quoted\" %d", k);
   r->total_time_ms = 1111.125;

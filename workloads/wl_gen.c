@@ -51,6 +51,11 @@ static const wl__keydoc wl__common_keys[] = {
     {"nonzero", NULL, "none",
      "initial image: a fraction of the guest (0.5 or 50% = pages "
      "[0, 0.5*pages)) or one range A-B of non-zero pages"},
+    {"write_bytes", NULL, "page size",
+     "bytes of a page one write changes, the same bytes each time "
+     "(1..page size; XBZRLE sends about this much per page)"},
+    {"compress_ratio", NULL, "1",
+     "compressed / raw size of a non-zero page (0 to 1)"},
     {NULL, NULL, NULL, NULL}};
 
 #define WL__KEY_WSS                                                          \
@@ -209,6 +214,8 @@ void wl__gen_close(wl__gen *g) {
 }
 
 int wl__gen_set_nonzero(wl__gen *g, const wl__params *p) {
+  g->write_bytes = p->write_bytes;
+  g->compress_ratio = p->compress_ratio;
   if (!p->has_nonzero) return 0;
   g->nonzero = malloc(sizeof *g->nonzero);
   if (!g->nonzero) return sim_errorf(SIM_ENOMEM, "out of memory");
@@ -362,6 +369,13 @@ static int wl__apply_key(const char *gen, const char *key, const char *value,
       rc = sim_errorf(SIM_ERANGE, "exponent must be in (0, 10]");
   } else if (strcmp(key, "nonzero") == 0) {
     rc = wl__parse_nonzero(value, env->pages, p);
+  } else if (strcmp(key, "write_bytes") == 0) {
+    rc = sim_parse_count(value, &p->write_bytes);
+    if (!rc && (p->write_bytes < 1 || p->write_bytes > env->page_size))
+      rc = sim_errorf(SIM_ERANGE, "must be 1..%u (the page size)", env->page_size);
+  } else if (strcmp(key, "compress_ratio") == 0) {
+    rc = sim_parse_fraction(value, &p->compress_ratio);
+    if (!rc && p->compress_ratio <= 0) rc = sim_errorf(SIM_ERANGE, "must be above 0");
   } else if (strcmp(key, "points") == 0) {
     free(p->point_ns);
     free(p->point_pages);
@@ -701,6 +715,14 @@ static int wl__build_meta(const char *spec, const wl_open_opts *opts,
       (rc = wl_meta_set_nonzero(m, root->nonzero, root->nonzero_count)))
     return rc;
   if ((rc = wl_meta_set(m, "generator", spec))) return rc;
+  if (root->write_bytes) {
+    snprintf(num, sizeof num, "%" PRIu64, root->write_bytes);
+    if ((rc = wl_meta_set(m, "write_bytes", num))) return rc;
+  }
+  if (root->compress_ratio > 0) {
+    snprintf(num, sizeof num, "%.6g", root->compress_ratio);
+    if ((rc = wl_meta_set(m, "compress_ratio", num))) return rc;
+  }
   snprintf(num, sizeof num, "%" PRIu64, opts->seed);
   if ((rc = wl_meta_set(m, "seed", num))) return rc;
   if (opts->duration_ns > 0) {

@@ -51,6 +51,11 @@ typedef struct {
   double s;           /* zipf exponent, > 0 */
   int has_nonzero;    /* initial image requested */
   wl_range nonzero;   /* ... as one inclusive range */
+  /* Page content (docs/workloads.md, "Page content"): bytes of a page one
+   * write changes and compressed/raw size of a non-zero page; 0 when not
+   * given (the metadata then leaves them out and consumers use defaults). */
+  uint64_t write_bytes;
+  double compress_ratio;
   uint64_t *point_ns; /* curve points: time since start (strictly rising) */
   uint64_t *point_pages; /* ... distinct pages dirtied by then (rising) */
   size_t npoints;
@@ -94,6 +99,8 @@ struct wl__gen {
   wl_range *nonzero; /* initial image: sorted, coalesced; owned */
   size_t nonzero_count;
   int has_reads; /* can emit reads (the trace then needs an op column) */
+  uint64_t write_bytes;  /* page content keys, 0: not given (wl__params) */
+  double compress_ratio;
 };
 
 /* ---------------------------------------------------------- registry */
@@ -116,6 +123,7 @@ int wl__params_parse(const wl__gen_type *type, const char *args,
 void wl__params_free(wl__params *p);
 
 /* Copies p's initial-image request into g (allocates). 0 or SIM_ENOMEM. */
+/* The initial image and page-content keys of p into g. */
 int wl__gen_set_nonzero(wl__gen *g, const wl__params *p);
 
 /* ------------------------------------------------------- randomness */

@@ -59,6 +59,9 @@
                                      the next event is further away than
                                      this; 0 = always spin */
 #define KVR_MOD_WAKE_EARLY 112u   /* u64 ns: wake this long before it */
+#define KVR_MOD_WRITE_BYTES 120u  /* u32: bytes of a page one write changes,
+                                     the stamp's 16 included; 0 or <= 16:
+                                     the stamp only (docs/features.md) */
 #define KVR_MODULE_HEADER_SIZE 128u
 
 #define KVR_MODFLAG_LOOP 1u /* repeat the body every period_ns */
@@ -81,6 +84,12 @@
 #define KVR_STAMP_MAGIC_OFF 8u
 #define KVR_STAMP_CHECK 12u /* ~seq_lo */
 #define KVR_STAMP_BYTES 16u
+
+/* With write_bytes W > 16, a write also fills bytes [16, W) with words
+ * derived from its seq, so the same bytes change on every write (XBZRLE
+ * then sends about W bytes per page) and the integrity check can tell a
+ * page written after a post-copy switch. */
+#define KVR_FILL_WORD(seq, offset) ((uint32_t)(seq) * 2654435761u + (uint32_t)(offset) * 0x01010101u)
 
 /* Status block in guest memory (address announced in the READY line). */
 #define KVR_STATUS_MAGIC 0x5352564bu /* "KVRS" */

@@ -319,6 +319,7 @@ typedef struct {
   uint64_t head_events, body_events;
   uint64_t body_start_ns, period_ns, report_ns, late_ns;
   uint64_t sleep_min_ns, wake_early_ns;
+  uint32_t write_bytes;
 } module;
 
 static void module_load(module *m, uint32_t start, uint32_t end) {
@@ -357,6 +358,8 @@ static void module_load(module *m, uint32_t start, uint32_t end) {
   m->late_ns = rd64(d + KVR_MOD_LATE_NS);
   m->sleep_min_ns = rd64(d + KVR_MOD_SLEEP_MIN);
   m->wake_early_ns = rd64(d + KVR_MOD_WAKE_EARLY);
+  m->write_bytes = rd32(d + KVR_MOD_WRITE_BYTES);
+  if (m->write_bytes > KVR_PAGE_SIZE) fail("module_bad_write_bytes", m->write_bytes);
   if (m->sleep_min_ns && m->sleep_min_ns <= m->wake_early_ns) fail("module_bad_sleep", m->sleep_min_ns);
   if (m->pages == 0) fail("module_no_pages", 0);
   if (m->report_ns == 0) m->report_ns = 100000000u;
@@ -563,6 +566,7 @@ static _Noreturn void replay(const module *m) {
         w[KVR_STAMP_SEQ_HI / 4] = (uint32_t)(seq >> 32);
         w[KVR_STAMP_MAGIC_OFF / 4] = KVR_STAMP_MAGIC;
         w[KVR_STAMP_CHECK / 4] = ~(uint32_t)seq;
+        for (uint32_t o = KVR_STAMP_BYTES; o + 4 <= m->write_bytes; o += 4) w[o / 4] = KVR_FILL_WORD(seq, o);
       }
       uint64_t t_b = rdtsc();
       uint64_t dur = ticks_to_ns(t_b - t_a);
