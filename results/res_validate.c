@@ -16,7 +16,7 @@
 static const char *const res__metric_names[RES_M_COUNT] = {
     "total_time_ms", "transferred_bytes", "downtime_ms", "setup_time_ms", "dirty_sync_count",
     "postcopy_requests", "guest_stall_ms", "delayed_share", "delay_p50_ms", "delay_p99_ms",
-    "cpu_throttle_percentage", "guest_throttle_ms"};
+    "cpu_throttle_percentage", "guest_throttle_ms", "xbzrle_pages", "xbzrle_bytes", "xbzrle_cache_miss"};
 static const int res__metric_ms[RES_M_COUNT] = {[RES_M_DOWNTIME] = 1, [RES_M_STALL] = 1,
                                                 [RES_M_DELAY_P50] = 1, [RES_M_DELAY_P99] = 1,
                                                 [RES_M_SETUP] = 1, [RES_M_THROTTLE_LOSS] = 1};
@@ -34,8 +34,18 @@ static double res__metric(const mdl_result *r, int m) {
     case RES_M_DELAY_P50: return r->delay_p50_ms;
     case RES_M_THROTTLE: return (double)r->cpu_throttle_pct;
     case RES_M_THROTTLE_LOSS: return r->guest_throttle_ms;
+    case RES_M_XBZ_PAGES: return (double)r->xbzrle_pages;
+    case RES_M_XBZ_BYTES: return (double)r->xbzrle_bytes;
+    case RES_M_XBZ_MISS: return (double)r->xbzrle_cache_miss;
     default: return r->delay_p99_ms;
   }
+}
+
+/* Whether the scenario turns on the feature metric m counts for (every
+ * metric before RES_M_THROTTLE belongs to no feature). */
+static int res__feature_on(const mdl_scenario *s, int m) {
+  if (m < RES_M_THROTTLE) return 1;
+  return m <= RES_M_THROTTLE_LOSS ? s->auto_converge : s->xbzrle;
 }
 
 /* Whether metric m is compared for this pair: guest-side metrics only where
@@ -116,7 +126,7 @@ int res_validate(const res_case *cases, size_t ncases, res_validation *out) {
           stall_ok++;
       }
       for (int m = 0; m < RES_M_COUNT; m++) {
-        if (!res__applies(c->sim, real, m)) continue;
+        if (!res__feature_on(c->scenario, m) || !res__applies(c->sim, real, m)) continue;
         res_metric_error *e = &out->metric[m];
         double pred = res__metric(c->sim, m), meas = res__metric(real, m);
         rel[m][e->n] = res__abs_pct(pred, meas);
@@ -203,7 +213,7 @@ static int res__errors_csv(const char *dir, const res_case *cases, size_t ncases
     const res_case *k = &cases[i];
     const char *real_status = k->nreal ? mdl_status_name(k->real[0]->status) : "";
     for (int m = 0; m < RES_M_COUNT && !rc; m++) {
-      if (m >= RES_M_THROTTLE && !k->scenario->auto_converge) continue; /* a feature it does not use */
+      if (!res__feature_on(k->scenario, m)) continue; /* a feature it does not use */
       double med, lo, hi;
       size_t n = res__real_stats(k, m, &med, &lo, &hi);
       double pred = res__metric(k->sim, m);
@@ -243,7 +253,7 @@ static int res__scatter(const char *dir, const res_case *cases, size_t ncases, i
   for (size_t i = 0; i < ncases; i++) {
     double med, lo, top;
     if (!res__real_stats(&cases[i], m, &med, &lo, &top) || cases[i].sim->status != MDL_STATUS_COMPLETED ||
-        (m >= RES_M_THROTTLE && !cases[i].scenario->auto_converge))
+        !res__feature_on(cases[i].scenario, m))
       continue;
     x[n] = med;
     y[n] = res__metric(cases[i].sim, m);
@@ -384,8 +394,8 @@ int res_validate_write(const char *dir, const res_case *cases, size_t ncases,
             pa, e->n);
   }
   fprintf(o, "\nErrors are per real run, |predicted - measured| / measured; guest-side metrics "
-             "count the runs whose real migration went through post-copy, the auto-converge counters "
-             "the runs of scenarios that turn it on.\n");
+             "count the runs whose real migration went through post-copy, a feature's counters "
+             "(throttle, xbzrle) the runs of scenarios that turn the feature on.\n");
   fprintf(o, "\n| check | result | target |\n|---|---:|---:|\n");
   fprintf(o, "| dirty_sync_count exact | %.0f%% of runs | - |\n", v->syncs_exact_share * 100);
   fprintf(o, "| downtime within max(20%%, 5 ms) | %.0f%% of runs | ≥ 85%% |\n", v->downtime_ok_share * 100);

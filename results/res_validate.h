@@ -22,11 +22,12 @@ typedef struct {
 /* The metrics compared, in report order. The guest-side ones count only
  * runs where they apply: post-copy metrics where the real run went
  * through post-copy, delay percentiles where both sides delayed an access,
- * the auto-converge counters where the scenario turns it on. */
+ * a feature's counters where the scenario turns the feature on. */
 enum {
   RES_M_TOTAL, RES_M_BYTES, RES_M_DOWNTIME, RES_M_SETUP, RES_M_SYNCS,
   RES_M_REQUESTS, RES_M_STALL, RES_M_DELAYED, RES_M_DELAY_P50, RES_M_DELAY_P99,
   RES_M_THROTTLE, RES_M_THROTTLE_LOSS,
+  RES_M_XBZ_PAGES, RES_M_XBZ_BYTES, RES_M_XBZ_MISS,
   RES_M_COUNT
 };
 
