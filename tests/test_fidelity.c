@@ -150,12 +150,36 @@ static void test_validation_set_qemu10(void **state) {
   assert_true(v.stall_ok_share >= 0.90);
 }
 
+/* The features set (docs/features.md, "Measured"): auto-converge and
+ * xbzrle runs on QEMU 7.2 replayed through the simulator. Each feature's
+ * rule and its counters are pinned here: a throttle step one period late,
+ * a cache that keeps no page, unchanged pages sent, each moves these. */
+static void test_validation_set_features(void **state) {
+  (void)state;
+  res_validation v;
+  validate_set("scenarios/validation-features.ini", "docs/validation-features/real", "qemu-7.2-tcg", &v);
+  print_summary("features set, QEMU 7.2", &v);
+  const res_metric_error *m = v.metric;
+  assert_true(v.runs >= 39);
+  assert_true(v.convergence_ok_share == 1.0);
+  assert_true(m[RES_M_TOTAL].median_abs_pct <= 2.0);
+  assert_true(m[RES_M_TOTAL].p90_abs_pct <= 5.0);
+  assert_true(m[RES_M_BYTES].median_abs_pct <= 1.5);
+  assert_true(m[RES_M_BYTES].p90_abs_pct <= 4.0);
+  assert_true(m[RES_M_THROTTLE].n >= 18 && m[RES_M_THROTTLE].median_abs_pct <= 1.0);
+  assert_true(m[RES_M_THROTTLE_LOSS].median_abs_pct <= 5.0);
+  assert_true(m[RES_M_XBZ_PAGES].n >= 12 && m[RES_M_XBZ_PAGES].median_abs_pct <= 2.0);
+  assert_true(m[RES_M_XBZ_MISS].median_abs_pct <= 1.0);
+  assert_true(m[RES_M_XBZ_BYTES].median_abs_pct <= 8.0);
+}
+
 int main(void) {
   sim_install_gsl_handler();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_validation_set),
       cmocka_unit_test(test_calibration_set),
       cmocka_unit_test(test_validation_set_qemu10),
+      cmocka_unit_test(test_validation_set_features),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
