@@ -210,5 +210,20 @@ static int mdl__xbzrle_page(mdl__sim *S, uint64_t page, int nonzero, uint64_t *b
   return MDL__PAGE_ENCODED;
 }
 
+/* --------------------------------------------------- postcopy-preempt */
+
+/* QEMU 7.2 with postcopy-preempt (migration/ram.c,
+ * postcopy_preempt_choose_channel): a page the destination asked for goes
+ * on the preempt channel, a socket of its own, and the destination's
+ * preempt thread places it; so it does not wait behind the pages already
+ * queued on the main stream, but it is still sent by the migration thread,
+ * which starts no iteration while the rate-limit budget is spent
+ * (docs/postcopy-faults.md). docs/features.md. */
+static int mdl__preempt_requested(mdl__sim *S, uint64_t page, double *arrival) {
+  if (!S->s->postcopy_preempt) return 0;
+  *arrival = mdl__send_page_aside(S, page);
+  return 1;
+}
+
 const mdl__driver mdl__driver_qemu = {MDL_DRIVER_QEMU, "qemu", 1, mdl__qemu_thread, mdl__auto_converge,
-                                      mdl__xbzrle_page};
+                                      mdl__xbzrle_page, mdl__preempt_requested};

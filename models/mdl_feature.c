@@ -15,6 +15,8 @@ static const mdl_feature_param mdl__xbzrle_params[] = {
     {"xbzrle-cache-size", MDL_QMP_INT}, {NULL, MDL_QMP_INT},
 };
 
+static const mdl_feature_param mdl__no_params[] = {{NULL, MDL_QMP_INT}};
+
 static const mdl_feature mdl__features[] = {
     {"auto-converge", "auto-converge",
      "throttle the guest's vCPUs when a sync period dirtied more than throttle-trigger-threshold % of "
@@ -24,6 +26,10 @@ static const mdl_feature mdl__features[] = {
      "from the second pass on, send a page found in a cache of pages sent before as the XOR-RLE delta "
      "against its cached copy (workload key write_bytes: how much a write changes)",
      mdl__xbzrle_params, "7.2, 10.0"},
+    {"postcopy-preempt", "postcopy-preempt",
+     "send pages the destination asks for in post-copy on a channel of their own, not behind the queued "
+     "background pages (post-copy algorithms only)",
+     mdl__no_params, "7.2, 10.0"},
 };
 enum { MDL__FEATURES = sizeof mdl__features / sizeof mdl__features[0] };
 

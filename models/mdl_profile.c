@@ -56,6 +56,9 @@ const mdl_profile mdl_profile_qemu72 = {
      * for a zero page (docs/simulator.md, "Socket and receiver"). */
     .dest_page_ns = 500.0,
     .dest_zero_page_ns = 300.0,
+    /* userfaultfd wakes the faulting thread: microseconds on an idle host
+     * (docs/postcopy-faults.md, "Placed to running"). */
+    .fault_resume_ns = 20000.0,
     /* XBZRLE: two 4 KiB copies and a 4 KiB compare (docs/features.md). */
     .xbzrle_page_ns = 2000.0,
 };
@@ -134,6 +137,7 @@ static const mdl__field mdl__fields[] = {
     F("dest_zero_page_ns", MDL__DBL, dest_zero_page_ns, "destination ns to handle a zero page in pre-copy", 0, 1e9),
     F("dest_region_pages", MDL__U64, dest_region_pages, "pages per destination huge page (a multiple of 64)", 64, MDL__PAGES_MAX),
     F("dest_region_ns", MDL__DBL, dest_region_ns, "destination ns to allocate a huge page on its first loaded page in pre-copy", 0, 1e9),
+    F("fault_resume_ns", MDL__DBL, fault_resume_ns, "post-copy: from placing a faulted page to its vCPU running again", 0, 1e9),
     F("xbzrle_page_ns", MDL__DBL, xbzrle_page_ns, "source CPU ns per page through XBZRLE (cache, copy, encode)", 0, 1e9),
     F("chunk_pages", MDL__U64, chunk_pages, "KVM lazy-clear chunk in pages", 1, MDL__PAGES_MAX),
     F("extra_nonzero_pages", MDL__U64, extra_nonzero_pages, "non-zero pages of other RAM blocks (firmware, ROMs)", 0, 1073741824.0),

@@ -69,6 +69,9 @@ typedef struct {
                                    2 MiB = 512); a multiple of 64 */
   double dest_region_ns;        /* destination: first page loaded into a huge
                                    page in pre-copy allocates it (0: off) */
+  double fault_resume_ns;       /* post-copy: from the placement of a page a
+                                   vCPU faulted on to that vCPU running again
+                                   (docs/postcopy-faults.md) */
   double xbzrle_page_ns;        /* source CPU per page through XBZRLE (cache
                                    lookup or insert, copy, encode) */
   uint64_t chunk_pages;         /* KVM lazy-clear chunk (1 GiB of pages) */

@@ -110,6 +110,7 @@ static const p_field mdl__params[] = {
     F("throttle-trigger-threshold", P_U32, throttle_trigger_threshold, "50", "auto-converge: trigger when a period dirtied more than this % of what it sent", 1, 100),
     F("xbzrle", P_BOOL, xbzrle, "0", "QEMU xbzrle: resend pages as deltas against a cache of pages sent before", 0, 0),
     /* QEMU accepts a power-of-two number of pages (page_cache.c). */
+    F("postcopy-preempt", P_BOOL, postcopy_preempt, "0", "QEMU postcopy-preempt: requested pages on a channel of their own (post-copy algorithms)", 0, 0),
     F("xbzrle-cache-size", P_BYTES, xbzrle_cache_size, "64MiB", "xbzrle: page cache size (a power-of-two number of pages)", 4096, 1099511627776.0),
 };
 #undef T
@@ -279,6 +280,9 @@ int mdl_scenario_validate(const mdl_scenario *s) {
     return sim_errorf(SIM_ERANGE, "page-size=%u: expected a power of two", s->page_size);
   if ((unsigned)s->algo >= MDL_ALGO_COUNT || (unsigned)s->switch_policy > MDL_SWITCH_TIME)
     return sim_errorf(SIM_EINVAL, "algo or switch-policy out of range"); /* defensive: set by code */
+  if (s->postcopy_preempt && !mdl_algorithm_has_capability(mdl_algorithm_of(s->algo), "postcopy-ram"))
+    return sim_errorf(SIM_EINVAL, "postcopy-preempt needs a post-copy algorithm (postcopy or hybrid), not %s",
+                      mdl_algo_name(s->algo));
   uint64_t cache_pages = s->xbzrle_cache_size / s->page_size;
   if (s->xbzrle_cache_size % s->page_size || (cache_pages & (cache_pages - 1)))
     return sim_errorf(SIM_ERANGE, "xbzrle-cache-size=%llu: expected a power-of-two number of %u-byte pages "

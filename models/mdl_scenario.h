@@ -66,6 +66,8 @@ typedef struct {
   /* xbzrle: */
   int xbzrle;
   uint64_t xbzrle_cache_size;          /* bytes, a power-of-two number of pages (64 MiB) */
+  /* postcopy-preempt: */
+  int postcopy_preempt;
 } mdl_scenario;
 
 /* Defaults: qemu-7.2, precopy, 128 MiB/s, 300 ms, 60 s timeout, seed 1,

@@ -121,7 +121,9 @@ static inline uint64_t mdl_schema_ns(double v, double ns_per_unit) {
     "auto-converge: dirtied / sent per period that counts as not converging (empty when off)")       \
   X(xbzrle, U64, 1, (uint64_t)s->xbzrle, s->xbzrle = v != 0, NONE, "", "", "1 when QEMU's xbzrle was on") \
   X(xbzrle_cache_size, U64, s->xbzrle, s->xbzrle_cache_size, s->xbzrle_cache_size = v, NONE, "", "bytes", \
-    "xbzrle: page cache size (empty when off)")
+    "xbzrle: page cache size (empty when off)")                                                      \
+  X(postcopy_preempt, U64, 1, (uint64_t)s->postcopy_preempt, s->postcopy_preempt = v != 0, NONE, "", "",  \
+    "1 when QEMU's postcopy-preempt was on")
 
 /* The metrics (docs/design.md, "Metrics"), the same for both sources; a
  * column is named after QEMU's field where query-migrate has one. */

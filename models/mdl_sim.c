@@ -328,6 +328,26 @@ void mdl__send_page(mdl__sim *S, uint64_t page) {
   mdl__cursor_after(S, page);
 }
 
+double mdl__send_page_aside(mdl__sim *S, uint64_t page) {
+  mdl__chunk_touch(S, page);
+  int nonzero = mdl_is_nonzero(&S->mem, page) || !S->p->detect_zero_pages;
+  S->mem.dirty[page >> 6] &= ~mdl_mask(page);
+  S->mem.dirty_count--;
+  S->pages_sent++;
+  if (nonzero)
+    S->r->normal_pages++;
+  else
+    S->r->zero_pages++;
+  uint64_t bytes = nonzero ? S->normal_bytes : S->zero_bytes;
+  S->t += nonzero ? S->p->normal_page_ns : S->p->zero_page_ns;
+  double start = S->aside_free > S->t ? S->aside_free : S->t;
+  double busy = (double)bytes / S->link_bw * 1e9, place = mdl__recv_ns(S, page, (uint64_t)nonzero, (uint64_t)!nonzero);
+  S->aside_free = start + (busy > place ? busy : place);
+  S->r->transferred_bytes += bytes;
+  if (S->phase == PH_POSTCOPY) S->r->postcopy_bytes += bytes;
+  return S->aside_free + S->latency_ns;
+}
+
 /* Sends every dirty page of the word holding the cursor at once, when no
  * access can interleave with it and the whole word fits the budget and the
  * step. Returns pages sent (0: take the page-by-page path). */
@@ -444,14 +464,17 @@ void mdl__serve_request(mdl__sim *S) {
   S->req_pending = 0;
   double arrival;
   if (mdl_is_dirty(&S->mem, S->fault_page)) {
-    mdl__send_page(S, S->fault_page);
-    arrival = S->link_free + S->latency_ns;
+    if (!S->drv->send_requested || !S->drv->send_requested(S, S->fault_page, &arrival)) {
+      mdl__send_page(S, S->fault_page);
+      arrival = S->link_free + S->latency_ns;
+    }
   } else {
     /* Already on its way in the background stream: the request is
      * dropped and the guest waits for that copy. */
     arrival = S->fault_page_arrival >= 0 ? S->fault_page_arrival : S->t + S->latency_ns;
   }
   if (arrival < S->t) arrival = S->t;
+  arrival += S->p->fault_resume_ns; /* the faulting vCPU runs again */
   S->blocked = 0;
   if (arrival - S->fault_time >= SIM_HIST_MIN_NS)
     S->delay_hist[sim_hist_bucket((uint64_t)(arrival - S->fault_time))]++;

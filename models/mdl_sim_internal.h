@@ -110,6 +110,10 @@ typedef struct mdl__sim {
    * write before the send) encodes to nothing. */
   uint64_t *written;
 
+  /* A second socket for requested pages (postcopy-preempt): when it and
+   * the destination thread behind it are free again. */
+  double aside_free;
+
   /* auto-converge (mdl_drv_qemu.c): QEMU's throttle and trigger count. */
   uint32_t throttle_pct;
   int dirty_rate_high_cnt;
@@ -132,6 +136,10 @@ struct mdl__driver {
    * MDL__PAGE_ENCODED with its wire bytes and CPU cost in *bytes and *cpu_ns,
    * or MDL__PAGE_SKIPPED when nothing is sent; NULL: always plain. */
   int (*encode_page)(mdl__sim *S, uint64_t page, int nonzero, uint64_t *bytes, double *cpu_ns);
+  /* Called by mdl__serve_request for a requested page still to send: 1
+   * when the driver sent it itself (and set *arrival, when the guest has
+   * it), 0 to send it on the main stream; NULL: always the main stream. */
+  int (*send_requested)(mdl__sim *S, uint64_t page, double *arrival);
 };
 enum { MDL__PAGE_PLAIN, MDL__PAGE_ENCODED, MDL__PAGE_SKIPPED };
 
@@ -153,6 +161,11 @@ void mdl__send_page(mdl__sim *S, uint64_t page);
 /* Sends the cursor's dirty-bitmap word at once when nothing can interleave
  * (returns pages sent, 0: take the page path). */
 uint64_t mdl__send_word(mdl__sim *S, double step_end, int guest_can_run);
+/* Sends one dirty page on a second socket and destination thread of its
+ * own (free again at S->aside_free), not behind the main stream's backlog:
+ * counted as RAM bytes, not in the rate-limit window. Returns when the
+ * destination has placed it, latency included. */
+double mdl__send_page_aside(mdl__sim *S, uint64_t page);
 /* Opens a round at S->t (closing the previous one). */
 void mdl__open_round(mdl__sim *S);
 /* One dirty-bitmap sync (QEMU's migration_bitmap_sync): its pause, the

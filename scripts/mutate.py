@@ -45,6 +45,11 @@ MUTANTS = [
      "r->xbzrle_bytes += 1 + 2 + encoded;", "r->xbzrle_bytes += encoded;"),
     ("xbzrle-no-overflow", "models/mdl_drv_qemu.c",
      "if (encoded > S->s->page_size) {", "if (encoded > 2 * S->s->page_size) {"),
+    # postcopy-preempt and the faulting vCPU's wake
+    ("preempt-ignored", "models/mdl_drv_qemu.c",
+     "if (!S->s->postcopy_preempt) return 0;", "return 0;"),
+    ("fault-resume-dropped", "models/mdl_sim.c",
+     "arrival += S->p->fault_resume_ns; /* the faulting vCPU runs again */", ";"),
     ("throttle-kept-after-switch", "models/mdl_sim.c",
      "   * only at the end, but the destination's vCPUs never had it). */\n  mdl__guest_set_speed(S, 1.0);",
      "   * only at the end, but the destination's vCPUs never had it). */"),

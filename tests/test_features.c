@@ -287,6 +287,57 @@ static void test_xbzrle_cache_size(void **state) {
   mdl_result_free(&r);
 }
 
+/* postcopy-preempt (docs/features.md): requested pages skip the main
+ * stream's backlog, so a fault costs the page's placement and the vCPU's
+ * wake (fault_resume_ns) instead of tens of milliseconds behind the queue. */
+static void preempt_guest(mdl_scenario *s) {
+  mdl_scenario_defaults(s);
+  set(s, "workload", "uniform:wss=32768,rate=20000,nonzero=0.5");
+  set(s, "memory", "512MiB");
+  set(s, "algo", "postcopy");
+  set(s, "max-bandwidth", "64MiB/s");
+  set(s, "link", "1Gbit/s");
+}
+
+static void test_preempt_skips_backlog(void **state) {
+  (void)state;
+  mdl_scenario s;
+  preempt_guest(&s);
+  mdl_profile p;
+  assert_int_equal(mdl_profile_load("qemu-7.2", &p), 0);
+  mdl_result off, on;
+  mdl_result_init(&off, "sim");
+  mdl_result_init(&on, "sim");
+  assert_int_equal(mdl_simulate_with(&s, &p, &off), 0);
+  set(&s, "postcopy-preempt", "yes");
+  assert_int_equal(mdl_simulate_with(&s, &p, &on), 0);
+  double mean_off = off.guest_stall_ms / (double)off.postcopy_requests;
+  double mean_on = on.guest_stall_ms / (double)on.postcopy_requests;
+  print_message("mean fault: %.3f ms without preempt (%llu requests), %.3f ms with (%llu)\n", mean_off,
+                (unsigned long long)off.postcopy_requests, mean_on, (unsigned long long)on.postcopy_requests);
+  assert_true(mean_off > 1.0);                         /* behind the backlog */
+  assert_true(mean_on < 0.2 + p.fault_resume_ns / 1e6); /* placement, wake */
+  assert_true(on.postcopy_requests > 5 * off.postcopy_requests);
+  /* The wake costs every fault the same: 1 ms more per fault. */
+  mdl_profile q = p;
+  q.fault_resume_ns = p.fault_resume_ns + 1e6;
+  mdl_result slow;
+  mdl_result_init(&slow, "sim");
+  assert_int_equal(mdl_simulate_with(&s, &q, &slow), 0);
+  double mean_slow = slow.guest_stall_ms / (double)slow.postcopy_requests;
+  assert_true(fabs(mean_slow - mean_on - 1.0) < 0.1);
+  mdl_result_free(&off);
+  mdl_result_free(&on);
+  mdl_result_free(&slow);
+  /* QEMU refuses the capability without postcopy-ram. */
+  set(&s, "algo", "precopy");
+  mdl_result r;
+  mdl_result_init(&r, "sim");
+  assert_int_equal(mdl_simulate(&s, &r), SIM_EINVAL);
+  assert_non_null(strstr(sim_error_message(), "postcopy-preempt needs a post-copy algorithm"));
+  mdl_result_free(&r);
+}
+
 /* Variants: ALGO+FEATURE sets both; unknown parts name the choices. */
 static void test_variants(void **state) {
   (void)state;
@@ -356,6 +407,7 @@ int main(void) {
       cmocka_unit_test(test_feature_digest),          cmocka_unit_test(test_docs_features),
       cmocka_unit_test(test_xbzrle_converges),        cmocka_unit_test(test_xbzrle_overflow),
       cmocka_unit_test(test_xbzrle_first_pass),       cmocka_unit_test(test_xbzrle_cache_size),
+      cmocka_unit_test(test_preempt_skips_backlog),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

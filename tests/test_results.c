@@ -173,6 +173,7 @@ static void fill_run(int k, mdl_scenario *s, mdl_result *r) {
   r->guest_throttle_ms = 432.25;
   s->xbzrle = 1;
   s->xbzrle_cache_size = 128ull << 20;
+  s->postcopy_preempt = 1;
   r->xbzrle_pages = 7001;
   r->xbzrle_bytes = 7002;
   r->xbzrle_cache_miss = 7003;
