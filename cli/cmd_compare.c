@@ -97,6 +97,7 @@ static void cli__plot(const char *dir, const char *file, const char *title, cons
   char path[1024];
   snprintf(path, sizeof path, "%s/%s", dir, file);
   res_plot_bar_series series[CLI_MAX_SERIES];
+  memset(series, 0, sizeof series);
   for (int a = 0; a < nseries; a++) {
     series[a].name = labels[a];
     series[a].values = values + a * nlinks;
@@ -226,7 +227,7 @@ int cli_cmd_compare(int argc, char **argv) {
     res_plot_series series[CLI_MAX_SERIES];
     size_t ns = 0;
     for (int a = 0; a < nseries; a++)
-      if (round_n[a]) series[ns++] = (res_plot_series){labels[a], round_x[a], round_y[a], round_n[a]};
+      if (round_n[a]) series[ns++] = (res_plot_series){.name = labels[a], .x = round_x[a], .y = round_y[a], .n = round_n[a]};
     if (ns) {
       char path[1024], title[128];
       snprintf(path, sizeof path, "%s/bytes_per_round.png", o.out);
