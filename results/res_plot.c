@@ -517,7 +517,7 @@ int res_plot_lines(const char *path, const res_plot_opts *opts, const res_plot_s
     y_lo -= 0.05 * (y_hi - y_lo);
     y_hi += 0.05 * (y_hi - y_lo);
   }
-  if (any_failed || opts->log_x) {
+  if (any_failed) {
     /* Markers on the edge of the x range would be cut in half. */
     double pad = 0.03 * (x_hi - x_lo);
     x_lo -= pad;
