@@ -106,23 +106,26 @@ void cli_scenarios_each(const char *command, const char *path, const mdl_scenari
   cli_progress_done(&prog, done, skipped);
   cli_check(res_folder_close(folder), "writing results");
   cli_scenarios_free(&list);
-  if (repeat > 1) {
-    /* aggregate.csv from every committed run of each name (those of an
-     * earlier, resumed command too), written under the folder's lock: the
-     * summary rows are read back once they are all committed. */
-    cli_check(res_folder_open(out, command, grid, RES_FOLDER_APPEND, &folder), command);
-    res_regress_opts ro;
-    res_regress_opts_init(&ro);
-    memset(ro.enabled, 0, sizeof ro.enabled);
-    res_samples *samples;
-    char agg[4096];
-    snprintf(agg, sizeof agg, "%s/aggregate.csv", out);
-    cli_check(res_samples_new(&samples), command);
-    cli_check(res_samples_load(samples, out, &ro), "aggregate");
-    cli_check(res_samples_write_aggregate(samples, 0.95, agg), "aggregate");
-    res_samples_free(samples);
-    cli_check(res_folder_close(folder), "writing results");
-  }
+  if (repeat > 1) cli_write_aggregate(command, out, grid);
+}
+
+void cli_write_aggregate(const char *command, const char *out, uint64_t grid) {
+  /* aggregate.csv from every committed run of each name (those of an
+   * earlier, resumed command too), written under the folder's lock: the
+   * summary rows are read back once they are all committed. */
+  res_folder *folder;
+  cli_check(res_folder_open(out, command, grid, RES_FOLDER_APPEND, &folder), command);
+  res_regress_opts ro;
+  res_regress_opts_init(&ro);
+  memset(ro.enabled, 0, sizeof ro.enabled);
+  res_samples *samples;
+  char agg[4096];
+  snprintf(agg, sizeof agg, "%s/aggregate.csv", out);
+  cli_check(res_samples_new(&samples), command);
+  cli_check(res_samples_load(samples, out, &ro), "aggregate");
+  cli_check(res_samples_write_aggregate(samples, 0.95, agg), "aggregate");
+  res_samples_free(samples);
+  cli_check(res_folder_close(folder), "writing results");
 }
 
 void cli_scenarios_load(const char *path, const char *qemu, cli_scenarios *list) {

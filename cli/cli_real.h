@@ -39,6 +39,13 @@ void cli_scenarios_each(const char *command, const char *path, const mdl_scenari
                         res_folder_mode mode, int quiet, uint64_t repeat, uint64_t trace_step_ns, cli_scenario_fn fn,
                         void *ctx);
 
+/* Writes OUT/aggregate.csv (res_samples_write_aggregate: per scenario
+ * name and metric over its runs) from the folder's committed runs, under
+ * the folder's lock (opened for `command` and `grid` in append mode, which
+ * resumes the same grid). Used after repeated runs (--repeat). Dies with
+ * one line on error. */
+void cli_write_aggregate(const char *command, const char *out, uint64_t grid);
+
 /* cli_scenarios_collect on the default scenario. qemu, if not NULL, is the
  * default of the scenario key `qemu` (which QEMU the real runs use); the
  * file may still set it per scenario. */

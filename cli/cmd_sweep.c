@@ -11,11 +11,13 @@
 #include "cli.h"
 #include "cli_pool.h"
 #include "cli_progress.h"
+#include "cli_real.h"
 #include "cli_scenario.h"
 #include "mdl_sim.h"
 #include "res_output.h"
 #include "sim_err.h"
 #include "sim_hash.h"
+#include "sim_units.h"
 #include "sim_vec.h"
 
 enum { CLI_SWEEP_MAX_AXES = 16 };
@@ -35,6 +37,9 @@ typedef struct {
   const char *out;
   long jobs;
   int quiet;
+  uint64_t repeat;        /* runs per grid point (seeds or trace offsets) */
+  uint64_t trace_step_ns; /* trace offset between repeats of a trace */
+  uint64_t grid_points;   /* points of the grid; w->points = grid_points x repeat */
   res_folder_mode mode;
   res_folder *folder;
   int write_failed;
@@ -72,6 +77,11 @@ static void cli__sweep_help(void) {
          "  --append       add to a folder holding other results (same columns)\n"
          "  --force        replace the folder's results (CSVs, plots, reports)\n"
          "  --jobs N       worker threads [number of cores]\n"
+         "  --repeat N     run each point N times (a generator workload with seeds seed,\n"
+         "                 seed+1, ..., a trace at trace offsets offset, offset+step, ...),\n"
+         "                 run ids KEY#1..KEY#N, and OUT/aggregate.csv: per point and\n"
+         "                 metric n, mean, median, stddev, 95%% CI of the mean, min, max [1]\n"
+         "  --trace-step DURATION  trace offset between repeats of a trace [1s]\n"
          "  --quiet        no progress output\n"
          "  --help         this text\n\n"
          "example:\n"
@@ -98,6 +108,16 @@ static int cli__sweep_opt(void *ctx, const char *name, const char *value) {
     return 1;
   }
   if (!strcmp(name, "quiet")) return w->quiet = 1, 0;
+  if (!strcmp(name, "repeat")) {
+    if (!value) return 1;
+    w->repeat = cli_count("--repeat", value);
+    if (w->repeat < 1 || w->repeat > 100000) cli_die("sweep: --repeat must be 1..100000");
+    return 1;
+  }
+  if (!strcmp(name, "trace-step")) {
+    if (value) w->trace_step_ns = cli_duration("--trace-step", value, SIM_NS_PER_S);
+    return 1;
+  }
   if (!strcmp(name, "append")) return w->mode = RES_FOLDER_APPEND, 0;
   if (!strcmp(name, "force")) return w->mode = RES_FOLDER_FORCE, 0;
   if (!value) return -1;
@@ -118,12 +138,15 @@ static int cli__sweep_opt(void *ctx, const char *name, const char *value) {
   return 1;
 }
 
-/* Builds point `index` (mixed radix over the axes, last axis fastest). */
+/* Builds run `index`: grid point index / repeat (mixed radix over the
+ * axes, last axis fastest), repeat index % repeat (cli_scenario_repeat;
+ * its run id is the key with "#k"). */
 static int cli__point(const cli__sweep *w, uint64_t index, mdl_scenario *s, char *key, size_t keylen) {
   *s = w->base;
   size_t pos = 0;
   key[0] = '\0';
-  uint64_t rest = index;
+  uint64_t k = index % w->repeat;
+  uint64_t rest = index / w->repeat;
   size_t choice[CLI_SWEEP_MAX_AXES];
   for (size_t i = w->naxes; i-- > 0;) {
     choice[i] = (size_t)(rest % w->axes[i].count);
@@ -144,6 +167,13 @@ static int cli__point(const cli__sweep *w, uint64_t index, mdl_scenario *s, char
   } else {
     char id[RES_RUN_ID_MAX];
     snprintf(s->name, sizeof s->name, "%s", res_run_id(key, id));
+  }
+  if (w->repeat > 1) {
+    /* The name stays the point's key: the repeats share it. */
+    mdl_scenario point = *s;
+    cli_scenario_repeat(&point, k, w->trace_step_ns, s);
+    pos += (size_t)snprintf(key + pos, pos < keylen ? keylen - pos : 0, "#%llu", (unsigned long long)(k + 1));
+    if (pos >= keylen) return sim_errorf(SIM_ERANGE, "sweep point key longer than %zu bytes", keylen - 1);
   }
   return 0;
 }
@@ -250,9 +280,12 @@ int cli_cmd_sweep(int argc, char **argv) {
   mdl_scenario_defaults(&w->base);
   w->out = "out/sweep";
   w->jobs = cli_cores();
+  w->repeat = 1;
+  w->trace_step_ns = SIM_NS_PER_S;
   cli_scenario_args(argc, argv, &w->base, cli__sweep_opt, w, NULL, 0);
-  w->points = 1;
-  for (size_t i = 0; i < w->naxes; i++) w->points *= w->axes[i].count;
+  w->grid_points = 1;
+  for (size_t i = 0; i < w->naxes; i++) w->grid_points *= w->axes[i].count;
+  w->points = w->grid_points * w->repeat;
   if (w->naxes == 0) cli_die("sweep: no parameters given (see --help)");
   /* Every point is built and checked before the folder is touched. */
   {
@@ -278,6 +311,11 @@ int cli_cmd_sweep(int argc, char **argv) {
   }
   uint64_t base = mdl_scenario_digest(&w->base, axis_keys, w->naxes);
   grid = sim_hash(grid, &base, sizeof base);
+  if (w->repeat > 1) {
+    /* A single run keeps the digest it always had: its folders resume. */
+    grid = sim_hash(grid, &w->repeat, sizeof w->repeat);
+    grid = sim_hash(grid, &w->trace_step_ns, sizeof w->trace_step_ns);
+  }
   char path[1024];
   snprintf(path, sizeof path, "%s/summary.csv", w->out);
   cli_check(res_folder_open(w->out, "sweep", grid, w->mode, &w->folder), "sweep");
@@ -315,6 +353,7 @@ int cli_cmd_sweep(int argc, char **argv) {
     fprintf(stderr, "sweep: %llu runs done, %llu already present -> %s\n", (unsigned long long)w->done,
             (unsigned long long)w->skipped, path);
   }
+  if (status == CLI_EXIT_OK && w->repeat > 1) cli_write_aggregate("sweep", w->out, grid);
   cli__sweep_free(w);
   return status;
 }

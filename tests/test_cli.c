@@ -339,6 +339,62 @@ static void test_bench_check(void **state) {
   assert_int_equal(migsim(err, sizeof err, "bench --check --sweep-points x"), 2);
 }
 
+/* compare and sweep --repeat N: N runs per point under ids NAME#k with
+ * the next seeds, aggregate.csv with n = N per scenario, means with
+ * intervals in compare's report, and a sweep rerun resumes all of them. */
+static void test_compare_sweep_repeat(void **state) {
+  (void)state;
+  char err[2048], path[600];
+  assert_int_equal(migsim(err, sizeof err,
+                          "compare --workload uniform:wss=8192,rate=4000,nonzero=0.5 --memory 64MiB "
+                          "--links 1Gbit/s,10Gbit/s --algos precopy,postcopy --repeat 3 --out %s/cmpr",
+                          tmpdir),
+                   0);
+  snprintf(path, sizeof path, "%s/cmpr/summary.csv", tmpdir);
+  assert_int_equal(count_lines(path), 1 + 2 * 2 * 3);
+  char *csv = slurp(path);
+  assert_non_null(strstr(csv, "precopy@1Gbit/s#1,"));
+  assert_non_null(strstr(csv, "postcopy@10Gbit/s#3"));
+  assert_null(strstr(csv, "#4"));
+  free(csv);
+  snprintf(path, sizeof path, "%s/cmpr/aggregate.csv", tmpdir);
+  char *agg = slurp(path);
+  assert_non_null(agg);
+  /* n = 3 for each scenario; the seeds differ, so the spread is not 0. */
+  assert_non_null(strstr(agg, "precopy@1Gbit/s,total_time_ms,3,"));
+  assert_non_null(strstr(agg, "postcopy@10Gbit/s,transferred_bytes,3,"));
+  free(agg);
+  snprintf(path, sizeof path, "%s/cmpr/report.md", tmpdir);
+  char *md = slurp(path);
+  assert_non_null(strstr(md, "3 repeats per algorithm and link"));
+  assert_non_null(strstr(md, "| precopy | 1Gbit/s | 3/3 | "));
+  assert_non_null(strstr(md, " ± "));
+  free(md);
+  assert_int_equal(migsim(err, sizeof err, "compare --workload idle --repeat 0 --out %s/cmpr0", tmpdir), 2);
+  assert_non_null(strstr(err, "--repeat"));
+
+  const char *sweep = "sweep --workload uniform:wss=8192,rate=4000,nonzero=0.5 --memory 64MiB --algo precopy "
+                      "--max-bandwidth 32MiB/s,64MiB/s --repeat 2 --jobs 2 --out %s/swr";
+  assert_int_equal(migsim(err, sizeof err, sweep, tmpdir), 0);
+  snprintf(path, sizeof path, "%s/swr/summary.csv", tmpdir);
+  assert_int_equal(count_lines(path), 1 + 2 * 2);
+  char *first = slurp(path);
+  assert_non_null(strstr(first, "max-bandwidth=64MiB/s#2"));
+  snprintf(path, sizeof path, "%s/swr/aggregate.csv", tmpdir);
+  agg = slurp(path);
+  assert_non_null(agg);
+  assert_non_null(strstr(agg, "max-bandwidth=32MiB/s\",total_time_ms,2,"));
+  assert_non_null(strstr(agg, "max-bandwidth=64MiB/s\",total_time_ms,2,"));
+  free(agg);
+  assert_int_equal(migsim(err, sizeof err, sweep, tmpdir), 0);
+  assert_non_null(strstr(err, "0 runs done, 4 already present"));
+  snprintf(path, sizeof path, "%s/swr/summary.csv", tmpdir);
+  char *again = slurp(path);
+  assert_string_equal(first, again);
+  free(first);
+  free(again);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_input_one_line),
@@ -350,6 +406,7 @@ int main(void) {
       cmocka_unit_test(test_compare_profiles),
       cmocka_unit_test(test_bench_check),
       cmocka_unit_test(test_flags_override_file),
+      cmocka_unit_test(test_compare_sweep_repeat),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
