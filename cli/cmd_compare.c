@@ -87,6 +87,9 @@ static int cli__cmp_opt(void *ctx, const char *name, const char *value) {
   if (!strcmp(name, "algos")) return o->algos = value, 1;
   if (!strcmp(name, "algo")) cli_die("compare: --algo sets one scenario's algorithm; compare takes --algos A,B,...");
   if (!strcmp(name, "links")) return o->links = value, 1;
+  if (!strcmp(name, "bandwidth"))
+    cli_die("compare: --bandwidth sets one rate for every run; compare already sets each run's link and rate limit "
+            "to one of --links");
   if (!strcmp(name, "profiles")) return o->profiles = value, 1;
   if (!strcmp(name, "no-plots")) return o->no_plots = 1, 0;
   if (!strcmp(name, "force")) return o->force = 1, 0;

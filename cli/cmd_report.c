@@ -34,7 +34,7 @@ static void cli__report_help(void) {
          "  --help          this text\n\n"
          "example:\n"
          "  migsim sweep --workload uniform:wss=32768,rate=20000 --memory 1GiB \\\n"
-         "      --algo precopy,postcopy,hybrid --max-bandwidth 32MiB/s,64MiB/s,128MiB/s --out out/s\n"
+         "      --algo precopy,postcopy,hybrid --bandwidth 256Mbit/s,1Gbit/s,10Gbit/s --out out/s\n"
          "  migsim report out/s --format png,pdf\n");
 }
 

@@ -202,8 +202,10 @@ static size_t rep__split_key(char *buf, char **keys, char **values, size_t max) 
   return n;
 }
 
-/* Whether `key` is a scenario parameter. */
+/* Whether `key` can be a sweep's key: a scenario parameter, the linked
+ * `bandwidth` or `scenario` (sweep --scenario with several). */
 static int rep__is_param(const char *key) {
+  if (rep__param(key) || !strcmp(key, "scenario")) return 1;
   mdl_scenario probe;
   mdl_scenario_defaults(&probe);
   return mdl_scenario_set(&probe, key, "0") != SIM_ENOTFOUND;
@@ -303,7 +305,9 @@ static int rep__sweep_axes(rep_ctx *c) {
       if (a->param && val[0]) {
         /* The number the run used: the value parsed as the sweep did. */
         mdl_scenario probe = r->run->scenario;
-        if (mdl_scenario_set(&probe, a->key, val) == 0) r->x[axis] = a->param->get(&probe);
+        /* bandwidth is read back as the link it set */
+        const char *set = !strcmp(a->key, "bandwidth") ? "link" : a->key;
+        if (mdl_scenario_set(&probe, set, val) == 0) r->x[axis] = a->param->get(&probe);
       }
       if (!(r->text[axis] = rep__strdup(val))) rc = sim_errorf(SIM_ENOMEM, "out of memory");
     }
@@ -335,32 +339,10 @@ static int rep__bijective(const rep_ctx *c, size_t i, size_t j) {
   return 1;
 }
 
-/* Other folders: the parameters whose values differ between runs; those
- * that vary together (one determines the other and back) are one axis. */
-static int rep__varying_axes(rep_ctx *c) {
-  static const char *const keys[] = {"memory", "max-bandwidth", "link", "postcopy-bandwidth", "downtime-limit",
-                                     "latency", "switch-after", "switch-time", "timeout", "workload"};
-  int rc = 0;
-  for (size_t k = 0; k < sizeof keys / sizeof keys[0] && !rc; k++) {
-    size_t axis = c->naxes;
-    if ((rc = rep__add_axis(c, keys[k]))) break;
-    int differs = 0;
-    for (size_t i = 0; i < c->nruns && !rc; i++) {
-      rc = rep__value_of(&c->runs[i], &c->axes[axis], &c->runs[i].text[axis], &c->runs[i].x[axis]);
-      if (!rc && i && strcmp(c->runs[i].text[axis], c->runs[0].text[axis])) differs = 1;
-    }
-    /* Values that apply to some runs only (a hybrid's switch-after) vary
-     * with the algorithm, not as a parameter of the experiment. */
-    for (size_t i = 0; i < c->nruns && !rc && differs; i++)
-      if (!strcmp(c->runs[i].text[axis], "n/a")) differs = 0;
-    if (rc || differs) continue;
-    for (size_t i = 0; i < c->nruns; i++) {
-      free(c->runs[i].text[axis]);
-      c->runs[i].text[axis] = NULL;
-    }
-    c->naxes--;
-  }
-  if (rc) return rc;
+/* Axes that vary together (zipped sweep axes; compare's link and rate
+ * limit) are one: j is merged into i when i's value determines j's and
+ * back. */
+static int rep__merge_covarying(rep_ctx *c) {
   /* Merge axes that vary together: j into i when i's value determines
    * j's and j's determines i's. */
   for (size_t i = 0; i < c->naxes; i++) {
@@ -388,6 +370,35 @@ static int rep__varying_axes(rep_ctx *c) {
     }
   }
   return 0;
+}
+
+/* Other folders: the parameters whose values differ between runs; those
+ * that vary together (one determines the other and back) are one axis. */
+static int rep__varying_axes(rep_ctx *c) {
+  static const char *const keys[] = {"memory", "max-bandwidth", "link", "postcopy-bandwidth", "downtime-limit",
+                                     "latency", "switch-after", "switch-time", "timeout", "workload"};
+  int rc = 0;
+  for (size_t k = 0; k < sizeof keys / sizeof keys[0] && !rc; k++) {
+    size_t axis = c->naxes;
+    if ((rc = rep__add_axis(c, keys[k]))) break;
+    int differs = 0;
+    for (size_t i = 0; i < c->nruns && !rc; i++) {
+      rc = rep__value_of(&c->runs[i], &c->axes[axis], &c->runs[i].text[axis], &c->runs[i].x[axis]);
+      if (!rc && i && strcmp(c->runs[i].text[axis], c->runs[0].text[axis])) differs = 1;
+    }
+    /* Values that apply to some runs only (a hybrid's switch-after) vary
+     * with the algorithm, not as a parameter of the experiment. */
+    for (size_t i = 0; i < c->nruns && !rc && differs; i++)
+      if (!strcmp(c->runs[i].text[axis], "n/a")) differs = 0;
+    if (rc || differs) continue;
+    for (size_t i = 0; i < c->nruns; i++) {
+      free(c->runs[i].text[axis]);
+      c->runs[i].text[axis] = NULL;
+    }
+    c->naxes--;
+  }
+  if (rc) return rc;
+  return rep__merge_covarying(c);
 }
 
 /* Sorts each axis's distinct values (numbers ascending, text in order of
@@ -1358,6 +1369,7 @@ int res_report_write(const char *dir, const res_report_opts *opts, res_report_st
   int rc = rep__load(&c);
   if (!rc) rc = rep__sweep_axes(&c);
   if (!rc && !c.sweep) rc = rep__varying_axes(&c);
+  else if (!rc) rc = rep__merge_covarying(&c);
   if (!rc && !c.sweep && c.naxes > 2) {
     /* Scenarios that differ in many ways are a set, not a grid. */
     c.irregular = c.naxes;

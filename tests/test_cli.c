@@ -395,6 +395,132 @@ static void test_compare_sweep_repeat(void **state) {
   free(again);
 }
 
+/* Cell `col` of data row `row` (1 = the first) of a CSV file whose cells
+ * hold no commas except inside a quoted first cell (run ids); "" when
+ * absent. */
+static void csv_cell(const char *path, int row, const char *col, char *out, size_t len) {
+  char *text = slurp(path);
+  assert_non_null(text);
+  out[0] = '\0';
+  char *save = NULL, *line = strtok_r(text, "\n", &save);
+  int col_index = -1, i = 0;
+  for (char *c = line; c; i++) {
+    char *comma = strchr(c, ',');
+    size_t n = comma ? (size_t)(comma - c) : strlen(c);
+    if (strlen(col) == n && !strncmp(c, col, n)) col_index = i;
+    c = comma ? comma + 1 : NULL;
+  }
+  assert_true(col_index >= 0);
+  for (int r = 1; r <= row && (line = strtok_r(NULL, "\n", &save)); r++) {
+    if (r < row) continue;
+    char *c = line;
+    if (*c == '"') c = strchr(c + 1, '"') + 1; /* the quoted run id */
+    else c = strchr(c, ',');
+    for (int k = 1; k < col_index && c; k++) c = strchr(c + 1, ',');
+    if (!c) break;
+    c++;
+    size_t n = strcspn(c, ",");
+    snprintf(out, len, "%.*s", (int)n, c);
+  }
+  free(text);
+}
+
+/* --bandwidth sets max-bandwidth, postcopy-bandwidth and link together;
+ * one of them given too wins for its part, before or after it. */
+static void test_bandwidth_linked(void **state) {
+  (void)state;
+  char err[2048], path[600], cell[64];
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --workload idle --memory 64MiB --algo precopy --bandwidth 256Mbit/s,1Gbit/s "
+                          "--quiet --out %s/bw",
+                          tmpdir),
+                   0);
+  snprintf(path, sizeof path, "%s/bw/summary.csv", tmpdir);
+  static const char *const cols[] = {"max_bandwidth", "postcopy_bandwidth", "link_bandwidth"};
+  for (int c = 0; c < 3; c++) {
+    csv_cell(path, 1, cols[c], cell, sizeof cell);
+    assert_string_equal(cell, "32000000");
+    csv_cell(path, 2, cols[c], cell, sizeof cell);
+    assert_string_equal(cell, "125000000");
+  }
+  assert_int_equal(migsim(err, sizeof err,
+                          "run --workload idle --memory 64MiB --link 10Gbit/s --bandwidth 1Gbit/s --quiet --out %s/bw2",
+                          tmpdir),
+                   0);
+  snprintf(path, sizeof path, "%s/bw2/summary.csv", tmpdir);
+  csv_cell(path, 1, "link_bandwidth", cell, sizeof cell);
+  assert_string_equal(cell, "1250000000");
+  csv_cell(path, 1, "max_bandwidth", cell, sizeof cell);
+  assert_string_equal(cell, "125000000");
+  csv_cell(path, 1, "postcopy_bandwidth", cell, sizeof cell);
+  assert_string_equal(cell, "125000000");
+  assert_int_equal(migsim(err, sizeof err, "run --workload idle --bandwidth fast --out %s/bw3", tmpdir), 2);
+  assert_non_null(strstr(err, "bandwidth"));
+  assert_int_equal(migsim(err, sizeof err, "compare --workload idle --bandwidth 1Gbit/s --out %s/bw4", tmpdir), 2);
+  assert_non_null(strstr(err, "--links"));
+}
+
+/* --zip pairs two lists element-wise: 2 runs, not 4; lists of other
+ * lengths, or a name that is not swept, are one line and exit 2. */
+static void test_sweep_zip(void **state) {
+  (void)state;
+  char err[2048], path[600], cell[64];
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --workload idle --memory 64MiB --max-bandwidth 32MiB/s,64MiB/s "
+                          "--link 1Gbit/s,2Gbit/s --zip max-bandwidth,link --quiet --out %s/zip",
+                          tmpdir),
+                   0);
+  snprintf(path, sizeof path, "%s/zip/summary.csv", tmpdir);
+  assert_int_equal(count_lines(path), 1 + 2);
+  csv_cell(path, 1, "max_bandwidth", cell, sizeof cell);
+  assert_string_equal(cell, "33554432");
+  csv_cell(path, 1, "link_bandwidth", cell, sizeof cell);
+  assert_string_equal(cell, "125000000");
+  csv_cell(path, 2, "max_bandwidth", cell, sizeof cell);
+  assert_string_equal(cell, "67108864");
+  csv_cell(path, 2, "link_bandwidth", cell, sizeof cell);
+  assert_string_equal(cell, "250000000");
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --workload idle --max-bandwidth 32MiB/s,64MiB/s,128MiB/s --link 1Gbit/s,2Gbit/s "
+                          "--zip max-bandwidth,link --out %s/zip2",
+                          tmpdir),
+                   2);
+  assert_string_equal(err, "migsim: sweep: --zip max-bandwidth,link: max-bandwidth has 3 values, link has 2; "
+                           "zipped lists must be as long\n");
+  assert_false(exists("%s/%s", "zip2"));
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --workload idle --max-bandwidth 32MiB/s,64MiB/s --zip max-bandwidth,latency --out %s/zip3",
+                          tmpdir),
+                   2);
+  assert_non_null(strstr(err, "latency is not a swept parameter"));
+}
+
+/* sweep --scenario FILE: a grid per scenario of the file, flags over the
+ * file's values, run ids starting with scenario=NAME. */
+static void test_sweep_scenario_file(void **state) {
+  (void)state;
+  char err[2048], path[600], cell[64];
+  snprintf(path, sizeof path, "%s/sweep.ini", tmpdir);
+  write_file(path, "[defaults]\nworkload = idle\nmemory = 32MiB\nmax-bandwidth = 64MiB/s\n\n"
+                   "[small]\ndowntime-limit = 300ms\n\n[big]\nmemory = 64MiB\n");
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --scenario %s --max-bandwidth 16MiB/s --algo precopy,postcopy --quiet --out %s/sf",
+                          path, tmpdir),
+                   0);
+  snprintf(path, sizeof path, "%s/sf/summary.csv", tmpdir);
+  assert_int_equal(count_lines(path), 1 + 4);
+  char *csv = slurp(path);
+  assert_non_null(strstr(csv, "scenario=small;max-bandwidth=16MiB/s;algo=precopy"));
+  assert_non_null(strstr(csv, "scenario=big;max-bandwidth=16MiB/s;algo=postcopy"));
+  free(csv);
+  csv_cell(path, 1, "memory_bytes", cell, sizeof cell);
+  assert_string_equal(cell, "33554432");
+  csv_cell(path, 4, "memory_bytes", cell, sizeof cell);
+  assert_string_equal(cell, "67108864");
+  csv_cell(path, 4, "max_bandwidth", cell, sizeof cell);
+  assert_string_equal(cell, "16777216");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_input_one_line),
@@ -407,6 +533,9 @@ int main(void) {
       cmocka_unit_test(test_bench_check),
       cmocka_unit_test(test_flags_override_file),
       cmocka_unit_test(test_compare_sweep_repeat),
+      cmocka_unit_test(test_bandwidth_linked),
+      cmocka_unit_test(test_sweep_zip),
+      cmocka_unit_test(test_sweep_scenario_file),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

@@ -262,6 +262,41 @@ static void test_timeline_plots(void **state) {
   assert_true(file_exists(dir, "report-rounds.png"));
 }
 
+/* Zipped sweep axes vary together: one axis in the report; the linked
+ * bandwidth is an axis of its own name, read as a number. */
+static void test_linked_axes(void **state) {
+  (void)state;
+  char err[4096], dir[512], path[1024];
+  snprintf(dir, sizeof dir, "%s/zip", tmpdir);
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --workload uniform:wss=16384,rate=8000,nonzero=0.5 --memory 128MiB --algo precopy "
+                          "--max-bandwidth 32MiB/s,64MiB/s --link 1Gbit/s,2Gbit/s --zip max-bandwidth,link --quiet "
+                          "--out %s",
+                          dir),
+                   0);
+  res_report_stats st;
+  assert_int_equal(res_report_write(dir, NULL, &st), 0);
+  assert_int_equal(st.axes, 1);
+  assert_int_equal(count_files(dir, "report-heat-", ".png"), 0);
+  snprintf(path, sizeof path, "%s/report.md", dir);
+  char *md = slurp(path);
+  assert_non_null(strstr(md, "`max-bandwidth = link (MiB/s)` (2 values)"));
+  free(md);
+  snprintf(dir, sizeof dir, "%s/bw", tmpdir);
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --workload uniform:wss=16384,rate=8000,nonzero=0.5 --memory 128MiB "
+                          "--algo precopy,postcopy --bandwidth 256Mbit/s,1Gbit/s,10Gbit/s --quiet --out %s",
+                          dir),
+                   0);
+  assert_int_equal(res_report_write(dir, NULL, &st), 0);
+  assert_int_equal(st.axes, 1);
+  assert_true(file_exists(dir, "report-total_time_ms-vs-bandwidth.png"));
+  snprintf(path, sizeof path, "%s/report.md", dir);
+  md = slurp(path);
+  assert_non_null(strstr(md, "`bandwidth (MiB/s)` (3 values)"));
+  free(md);
+}
+
 static void test_bad_input(void **state) {
   (void)state;
   char err[4096], dir[512];
@@ -292,6 +327,7 @@ int main(void) {
       cmocka_unit_test(test_compare_report_keeps_its_report),
       cmocka_unit_test(test_two_axes_formats_stale),
       cmocka_unit_test(test_timeline_plots),
+      cmocka_unit_test(test_linked_axes),
       cmocka_unit_test(test_bad_input),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
