@@ -521,6 +521,22 @@ static void test_sweep_scenario_file(void **state) {
   assert_string_equal(cell, "16777216");
 }
 
+/* validate --check on the stored real runs of docs/validation: exit 1,
+ * each missed target named on stderr; the same without --check exits 0. */
+static void test_validate_check(void **state) {
+  (void)state;
+  char err[8192], cmd[2048];
+  snprintf(cmd, sizeof cmd, "mkdir -p %s/val && cp -r %s/docs/validation/real %s/val/real", tmpdir, MIGSIM_SOURCE_DIR,
+           tmpdir);
+  assert_int_equal(system(cmd), 0);
+  const char *args = "validate %s/scenarios/validation.ini --profile qemu-7.2-tcg --no-replay --out %s/val%s";
+  assert_int_equal(migsim(err, sizeof err, args, MIGSIM_SOURCE_DIR, tmpdir, " --check"), 1);
+  assert_non_null(strstr(err, "target missed: downtime within max(20%, 5 ms)"));
+  assert_non_null(strstr(err, "target missed: total_time_ms p90"));
+  assert_int_equal(migsim(err, sizeof err, args, MIGSIM_SOURCE_DIR, tmpdir, ""), 0);
+  assert_null(strstr(err, "target missed"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_input_one_line),
@@ -536,6 +552,7 @@ int main(void) {
       cmocka_unit_test(test_bandwidth_linked),
       cmocka_unit_test(test_sweep_zip),
       cmocka_unit_test(test_sweep_scenario_file),
+      cmocka_unit_test(test_validate_check),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
