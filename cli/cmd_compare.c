@@ -41,6 +41,7 @@ typedef struct {
   int force;
   uint64_t repeat;
   uint64_t trace_step_ns;
+  int jsonl;
 } cli__cmp_opts;
 
 static void cli__cmp_help(void) {
@@ -69,6 +70,8 @@ static void cli__cmp_help(void) {
          "                         table, report and plots show means with 95%% CI error\n"
          "                         bars, OUT/aggregate.csv the statistics per metric [1]\n"
          "  --trace-step DURATION  trace offset between repeats of a trace [1s]\n"
+         "  --jsonl                also write OUT/summary.jsonl: one JSON object per run,\n"
+         "                         the columns of summary.csv, null for an empty cell\n"
          "  --help                 this text\n\n"
          "algorithms:\n",
          CLI_COMPARE_DEFAULT_TRACE, mdl_algo_list(algos, sizeof algos, ",", ","));
@@ -93,6 +96,7 @@ static int cli__cmp_opt(void *ctx, const char *name, const char *value) {
   if (!strcmp(name, "profiles")) return o->profiles = value, 1;
   if (!strcmp(name, "no-plots")) return o->no_plots = 1, 0;
   if (!strcmp(name, "force")) return o->force = 1, 0;
+  if (!strcmp(name, "jsonl")) return o->jsonl = 1, 0;
   if (!strcmp(name, "repeat")) {
     if (!value) return 1;
     o->repeat = cli_count("--repeat", value);
@@ -152,7 +156,7 @@ int cli_cmd_compare(int argc, char **argv) {
   /* Every algorithm of the table by default. */
   char all_algos[256];
   cli__cmp_opts o = {"out/compare", mdl_algo_list(all_algos, sizeof all_algos, ",", ","),
-                     "1Gbit/s,2.5Gbit/s,10Gbit/s", NULL, 0, 0, 0, 1, SIM_NS_PER_S};
+                     "1Gbit/s,2.5Gbit/s,10Gbit/s", NULL, 0, 0, 0, 1, SIM_NS_PER_S, 0};
   mdl_scenario base;
   mdl_scenario_defaults(&base);
   cli_scenario_args(argc, argv, &base, cli__cmp_opt, &o, NULL, 0);
@@ -405,6 +409,7 @@ int cli_cmd_compare(int argc, char **argv) {
   free(stats);
   cli_check(res_folder_close(folder), "compare");
   if (o.repeat > 1) cli_write_aggregate("compare", o.out, grid);
+  cli_write_jsonl("compare", o.out, grid, o.jsonl);
   printf("results: %s/summary.csv, %s/rounds.csv, %s/report.md%s%s\n", o.out, o.out, o.out,
          o.no_plots ? "" : ", plots *.png", o.repeat > 1 ? ", aggregate.csv" : "");
   return CLI_EXIT_OK;

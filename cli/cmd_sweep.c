@@ -52,6 +52,7 @@ typedef struct {
   const char *out;
   long jobs;
   int quiet;
+  int jsonl;
   uint64_t repeat;        /* runs per grid point (seeds or trace offsets) */
   uint64_t trace_step_ns; /* trace offset between repeats of a trace */
   uint64_t grid_points;   /* points of the grid; w->points = grid_points x repeat */
@@ -106,6 +107,8 @@ static void cli__sweep_help(void) {
          "                 run ids KEY#1..KEY#N, and OUT/aggregate.csv: per point and\n"
          "                 metric n, mean, median, stddev, 95%% CI of the mean, min, max [1]\n"
          "  --trace-step DURATION  trace offset between repeats of a trace [1s]\n"
+         "  --jsonl        also write OUT/summary.jsonl (one JSON object per run, the\n"
+         "                 columns of summary.csv, null for an empty cell)\n"
          "  --quiet        no progress output\n"
          "  --help         this text\n\n"
          "example:\n"
@@ -132,6 +135,7 @@ static int cli__sweep_opt(void *ctx, const char *name, const char *value) {
     return 1;
   }
   if (!strcmp(name, "quiet")) return w->quiet = 1, 0;
+  if (!strcmp(name, "jsonl")) return w->jsonl = 1, 0;
   if (!strcmp(name, "repeat")) {
     if (!value) return 1;
     w->repeat = cli_count("--repeat", value);
@@ -448,6 +452,7 @@ int cli_cmd_sweep(int argc, char **argv) {
             (unsigned long long)w->skipped, path);
   }
   if (status == CLI_EXIT_OK && w->repeat > 1) cli_write_aggregate("sweep", w->out, grid);
+  if (status == CLI_EXIT_OK) cli_write_jsonl("sweep", w->out, grid, w->jsonl);
   cli__sweep_free(w);
   cli_scenarios_free(&file_list);
   return status;

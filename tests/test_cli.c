@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
+
+#include "res_csv_read.h"
 
 #include "test_util.h"
 
@@ -537,6 +540,89 @@ static void test_validate_check(void **state) {
   assert_null(strstr(err, "target missed"));
 }
 
+/* summary.jsonl: one object per summary row, every column once and in
+ * order, the same value as the CSV cell (null for an empty cell); a
+ * resumed sweep without --jsonl brings it up to date. */
+typedef struct {
+  json_t **objects;
+  size_t n, rows;
+} jsonl_check;
+
+static int jsonl_row(void *ctx, const char *const *header, const char *const *cells, size_t ncells) {
+  jsonl_check *jc = ctx;
+  assert_true(jc->rows < jc->n);
+  json_t *o = jc->objects[jc->rows++];
+  assert_int_equal(json_object_size(o), ncells);
+  size_t i = 0;
+  const char *key;
+  json_t *v;
+  json_object_foreach(o, key, v) {
+    assert_string_equal(key, header[i]);
+    const char *cell = cells[i];
+    if (json_is_null(v)) assert_string_equal(cell, "");
+    else if (json_is_string(v)) assert_string_equal(json_string_value(v), cell);
+    else if (json_is_integer(v)) assert_true((unsigned long long)json_integer_value(v) == strtoull(cell, NULL, 10));
+    else if (json_is_real(v)) assert_true(json_real_value(v) == strtod(cell, NULL) && cell[0]);
+    else fail_msg("column %s: unexpected JSON type", key);
+    i++;
+  }
+  return 0;
+}
+
+static void check_jsonl(const char *dir, size_t want_rows) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/summary.jsonl", dir);
+  char *text = slurp(path);
+  assert_non_null(text);
+  jsonl_check jc = {calloc(want_rows + 1, sizeof(json_t *)), 0, 0};
+  char *save = NULL;
+  for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    json_error_t e;
+    assert_true(jc.n <= want_rows);
+    jc.objects[jc.n] = json_loads(line, JSON_PRESERVE_ORDER, &e);
+    if (!jc.objects[jc.n]) fail_msg("%s: %s", path, e.text);
+    jc.n++;
+  }
+  assert_int_equal(jc.n, want_rows);
+  snprintf(path, sizeof path, "%s/summary.csv", dir);
+  assert_int_equal(res_csv_each(path, 0, jsonl_row, &jc), 0);
+  assert_int_equal(jc.rows, want_rows);
+  for (size_t i = 0; i < jc.n; i++) json_decref(jc.objects[i]);
+  free(jc.objects);
+  free(text);
+}
+
+static void test_jsonl(void **state) {
+  (void)state;
+  char err[2048], dir[600];
+  snprintf(dir, sizeof dir, "%s/jl", tmpdir);
+  /* 4 MiB/s cannot finish in 2 s: not_converged, downtime null. */
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --workload uniform:wss=8192,rate=4000,nonzero=0.5 --memory 64MiB "
+                          "--algo precopy,hybrid --max-bandwidth 4MiB/s,64MiB/s --timeout 2s --jsonl --quiet --out %s",
+                          dir),
+                   0);
+  check_jsonl(dir, 4);
+  char path[700];
+  snprintf(path, sizeof path, "%s/summary.jsonl", dir);
+  char *text = slurp(path);
+  assert_non_null(strstr(text, "\"status\":\"not_converged\",\"total_time_ms\":2000,\"downtime_ms\":null,"));
+  assert_non_null(strstr(text, "\"switch_after\":5,"));   /* the hybrid's */
+  assert_non_null(strstr(text, "\"switch_after\":null,")); /* pre-copy's: empty in the CSV */
+  free(text);
+  /* More values, no --jsonl: the file follows the CSV. */
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --workload uniform:wss=8192,rate=4000,nonzero=0.5 --memory 64MiB "
+                          "--algo precopy,hybrid --max-bandwidth 4MiB/s,64MiB/s,128MiB/s --timeout 2s --quiet --out %s",
+                          dir),
+                   0);
+  check_jsonl(dir, 6);
+  snprintf(dir, sizeof dir, "%s/jl2", tmpdir);
+  assert_int_equal(migsim(err, sizeof err, "run --workload idle --memory 64MiB --repeat 2 --jsonl --quiet --out %s", dir),
+                   0);
+  check_jsonl(dir, 2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_input_one_line),
@@ -553,6 +639,7 @@ int main(void) {
       cmocka_unit_test(test_sweep_zip),
       cmocka_unit_test(test_sweep_scenario_file),
       cmocka_unit_test(test_validate_check),
+      cmocka_unit_test(test_jsonl),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
