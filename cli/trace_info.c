@@ -422,7 +422,7 @@ static int cli__plot_rate(const char *path, const cli__bins *b) {
       d[2 * i] = d[2 * i + 1] = p[3];
     }
     res_plot_series s[2] = {{.name = "writes", .x = x, .y = w, .n = n}, {.name = "distinct pages written", .x = x, .y = d, .n = n}};
-    res_plot_opts o = {"Dirty rate over time", "time (s)", "pages per second", 0, 0, 0, 0, 0};
+    res_plot_opts o = {"Dirty rate over time", "time (s)", "pages per second", 0, 0, 0, 0, 0, NULL, 0, NULL};
     rc = res_plot_lines(path, &o, s, 2);
   }
   free(x);
@@ -447,7 +447,7 @@ static int cli__plot_ws(const char *path, const wl_stats *st) {
                           {.name = "max over windows", .x = x, .y = max, .n = n},
                           {.name = "from start [0, w)", .x = x, .y = start, .n = n}};
   res_plot_opts o = {"Working set: distinct pages written per window", "window length (s)",
-                     "distinct pages written", 1, 0, 1, 0, 0};
+                     "distinct pages written", 1, 0, 1, 0, 0, NULL, 0, NULL};
   int rc = res_plot_lines(path, &o, s, 3);
   free(v);
   return rc;
@@ -481,7 +481,7 @@ static int cli__plot_hist(const char *path, const wl_stats *st) {
   }
   res_plot_bar_series s[2] = {{.name = "pages", .values = share_pages}, {.name = "writes", .values = share_writes}};
   res_plot_opts o = {"Page write frequency", "writes per page (bucket N holds N to 2N-1)",
-                     "share (%)", 0, 0, 0, 0, 0};
+                     "share (%)", 0, 0, 0, 0, 0, NULL, 0, NULL};
   return res_plot_bars(path, &o, cats, n, s, 2);
 }
 

@@ -545,12 +545,49 @@ int res_plot_lines(const char *path, const res_plot_opts *opts, const res_plot_s
     plwind(x_lo, x_hi, y_lo, y_hi);
     const char *xgrid = opts->log_x ? "gl" : "g", *ygrid = opts->log_y ? "gl" : "g";
     const char *xbox = opts->log_x ? "bclnost" : "bcnost", *ybox = opts->log_y ? "bclnostv" : "bcnostv";
+    if (opts->x_ticks && opts->n_x_ticks) {
+      /* The given values only: a grid line and a label at each. */
+      xgrid = "";
+      xbox = "bc";
+    }
     plcol0(RES__COL_GRID);
     plwidth(1.0);
     plbox(xgrid, 0.0, 0, ygrid, 0.0, 0);
+    /* Labels that would touch the one before go on a second row. The
+     * viewport's width in pixels and ~11 px per character (the cairo
+     * drivers at this font size) say where a label ends. */
+    double vp_left = 0.12, vp_right = rows ? 0.95 : res__viewport_right(names, nseries, ch.width_px, any_failed);
+    double vp_px = (vp_right - vp_left) * ch.width_px, row_end[2] = {-1e9, -1e9};
+    double x_label_disp = 3.2;
+    for (size_t i = 0; opts->x_ticks && i < opts->n_x_ticks; i++) {
+      double v = opts->x_ticks[i];
+      if (!isfinite(v) || (opts->log_x && v <= 0)) continue;
+      PLFLT tx[2], ty[2] = {y_lo, y_hi};
+      tx[0] = tx[1] = opts->log_x ? log10(v) : v;
+      if (tx[0] < x_lo || tx[0] > x_hi) continue;
+      plcol0(RES__COL_GRID);
+      plline(2, tx, ty);
+      char label[32];
+      if (opts->x_tick_labels && opts->x_tick_labels[i])
+        snprintf(label, sizeof label, "%s", opts->x_tick_labels[i]);
+      else
+        res__tick_label(PL_X_AXIS, tx[0], label, sizeof label, ch.log_axes);
+      char *text = res__escape(label);
+      if (!text) {
+        rc = sim_errorf(SIM_ENOMEM, "out of memory plotting %s", path);
+        break;
+      }
+      double at = (tx[0] - x_lo) / (x_hi - x_lo), half = 5.5 * (double)strlen(label);
+      int row = at * vp_px - half < row_end[0] + 8.0 ? 1 : 0;
+      row_end[row] = at * vp_px + half;
+      if (row) x_label_disp = 4.4;
+      plcol0(RES__COL_FG);
+      plmtex("b", row ? 2.7 : 1.5, at, 0.5, text);
+      free(text);
+    }
     plcol0(RES__COL_FG);
     plbox(xbox, 0.0, 0, ybox, 0.0, 0);
-    rc = res__labels(opts, 3.2);
+    if (!rc) rc = res__labels(opts, x_label_disp);
     for (size_t s = 0; s < nseries && !rc; s++) {
       const res_plot_series *se = &series[s];
       plcol0((PLINT)(RES__COL_SERIES + s % RES__NCOLORS));

@@ -40,6 +40,11 @@ typedef struct {
   int markers;         /* lines only: also mark each point */
   unsigned width_px;   /* 0 = 1000 */
   unsigned height_px;  /* 0 = 650 */
+  /* lines only: label the x axis at exactly these values (a sweep's), with
+   * a grid line each, instead of PLplot's ticks; NULL = PLplot's */
+  const double *x_ticks;
+  size_t n_x_ticks;
+  const char *const *x_tick_labels; /* their labels; NULL: the numbers */
 } res_plot_opts;
 
 /* One line: n points (x[i], y[i]). A non-finite y breaks the line there

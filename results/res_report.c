@@ -724,6 +724,18 @@ static int rep__same_others(const rep_ctx *c, const rep_point *p, const rep_poin
   return 1;
 }
 
+/* A parameter's axis is logarithmic over more than two decades
+ * (res_plot_wants_log), and also over one or more when its sorted values
+ * grow geometrically (each at least 1.5 times the one before: 256 Mbit/s,
+ * 1 Gbit/s, 10 Gbit/s), as such sweeps are meant to be read. */
+static int rep__log_axis(const double *xs, size_t n) {
+  if (res_plot_wants_log(xs, n)) return 1;
+  if (n < 3 || !(xs[0] > 0) || xs[n - 1] < 10.0 * xs[0]) return 0;
+  for (size_t i = 1; i < n; i++)
+    if (!(xs[i] >= 1.5 * xs[i - 1])) return 0;
+  return 1;
+}
+
 /* One plot of metric m against axis `axis`. */
 static int rep__metric_vs_axis(rep_ctx *c, size_t m, size_t axis) {
   rep_axis *a = &c->axes[axis];
@@ -811,7 +823,7 @@ static int rep__metric_vs_axis(rep_ctx *c, size_t m, size_t axis) {
   }
   int rc = 0;
   if (nlines) {
-    char title[512], ylabel[128], base[256], keyslug[96], caption[1024];
+    char title[512], ylabel[128], base[256], keyslug[96], caption[1024], xlabel[REP_LABEL];
     snprintf(title, sizeof title, "%s against %s", rep__metrics[m].label, a->key);
     snprintf(ylabel, sizeof ylabel, "%s (%s)", rep__metrics[m].label, rep__metrics[m].unit);
     rep__slug(a->key, keyslug, sizeof keyslug);
@@ -826,7 +838,19 @@ static int rep__metric_vs_axis(rep_ctx *c, size_t m, size_t axis) {
     ch.opts = &po;
     const char *cats[256];
     if (a->param) {
-      po.log_x = res_plot_wants_log(a->xs, a->count);
+      po.log_x = rep__log_axis(a->xs, a->count);
+      /* A log axis over a decade or two has few labelled ticks: label the
+       * swept values themselves (at most 12 of them). */
+      if (po.log_x && a->count <= 12) {
+        po.x_ticks = a->xs;
+        po.n_x_ticks = a->count;
+        if (c->sweep) {
+          /* The values as the sweep gave them, units included. */
+          po.x_tick_labels = (const char *const *)a->texts;
+          snprintf(xlabel, sizeof xlabel, "%s", a->key);
+          po.x_label = xlabel;
+        }
+      }
       ch.kind = REP_LINES;
       ch.lines = lines;
       ch.nlines = nlines;
@@ -1100,7 +1124,7 @@ static int rep__rounds(rep_ctx *c) {
   int cut = rounds > REP_MAX_ROUNDS;
   if (cut) rounds = REP_MAX_ROUNDS;
   if (!rounds) return 0;
-  char labels[REP_MAX_DETAIL][REP_LABEL], cat_buf[REP_MAX_ROUNDS][8];
+  char labels[REP_MAX_DETAIL][REP_LABEL], cat_buf[REP_MAX_ROUNDS][24];
   const char *cats[REP_MAX_ROUNDS];
   double values[REP_MAX_DETAIL][REP_MAX_ROUNDS];
   res_plot_bar_series bars[REP_MAX_DETAIL];

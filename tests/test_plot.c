@@ -104,7 +104,7 @@ static const double ys2[] = {12, 22, 40, 70, 100, 130, NAN, 155};
 
 static int plot_lines(const char *path, int log_x) {
   res_plot_series s[2] = {{.name = "mean over windows", .x = xs, .y = ys1, .n = 8}, {.name = "max #1", .x = xs, .y = ys2, .n = 8}};
-  res_plot_opts o = {"Working set", "window (s)", "pages", log_x, 0, 1, 0, 0};
+  res_plot_opts o = {"Working set", "window (s)", "pages", log_x, 0, 1, 0, 0, NULL, 0, NULL};
   return res_plot_lines(path, &o, s, 2);
 }
 
@@ -119,7 +119,7 @@ static int plot_bars(const char *path, size_t ncat) {
     b[i] = (double)i - 2.5; /* negative bars too */
   }
   res_plot_bar_series s[2] = {{.name = "precopy", .values = a}, {.name = "postcopy", .values = b}};
-  res_plot_opts o = {"Downtime by algorithm", NULL, "downtime (ms)", 0, 0, 0, 800, 500};
+  res_plot_opts o = {"Downtime by algorithm", NULL, "downtime (ms)", 0, 0, 0, 800, 500, NULL, 0, NULL};
   return res_plot_bars(path, &o, names, ncat, s, 2);
 }
 
@@ -212,7 +212,7 @@ static void test_plot_errors(void **unused) {
   /* x <= 0 on a log axis. */
   static const double x0[] = {0.0, 1.0}, y0[] = {1.0, 2.0};
   res_plot_series s = {.name = "s", .x = x0, .y = y0, .n = 2};
-  res_plot_opts o = {NULL, NULL, NULL, 1, 0, 0, 0, 0};
+  res_plot_opts o = {NULL, NULL, NULL, 1, 0, 0, 0, 0, NULL, 0, NULL};
   assert_int_equal(res_plot_lines(path, &o, &s, 1), SIM_EINVAL);
   /* Nothing finite to draw; no series at all. */
   static const double nan2[] = {NAN, NAN};
@@ -317,7 +317,27 @@ static void test_failed_errorbars_formats(void **unused) {
   assert_int_equal(res_plot_heatmap(p6, &o, cats, 3, ys, 2, zero, NULL, "z", 1), SIM_EINVAL);
   assert_int_equal(res_plot_heatmap(p6, &o, cats, 3, ys, 2, zero, NULL, "z", 0), 0);
   assert_png(p6);
-  assert_int_equal(count_entries(dir), 7); /* and no temporary file */
+  /* Ticks at given values, labelled with given text (crowded ones on a
+   * second row): another image than PLplot's ticks. */
+  static const double tick_x[] = {1, 2, 3};
+  static const char *const tick_text[] = {"256Mbit/s", "512Mbit/s", "1Gbit/s"};
+  res_plot_opts t = {0};
+  t.log_x = 1;
+  char *p7 = join(dir, "ticks.png"), *p8 = join(dir, "noticks.png");
+  assert_int_equal(res_plot_lines(p8, &t, &plain, 1), 0);
+  t.x_ticks = tick_x;
+  t.n_x_ticks = 3;
+  t.x_tick_labels = tick_text;
+  assert_int_equal(res_plot_lines(p7, &t, &plain, 1), 0);
+  assert_png(p7);
+  size_t n7, n8;
+  char *d7 = slurp(p7, &n7), *d8 = slurp(p8, &n8);
+  assert_false(n7 == n8 && !memcmp(d7, d8, n7));
+  free(d7);
+  free(d8);
+  free(p7);
+  free(p8);
+  assert_int_equal(count_entries(dir), 9); /* and no temporary file */
   free(p0);
   free(p1);
   free(p2);
