@@ -68,7 +68,8 @@ int cli_cmd_report(int argc, char **argv) {
   res_report_opts o = {formats, title};
   res_report_stats st;
   cli_check(res_report_write(dir, &o, &st), "report");
-  printf("report: %s/report.md, %s/report.html (%zu runs, %zu points, %zu swept parameter%s, %zu plots)\n", dir,
-         dir, st.runs, st.points, st.axes, st.axes == 1 ? "" : "s", st.plots);
+  printf("report: %s/report.md, %s/report.html (%zu run%s, %zu point%s, %zu swept parameter%s, %zu plot%s)\n", dir,
+         dir, st.runs, st.runs == 1 ? "" : "s", st.points, st.points == 1 ? "" : "s", st.axes, st.axes == 1 ? "" : "s",
+         st.plots, st.plots == 1 ? "" : "s");
   return CLI_EXIT_OK;
 }
