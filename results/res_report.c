@@ -863,8 +863,8 @@ static int rep__metric_vs_axis(rep_ctx *c, size_t m, size_t axis) {
       ch.bars = bars;
       ch.nbars = nlines;
     }
-    int n = snprintf(caption, sizeof caption, "%s against %s%s%s", rep__metrics[m].label, a->key,
-                     po.log_y ? " (log scale)" : "", "");
+    int n = snprintf(caption, sizeof caption, "%s against %s%s", rep__metrics[m].label, a->key,
+                     po.log_y && po.log_x ? " (log scales)" : po.log_y ? " (log y scale)" : po.log_x ? " (log x scale)" : "");
     if (too_many) {
       n += snprintf(caption + n, sizeof caption - (size_t)n, "; other parameters at their first value:");
       for (size_t o = 0; o < c->naxes && (size_t)n < sizeof caption; o++)
