@@ -294,6 +294,10 @@ static void test_linked_axes(void **state) {
   snprintf(path, sizeof path, "%s/report.md", dir);
   md = slurp(path);
   assert_non_null(strstr(md, "`bandwidth (MiB/s)` (3 values)"));
+  /* 256 Mbit/s, 1 Gbit/s, 10 Gbit/s grow geometrically over more than a
+   * decade: a log x axis, said in the caption. */
+  assert_true(strstr(md, "![total time against bandwidth (log x scale)]") ||
+              strstr(md, "![total time against bandwidth (log scales)]"));
   free(md);
 }
 
