@@ -50,8 +50,9 @@ static void cli__cmp_help(void) {
          "Runs every algorithm (or --algos) on one workload at several\n"
          "link speeds (--links), prints a table and writes OUT/summary.csv,\n"
          "OUT/rounds.csv, OUT/report.md and PNG plots (total time, downtime and bytes\n"
-         "per algorithm; bytes per round; a run that did not complete is a hollow marker,\n"
-         "not a bar). Unless --max-bandwidth is given, each run's\n"
+         "per algorithm, on a log scale when the bars span more than two decades; bytes\n"
+         "per round; a run that did not complete is a hollow marker, not a bar). Unless\n"
+         "--max-bandwidth is given, each run's\n"
          "rate limit is its link speed (QEMU's max-bandwidth set to the link).\n"
          "With no workload it uses the bundled trace %s.\n\n"
          "options:\n"
@@ -148,6 +149,13 @@ static void cli__plot(const char *dir, const char *file, const char *title, cons
   po.title = title;
   po.x_label = "link speed";
   po.y_label = ylabel;
+  /* Bars of 1 ms beside bars of 300 ms vanish: a log axis over more than
+   * two decades (the bars that exist, not those of runs that failed). */
+  double shown[CLI_MAX_SERIES * CLI_MAX_LINKS];
+  size_t nshown = 0;
+  for (int k = 0; k < nseries * nlinks; k++)
+    if (!failed[k]) shown[nshown++] = m->mean[k];
+  po.log_y = res_plot_wants_log(shown, nshown);
   cli_check(res_plot_bars(path, &po, (const char *const *)links, (size_t)nlinks, series, (size_t)nseries),
             file);
 }
