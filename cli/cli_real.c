@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "cli_progress.h"
 #include "kvr.h"
+#include "res_jsonl.h"
 #include "res_output.h"
 #include "res_regress.h"
 #include "cli_scenario.h"
@@ -58,8 +59,8 @@ uint64_t cli_scenarios_collect(const char *path, const mdl_scenario *base, cli_s
 }
 
 void cli_scenarios_each(const char *command, const char *path, const mdl_scenario *base, const char *out,
-                        res_folder_mode mode, int quiet, uint64_t repeat, uint64_t trace_step_ns, cli_scenario_fn fn,
-                        void *ctx) {
+                        res_folder_mode mode, int quiet, uint64_t repeat, uint64_t trace_step_ns, int jsonl,
+                        cli_scenario_fn fn, void *ctx) {
   /* Every scenario is built and checked before the folder is touched. */
   cli_scenarios list;
   uint64_t grid = cli_scenarios_collect(path, base, &list);
@@ -106,23 +107,39 @@ void cli_scenarios_each(const char *command, const char *path, const mdl_scenari
   cli_progress_done(&prog, done, skipped);
   cli_check(res_folder_close(folder), "writing results");
   cli_scenarios_free(&list);
-  if (repeat > 1) {
-    /* aggregate.csv from every committed run of each name (those of an
-     * earlier, resumed command too), written under the folder's lock: the
-     * summary rows are read back once they are all committed. */
-    cli_check(res_folder_open(out, command, grid, RES_FOLDER_APPEND, &folder), command);
-    res_regress_opts ro;
-    res_regress_opts_init(&ro);
-    memset(ro.enabled, 0, sizeof ro.enabled);
-    res_samples *samples;
-    char agg[4096];
-    snprintf(agg, sizeof agg, "%s/aggregate.csv", out);
-    cli_check(res_samples_new(&samples), command);
-    cli_check(res_samples_load(samples, out, &ro), "aggregate");
-    cli_check(res_samples_write_aggregate(samples, 0.95, agg), "aggregate");
-    res_samples_free(samples);
-    cli_check(res_folder_close(folder), "writing results");
-  }
+  if (repeat > 1) cli_write_aggregate(command, out, grid);
+  cli_write_jsonl(command, out, grid, jsonl);
+}
+
+void cli_write_jsonl(const char *command, const char *out, uint64_t grid, int asked) {
+  /* Once asked for, it follows summary.csv: a resume without --jsonl
+   * refreshes it rather than leaving it behind. */
+  char path[4096];
+  snprintf(path, sizeof path, "%s/summary.jsonl", out);
+  if (!asked && access(path, F_OK) != 0) return;
+  res_folder *folder;
+  cli_check(res_folder_open(out, command, grid, RES_FOLDER_APPEND, &folder), command);
+  cli_check(res_jsonl_write(out), "summary.jsonl");
+  cli_check(res_folder_close(folder), "writing results");
+}
+
+void cli_write_aggregate(const char *command, const char *out, uint64_t grid) {
+  /* aggregate.csv from every committed run of each name (those of an
+   * earlier, resumed command too), written under the folder's lock: the
+   * summary rows are read back once they are all committed. */
+  res_folder *folder;
+  cli_check(res_folder_open(out, command, grid, RES_FOLDER_APPEND, &folder), command);
+  res_regress_opts ro;
+  res_regress_opts_init(&ro);
+  memset(ro.enabled, 0, sizeof ro.enabled);
+  res_samples *samples;
+  char agg[4096];
+  snprintf(agg, sizeof agg, "%s/aggregate.csv", out);
+  cli_check(res_samples_new(&samples), command);
+  cli_check(res_samples_load(samples, out, &ro), "aggregate");
+  cli_check(res_samples_write_aggregate(samples, 0.95, agg), "aggregate");
+  res_samples_free(samples);
+  cli_check(res_folder_close(folder), "writing results");
 }
 
 void cli_scenarios_load(const char *path, const char *qemu, cli_scenarios *list) {

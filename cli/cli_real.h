@@ -33,11 +33,26 @@ typedef void (*cli_scenario_fn)(void *ctx, res_folder *folder, const char *id, c
  * yet (a rerun skips those, with a note; --append refuses a name already
  * there), then closes the folder. With repeat > 1 each scenario runs
  * `repeat` times (cli_scenario_repeat, run ids NAME#1 .. NAME#N) and the
- * grid covers repeat and trace_step_ns. Progress goes to stderr unless
+ * grid covers repeat and trace_step_ns. With jsonl, OUT/summary.jsonl is
+ * written at the end (cli_write_jsonl). Progress goes to stderr unless
  * quiet (cli_progress.h). Dies with one line on any error. */
 void cli_scenarios_each(const char *command, const char *path, const mdl_scenario *base, const char *out,
-                        res_folder_mode mode, int quiet, uint64_t repeat, uint64_t trace_step_ns, cli_scenario_fn fn,
-                        void *ctx);
+                        res_folder_mode mode, int quiet, uint64_t repeat, uint64_t trace_step_ns, int jsonl,
+                        cli_scenario_fn fn, void *ctx);
+
+/* Writes OUT/aggregate.csv (res_samples_write_aggregate: per scenario
+ * name and metric over its runs) from the folder's committed runs, under
+ * the folder's lock (opened for `command` and `grid` in append mode, which
+ * resumes the same grid). Used after repeated runs (--repeat). Dies with
+ * one line on error. */
+void cli_write_aggregate(const char *command, const char *out, uint64_t grid);
+
+/* Writes OUT/summary.jsonl (res_jsonl_write: the committed runs of
+ * summary.csv as JSON Lines) under the folder's lock, as
+ * cli_write_aggregate does, when `asked` (--jsonl) or when the folder has
+ * one already (so that it never lags behind summary.csv). Dies with one
+ * line on error. */
+void cli_write_jsonl(const char *command, const char *out, uint64_t grid, int asked);
 
 /* cli_scenarios_collect on the default scenario. qemu, if not NULL, is the
  * default of the scenario key `qemu` (which QEMU the real runs use); the

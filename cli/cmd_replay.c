@@ -306,7 +306,7 @@ int cli_cmd_replay(int argc, char **argv) {
     cli_check(mdl_scenario_validate(&s), "replay");
     cli__dirtyrate_each(&o, &s);
   } else {
-    cli_scenarios_each("replay", o.scenario_file, &s, o.out, o.mode, o.quiet, 1, 0, cli__replay_one, &o);
+    cli_scenarios_each("replay", o.scenario_file, &s, o.out, o.mode, o.quiet, 1, 0, 0, cli__replay_one, &o);
   }
   if (!o.quiet && o.dr.count) printf("results: %s/dirtyrate.csv\n", o.out);
   else if (!o.quiet) printf("results: %s/summary.csv, %s/rounds.csv\n", o.out, o.out);

@@ -20,6 +20,7 @@ typedef struct {
   int count;
   uint64_t repeat;
   uint64_t trace_step_ns;
+  int jsonl;
   res_folder_mode mode;
 } cli__run_opts;
 
@@ -45,6 +46,11 @@ static void cli__run_help(void) {
          "                         OUT/aggregate.csv: per scenario and metric n, mean,\n"
          "                         median, stddev, 95%% CI of the mean, min, max [1]\n"
          "  --trace-step DURATION  trace offset between repeats of a trace [1s]\n"
+         "  --jsonl                also write OUT/summary.jsonl: one JSON object per run,\n"
+         "                         the columns of summary.csv, null for an empty cell\n"
+         "  --bandwidth RATE       linked: sets max-bandwidth, postcopy-bandwidth and link\n"
+         "                         to RATE; any of the three given too wins for its part\n"
+         "                         (a flag only: a scenario file gives the three keys)\n"
          "  --quiet                no table on stdout, no progress on stderr\n"
          "  --ranges               print every parameter's and profile key's valid range\n"
          "                         (Markdown) and exit\n"
@@ -76,6 +82,7 @@ static int cli__run_opt(void *ctx, const char *name, const char *value) {
   if (!strcmp(name, "out")) return o->out = value, 1;
   if (!strcmp(name, "scenario")) return o->scenario_file = value, 1;
   if (!strcmp(name, "quiet")) return o->quiet = 1, 0;
+  if (!strcmp(name, "jsonl")) return o->jsonl = 1, 0;
   if (!strcmp(name, "repeat")) {
     if (!value) return 1;
     o->repeat = cli_count("--repeat", value);
@@ -139,7 +146,7 @@ int cli_cmd_run(int argc, char **argv) {
   mdl_scenario s;
   mdl_scenario_defaults(&s);
   cli_scenario_args(argc, argv, &s, cli__run_opt, &o, NULL, 0);
-  cli_scenarios_each("run", o.scenario_file, &s, o.out, o.mode, o.quiet, o.repeat, o.trace_step_ns, cli__run_one,
+  cli_scenarios_each("run", o.scenario_file, &s, o.out, o.mode, o.quiet, o.repeat, o.trace_step_ns, o.jsonl, cli__run_one,
                      &o);
   if (!o.quiet)
     printf("results: %s/summary.csv, %s/rounds.csv%s%s%s\n", o.out, o.out, o.repeat > 1 ? ", " : "",

@@ -1,6 +1,7 @@
 /* migsim sweep: a grid over comma-separated values of any scenario
  * parameter, run on all cores, appended row by row and resumable. */
 #include <pthread.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,11 +12,13 @@
 #include "cli.h"
 #include "cli_pool.h"
 #include "cli_progress.h"
+#include "cli_real.h"
 #include "cli_scenario.h"
 #include "mdl_sim.h"
 #include "res_output.h"
 #include "sim_err.h"
 #include "sim_hash.h"
+#include "sim_units.h"
 #include "sim_vec.h"
 
 enum { CLI_SWEEP_MAX_AXES = 16 };
@@ -28,13 +31,31 @@ typedef struct {
   size_t count;
 } cli__axis;
 
+enum { CLI_SWEEP_MAX_ZIPS = 8 };
+
 typedef struct {
   mdl_scenario base;
+  /* The bases the grid runs on: &base, or every scenario of --scenario
+   * FILE (a grid per scenario; several make the key start with
+   * scenario=NAME). */
+  const mdl_scenario *bases;
+  size_t nbases;
+  const char *scenario_file;
   cli__axis axes[CLI_SWEEP_MAX_AXES];
   size_t naxes;
+  /* --zip: axis i takes the value of axis zip_leader[i] (SIZE_MAX: its
+   * own); zipped lists pair element-wise instead of multiplying. */
+  const char *zips[CLI_SWEEP_MAX_ZIPS];
+  size_t nzips;
+  size_t zip_leader[CLI_SWEEP_MAX_AXES];
+  unsigned bw_keep; /* which of bandwidth's parts are given themselves */
   const char *out;
   long jobs;
   int quiet;
+  int jsonl;
+  uint64_t repeat;        /* runs per grid point (seeds or trace offsets) */
+  uint64_t trace_step_ns; /* trace offset between repeats of a trace */
+  uint64_t grid_points;   /* points of the grid; w->points = grid_points x repeat */
   res_folder_mode mode;
   res_folder *folder;
   int write_failed;
@@ -71,7 +92,23 @@ static void cli__sweep_help(void) {
          "  --out DIR      output folder [out/sweep]\n"
          "  --append       add to a folder holding other results (same columns)\n"
          "  --force        replace the folder's results (CSVs, plots, reports)\n"
+         "  --zip A,B      pair the values of swept parameters A and B element-wise (the\n"
+         "                 first of A with the first of B, ...) instead of combining each\n"
+         "                 with each; the lists must be as long; repeatable\n"
+         "  --scenario FILE  the scenarios of an INI file as the base (one grid each;\n"
+         "                 run ids then start with scenario=NAME when there are\n"
+         "                 several); flags override the file's values\n"
+         "  --bandwidth LIST  linked: each value sets max-bandwidth, postcopy-bandwidth\n"
+         "                 and link together, so algorithms run at the same speed; any\n"
+         "                 of the three given too (fixed or swept) wins for its part\n"
          "  --jobs N       worker threads [number of cores]\n"
+         "  --repeat N     run each point N times (a generator workload with seeds seed,\n"
+         "                 seed+1, ..., a trace at trace offsets offset, offset+step, ...),\n"
+         "                 run ids KEY#1..KEY#N, and OUT/aggregate.csv: per point and\n"
+         "                 metric n, mean, median, stddev, 95%% CI of the mean, min, max [1]\n"
+         "  --trace-step DURATION  trace offset between repeats of a trace [1s]\n"
+         "  --jsonl        also write OUT/summary.jsonl (one JSON object per run, the\n"
+         "                 columns of summary.csv, null for an empty cell)\n"
          "  --quiet        no progress output\n"
          "  --help         this text\n\n"
          "example:\n"
@@ -98,40 +135,70 @@ static int cli__sweep_opt(void *ctx, const char *name, const char *value) {
     return 1;
   }
   if (!strcmp(name, "quiet")) return w->quiet = 1, 0;
+  if (!strcmp(name, "jsonl")) return w->jsonl = 1, 0;
+  if (!strcmp(name, "repeat")) {
+    if (!value) return 1;
+    w->repeat = cli_count("--repeat", value);
+    if (w->repeat < 1 || w->repeat > 100000) cli_die("sweep: --repeat must be 1..100000");
+    return 1;
+  }
+  if (!strcmp(name, "trace-step")) {
+    if (value) w->trace_step_ns = cli_duration("--trace-step", value, SIM_NS_PER_S);
+    return 1;
+  }
   if (!strcmp(name, "append")) return w->mode = RES_FOLDER_APPEND, 0;
   if (!strcmp(name, "force")) return w->mode = RES_FOLDER_FORCE, 0;
+  if (!strcmp(name, "scenario")) return w->scenario_file = value, 1;
+  if (!strcmp(name, "zip")) {
+    if (!value) return 1;
+    if (w->nzips == CLI_SWEEP_MAX_ZIPS) cli_die("sweep: at most %d --zip", CLI_SWEEP_MAX_ZIPS);
+    w->zips[w->nzips++] = value;
+    return 1;
+  }
   if (!value) return -1;
   /* A yes/no parameter given alone (--timeline --jobs 2) is not an axis. */
   if (mdl_scenario_is_flag(name) && !strncmp(value, "--", 2)) return -1;
-  /* A scenario parameter: check the key exists, collect its values. */
+  /* A scenario parameter (or the linked bandwidth): check the key exists,
+   * collect its values. */
   mdl_scenario probe = w->base;
-  if (mdl_scenario_set(&probe, name, "0") == SIM_ENOTFOUND) return -1;
+  if (cli_scenario_set(&probe, name, "0", w->bw_keep) == SIM_ENOTFOUND) return -1;
+  for (size_t i = 0; i < w->naxes; i++)
+    if (!strcmp(w->axes[i].key, name)) cli_die("sweep: --%s given twice", name);
   if (w->naxes == CLI_SWEEP_MAX_AXES) cli_die("sweep: at most %d parameters", CLI_SWEEP_MAX_AXES);
   cli__axis *a = &w->axes[w->naxes];
   snprintf(a->key, sizeof a->key, "%s", name);
   if (mdl_sweep_split(name, value, &a->values, &a->count)) cli_die("sweep: %s", sim_error_message());
   for (size_t i = 0; i < a->count; i++) {
     probe = w->base;
-    if (mdl_scenario_set(&probe, name, a->values[i])) cli_die("sweep: --%s", sim_error_message());
+    if (cli_scenario_set(&probe, name, a->values[i], w->bw_keep)) cli_die("sweep: --%s", sim_error_message());
   }
   w->naxes++;
   return 1;
 }
 
-/* Builds point `index` (mixed radix over the axes, last axis fastest). */
+/* Builds run `index`: grid point index / repeat (mixed radix over the
+ * axes, last axis fastest), repeat index % repeat (cli_scenario_repeat;
+ * its run id is the key with "#k"). */
 static int cli__point(const cli__sweep *w, uint64_t index, mdl_scenario *s, char *key, size_t keylen) {
-  *s = w->base;
   size_t pos = 0;
   key[0] = '\0';
-  uint64_t rest = index;
+  uint64_t k = index % w->repeat;
+  uint64_t rest = index / w->repeat;
   size_t choice[CLI_SWEEP_MAX_AXES];
   for (size_t i = w->naxes; i-- > 0;) {
+    if (w->zip_leader[i] != SIZE_MAX) continue; /* follows its leader */
     choice[i] = (size_t)(rest % w->axes[i].count);
     rest /= w->axes[i].count;
   }
+  for (size_t i = 0; i < w->naxes; i++)
+    if (w->zip_leader[i] != SIZE_MAX) choice[i] = choice[w->zip_leader[i]];
+  /* The scenario of the file is the slowest digit. */
+  const mdl_scenario *base = &w->bases[rest % w->nbases];
+  *s = *base;
+  if (w->nbases > 1) pos += (size_t)snprintf(key, keylen, "scenario=%s", base->name);
   for (size_t i = 0; i < w->naxes; i++) {
     const char *v = w->axes[i].values[choice[i]];
-    int rc = mdl_scenario_set(s, w->axes[i].key, v);
+    int rc = cli_scenario_set(s, w->axes[i].key, v, w->bw_keep);
     if (rc) return rc;
     /* Every given parameter is in the key, single values too, so that a
      * rerun with a longer list of values reuses the rows already done. */
@@ -144,6 +211,13 @@ static int cli__point(const cli__sweep *w, uint64_t index, mdl_scenario *s, char
   } else {
     char id[RES_RUN_ID_MAX];
     snprintf(s->name, sizeof s->name, "%s", res_run_id(key, id));
+  }
+  if (w->repeat > 1) {
+    /* The name stays the point's key: the repeats share it. */
+    mdl_scenario point = *s;
+    cli_scenario_repeat(&point, k, w->trace_step_ns, s);
+    pos += (size_t)snprintf(key + pos, pos < keylen ? keylen - pos : 0, "#%llu", (unsigned long long)(k + 1));
+    if (pos >= keylen) return sim_errorf(SIM_ERANGE, "sweep point key longer than %zu bytes", keylen - 1);
   }
   return 0;
 }
@@ -244,16 +318,65 @@ static void cli__sweep_free(cli__sweep *w) {
   free(w);
 }
 
+/* Resolves --zip A,B,...: B (and the rest) follow A, value by value. Dies
+ * with one line on a name that is not swept, a list of another length or
+ * an axis zipped twice. */
+static void cli__zip(cli__sweep *w) {
+  for (size_t i = 0; i < CLI_SWEEP_MAX_AXES; i++) w->zip_leader[i] = SIZE_MAX;
+  for (size_t z = 0; z < w->nzips; z++) {
+    char buf[512];
+    if (strlen(w->zips[z]) >= sizeof buf) cli_die("sweep: --zip %s: too long", w->zips[z]);
+    snprintf(buf, sizeof buf, "%s", w->zips[z]);
+    size_t leader = SIZE_MAX, n = 0;
+    char *save = NULL;
+    for (char *name = strtok_r(buf, ",", &save); name; name = strtok_r(NULL, ",", &save), n++) {
+      size_t a = 0;
+      while (a < w->naxes && strcmp(w->axes[a].key, name)) a++;
+      if (a == w->naxes)
+        cli_die("sweep: --zip %s: %s is not a swept parameter (give --%s V1,V2,...)", w->zips[z], name, name);
+      if (w->zip_leader[a] != SIZE_MAX || a == leader)
+        cli_die("sweep: --zip %s: %s is zipped twice", w->zips[z], name);
+      for (size_t j = 0; j < w->naxes; j++)
+        if (w->zip_leader[j] == a) cli_die("sweep: --zip %s: %s is zipped twice", w->zips[z], name);
+      if (leader == SIZE_MAX) {
+        leader = a;
+        continue;
+      }
+      if (w->axes[a].count != w->axes[leader].count)
+        cli_die("sweep: --zip %s: %s has %zu values, %s has %zu; zipped lists must be as long", w->zips[z],
+                w->axes[leader].key, w->axes[leader].count, name, w->axes[a].count);
+      w->zip_leader[a] = leader;
+    }
+    if (n < 2) cli_die("sweep: --zip %s: name two or more swept parameters (--zip A,B)", w->zips[z]);
+  }
+}
+
 int cli_cmd_sweep(int argc, char **argv) {
   cli__sweep *w = calloc(1, sizeof *w);
   if (!w) cli_die("sweep: out of memory");
   mdl_scenario_defaults(&w->base);
   w->out = "out/sweep";
   w->jobs = cli_cores();
+  w->repeat = 1;
+  w->trace_step_ns = SIM_NS_PER_S;
+  w->bw_keep = cli_bandwidth_keep(argc, argv);
   cli_scenario_args(argc, argv, &w->base, cli__sweep_opt, w, NULL, 0);
-  w->points = 1;
-  for (size_t i = 0; i < w->naxes; i++) w->points *= w->axes[i].count;
   if (w->naxes == 0) cli_die("sweep: no parameters given (see --help)");
+  cli__zip(w);
+  cli_scenarios file_list = {0};
+  w->bases = &w->base;
+  w->nbases = 1;
+  if (w->scenario_file) {
+    /* Each scenario of the file, the flags over it (cli_scenarios_collect
+     * applies them), checked before anything runs. */
+    cli_scenarios_collect(w->scenario_file, &w->base, &file_list);
+    w->bases = file_list.items;
+    w->nbases = file_list.count;
+  }
+  w->grid_points = w->nbases;
+  for (size_t i = 0; i < w->naxes; i++)
+    if (w->zip_leader[i] == SIZE_MAX) w->grid_points *= w->axes[i].count;
+  w->points = w->grid_points * w->repeat;
   /* Every point is built and checked before the folder is touched. */
   {
     mdl_scenario point;
@@ -276,8 +399,21 @@ int cli_cmd_sweep(int argc, char **argv) {
     axis_keys[i] = w->axes[i].key;
     grid = sim_hash_str(grid, w->axes[i].key);
   }
-  uint64_t base = mdl_scenario_digest(&w->base, axis_keys, w->naxes);
-  grid = sim_hash(grid, &base, sizeof base);
+  for (size_t b = 0; b < w->nbases; b++) {
+    uint64_t base = mdl_scenario_digest(&w->bases[b], axis_keys, w->naxes);
+    grid = sim_hash(grid, &base, sizeof base);
+  }
+  for (size_t i = 0; i < w->naxes; i++) {
+    /* Zipped axes are another grid than the same axes multiplied. */
+    if (w->zip_leader[i] == SIZE_MAX) continue;
+    uint64_t pair[2] = {i, w->zip_leader[i]};
+    grid = sim_hash(grid, pair, sizeof pair);
+  }
+  if (w->repeat > 1) {
+    /* A single run keeps the digest it always had: its folders resume. */
+    grid = sim_hash(grid, &w->repeat, sizeof w->repeat);
+    grid = sim_hash(grid, &w->trace_step_ns, sizeof w->trace_step_ns);
+  }
   char path[1024];
   snprintf(path, sizeof path, "%s/summary.csv", w->out);
   cli_check(res_folder_open(w->out, "sweep", grid, w->mode, &w->folder), "sweep");
@@ -315,6 +451,9 @@ int cli_cmd_sweep(int argc, char **argv) {
     fprintf(stderr, "sweep: %llu runs done, %llu already present -> %s\n", (unsigned long long)w->done,
             (unsigned long long)w->skipped, path);
   }
+  if (status == CLI_EXIT_OK && w->repeat > 1) cli_write_aggregate("sweep", w->out, grid);
+  if (status == CLI_EXIT_OK) cli_write_jsonl("sweep", w->out, grid, w->jsonl);
   cli__sweep_free(w);
+  cli_scenarios_free(&file_list);
   return status;
 }

@@ -17,6 +17,7 @@ static const struct {
     {"sweep", cli_cmd_sweep, "run a grid of scenarios on all cores (resumable)"},
     {"run", cli_cmd_run, "simulate one scenario (or a scenario file)"},
     {"regress", cli_cmd_regress, "fail when a candidate migrates worse than a baseline (CI)"},
+    {"report", cli_cmd_report, "Markdown + self-contained HTML report with plots of a result folder"},
     {"replay", cli_cmd_replay, "run a scenario on real QEMU guests and measure it"},
     {"validate", cli_cmd_validate, "simulate and replay a scenario set, report prediction errors"},
     {"trace", cli_cmd_trace, "generate, convert, inspect and record dirty-page traces"},

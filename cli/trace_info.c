@@ -421,8 +421,8 @@ static int cli__plot_rate(const char *path, const cli__bins *b) {
       w[2 * i] = w[2 * i + 1] = p[2];
       d[2 * i] = d[2 * i + 1] = p[3];
     }
-    res_plot_series s[2] = {{"writes", x, w, n}, {"distinct pages written", x, d, n}};
-    res_plot_opts o = {"Dirty rate over time", "time (s)", "pages per second", 0, 0, 0, 0, 0};
+    res_plot_series s[2] = {{.name = "writes", .x = x, .y = w, .n = n}, {.name = "distinct pages written", .x = x, .y = d, .n = n}};
+    res_plot_opts o = {"Dirty rate over time", "time (s)", "pages per second", 0, 0, 0, 0, 0, NULL, 0, NULL};
     rc = res_plot_lines(path, &o, s, 2);
   }
   free(x);
@@ -443,11 +443,11 @@ static int cli__plot_ws(const char *path, const wl_stats *st) {
     max[i] = (double)ws[i].max_distinct_pages;
     start[i] = (double)ws[i].from_start_distinct_pages;
   }
-  res_plot_series s[3] = {{"mean over windows", x, mean, n},
-                          {"max over windows", x, max, n},
-                          {"from start [0, w)", x, start, n}};
+  res_plot_series s[3] = {{.name = "mean over windows", .x = x, .y = mean, .n = n},
+                          {.name = "max over windows", .x = x, .y = max, .n = n},
+                          {.name = "from start [0, w)", .x = x, .y = start, .n = n}};
   res_plot_opts o = {"Working set: distinct pages written per window", "window length (s)",
-                     "distinct pages written", 1, 0, 1, 0, 0};
+                     "distinct pages written", 1, 0, 1, 0, 0, NULL, 0, NULL};
   int rc = res_plot_lines(path, &o, s, 3);
   free(v);
   return rc;
@@ -479,9 +479,9 @@ static int cli__plot_hist(const char *path, const wl_stats *st) {
     share_pages[i] = 100.0 * (double)h[i].pages / (double)pages;
     share_writes[i] = 100.0 * h[i].share_of_writes;
   }
-  res_plot_bar_series s[2] = {{"pages", share_pages}, {"writes", share_writes}};
+  res_plot_bar_series s[2] = {{.name = "pages", .values = share_pages}, {.name = "writes", .values = share_writes}};
   res_plot_opts o = {"Page write frequency", "writes per page (bucket N holds N to 2N-1)",
-                     "share (%)", 0, 0, 0, 0, 0};
+                     "share (%)", 0, 0, 0, 0, 0, NULL, 0, NULL};
   return res_plot_bars(path, &o, cats, n, s, 2);
 }
 

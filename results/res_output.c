@@ -151,7 +151,7 @@ static uint64_t res__schema_digest(void) {
 static int res__is_output(const char *name) {
   static const char *const names[] = {"summary.csv", "rounds.csv", "timeline.csv", RES__MANIFEST,
                                       "errors.csv", "report.md", "report.html", "validation.md",
-                                      "regress.csv", "junit.xml", "aggregate.csv"};
+                                      "regress.csv", "junit.xml", "aggregate.csv", "summary.jsonl"};
   for (size_t i = 0; i < RES__N(names); i++)
     if (!strcmp(name, names[i])) return 1;
   size_t n = strlen(name);

@@ -1,5 +1,5 @@
-/* res_plot: line and grouped-bar PNG charts through PLplot's pngcairo
- * driver (see res_plot.h).
+/* res_plot: line, grouped-bar and heatmap charts through PLplot's cairo
+ * drivers (see res_plot.h).
  *
  * Each chart runs on its own PLplot stream: plmkstrm() makes a fresh one,
  * plend1() tears it down and writes the file, then the caller's stream is
@@ -28,6 +28,8 @@
 /* A small filled circle (U+2022, UTF-8): cairo draws it from the system
  * font, crisper than PLplot's Hershey symbols. */
 #define RES__MARKER "\xe2\x80\xa2"
+/* A hollow circle (U+25CB): a run that did not complete. */
+#define RES__MARKER_FAILED "\xe2\x97\x8b"
 
 /* Colour map 0 entries. */
 enum { RES__COL_BG = 0, RES__COL_FG = 1, RES__COL_GRID = 2, RES__COL_SERIES = 3 };
@@ -68,12 +70,21 @@ void res__plot_set_device(const char *device) {
   res__device = device ? device : RES__PLOT_DEFAULT_DEVICE;
 }
 
+/* The driver for `path`: by its extension, PNG (the settable default)
+ * otherwise. */
+static const char *res__device_for(const char *path) {
+  size_t n = strlen(path);
+  if (n > 4 && !strcmp(path + n - 4, ".svg")) return "svgcairo";
+  if (n > 4 && !strcmp(path + n - 4, ".pdf")) return "pdfcairo";
+  return res__device;
+}
+
 static void res__abort_handler(PLCHAR_VECTOR message) {
   res__aborted = 1;
   snprintf(res__abort_msg, sizeof res__abort_msg, "%s", message ? message : "PLplot error");
 }
 
-int res_plot_available(void) {
+static int res__driver_available(const char *device) {
   /* plgDevs fills caller-provided arrays; PLplot knows a few dozen drivers. */
   enum { MAX_DEVICES = 128 };
   const char *menus[MAX_DEVICES], *names[MAX_DEVICES];
@@ -81,11 +92,24 @@ int res_plot_available(void) {
   int count = MAX_DEVICES;
   plgDevs(&menu_list, &name_list, &count);
   for (int i = 0; i < count && i < MAX_DEVICES; i++)
-    if (names[i] && strcmp(names[i], res__device) == 0) return 0;
-  /* Production always asks for pngcairo, whose package this names. */
+    if (names[i] && strcmp(names[i], device) == 0) return 0;
+  /* Production asks for the cairo drivers, whose package this names. */
   return sim_errorf(SIM_EUNSUPPORTED,
                     "PLplot %s driver not installed: apt-get install plplot-driver-cairo",
-                    res__device);
+                    device);
+}
+
+int res_plot_available(void) { return res__driver_available(res__device); }
+
+int res_plot_wants_log(const double *v, size_t n) {
+  double lo = INFINITY, hi = -INFINITY;
+  for (size_t i = 0; i < n; i++) {
+    if (!isfinite(v[i])) continue;
+    if (v[i] <= 0) return 0;
+    if (v[i] < lo) lo = v[i];
+    if (v[i] > hi) hi = v[i];
+  }
+  return lo <= hi && hi > 100.0 * lo;
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -137,6 +161,7 @@ static void res__tick_label(PLINT axis, PLFLT value, PLCHAR_NC_VECTOR label, PLI
 /* State of one chart being drawn. */
 typedef struct {
   const char *path;
+  const char *device;
   sim_file *file;       /* the exclusive temporary file the driver writes */
   const char *tmp_path; /* its name */
   PLINT caller_stream;
@@ -150,7 +175,8 @@ typedef struct {
 static int res__chart_begin(res__chart *ch, const char *path, const res_plot_opts *opts) {
   memset(ch, 0, sizeof *ch);
   ch->path = path;
-  int rc = res_plot_available();
+  ch->device = res__device_for(path);
+  int rc = res__driver_available(ch->device);
   if (rc) return rc;
   /* Created here (exclusively, next to the target, which must be a
    * regular file or absent): fails early and clearly on an unwritable
@@ -180,7 +206,7 @@ static int res__chart_begin(res__chart *ch, const char *path, const res_plot_opt
   ch->width_px = width;
   ch->log_axes[0] = opts->log_x;
   ch->log_axes[1] = opts->log_y;
-  plsdev(res__device);
+  plsdev(ch->device);
   plsfnam(ch->tmp_path);
   plspage(0.0, 0.0, (PLINT)width, (PLINT)height, 0, 0);
   plscmap0n((PLINT)(RES__COL_SERIES + RES__NCOLORS));
@@ -208,15 +234,24 @@ static int res__chart_end(res__chart *ch, int rc) {
   if (!rc && res__aborted)
     rc = sim_errorf(SIM_EIO, "plotting %s: %s", ch->path, res__abort_msg);
   if (!rc && ch->tmp_path) {
-    /* The PNG signature proves that the driver wrote a whole image header;
-     * the driver writes the file in one go at plend1. */
+    /* The format's signature proves that the driver wrote a whole image
+     * header; the driver writes the file in one go at plend1. */
     static const unsigned char png_magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     unsigned char head[8] = {0};
     FILE *f = fopen(ch->tmp_path, "rb");
     size_t got = f ? fread(head, 1, sizeof head, f) : 0;
     if (f) fclose(f);
-    if (got != sizeof head || memcmp(head, png_magic, sizeof head) != 0)
-      rc = sim_errorf(SIM_EIO, "plotting %s: the %s driver wrote no PNG", ch->path, res__device);
+    const char *format = "PNG";
+    int ok = got == sizeof head && memcmp(head, png_magic, sizeof head) == 0;
+    if (!strcmp(ch->device, "svgcairo")) {
+      format = "SVG";
+      ok = got >= 5 && (!memcmp(head, "<?xml", 5) || !memcmp(head, "<svg", 4));
+    } else if (!strcmp(ch->device, "pdfcairo")) {
+      format = "PDF";
+      ok = got >= 5 && !memcmp(head, "%PDF-", 5);
+    }
+    if (!ok)
+      rc = sim_errorf(SIM_EIO, "plotting %s: the %s driver wrote no %s", ch->path, ch->device, format);
     else
       rc = sim_file_commit(ch->file); /* the stream is empty: the driver wrote by name */
     if (!rc) ch->file = NULL;
@@ -249,9 +284,9 @@ static int res__labels(const res_plot_opts *opts, double x_label_disp) {
 /* Right edge of the viewport leaving room for a legend with these names,
  * from an estimate of the text width (PLplot cannot measure a legend
  * without drawing it). `width_px` scales the per-character estimate. */
-static double res__viewport_right(const char *const *names, size_t n, unsigned width_px) {
-  size_t longest = 0;
-  int any = 0;
+static double res__viewport_right(const char *const *names, size_t n, unsigned width_px, int failed_entry) {
+  size_t longest = failed_entry ? strlen(RES_PLOT_FAILED_LABEL) : 0;
+  int any = failed_entry;
   for (size_t i = 0; i < n; i++) {
     if (!names[i]) continue;
     any = 1;
@@ -265,10 +300,43 @@ static double res__viewport_right(const char *const *names, size_t n, unsigned w
   return 0.965 - legend;
 }
 
+/* Labels longer than this put the legend below the plot (one entry per
+ * row) rather than beside it, where it would squeeze the plot. */
+#define RES__LEGEND_SIDE_MAX 25
+#define RES__LEGEND_ROW_PX 32.0
+
+/* Where the legend goes: 0 rows = beside the plot (or none), else below it
+ * in that many rows. */
+static size_t res__legend_rows(const char *const *names, size_t n, int failed_entry) {
+  size_t longest = 0, shown = failed_entry ? 1 : 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!names[i]) continue;
+    shown++;
+    if (strlen(names[i]) > longest) longest = strlen(names[i]);
+  }
+  return longest > RES__LEGEND_SIDE_MAX ? shown : 0;
+}
+
+/* The page taller by the rows of a legend below the plot (unless the
+ * caller fixed the height). */
+static res_plot_opts res__opts_for_legend(const res_plot_opts *opts, size_t rows) {
+  res_plot_opts o = *opts;
+  if (rows && !o.height_px) o.height_px = RES__PLOT_HEIGHT + (unsigned)(RES__LEGEND_ROW_PX * (double)rows + 40.0);
+  return o;
+}
+
+/* The viewport's bottom edge: `bottom` of a 650-pixel page, plus the rows
+ * of a legend below, on a page height_px tall. */
+static double res__viewport_bottom(double bottom, size_t rows, unsigned height_px) {
+  if (!rows) return bottom;
+  return (bottom * RES__PLOT_HEIGHT + RES__LEGEND_ROW_PX * (double)rows + 40.0) / (double)height_px;
+}
+
 /* Legend right of the viewport. kind: PL_LEGEND_LINE or
  * PL_LEGEND_COLOR_BOX (plus PL_LEGEND_SYMBOL for marked lines). */
-static int res__legend(const char *const *names, size_t n, PLINT kind) {
-  size_t shown = 0;
+static int res__legend(const char *const *names, size_t n, PLINT kind, int failed_entry, size_t below_rows,
+                       unsigned height_px) {
+  size_t shown = failed_entry ? 1 : 0;
   for (size_t i = 0; i < n; i++) shown += names[i] != NULL;
   if (shown == 0) return 0;
   PLINT *ints = calloc(6 * shown, sizeof *ints);
@@ -305,12 +373,37 @@ static int res__legend(const char *const *names, size_t n, PLINT kind) {
     symbols[j] = RES__MARKER;
     j++;
   }
+  if (failed_entry) {
+    /* The hollow marker of runs that did not complete, in black. */
+    if (!(texts[j] = res__escape(RES_PLOT_FAILED_LABEL))) {
+      rc = sim_errorf(SIM_ENOMEM, "out of memory plotting");
+      goto done;
+    }
+    opt[j] = PL_LEGEND_SYMBOL;
+    colors[j] = RES__COL_FG;
+    styles[j] = 1;
+    text_colors[j] = RES__COL_FG;
+    symbol_numbers[j] = 1;
+    box_scales[j] = 0.8;
+    box_widths[j] = 1.0;
+    line_widths[j] = 1.0;
+    symbol_scales[j] = 1.4;
+    symbols[j] = RES__MARKER_FAILED;
+    j++;
+  }
   PLFLT width, height;
   /* Top right of the page, level with the top of the plot; the viewport
    * leaves that margin free (res__viewport_right). */
-  pllegend(&width, &height, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
-           PL_POSITION_RIGHT | PL_POSITION_TOP | PL_POSITION_INSIDE | PL_POSITION_SUBPAGE,
-           0.015, 0.10, 0.05, RES__COL_BG, RES__COL_FG, 1, (PLINT)shown, 1, (PLINT)shown, opt,
+  PLINT position = PL_POSITION_RIGHT | PL_POSITION_TOP | PL_POSITION_INSIDE | PL_POSITION_SUBPAGE;
+  PLFLT x_off = 0.015, y_off = 0.10;
+  if (below_rows) {
+    /* Below the x axis's title, from the left of the page. */
+    position = PL_POSITION_LEFT | PL_POSITION_BOTTOM | PL_POSITION_INSIDE | PL_POSITION_SUBPAGE;
+    x_off = 0.06;
+    y_off = 12.0 / (double)height_px;
+  }
+  pllegend(&width, &height, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, position,
+           x_off, y_off, 0.05, RES__COL_BG, RES__COL_FG, 1, (PLINT)shown, 1, (PLINT)shown, opt,
            1.0, 0.9, 2.0, 0.0, text_colors, (PLCHAR_MATRIX)texts, colors, patterns, box_scales,
            box_widths, colors, styles, line_widths, colors, symbol_scales, symbol_numbers,
            symbols);
@@ -334,6 +427,35 @@ static void res__pad_range(double *lo, double *hi, int logarithmic) {
 
 /* -------------------------------------------------------------- lines */
 
+/* y on the plot's axis: its log10 on a logarithmic one (NaN when <= 0). */
+static double res__axis_y(double y, int logarithmic) {
+  if (!logarithmic) return y;
+  return y > 0 ? log10(y) : NAN;
+}
+
+/* Widens [*lo, *hi] to hold v when it is finite. */
+static void res__extend(double v, double *lo, double *hi) {
+  if (!isfinite(v)) return;
+  if (v < *lo) *lo = v;
+  if (v > *hi) *hi = v;
+}
+
+/* Error bars of the finite, non-failed points of `se`, on the current
+ * window; an end that a log axis cannot show is drawn to the bottom. */
+static void res__error_bars(const res_plot_series *se, const res_plot_opts *opts, double y_bottom) {
+  if (!se->err_lo || !se->err_hi) return;
+  for (size_t i = 0; i < se->n; i++) {
+    if (se->failed && se->failed[i]) continue;
+    if (!isfinite(se->x[i]) || !isfinite(se->err_lo[i]) || !isfinite(se->err_hi[i])) continue;
+    double hi = res__axis_y(se->err_hi[i], opts->log_y);
+    if (!isfinite(hi)) continue;
+    double lo = res__axis_y(se->err_lo[i], opts->log_y);
+    if (!isfinite(lo)) lo = y_bottom;
+    PLFLT x = opts->log_x ? log10(se->x[i]) : se->x[i], ylo = lo, yhi = hi;
+    plerry(1, &x, &ylo, &yhi);
+  }
+}
+
 int res_plot_lines(const char *path, const res_plot_opts *opts, const res_plot_series *series,
                    size_t nseries) {
   static const res_plot_opts no_opts;
@@ -343,6 +465,7 @@ int res_plot_lines(const char *path, const res_plot_opts *opts, const res_plot_s
   /* Validate and find the ranges before touching PLplot. */
   double x_lo = INFINITY, x_hi = -INFINITY, y_lo = INFINITY, y_hi = -INFINITY;
   size_t longest = 0;
+  int any_failed = 0;
   for (size_t s = 0; s < nseries; s++) {
     const res_plot_series *se = &series[s];
     if (se->n && (!se->x || !se->y))
@@ -350,6 +473,16 @@ int res_plot_lines(const char *path, const res_plot_opts *opts, const res_plot_s
     if (se->n > longest) longest = se->n;
     for (size_t i = 0; i < se->n; i++) {
       double x = se->x[i], y = se->y[i];
+      int failed = se->failed && se->failed[i];
+      if (failed && isfinite(x)) {
+        /* Drawn, on the bottom when it has no value: x counts, y if any. */
+        any_failed = 1;
+        if (opts->log_x && x <= 0)
+          return sim_errorf(SIM_EINVAL, "plotting %s: x=%g in series %zu on a logarithmic axis", path, x, s + 1);
+        res__extend(opts->log_x ? log10(x) : x, &x_lo, &x_hi);
+        if (isfinite(y) && !(opts->log_y && y <= 0)) res__extend(res__axis_y(y, opts->log_y), &y_lo, &y_hi);
+        continue;
+      }
       if (!isfinite(x) || !isfinite(y)) continue;
       if (opts->log_x && x <= 0)
         return sim_errorf(SIM_EINVAL, "plotting %s: x=%g in series %zu on a logarithmic axis",
@@ -357,16 +490,21 @@ int res_plot_lines(const char *path, const res_plot_opts *opts, const res_plot_s
       if (opts->log_y && y <= 0)
         return sim_errorf(SIM_EINVAL, "plotting %s: y=%g in series %zu on a logarithmic axis",
                           path, y, s + 1);
-      if (opts->log_x) x = log10(x);
-      if (opts->log_y) y = log10(y);
-      if (x < x_lo) x_lo = x;
-      if (x > x_hi) x_hi = x;
-      if (y < y_lo) y_lo = y;
-      if (y > y_hi) y_hi = y;
+      res__extend(opts->log_x ? log10(x) : x, &x_lo, &x_hi);
+      res__extend(res__axis_y(y, opts->log_y), &y_lo, &y_hi);
+      if (se->err_lo && se->err_hi) {
+        res__extend(res__axis_y(se->err_lo[i], opts->log_y), &y_lo, &y_hi);
+        res__extend(res__axis_y(se->err_hi[i], opts->log_y), &y_lo, &y_hi);
+      }
     }
   }
   if (!(x_lo <= x_hi))
     return sim_errorf(SIM_EINVAL, "plotting %s: no finite point to plot", path);
+  if (!(y_lo <= y_hi)) {
+    /* Only failed points without a value: an empty axis to put them on. */
+    y_lo = 0.0;
+    y_hi = 1.0;
+  }
   if (!opts->log_y) {
     if (y_lo > 0) y_lo = 0;
     if (y_hi < 0) y_hi = 0;
@@ -374,6 +512,17 @@ int res_plot_lines(const char *path, const res_plot_opts *opts, const res_plot_s
   res__pad_range(&x_lo, &x_hi, opts->log_x);
   res__pad_range(&y_lo, &y_hi, opts->log_y);
   if (!opts->log_y) y_hi += 0.05 * (y_hi - y_lo); /* headroom above the highest point */
+  if (opts->log_y) {
+    /* A little room on both sides of the decades spanned. */
+    y_lo -= 0.05 * (y_hi - y_lo);
+    y_hi += 0.05 * (y_hi - y_lo);
+  }
+  if (any_failed) {
+    /* Markers on the edge of the x range would be cut in half. */
+    double pad = 0.03 * (x_hi - x_lo);
+    x_lo -= pad;
+    x_hi += pad;
+  }
 
   const char **names = calloc(nseries, sizeof *names);
   PLFLT *xs = malloc((longest ? longest : 1) * sizeof *xs);
@@ -386,31 +535,71 @@ int res_plot_lines(const char *path, const res_plot_opts *opts, const res_plot_s
   }
   for (size_t s = 0; s < nseries; s++) names[s] = series[s].name;
 
+  size_t rows = res__legend_rows(names, nseries, any_failed);
+  res_plot_opts page = res__opts_for_legend(opts, rows);
   res__chart ch;
-  int rc = res__chart_begin(&ch, path, opts);
+  int rc = res__chart_begin(&ch, path, &page);
   if (!rc) {
-    plvpor(0.12, res__viewport_right(names, nseries, ch.width_px), 0.12, 0.90);
+    plvpor(0.12, rows ? 0.95 : res__viewport_right(names, nseries, ch.width_px, any_failed),
+           res__viewport_bottom(0.12, rows, page.height_px), 0.90);
     plwind(x_lo, x_hi, y_lo, y_hi);
     const char *xgrid = opts->log_x ? "gl" : "g", *ygrid = opts->log_y ? "gl" : "g";
     const char *xbox = opts->log_x ? "bclnost" : "bcnost", *ybox = opts->log_y ? "bclnostv" : "bcnostv";
+    if (opts->x_ticks && opts->n_x_ticks) {
+      /* The given values only: a grid line and a label at each. */
+      xgrid = "";
+      xbox = "bc";
+    }
     plcol0(RES__COL_GRID);
     plwidth(1.0);
     plbox(xgrid, 0.0, 0, ygrid, 0.0, 0);
+    /* Labels that would touch the one before go on a second row. The
+     * viewport's width in pixels and ~11 px per character (the cairo
+     * drivers at this font size) say where a label ends. */
+    double vp_left = 0.12, vp_right = rows ? 0.95 : res__viewport_right(names, nseries, ch.width_px, any_failed);
+    double vp_px = (vp_right - vp_left) * ch.width_px, row_end[2] = {-1e9, -1e9};
+    double x_label_disp = 3.2;
+    for (size_t i = 0; opts->x_ticks && i < opts->n_x_ticks; i++) {
+      double v = opts->x_ticks[i];
+      if (!isfinite(v) || (opts->log_x && v <= 0)) continue;
+      PLFLT tx[2], ty[2] = {y_lo, y_hi};
+      tx[0] = tx[1] = opts->log_x ? log10(v) : v;
+      if (tx[0] < x_lo || tx[0] > x_hi) continue;
+      plcol0(RES__COL_GRID);
+      plline(2, tx, ty);
+      char label[32];
+      if (opts->x_tick_labels && opts->x_tick_labels[i])
+        snprintf(label, sizeof label, "%s", opts->x_tick_labels[i]);
+      else
+        res__tick_label(PL_X_AXIS, tx[0], label, sizeof label, ch.log_axes);
+      char *text = res__escape(label);
+      if (!text) {
+        rc = sim_errorf(SIM_ENOMEM, "out of memory plotting %s", path);
+        break;
+      }
+      double at = (tx[0] - x_lo) / (x_hi - x_lo), half = 5.5 * (double)strlen(label);
+      int row = at * vp_px - half < row_end[0] + 8.0 ? 1 : 0;
+      row_end[row] = at * vp_px + half;
+      if (row) x_label_disp = 4.4;
+      plcol0(RES__COL_FG);
+      plmtex("b", row ? 2.7 : 1.5, at, 0.5, text);
+      free(text);
+    }
     plcol0(RES__COL_FG);
     plbox(xbox, 0.0, 0, ybox, 0.0, 0);
-    rc = res__labels(opts, 3.2);
+    if (!rc) rc = res__labels(opts, x_label_disp);
     for (size_t s = 0; s < nseries && !rc; s++) {
       const res_plot_series *se = &series[s];
       plcol0((PLINT)(RES__COL_SERIES + s % RES__NCOLORS));
       pllsty((PLINT)(1 + (s / RES__NCOLORS) % 8));
       plwidth(2.0);
-      /* Draw each run of finite points as one polyline. */
+      /* Draw each run of finite, completed points as one polyline. */
       size_t run = 0;
       for (size_t i = 0; i <= se->n; i++) {
-        int ok = i < se->n && isfinite(se->x[i]) && isfinite(se->y[i]);
+        int ok = i < se->n && isfinite(se->x[i]) && isfinite(se->y[i]) && !(se->failed && se->failed[i]);
         if (ok) {
           xs[run] = opts->log_x ? log10(se->x[i]) : se->x[i];
-          ys[run] = opts->log_y ? log10(se->y[i]) : se->y[i];
+          ys[run] = res__axis_y(se->y[i], opts->log_y);
           run++;
           continue;
         }
@@ -418,12 +607,24 @@ int res_plot_lines(const char *path, const res_plot_opts *opts, const res_plot_s
         if (run > 0 && (opts->markers || run == 1)) plstring((PLINT)run, xs, ys, RES__MARKER);
         run = 0;
       }
+      pllsty(1);
+      plwidth(1.5);
+      res__error_bars(se, opts, y_lo);
+      for (size_t i = 0; se->failed && i < se->n; i++) {
+        if (!se->failed[i] || !isfinite(se->x[i])) continue;
+        PLFLT fx = opts->log_x ? log10(se->x[i]) : se->x[i];
+        PLFLT fy = isfinite(se->y[i]) ? res__axis_y(se->y[i], opts->log_y) : NAN;
+        if (!isfinite(fy)) fy = y_lo + 0.02 * (y_hi - y_lo); /* no value: on the bottom */
+        plschr(0.0, 1.4);
+        plstring(1, &fx, &fy, RES__MARKER_FAILED);
+        plschr(0.0, 0.9);
+      }
     }
     pllsty(1);
     plwidth(1.0);
     if (!rc)
-      rc = res__legend(names, nseries, opts->markers ? PL_LEGEND_LINE | PL_LEGEND_SYMBOL
-                                                      : PL_LEGEND_LINE);
+      rc = res__legend(names, nseries, opts->markers ? PL_LEGEND_LINE | PL_LEGEND_SYMBOL : PL_LEGEND_LINE,
+                       any_failed, rows, page.height_px);
   }
   rc = res__chart_end(&ch, rc);
   free(names);
@@ -441,25 +642,49 @@ int res_plot_bars(const char *path, const res_plot_opts *opts, const char *const
   if (nseries == 0 || !series || ncategories == 0 || !categories)
     return sim_errorf(SIM_EINVAL, "plotting %s: a bar chart needs categories and series", path);
   double y_lo = 0.0, y_hi = 0.0;
+  int log_any = 0;
   size_t longest = 0;
   for (size_t c = 0; c < ncategories; c++) {
     size_t len = categories[c] ? strlen(categories[c]) : 0;
     if (len > longest) longest = len;
   }
+  int any_failed = 0;
   for (size_t s = 0; s < nseries; s++) {
     if (!series[s].values)
       return sim_errorf(SIM_EINVAL, "plotting %s: series %zu has no values", path, s + 1);
     for (size_t c = 0; c < ncategories; c++) {
+      if (series[s].failed && series[s].failed[c]) {
+        any_failed = 1;
+        continue;
+      }
       double v = series[s].values[c];
-      if (!isfinite(v)) continue;
-      if (v < y_lo) y_lo = v;
-      if (v > y_hi) y_hi = v;
+      if (opts->log_y && isfinite(v) && v <= 0)
+        return sim_errorf(SIM_EINVAL, "plotting %s: y=%g in series %zu on a logarithmic axis", path, v, s + 1);
+      if (opts->log_y) {
+        if (isfinite(v)) {
+          /* The range of the logarithms; bars start at its bottom. */
+          if (!log_any || log10(v) < y_lo) y_lo = log10(v);
+          if (!log_any || log10(v) > y_hi) y_hi = log10(v);
+          log_any = 1;
+        }
+        continue;
+      }
+      res__extend(v, &y_lo, &y_hi);
+      if (series[s].err_lo && series[s].err_hi && isfinite(series[s].values[c])) {
+        res__extend(series[s].err_lo[c], &y_lo, &y_hi);
+        res__extend(series[s].err_hi[c], &y_lo, &y_hi);
+      }
     }
   }
+  if (opts->log_y) {
+    /* Whole decades, the lowest bar still visible. */
+    y_lo = floor(y_lo) - (y_lo - floor(y_lo) < 0.3 ? 0.5 : 0.0);
+    y_hi = y_hi + 0.05 * (y_hi - y_lo) + 0.05;
+  }
   if (y_hi <= y_lo) y_hi = y_lo + 1.0;
-  double pad = 0.05 * (y_hi - y_lo);
+  double pad = opts->log_y ? 0.0 : 0.05 * (y_hi - y_lo);
   if (y_hi > 0) y_hi += pad;
-  if (y_lo < 0) y_lo -= pad;
+  if (y_lo < 0 && !opts->log_y) y_lo -= pad;
 
   /* Many or long category names are written vertically. */
   int vertical = ncategories > 10 || longest * ncategories > 80;
@@ -471,27 +696,51 @@ int res_plot_bars(const char *path, const res_plot_opts *opts, const char *const
   if (!names) return sim_errorf(SIM_ENOMEM, "out of memory plotting %s", path);
   for (size_t s = 0; s < nseries; s++) names[s] = series[s].name;
 
+  size_t rows = res__legend_rows(names, nseries, any_failed);
+  res_plot_opts page = res__opts_for_legend(opts, rows);
   res__chart ch;
-  int rc = res__chart_begin(&ch, path, opts);
+  int rc = res__chart_begin(&ch, path, &page);
   if (!rc) {
-    plvpor(0.12, res__viewport_right(names, nseries, ch.width_px), 0.12 + label_space, 0.90);
+    plvpor(0.12, rows ? 0.95 : res__viewport_right(names, nseries, ch.width_px, any_failed),
+           res__viewport_bottom(0.12 + label_space, rows, page.height_px), 0.90);
     plwind(0.0, (double)ncategories, y_lo, y_hi);
     plcol0(RES__COL_GRID);
-    plbox("", 0.0, 0, "g", 0.0, 0);
+    plbox("", 0.0, 0, opts->log_y ? "gl" : "g", 0.0, 0);
     const double group = 0.8, bar = group / (double)nseries;
     for (size_t c = 0; c < ncategories; c++) {
       for (size_t s = 0; s < nseries; s++) {
         double v = series[s].values[c];
-        if (!isfinite(v) || v == 0.0) continue;
         double x0 = (double)c + (1.0 - group) / 2 + bar * (double)s, x1 = x0 + bar;
-        PLFLT px[4] = {x0, x0, x1, x1}, py[4] = {0.0, v, v, 0.0};
         plcol0((PLINT)(RES__COL_SERIES + s % RES__NCOLORS));
+        if (series[s].failed && series[s].failed[c]) {
+          /* No bar: a hollow marker just above the axis. */
+          PLFLT mx = (x0 + x1) / 2, my = 0.03 * (y_hi - y_lo) + (y_lo < 0 ? 0.0 : y_lo);
+          plschr(0.0, 1.4);
+          plstring(1, &mx, &my, RES__MARKER_FAILED);
+          plschr(0.0, 0.9);
+          continue;
+        }
+        if (!isfinite(v) || v == 0.0) continue;
+        double base = opts->log_y ? y_lo : 0.0, top = opts->log_y ? log10(v) : v;
+        PLFLT px[4] = {x0, x0, x1, x1}, py[4] = {base, top, top, base};
         plfill(4, px, py);
+        if (series[s].err_lo && series[s].err_hi && isfinite(series[s].err_lo[c]) &&
+            isfinite(series[s].err_hi[c]) && !(opts->log_y && series[s].err_hi[c] <= 0)) {
+          PLFLT ex = (x0 + x1) / 2, elo = series[s].err_lo[c], ehi = series[s].err_hi[c];
+          if (opts->log_y) {
+            elo = elo > 0 ? log10(elo) : y_lo;
+            ehi = log10(ehi);
+          }
+          plcol0(RES__COL_FG);
+          plwidth(1.5);
+          plerry(1, &ex, &elo, &ehi);
+          plwidth(1.0);
+        }
       }
     }
     plcol0(RES__COL_FG);
-    plbox("bc", 0.0, 0, "bcnostv", 0.0, 0);
-    if (y_lo < 0) {
+    plbox("bc", 0.0, 0, opts->log_y ? "bclnostv" : "bcnostv", 0.0, 0);
+    if (y_lo < 0 && !opts->log_y) {
       PLFLT zx[2] = {0.0, (double)ncategories}, zy[2] = {0.0, 0.0};
       plline(2, zx, zy);
     }
@@ -509,9 +758,157 @@ int res_plot_bars(const char *path, const res_plot_opts *opts, const char *const
       free(label);
     }
     if (!rc) rc = res__labels(opts, x_label_disp);
-    if (!rc) rc = res__legend(names, nseries, PL_LEGEND_COLOR_BOX);
+    if (!rc) rc = res__legend(names, nseries, PL_LEGEND_COLOR_BOX, any_failed, rows, page.height_px);
   }
   rc = res__chart_end(&ch, rc);
   free(names);
   return rc;
+}
+
+/* ------------------------------------------------------------ heatmap */
+
+/* A perceptually uniform colour for t in [0, 1]: viridis at five stops,
+ * interpolated linearly. */
+static void res__viridis(double t, unsigned char rgb[3]) {
+  static const double stops[5][3] = {
+      {68, 1, 84}, {59, 82, 139}, {33, 145, 140}, {94, 201, 98}, {253, 231, 37}};
+  if (!(t >= 0)) t = 0;
+  if (t > 1) t = 1;
+  double pos = t * 4.0;
+  int k = (int)pos;
+  if (k > 3) k = 3;
+  double f = pos - k;
+  for (int c = 0; c < 3; c++)
+    rgb[c] = (unsigned char)lround(stops[k][c] + f * (stops[k + 1][c] - stops[k][c]));
+}
+
+/* Colour map 0 entry used for the cell being filled. */
+enum { RES__COL_CELL = RES__COL_SERIES + RES__NCOLORS };
+
+static void res__set_cell_colour(double t) {
+  unsigned char rgb[3];
+  res__viridis(t, rgb);
+  plscol0(RES__COL_CELL, rgb[0], rgb[1], rgb[2]);
+  plcol0(RES__COL_CELL);
+}
+
+int res_plot_heatmap(const char *path, const res_plot_opts *opts, const char *const *x_values, size_t nx,
+                     const char *const *y_values, size_t ny, const double *z, const unsigned char *failed,
+                     const char *z_label, int log_z) {
+  static const res_plot_opts no_opts;
+  if (!opts) opts = &no_opts;
+  if (nx == 0 || ny == 0 || !x_values || !y_values || !z)
+    return sim_errorf(SIM_EINVAL, "plotting %s: a heatmap needs two axes and values", path);
+  double z_lo = INFINITY, z_hi = -INFINITY;
+  for (size_t k = 0; k < nx * ny; k++) {
+    if (failed && failed[k]) continue;
+    if (!isfinite(z[k])) continue;
+    if (log_z && z[k] <= 0)
+      return sim_errorf(SIM_EINVAL, "plotting %s: z=%g on a logarithmic scale", path, z[k]);
+    res__extend(log_z ? log10(z[k]) : z[k], &z_lo, &z_hi);
+  }
+  int any_failed = 0;
+  for (size_t k = 0; failed && k < nx * ny; k++) any_failed |= failed[k] != 0;
+  if (!(z_lo <= z_hi) && !any_failed)
+    return sim_errorf(SIM_EINVAL, "plotting %s: no finite value to plot", path);
+  if (!(z_lo <= z_hi)) z_lo = 0, z_hi = 1;
+  res__pad_range(&z_lo, &z_hi, log_z);
+
+  res__chart ch;
+  res_plot_opts o = *opts;
+  o.log_x = o.log_y = 0;
+  int rc = res__chart_begin(&ch, path, &o);
+  if (!rc) {
+    plscmap0n((PLINT)(RES__COL_CELL + 1));
+    for (size_t i = 0; i < RES__NCOLORS; i++)
+      plscol0((PLINT)(RES__COL_SERIES + i), res__palette[i][0], res__palette[i][1], res__palette[i][2]);
+    plvpor(0.14, 0.80, 0.14, 0.90);
+    plwind(0.0, (double)nx, 0.0, (double)ny);
+    double cell_chars = 0.75 - 0.02 * (double)(nx > 8 ? nx - 8 : 0);
+    if (cell_chars < 0.45) cell_chars = 0.45;
+    for (size_t j = 0; j < ny && !rc; j++) {
+      for (size_t i = 0; i < nx; i++) {
+        size_t k = j * nx + i;
+        PLFLT px[4] = {(double)i, (double)i, (double)i + 1, (double)i + 1};
+        PLFLT py[4] = {(double)j, (double)j + 1, (double)j + 1, (double)j};
+        char text[32] = "";
+        if (failed && failed[k]) {
+          /* Hatched: the run did not complete, its value is no value. */
+          plcol0(RES__COL_GRID);
+          plfill(4, px, py);
+          plcol0(RES__COL_FG);
+          plpsty(3);
+          plfill(4, px, py);
+          plpsty(0);
+          snprintf(text, sizeof text, "n/c");
+        } else if (isfinite(z[k])) {
+          double v = log_z ? log10(z[k]) : z[k];
+          double t = (v - z_lo) / (z_hi - z_lo);
+          res__set_cell_colour(t);
+          plfill(4, px, py);
+          snprintf(text, sizeof text, "%.4g", z[k]);
+          plcol0(t > 0.6 ? RES__COL_FG : RES__COL_BG); /* readable on dark and light cells */
+        } else {
+          continue;
+        }
+        if (failed && failed[k]) plcol0(RES__COL_FG);
+        plschr(0.0, cell_chars);
+        plptex((double)i + 0.5, (double)j + 0.5, 1.0, 0.0, 0.5, text);
+        plschr(0.0, 0.9);
+      }
+    }
+    plcol0(RES__COL_FG);
+    plbox("bc", 0.0, 0, "bc", 0.0, 0);
+    for (size_t i = 0; i < nx && !rc; i++) {
+      char *label = res__escape(x_values[i]);
+      if (!label) {
+        rc = sim_errorf(SIM_ENOMEM, "out of memory plotting %s", path);
+        break;
+      }
+      plmtex("b", 1.5, ((double)i + 0.5) / (double)nx, 0.5, label);
+      free(label);
+    }
+    for (size_t j = 0; j < ny && !rc; j++) {
+      char *label = res__escape(y_values[j]);
+      if (!label) {
+        rc = sim_errorf(SIM_ENOMEM, "out of memory plotting %s", path);
+        break;
+      }
+      plmtex("lv", 0.7, ((double)j + 0.5) / (double)ny, 1.0, label);
+      free(label);
+    }
+    if (!rc) {
+      char *title = res__escape(o.title), *xl = res__escape(o.x_label), *yl = res__escape(o.y_label);
+      if (!title || !xl || !yl) {
+        rc = sim_errorf(SIM_ENOMEM, "out of memory plotting");
+      } else {
+        plmtex("t", 1.5, 0.5, 0.5, title);
+        plmtex("b", 3.5, 0.5, 0.5, xl);
+        plmtex("l", 8.0, 0.5, 0.5, yl);
+      }
+      free(title);
+      free(xl);
+      free(yl);
+    }
+    /* The colour bar: 64 strips from z_lo to z_hi, labelled on its right. */
+    if (!rc) {
+      plvpor(0.86, 0.89, 0.14, 0.90);
+      plwind(0.0, 1.0, z_lo, z_hi);
+      const int strips = 64;
+      for (int k = 0; k < strips; k++) {
+        double a = z_lo + (z_hi - z_lo) * k / strips, b2 = z_lo + (z_hi - z_lo) * (k + 1) / strips;
+        PLFLT px[4] = {0, 0, 1, 1}, py[4] = {a, b2, b2, a};
+        res__set_cell_colour((k + 0.5) / strips);
+        plfill(4, px, py);
+      }
+      plcol0(RES__COL_FG);
+      ch.log_axes[1] = log_z;
+      plbox("bc", 0.0, 0, log_z ? "bcmlstv" : "bcmstv", 0.0, 0);
+      char *zl = res__escape(z_label);
+      if (!zl) rc = sim_errorf(SIM_ENOMEM, "out of memory plotting");
+      else plmtex("r", 5.0, 0.5, 0.5, zl);
+      free(zl);
+    }
+  }
+  return res__chart_end(&ch, rc);
 }

@@ -267,7 +267,7 @@ static int res__scatter(const char *dir, const res_case *cases, size_t ncases, i
   int rc = 0;
   if (n) {
     double dx[2] = {0, hi * 1.05}, dy[2] = {0, hi * 1.05};
-    res_plot_series s[2] = {{"prediction vs measurement", x, y, n}, {"y = x", dx, dy, 2}};
+    res_plot_series s[2] = {{.name = "prediction vs measurement", .x = x, .y = y, .n = n}, {.name = "y = x", .x = dx, .y = dy, .n = 2}};
     /* Points only for the data: break the line between every point. */
     double *px = malloc(2 * n * sizeof *px), *py = malloc(2 * n * sizeof *py);
     if (!px || !py) {
@@ -328,7 +328,7 @@ int res_round_overlay(const char *dir, const res_case *c) {
       snprintf(names[ns], sizeof names[ns], "simulated");
     else
       snprintf(names[ns], sizeof names[ns], "real run %zu", k);
-    s[ns] = (res_plot_series){names[ns], buf[ns][0], buf[ns][1], r->round_count};
+    s[ns] = (res_plot_series){.name = names[ns], .x = buf[ns][0], .y = buf[ns][1], .n = r->round_count};
     ns++;
   }
   if (!rc && ns) {

@@ -41,7 +41,7 @@ packages=(
   build-essential cmake pkg-config                 # toolchain
   clang libclang-rt-14-dev                         # fuzzers (libFuzzer runtime)
   libgsl-dev libcsv-dev libzstd-dev zlib1g-dev     # simulator, traces
-  libplplot-dev plplot-driver-cairo fonts-dejavu-core  # plots (PNG via cairo)
+  libplplot-dev plplot-driver-cairo fonts-dejavu-core  # plots (pngcairo, svgcairo, pdfcairo)
   libcmocka-dev                                    # tests
   libjansson-dev                                   # QMP
   gcc-multilib qemu-system-x86                     # kvmreplay guest and QEMU 7.2

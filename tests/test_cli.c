@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
+
+#include "res_csv_read.h"
 
 #include "test_util.h"
 
@@ -339,6 +342,287 @@ static void test_bench_check(void **state) {
   assert_int_equal(migsim(err, sizeof err, "bench --check --sweep-points x"), 2);
 }
 
+/* compare and sweep --repeat N: N runs per point under ids NAME#k with
+ * the next seeds, aggregate.csv with n = N per scenario, means with
+ * intervals in compare's report, and a sweep rerun resumes all of them. */
+static void test_compare_sweep_repeat(void **state) {
+  (void)state;
+  char err[2048], path[600];
+  assert_int_equal(migsim(err, sizeof err,
+                          "compare --workload uniform:wss=8192,rate=4000,nonzero=0.5 --memory 64MiB "
+                          "--links 1Gbit/s,10Gbit/s --algos precopy,postcopy --repeat 3 --out %s/cmpr",
+                          tmpdir),
+                   0);
+  snprintf(path, sizeof path, "%s/cmpr/summary.csv", tmpdir);
+  assert_int_equal(count_lines(path), 1 + 2 * 2 * 3);
+  char *csv = slurp(path);
+  assert_non_null(strstr(csv, "precopy@1Gbit/s#1,"));
+  assert_non_null(strstr(csv, "postcopy@10Gbit/s#3"));
+  assert_null(strstr(csv, "#4"));
+  free(csv);
+  snprintf(path, sizeof path, "%s/cmpr/aggregate.csv", tmpdir);
+  char *agg = slurp(path);
+  assert_non_null(agg);
+  /* n = 3 for each scenario; the seeds differ, so the spread is not 0. */
+  assert_non_null(strstr(agg, "precopy@1Gbit/s,total_time_ms,3,"));
+  assert_non_null(strstr(agg, "postcopy@10Gbit/s,transferred_bytes,3,"));
+  free(agg);
+  snprintf(path, sizeof path, "%s/cmpr/report.md", tmpdir);
+  char *md = slurp(path);
+  assert_non_null(strstr(md, "3 repeats per algorithm and link"));
+  assert_non_null(strstr(md, "| precopy | 1Gbit/s | 3/3 | "));
+  assert_non_null(strstr(md, " ± "));
+  free(md);
+  assert_int_equal(migsim(err, sizeof err, "compare --workload idle --repeat 0 --out %s/cmpr0", tmpdir), 2);
+  assert_non_null(strstr(err, "--repeat"));
+
+  const char *sweep = "sweep --workload uniform:wss=8192,rate=4000,nonzero=0.5 --memory 64MiB --algo precopy "
+                      "--max-bandwidth 32MiB/s,64MiB/s --repeat 2 --jobs 2 --out %s/swr";
+  assert_int_equal(migsim(err, sizeof err, sweep, tmpdir), 0);
+  snprintf(path, sizeof path, "%s/swr/summary.csv", tmpdir);
+  assert_int_equal(count_lines(path), 1 + 2 * 2);
+  char *first = slurp(path);
+  assert_non_null(strstr(first, "max-bandwidth=64MiB/s#2"));
+  snprintf(path, sizeof path, "%s/swr/aggregate.csv", tmpdir);
+  agg = slurp(path);
+  assert_non_null(agg);
+  assert_non_null(strstr(agg, "max-bandwidth=32MiB/s\",total_time_ms,2,"));
+  assert_non_null(strstr(agg, "max-bandwidth=64MiB/s\",total_time_ms,2,"));
+  free(agg);
+  assert_int_equal(migsim(err, sizeof err, sweep, tmpdir), 0);
+  assert_non_null(strstr(err, "0 runs done, 4 already present"));
+  snprintf(path, sizeof path, "%s/swr/summary.csv", tmpdir);
+  char *again = slurp(path);
+  assert_string_equal(first, again);
+  free(first);
+  free(again);
+}
+
+/* Cell `col` of data row `row` (1 = the first) of a CSV file whose cells
+ * hold no commas except inside a quoted first cell (run ids); "" when
+ * absent. */
+static void csv_cell(const char *path, int row, const char *col, char *out, size_t len) {
+  char *text = slurp(path);
+  assert_non_null(text);
+  out[0] = '\0';
+  char *save = NULL, *line = strtok_r(text, "\n", &save);
+  int col_index = -1, i = 0;
+  for (char *c = line; c; i++) {
+    char *comma = strchr(c, ',');
+    size_t n = comma ? (size_t)(comma - c) : strlen(c);
+    if (strlen(col) == n && !strncmp(c, col, n)) col_index = i;
+    c = comma ? comma + 1 : NULL;
+  }
+  assert_true(col_index >= 0);
+  for (int r = 1; r <= row && (line = strtok_r(NULL, "\n", &save)); r++) {
+    if (r < row) continue;
+    char *c = line;
+    if (*c == '"') c = strchr(c + 1, '"') + 1; /* the quoted run id */
+    else c = strchr(c, ',');
+    for (int k = 1; k < col_index && c; k++) c = strchr(c + 1, ',');
+    if (!c) break;
+    c++;
+    size_t n = strcspn(c, ",");
+    snprintf(out, len, "%.*s", (int)n, c);
+  }
+  free(text);
+}
+
+/* --bandwidth sets max-bandwidth, postcopy-bandwidth and link together;
+ * one of them given too wins for its part, before or after it. */
+static void test_bandwidth_linked(void **state) {
+  (void)state;
+  char err[2048], path[600], cell[64];
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --workload idle --memory 64MiB --algo precopy --bandwidth 256Mbit/s,1Gbit/s "
+                          "--quiet --out %s/bw",
+                          tmpdir),
+                   0);
+  snprintf(path, sizeof path, "%s/bw/summary.csv", tmpdir);
+  static const char *const cols[] = {"max_bandwidth", "postcopy_bandwidth", "link_bandwidth"};
+  for (int c = 0; c < 3; c++) {
+    csv_cell(path, 1, cols[c], cell, sizeof cell);
+    assert_string_equal(cell, "32000000");
+    csv_cell(path, 2, cols[c], cell, sizeof cell);
+    assert_string_equal(cell, "125000000");
+  }
+  assert_int_equal(migsim(err, sizeof err,
+                          "run --workload idle --memory 64MiB --link 10Gbit/s --bandwidth 1Gbit/s --quiet --out %s/bw2",
+                          tmpdir),
+                   0);
+  snprintf(path, sizeof path, "%s/bw2/summary.csv", tmpdir);
+  csv_cell(path, 1, "link_bandwidth", cell, sizeof cell);
+  assert_string_equal(cell, "1250000000");
+  csv_cell(path, 1, "max_bandwidth", cell, sizeof cell);
+  assert_string_equal(cell, "125000000");
+  csv_cell(path, 1, "postcopy_bandwidth", cell, sizeof cell);
+  assert_string_equal(cell, "125000000");
+  assert_int_equal(migsim(err, sizeof err, "run --workload idle --bandwidth fast --out %s/bw3", tmpdir), 2);
+  assert_non_null(strstr(err, "bandwidth"));
+  assert_int_equal(migsim(err, sizeof err, "compare --workload idle --bandwidth 1Gbit/s --out %s/bw4", tmpdir), 2);
+  assert_non_null(strstr(err, "--links"));
+}
+
+/* --zip pairs two lists element-wise: 2 runs, not 4; lists of other
+ * lengths, or a name that is not swept, are one line and exit 2. */
+static void test_sweep_zip(void **state) {
+  (void)state;
+  char err[2048], path[600], cell[64];
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --workload idle --memory 64MiB --max-bandwidth 32MiB/s,64MiB/s "
+                          "--link 1Gbit/s,2Gbit/s --zip max-bandwidth,link --quiet --out %s/zip",
+                          tmpdir),
+                   0);
+  snprintf(path, sizeof path, "%s/zip/summary.csv", tmpdir);
+  assert_int_equal(count_lines(path), 1 + 2);
+  csv_cell(path, 1, "max_bandwidth", cell, sizeof cell);
+  assert_string_equal(cell, "33554432");
+  csv_cell(path, 1, "link_bandwidth", cell, sizeof cell);
+  assert_string_equal(cell, "125000000");
+  csv_cell(path, 2, "max_bandwidth", cell, sizeof cell);
+  assert_string_equal(cell, "67108864");
+  csv_cell(path, 2, "link_bandwidth", cell, sizeof cell);
+  assert_string_equal(cell, "250000000");
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --workload idle --max-bandwidth 32MiB/s,64MiB/s,128MiB/s --link 1Gbit/s,2Gbit/s "
+                          "--zip max-bandwidth,link --out %s/zip2",
+                          tmpdir),
+                   2);
+  assert_string_equal(err, "migsim: sweep: --zip max-bandwidth,link: max-bandwidth has 3 values, link has 2; "
+                           "zipped lists must be as long\n");
+  assert_false(exists("%s/%s", "zip2"));
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --workload idle --max-bandwidth 32MiB/s,64MiB/s --zip max-bandwidth,latency --out %s/zip3",
+                          tmpdir),
+                   2);
+  assert_non_null(strstr(err, "latency is not a swept parameter"));
+}
+
+/* sweep --scenario FILE: a grid per scenario of the file, flags over the
+ * file's values, run ids starting with scenario=NAME. */
+static void test_sweep_scenario_file(void **state) {
+  (void)state;
+  char err[2048], path[600], cell[64];
+  snprintf(path, sizeof path, "%s/sweep.ini", tmpdir);
+  write_file(path, "[defaults]\nworkload = idle\nmemory = 32MiB\nmax-bandwidth = 64MiB/s\n\n"
+                   "[small]\ndowntime-limit = 300ms\n\n[big]\nmemory = 64MiB\n");
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --scenario %s --max-bandwidth 16MiB/s --algo precopy,postcopy --quiet --out %s/sf",
+                          path, tmpdir),
+                   0);
+  snprintf(path, sizeof path, "%s/sf/summary.csv", tmpdir);
+  assert_int_equal(count_lines(path), 1 + 4);
+  char *csv = slurp(path);
+  assert_non_null(strstr(csv, "scenario=small;max-bandwidth=16MiB/s;algo=precopy"));
+  assert_non_null(strstr(csv, "scenario=big;max-bandwidth=16MiB/s;algo=postcopy"));
+  free(csv);
+  csv_cell(path, 1, "memory_bytes", cell, sizeof cell);
+  assert_string_equal(cell, "33554432");
+  csv_cell(path, 4, "memory_bytes", cell, sizeof cell);
+  assert_string_equal(cell, "67108864");
+  csv_cell(path, 4, "max_bandwidth", cell, sizeof cell);
+  assert_string_equal(cell, "16777216");
+}
+
+/* validate --check on the stored real runs of docs/validation: exit 1,
+ * each missed target named on stderr; the same without --check exits 0. */
+static void test_validate_check(void **state) {
+  (void)state;
+  char err[8192], cmd[2048];
+  snprintf(cmd, sizeof cmd, "mkdir -p %s/val && cp -r %s/docs/validation/real %s/val/real", tmpdir, MIGSIM_SOURCE_DIR,
+           tmpdir);
+  assert_int_equal(system(cmd), 0);
+  const char *args = "validate %s/scenarios/validation.ini --profile qemu-7.2-tcg --no-replay --out %s/val%s";
+  assert_int_equal(migsim(err, sizeof err, args, MIGSIM_SOURCE_DIR, tmpdir, " --check"), 1);
+  assert_non_null(strstr(err, "target missed: downtime within max(20%, 5 ms)"));
+  assert_non_null(strstr(err, "target missed: total_time_ms p90"));
+  assert_int_equal(migsim(err, sizeof err, args, MIGSIM_SOURCE_DIR, tmpdir, ""), 0);
+  assert_null(strstr(err, "target missed"));
+}
+
+/* summary.jsonl: one object per summary row, every column once and in
+ * order, the same value as the CSV cell (null for an empty cell); a
+ * resumed sweep without --jsonl brings it up to date. */
+typedef struct {
+  json_t **objects;
+  size_t n, rows;
+} jsonl_check;
+
+static int jsonl_row(void *ctx, const char *const *header, const char *const *cells, size_t ncells) {
+  jsonl_check *jc = ctx;
+  assert_true(jc->rows < jc->n);
+  json_t *o = jc->objects[jc->rows++];
+  assert_int_equal(json_object_size(o), ncells);
+  size_t i = 0;
+  const char *key;
+  json_t *v;
+  json_object_foreach(o, key, v) {
+    assert_string_equal(key, header[i]);
+    const char *cell = cells[i];
+    if (json_is_null(v)) assert_string_equal(cell, "");
+    else if (json_is_string(v)) assert_string_equal(json_string_value(v), cell);
+    else if (json_is_integer(v)) assert_true((unsigned long long)json_integer_value(v) == strtoull(cell, NULL, 10));
+    else if (json_is_real(v)) assert_true(json_real_value(v) == strtod(cell, NULL) && cell[0]);
+    else fail_msg("column %s: unexpected JSON type", key);
+    i++;
+  }
+  return 0;
+}
+
+static void check_jsonl(const char *dir, size_t want_rows) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/summary.jsonl", dir);
+  char *text = slurp(path);
+  assert_non_null(text);
+  jsonl_check jc = {calloc(want_rows + 1, sizeof(json_t *)), 0, 0};
+  char *save = NULL;
+  for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    json_error_t e;
+    assert_true(jc.n <= want_rows);
+    jc.objects[jc.n] = json_loads(line, JSON_PRESERVE_ORDER, &e);
+    if (!jc.objects[jc.n]) fail_msg("%s: %s", path, e.text);
+    jc.n++;
+  }
+  assert_int_equal(jc.n, want_rows);
+  snprintf(path, sizeof path, "%s/summary.csv", dir);
+  assert_int_equal(res_csv_each(path, 0, jsonl_row, &jc), 0);
+  assert_int_equal(jc.rows, want_rows);
+  for (size_t i = 0; i < jc.n; i++) json_decref(jc.objects[i]);
+  free(jc.objects);
+  free(text);
+}
+
+static void test_jsonl(void **state) {
+  (void)state;
+  char err[2048], dir[600];
+  snprintf(dir, sizeof dir, "%s/jl", tmpdir);
+  /* 4 MiB/s cannot finish in 2 s: not_converged, downtime null. */
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --workload uniform:wss=8192,rate=4000,nonzero=0.5 --memory 64MiB "
+                          "--algo precopy,hybrid --max-bandwidth 4MiB/s,64MiB/s --timeout 2s --jsonl --quiet --out %s",
+                          dir),
+                   0);
+  check_jsonl(dir, 4);
+  char path[700];
+  snprintf(path, sizeof path, "%s/summary.jsonl", dir);
+  char *text = slurp(path);
+  assert_non_null(strstr(text, "\"status\":\"not_converged\",\"total_time_ms\":2000,\"downtime_ms\":null,"));
+  assert_non_null(strstr(text, "\"switch_after\":5,"));   /* the hybrid's */
+  assert_non_null(strstr(text, "\"switch_after\":null,")); /* pre-copy's: empty in the CSV */
+  free(text);
+  /* More values, no --jsonl: the file follows the CSV. */
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --workload uniform:wss=8192,rate=4000,nonzero=0.5 --memory 64MiB "
+                          "--algo precopy,hybrid --max-bandwidth 4MiB/s,64MiB/s,128MiB/s --timeout 2s --quiet --out %s",
+                          dir),
+                   0);
+  check_jsonl(dir, 6);
+  snprintf(dir, sizeof dir, "%s/jl2", tmpdir);
+  assert_int_equal(migsim(err, sizeof err, "run --workload idle --memory 64MiB --repeat 2 --jsonl --quiet --out %s", dir),
+                   0);
+  check_jsonl(dir, 2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_input_one_line),
@@ -350,6 +634,12 @@ int main(void) {
       cmocka_unit_test(test_compare_profiles),
       cmocka_unit_test(test_bench_check),
       cmocka_unit_test(test_flags_override_file),
+      cmocka_unit_test(test_compare_sweep_repeat),
+      cmocka_unit_test(test_bandwidth_linked),
+      cmocka_unit_test(test_sweep_zip),
+      cmocka_unit_test(test_sweep_scenario_file),
+      cmocka_unit_test(test_validate_check),
+      cmocka_unit_test(test_jsonl),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

@@ -103,8 +103,8 @@ static const double ys1[] = {10, 19, 35, 60, 90, 120, 140, 150};
 static const double ys2[] = {12, 22, 40, 70, 100, 130, NAN, 155};
 
 static int plot_lines(const char *path, int log_x) {
-  res_plot_series s[2] = {{"mean over windows", xs, ys1, 8}, {"max #1", xs, ys2, 8}};
-  res_plot_opts o = {"Working set", "window (s)", "pages", log_x, 0, 1, 0, 0};
+  res_plot_series s[2] = {{.name = "mean over windows", .x = xs, .y = ys1, .n = 8}, {.name = "max #1", .x = xs, .y = ys2, .n = 8}};
+  res_plot_opts o = {"Working set", "window (s)", "pages", log_x, 0, 1, 0, 0, NULL, 0, NULL};
   return res_plot_lines(path, &o, s, 2);
 }
 
@@ -118,8 +118,8 @@ static int plot_bars(const char *path, size_t ncat) {
     a[i] = (double)(i * 3 % 7);
     b[i] = (double)i - 2.5; /* negative bars too */
   }
-  res_plot_bar_series s[2] = {{"precopy", a}, {"postcopy", b}};
-  res_plot_opts o = {"Downtime by algorithm", NULL, "downtime (ms)", 0, 0, 0, 800, 500};
+  res_plot_bar_series s[2] = {{.name = "precopy", .values = a}, {.name = "postcopy", .values = b}};
+  res_plot_opts o = {"Downtime by algorithm", NULL, "downtime (ms)", 0, 0, 0, 800, 500, NULL, 0, NULL};
   return res_plot_bars(path, &o, names, ncat, s, 2);
 }
 
@@ -211,12 +211,12 @@ static void test_plot_errors(void **unused) {
 
   /* x <= 0 on a log axis. */
   static const double x0[] = {0.0, 1.0}, y0[] = {1.0, 2.0};
-  res_plot_series s = {"s", x0, y0, 2};
-  res_plot_opts o = {NULL, NULL, NULL, 1, 0, 0, 0, 0};
+  res_plot_series s = {.name = "s", .x = x0, .y = y0, .n = 2};
+  res_plot_opts o = {NULL, NULL, NULL, 1, 0, 0, 0, 0, NULL, 0, NULL};
   assert_int_equal(res_plot_lines(path, &o, &s, 1), SIM_EINVAL);
   /* Nothing finite to draw; no series at all. */
   static const double nan2[] = {NAN, NAN};
-  res_plot_series s_nan = {"s", nan2, nan2, 2};
+  res_plot_series s_nan = {.name = "s", .x = nan2, .y = nan2, .n = 2};
   o.log_x = 0;
   assert_int_equal(res_plot_lines(path, &o, &s_nan, 1), SIM_EINVAL);
   assert_int_equal(res_plot_lines(path, &o, &s, 0), SIM_EINVAL);
@@ -243,6 +243,108 @@ static void test_plot_errors(void **unused) {
   assert_png(path);
   assert_int_equal(count_entries(dir), 1);
   free(path);
+  remove_dir(dir);
+}
+
+/* The log rule: every value > 0 and more than two decades between them. */
+static void test_wants_log(void **unused) {
+  (void)unused;
+  const double a[] = {1, 50}, b[] = {1, 101}, c[] = {0, 1000}, d[] = {NAN, 2, 300}, e[] = {-1, 500};
+  assert_int_equal(res_plot_wants_log(a, 2), 0);
+  assert_int_equal(res_plot_wants_log(b, 2), 1);
+  assert_int_equal(res_plot_wants_log(c, 2), 0); /* a zero cannot be shown */
+  assert_int_equal(res_plot_wants_log(d, 3), 1);
+  assert_int_equal(res_plot_wants_log(e, 2), 0);
+  assert_int_equal(res_plot_wants_log(NULL, 0), 0);
+}
+
+/* Runs that did not complete: a point without a value still plots (on the
+ * bottom), a marked point is drawn differently from the same value
+ * unmarked, error bars change the image, and SVG and PDF come from the
+ * file name. */
+static void test_failed_errorbars_formats(void **unused) {
+  (void)unused;
+  char *dir = make_dir();
+  static const double x[] = {1, 2, 3}, y[] = {10, 20, 30}, lo[] = {8, 15, 29}, hi[] = {12, 25, 31};
+  static const double none[] = {NAN, NAN, NAN};
+  static const unsigned char all_failed[] = {1, 1, 1}, last_failed[] = {0, 0, 1};
+  res_plot_opts o = {0};
+  o.markers = 1;
+  /* Only failed points, none with a value: an empty axis with markers. */
+  res_plot_series only = {.name = "hybrid", .x = x, .y = none, .n = 3, .failed = all_failed};
+  char *p0 = join(dir, "failed.png");
+  assert_int_equal(res_plot_lines(p0, &o, &only, 1), 0);
+  assert_png(p0);
+  /* The same data with and without the mark, with and without bars. */
+  res_plot_series plain = {.name = "precopy", .x = x, .y = y, .n = 3};
+  res_plot_series marked = plain, bars = plain;
+  marked.failed = last_failed;
+  bars.err_lo = lo;
+  bars.err_hi = hi;
+  char *p1 = join(dir, "plain.png"), *p2 = join(dir, "marked.png"), *p3 = join(dir, "bars.png");
+  assert_int_equal(res_plot_lines(p1, &o, &plain, 1), 0);
+  assert_int_equal(res_plot_lines(p2, &o, &marked, 1), 0);
+  assert_int_equal(res_plot_lines(p3, &o, &bars, 1), 0);
+  size_t n1, n2, n3;
+  char *d1 = slurp(p1, &n1), *d2 = slurp(p2, &n2), *d3 = slurp(p3, &n3);
+  assert_false(n1 == n2 && !memcmp(d1, d2, n1));
+  assert_false(n1 == n3 && !memcmp(d1, d3, n1));
+  free(d1);
+  free(d2);
+  free(d3);
+  /* Bars: a failed category draws no bar but the marker; log y. */
+  const char *cats[] = {"a", "b", "c"};
+  res_plot_bar_series bs = {.name = "precopy", .values = y, .err_lo = lo, .err_hi = hi, .failed = last_failed};
+  char *p4 = join(dir, "bars-log.svg"), *p5 = join(dir, "heat.pdf");
+  o.log_y = 1;
+  assert_int_equal(res_plot_bars(p4, &o, cats, 3, &bs, 1), 0);
+  char *svg = slurp(p4, NULL);
+  assert_true(!strncmp(svg, "<?xml", 5) || !strncmp(svg, "<svg", 4));
+  free(svg);
+  static const double neg[] = {-1, 2, 3};
+  res_plot_bar_series bneg = {.name = "x", .values = neg};
+  assert_int_equal(res_plot_bars(p4, &o, cats, 3, &bneg, 1), SIM_EINVAL);
+  /* Heatmap: PDF; nothing finite or a log scale over zero is refused. */
+  const char *ys[] = {"100ms", "300ms"};
+  static const double z[] = {1, 2, 3, 4, 5, NAN}, zero[] = {0, 2, 3, 4, 5, 6}, nz[] = {NAN, NAN, NAN, NAN, NAN, NAN};
+  static const unsigned char zf[] = {0, 0, 0, 0, 0, 1};
+  assert_int_equal(res_plot_heatmap(p5, &o, cats, 3, ys, 2, z, zf, "total time (s)", 1), 0);
+  char *pdf = slurp(p5, NULL);
+  assert_int_equal(strncmp(pdf, "%PDF-", 5), 0);
+  free(pdf);
+  char *p6 = join(dir, "heat-bad.png");
+  assert_int_equal(res_plot_heatmap(p6, &o, cats, 3, ys, 2, nz, NULL, "z", 0), SIM_EINVAL);
+  assert_int_equal(res_plot_heatmap(p6, &o, cats, 3, ys, 2, zero, NULL, "z", 1), SIM_EINVAL);
+  assert_int_equal(res_plot_heatmap(p6, &o, cats, 3, ys, 2, zero, NULL, "z", 0), 0);
+  assert_png(p6);
+  /* Ticks at given values, labelled with given text (crowded ones on a
+   * second row): another image than PLplot's ticks. */
+  static const double tick_x[] = {1, 2, 3};
+  static const char *const tick_text[] = {"256Mbit/s", "512Mbit/s", "1Gbit/s"};
+  res_plot_opts t = {0};
+  t.log_x = 1;
+  char *p7 = join(dir, "ticks.png"), *p8 = join(dir, "noticks.png");
+  assert_int_equal(res_plot_lines(p8, &t, &plain, 1), 0);
+  t.x_ticks = tick_x;
+  t.n_x_ticks = 3;
+  t.x_tick_labels = tick_text;
+  assert_int_equal(res_plot_lines(p7, &t, &plain, 1), 0);
+  assert_png(p7);
+  size_t n7, n8;
+  char *d7 = slurp(p7, &n7), *d8 = slurp(p8, &n8);
+  assert_false(n7 == n8 && !memcmp(d7, d8, n7));
+  free(d7);
+  free(d8);
+  free(p7);
+  free(p8);
+  assert_int_equal(count_entries(dir), 9); /* and no temporary file */
+  free(p0);
+  free(p1);
+  free(p2);
+  free(p3);
+  free(p4);
+  free(p5);
+  free(p6);
   remove_dir(dir);
 }
 
@@ -500,6 +602,8 @@ int main(void) {
       cmocka_unit_test(test_bars_many_categories),
       cmocka_unit_test(test_plot_is_quiet),
       cmocka_unit_test(test_plot_errors),
+      cmocka_unit_test(test_wants_log),
+      cmocka_unit_test(test_failed_errorbars_formats),
       cmocka_unit_test(test_csv_cells_exact),
       cmocka_unit_test(test_csv_deterministic),
       cmocka_unit_test(test_csv_abort_leaves_nothing),

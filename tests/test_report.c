@@ -1,0 +1,338 @@
+/* test_report: `migsim report` (res_report): the HTML is self-contained,
+ * one embedded PNG per plot that decodes to a PNG; points group repeats;
+ * swept parameters come from a sweep's run ids, or from what differs
+ * (compare's link and max-bandwidth are one axis); two swept parameters
+ * give heatmaps; runs that did not complete are marked, not zero; SVG and
+ * PDF on request; a stale plot is removed; another command's report.md is
+ * kept once; bad input is one line and exit 2. */
+#include <dirent.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "res_report.h"
+#include "sim_err.h"
+#include "test_util.h"
+
+static int file_exists(const char *dir, const char *name) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static size_t count(const char *text, const char *needle) {
+  size_t n = 0;
+  for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle)) n++;
+  return n;
+}
+
+/* Files of dir starting with prefix and ending with suffix. */
+static size_t count_files(const char *dir, const char *prefix, const char *suffix) {
+  DIR *d = opendir(dir);
+  assert_non_null(d);
+  size_t n = 0;
+  for (struct dirent *e; (e = readdir(d));) {
+    size_t len = strlen(e->d_name), sl = strlen(suffix);
+    if (!strncmp(e->d_name, prefix, strlen(prefix)) && len > sl && !strcmp(e->d_name + len - sl, suffix)) n++;
+  }
+  closedir(d);
+  return n;
+}
+
+static int b64_value(char ch) {
+  if (ch >= 'A' && ch <= 'Z') return ch - 'A';
+  if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
+  if (ch >= '0' && ch <= '9') return ch - '0' + 52;
+  if (ch == '+') return 62;
+  if (ch == '/') return 63;
+  return -1;
+}
+
+/* Decodes the first `want` bytes of base64 text (independent of the
+ * encoder under test). */
+static void b64_decode_head(const char *text, unsigned char *out, size_t want) {
+  size_t o = 0;
+  for (size_t i = 0; o < want; i += 4) {
+    int v[4];
+    for (int k = 0; k < 4; k++) {
+      v[k] = b64_value(text[i + (size_t)k]);
+      assert_true(v[k] >= 0 || text[i + (size_t)k] == '=');
+    }
+    uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)(v[2] < 0 ? 0 : v[2]) << 6 |
+                 (uint32_t)(v[3] < 0 ? 0 : v[3]);
+    for (int k = 0; k < 3 && o < want; k++) out[o++] = (unsigned char)(w >> (16 - 8 * k));
+  }
+}
+
+/* Every <img> of the HTML is a data URI whose PNG decodes; returns how
+ * many. Nothing else is loaded from outside. */
+static size_t check_html_images(const char *html) {
+  static const char prefix[] = "<img src=\"data:image/png;base64,";
+  static const unsigned char png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  size_t n = 0;
+  for (const char *p = html; (p = strstr(p, prefix)); n++) {
+    p += strlen(prefix);
+    unsigned char head[8];
+    b64_decode_head(p, head, sizeof head);
+    assert_memory_equal(head, png, sizeof png);
+    /* The whole URI is base64 up to the closing quote. */
+    size_t len = strcspn(p, "\"");
+    assert_true(len > 100);
+    assert_int_equal(len % 4, 0);
+    for (size_t i = 0; i < len; i++) assert_true(b64_value(p[i]) >= 0 || p[i] == '=');
+  }
+  assert_int_equal(count(html, "<img "), n);
+  assert_null(strstr(html, "src=\"http"));
+  assert_null(strstr(html, "<link"));
+  assert_null(strstr(html, "<script"));
+  return n;
+}
+
+static void test_base64_known_answers(void **state) {
+  (void)state;
+  static const struct {
+    const char *in, *out;
+  } cases[] = {{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="},
+               {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  char out[32];
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    size_t n = res_base64((const unsigned char *)cases[i].in, strlen(cases[i].in), out);
+    assert_string_equal(out, cases[i].out);
+    assert_int_equal(n, strlen(cases[i].out));
+  }
+  const unsigned char bytes[3] = {0xfb, 0xff, 0x00};
+  res_base64(bytes, 3, out);
+  assert_string_equal(out, "+/8A");
+}
+
+/* A sweep of one parameter with two seeds per point: 2 algorithms x 3
+ * rate limits x 2 seeds = 12 runs, 6 points; the 8 MiB/s pre-copy runs
+ * cannot finish in 3 s. */
+static void test_sweep_report(void **state) {
+  (void)state;
+  char err[4096], dir[512];
+  snprintf(dir, sizeof dir, "%s/sweep1", tmpdir);
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --workload uniform:wss=16384,rate=8000,nonzero=0.5 --memory 128MiB "
+                          "--algo precopy,postcopy --max-bandwidth 8MiB/s,64MiB/s,256MiB/s --seed 1,2 "
+                          "--timeout 3s --jobs 1 --quiet --out %s",
+                          dir),
+                   0);
+  res_report_opts o = {0};
+  res_report_stats st;
+  assert_int_equal(res_report_write(dir, &o, &st), 0);
+  assert_int_equal(st.runs, 12);
+  assert_int_equal(st.points, 6);
+  assert_int_equal(st.axes, 1);
+  /* 6 metrics against max-bandwidth, 6 CDFs, the rounds. */
+  assert_int_equal(st.plots, 13);
+  char path[1024];
+  snprintf(path, sizeof path, "%s/report.html", dir);
+  char *html = slurp(path);
+  assert_non_null(html);
+  assert_int_equal(check_html_images(html), st.plots);
+  assert_int_equal(count_files(dir, "report-", ".png"), st.plots);
+  assert_true(file_exists(dir, "report-total_time_ms-vs-max-bandwidth.png"));
+  assert_true(file_exists(dir, "report-downtime_ms-vs-max-bandwidth.png"));
+  snprintf(path, sizeof path, "%s/report.md", dir);
+  char *md = slurp(path);
+  assert_non_null(md);
+  /* Every plot is referenced by the Markdown too. */
+  assert_int_equal(count(md, "](report-"), st.plots);
+  assert_non_null(strstr(md, "`max-bandwidth (MiB/s)` (3 values)"));
+  /* The not-converged pre-copy point: 2 runs, none completed, marked. */
+  assert_non_null(strstr(md, "| precopy | 8MiB/s | 2 | 0 | "));
+  assert_non_null(strstr(md, "(n/c)"));
+  /* A completed point of two seeds carries its interval. */
+  assert_non_null(strstr(md, "| postcopy | 256MiB/s | 2 | 2 | "));
+  assert_non_null(strstr(md, " ± "));
+  free(html);
+  free(md);
+}
+
+/* compare: link and max-bandwidth (and the post-copy bandwidth, which is
+ * the link) vary together: one axis. Its own report.md is kept at the top,
+ * once, also when the report is made again. */
+static void test_compare_report_keeps_its_report(void **state) {
+  (void)state;
+  char err[4096], dir[512];
+  snprintf(dir, sizeof dir, "%s/cmp", tmpdir);
+  assert_int_equal(migsim(err, sizeof err,
+                          "compare --workload uniform:wss=16384,rate=8000,nonzero=0.5 --memory 128MiB "
+                          "--links 1Gbit/s,10Gbit/s --no-plots --out %s",
+                          dir),
+                   0);
+  char path[1024];
+  snprintf(path, sizeof path, "%s/report.md", dir);
+  for (int pass = 0; pass < 2; pass++) {
+    res_report_stats st;
+    assert_int_equal(res_report_write(dir, NULL, &st), 0);
+    assert_int_equal(st.runs, 6);
+    assert_int_equal(st.axes, 1);
+    char *md = slurp(path);
+    assert_non_null(md);
+    assert_int_equal(strncmp(md, "# migsim report: ", 17), 0);
+    assert_int_equal(count(md, "# migsim compare"), 1);
+    assert_non_null(strstr(md, "`max-bandwidth = link = postcopy-bandwidth (MiB/s)` (2 values)"));
+    free(md);
+  }
+  assert_true(file_exists(dir, "report-total_time_ms-vs-max-bandwidth.png"));
+}
+
+/* Two swept parameters: a heatmap per metric and algorithm; SVG and PDF
+ * beside each PNG; a plot of an earlier report that is not made again is
+ * removed, other files are not. */
+static void test_two_axes_formats_stale(void **state) {
+  (void)state;
+  char err[4096], dir[512];
+  snprintf(dir, sizeof dir, "%s/grid", tmpdir);
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --workload uniform:wss=16384,rate=8000,nonzero=0.5 --memory 128MiB "
+                          "--algo precopy,hybrid --max-bandwidth 32MiB/s,128MiB/s --downtime-limit 50ms,300ms "
+                          "--timeout 10s --jobs 1 --quiet --out %s",
+                          dir),
+                   0);
+  char path[1024];
+  snprintf(path, sizeof path, "%s/report-old-plot.png", dir);
+  write_file(path, "stale");
+  snprintf(path, sizeof path, "%s/notes.png", dir);
+  write_file(path, "mine");
+  unsigned formats;
+  assert_int_equal(res_report_formats("svg,pdf", &formats), 0);
+  assert_int_equal(formats, RES_REPORT_PNG | RES_REPORT_SVG | RES_REPORT_PDF);
+  res_report_opts o = {formats, "grid test"};
+  res_report_stats st;
+  assert_int_equal(res_report_write(dir, &o, &st), 0);
+  assert_int_equal(st.axes, 2);
+  assert_true(file_exists(dir, "report-heat-total_time_ms-precopy.png"));
+  assert_true(file_exists(dir, "report-heat-downtime_ms-hybrid.png"));
+  assert_int_equal(count_files(dir, "report-heat-", ".png"), 12);
+  assert_int_equal(count_files(dir, "report-", ".svg"), st.plots);
+  assert_int_equal(count_files(dir, "report-", ".pdf"), st.plots);
+  snprintf(path, sizeof path, "%s/report-heat-total_time_ms-precopy.svg", dir);
+  char *svg = slurp(path);
+  assert_non_null(svg);
+  assert_true(!strncmp(svg, "<?xml", 5) || !strncmp(svg, "<svg", 4));
+  free(svg);
+  snprintf(path, sizeof path, "%s/report-heat-total_time_ms-precopy.pdf", dir);
+  char *pdf = slurp(path);
+  assert_non_null(pdf);
+  assert_int_equal(strncmp(pdf, "%PDF-", 5), 0);
+  free(pdf);
+  assert_false(file_exists(dir, "report-old-plot.png"));
+  assert_true(file_exists(dir, "notes.png"));
+  snprintf(path, sizeof path, "%s/report.md", dir);
+  char *md = slurp(path);
+  assert_non_null(md);
+  assert_int_equal(strncmp(md, "# migsim report: grid test\n", 27), 0);
+  assert_non_null(strstr(md, "[PDF](report-heat-total_time_ms-precopy.pdf)"));
+  free(md);
+  /* PNG only again: the SVGs and PDFs of the last report go. */
+  assert_int_equal(res_report_write(dir, NULL, &st), 0);
+  assert_int_equal(count_files(dir, "report-", ".svg"), 0);
+  assert_int_equal(count_files(dir, "report-", ".pdf"), 0);
+}
+
+/* A folder of runs with a timeline: its two plots. */
+static void test_timeline_plots(void **state) {
+  (void)state;
+  char err[4096], dir[512];
+  snprintf(dir, sizeof dir, "%s/tl", tmpdir);
+  assert_int_equal(migsim(err, sizeof err,
+                          "run --workload uniform:wss=16384,rate=8000,nonzero=0.5 --memory 128MiB --timeline "
+                          "--repeat 3 --quiet --out %s",
+                          dir),
+                   0);
+  res_report_stats st;
+  assert_int_equal(res_report_write(dir, NULL, &st), 0);
+  assert_int_equal(st.runs, 3);
+  assert_int_equal(st.points, 1); /* the three repeats of one scenario */
+  assert_true(file_exists(dir, "report-timeline-dirty.png"));
+  assert_true(file_exists(dir, "report-timeline-rate.png"));
+  assert_true(file_exists(dir, "report-rounds.png"));
+}
+
+/* Zipped sweep axes vary together: one axis in the report; the linked
+ * bandwidth is an axis of its own name, read as a number. */
+static void test_linked_axes(void **state) {
+  (void)state;
+  char err[4096], dir[512], path[1024];
+  snprintf(dir, sizeof dir, "%s/zip", tmpdir);
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --workload uniform:wss=16384,rate=8000,nonzero=0.5 --memory 128MiB --algo precopy "
+                          "--max-bandwidth 32MiB/s,64MiB/s --link 1Gbit/s,2Gbit/s --zip max-bandwidth,link --quiet "
+                          "--out %s",
+                          dir),
+                   0);
+  res_report_stats st;
+  assert_int_equal(res_report_write(dir, NULL, &st), 0);
+  assert_int_equal(st.axes, 1);
+  assert_int_equal(count_files(dir, "report-heat-", ".png"), 0);
+  snprintf(path, sizeof path, "%s/report.md", dir);
+  char *md = slurp(path);
+  assert_non_null(strstr(md, "`max-bandwidth = link (MiB/s)` (2 values)"));
+  free(md);
+  snprintf(dir, sizeof dir, "%s/bw", tmpdir);
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --workload uniform:wss=16384,rate=8000,nonzero=0.5 --memory 128MiB "
+                          "--algo precopy,postcopy --bandwidth 256Mbit/s,1Gbit/s,10Gbit/s --quiet --out %s",
+                          dir),
+                   0);
+  assert_int_equal(res_report_write(dir, NULL, &st), 0);
+  assert_int_equal(st.axes, 1);
+  assert_true(file_exists(dir, "report-total_time_ms-vs-bandwidth.png"));
+  snprintf(path, sizeof path, "%s/report.md", dir);
+  md = slurp(path);
+  assert_non_null(strstr(md, "`bandwidth (MiB/s)` (3 values)"));
+  /* 256 Mbit/s, 1 Gbit/s, 10 Gbit/s grow geometrically over more than a
+   * decade: a log x axis, said in the caption. */
+  assert_true(strstr(md, "![total time against bandwidth (log x scale)]") ||
+              strstr(md, "![total time against bandwidth (log scales)]"));
+  free(md);
+}
+
+static void test_bad_input(void **state) {
+  (void)state;
+  char err[4096], dir[512];
+  snprintf(dir, sizeof dir, "%s/empty", tmpdir);
+  assert_int_equal(mkdir(dir, 0700), 0);
+  res_report_stats st;
+  assert_int_equal(res_report_write(dir, NULL, &st), SIM_EINVAL);
+  assert_non_null(strstr(sim_error_message(), "holds no runs"));
+  assert_false(file_exists(dir, "report.md"));
+  unsigned formats;
+  assert_int_equal(res_report_formats("png,gif", &formats), SIM_EINVAL);
+  /* The command: one line on stderr, exit 2. */
+  assert_int_equal(migsim(err, sizeof err, "report %s", dir), 2);
+  assert_non_null(strstr(err, "holds no runs"));
+  assert_int_equal(count(err, "\n"), 1);
+  assert_int_equal(migsim(err, sizeof err, "report %s --format gif", dir), 2);
+  assert_non_null(strstr(err, "unknown format 'gif'"));
+  assert_int_equal(count(err, "\n"), 1);
+  assert_int_equal(migsim(err, sizeof err, "report"), 2);
+  assert_int_equal(count(err, "\n"), 1);
+  assert_int_equal(migsim(err, sizeof err, "report --help"), 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_base64_known_answers),
+      cmocka_unit_test(test_sweep_report),
+      cmocka_unit_test(test_compare_report_keeps_its_report),
+      cmocka_unit_test(test_two_axes_formats_stale),
+      cmocka_unit_test(test_timeline_plots),
+      cmocka_unit_test(test_linked_axes),
+      cmocka_unit_test(test_bad_input),
+  };
+  return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+}
