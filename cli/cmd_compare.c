@@ -27,7 +27,8 @@
 /* The bundled default workload: a trace shipped in the repository. */
 #define CLI_COMPARE_DEFAULT_TRACE MIGSIM_SOURCE_DIR "/workloads/traces/default.mtr"
 
-enum { CLI_MAX_ALGOS = MDL_ALGO_COUNT, CLI_MAX_LINKS = 8, CLI_MAX_PROFILES = 4 };
+/* Algorithms with feature variants (precopy+xbzrle, ...): up to 12. */
+enum { CLI_MAX_ALGOS = 12, CLI_MAX_LINKS = 8, CLI_MAX_PROFILES = 4 };
 /* One series per (profile, algorithm): a bar colour and a line. */
 enum { CLI_MAX_SERIES = CLI_MAX_ALGOS * CLI_MAX_PROFILES };
 

@@ -72,6 +72,14 @@ int mdl_variant_apply(mdl_scenario *s, const char *variant) {
   return 0;
 }
 
+char *mdl_variant_name(const mdl_scenario *s, char *buf, size_t len) {
+  size_t n = (size_t)snprintf(buf, len, "%s", mdl_algo_name(s->algo));
+  for (size_t i = 0; i < MDL__FEATURES && n < len; i++)
+    if (mdl_feature_enabled(s, &mdl__features[i]))
+      n += (size_t)snprintf(buf + n, len - n, "+%s", mdl__features[i].name);
+  return buf;
+}
+
 void mdl_feature_help(FILE *out) {
   for (size_t i = 0; i < MDL__FEATURES; i++) fprintf(out, "  +%-21s %s\n", mdl__features[i].name, mdl__features[i].description);
 }

@@ -46,6 +46,11 @@ int mdl_feature_enabled(const mdl_scenario *s, const mdl_feature *f);
  * SIM_EINVAL naming the unknown part and the choices (s unchanged). */
 int mdl_variant_apply(mdl_scenario *s, const char *variant);
 
+/* The variant's name: the algorithm and the features the scenario turns
+ * on, in table order ("precopy+auto-converge+xbzrle"); what `algo` would
+ * be given to make it. Returns buf. */
+char *mdl_variant_name(const mdl_scenario *s, char *buf, size_t len);
+
 /* One line per feature for --help, and the table as Markdown (feature,
  * QEMU capability, parameters, versions, meaning) for docs/features.md. */
 void mdl_feature_help(FILE *out);

@@ -2,6 +2,8 @@
  * with its plots (see res_report.h). */
 #include "res_report.h"
 
+#include "mdl_feature.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mdl_feature.h"
 #include "mdl_scenario.h"
 #include "res_load.h"
 #include "res_plot.h"
@@ -118,7 +121,7 @@ static const rep_param *rep__param(const char *key) {
  * (seed, trace-offset), which make the error bars. */
 static int rep__not_axis(const char *key) {
   return !strcmp(key, "algo") || !strcmp(key, "profile") || !strcmp(key, "seed") || !strcmp(key, "trace-offset") ||
-         !strcmp(key, "name");
+         !strcmp(key, "name") || mdl_feature_find(key) != NULL; /* a feature's flag: part of the series */
 }
 
 /* ------------------------------------------------------------- model */
@@ -1049,7 +1052,9 @@ static size_t rep__pick(const rep_ctx *c, int timeline, size_t *out) {
 static void rep__run_label(const rep_ctx *c, size_t i, char *out, size_t len) {
   const rep_run *r = &c->runs[i];
   size_t n = (size_t)snprintf(out, len, "%s", c->series[r->series]);
-  if (c->naxes == 0 && strcmp(r->run->scenario.name, mdl_algo_name(r->run->scenario.algo)) && n < len)
+  char variant[REP_LABEL];
+  if (c->naxes == 0 && strcmp(r->run->scenario.name, mdl_variant_name(&r->run->scenario, variant, sizeof variant)) &&
+      n < len)
     n += (size_t)snprintf(out + n, len - n, ", %.40s", r->run->scenario.name);
   for (size_t k = 0; k < c->naxes && n < len; k++)
     n += (size_t)snprintf(out + n, len - n, ", %s=%.24s", c->axes[k].key, c->axes[k].texts[r->value[k]]);
@@ -1353,7 +1358,8 @@ static int rep__load(rep_ctx *c) {
       if (c->ngroups > 1) n += snprintf(label + n, sizeof label - (size_t)n, "%s: ", c->group_names[g]);
       if (profiles_differ)
         n += snprintf(label + n, sizeof label - (size_t)n, "%.60s, ", r->run->scenario.profile);
-      snprintf(label + n, sizeof label - (size_t)n, "%s", mdl_algo_name(r->run->scenario.algo));
+      /* The variant: precopy+xbzrle is its own series, not a repeat. */
+      mdl_variant_name(&r->run->scenario, label + n, sizeof label - (size_t)n);
       size_t s = 0;
       while (s < c->nseries && strcmp(c->series[s], label)) s++;
       if (s == c->nseries) snprintf(c->series[c->nseries++], REP_LABEL, "%s", label);

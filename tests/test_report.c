@@ -189,6 +189,32 @@ static void test_compare_report_keeps_its_report(void **state) {
   assert_true(file_exists(dir, "report-total_time_ms-vs-max-bandwidth.png"));
 }
 
+/* Feature variants are series of their own (precopy+xbzrle is not a
+ * repeat of precopy), and a feature's flag is not a swept parameter. */
+static void test_variants_are_series(void **state) {
+  (void)state;
+  char err[4096], dir[512];
+  snprintf(dir, sizeof dir, "%s/variants", tmpdir);
+  assert_int_equal(migsim(err, sizeof err,
+                          "compare --workload uniform:wss=4096,rate=8000,nonzero=1,write_bytes=64 --memory 32MiB "
+                          "--links 256Mbit/s,1Gbit/s --algos precopy,precopy+xbzrle,precopy+auto-converge "
+                          "--timeout 5s --no-plots --out %s",
+                          dir),
+                   0);
+  res_report_stats st;
+  assert_int_equal(res_report_write(dir, NULL, &st), 0);
+  assert_int_equal(st.runs, 6);
+  assert_int_equal(st.points, 6); /* 3 series x 2 links, no repeats */
+  assert_int_equal(st.axes, 1);
+  char path[1024];
+  snprintf(path, sizeof path, "%s/report.md", dir);
+  char *md = slurp(path);
+  assert_non_null(md);
+  assert_non_null(strstr(md, "precopy+xbzrle"));
+  assert_non_null(strstr(md, "precopy+auto-converge"));
+  free(md);
+}
+
 /* Two swept parameters: a heatmap per metric and algorithm; SVG and PDF
  * beside each PNG; a plot of an earlier report that is not made again is
  * removed, other files are not. */
@@ -329,6 +355,7 @@ int main(void) {
       cmocka_unit_test(test_base64_known_answers),
       cmocka_unit_test(test_sweep_report),
       cmocka_unit_test(test_compare_report_keeps_its_report),
+      cmocka_unit_test(test_variants_are_series),
       cmocka_unit_test(test_two_axes_formats_stale),
       cmocka_unit_test(test_timeline_plots),
       cmocka_unit_test(test_linked_axes),
