@@ -150,20 +150,24 @@ static void test_validation_set_qemu10(void **state) {
   assert_true(v.stall_ok_share >= 0.90);
 }
 
-/* The features set (docs/features.md, "Measured"): auto-converge and
- * xbzrle runs on QEMU 7.2 replayed through the simulator. Each feature's
- * rule and its counters are pinned here: a throttle step one period late,
- * a cache that keeps no page, unchanged pages sent, each moves these. */
+/* The features set (docs/features.md, "Measured"): auto-converge, xbzrle
+ * and postcopy-preempt runs on QEMU 7.2 replayed through the simulator.
+ * Each feature's rule and its counters are pinned here: a throttle step
+ * one period late, a cache that keeps no page, unchanged pages sent,
+ * requested pages behind the backlog, each moves these. The total-time
+ * p90 is the unlimited preempt post-copies' (10-15 % long). */
 static void test_validation_set_features(void **state) {
   (void)state;
   res_validation v;
   validate_set("scenarios/validation-features.ini", "docs/validation-features/real", "qemu-7.2-tcg", &v);
   print_summary("features set, QEMU 7.2", &v);
   const res_metric_error *m = v.metric;
-  assert_true(v.runs >= 39);
+  assert_true(v.runs >= 51);
   assert_true(v.convergence_ok_share == 1.0);
   assert_true(m[RES_M_TOTAL].median_abs_pct <= 2.0);
-  assert_true(m[RES_M_TOTAL].p90_abs_pct <= 5.0);
+  assert_true(m[RES_M_TOTAL].p90_abs_pct <= 8.0);
+  assert_true(v.requests_runs >= 12 && v.requests_ok_share >= 0.9);
+  assert_true(m[RES_M_STALL].median_abs_pct <= 25.0);
   assert_true(m[RES_M_BYTES].median_abs_pct <= 1.5);
   assert_true(m[RES_M_BYTES].p90_abs_pct <= 4.0);
   assert_true(m[RES_M_THROTTLE].n >= 18 && m[RES_M_THROTTLE].median_abs_pct <= 1.0);
