@@ -517,8 +517,11 @@ void mdl__finish(mdl__sim *S, double end) {
   S->phase = PH_DONE;
   S->r->total_time_ms = end / 1e6;
   S->r->guest_stall_ms = S->stall_ns / 1e6;
-  if (S->clock_speed < 1 && !S->stopped && !S->blocked && end > S->clock_r0)
-    S->throttle_lost_ns += (end - S->clock_r0) * (1 - S->clock_speed); /* still throttled at a timeout */
+  /* Still throttled at the end (a timeout): the loss until the guest last
+   * ran (a pause in progress has not moved clock_r0 yet). */
+  double ran_until = S->blocked ? S->fault_time : S->stopped ? S->downtime_start : end;
+  if (S->clock_speed < 1 && ran_until > S->clock_r0)
+    S->throttle_lost_ns += (ran_until - S->clock_r0) * (1 - S->clock_speed);
   S->r->guest_throttle_ms = S->throttle_lost_ns / 1e6;
   S->r->cpu_throttle_pct = S->throttle_pct;
   mdl_result_set_delays(S->r, S->accesses, S->delay_hist);
