@@ -63,6 +63,10 @@ typedef struct {
   int cpu_throttle_tailslow;           /* (no) */
   uint32_t max_cpu_throttle;           /* % (99) */
   uint32_t throttle_trigger_threshold; /* % of the bytes sent (50) */
+  /* QEMU 8.2+ avail-switchover-bandwidth: bytes/s the switchover may use,
+   * replacing the bandwidth estimate in the threshold and in
+   * expected-downtime; 0 = the estimate (and the only value 7.2 has). */
+  double avail_switchover_bandwidth;
 } mdl_scenario;
 
 /* Defaults: qemu-7.2, precopy, 128 MiB/s, 300 ms, 60 s timeout, seed 1,
