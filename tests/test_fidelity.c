@@ -130,8 +130,10 @@ static void test_calibration_set(void **state) {
 }
 
 /* QEMU 10.0's runs against the profile fitted on 10.0 (docs/qemu-10.0.md,
- * "Validated"): the same mechanisms, 10.0's constants and its transferred
- * counter. */
+ * "Validated"): the QEMU driver's 10.0 variants (rate limit charged at
+ * flush, transferred counting the whole stream, ...) and 10.0's constants.
+ * Measured: total 1.5 % / 8.1 %, bytes 0.4 % / 1.7 %, syncs exact 88 %
+ * (75 % with 7.2's rate rule), downtime within bounds 70 %. */
 static void test_validation_set_qemu10(void **state) {
   (void)state;
   res_validation v;
@@ -140,11 +142,11 @@ static void test_validation_set_qemu10(void **state) {
   const res_metric_error *m = v.metric;
   assert_true(v.runs >= 100);
   assert_true(v.convergence_ok_share == 1.0);
-  assert_true(m[RES_M_TOTAL].median_abs_pct <= 3.0);
-  assert_true(m[RES_M_TOTAL].p90_abs_pct <= 12.0);
+  assert_true(m[RES_M_TOTAL].median_abs_pct <= 2.0);
+  assert_true(m[RES_M_TOTAL].p90_abs_pct <= 9.0);
   assert_true(m[RES_M_BYTES].median_abs_pct <= 0.6);
-  assert_true(m[RES_M_BYTES].p90_abs_pct <= 2.2);
-  assert_true(v.syncs_exact_share >= 0.70);
+  assert_true(m[RES_M_BYTES].p90_abs_pct <= 2.0);
+  assert_true(v.syncs_exact_share >= 0.85);
   assert_true(v.downtime_ok_share >= 0.66);
   assert_true(v.requests_ok_share >= 0.90);
   assert_true(v.stall_ok_share >= 0.90);
