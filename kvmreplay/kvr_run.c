@@ -545,6 +545,19 @@ static int kvr_configure(kvr_ctx *c) {
       if (json_object_set_new(params, p->key, j)) json_decref(params), params = NULL;
     }
   }
+  /* avail-switchover-bandwidth came in QEMU 8.2; sent only when set, so a
+   * 7.2 run without it is configured exactly as before. */
+  if (params && s->avail_switchover_bandwidth > 0) {
+    unsigned major = 0, minor = 0;
+    if (sscanf(c->r->qemu_version, "%u.%u", &major, &minor) != 2 || major < 8 || (major == 8 && minor < 2)) {
+      json_decref(params);
+      return sim_errorf(SIM_EUNSUPPORTED, "avail-switchover-bandwidth: QEMU %s has no such parameter (QEMU 8.2 or later)",
+                        c->r->qemu_version);
+    }
+    if (json_object_set_new(params, "avail-switchover-bandwidth",
+                            json_integer((json_int_t)llround(s->avail_switchover_bandwidth))))
+      json_decref(params), params = NULL;
+  }
   if (!params) return sim_errorf(SIM_ENOMEM, "out of memory");
   rc = kvr__qmp_exec(c->src.qmp, "migrate-set-parameters", params, KVR_QMP_TIMEOUT_NS, NULL);
   json_decref(params);

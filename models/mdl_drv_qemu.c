@@ -45,6 +45,7 @@ static void mdl__iterate(mdl__sim *S) {
     if (S->t >= S->limit) break;
   }
   mdl__put(S, S->p->eos_bytes, 0, 1);
+  mdl__flush(S); /* ram_save_iterate ends with qemu_fflush() */
 }
 
 static void mdl__qemu_thread(sim_engine *e, void *ctx, uint64_t arg);

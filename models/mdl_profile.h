@@ -42,6 +42,18 @@ typedef struct {
   uint32_t transferred_all;     /* 1: `transferred` counts every byte of the
                                    stream, device state and commands too
                                    (QEMU 10.0); 0: RAM bytes only (7.2) */
+  uint32_t rate_at_flush;       /* 1: the rate limit and the bandwidth
+                                   estimate count bytes when qemu_fflush
+                                   writes them (QEMU 8.1+, so 10.0); 0: when
+                                   they are queued (7.2) */
+  uint32_t expected_downtime_frozen; /* 1: expected-downtime starts at
+                                   downtime-limit and stops changing once
+                                   post-copy is active, 0 when the run starts
+                                   in post-copy (10.0); 0: updated in every
+                                   window, also in post-copy (7.2) */
+  uint32_t avail_switchover_bandwidth; /* 1: the QEMU has the parameter
+                                   avail-switchover-bandwidth (8.2+); 0: a
+                                   scenario setting it is refused */
 
   /* Rate limiting and estimation (QEMU driver). */
   uint64_t window_ns;           /* 100 ms rate-limit / estimation window */

@@ -72,6 +72,9 @@ typedef struct {
   {k, kind, offsetof(mdl_scenario, m), sizeof(((mdl_scenario *)0)->m), def, doc, lo, hi, z, 0}
 #define F(k, kind, m, def, doc, lo, hi) \
   {k, kind, offsetof(mdl_scenario, m), sizeof(((mdl_scenario *)0)->m), def, doc, lo, hi, 0, 1}
+/* A feature parameter whose 0 means "off" (QEMU's own convention for it). */
+#define FZ(k, kind, m, def, doc, lo, hi) \
+  {k, kind, offsetof(mdl_scenario, m), sizeof(((mdl_scenario *)0)->m), def, doc, lo, hi, 1, 1}
 static const p_field mdl__params[] = {
     T("name", P_TEXT, name, "(derived)", "label for tables and plots", 0, 0, 0),
     T("workload", P_TEXT, workload, "(required)", "trace file or generator spec, e.g. uniform:wss=32768,rate=10000", 0, 0, 0),
@@ -112,9 +115,12 @@ static const p_field mdl__params[] = {
     /* QEMU accepts a power-of-two number of pages (page_cache.c). */
     F("postcopy-preempt", P_BOOL, postcopy_preempt, "0", "QEMU postcopy-preempt: requested pages on a channel of their own (post-copy algorithms)", 0, 0),
     F("xbzrle-cache-size", P_BYTES, xbzrle_cache_size, "64MiB", "xbzrle: page cache size (a power-of-two number of pages)", 4096, 1099511627776.0),
+    /* QEMU 8.2+ (not in 7.2): a profile without it refuses a non-zero value. */
+    FZ("avail-switchover-bandwidth", P_RATE, avail_switchover_bandwidth, "0 (estimate)", "QEMU 8.2+ avail-switchover-bandwidth: switchover bandwidth used instead of the estimate in the threshold (0: the estimate)", MDL__MIN_RATE, MDL__MAX_RATE),
 };
 #undef T
 #undef F
+#undef FZ
 
 static const char *const mdl__switch_names[] = {"syncs", "nonconverge", "time"};
 

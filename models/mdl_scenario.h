@@ -68,6 +68,10 @@ typedef struct {
   uint64_t xbzrle_cache_size;          /* bytes, a power-of-two number of pages (64 MiB) */
   /* postcopy-preempt: */
   int postcopy_preempt;
+  /* QEMU 8.2+ avail-switchover-bandwidth: bytes/s the switchover may use,
+   * replacing the bandwidth estimate in the threshold and in
+   * expected-downtime; 0 = the estimate (and the only value 7.2 has). */
+  double avail_switchover_bandwidth;
 } mdl_scenario;
 
 /* Defaults: qemu-7.2, precopy, 128 MiB/s, 300 ms, 60 s timeout, seed 1,

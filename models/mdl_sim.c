@@ -202,9 +202,56 @@ static double mdl__put_end(const mdl__sim *S, uint64_t bytes, double cpu_ns, dou
   return t;
 }
 
+/* QEMU 10.0 (profile rate_at_flush) charges the rate limit and the
+ * bandwidth estimate with migration_transferred_bytes(), which grows only
+ * when qemu_fflush() writes the queued iovecs (migration/migration-stats.c,
+ * migration/qemu-file.c); 7.2 charged each byte as it was queued
+ * (qemu_put_buffer*(), qemu_put_byte(): rate_limit_used). The queue flushes
+ * when it holds MAX_IOV_SIZE (64) iovec entries or its IO_BUF_SIZE (32 KiB)
+ * buffer is full, and at the end of each iteration step. A normal page is a
+ * buffered header and the page itself by reference, a new entry each;
+ * buffered bytes right after buffered bytes extend the same entry
+ * (add_to_iovec coalesces adjacent buffers): so 32 normal pages per flush,
+ * and zero pages in between nearly free. A step therefore stops at the
+ * first flush past the budget: up to 31 pages later than 7.2. */
+enum { MDL__IOV_MAX = 64, MDL__IO_BUF_BYTES = 32768 };
+
+void mdl__flush(mdl__sim *S) {
+  S->window_bytes += S->q_bytes;
+  S->q_bytes = S->q_buffered = 0;
+  S->q_iov = 0;
+  S->q_last_buffered = 0;
+}
+
+/* Queues `buffered` bytes copied into the buffer, then `by_reference` bytes
+ * added as their own entry (a page's payload; 0: none). */
+static void mdl__queue(mdl__sim *S, uint64_t buffered, uint64_t by_reference) {
+  if (buffered) {
+    if (!S->q_last_buffered) S->q_iov++;
+    S->q_last_buffered = 1;
+    S->q_bytes += buffered;
+    S->q_buffered += buffered;
+    if (S->q_iov >= MDL__IOV_MAX || S->q_buffered >= MDL__IO_BUF_BYTES) mdl__flush(S);
+  }
+  if (by_reference) {
+    S->q_iov++;
+    S->q_last_buffered = 0;
+    S->q_bytes += by_reference;
+    if (S->q_iov >= MDL__IOV_MAX) mdl__flush(S);
+  }
+}
+
+/* Queues one page's bytes (rate_at_flush). */
+static void mdl__queue_page(mdl__sim *S, int nonzero) {
+  if (nonzero)
+    mdl__queue(S, S->normal_bytes - S->s->page_size, S->s->page_size);
+  else
+    mdl__queue(S, S->zero_bytes, 0);
+}
+
 /* Counts bytes the thread wrote in the window and, for RAM, by phase. */
 static void mdl__account(mdl__sim *S, uint64_t bytes, int ram) {
-  S->window_bytes += bytes;
+  if (!S->p->rate_at_flush) S->window_bytes += bytes;
   if (!ram) {
     /* QEMU 10.0 counts the whole stream in `transferred` (docs/qemu-10.0.md). */
     if (S->p->transferred_all) S->r->transferred_bytes += bytes;
@@ -248,6 +295,7 @@ static void mdl__put_recv(mdl__sim *S, uint64_t bytes, double cpu_ns, double rec
 /* A write the destination only reads (markers, device state, commands). */
 void mdl__put(mdl__sim *S, uint64_t bytes, double cpu_ns, int ram) {
   mdl__put_recv(S, bytes, cpu_ns, 0, ram);
+  if (S->p->rate_at_flush) mdl__queue(S, bytes, 0);
 }
 
 /* What the destination spends on `nz` normal and `zero` zero pages of one
@@ -319,6 +367,12 @@ void mdl__send_page(mdl__sim *S, uint64_t page) {
   }
   if (how != MDL__PAGE_SKIPPED) {
     mdl__put_recv(S, bytes, cpu, mdl__recv_ns(S, page, (uint64_t)nonzero, (uint64_t)!nonzero), 1);
+    if (S->p->rate_at_flush) { /* 10.0: counted when flushed (mdl__queue) */
+      if (how == MDL__PAGE_PLAIN)
+        mdl__queue_page(S, nonzero);
+      else
+        mdl__queue(S, bytes, 0); /* an encoded page is copied into the buffer */
+    }
     mdl__region_load(S, page);
   } else {
     S->t += cpu;
@@ -361,7 +415,10 @@ uint64_t mdl__send_word(mdl__sim *S, double step_end, int guest_can_run) {
   uint64_t nz = (uint64_t)__builtin_popcountll(nz_bits);
   uint64_t bytes = nz * S->normal_bytes + (n - nz) * S->zero_bytes;
   double cpu = (double)nz * S->p->normal_page_ns + (double)(n - nz) * S->p->zero_page_ns;
-  if (S->budget != UINT64_MAX && S->window_bytes + bytes > S->budget) return 0;
+  /* With rate_at_flush a flush inside the word could cross the budget,
+   * where the page path stops: take the word only if even every queued
+   * byte stays within it. */
+  if (S->budget != UINT64_MAX && S->window_bytes + S->q_bytes + bytes > S->budget) return 0;
   double recv = mdl__recv_ns(S, w << 6, nz, n - nz);
   double link_end, t_end = mdl__put_end(S, bytes, cpu, recv, &link_end);
   if (t_end > step_end || t_end >= S->limit) return 0;
@@ -374,6 +431,8 @@ uint64_t mdl__send_word(mdl__sim *S, double step_end, int guest_can_run) {
   S->r->normal_pages += nz;
   S->r->zero_pages += n - nz;
   mdl__put_recv(S, bytes, cpu, recv, 1);
+  if (S->p->rate_at_flush)
+    for (uint64_t b = bits; b; b &= b - 1) mdl__queue_page(S, (int)((nz_bits >> __builtin_ctzll(b)) & 1));
   mdl__region_load(S, w << 6);
   mdl__cursor_after(S, last);
   return n;
@@ -444,9 +503,17 @@ void mdl__update_counters(mdl__sim *S) {
   double spent = S->t - S->window_start;
   assert(spent > 0);
   S->bw_est = (double)S->window_bytes / spent * 1e9;
-  S->threshold = S->bw_est * (double)S->s->downtime_limit_ns / 1e9;
-  if (S->dirty_pages_rate > 0 && S->window_bytes > 10000 && S->round_open)
-    S->expected_downtime_ns = (double)S->round.dirty_pages_at_sync * S->s->page_size / S->bw_est * 1e9;
+  /* QEMU 8.2+: a non-zero avail-switchover-bandwidth replaces the estimate
+   * in the threshold and in expected-downtime (the estimate is still
+   * reported); mdl_simulate_with refuses it for a profile without it. */
+  double switch_bw = S->s->avail_switchover_bandwidth > 0 ? S->s->avail_switchover_bandwidth : S->bw_est;
+  S->threshold = switch_bw * (double)S->s->downtime_limit_ns / 1e9;
+  /* QEMU 10.0 reports `downtime` instead once post-copy is active
+   * (migrate_show_downtime()), so the expected value seen last is the
+   * last pre-copy one. */
+  int frozen = S->p->expected_downtime_frozen && S->phase == PH_POSTCOPY;
+  if (S->dirty_pages_rate > 0 && S->window_bytes > 10000 && S->round_open && !frozen)
+    S->expected_downtime_ns = (double)S->round.dirty_pages_at_sync * S->s->page_size / switch_bw * 1e9;
   if (S->s->timeline) {
     mdl_sample smp = {S->t / 1e6, S->r->transferred_bytes, S->mem.dirty_count, S->bw_est,
                       S->threshold, (uint32_t)S->r->dirty_sync_count, ""};
@@ -499,6 +566,7 @@ void mdl__postcopy_start(mdl__sim *S) {
   uint64_t runs = mdl_mem_dirty_runs(&S->mem);
   uint64_t discard = runs * S->p->discard_run_bytes + (runs + 11) / 12 * S->p->discard_header_bytes;
   mdl__put(S, discard + S->p->device_state_bytes, 0, 0);
+  mdl__flush(S);
   S->r->downtime_ms = (S->t - S->downtime_start) / 1e6;
   double resume = S->link_free + S->latency_ns + (double)S->p->dest_load_ns;
   S->stopped = 0;
@@ -526,6 +594,9 @@ void mdl__finish(mdl__sim *S, double end) {
   S->r->cpu_throttle_pct = S->throttle_pct;
   mdl_result_set_delays(S->r, S->accesses, S->delay_hist);
   S->r->expected_downtime_ms = S->expected_downtime_ns / 1e6;
+  /* 10.0 never reports expected-downtime in a run that starts in post-copy
+   * (kvmreplay records 0). */
+  if (S->p->expected_downtime_frozen && mdl_algorithm_of(S->s->algo)->switch_at_start) S->r->expected_downtime_ms = 0;
   sim_stop(S->e);
 }
 
@@ -570,6 +641,7 @@ void mdl__completion(mdl__sim *S) {
     mdl__drain(S);
     mdl__put(S, S->p->eos_bytes, 0, 1);
   }
+  mdl__flush(S);
   /* Without a return path the source is done once it has written
    * everything; with one it waits for the destination to load and answer. */
   double end = S->t;
@@ -675,6 +747,9 @@ int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_res
   /* Profiles built in code (calibration) bypass the file loader's checks. */
   if ((rc = mdl_profile_validate(profile))) return rc;
   const mdl_algorithm *algo = mdl_algorithm_of(s->algo);
+  if (s->avail_switchover_bandwidth > 0 && !profile->avail_switchover_bandwidth)
+    return sim_errorf(SIM_EUNSUPPORTED, "profile %s: avail-switchover-bandwidth needs QEMU 8.2 or later (profile key avail_switchover_bandwidth = 1)",
+                      profile->name);
   const mdl__driver *driver = mdl__driver_of(profile->driver);
   if (!driver) return sim_errorf(SIM_EINVAL, "profile %s: unknown driver", profile->name);
   if (!driver->postcopy && mdl_algorithm_has_capability(algo, "postcopy-ram"))
@@ -701,6 +776,9 @@ int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_res
     goto out;
   }
   S->latency_ns = (double)s->latency_ns;
+  /* QEMU starts expected-downtime at downtime-limit; the 7.2 rule keeps
+   * migsim's 0 until the first estimate (its committed results). */
+  if (profile->expected_downtime_frozen) S->expected_downtime_ns = (double)s->downtime_limit_ns;
   S->budget = (uint64_t)(s->max_bandwidth * (double)profile->window_ns / 1e9);
   S->return_path = mdl_algorithm_has_capability(algo, "postcopy-ram");
   S->start_postcopy = algo->switch_at_start;

@@ -75,6 +75,12 @@ typedef struct mdl__sim {
   uint64_t cursor;
   double window_start;
   uint64_t window_bytes, budget;
+  /* rate_at_flush (QEMU 10.0): bytes queued in the QEMUFile and not yet
+   * flushed, which the window does not count yet; its iovec entries and
+   * buffered bytes decide when it flushes (mdl__queue). */
+  uint64_t q_bytes, q_buffered;
+  uint32_t q_iov;
+  int q_last_buffered;
   double bw_est, threshold, expected_downtime_ns;
   double link_free;
   mdl__flight *fl;          /* flights not known to have ended (ring) */
@@ -156,6 +162,9 @@ void mdl__guest_set_speed(mdl__sim *S, double speed);
 /* Writes `bytes` that the destination only reads after `cpu_ns` of work;
  * `ram` counts them as RAM bytes. */
 void mdl__put(mdl__sim *S, uint64_t bytes, double cpu_ns, int ram);
+/* rate_at_flush: hands the queued bytes to the window (qemu_fflush; QEMU
+ * flushes at the end of every iteration step). No-op otherwise. */
+void mdl__flush(mdl__sim *S);
 /* Sends one dirty page and moves the cursor past it. */
 void mdl__send_page(mdl__sim *S, uint64_t page);
 /* Sends the cursor's dirty-bitmap word at once when nothing can interleave

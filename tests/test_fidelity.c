@@ -130,8 +130,10 @@ static void test_calibration_set(void **state) {
 }
 
 /* QEMU 10.0's runs against the profile fitted on 10.0 (docs/qemu-10.0.md,
- * "Validated"): the same mechanisms, 10.0's constants and its transferred
- * counter. */
+ * "Validated"): the QEMU driver's 10.0 variants (rate limit charged at
+ * flush, transferred counting the whole stream, ...) and 10.0's constants.
+ * Measured: total 1.5 % / 8.1 %, bytes 0.4 % / 1.7 %, syncs exact 88 %
+ * (75 % with 7.2's rate rule), downtime within bounds 70 %. */
 static void test_validation_set_qemu10(void **state) {
   (void)state;
   res_validation v;
@@ -140,11 +142,11 @@ static void test_validation_set_qemu10(void **state) {
   const res_metric_error *m = v.metric;
   assert_true(v.runs >= 100);
   assert_true(v.convergence_ok_share == 1.0);
-  assert_true(m[RES_M_TOTAL].median_abs_pct <= 3.0);
-  assert_true(m[RES_M_TOTAL].p90_abs_pct <= 12.0);
+  assert_true(m[RES_M_TOTAL].median_abs_pct <= 2.0);
+  assert_true(m[RES_M_TOTAL].p90_abs_pct <= 9.0);
   assert_true(m[RES_M_BYTES].median_abs_pct <= 0.6);
-  assert_true(m[RES_M_BYTES].p90_abs_pct <= 2.2);
-  assert_true(v.syncs_exact_share >= 0.70);
+  assert_true(m[RES_M_BYTES].p90_abs_pct <= 2.0);
+  assert_true(v.syncs_exact_share >= 0.85);
   assert_true(v.downtime_ok_share >= 0.66);
   assert_true(v.requests_ok_share >= 0.90);
   assert_true(v.stall_ok_share >= 0.90);
@@ -177,6 +179,83 @@ static void test_validation_set_features(void **state) {
   assert_true(m[RES_M_XBZ_BYTES].median_abs_pct <= 8.0);
 }
 
+static double median_of(double *v, size_t n) {
+  for (size_t i = 1; i < n; i++)
+    for (size_t j = i; j > 0 && v[j] < v[j - 1]; j--) {
+      double t = v[j];
+      v[j] = v[j - 1];
+      v[j - 1] = t;
+    }
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Median of one metric over a scenario's real runs (0: total time, 1: dirty
+ * syncs, 2: transferred bytes). */
+static double real_median(const res_run_set *real, const char *name, int metric) {
+  const res_loaded *got[8];
+  size_t n = res_runs_of(real, name, got, 8);
+  if (!n) fail_msg("no real run of %s", name);
+  double v[8] = {0};
+  for (size_t k = 0; k < n; k++) {
+    const mdl_result *r = &got[k]->result;
+    v[k] = metric == 0 ? r->total_time_ms : metric == 1 ? (double)r->dirty_sync_count : (double)r->transferred_bytes;
+  }
+  return median_of(v, n);
+}
+
+/* Issue 15's target for the upgrade question: in at least three scenarios
+ * where 7.2 and 10.0 differ by more than 10 % on a metric (median of the
+ * real runs), qemu-10.0-tcg minus qemu-7.2-tcg has the real difference's
+ * sign and lies within a third of it. Measured: 4 scenarios (5 of 13
+ * pairs), all through the 10.0 rate rule (docs/qemu-10.0.md). */
+static void test_version_differences(void **state) {
+  (void)state;
+  char path[1024], dir[1024];
+  snprintf(path, sizeof path, "%s/scenarios/validation.ini", MIGSIM_SOURCE_DIR);
+  scenario_list list = {0};
+  mdl_scenario base;
+  mdl_scenario_defaults(&base);
+  if (mdl_scenario_file_each(path, &base, collect, &list)) fail_msg("%s", sim_error_message());
+  res_run_set real72, real10;
+  snprintf(dir, sizeof dir, "%s/docs/validation/real", MIGSIM_SOURCE_DIR);
+  if (res_runs_load(dir, &real72)) fail_msg("%s", sim_error_message());
+  snprintf(dir, sizeof dir, "%s/docs/validation-10.0/real", MIGSIM_SOURCE_DIR);
+  if (res_runs_load(dir, &real10)) fail_msg("%s", sim_error_message());
+  size_t pairs = 0, met_pairs = 0, met_scenarios = 0;
+  for (size_t i = 0; i < list.count; i++) {
+    mdl_scenario laid;
+    if (kvr_sim_layout(&list.items[i], &laid)) fail_msg("layout: %s", sim_error_message());
+    mdl_result sim[2];
+    const char *profiles[2] = {"qemu-7.2-tcg", "qemu-10.0-tcg"};
+    for (int k = 0; k < 2; k++) {
+      snprintf(laid.profile, sizeof laid.profile, "%s", profiles[k]);
+      mdl_result_init(&sim[k], "sim");
+      if (mdl_simulate(&laid, &sim[k])) fail_msg("%s: %s", laid.name, sim_error_message());
+    }
+    int met = 0;
+    for (int m = 0; m < 3; m++) {
+      double a = real_median(&real72, laid.name, m), b = real_median(&real10, laid.name, m);
+      double sa = m == 0 ? sim[0].total_time_ms : m == 1 ? (double)sim[0].dirty_sync_count : (double)sim[0].transferred_bytes;
+      double sb = m == 0 ? sim[1].total_time_ms : m == 1 ? (double)sim[1].dirty_sync_count : (double)sim[1].transferred_bytes;
+      if (!(fabs(b - a) > 0.10 * a)) continue;
+      pairs++;
+      if ((sb - sa) * (b - a) > 0 && fabs((sb - sa) - (b - a)) <= fabs(b - a) / 3) {
+        met_pairs++;
+        met = 1;
+      }
+    }
+    met_scenarios += (size_t)met;
+    mdl_result_free(&sim[0]);
+    mdl_result_free(&sim[1]);
+  }
+  printf("7.2 vs 10.0: %zu of %zu pairs over 10 %% predicted, in %zu scenarios\n", met_pairs, pairs, met_scenarios);
+  assert_true(pairs >= 10);
+  assert_true(met_scenarios >= 4);
+  res_runs_free(&real72);
+  res_runs_free(&real10);
+  free(list.items);
+}
+
 int main(void) {
   sim_install_gsl_handler();
   const struct CMUnitTest tests[] = {
@@ -184,6 +263,7 @@ int main(void) {
       cmocka_unit_test(test_calibration_set),
       cmocka_unit_test(test_validation_set_qemu10),
       cmocka_unit_test(test_validation_set_features),
+      cmocka_unit_test(test_version_differences),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

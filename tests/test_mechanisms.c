@@ -467,6 +467,146 @@ static void test_dest_region_first_touch(void **state) {
   mdl_result_free(&b);
 }
 
+/* ---- QEMU 10.0 variants, each selected by a profile key ---- */
+
+/* Bytes the thread wrote in estimation window i of a timeline (window
+ * i spans samples i-1..i; the estimate is bytes / span). */
+static double window_bytes(const mdl_result *r, size_t i) {
+  return r->samples[i].bandwidth_est * (r->samples[i].t_ms - r->samples[i - 1].t_ms) / 1e3;
+}
+
+/* rate_at_flush (QEMU 8.1+, so 10.0): the budget is checked against
+ * flushed bytes, and the queue flushes at 64 iovec entries (32 normal
+ * pages: header + page each) or a full 32 KiB buffer, and at each step's
+ * end. Known answers per 100 ms window, in the middle of the first pass:
+ *  - 64 MiB non-zero guest, 48 MiB/s (budget 5,033,164 bytes): 7.2 stops
+ *    at the first page past the budget, 1227 pages + end marker =
+ *    5,035,616 bytes; 10.0 at the first flush past it, 39 x 32 = 1248
+ *    pages + end marker = 5,121,800 bytes (the 1.8 % over the limit that
+ *    real 10.0 runs show at 32, 48 and 64 MiB/s);
+ *  - 512 MiB zero guest, 1 MiB/s (budget 104,857): 7.2 11,651 zero pages
+ *    + marker = 104,867 bytes; 10.0 coalesces the 9-byte records into one
+ *    buffer that flushes at 32 KiB, every 3641 pages: 4 flushes = 14,564
+ *    pages + marker = 131,084 bytes. */
+static void test_rate_at_flush(void **state) {
+  (void)state;
+  struct {
+    const char *workload, *memory, *rate;
+    double want72, want10;
+  } cases[] = {{"idle:nonzero=1", "64MiB", "48MiB/s", 5035616, 5121800},
+               {"idle:nonzero=0", "512MiB", "1MiB/s", 104867, 131084}};
+  for (size_t c = 0; c < 2; c++) {
+    mdl_scenario s;
+    scenario(&s, cases[c].workload, cases[c].memory);
+    set(&s, "max-bandwidth", cases[c].rate);
+    set(&s, "timeline", "yes");
+    mdl_profile p = qemu72(), q = p;
+    q.rate_at_flush = 1;
+    mdl_result a, b;
+    sim_with(&s, &p, &a);
+    sim_with(&s, &q, &b);
+    assert_true(a.sample_count >= 7 && b.sample_count >= 7);
+    for (size_t i = 2; i < 6; i++) {
+      double x = window_bytes(&a, i), y = window_bytes(&b, i);
+      if (fabs(x - cases[c].want72) > 2 || fabs(y - cases[c].want10) > 2)
+        fail_msg("%s window %zu: %.0f / %.0f bytes, want %.0f / %.0f", cases[c].workload, i, x, y,
+                 cases[c].want72, cases[c].want10);
+    }
+    /* the same pages go, faster */
+    assert_int_equal(a.normal_pages + a.zero_pages, b.normal_pages + b.zero_pages);
+    assert_true(b.total_time_ms < a.total_time_ms);
+    mdl_result_free(&a);
+    mdl_result_free(&b);
+  }
+}
+
+/* avail-switchover-bandwidth (QEMU 8.2+) replaces the estimate in the
+ * threshold: a writer that never converges at 32 MiB/s with 100 ms
+ * (threshold ~3.4 MB, 2,500 pages dirty per pass) completes at the first
+ * window's close once the switchover may use 4 GiB/s (threshold 429 MB >
+ * the whole 64 MiB guest): syncs at setup, below the threshold and at
+ * completion, then the rest at link speed. A profile without the
+ * parameter (QEMU 7.2) refuses it. */
+static void test_avail_switchover_bandwidth(void **state) {
+  (void)state;
+  mdl_scenario s;
+  scenario(&s, "uniform:wss=8192,rate=40000,nonzero=1", "64MiB");
+  set(&s, "max-bandwidth", "32MiB/s");
+  set(&s, "downtime-limit", "100ms");
+  set(&s, "timeout", "5s");
+  mdl_profile p = qemu72(), q = p;
+  q.avail_switchover_bandwidth = 1;
+  mdl_result a, b;
+  mdl_result_init(&a, "sim");
+  assert_int_equal(mdl_simulate_with(&s, &q, &a), 0);
+  assert_int_equal(a.status, MDL_STATUS_NOT_CONVERGED);
+  set(&s, "avail-switchover-bandwidth", "4GiB/s");
+  sim_with(&s, &q, &b);
+  assert_int_equal(b.dirty_sync_count, 3);
+  assert_true(b.total_time_ms > 100 && b.total_time_ms < 200);
+  /* the estimate is still the window's, not the parameter */
+  assert_true(b.rounds[1].bandwidth_est < 1.1 * 32 * 1048576);
+  mdl_result c;
+  mdl_result_init(&c, "sim");
+  assert_int_equal(mdl_simulate_with(&s, &p, &c), SIM_EUNSUPPORTED);
+  assert_non_null(strstr(sim_error_message(), "avail-switchover-bandwidth"));
+  mdl_result_free(&a);
+  mdl_result_free(&b);
+  mdl_result_free(&c);
+}
+
+/* expected_downtime_frozen (QEMU 10.0 reports `downtime` instead once
+ * post-copy is active): a hybrid's value is the one it had at the switch,
+ * so stopping the run just after the switch gives the same value; with
+ * 7.2's rule the post-copy windows go on changing it. A run that starts in
+ * post-copy never reports it (0), one that completes before any estimate
+ * keeps QEMU's initial downtime-limit. */
+static void test_expected_downtime_frozen(void **state) {
+  (void)state;
+  mdl_scenario s;
+  scenario(&s, "uniform:wss=16384,rate=8000,nonzero=0.5", "128MiB");
+  set(&s, "algo", "hybrid");
+  set(&s, "switch-after", "2");
+  set(&s, "max-bandwidth", "32MiB/s");
+  set(&s, "postcopy-bandwidth", "32MiB/s");
+  mdl_profile p = qemu72(), q = p;
+  q.expected_downtime_frozen = 1;
+  double full[2], cut[2];
+  for (int v = 0; v < 2; v++) {
+    mdl_scenario t = s;
+    mdl_result r;
+    sim_with(&t, v ? &q : &p, &r);
+    assert_true(r.switch_time_ms > 1000 && r.total_time_ms > r.switch_time_ms + 500);
+    full[v] = r.expected_downtime_ms;
+    char at[64];
+    snprintf(at, sizeof at, "%.6fms", r.switch_time_ms + 0.5);
+    mdl_result_free(&r);
+    set(&t, "timeout", at);
+    mdl_result_init(&r, "sim");
+    assert_int_equal(mdl_simulate_with(&t, v ? &q : &p, &r), 0);
+    assert_true(r.switch_time_ms >= 0);
+    cut[v] = r.expected_downtime_ms;
+    mdl_result_free(&r);
+  }
+  assert_true(full[0] > 0);
+  assert_true(fabs(full[0] - cut[0]) > 1);    /* 7.2: updated in post-copy */
+  assert_true(fabs(full[1] - cut[1]) < 1e-9); /* 10.0: frozen at the switch */
+  /* No pre-copy window closed after sync 2 set the dirty rate: QEMU's
+   * initial value (real 10.0 hybrids report the downtime-limit too). */
+  assert_true(fabs(full[1] - 300) < 1e-9);
+  set(&s, "algo", "postcopy");
+  mdl_result r;
+  sim_with(&s, &q, &r);
+  assert_true(r.expected_downtime_ms == 0);
+  mdl_result_free(&r);
+  scenario(&s, "idle:nonzero=0.5", "8MiB");
+  set(&s, "downtime-limit", "123ms");
+  sim_with(&s, &q, &r);
+  assert_true(r.total_time_ms < 100);
+  assert_true(fabs(r.expected_downtime_ms - 123) < 1e-9);
+  mdl_result_free(&r);
+}
+
 int main(void) {
   sim_install_gsl_handler();
   const struct CMUnitTest tests[] = {
@@ -489,6 +629,9 @@ int main(void) {
       cmocka_unit_test(test_estimate_window_unthrottled),
       cmocka_unit_test(test_transferred_all),
       cmocka_unit_test(test_dest_region_first_touch),
+      cmocka_unit_test(test_rate_at_flush),
+      cmocka_unit_test(test_avail_switchover_bandwidth),
+      cmocka_unit_test(test_expected_downtime_frozen),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
