@@ -1,6 +1,8 @@
 /* cli_scenario: scenario flag parsing for every simulation command. */
 #include "cli_scenario.h"
 
+#include "mdl_feature.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -119,7 +121,7 @@ int cli_scenario_args(int argc, char **argv, mdl_scenario *s, cli_opt_fn other, 
 
 void cli_scenario_name(mdl_scenario *s) {
   if (s->name[0]) return;
-  snprintf(s->name, sizeof s->name, "%s", mdl_algo_name(s->algo));
+  mdl_variant_name(s, s->name, sizeof s->name); /* precopy, or precopy+xbzrle */
 }
 
 void cli_scenario_repeat(const mdl_scenario *s, uint64_t k, uint64_t trace_step_ns, mdl_scenario *out) {

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mdl_feature.h"
 #include "mdl_schema.h"
 #include "res_csv.h"
 #include "sim_err.h"
@@ -740,7 +741,9 @@ void res_print_row(FILE *out, const mdl_scenario *s, const mdl_result *r) {
   /* No downtime without a completion: "-", as the CSV leaves it empty. */
   char down[32] = "-";
   if (r->status == MDL_STATUS_COMPLETED) snprintf(down, sizeof down, "%.2f", r->downtime_ms);
-  fprintf(out, "%-22.22s %-9s %-13s %10.1f %9s %11.1f %6llu %8llu %9.1f\n", s->name, mdl_algo_name(s->algo),
+  char variant[128]; /* precopy+xbzrle: the algorithm and its features */
+  fprintf(out, "%-22.22s %-9s %-13s %10.1f %9s %11.1f %6llu %8llu %9.1f\n", s->name,
+          mdl_variant_name(s, variant, sizeof variant),
           mdl_status_name(r->status), r->total_time_ms, down, (double)r->transferred_bytes / 1048576.0,
           (unsigned long long)r->dirty_sync_count, (unsigned long long)r->postcopy_requests, r->guest_stall_ms);
 }
