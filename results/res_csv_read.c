@@ -71,7 +71,8 @@ static void res__row(int c, void *data) {
     return;
   }
   if (r->line_fn)
-    r->stop = r->line_fn(r->ctx, r->row_line, (const char *const *)r->header, (const char *const *)r->cells, r->n);
+    r->stop = r->line_fn(r->ctx, r->row_line, (const char *const *)r->header, r->nheader,
+                         (const char *const *)r->cells, r->n);
   else
     r->stop = r->fn(r->ctx, (const char *const *)r->header, (const char *const *)r->cells, r->n);
   res__free_cells(r->cells, r->n);

@@ -285,14 +285,14 @@ static int res__bad(res__inv *I, unsigned long line, const char *col, const char
   return I->rc = sim_errorf(SIM_EFORMAT, "%s:%lu: %s: %s", I->P->inventory, line, col, what);
 }
 
-static int res__row(void *ctx, unsigned long line, const char *const *header, const char *const *cells,
-                    size_t n) {
+static int res__row(void *ctx, unsigned long line, const char *const *header, size_t nheader,
+                    const char *const *cells, size_t n) {
   res__inv *I = ctx;
   res_plan *P = I->P;
   const char *file = P->inventory;
   if (!I->checked) {
     for (int c = 0; c < RES__NCOLS; c++) I->col[c] = -1;
-    for (size_t k = 0; k < n; k++) {
+    for (size_t k = 0; k < nheader; k++) {
       int found = 0;
       for (int c = 0; c < RES__NCOLS; c++)
         if (strcmp(header[k], res__columns[c]) == 0) {
@@ -311,6 +311,7 @@ static int res__row(void *ctx, unsigned long line, const char *const *header, co
   }
   if (n == 1 && !cells[0][0]) return 0;              /* blank line */
   if (n >= 1 && cells[0][0] == '#') return 0;        /* comment */
+  if (n > nheader) return res__bad(I, line, "row", "%zu cells, but the header has %zu columns", n, nheader);
   res__vm *g = realloc(P->vms, (P->nvms + 1) * sizeof *g);
   if (!g) return I->rc = sim_errorf(SIM_ENOMEM, "out of memory");
   P->vms = g;
@@ -854,6 +855,106 @@ static void res__finished(void *ctx, size_t job, uint64_t start_ns, const mdl_re
   res__progress(P, "simulating migrations", (uint64_t)P->ran, P->nvms);
 }
 
+/* One page-exact run of the current schedule (order, limits, algo_used). */
+static int res__simulate(res_plan *P) {
+  memset(P->util, 0, P->nlinks * RES__BINS * sizeof *P->util);
+  memset(P->load_now, 0, P->nlinks * sizeof *P->load_now);
+  P->load_since_s = 0;
+  P->ran = 0;
+  P->bin_s = (P->est_makespan_s > 1 ? P->est_makespan_s * 1.25 : 1.25) / RES__BINS;
+  for (size_t i = 0; i < P->nvms; i++) P->vms[i].done = 0;
+  mdl_fleet_callbacks cb = {res__prepare, res__finished, res__rates, P};
+  uint64_t makespan = 0;
+  int rc = mdl_fleet_run(P->jobs, P->order, P->nvms, P->cap, P->nlinks, &P->limits, &cb, &makespan);
+  if (rc) return rc;
+  res__util_until(P, (double)makespan / 1e9);
+  P->makespan_s = (double)makespan / 1e9;
+  return 0;
+}
+
+static int res__broken(const res_plan *P, size_t i) {
+  res_plan_vm_outcome o;
+  res_plan_vm(P, i, &o);
+  return o.status != MDL_STATUS_COMPLETED || o.over_downtime || o.late;
+}
+
+static res__score res__outcome_score(const res_plan *P) {
+  res__score s = {P->makespan_s, 0};
+  for (size_t i = 0; i < P->nvms; i++) s.violations += (size_t)res__broken(P, i);
+  return s;
+}
+
+/* Gives the fallback to pre-copy VMs that broke their downtime limit or
+ * did not converge; returns how many changed. */
+static size_t res__repair(res_plan *P) {
+  size_t changed = 0;
+  for (size_t i = 0; i < P->nvms; i++) {
+    res__vm *v = &P->vms[i];
+    res_plan_vm_outcome o;
+    res_plan_vm(P, i, &o);
+    if (v->algo_used != MDL_ALGO_PRECOPY || P->profiles[v->profile].driver != MDL_DRIVER_QEMU) continue;
+    if (o.status == MDL_STATUS_COMPLETED && !o.over_downtime) continue;
+    v->algo_used = MDL_ALGO_HYBRID;
+    v->fallback = 1;
+    changed++;
+  }
+  if (changed) res__progress(P, "fallbacks after the page-exact run", changed, P->nvms);
+  return changed;
+}
+
+/* What a page-exact run produced, to compare two schedules. */
+typedef struct {
+  res__vm *vms;
+  size_t *order;
+  double *util;
+  mdl_fleet_limits limits;
+  char schedule[160];
+  double makespan_s, est_makespan_s, bin_s;
+} res__snapshot;
+
+static void res__snap_free(res__snapshot *s) {
+  if (!s) return;
+  free(s->vms);
+  free(s->order);
+  free(s->util);
+  free(s);
+}
+
+/* from == NULL: a new snapshot of P (NULL when out of memory); otherwise
+ * restores `from` into P and returns it. */
+static res__snapshot *res__snap(res_plan *P, res__snapshot *from) {
+  size_t nu = P->nlinks * RES__BINS;
+  if (from) {
+    memcpy(P->vms, from->vms, P->nvms * sizeof *P->vms);
+    memcpy(P->order, from->order, P->nvms * sizeof *P->order);
+    memcpy(P->util, from->util, nu * sizeof *P->util);
+    P->limits = from->limits;
+    memcpy(P->schedule, from->schedule, sizeof P->schedule);
+    P->makespan_s = from->makespan_s;
+    P->est_makespan_s = from->est_makespan_s;
+    P->bin_s = from->bin_s;
+    return from;
+  }
+  res__snapshot *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  s->vms = malloc(P->nvms * sizeof *s->vms);
+  s->order = malloc(P->nvms * sizeof *s->order);
+  s->util = malloc(nu * sizeof *s->util);
+  if (!s->vms || !s->order || !s->util) {
+    res__snap_free(s);
+    return NULL;
+  }
+  memcpy(s->vms, P->vms, P->nvms * sizeof *P->vms); /* names are shared, not copied */
+  memcpy(s->order, P->order, P->nvms * sizeof *P->order);
+  memcpy(s->util, P->util, nu * sizeof *P->util);
+  s->limits = P->limits;
+  memcpy(s->schedule, P->schedule, sizeof s->schedule);
+  s->makespan_s = P->makespan_s;
+  s->est_makespan_s = P->est_makespan_s;
+  s->bin_s = P->bin_s;
+  return s;
+}
+
 int res_plan_run(res_plan *P) {
   size_t n = P->nvms;
   P->order = malloc((n + 1) * sizeof *P->order);
@@ -894,15 +995,42 @@ int res_plan_run(res_plan *P) {
   }
   if (rc) return rc;
   /* The chosen schedule's estimate; the optimiser's fallbacks are kept. */
-  res__score sc = res__fluid(P, P->order, P->limits, P->o.policy == RES_POLICY_OPTIMISE, 1);
+  int optimise = P->o.policy == RES_POLICY_OPTIMISE;
+  res__score sc = res__fluid(P, P->order, P->limits, optimise, 1);
   P->est_makespan_s = sc.makespan_s;
-  P->bin_s = (sc.makespan_s > 1 ? sc.makespan_s * 1.25 : 1.25) / RES__BINS;
-  mdl_fleet_callbacks cb = {res__prepare, res__finished, res__rates, P};
-  uint64_t makespan = 0;
-  if ((rc = mdl_fleet_run(P->jobs, P->order, n, P->cap, P->nlinks, &P->limits, &cb, &makespan))) return rc;
-  res__util_until(P, (double)makespan / 1e9);
-  P->makespan_s = (double)makespan / 1e9;
-  return 0;
+  if ((rc = res__simulate(P))) return rc;
+  if (!optimise) return 0;
+  /* Repair: a VM planned with pre-copy that broke its downtime limit or did
+   * not converge page-exact gets the fallback, and the plan runs again
+   * (twice at most). */
+  for (int round = 0; round < 2 && res__repair(P); round++)
+    if ((rc = res__simulate(P))) return rc;
+  /* A floor for small fleets: serial page-exact too, kept when better, so
+   * the optimiser never returns a plan worse than serial. (Above 64 VMs
+   * serial's simulated time, hence its cost, is too large; there the
+   * guarantee holds for the estimates, serial being a candidate.) */
+  if (n > 64 || P->limits.max_total == 1) return 0;
+  res__snapshot *chosen = res__snap(P, NULL);
+  if (!chosen) return sim_errorf(SIM_ENOMEM, "out of memory");
+  res__score got = res__outcome_score(P);
+  P->limits = (mdl_fleet_limits){1, 0};
+  res__make_order(P, RES__BY_INVENTORY, P->order);
+  for (size_t i = 0; i < n; i++) {
+    P->vms[i].algo_used = P->vms[i].algo;
+    P->vms[i].fallback = 0;
+  }
+  res__fluid(P, P->order, P->limits, 1, 1);
+  if (!(rc = res__simulate(P)))
+    for (int round = 0; round < 2 && res__repair(P); round++)
+      if ((rc = res__simulate(P))) break;
+  if (!rc && res__better(res__outcome_score(P), got)) {
+    res__describe(P, RES__BY_INVENTORY, P->limits);
+    P->est_makespan_s = res__fluid(P, P->order, P->limits, 0, 0).makespan_s;
+  } else {
+    res__snap(P, chosen); /* restore */
+  }
+  res__snap_free(chosen);
+  return rc;
 }
 
 /* ------------------------------------------------------------- public */
