@@ -125,7 +125,7 @@ int cli_cmd_plan(int argc, char **argv) {
   if (o.deadline_ns)
     printf(", deadline %.1f min %s", (double)o.deadline_ns / 60e9,
            s.makespan_s * 1e9 <= (double)o.deadline_ns ? "met" : "MISSED");
-  printf("\ncompleted %zu, not converged %zu, over their downtime limit %zu, late %zu, hybrid fallbacks %zu\n",
+  printf("\ncompleted %zu, not converged %zu, over their downtime limit %zu, late %zu, fallbacks %zu\n",
          s.completed, s.not_converged, s.over_downtime, s.late, s.fallbacks);
   printf("report: %s/report.md, %s/report.html\n", out, out);
   int bad = s.not_converged || s.over_downtime || s.late;

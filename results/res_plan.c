@@ -587,8 +587,8 @@ typedef struct {
  * bytes are fixed at its start (its estimate at its first share), then it
  * drains them at its max-min share; one that would not converge holds its
  * share until its timeout. With `fallback`, a VM that would not converge
- * or would break its downtime at its first share is planned with hybrid
- * (sets algo_used). Cost: O(VMs x concurrency x links). */
+ * at its first share is planned with hybrid, one that would break its
+ * downtime limit with post-copy (sets algo_used). Cost: O(VMs x concurrency x links). */
 static res__score res__fluid(res_plan *P, const size_t *order, mdl_fleet_limits lim, int fallback, int commit) {
   size_t n = P->nvms, cap = lim.max_total ? lim.max_total : n;
   if (cap > n) cap = n;
@@ -634,7 +634,7 @@ static res__score res__fluid(res_plan *P, const size_t *order, mdl_fleet_limits 
       res__est e = res__estimate(P, v, algo, rate[f]);
       if (fallback && algo == MDL_ALGO_PRECOPY && P->profiles[v->profile].driver == MDL_DRIVER_QEMU &&
           (!e.converged || e.downtime_s * 1e9 > (double)v->downtime_ns)) {
-        algo = MDL_ALGO_HYBRID;
+        algo = e.converged ? MDL_ALGO_POSTCOPY : MDL_ALGO_HYBRID;
         e = res__estimate(P, v, algo, rate[f]);
       }
       if (commit) {
@@ -884,17 +884,28 @@ static res__score res__outcome_score(const res_plan *P) {
   return s;
 }
 
-/* Gives the fallback to pre-copy VMs that broke their downtime limit or
- * did not converge; returns how many changed. */
+/* Gives the next fallback to VMs that broke their downtime limit or did
+ * not converge; returns how many changed. */
 static size_t res__repair(res_plan *P) {
   size_t changed = 0;
   for (size_t i = 0; i < P->nvms; i++) {
     res__vm *v = &P->vms[i];
     res_plan_vm_outcome o;
     res_plan_vm(P, i, &o);
-    if (v->algo_used != MDL_ALGO_PRECOPY || P->profiles[v->profile].driver != MDL_DRIVER_QEMU) continue;
+    if (P->profiles[v->profile].driver != MDL_DRIVER_QEMU) continue;
     if (o.status == MDL_STATUS_COMPLETED && !o.over_downtime) continue;
-    v->algo_used = MDL_ALGO_HYBRID;
+    /* Pre-copy that did not converge gets hybrid (it pre-copies, then
+     * switches when the passes stop shrinking). One that converged over
+     * its limit (QEMU's threshold counts neither the device state nor the
+     * sync pause) would do the same as a hybrid, which switches only on
+     * non-convergence: it gets post-copy, as does a hybrid fallback that
+     * still broke a limit. */
+    if (v->algo_used == MDL_ALGO_PRECOPY && o.status != MDL_STATUS_COMPLETED)
+      v->algo_used = MDL_ALGO_HYBRID;
+    else if (v->algo_used == MDL_ALGO_PRECOPY || (v->algo_used == MDL_ALGO_HYBRID && v->fallback))
+      v->algo_used = MDL_ALGO_POSTCOPY;
+    else
+      continue;
     v->fallback = 1;
     changed++;
   }
@@ -1000,9 +1011,9 @@ int res_plan_run(res_plan *P) {
   P->est_makespan_s = sc.makespan_s;
   if ((rc = res__simulate(P))) return rc;
   if (!optimise) return 0;
-  /* Repair: a VM planned with pre-copy that broke its downtime limit or did
-   * not converge page-exact gets the fallback, and the plan runs again
-   * (twice at most). */
+  /* Repair: a VM that broke its downtime limit or did not converge
+   * page-exact gets the next fallback (pre-copy -> hybrid -> post-copy),
+   * and the plan runs again (twice at most). */
   for (int round = 0; round < 2 && res__repair(P); round++)
     if ((rc = res__simulate(P))) return rc;
   /* A floor for small fleets: serial page-exact too, kept when better, so

@@ -329,7 +329,7 @@ static int res__report(const res_plan *P, const char *dir, int html, const size_
   const char *r6[] = {"ending after their deadline", v};
   res__row(&d, r6, 2, 0);
   snprintf(v, sizeof v, "%zu", s.fallbacks);
-  const char *r7[] = {"planned with a fallback (hybrid)", v};
+  const char *r7[] = {"planned with a fallback (hybrid or post-copy)", v};
   res__row(&d, r7, 2, 0);
   if (s.candidates) {
     snprintf(v, sizeof v, "%zu", s.candidates);
