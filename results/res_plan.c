@@ -420,7 +420,6 @@ static int res__row(void *ctx, unsigned long line, const char *const *header, si
 /* Destinations for VMs without one: the target host with the fewest bytes
  * assigned so far (first in the file on a tie), in inventory order. */
 static int res__assign(res_plan *P) {
-  int has_vms_cap = 0;
   uint8_t *has = calloc(P->nhosts, 1);
   double *assigned = calloc(P->nhosts, sizeof *assigned);
   if (!has || !assigned) {
@@ -449,7 +448,6 @@ static int res__assign(res_plan *P) {
       assigned[best] += (double)v->pages;
     }
   }
-  (void)has_vms_cap;
   free(has);
   free(assigned);
   return rc;
@@ -698,6 +696,8 @@ typedef enum { RES__BY_INVENTORY, RES__BY_SHORTEST, RES__BY_LONGEST, RES__BY_DIR
 static const char *const res__order_names[] = {"inventory order", "shortest first", "longest first",
                                                "largest dirty rate last"};
 
+/* qsort has no context argument: the plan being sorted (single-threaded,
+ * as PLplot makes the whole plan anyway). */
 static const res_plan *res__sort_plan;
 static res__order res__sort_by;
 
@@ -848,9 +848,6 @@ static void res__finished(void *ctx, size_t job, uint64_t start_ns, const mdl_re
   v->status = (int)r->status;
   v->transferred = r->transferred_bytes;
   v->done = 1;
-  size_t finished = 0;
-  for (size_t i = 0; i < P->nvms; i++) finished += (size_t)P->vms[i].done;
-  (void)finished;
   P->ran++;
   res__progress(P, "simulating migrations", (uint64_t)P->ran, P->nvms);
 }

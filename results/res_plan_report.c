@@ -50,6 +50,20 @@ static int res__open(const char *dir, const char *name, sim_file **f, char *path
   return sim_file_open(path, f);
 }
 
+/* A CSV cell: quoted when it holds a comma, a quote or a line break. */
+static void res__cell(FILE *out, const char *text) {
+  if (!strpbrk(text, ",\"\r\n")) {
+    fputs(text, out);
+    return;
+  }
+  fputc('"', out);
+  for (; *text; text++) {
+    if (*text == '"') fputc('"', out);
+    fputc(*text, out);
+  }
+  fputc('"', out);
+}
+
 static int res__write_vms(const res_plan *P, const char *dir) {
   char path[4096], fix[512];
   sim_file *f;
@@ -60,11 +74,17 @@ static int res__write_vms(const res_plan *P, const char *dir) {
   for (size_t i = 0; i < P->nvms; i++) {
     const res__vm *v = &P->vms[i];
     const char *verdict = res__verdict(P, v, fix, sizeof fix);
-    fprintf(out, "%s,%s,%s,%llu,%s,%s,%.3f,%.3f,%.3f,", v->name, P->hosts[v->src].name, P->hosts[v->dst].name,
-            (unsigned long long)v->pages * 4096, mdl_algo_name((mdl_algo)v->algo_used),
+    res__cell(out, v->name);
+    fputc(',', out);
+    res__cell(out, P->hosts[v->src].name);
+    fputc(',', out);
+    res__cell(out, P->hosts[v->dst].name);
+    fprintf(out, ",%llu,%s,%s,%.3f,%.3f,%.3f,", (unsigned long long)v->pages * 4096, mdl_algo_name((mdl_algo)v->algo_used),
             v->fallback ? mdl_algo_name((mdl_algo)v->algo_used) : "", v->start_s, v->end_s, v->end_s - v->start_s);
     if (v->downtime_ms >= 0) fprintf(out, "%.3f", v->downtime_ms);
-    fprintf(out, ",%s,%s,\"%s\"\n", mdl_status_name((mdl_status)v->status), verdict, fix);
+    fprintf(out, ",%s,%s,", mdl_status_name((mdl_status)v->status), verdict);
+    res__cell(out, fix);
+    fputc('\n', out);
   }
   return sim_file_commit(f);
 }
@@ -105,9 +125,11 @@ static int res__write_links(const res_plan *P, const char *dir, const size_t *id
   size_t bins = res__bins_used(P);
   for (size_t i = 0; i < n; i++) {
     size_t l = idx[i];
-    for (size_t b = 0; b < bins; b++)
-      fprintf(out, "%s,%.17g,%.3f,%.3f,%.4f\n", P->link_name[l], P->cap[l], (double)b * P->bin_s,
-              (double)(b + 1) * P->bin_s, P->util[l * RES__BINS + b] / P->bin_s / P->cap[l]);
+    for (size_t b = 0; b < bins; b++) {
+      res__cell(out, P->link_name[l]);
+      fprintf(out, ",%.17g,%.3f,%.3f,%.4f\n", P->cap[l], (double)b * P->bin_s, (double)(b + 1) * P->bin_s,
+              P->util[l * RES__BINS + b] / P->bin_s / P->cap[l]);
+    }
   }
   return sim_file_commit(f);
 }
