@@ -48,6 +48,7 @@ int cli_cmd_calibrate(int argc, char **argv);
 int cli_cmd_replay(int argc, char **argv);
 int cli_cmd_regress(int argc, char **argv);
 int cli_cmd_report(int argc, char **argv);
+int cli_cmd_plan(int argc, char **argv);
 int cli_trace_gen(int argc, char **argv);
 int cli_trace_import(int argc, char **argv);
 int cli_trace_export(int argc, char **argv);

@@ -4,18 +4,23 @@
  *  2. time per simulated page vs a plain bitmap scan of the same guest
  *     (find each set bit and clear it, as QEMU's sender does), same run;
  *  3. peak memory vs the budget of 2 bits per guest page + 64 MiB;
- *  4. a 10,000-point sweep of a 4 GiB guest on all cores. */
+ *  4. a 10,000-point sweep of a 4 GiB guest on all cores;
+ *  5. plans: a 1,000-VM, 50-host rack evacuation with the optimising
+ *     policy on one core, and a 10,000-VM plan's peak memory. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cli_pool.h"
 #include "mdl_sim.h"
+#include "res_plan.h"
 #include "sim_err.h"
+#include "sim_units.h"
 
 static double cli__now(void) {
   struct timespec ts;
@@ -104,21 +109,74 @@ static const char *cli__target(int met, int check, int *missed, const char *fmt,
   return "MISSED";
 }
 
+/* Writes a rack evacuation: `hosts` hosts of 20 VMs each (1, 2 or 4 GiB,
+ * 0-120 MiB/s of writes over a quarter to a half of memory) in rack `a`,
+ * leaving for as many empty hosts in rack `b`; 25 Gbit/s NICs, 200 Gbit/s
+ * rack uplinks. Deterministic. */
+static void cli__bench_fleet(const char *dir, unsigned hosts, char *inventory, char *topology, size_t len) {
+  snprintf(inventory, len, "%s/inventory.csv", dir);
+  snprintf(topology, len, "%s/topology.ini", dir);
+  FILE *t = fopen(topology, "w"), *f = fopen(inventory, "w");
+  if (!t || !f) cli_die("bench: cannot write into %s", dir);
+  fputs("latency = 50us\n[rack a]\nuplink = 200Gbit/s\n[rack b]\nuplink = 200Gbit/s\n", t);
+  for (unsigned h = 0; h < 2 * hosts; h++)
+    fprintf(t, "[host %c%u]\nnic = 25Gbit/s\nrack = %c\n", h < hosts ? 'a' : 'b', h % hosts, h < hosts ? 'a' : 'b');
+  fputs("name,host,memory,dirty_rate,wss,nonzero,priority\n", f);
+  uint64_t x = 42;
+  for (unsigned h = 0; h < hosts; h++)
+    for (unsigned k = 0; k < 20; k++) {
+      x = x * 6364136223846793005ull + 1442695040888963407ull;
+      unsigned gib = 1u << ((x >> 33) % 3), rate = (unsigned)((x >> 40) % 7) * 20;
+      fprintf(f, "vm%u-%u,a%u,%uGiB,%uMiB/s,%uMiB,%u%%,%u\n", h, k, h, gib, rate, gib * 1024 / (2 + (unsigned)((x >> 50) % 3)),
+              40 + (unsigned)((x >> 20) % 51), (unsigned)((x >> 56) % 2));
+    }
+  fclose(t);
+  fclose(f);
+}
+
+/* Plans the fleet (no report files): wall seconds, and the summary. */
+static double cli__cpu(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cli__bench_plan(const char *inventory, const char *topology, res_policy policy, res_plan_summary *sum,
+                              double *cpu_s) {
+  res_plan_opts o;
+  res_plan_opts_defaults(&o);
+  o.policy = policy;
+  o.deadline_ns = 3600 * SIM_NS_PER_S;
+  double t0 = cli__now(), c0 = cli__cpu();
+  res_plan *p;
+  if (res_plan_load(inventory, topology, &o, &p) || res_plan_run(p)) cli_die("bench: plan: %s", sim_error_message());
+  double el = cli__now() - t0;
+  *cpu_s = cli__cpu() - c0;
+  res_plan_summarise(p, sum);
+  res_plan_free(p);
+  return el;
+}
+
 int cli_cmd_bench(int argc, char **argv) {
   uint64_t sweep_points = 10000;
-  int check = 0, missed = 0;
+  int check = 0, missed = 0, plan_only = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--help")) {
-      printf("usage: migsim bench [--sweep-points N] [--check]\n\n"
+      printf("usage: migsim bench [--sweep-points N] [--plan-only] [--check]\n\n"
              "Prints the simulator's performance figures: a 1 TiB pre-copy migration\n"
              "with a uniform trace on one core, its time per simulated page against a\n"
              "plain bitmap scan of the same guest, peak memory against 2 bits per page\n"
              "+ 64 MiB, and a sweep of N (default 10000) 4 GiB scenarios on all cores,\n"
-             "each against its target (the sweep's scales with N: 60 s per 10,000).\n\n"
-             "  --check   exit 1 when a target is missed (each named on stderr)\n\n"
+             "each against its target (the sweep's scales with N: 60 s per 10,000);\n"
+             "then plans (migsim plan, policy optimise, one core): a 1,000-VM, 50-host\n"
+             "rack evacuation (target <= 10 s) and a 10,000-VM one's peak RSS.\n\n"
+             "  --plan-only   only the plan figures\n"
+             "  --check       exit 1 when a target is missed (each named on stderr)\n\n"
              "Exit status: 0 done (with --check: every target met), 1 a target\n"
              "missed with --check, 2 an error.\n");
       return CLI_EXIT_OK;
+    } else if (!strcmp(argv[i], "--plan-only")) {
+      plan_only = 1;
     } else if (!strcmp(argv[i], "--check")) {
       check = 1;
     } else if (!strcmp(argv[i], "--sweep-points") && i + 1 < argc) {
@@ -128,6 +186,7 @@ int cli_cmd_bench(int argc, char **argv) {
     }
   }
 
+  if (plan_only) goto plans;
   /* 1-3: one 1 TiB guest. λ = 0.1 of a 10 Gbit/s limit. */
   const uint64_t pages = (1ull << 40) / 4096;
   mdl_scenario s;
@@ -193,5 +252,33 @@ int cli_cmd_bench(int argc, char **argv) {
          cli__target(sweep_s <= sweep_target, check, &missed, "sweep took %.1f s (target <= %.1f s)", sweep_s,
                      sweep_target),
          sweep_points ? sweep_s / (double)sweep_points * 1e3 * (double)jobs : 0.0);
+
+plans:;
+  /* 5: plans, one core (the fleet engine is single-threaded). */
+  char dir[] = "/tmp/migsim-bench-plan-XXXXXX", inventory[256], topology[256];
+  if (!mkdtemp(dir)) cli_die("bench: cannot create a temporary folder");
+  res_plan_summary sum;
+  cli__bench_fleet(dir, 50, inventory, topology, sizeof inventory);
+  double cpu_s, plan_s = cli__bench_plan(inventory, topology, RES_POLICY_OPTIMISE, &sum, &cpu_s);
+  printf("plan: 1,000 VMs leaving a 50-host rack, policy optimise (%zu schedules estimated; chosen: %s): "
+         "makespan %.1f s simulated page-exact (estimate %.1f s), %zu fallbacks, %zu breaking a limit, in %.2f s wall "
+         "(%.2f s CPU) [target <= 10 s: %s]\n",
+         sum.candidates, sum.schedule, sum.makespan_s, sum.estimated_makespan_s, sum.fallbacks,
+         sum.not_converged + sum.over_downtime + sum.late, plan_s, cpu_s,
+         cli__target(plan_s <= 10.0, check, &missed, "1,000-VM plan took %.2f s (target <= 10 s)", plan_s));
+  remove(inventory);
+  remove(topology);
+  cli__bench_fleet(dir, 500, inventory, topology, sizeof inventory);
+  double rss_before = cli__peak_rss_mib();
+  plan_s = cli__bench_plan(inventory, topology, RES_POLICY_OPTIMISE, &sum, &cpu_s);
+  double rss_plan = cli__peak_rss_mib();
+  printf("plan: 10,000 VMs leaving a 500-host rack, policy optimise (chosen: %s): makespan %.1f s, in %.1f s wall "
+         "(%.1f s CPU); "
+         "peak RSS %.1f MiB (%.1f MiB before it) [target: bounded, <= 1 GiB: %s]\n",
+         sum.schedule, sum.makespan_s, plan_s, cpu_s, rss_plan, rss_before,
+         cli__target(rss_plan <= 1024, check, &missed, "10,000-VM plan peak RSS %.1f MiB (target <= 1 GiB)", rss_plan));
+  remove(inventory);
+  remove(topology);
+  rmdir(dir);
   return check && missed ? CLI_EXIT_CHECK : CLI_EXIT_OK;
 }

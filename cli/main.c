@@ -16,6 +16,7 @@ static const struct {
     {"compare", cli_cmd_compare, "compare algorithms (and link speeds) on one workload"},
     {"sweep", cli_cmd_sweep, "run a grid of scenarios on all cores (resumable)"},
     {"run", cli_cmd_run, "simulate one scenario (or a scenario file)"},
+    {"plan", cli_cmd_plan, "plan evacuations: order, concurrency, shared links (capacity planning)"},
     {"regress", cli_cmd_regress, "fail when a candidate migrates worse than a baseline (CI)"},
     {"report", cli_cmd_report, "Markdown + self-contained HTML report with plots of a result folder"},
     {"replay", cli_cmd_replay, "run a scenario on real QEMU guests and measure it"},

@@ -54,17 +54,17 @@ static void mdl__yield(mdl__sim *S, double at) {
   /* The validated ranges keep every time finite and far below 2^63 ns. */
   assert(isfinite(at) && at >= 0 && at < 0x1p63);
   uint64_t when = (uint64_t)ceil(at);
-  if (!sim_schedule(S->e, when, MDL__PRIO_THREAD, mdl__qemu_thread, S, 0)) S->error = SIM_ENOMEM;
+  if (mdl__schedule(S, when, MDL__PRIO_THREAD, mdl__qemu_thread, &S->thread_event)) S->error = SIM_ENOMEM;
 }
 
 static void mdl__qemu_thread(sim_engine *e, void *ctx, uint64_t arg) {
+  (void)e;
   (void)arg;
   mdl__sim *S = ctx;
   if (S->phase == PH_DONE) return;
-  double now = (double)sim_now(e);
+  double now = mdl__now(S);
   if (S->t < now) S->t = now;
-  uint64_t next = sim_next_time(e);
-  S->limit = next == SIM_TIME_NEVER ? INFINITY : (double)next;
+  S->limit = mdl__next_event(S);
 
   if (S->phase == PH_SETUP) {
     /* Setup: everything is dirty, logging starts, first sync. */

@@ -38,6 +38,33 @@ static const mdl__driver *mdl__driver_of(mdl_driver id) {
   return NULL;
 }
 
+/* A migration's own time on a possibly shared engine (t0_ns = its 0). */
+double mdl__now(const mdl__sim *S) { return (double)(sim_now(S->e) - S->t0_ns); }
+
+double mdl__next_event(const mdl__sim *S) {
+  if (!S->quantum_ns) {
+    uint64_t next = sim_next_time(S->e);
+    return next == SIM_TIME_NEVER ? INFINITY : (double)(next - S->t0_ns);
+  }
+  /* Shared engine: the other migrations' events do not cut this one's
+   * steps; only its own control events and the quantum do. */
+  double now = mdl__now(S), limit = (double)S->s->timeout_ns;
+  if (S->switch_event && (double)S->s->switch_time_ns > now && (double)S->s->switch_time_ns < limit)
+    limit = (double)S->s->switch_time_ns;
+  if (S->quantum_ns != UINT64_MAX && now + (double)S->quantum_ns < limit) limit = now + (double)S->quantum_ns;
+  return limit;
+}
+
+int mdl__schedule(mdl__sim *S, uint64_t at_ns, int priority, sim_handler fn, uint64_t *id) {
+  *id = sim_schedule(S->e, S->t0_ns + at_ns, priority, fn, S, 0);
+  return *id ? 0 : SIM_ENOMEM;
+}
+
+/* The rate this migration asks of the link changed (mdl_sim_demand). */
+static void mdl__demand_changed(mdl__sim *S) {
+  if (S->notify) S->notify(S->notify_ctx, S, MDL_SIM_DEMAND);
+}
+
 /* ------------------------------------------------------------ guest */
 
 static int mdl__refill(mdl__sim *S) {
@@ -576,6 +603,7 @@ void mdl__postcopy_start(mdl__sim *S) {
   S->budget = S->s->postcopy_bandwidth > 0
                   ? (uint64_t)(S->s->postcopy_bandwidth * (double)S->p->window_ns / 1e9)
                   : UINT64_MAX;
+  mdl__demand_changed(S);
 }
 
 /* -------------------------------------------------------- completion */
@@ -597,13 +625,15 @@ void mdl__finish(mdl__sim *S, double end) {
   /* 10.0 never reports expected-downtime in a run that starts in post-copy
    * (kvmreplay records 0). */
   if (S->p->expected_downtime_frozen && mdl_algorithm_of(S->s->algo)->switch_at_start) S->r->expected_downtime_ms = 0;
-  sim_stop(S->e);
+  if (S->notify) S->notify(S->notify_ctx, S, MDL_SIM_DONE);
 }
 
 /* Sends every dirty page with the rate limit lifted (guest stopped, or in
  * post-copy still serving requests). */
 static void mdl__drain(mdl__sim *S) {
+  int lifted = S->budget != UINT64_MAX;
   S->budget = UINT64_MAX;
+  if (lifted) mdl__demand_changed(S);
   while (S->mem.dirty_count) {
     if (S->pages_remote) {
       mdl__guest_advance(S, S->t);
@@ -655,9 +685,10 @@ void mdl__completion(mdl__sim *S) {
 
 static void mdl__on_timeout(sim_engine *e, void *ctx, uint64_t arg) {
   (void)arg;
+  (void)e;
   mdl__sim *S = ctx;
   if (S->phase == PH_DONE) return;
-  double now = (double)sim_now(e);
+  double now = mdl__now(S);
   S->r->status = MDL_STATUS_NOT_CONVERGED;
   snprintf(S->r->failure, sizeof S->r->failure, "timeout after %.3f s in %s", now / 1e9,
            mdl__phase_names[S->phase]);
@@ -667,8 +698,9 @@ static void mdl__on_timeout(sim_engine *e, void *ctx, uint64_t arg) {
 
 static void mdl__on_switch_time(sim_engine *e, void *ctx, uint64_t arg) {
   (void)arg;
+  (void)e;
   mdl__sim *S = ctx;
-  mdl_switch_view v = {S->r->dirty_sync_count, S->mem.dirty_count, 0, (double)sim_now(e), 0};
+  mdl_switch_view v = {S->r->dirty_sync_count, S->mem.dirty_count, 0, mdl__now(S), 0};
   if (mdl_switch_due(S->s, &v)) S->start_postcopy = 1;
 }
 
@@ -741,7 +773,24 @@ static int mdl__open_workload(mdl__sim *S) {
   return 0;
 }
 
-int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_result *r) {
+static void mdl__free(mdl__sim *S) {
+  if (!S) return;
+  free(S->chunk_needs_clear);
+  free(S->region_loaded);
+  free(S->xbz_page);
+  free(S->xbz_age);
+  free(S->written);
+  free(S->fl);
+  free(S->ev);
+  wl_player_free(S->player);
+  wl_source_close(S->src);
+  mdl_mem_free(&S->mem);
+  free(S);
+}
+
+int mdl_sim_open(sim_engine *e, const mdl_scenario *s, const mdl_profile *profile, mdl_result *r,
+                 uint64_t start_ns, mdl_sim_notify_fn notify, void *ctx, mdl_sim **out) {
+  *out = NULL;
   int rc = mdl_scenario_validate(s);
   if (rc) return rc;
   /* Profiles built in code (calibration) bypass the file loader's checks. */
@@ -760,20 +809,24 @@ int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_res
   S->s = s;
   S->p = profile;
   S->r = r;
-  if ((rc = mdl__open_workload(S))) goto out;
-  if ((rc = sim_engine_new(&S->e))) goto out;
+  S->e = e;
+  S->t0_ns = start_ns;
+  S->notify = notify;
+  S->notify_ctx = ctx;
+  if ((rc = mdl__open_workload(S))) goto fail;
 
   assert(profile->step_check_pages > 0 && profile->chunk_pages > 0 && profile->window_ns > 0);
   S->normal_bytes = profile->page_header_bytes + s->page_size;
   S->zero_bytes = profile->detect_zero_pages ? profile->page_header_bytes + profile->zero_page_extra
                                              : S->normal_bytes;
   S->link_bw = s->link_bandwidth > 0 ? s->link_bandwidth : profile->link_bytes_per_s;
+  S->own_link_bw = S->link_bw;
   S->max_bw = s->max_bandwidth;
   S->fl_mask = 1023;
   S->fl = malloc((S->fl_mask + 1) * sizeof *S->fl);
   if (!S->fl) {
     rc = sim_errorf(SIM_ENOMEM, "out of memory");
-    goto out;
+    goto fail;
   }
   S->latency_ns = (double)s->latency_ns;
   /* QEMU starts expected-downtime at downtime-limit; the 7.2 rule keeps
@@ -791,14 +844,14 @@ int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_res
     S->xbz_age = calloc(slots, sizeof *S->xbz_age);
     if (!S->xbz_page || !S->xbz_age) {
       rc = sim_errorf(SIM_ENOMEM, "out of memory (xbzrle cache of %llu pages)", (unsigned long long)slots);
-      goto out;
+      goto fail;
     }
     for (uint64_t i = 0; i < slots; i++) S->xbz_page[i] = UINT64_MAX;
     S->xbz_mask = slots - 1;
     S->written = malloc(S->mem.words * sizeof *S->written);
     if (!S->written) {
       rc = sim_errorf(SIM_ENOMEM, "out of memory");
-      goto out;
+      goto fail;
     }
     memset(S->written, 0xff, S->mem.words * sizeof *S->written); /* nothing cached yet */
   }
@@ -807,7 +860,7 @@ int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_res
     S->chunk_needs_clear = calloc(S->chunks, 1);
     if (!S->chunk_needs_clear) {
       rc = sim_errorf(SIM_ENOMEM, "out of memory");
-      goto out;
+      goto fail;
     }
   }
   if (profile->dest_region_ns > 0) {
@@ -815,36 +868,69 @@ int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_res
     S->region_loaded = calloc(regions / 8 + 1, 1);
     if (!S->region_loaded) {
       rc = sim_errorf(SIM_ENOMEM, "out of memory");
-      goto out;
+      goto fail;
     }
   }
   r->status = MDL_STATUS_FAILED;
 
-  if (!sim_schedule(S->e, 0, MDL__PRIO_THREAD, driver->thread, S, 0) ||
-      !sim_schedule(S->e, s->timeout_ns, MDL__PRIO_CONTROL, mdl__on_timeout, S, 0) ||
+  if (mdl__schedule(S, 0, MDL__PRIO_THREAD, driver->thread, &S->thread_event) ||
+      mdl__schedule(S, s->timeout_ns, MDL__PRIO_CONTROL, mdl__on_timeout, &S->timeout_event) ||
       (algo->switch_by_policy && s->switch_policy == MDL_SWITCH_TIME &&
-       !sim_schedule(S->e, s->switch_time_ns, MDL__PRIO_CONTROL, mdl__on_switch_time, S, 0))) {
+       mdl__schedule(S, s->switch_time_ns, MDL__PRIO_CONTROL, mdl__on_switch_time, &S->switch_event))) {
     rc = SIM_ENOMEM;
-    goto out;
+    goto fail;
   }
-  sim_run(S->e);
+  *out = S;
+  return 0;
+fail:
+  mdl_sim_close(S);
+  return rc;
+}
+
+void mdl_sim_close(mdl_sim *S) {
+  if (!S) return;
+  if (S->e) {
+    sim_cancel(S->e, S->thread_event);
+    sim_cancel(S->e, S->timeout_event);
+    sim_cancel(S->e, S->switch_event);
+  }
+  mdl__free(S);
+}
+
+void mdl_sim_set_link_rate(mdl_sim *S, double bytes_per_s) {
+  S->link_bw = bytes_per_s > 0 ? bytes_per_s : S->own_link_bw;
+}
+
+void mdl_sim_set_quantum(mdl_sim *S, uint64_t quantum_ns) { S->quantum_ns = quantum_ns; }
+
+double mdl_sim_demand(const mdl_sim *S) {
+  if (S->budget == UINT64_MAX || S->phase == PH_DONE) return S->own_link_bw;
+  double limit = (double)S->budget * 1e9 / (double)S->p->window_ns;
+  return limit < S->own_link_bw ? limit : S->own_link_bw;
+}
+
+int mdl_sim_error(const mdl_sim *S) { return S->error; }
+
+/* A run alone: its own engine, stopped when the migration ends. */
+static void mdl__stop_alone(void *ctx, mdl_sim *S, mdl_sim_note note) {
+  (void)ctx;
+  if (note == MDL_SIM_DONE) sim_stop(S->e);
+}
+
+int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_result *r) {
+  sim_engine *e = NULL;
+  mdl_sim *S = NULL;
+  int rc = sim_engine_new(&e);
+  if (rc) return rc;
+  if ((rc = mdl_sim_open(e, s, profile, r, 0, mdl__stop_alone, NULL, &S))) goto out;
+  sim_run(e);
   if (S->error) {
     rc = S->error;
     if (rc == SIM_ENOMEM) sim_errorf(rc, "out of memory during the simulation");
   }
 out:
-  free(S->chunk_needs_clear);
-  free(S->region_loaded);
-  free(S->xbz_page);
-  free(S->xbz_age);
-  free(S->written);
-  free(S->fl);
-  free(S->ev);
-  wl_player_free(S->player);
-  wl_source_close(S->src);
-  mdl_mem_free(&S->mem);
-  sim_engine_free(S->e);
-  free(S);
+  mdl_sim_close(S);
+  sim_engine_free(e);
   return rc;
 }
 

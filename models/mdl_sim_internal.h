@@ -16,6 +16,7 @@
 #include "mdl_mem.h"
 #include "mdl_profile.h"
 #include "mdl_scenario.h"
+#include "mdl_sim.h"
 #include "sim_engine.h"
 #include "sim_hist.h"
 #include "wl_player.h"
@@ -33,12 +34,20 @@ typedef struct {
 
 typedef struct mdl__driver mdl__driver;
 
-typedef struct mdl__sim {
+struct mdl_sim {
   const mdl_scenario *s;
   const mdl__driver *drv;
   const mdl_profile *p;
   mdl_result *r;
   sim_engine *e;
+  /* The engine may be shared (mdl_fleet): this migration's time 0 is the
+   * engine's t0_ns, and every time below is this migration's own. */
+  uint64_t t0_ns;
+  uint64_t thread_event, timeout_event, switch_event; /* queued ids, for mdl_sim_close */
+  mdl_sim_notify_fn notify;
+  void *notify_ctx;
+  double own_link_bw;       /* the scenario's link, before any share */
+  uint64_t quantum_ns;      /* 0: run up to the engine's next event (alone) */
   wl_source *src;
   wl_player *player;
   mdl_mem mem;
@@ -125,7 +134,8 @@ typedef struct mdl__sim {
   int dirty_rate_high_cnt;
 
   int error;
-} mdl__sim;
+};
+typedef struct mdl_sim mdl__sim;
 
 /* A driver: the source's migration thread for one kind of hypervisor. */
 struct mdl__driver {
@@ -153,6 +163,14 @@ extern const mdl__driver mdl__driver_qemu;
 extern const mdl__driver mdl__driver_xen;
 
 /* ---- the core (mdl_sim.c), in the order the migration uses it ---- */
+
+/* This migration's clock: the engine's now, and its next queued event
+ * (INFINITY when none), in the migration's own time. */
+double mdl__now(const mdl__sim *S);
+double mdl__next_event(const mdl__sim *S);
+/* Queues fn at the migration's time `at_ns`; the id goes to *id (for
+ * mdl_sim_close). 0, or SIM_ENOMEM. */
+int mdl__schedule(mdl__sim *S, uint64_t at_ns, int priority, sim_handler fn, uint64_t *id);
 
 /* Runs the guest's accesses up to real time `until` (lazy evaluation). */
 void mdl__guest_advance(mdl__sim *S, double until);

@@ -19,7 +19,10 @@ typedef struct {
   void *ctx;
   int stop;
   int rc;
-  unsigned long line;
+  unsigned long line;      /* rows seen */
+  unsigned long phys_line; /* the file's line being parsed (from 1) */
+  unsigned long row_line;  /* the file's line the current row started on */
+  res_csv_row_line_fn line_fn;
 } res__reader;
 
 static void res__field(void *s, size_t len, void *data) {
@@ -35,6 +38,7 @@ static void res__field(void *s, size_t len, void *data) {
     r->cells = g;
     r->cap = cap;
   }
+  if (r->n == 0) r->row_line = r->phys_line;
   char *copy = malloc(len + 1);
   if (!copy) {
     r->rc = sim_errorf(SIM_ENOMEM, "out of memory reading CSV");
@@ -66,12 +70,17 @@ static void res__row(int c, void *data) {
     r->have_header = 1;
     return;
   }
-  r->stop = r->fn(r->ctx, (const char *const *)r->header, (const char *const *)r->cells, r->n);
+  if (r->line_fn)
+    r->stop = r->line_fn(r->ctx, r->row_line, (const char *const *)r->header, r->nheader,
+                         (const char *const *)r->cells, r->n);
+  else
+    r->stop = r->fn(r->ctx, (const char *const *)r->header, (const char *const *)r->cells, r->n);
   res__free_cells(r->cells, r->n);
   r->n = 0;
 }
 
-int res_csv_each(const char *path, int missing_ok, res_csv_row_fn fn, void *ctx) {
+static int res__each(const char *path, int missing_ok, res_csv_row_fn fn, res_csv_row_line_fn line_fn,
+                     void *ctx) {
   FILE *f = fopen(path, "rb");
   if (!f) {
     if (missing_ok && errno == ENOENT) return 0;
@@ -84,12 +93,24 @@ int res_csv_each(const char *path, int missing_ok, res_csv_row_fn fn, void *ctx)
   }
   res__reader r = {0};
   r.fn = fn;
+  r.line_fn = line_fn;
   r.ctx = ctx;
+  r.phys_line = 1;
   char buf[65536];
   size_t got;
+  /* Fed a line at a time so that a row knows the file line it starts on. */
   while (!r.rc && !r.stop && (got = fread(buf, 1, sizeof buf, f)) > 0) {
-    if (csv_parse(&p, buf, got, res__field, res__row, &r) != got) {
-      r.rc = sim_errorf(SIM_EFORMAT, "%s: line %lu: %s", path, r.line + 1, csv_strerror(csv_error(&p)));
+    for (size_t at = 0; at < got && !r.rc && !r.stop;) {
+      const char *nl = memchr(buf + at, '\n', got - at);
+      size_t len = nl ? (size_t)(nl - (buf + at)) + 1 : got - at;
+      if (csv_parse(&p, buf + at, len, res__field, res__row, &r) != len) {
+        if (line_fn)
+          r.rc = sim_errorf(SIM_EFORMAT, "%s:%lu: %s", path, r.phys_line, csv_strerror(csv_error(&p)));
+        else
+          r.rc = sim_errorf(SIM_EFORMAT, "%s: line %lu: %s", path, r.line + 1, csv_strerror(csv_error(&p)));
+      }
+      if (nl) r.phys_line++;
+      at += len;
     }
   }
   if (!r.rc && !r.stop) csv_fini(&p, res__field, res__row, &r);
@@ -101,6 +122,14 @@ int res_csv_each(const char *path, int missing_ok, res_csv_row_fn fn, void *ctx)
   free(r.header);
   if (r.rc) return r.rc;
   return r.stop;
+}
+
+int res_csv_each(const char *path, int missing_ok, res_csv_row_fn fn, void *ctx) {
+  return res__each(path, missing_ok, fn, NULL, ctx);
+}
+
+int res_csv_each_line(const char *path, res_csv_row_line_fn fn, void *ctx) {
+  return res__each(path, 0, NULL, fn, ctx);
 }
 
 int res_csv_col(const char *const *header, size_t n, const char *name) {

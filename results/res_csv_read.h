@@ -19,6 +19,13 @@ typedef int (*res_csv_row_fn)(void *ctx, const char *const *header, const char *
  * the line. */
 int res_csv_each(const char *path, int missing_ok, res_csv_row_fn fn, void *ctx);
 
+/* As res_csv_each (the file must exist), and fn also gets the file line
+ * (from 1) the row starts on, for errors as "FILE:LINE: ...", and the
+ * header's length. */
+typedef int (*res_csv_row_line_fn)(void *ctx, unsigned long line, const char *const *header, size_t nheader,
+                                   const char *const *cells, size_t ncells);
+int res_csv_each_line(const char *path, res_csv_row_line_fn fn, void *ctx);
+
 /* Index of `name` in header[0..n), or -1. */
 int res_csv_col(const char *const *header, size_t n, const char *name);
 

@@ -1,0 +1,134 @@
+/* migsim plan: capacity planning (res_plan.h, docs/planning.md). Thin:
+ * options in, res_plan_load / run / write, a summary out. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "res_plan.h"
+#include "sim_err.h"
+#include "sim_units.h"
+
+static void cli__plan_help(FILE *out) {
+  fputs("usage: migsim plan INVENTORY --topology FILE [--deadline 15min] [--downtime-limit 300ms]\n"
+        "                   [--policy optimise] [--max-parallel 6] [--max-per-host 2]\n"
+        "                   [--timeout T] [--out DIR] [--quiet]\n\n"
+        "Plans the evacuation of the VMs of INVENTORY (CSV, one row per VM) over the hosts\n"
+        "and links of the topology (INI): in what order and how many at once, each\n"
+        "migration simulated page-exact with its own driver, concurrent ones sharing\n"
+        "every link on their path max-min fairly. Writes into DIR (default out/plan):\n"
+        "report.md, report.html (self-contained), vms.csv (start, end, total time,\n"
+        "downtime, verdict, fallback, fix per VM), links.csv, gantt.png, links.png.\n\n"
+        "options:\n"
+        "  --topology FILE     hosts (NIC speeds, racks), switch and rack uplinks, latency\n"
+        "  --deadline T        every VM must have left by T (e.g. 15min); default none\n"
+        "  --downtime-limit T  per-VM downtime limit unless the inventory gives max_downtime\n"
+        "                      (default 300ms); also QEMU's downtime-limit\n"
+        "  --policy P          serial | parallel | shortest-first | dirty-last | optimise\n"
+        "                      (default optimise: searches orders and limits, with hybrid\n"
+        "                      fallbacks for VMs that would not converge)\n"
+        "  --max-parallel K    migrations at once for parallel, shortest-first, dirty-last\n"
+        "                      (default 6, OpenStack Watcher's; 0 = no limit)\n"
+        "  --max-per-host K    migrations at once touching one host (default 2; 0 = none)\n"
+        "  --timeout T         a migration still going after T is not converged\n"
+        "                      (default: the deadline, else 1h)\n"
+        "  --out DIR           output folder (default out/plan)\n"
+        "  --quiet             no progress lines on stderr\n\n"
+        "Exit status: 0 when every VM completes within its limits and the deadline,\n"
+        "1 when some do not (the report says which and what would fix each), 2 on bad input.\n\n"
+        "example (the worked example of docs/planning.md: 40 VMs leave one host over\n"
+        "its 10 Gbit/s NIC within 15 minutes, 300 ms downtime each):\n"
+        "  migsim plan scenarios/plan/evacuate-40.csv --topology scenarios/plan/one-host.ini \\\n"
+        "      --deadline 15min --downtime-limit 300ms --out out/plan-40\n",
+        out);
+}
+
+typedef struct {
+  int quiet;
+  char stage[64];
+  struct timespec last;
+} cli__plan_progress;
+
+static void cli__plan_report(void *ctx, const char *stage, uint64_t done, uint64_t total) {
+  cli__plan_progress *p = ctx;
+  if (p->quiet) return;
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  double since = (double)(now.tv_sec - p->last.tv_sec) + (double)(now.tv_nsec - p->last.tv_nsec) / 1e9;
+  int new_stage = strcmp(stage, p->stage) != 0;
+  if (!new_stage && since < 2 && done != total) return;
+  snprintf(p->stage, sizeof p->stage, "%s", stage);
+  p->last = now;
+  if (total)
+    fprintf(stderr, "plan: %s: %llu/%llu\n", stage, (unsigned long long)done, (unsigned long long)total);
+  else
+    fprintf(stderr, "plan: %s: %llu\n", stage, (unsigned long long)done);
+}
+
+int cli_cmd_plan(int argc, char **argv) {
+  static const struct option opts[] = {{"topology", required_argument, 0, 't'},
+                                       {"deadline", required_argument, 0, 'd'},
+                                       {"downtime-limit", required_argument, 0, 'l'},
+                                       {"policy", required_argument, 0, 'p'},
+                                       {"max-parallel", required_argument, 0, 'k'},
+                                       {"max-per-host", required_argument, 0, 'n'},
+                                       {"timeout", required_argument, 0, 'T'},
+                                       {"out", required_argument, 0, 'o'},
+                                       {"quiet", no_argument, 0, 'q'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  res_plan_opts o;
+  res_plan_opts_defaults(&o);
+  const char *topology = NULL, *out = "out/plan";
+  cli__plan_progress progress = {0, "", {0, 0}};
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case 't': topology = optarg; break;
+    case 'd': o.deadline_ns = cli_duration("--deadline", optarg, SIM_NS_PER_S); break;
+    case 'l': o.downtime_limit_ns = cli_duration("--downtime-limit", optarg, SIM_NS_PER_MS); break;
+    case 'p': cli_check(res_policy_parse(optarg, &o.policy), "plan: --policy"); break;
+    case 'k': o.max_parallel = (uint32_t)cli_count("--max-parallel", optarg); break;
+    case 'n': o.max_per_host = (uint32_t)cli_count("--max-per-host", optarg); break;
+    case 'T': o.timeout_ns = cli_duration("--timeout", optarg, SIM_NS_PER_S); break;
+    case 'o': out = optarg; break;
+    case 'q': progress.quiet = 1; break;
+    case 'h': cli__plan_help(stdout); return CLI_EXIT_OK;
+    default: cli_die("plan: see 'migsim plan --help'");
+    }
+  }
+  if (optind != argc - 1) cli_die("plan: expected one INVENTORY file (see 'migsim plan --help')");
+  if (!topology) cli_die("plan: --topology FILE is required (see 'migsim plan --help')");
+  if (o.downtime_limit_ns < SIM_NS_PER_MS || o.downtime_limit_ns > 3600 * SIM_NS_PER_S)
+    cli_die("plan: --downtime-limit: expected 1ms to 1h");
+  if (o.max_parallel > 100000 || o.max_per_host > 100000) cli_die("plan: --max-parallel, --max-per-host: at most 100000");
+  o.progress = cli__plan_report;
+  o.progress_ctx = &progress;
+  res_plan *plan;
+  cli_check(res_plan_load(argv[optind], topology, &o, &plan), "plan");
+  int rc = res_plan_run(plan);
+  if (rc) {
+    res_plan_free(plan);
+    cli_check(rc, "plan");
+  }
+  if ((rc = res_plan_write(plan, out))) {
+    res_plan_free(plan);
+    cli_check(rc, "plan");
+  }
+  res_plan_summary s;
+  res_plan_summarise(plan, &s);
+  printf("plan: %zu VMs, %s\n", s.vms, s.schedule);
+  printf("makespan %.1f s (%.1f min; estimated %.1f s)", s.makespan_s, s.makespan_s / 60, s.estimated_makespan_s);
+  if (o.deadline_ns)
+    printf(", deadline %.1f min %s", (double)o.deadline_ns / 60e9,
+           s.makespan_s * 1e9 <= (double)o.deadline_ns ? "met" : "MISSED");
+  printf("\ncompleted %zu, not converged %zu, over their downtime limit %zu, late %zu, fallbacks %zu\n",
+         s.completed, s.not_converged, s.over_downtime, s.late, s.fallbacks);
+  printf("report: %s/report.md, %s/report.html\n", out, out);
+  int bad = s.not_converged || s.over_downtime || s.late;
+  res_plan_free(plan);
+  return bad ? CLI_EXIT_CHECK : CLI_EXIT_OK;
+}

@@ -1,0 +1,243 @@
+/* test_plan: capacity planning inputs and schedules. Bad inventory and
+ * topology lines are refused with FILE:LINE and the column; parallel
+ * keeps its limits; the optimiser's plan is never worse than serial's;
+ * the command writes its report and exits 2 on bad input. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "test_util.h"
+
+#include "mdl_scenario.h"
+#include "res_plan.h"
+#include "sim_err.h"
+
+static const char *topology_text = "latency = 50us\n"
+                                   "[host a]\nnic = 1Gbit/s\n"
+                                   "[host b]\nnic = 1Gbit/s\n"
+                                   "[host c]\nnic = 1Gbit/s\n"
+                                   "[host d]\nnic = 2Gbit/s\n";
+
+static char *path_of(const char *name) {
+  static char buf[4][512];
+  static int k;
+  char *p = buf[k++ & 3];
+  snprintf(p, 512, "%s/%s", tmpdir, name);
+  return p;
+}
+
+/* Loads INVENTORY (rows after the header) and expects `want` in the
+ * error message. */
+static void expect_bad(const char *header, const char *rows, const char *want) {
+  char text[4096];
+  snprintf(text, sizeof text, "%s\n%s", header, rows);
+  write_file(path_of("bad.csv"), text);
+  write_file(path_of("topo.ini"), topology_text);
+  res_plan_opts o;
+  res_plan_opts_defaults(&o);
+  res_plan *p = NULL;
+  int rc = res_plan_load(path_of("bad.csv"), path_of("topo.ini"), &o, &p);
+  assert_null(p);
+  if (rc >= 0) fail_msg("accepted: %s", rows);
+  if (!strstr(sim_error_message(), want)) fail_msg("message '%s' lacks '%s'", sim_error_message(), want);
+  assert_null(strchr(sim_error_message(), '\n'));
+}
+
+static void test_bad_rows(void **state) {
+  (void)state;
+  const char *h = "name,host,memory,dirty_rate,wss,priority";
+  expect_bad(h, "vm1,a,64MiB,1MiB/s,16MiB,0\nvm2,a,lots,1MiB/s,16MiB,0\n", "bad.csv:3: memory:");
+  expect_bad(h, "vm1,zz,64MiB,1MiB/s,16MiB,0\n", "bad.csv:2: host: 'zz'");
+  expect_bad(h, "vm1,a,64MiB,1MiB/s,16MiB,0\nvm1,b,64MiB,1MiB/s,16MiB,0\n", "bad.csv:3: name: 'vm1' already on line 2");
+  expect_bad(h, "vm1,a,64MiB,fast,16MiB,0\n", "bad.csv:2: dirty_rate:");
+  expect_bad(h, "vm1,a,64MiB,1MiB/s,1GiB,0\n", "bad.csv:2: wss:");
+  expect_bad(h, "vm1,a,64MiB,1MiB/s,16MiB,high\n", "bad.csv:2: priority:");
+  expect_bad(h, "vm1,a,,1MiB/s,16MiB,0\n", "bad.csv:2: memory: empty");
+  expect_bad(h, "\n# a comment\nvm1,a,64MiB,,16MiB,0\n", "bad.csv:4: workload:");
+  expect_bad("name,host,colour", "vm1,a,red\n", "bad.csv:1: unknown column 'colour'");
+  /* A spec with commas must be quoted: unquoted it is too many cells. */
+  expect_bad("name,host,memory,workload", "vm1,a,64MiB,uniform:wss=32MiB,rate=lots\n", "bad.csv:2: row: 5 cells");
+  expect_bad("name,host,memory,workload", "vm1,a,64MiB,\"uniform:wss=32MiB,rate=lots\"\n", "bad.csv:2: workload: ");
+  expect_bad("name,host,memory,workload,max_downtime", "vm1,a,64MiB,idle,forever\n", "bad.csv:2: max_downtime:");
+  expect_bad("name,host,dest,memory,workload", "vm1,a,a,64MiB,idle\n", "bad.csv:2: dest: 'a' is the VM's own host");
+
+  /* Topology lines. */
+  write_file(path_of("inv.csv"), "name,host,memory,workload\nvm1,a,64MiB,idle\n");
+  static const struct {
+    const char *text, *want;
+  } topo[] = {
+      {"[host a]\nnic = 1Gbit/s\n[host b]\nnic = fast\n", "topo.ini:4: nic:"},
+      {"[host a]\nnic = 1Gbit/s\n[host b]\nlatency = 1ms\n", "topo.ini:4: [host b] needs nic"},
+      {"[host a]\nnic = 1Gbit/s\n[hots b]\nnic = 1Gbit/s\n", "topo.ini:4: unknown section [hots b]"},
+      {"[host a]\nnic = 1Gbit/s\nrack = r9\n[host b]\nnic = 1Gbit/s\n", "topo.ini:3: rack 'r9'"},
+      {"uplnk = 1Gbit/s\n[host a]\nnic = 1Gbit/s\n[host b]\nnic = 1Gbit/s\n", "topo.ini:1: unknown key 'uplnk'"},
+  };
+  for (size_t i = 0; i < sizeof topo / sizeof topo[0]; i++) {
+    write_file(path_of("topo.ini"), topo[i].text);
+    res_plan_opts o;
+    res_plan_opts_defaults(&o);
+    res_plan *p = NULL;
+    assert_true(res_plan_load(path_of("inv.csv"), path_of("topo.ini"), &o, &p) < 0);
+    if (!strstr(sim_error_message(), topo[i].want))
+      fail_msg("message '%s' lacks '%s'", sim_error_message(), topo[i].want);
+  }
+}
+
+/* Six small VMs on hosts a and b, to c and d; dirty rates from idle to a
+ * writer that cannot converge alone at 1 Gbit/s with 300 ms. */
+static void write_fleet(uint64_t seed) {
+  char text[4096];
+  size_t at = (size_t)snprintf(text, sizeof text, "name,host,memory,dirty_rate,wss,nonzero,priority\n");
+  uint64_t x = seed * 2654435761u + 1;
+  for (int i = 0; i < 6; i++) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    unsigned mem = 32u << ((x >> 33) % 3);            /* 32, 64, 128 MiB */
+    unsigned rate = (unsigned)((x >> 40) % 5) * 40;   /* 0..160 MiB/s */
+    at += (size_t)snprintf(text + at, sizeof text - at, "vm%d,%s,%uMiB,%uMiB/s,%uMiB,%u%%,%d\n", i, i % 2 ? "a" : "b",
+                           mem, rate, mem / 2, 50 + (unsigned)((x >> 20) % 51), (int)((x >> 50) % 2));
+  }
+  write_file(path_of("fleet.csv"), text);
+  write_file(path_of("topo.ini"), topology_text);
+}
+
+typedef struct {
+  double makespan;
+  size_t broken;
+} outcome;
+
+static outcome plan_with(res_policy policy, uint32_t k, uint32_t per_host, res_plan **keep) {
+  res_plan_opts o;
+  res_plan_opts_defaults(&o);
+  o.policy = policy;
+  o.max_parallel = k;
+  o.max_per_host = per_host;
+  o.timeout_ns = 120 * 1000000000ull;
+  res_plan *p;
+  if (res_plan_load(path_of("fleet.csv"), path_of("topo.ini"), &o, &p)) fail_msg("load: %s", sim_error_message());
+  if (res_plan_run(p)) fail_msg("run: %s", sim_error_message());
+  res_plan_summary s;
+  res_plan_summarise(p, &s);
+  outcome out = {s.makespan_s, s.not_converged + s.over_downtime + s.late};
+  if (keep)
+    *keep = p;
+  else
+    res_plan_free(p);
+  return out;
+}
+
+static void test_optimise_not_worse_than_serial(void **state) {
+  (void)state;
+  for (uint64_t seed = 1; seed <= 4; seed++) {
+    write_fleet(seed);
+    outcome serial = plan_with(RES_POLICY_SERIAL, 0, 0, NULL);
+    outcome best = plan_with(RES_POLICY_OPTIMISE, 0, 0, NULL);
+    if (best.broken > serial.broken || (best.broken == serial.broken && best.makespan > serial.makespan * 1.0001))
+      fail_msg("seed %llu: optimise %.3f s, %zu broken; serial %.3f s, %zu broken", (unsigned long long)seed,
+               best.makespan, best.broken, serial.makespan, serial.broken);
+    assert_true(serial.makespan > 0);
+  }
+}
+
+/* Parallel with 3 at once and 1 per host: at every start, what runs keeps
+ * both limits, and the limit is reached. */
+static void test_parallel_limits(void **state) {
+  (void)state;
+  write_fleet(7);
+  res_plan *p;
+  plan_with(RES_POLICY_PARALLEL, 3, 1, &p);
+  size_t n = res_plan_vm_count(p);
+  int peak = 0;
+  for (size_t i = 0; i < n; i++) {
+    res_plan_vm_outcome a;
+    assert_int_equal(res_plan_vm(p, i, &a), 0);
+    int total = 0, per_host[4] = {0};
+    for (size_t j = 0; j < n; j++) {
+      res_plan_vm_outcome b;
+      res_plan_vm(p, j, &b);
+      if (b.start_s <= a.start_s && a.start_s < b.end_s) {
+        total++;
+        per_host[b.src_host]++;
+        per_host[b.dst_host]++;
+      }
+    }
+    assert_true(total <= 3);
+    for (int h = 0; h < 4; h++) assert_true(per_host[h] <= 1);
+    if (total > peak) peak = total;
+  }
+  /* Two sources and two destinations, one migration per host: two at once. */
+  assert_int_equal(peak, 2);
+  res_plan_free(p);
+}
+
+/* Four hosts emptied into four others over their own NICs: migrations on
+ * disjoint paths do not share, so the optimiser must run them at once and
+ * finish in about a quarter of serial's time. */
+static void test_optimise_uses_disjoint_paths(void **state) {
+  (void)state;
+  char topo[1024], inv[2048];
+  size_t at = 0, iv = (size_t)snprintf(inv, sizeof inv, "name,host,dest,memory,dirty_rate,wss,nonzero\n");
+  for (int h = 0; h < 8; h++) at += (size_t)snprintf(topo + at, sizeof topo - at, "[host h%d]\nnic = 1Gbit/s\n", h);
+  for (int v = 0; v < 8; v++)
+    iv += (size_t)snprintf(inv + iv, sizeof inv - iv, "vm%d,h%d,h%d,48MiB,4MiB/s,8MiB,100%%\n", v, v % 4, 4 + v % 4);
+  write_file(path_of("topo.ini"), topo);
+  write_file(path_of("fleet.csv"), inv);
+  outcome serial = plan_with(RES_POLICY_SERIAL, 0, 0, NULL);
+  res_plan *p;
+  outcome best = plan_with(RES_POLICY_OPTIMISE, 0, 0, &p);
+  assert_int_equal(best.broken, 0);
+  if (!(best.makespan < 0.3 * serial.makespan))
+    fail_msg("optimise %.3f s vs serial %.3f s: expected about a quarter", best.makespan, serial.makespan);
+  res_plan_summary s;
+  res_plan_summarise(p, &s);
+  assert_true(s.candidates > 20);
+  res_plan_free(p);
+}
+
+static void test_command(void **state) {
+  (void)state;
+  write_fleet(3);
+  char err[2048], out[600];
+  snprintf(out, sizeof out, "%s/plan-out", tmpdir);
+  int st = migsim(err, sizeof err, "plan %s --topology %s --deadline 10min --out %s --quiet", path_of("fleet.csv"),
+                  path_of("topo.ini"), out);
+  if (st != 0 && st != 1) fail_msg("exit %d: %s", st, err);
+  static const char *const files[] = {"report.md", "report.html", "vms.csv", "links.csv", "gantt.png", "links.png"};
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    char f[700];
+    snprintf(f, sizeof f, "%s/%s", out, files[i]);
+    char *text = slurp(f);
+    if (!text) fail_msg("%s missing", files[i]);
+    if (strcmp(files[i], "report.html") == 0) {
+      assert_non_null(strstr(text, "data:image/png;base64,iVBORw0KGgo")); /* the PNG signature, embedded */
+      assert_null(strstr(text, "src=\"gantt.png\""));
+    }
+    if (strcmp(files[i], "vms.csv") == 0) assert_non_null(strstr(text, "name,host,dest,memory_bytes,algo,fallback,start_s"));
+    free(text);
+  }
+  /* Bad input: exit 2, one line naming file:line and the column. */
+  write_file(path_of("bad.csv"), "name,host,memory,workload\nvm1,a,64MiB,idle\nvm2,a,-3,idle\n");
+  st = migsim(err, sizeof err, "plan %s --topology %s --out %s --quiet", path_of("bad.csv"), path_of("topo.ini"), out);
+  assert_int_equal(st, 2);
+  assert_non_null(strstr(err, "bad.csv:3: memory:"));
+  assert_int_equal(strchr(err, '\n'), err + strlen(err) - 1);
+  st = migsim(err, sizeof err, "plan --help");
+  assert_int_equal(st, 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_bad_rows),
+      cmocka_unit_test(test_optimise_not_worse_than_serial),
+      cmocka_unit_test(test_parallel_limits),
+      cmocka_unit_test(test_optimise_uses_disjoint_paths),
+      cmocka_unit_test(test_command),
+  };
+  return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+}
