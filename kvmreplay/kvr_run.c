@@ -3,10 +3,11 @@
  * Sequence (docs/kvmreplay.md has the rationale):
  *   1. checks: scenario, QEMU binary, userfaultfd for post-copy, guest ELF;
  *   2. private 0700 directory; guest module from the workload (kvr_module);
- *   3. destination QEMU (-incoming tcp:127.0.0.1:PORT -S), then the source,
+ *   3. destination QEMU (-incoming defer -S), then the source,
  *      each in its own process group; serial consoles and QMP connected;
  *   4. the source guest boots, fills its initial image, says READY;
- *   5. capabilities and parameters; "go" to the guest, then `migrate`
+ *   5. capabilities and parameters, migrate-incoming on the destination;
+ *      "go" to the guest, then `migrate`
  *      (post-copy: migrate-start-postcopy at once; hybrid: by policy);
  *   6. query-migrate every poll interval; each dirty-sync-count increment
  *      becomes an mdl_round; scenario timeout -> migrate_cancel;
@@ -279,7 +280,7 @@ static void kvr_sleep_until(kvr_ctx *c, uint64_t deadline) {
 /* ------------------------------------------------------------ launch */
 
 static int kvr_spawn_vm(kvr_ctx *c, kvr_vm *vm, int incoming) {
-  char mem[32], machine[64], serial_dev[PATH_MAX + 64], qmp_dev[PATH_MAX + 64], incoming_uri[64];
+  char mem[32], machine[64], serial_dev[PATH_MAX + 64], qmp_dev[PATH_MAX + 64];
   char module[PATH_MAX], log[PATH_MAX], sock[PATH_MAX];
   snprintf(mem, sizeof mem, "%lluM", (unsigned long long)(c->ram_bytes >> 20));
   snprintf(machine, sizeof machine, "pc,accel=%s", c->accel);
@@ -289,7 +290,6 @@ static int kvr_spawn_vm(kvr_ctx *c, kvr_vm *vm, int incoming) {
   snprintf(qmp_dev, sizeof qmp_dev, "unix:%s,server=on,wait=off", sock);
   kvr_path(c, module, sizeof module, "module", ".bin");
   kvr_path(c, log, sizeof log, vm->tag, ".log");
-  snprintf(incoming_uri, sizeof incoming_uri, "tcp:127.0.0.1:%d", c->port);
 
   char *argv[72];
   char trace_args[16][96];
@@ -313,7 +313,10 @@ static int kvr_spawn_vm(kvr_ctx *c, kvr_vm *vm, int incoming) {
   A("-serial"); A("chardev:kvrcon");
   A("-qmp"); A(qmp_dev);
   if (incoming) {
-    A("-incoming"); A(incoming_uri);
+    /* Deferred: QEMU 10.0 takes some capabilities (postcopy-preempt) only
+     * before the incoming side starts listening; kvr_configure sets them,
+     * then migrate-incoming. */
+    A("-incoming"); A("defer");
     A("-S");
   }
   /* QEMU's own trace events (docs/kvmreplay.md, "Tracing QEMU"). */
@@ -528,6 +531,14 @@ static int kvr_configure(kvr_ctx *c) {
     if (!rc) rc = kvr__qmp_exec(c->dst.qmp, "migrate-set-capabilities", caps, KVR_QMP_TIMEOUT_NS, NULL);
   }
   json_decref(caps);
+  if (rc) return rc;
+  /* The destination listens once its capabilities are set. */
+  char uri[64];
+  snprintf(uri, sizeof uri, "tcp:127.0.0.1:%d", c->port);
+  json_t *in = json_pack("{s:s}", "uri", uri);
+  if (!in) return sim_errorf(SIM_ENOMEM, "out of memory");
+  rc = kvr__qmp_exec(c->dst.qmp, "migrate-incoming", in, KVR_QMP_TIMEOUT_NS, NULL);
+  json_decref(in);
   if (rc) return rc;
   uint64_t downtime_ms = (s->downtime_limit_ns + KVR_NS_PER_MS / 2) / KVR_NS_PER_MS;
   json_t *params = json_pack("{s:I, s:I, s:I}", "max-bandwidth", (json_int_t)llround(s->max_bandwidth),

@@ -222,9 +222,21 @@ static int mdl__xbzrle_page(mdl__sim *S, uint64_t page, int nonzero, uint64_t *b
  * (docs/postcopy-faults.md). docs/features.md. */
 static int mdl__preempt_requested(mdl__sim *S, uint64_t page, double *arrival) {
   if (!S->s->postcopy_preempt) return 0;
-  *arrival = mdl__send_page_aside(S, page);
+  *arrival = mdl__send_page_aside(S, page, &S->t);
   return 1;
 }
 
+/* QEMU 8.0+ (10.0 here, profile key preempt_urgent): with postcopy-preempt
+ * the return-path thread sends a requested page itself on the preempt
+ * channel as the request arrives (ram_save_queue_pages ->
+ * ram_save_host_page_urgent), so it waits neither for the migration thread
+ * nor for the rate-limit window. A page no longer dirty (already in the
+ * main stream) is left to the usual path. docs/qemu-10.0.md. */
+static void mdl__preempt_urgent(mdl__sim *S) {
+  if (!S->s->postcopy_preempt || !S->p->preempt_urgent || !mdl_is_dirty(&S->mem, S->fault_page)) return;
+  double clock = S->req_arrival; /* the return-path thread's */
+  mdl__resolve_fault(S, mdl__send_page_aside(S, S->fault_page, &clock));
+}
+
 const mdl__driver mdl__driver_qemu = {MDL_DRIVER_QEMU, "qemu", 1, mdl__qemu_thread, mdl__auto_converge,
-                                      mdl__xbzrle_page, mdl__preempt_requested};
+                                      mdl__xbzrle_page, mdl__preempt_requested, mdl__preempt_urgent};

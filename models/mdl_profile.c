@@ -140,6 +140,7 @@ static const mdl__field mdl__fields[] = {
     F("dest_zero_page_ns", MDL__DBL, dest_zero_page_ns, "destination ns to handle a zero page in pre-copy", 0, 1e9),
     F("dest_region_pages", MDL__U64, dest_region_pages, "pages per destination huge page (a multiple of 64)", 64, MDL__PAGES_MAX),
     F("dest_region_ns", MDL__DBL, dest_region_ns, "destination ns to allocate a huge page on its first loaded page in pre-copy", 0, 1e9),
+    F("preempt_urgent", MDL__U32, preempt_urgent, "1: with postcopy-preempt the return path sends requested pages itself (8.0+), 0: the migration thread, after its rate limit (7.2)", 0, 1),
     F("fault_resume_ns", MDL__DBL, fault_resume_ns, "post-copy: from placing a faulted page to its vCPU running again", 0, 1e9),
     F("xbzrle_page_ns", MDL__DBL, xbzrle_page_ns, "source CPU ns per page through XBZRLE (cache, copy, encode)", 0, 1e9),
     F("chunk_pages", MDL__U64, chunk_pages, "KVM lazy-clear chunk in pages", 1, MDL__PAGES_MAX),

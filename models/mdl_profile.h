@@ -81,6 +81,9 @@ typedef struct {
                                    2 MiB = 512); a multiple of 64 */
   double dest_region_ns;        /* destination: first page loaded into a huge
                                    page in pre-copy allocates it (0: off) */
+  uint32_t preempt_urgent;      /* postcopy-preempt: the return path sends
+                                   requested pages itself (8.0+), not the
+                                   migration thread after its rate limit */
   double fault_resume_ns;       /* post-copy: from the placement of a page a
                                    vCPU faulted on to that vCPU running again
                                    (docs/postcopy-faults.md) */

@@ -98,6 +98,8 @@ static void mdl__fault(mdl__sim *S, uint64_t page, double when) {
   S->fault_page_arrival = -1;
   S->req_arrival = when + S->latency_ns + (double)S->p->request_bytes / S->link_bw * 1e9;
   S->r->postcopy_requests++;
+  /* A driver may serve it where the request lands (QEMU 10.0's preempt). */
+  if (S->drv->fault_urgent) S->drv->fault_urgent(S);
 }
 
 /* Runs the guest's accesses up to real time `until`. The hot path of a
@@ -409,7 +411,7 @@ void mdl__send_page(mdl__sim *S, uint64_t page) {
   mdl__cursor_after(S, page);
 }
 
-double mdl__send_page_aside(mdl__sim *S, uint64_t page) {
+double mdl__send_page_aside(mdl__sim *S, uint64_t page, double *clock) {
   mdl__chunk_touch(S, page);
   int nonzero = mdl_is_nonzero(&S->mem, page) || !S->p->detect_zero_pages;
   S->mem.dirty[page >> 6] &= ~mdl_mask(page);
@@ -420,8 +422,8 @@ double mdl__send_page_aside(mdl__sim *S, uint64_t page) {
   else
     S->r->zero_pages++;
   uint64_t bytes = nonzero ? S->normal_bytes : S->zero_bytes;
-  S->t += nonzero ? S->p->normal_page_ns : S->p->zero_page_ns;
-  double start = S->aside_free > S->t ? S->aside_free : S->t;
+  *clock += nonzero ? S->p->normal_page_ns : S->p->zero_page_ns;
+  double start = S->aside_free > *clock ? S->aside_free : *clock;
   double busy = (double)bytes / S->link_bw * 1e9, place = mdl__recv_ns(S, page, (uint64_t)nonzero, (uint64_t)!nonzero);
   S->aside_free = start + (busy > place ? busy : place);
   S->r->transferred_bytes += bytes;
@@ -568,6 +570,11 @@ void mdl__serve_request(mdl__sim *S) {
     arrival = S->fault_page_arrival >= 0 ? S->fault_page_arrival : S->t + S->latency_ns;
   }
   if (arrival < S->t) arrival = S->t;
+  mdl__resolve_fault(S, arrival);
+}
+
+void mdl__resolve_fault(mdl__sim *S, double arrival) {
+  S->req_pending = 0;
   arrival += S->p->fault_resume_ns; /* the faulting vCPU runs again */
   S->blocked = 0;
   if (arrival - S->fault_time >= SIM_HIST_MIN_NS)

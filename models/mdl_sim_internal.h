@@ -156,6 +156,11 @@ struct mdl__driver {
    * when the driver sent it itself (and set *arrival, when the guest has
    * it), 0 to send it on the main stream; NULL: always the main stream. */
   int (*send_requested)(mdl__sim *S, uint64_t page, double *arrival);
+  /* Called by the core when the guest faults, with the request's fields
+   * set (fault_page, fault_time, req_arrival): it may resolve the fault at
+   * once (mdl__resolve_fault) instead of leaving it to the migration
+   * thread; NULL: never. */
+  void (*fault_urgent)(mdl__sim *S);
 };
 enum { MDL__PAGE_PLAIN, MDL__PAGE_ENCODED, MDL__PAGE_SKIPPED };
 
@@ -189,10 +194,14 @@ void mdl__send_page(mdl__sim *S, uint64_t page);
  * (returns pages sent, 0: take the page path). */
 uint64_t mdl__send_word(mdl__sim *S, double step_end, int guest_can_run);
 /* Sends one dirty page on a second socket and destination thread of its
- * own (free again at S->aside_free), not behind the main stream's backlog:
+ * own (free again at S->aside_free), not behind the main stream's backlog,
+ * by the thread whose clock is *clock (advanced by the page's CPU cost):
  * counted as RAM bytes, not in the rate-limit window. Returns when the
  * destination has placed it, latency included. */
-double mdl__send_page_aside(mdl__sim *S, uint64_t page);
+double mdl__send_page_aside(mdl__sim *S, uint64_t page, double *clock);
+/* The page the guest faulted on is there at `arrival`: the guest runs
+ * again after the profile's fault_resume_ns. */
+void mdl__resolve_fault(mdl__sim *S, double arrival);
 /* Opens a round at S->t (closing the previous one). */
 void mdl__open_round(mdl__sim *S);
 /* One dirty-bitmap sync (QEMU's migration_bitmap_sync): its pause, the

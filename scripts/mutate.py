@@ -48,6 +48,9 @@ MUTANTS = [
     # postcopy-preempt and the faulting vCPU's wake
     ("preempt-ignored", "models/mdl_drv_qemu.c",
      "if (!S->s->postcopy_preempt) return 0;", "return 0;"),
+    ("preempt-urgent-ignored", "models/mdl_drv_qemu.c",
+     "if (!S->s->postcopy_preempt || !S->p->preempt_urgent || !mdl_is_dirty(&S->mem, S->fault_page)) return;",
+     "return;"),
     ("fault-resume-dropped", "models/mdl_sim.c",
      "arrival += S->p->fault_resume_ns; /* the faulting vCPU runs again */", ";"),
     ("throttle-kept-after-switch", "models/mdl_sim.c",

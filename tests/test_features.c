@@ -339,6 +339,36 @@ static void test_preempt_skips_backlog(void **state) {
   mdl_result_free(&r);
 }
 
+/* QEMU 10.0's preempt (profile key preempt_urgent): the return path sends
+ * a requested page itself, so with a post-copy rate limit a fault no
+ * longer waits for the next window as on 7.2. */
+static void test_preempt_urgent(void **state) {
+  (void)state;
+  mdl_scenario s;
+  preempt_guest(&s);
+  set(&s, "postcopy-preempt", "yes");
+  set(&s, "postcopy-bandwidth", "64MiB/s");
+  set(&s, "link", "0"); /* the profile's loopback */
+  mdl_profile p;
+  assert_int_equal(mdl_profile_load("qemu-7.2-tcg", &p), 0);
+  mdl_profile q = p;
+  q.preempt_urgent = 1;
+  mdl_result r72, r10;
+  mdl_result_init(&r72, "sim");
+  mdl_result_init(&r10, "sim");
+  assert_int_equal(mdl_simulate_with(&s, &p, &r72), 0);
+  assert_int_equal(mdl_simulate_with(&s, &q, &r10), 0);
+  double m72 = r72.guest_stall_ms / (double)r72.postcopy_requests;
+  double m10 = r10.guest_stall_ms / (double)r10.postcopy_requests;
+  print_message("rate-limited preempt: 7.2 rule %llu requests of %.2f ms, 10.0 rule %llu of %.3f ms\n",
+                (unsigned long long)r72.postcopy_requests, m72, (unsigned long long)r10.postcopy_requests, m10);
+  assert_true(m72 > 5 + p.fault_resume_ns / 1e6);   /* waits for a window */
+  assert_true(m10 < 0.5 + p.fault_resume_ns / 1e6); /* served on arrival */
+  assert_true(r10.postcopy_requests > 5 * r72.postcopy_requests);
+  mdl_result_free(&r72);
+  mdl_result_free(&r10);
+}
+
 /* Variants: ALGO+FEATURE sets both; unknown parts name the choices. */
 static void test_variants(void **state) {
   (void)state;
@@ -408,7 +438,7 @@ int main(void) {
       cmocka_unit_test(test_feature_digest),          cmocka_unit_test(test_docs_features),
       cmocka_unit_test(test_xbzrle_converges),        cmocka_unit_test(test_xbzrle_overflow),
       cmocka_unit_test(test_xbzrle_first_pass),       cmocka_unit_test(test_xbzrle_cache_size),
-      cmocka_unit_test(test_preempt_skips_backlog),
+      cmocka_unit_test(test_preempt_skips_backlog),   cmocka_unit_test(test_preempt_urgent),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
