@@ -388,8 +388,10 @@ int cli_cmd_compare(int argc, char **argv) {
   for (int l = 0; l < nlinks && o.repeat == 1; l++)
     for (int a = 0; a < nseries; a++) {
       const mdl_result *r = &results[a * nlinks + l];
-      fprintf(md, "| %s | %s | %s | %.3f | %.2f | %.1f | %llu | %llu | %.1f |\n", labels[a], links[l],
-              mdl_status_name(r->status), r->total_time_ms / 1e3, r->downtime_ms,
+      char down[32] = "-"; /* no downtime without a completion, as in the CSV */
+      if (r->status == MDL_STATUS_COMPLETED) snprintf(down, sizeof down, "%.2f", r->downtime_ms);
+      fprintf(md, "| %s | %s | %s | %.3f | %s | %.1f | %llu | %llu | %.1f |\n", labels[a], links[l],
+              mdl_status_name(r->status), r->total_time_ms / 1e3, down,
               (double)r->transferred_bytes / 1048576.0, (unsigned long long)r->dirty_sync_count,
               (unsigned long long)r->postcopy_requests, r->guest_stall_ms);
     }

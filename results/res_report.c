@@ -1512,7 +1512,13 @@ int res_report_write(const char *dir, const res_report_opts *opts, res_report_st
   }
   if (rc) goto done;
   fprintf(c.md, "\nPer-run rows: `summary.csv`; per-sync rows: `rounds.csv`.\n");
-  fputs("<p>Per-run rows: <code>summary.csv</code>; per-sync rows: <code>rounds.csv</code>.</p>\n</body></html>\n",
+  /* After loading, the page notes how many of its images decoded, so that
+   * a headless browser's DOM dump can check them (tests/test_report.c). */
+  fputs("<p>Per-run rows: <code>summary.csv</code>; per-sync rows: <code>rounds.csv</code>.</p>\n"
+        "<script>addEventListener('load',function(){var i=document.images,n=0;"
+        "for(var k=0;k<i.length;k++)if(i[k].complete&&i[k].naturalWidth>0)n++;"
+        "document.body.setAttribute('data-images',i.length);"
+        "document.body.setAttribute('data-loaded',n);});</script>\n</body></html>\n",
         c.html);
   if ((rc = sim_file_commit(fmd))) goto done;
   fmd = NULL;

@@ -5,6 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
+# Test-only: a real headless browser opens the HTML report (test_report).
+if ! command -v chromium >/dev/null; then
+  apt-get install -y -qq --no-install-recommends chromium
+fi
 jobs=$(nproc)
 
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMIGSIM_WERROR=ON
