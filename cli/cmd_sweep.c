@@ -14,6 +14,7 @@
 #include "cli_progress.h"
 #include "cli_real.h"
 #include "cli_scenario.h"
+#include "cli_shard.h"
 #include "mdl_sim.h"
 #include "res_output.h"
 #include "sim_err.h"
@@ -55,7 +56,12 @@ typedef struct {
   int jsonl;
   uint64_t repeat;        /* runs per grid point (seeds or trace offsets) */
   uint64_t trace_step_ns; /* trace offset between repeats of a trace */
-  uint64_t grid_points;   /* points of the grid; w->points = grid_points x repeat */
+  uint64_t grid_points;   /* points of the grid; grid_runs = grid_points x repeat */
+  uint64_t grid_runs;
+  /* --shard K/N: this process runs the runs i of the grid with
+   * i % shard_n == shard_k - 1 (its w->points runs, in grid order). */
+  uint64_t shard_k, shard_n;
+  int shard_given;
   res_folder_mode mode;
   res_folder *folder;
   int write_failed;
@@ -101,6 +107,9 @@ static void cli__sweep_help(void) {
          "  --bandwidth LIST  linked: each value sets max-bandwidth, postcopy-bandwidth\n"
          "                 and link together, so algorithms run at the same speed; any\n"
          "                 of the three given too (fixed or swept) wins for its part\n"
+         "  --shard K/N    run only the grid's runs i with i %% N == K-1 (K in 1..N), e.g.\n"
+         "                 one task of a Slurm job array; `migsim merge OUT DIR1..DIRN`\n"
+         "                 then writes the single sweep's bytes (docs/sweeps.md)\n"
          "  --jobs N       worker threads [number of cores]\n"
          "  --repeat N     run each point N times (a generator workload with seeds seed,\n"
          "                 seed+1, ..., a trace at trace offsets offset, offset+step, ...),\n"
@@ -144,6 +153,17 @@ static int cli__sweep_opt(void *ctx, const char *name, const char *value) {
   }
   if (!strcmp(name, "trace-step")) {
     if (value) w->trace_step_ns = cli_duration("--trace-step", value, SIM_NS_PER_S);
+    return 1;
+  }
+  if (!strcmp(name, "shard")) {
+    if (!value) return 1;
+    unsigned long long k, n;
+    char tail;
+    if (sscanf(value, "%llu/%llu%c", &k, &n, &tail) != 2 || k < 1 || k > n)
+      cli_die("sweep: --shard %s: give K/N with 1 <= K <= N (shard K of N)", value);
+    w->shard_k = k;
+    w->shard_n = n;
+    w->shard_given = 1;
     return 1;
   }
   if (!strcmp(name, "append")) return w->mode = RES_FOLDER_APPEND, 0;
@@ -264,7 +284,8 @@ static int cli__run_point(void *ctx, uint64_t index) {
   cli__sweep *w = ctx;
   cli__finished *f = malloc(sizeof *f);
   if (!f) return sim_errorf(SIM_ENOMEM, "out of memory");
-  int rc = cli__point(w, index, &f->s, f->key, sizeof f->key);
+  /* index counts this shard's runs; the grid's run is every shard_n-th. */
+  int rc = cli__point(w, index * w->shard_n + (w->shard_k - 1), &f->s, f->key, sizeof f->key);
   if (!rc) res_run_id(f->key, f->id);
   if (!rc && res_folder_has_run(w->folder, f->id) && !res_folder_resuming(w->folder)) {
     /* A key names only the swept parameters: in another grid's folder the
@@ -359,6 +380,8 @@ int cli_cmd_sweep(int argc, char **argv) {
   w->jobs = cli_cores();
   w->repeat = 1;
   w->trace_step_ns = SIM_NS_PER_S;
+  w->shard_k = w->shard_n = 1;
+  int sharded = 0;
   w->bw_keep = cli_bandwidth_keep(argc, argv);
   cli_scenario_args(argc, argv, &w->base, cli__sweep_opt, w, NULL, 0);
   if (w->naxes == 0) cli_die("sweep: no parameters given (see --help)");
@@ -376,15 +399,21 @@ int cli_cmd_sweep(int argc, char **argv) {
   w->grid_points = w->nbases;
   for (size_t i = 0; i < w->naxes; i++)
     if (w->zip_leader[i] == SIZE_MAX) w->grid_points *= w->axes[i].count;
-  w->points = w->grid_points * w->repeat;
-  /* Every point is built and checked before the folder is touched. */
+  w->grid_runs = w->grid_points * w->repeat;
+  sharded = w->shard_given;
+  w->points = cli_shard_runs(w->grid_runs, w->shard_k, w->shard_n);
+  /* Every point is built and checked before the folder is touched; the
+   * run ids of the whole grid, in order, identify it to `migsim merge`. */
+  uint64_t ids = SIM_HASH_INIT;
   {
     mdl_scenario point;
     char *key = malloc(CLI_SWEEP_KEY_MAX);
     if (!key) cli_die("sweep: out of memory");
-    for (uint64_t i = 0; i < w->points; i++) {
+    for (uint64_t i = 0; i < w->grid_runs; i++) {
       cli_check(cli__point(w, i, &point, key, CLI_SWEEP_KEY_MAX), "sweep");
       if (mdl_scenario_validate(&point)) cli_die("sweep: %s: %s", key, sim_error_message());
+      char id[RES_RUN_ID_MAX];
+      ids = sim_hash_str(ids, res_run_id(key, id));
     }
     mdl_scenario used;
     cli__point(w, 0, &point, key, CLI_SWEEP_KEY_MAX);
@@ -414,9 +443,20 @@ int cli_cmd_sweep(int argc, char **argv) {
     grid = sim_hash(grid, &w->repeat, sizeof w->repeat);
     grid = sim_hash(grid, &w->trace_step_ns, sizeof w->trace_step_ns);
   }
+  /* A shard's folder is its own grid: never resumed as the whole sweep's
+   * (or another shard's). migsim-shard.txt names the whole grid. */
+  uint64_t folder_grid = grid;
+  if (sharded) {
+    uint64_t kn[2] = {w->shard_k, w->shard_n};
+    folder_grid = sim_hash(sim_hash_str(grid, "shard"), kn, sizeof kn);
+  }
   char path[1024];
   snprintf(path, sizeof path, "%s/summary.csv", w->out);
-  cli_check(res_folder_open(w->out, "sweep", grid, w->mode, &w->folder), "sweep");
+  cli_check(res_folder_open(w->out, "sweep", folder_grid, w->mode, &w->folder), "sweep");
+  if (sharded) {
+    cli_shard rec = {w->shard_k, w->shard_n, grid, w->grid_runs, ids, w->repeat, w->jsonl};
+    cli_check(cli_shard_write(w->out, &rec), "sweep");
+  }
   uint64_t present = res_folder_runs(w->folder);
 
   w->slots = calloc(w->points, sizeof *w->slots);
@@ -451,8 +491,9 @@ int cli_cmd_sweep(int argc, char **argv) {
     fprintf(stderr, "sweep: %llu runs done, %llu already present -> %s\n", (unsigned long long)w->done,
             (unsigned long long)w->skipped, path);
   }
-  if (status == CLI_EXIT_OK && w->repeat > 1) cli_write_aggregate("sweep", w->out, grid);
-  if (status == CLI_EXIT_OK) cli_write_jsonl("sweep", w->out, grid, w->jsonl);
+  /* A shard leaves aggregate.csv and summary.jsonl to the merge. */
+  if (status == CLI_EXIT_OK && !sharded && w->repeat > 1) cli_write_aggregate("sweep", w->out, grid);
+  if (status == CLI_EXIT_OK && !sharded) cli_write_jsonl("sweep", w->out, grid, w->jsonl);
   cli__sweep_free(w);
   cli_scenarios_free(&file_list);
   return status;
