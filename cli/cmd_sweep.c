@@ -8,6 +8,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef MIGSIM_MPI
+#include <dirent.h>
+#include <mpi.h>
+#endif
 
 #include "cli.h"
 #include "cli_pool.h"
@@ -110,6 +114,10 @@ static void cli__sweep_help(void) {
          "  --shard K/N    run only the grid's runs i with i %% N == K-1 (K in 1..N), e.g.\n"
          "                 one task of a Slurm job array; `migsim merge OUT DIR1..DIRN`\n"
          "                 then writes the single sweep's bytes (docs/sweeps.md)\n"
+#ifdef MIGSIM_MPI
+         "                 (this build has MPI: under `mpirun -n N` rank r runs shard\n"
+         "                 r+1/N into OUT.rank-R-of-N and rank 0 merges them into OUT)\n"
+#endif
          "  --jobs N       worker threads [number of cores]\n"
          "  --repeat N     run each point N times (a generator workload with seeds seed,\n"
          "                 seed+1, ..., a trace at trace offsets offset, offset+step, ...),\n"
@@ -372,6 +380,29 @@ static void cli__zip(cli__sweep *w) {
   }
 }
 
+#ifdef MIGSIM_MPI
+/* True when mpirun (Open MPI, or a PMI launcher such as srun) started this
+ * process: only then is MPI initialised, so that a plain `migsim sweep`
+ * of an MPI build neither starts a singleton runtime nor waits for one. */
+static int cli__mpi_launched(void) {
+  return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
+}
+
+/* Removes a rank's shard folder after the merge: its files, then itself. */
+static void cli__remove_shard_dir(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return;
+  char path[4096];
+  for (struct dirent *e; (e = readdir(d));) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    unlink(path);
+  }
+  closedir(d);
+  rmdir(dir);
+}
+#endif
+
 int cli_cmd_sweep(int argc, char **argv) {
   cli__sweep *w = calloc(1, sizeof *w);
   if (!w) cli_die("sweep: out of memory");
@@ -385,6 +416,32 @@ int cli_cmd_sweep(int argc, char **argv) {
   w->bw_keep = cli_bandwidth_keep(argc, argv);
   cli_scenario_args(argc, argv, &w->base, cli__sweep_opt, w, NULL, 0);
   if (w->naxes == 0) cli_die("sweep: no parameters given (see --help)");
+  /* Under mpirun -n N, rank r runs shard r+1/N into OUT.rank-R-of-N and
+   * rank 0 merges the shards into OUT (docs/sweeps.md). */
+  int mpi_rank = 0, mpi_size = 1;
+  const char *final_out = w->out;
+  char rank_out[4096];
+#ifdef MIGSIM_MPI
+  int mpi_on = !w->shard_given && cli__mpi_launched();
+  if (mpi_on) {
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &mpi_rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &mpi_size);
+  }
+  if (mpi_size > 1) {
+    size_t len = strlen(w->out);
+    while (len > 1 && w->out[len - 1] == '/') len--;
+    if (len > 3000) cli_die("sweep: --out %s: too long", w->out);
+    snprintf(rank_out, sizeof rank_out, "%.*s.rank-%d-of-%d", (int)len, w->out, mpi_rank, mpi_size);
+    w->out = rank_out;
+    w->shard_k = (uint64_t)mpi_rank + 1;
+    w->shard_n = (uint64_t)mpi_size;
+    w->shard_given = 1;
+    if (mpi_rank != 0) w->quiet = 1; /* one progress line, rank 0's */
+  }
+#else
+  (void)rank_out;
+#endif
   cli__zip(w);
   cli_scenarios file_list = {0};
   w->bases = &w->base;
@@ -491,6 +548,46 @@ int cli_cmd_sweep(int argc, char **argv) {
     fprintf(stderr, "sweep: %llu runs done, %llu already present -> %s\n", (unsigned long long)w->done,
             (unsigned long long)w->skipped, path);
   }
+#ifdef MIGSIM_MPI
+  if (mpi_on) {
+    /* Every rank ran its shard: rank 0 merges them, then removes them. */
+    int ok = status == CLI_EXIT_OK, all_ok = 0;
+    MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (mpi_size > 1 && all_ok && mpi_rank == 0) {
+      char **dirs = calloc((size_t)mpi_size, sizeof *dirs);
+      size_t len = strlen(final_out);
+      while (len > 1 && final_out[len - 1] == '/') len--;
+      for (int r = 0; dirs && r < mpi_size; r++) {
+        dirs[r] = malloc(len + 64);
+        if (dirs[r]) snprintf(dirs[r], len + 64, "%.*s.rank-%d-of-%d", (int)len, final_out, r, mpi_size);
+      }
+      status = dirs ? cli_merge_shards(final_out, dirs, (size_t)mpi_size, w->mode, w->quiet) : CLI_EXIT_ERROR;
+      for (int r = 0; dirs && r < mpi_size; r++) {
+        if (status == CLI_EXIT_OK && dirs[r]) cli__remove_shard_dir(dirs[r]);
+        free(dirs[r]);
+      }
+      free(dirs);
+    } else if (mpi_size > 1 && !all_ok && ok && mpi_rank == 0) {
+      fprintf(stderr, "migsim: sweep: another rank failed; its shard folder %s.rank-R-of-%d keeps its runs, rerun to continue\n",
+              final_out, mpi_size);
+      status = CLI_EXIT_ERROR;
+    }
+    if (mpi_size > 1) {
+      MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
+      if (!all_ok && status == CLI_EXIT_OK) status = CLI_EXIT_ERROR;
+    }
+    MPI_Finalize();
+    if (mpi_size > 1) {
+      cli__sweep_free(w);
+      cli_scenarios_free(&file_list);
+      return status;
+    }
+  }
+#else
+  (void)mpi_rank;
+  (void)mpi_size;
+  (void)final_out;
+#endif
   /* A shard leaves aggregate.csv and summary.jsonl to the merge. */
   if (status == CLI_EXIT_OK && !sharded && w->repeat > 1) cli_write_aggregate("sweep", w->out, grid);
   if (status == CLI_EXIT_OK && !sharded) cli_write_jsonl("sweep", w->out, grid, w->jsonl);

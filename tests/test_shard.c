@@ -139,7 +139,7 @@ static void test_merge_refusals(void **state) {
   dup[head + (size_t)(second - first) + (size_t)(last - second)] = '\0';
   write_file(p, dup);
   rc = migsim(err, sizeof err, "merge %s/x7 %s/r1 %s/r2 %s/r3", tmpdir, tmpdir, tmpdir, tmpdir);
-  assert_int_equal(rc, 2); /* a duplicated run id: the folder or the merge refuses it */
+  assert_refused(err, rc, "not those of their grid");
   write_file(p, t);
   free(dup);
   free(cut);
