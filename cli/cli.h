@@ -42,6 +42,7 @@ int cli_cmd_trace(int argc, char **argv);
 int cli_cmd_run(int argc, char **argv);
 int cli_cmd_compare(int argc, char **argv);
 int cli_cmd_sweep(int argc, char **argv);
+int cli_cmd_merge(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
 int cli_cmd_validate(int argc, char **argv);
 int cli_cmd_calibrate(int argc, char **argv);

@@ -8,12 +8,17 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef MIGSIM_MPI
+#include <dirent.h>
+#include <mpi.h>
+#endif
 
 #include "cli.h"
 #include "cli_pool.h"
 #include "cli_progress.h"
 #include "cli_real.h"
 #include "cli_scenario.h"
+#include "cli_shard.h"
 #include "mdl_sim.h"
 #include "res_output.h"
 #include "sim_err.h"
@@ -55,7 +60,12 @@ typedef struct {
   int jsonl;
   uint64_t repeat;        /* runs per grid point (seeds or trace offsets) */
   uint64_t trace_step_ns; /* trace offset between repeats of a trace */
-  uint64_t grid_points;   /* points of the grid; w->points = grid_points x repeat */
+  uint64_t grid_points;   /* points of the grid; grid_runs = grid_points x repeat */
+  uint64_t grid_runs;
+  /* --shard K/N: this process runs the runs i of the grid with
+   * i % shard_n == shard_k - 1 (its w->points runs, in grid order). */
+  uint64_t shard_k, shard_n;
+  int shard_given;
   res_folder_mode mode;
   res_folder *folder;
   int write_failed;
@@ -101,6 +111,13 @@ static void cli__sweep_help(void) {
          "  --bandwidth LIST  linked: each value sets max-bandwidth, postcopy-bandwidth\n"
          "                 and link together, so algorithms run at the same speed; any\n"
          "                 of the three given too (fixed or swept) wins for its part\n"
+         "  --shard K/N    run only the grid's runs i with i %% N == K-1 (K in 1..N), e.g.\n"
+         "                 one task of a Slurm job array; `migsim merge OUT DIR1..DIRN`\n"
+         "                 then writes the single sweep's bytes (docs/sweeps.md)\n"
+#ifdef MIGSIM_MPI
+         "                 (this build has MPI: under `mpirun -n N` rank r runs shard\n"
+         "                 r+1/N into OUT.rank-R-of-N and rank 0 merges them into OUT)\n"
+#endif
          "  --jobs N       worker threads [number of cores]\n"
          "  --repeat N     run each point N times (a generator workload with seeds seed,\n"
          "                 seed+1, ..., a trace at trace offsets offset, offset+step, ...),\n"
@@ -144,6 +161,17 @@ static int cli__sweep_opt(void *ctx, const char *name, const char *value) {
   }
   if (!strcmp(name, "trace-step")) {
     if (value) w->trace_step_ns = cli_duration("--trace-step", value, SIM_NS_PER_S);
+    return 1;
+  }
+  if (!strcmp(name, "shard")) {
+    if (!value) return 1;
+    unsigned long long k, n;
+    char tail;
+    if (sscanf(value, "%llu/%llu%c", &k, &n, &tail) != 2 || k < 1 || k > n)
+      cli_die("sweep: --shard %s: give K/N with 1 <= K <= N (shard K of N)", value);
+    w->shard_k = k;
+    w->shard_n = n;
+    w->shard_given = 1;
     return 1;
   }
   if (!strcmp(name, "append")) return w->mode = RES_FOLDER_APPEND, 0;
@@ -264,7 +292,8 @@ static int cli__run_point(void *ctx, uint64_t index) {
   cli__sweep *w = ctx;
   cli__finished *f = malloc(sizeof *f);
   if (!f) return sim_errorf(SIM_ENOMEM, "out of memory");
-  int rc = cli__point(w, index, &f->s, f->key, sizeof f->key);
+  /* index counts this shard's runs; the grid's run is every shard_n-th. */
+  int rc = cli__point(w, index * w->shard_n + (w->shard_k - 1), &f->s, f->key, sizeof f->key);
   if (!rc) res_run_id(f->key, f->id);
   if (!rc && res_folder_has_run(w->folder, f->id) && !res_folder_resuming(w->folder)) {
     /* A key names only the swept parameters: in another grid's folder the
@@ -351,6 +380,29 @@ static void cli__zip(cli__sweep *w) {
   }
 }
 
+#ifdef MIGSIM_MPI
+/* True when mpirun (Open MPI, or a PMI launcher such as srun) started this
+ * process: only then is MPI initialised, so that a plain `migsim sweep`
+ * of an MPI build neither starts a singleton runtime nor waits for one. */
+static int cli__mpi_launched(void) {
+  return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
+}
+
+/* Removes a rank's shard folder after the merge: its files, then itself. */
+static void cli__remove_shard_dir(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return;
+  char path[4096];
+  for (struct dirent *e; (e = readdir(d));) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    unlink(path);
+  }
+  closedir(d);
+  rmdir(dir);
+}
+#endif
+
 int cli_cmd_sweep(int argc, char **argv) {
   cli__sweep *w = calloc(1, sizeof *w);
   if (!w) cli_die("sweep: out of memory");
@@ -359,9 +411,37 @@ int cli_cmd_sweep(int argc, char **argv) {
   w->jobs = cli_cores();
   w->repeat = 1;
   w->trace_step_ns = SIM_NS_PER_S;
+  w->shard_k = w->shard_n = 1;
+  int sharded = 0;
   w->bw_keep = cli_bandwidth_keep(argc, argv);
   cli_scenario_args(argc, argv, &w->base, cli__sweep_opt, w, NULL, 0);
   if (w->naxes == 0) cli_die("sweep: no parameters given (see --help)");
+  /* Under mpirun -n N, rank r runs shard r+1/N into OUT.rank-R-of-N and
+   * rank 0 merges the shards into OUT (docs/sweeps.md). */
+  int mpi_rank = 0, mpi_size = 1;
+  const char *final_out = w->out;
+  char rank_out[4096];
+#ifdef MIGSIM_MPI
+  int mpi_on = !w->shard_given && cli__mpi_launched();
+  if (mpi_on) {
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &mpi_rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &mpi_size);
+  }
+  if (mpi_size > 1) {
+    size_t len = strlen(w->out);
+    while (len > 1 && w->out[len - 1] == '/') len--;
+    if (len > 3000) cli_die("sweep: --out %s: too long", w->out);
+    snprintf(rank_out, sizeof rank_out, "%.*s.rank-%d-of-%d", (int)len, w->out, mpi_rank, mpi_size);
+    w->out = rank_out;
+    w->shard_k = (uint64_t)mpi_rank + 1;
+    w->shard_n = (uint64_t)mpi_size;
+    w->shard_given = 1;
+    if (mpi_rank != 0) w->quiet = 1; /* one progress line, rank 0's */
+  }
+#else
+  (void)rank_out;
+#endif
   cli__zip(w);
   cli_scenarios file_list = {0};
   w->bases = &w->base;
@@ -376,15 +456,21 @@ int cli_cmd_sweep(int argc, char **argv) {
   w->grid_points = w->nbases;
   for (size_t i = 0; i < w->naxes; i++)
     if (w->zip_leader[i] == SIZE_MAX) w->grid_points *= w->axes[i].count;
-  w->points = w->grid_points * w->repeat;
-  /* Every point is built and checked before the folder is touched. */
+  w->grid_runs = w->grid_points * w->repeat;
+  sharded = w->shard_given;
+  w->points = cli_shard_runs(w->grid_runs, w->shard_k, w->shard_n);
+  /* Every point is built and checked before the folder is touched; the
+   * run ids of the whole grid, in order, identify it to `migsim merge`. */
+  uint64_t ids = SIM_HASH_INIT;
   {
     mdl_scenario point;
     char *key = malloc(CLI_SWEEP_KEY_MAX);
     if (!key) cli_die("sweep: out of memory");
-    for (uint64_t i = 0; i < w->points; i++) {
+    for (uint64_t i = 0; i < w->grid_runs; i++) {
       cli_check(cli__point(w, i, &point, key, CLI_SWEEP_KEY_MAX), "sweep");
       if (mdl_scenario_validate(&point)) cli_die("sweep: %s: %s", key, sim_error_message());
+      char id[RES_RUN_ID_MAX];
+      ids = sim_hash_str(ids, res_run_id(key, id));
     }
     mdl_scenario used;
     cli__point(w, 0, &point, key, CLI_SWEEP_KEY_MAX);
@@ -414,9 +500,20 @@ int cli_cmd_sweep(int argc, char **argv) {
     grid = sim_hash(grid, &w->repeat, sizeof w->repeat);
     grid = sim_hash(grid, &w->trace_step_ns, sizeof w->trace_step_ns);
   }
+  /* A shard's folder is its own grid: never resumed as the whole sweep's
+   * (or another shard's). migsim-shard.txt names the whole grid. */
+  uint64_t folder_grid = grid;
+  if (sharded) {
+    uint64_t kn[2] = {w->shard_k, w->shard_n};
+    folder_grid = sim_hash(sim_hash_str(grid, "shard"), kn, sizeof kn);
+  }
   char path[1024];
   snprintf(path, sizeof path, "%s/summary.csv", w->out);
-  cli_check(res_folder_open(w->out, "sweep", grid, w->mode, &w->folder), "sweep");
+  cli_check(res_folder_open(w->out, "sweep", folder_grid, w->mode, &w->folder), "sweep");
+  if (sharded) {
+    cli_shard rec = {w->shard_k, w->shard_n, grid, w->grid_runs, ids, w->repeat, w->jsonl};
+    cli_check(cli_shard_write(w->out, &rec), "sweep");
+  }
   uint64_t present = res_folder_runs(w->folder);
 
   w->slots = calloc(w->points, sizeof *w->slots);
@@ -451,8 +548,49 @@ int cli_cmd_sweep(int argc, char **argv) {
     fprintf(stderr, "sweep: %llu runs done, %llu already present -> %s\n", (unsigned long long)w->done,
             (unsigned long long)w->skipped, path);
   }
-  if (status == CLI_EXIT_OK && w->repeat > 1) cli_write_aggregate("sweep", w->out, grid);
-  if (status == CLI_EXIT_OK) cli_write_jsonl("sweep", w->out, grid, w->jsonl);
+#ifdef MIGSIM_MPI
+  if (mpi_on) {
+    /* Every rank ran its shard: rank 0 merges them, then removes them. */
+    int ok = status == CLI_EXIT_OK, all_ok = 0;
+    MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (mpi_size > 1 && all_ok && mpi_rank == 0) {
+      char **dirs = calloc((size_t)mpi_size, sizeof *dirs);
+      size_t len = strlen(final_out);
+      while (len > 1 && final_out[len - 1] == '/') len--;
+      for (int r = 0; dirs && r < mpi_size; r++) {
+        dirs[r] = malloc(len + 64);
+        if (dirs[r]) snprintf(dirs[r], len + 64, "%.*s.rank-%d-of-%d", (int)len, final_out, r, mpi_size);
+      }
+      status = dirs ? cli_merge_shards(final_out, dirs, (size_t)mpi_size, w->mode, w->quiet) : CLI_EXIT_ERROR;
+      for (int r = 0; dirs && r < mpi_size; r++) {
+        if (status == CLI_EXIT_OK && dirs[r]) cli__remove_shard_dir(dirs[r]);
+        free(dirs[r]);
+      }
+      free(dirs);
+    } else if (mpi_size > 1 && !all_ok && ok && mpi_rank == 0) {
+      fprintf(stderr, "migsim: sweep: another rank failed; its shard folder %s.rank-R-of-%d keeps its runs, rerun to continue\n",
+              final_out, mpi_size);
+      status = CLI_EXIT_ERROR;
+    }
+    if (mpi_size > 1) {
+      MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
+      if (!all_ok && status == CLI_EXIT_OK) status = CLI_EXIT_ERROR;
+    }
+    MPI_Finalize();
+    if (mpi_size > 1) {
+      cli__sweep_free(w);
+      cli_scenarios_free(&file_list);
+      return status;
+    }
+  }
+#else
+  (void)mpi_rank;
+  (void)mpi_size;
+  (void)final_out;
+#endif
+  /* A shard leaves aggregate.csv and summary.jsonl to the merge. */
+  if (status == CLI_EXIT_OK && !sharded && w->repeat > 1) cli_write_aggregate("sweep", w->out, grid);
+  if (status == CLI_EXIT_OK && !sharded) cli_write_jsonl("sweep", w->out, grid, w->jsonl);
   cli__sweep_free(w);
   cli_scenarios_free(&file_list);
   return status;

@@ -15,6 +15,7 @@ static const struct {
     {"calibrate", cli_cmd_calibrate, "fit a profile's machine constants to real runs"},
     {"compare", cli_cmd_compare, "compare algorithms (and link speeds) on one workload"},
     {"sweep", cli_cmd_sweep, "run a grid of scenarios on all cores (resumable)"},
+    {"merge", cli_cmd_merge, "combine the shard folders of a sweep (--shard K/N) into one"},
     {"run", cli_cmd_run, "simulate one scenario (or a scenario file)"},
     {"plan", cli_cmd_plan, "plan evacuations: order, concurrency, shared links (capacity planning)"},
     {"regress", cli_cmd_regress, "fail when a candidate migrates worse than a baseline (CI)"},

@@ -47,6 +47,7 @@ packages=(
   gcc-multilib qemu-system-x86                     # kvmreplay guest and QEMU 7.2
   procps                                           # pgrep/ps for the replay tests
   libxml2-utils                                    # xmllint: regress junit.xml against its schema
+  openmpi-bin libopenmpi-dev                       # optional MPI sweep (mpirun -n N migsim sweep; 10 MB download, 46 MB)
 )
 missing=()
 for p in "${packages[@]}"; do
