@@ -377,12 +377,19 @@ static void mdl__cursor_after(mdl__sim *S, uint64_t page) {
   if (S->p->block_name_bytes) mdl__put(S, S->p->block_name_bytes, 0, 1);
 }
 
-/* Sends one dirty page. */
-void mdl__send_page(mdl__sim *S, uint64_t page) {
+/* Takes dirty `page` out of the bitmap to send it; returns whether it goes
+ * as a normal page (else as a zero page). */
+static int mdl__take_page(mdl__sim *S, uint64_t page) {
   mdl__chunk_touch(S, page);
-  int nonzero = mdl_is_nonzero(&S->mem, page) || !S->p->detect_zero_pages;
   S->mem.dirty[page >> 6] &= ~mdl_mask(page);
   S->mem.dirty_count--;
+  int nonzero = mdl_is_nonzero(&S->mem, page) || !S->p->detect_zero_pages;
+  return nonzero;
+}
+
+/* Sends one dirty page. */
+void mdl__send_page(mdl__sim *S, uint64_t page) {
+  int nonzero = mdl__take_page(S, page);
   uint64_t bytes = nonzero ? S->normal_bytes : S->zero_bytes;
   double cpu = nonzero ? S->p->normal_page_ns : S->p->zero_page_ns;
   /* A feature may send the page another way (xbzrle: a delta). */
@@ -412,10 +419,7 @@ void mdl__send_page(mdl__sim *S, uint64_t page) {
 }
 
 double mdl__send_page_aside(mdl__sim *S, uint64_t page, double *clock) {
-  mdl__chunk_touch(S, page);
-  int nonzero = mdl_is_nonzero(&S->mem, page) || !S->p->detect_zero_pages;
-  S->mem.dirty[page >> 6] &= ~mdl_mask(page);
-  S->mem.dirty_count--;
+  int nonzero = mdl__take_page(S, page);
   S->pages_sent++;
   if (nonzero)
     S->r->normal_pages++;
