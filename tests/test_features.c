@@ -369,6 +369,30 @@ static void test_preempt_urgent(void **state) {
   mdl_result_free(&r10);
 }
 
+/* Page content that cannot be: one line naming it, from a generator key
+ * and from a trace's metadata. */
+static void test_write_bytes_bad(void **state) {
+  (void)state;
+  mdl_scenario s;
+  mdl_scenario_defaults(&s);
+  set(&s, "memory", "16MiB");
+  set(&s, "workload", "uniform:wss=100,write_bytes=5000");
+  mdl_result r;
+  mdl_result_init(&r, "sim");
+  assert_int_not_equal(mdl_simulate(&s, &r), 0);
+  assert_non_null(strstr(sim_error_message(), "write_bytes=5000"));
+  char path[512];
+  snprintf(path, sizeof path, "%s/bad-wb.csv", tmpdir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fprintf(f, "# migsim-trace v1\n# pages=64\n# write_bytes=9999\ntime_ns,pfn\n0,1\n");
+  fclose(f);
+  set(&s, "workload", path);
+  assert_int_equal(mdl_simulate(&s, &r), SIM_EFORMAT);
+  assert_non_null(strstr(sim_error_message(), "write_bytes=9999"));
+  mdl_result_free(&r);
+}
+
 /* Variants: ALGO+FEATURE sets both; unknown parts name the choices. */
 static void test_variants(void **state) {
   (void)state;
@@ -439,6 +463,7 @@ int main(void) {
       cmocka_unit_test(test_xbzrle_converges),        cmocka_unit_test(test_xbzrle_overflow),
       cmocka_unit_test(test_xbzrle_first_pass),       cmocka_unit_test(test_xbzrle_cache_size),
       cmocka_unit_test(test_preempt_skips_backlog),   cmocka_unit_test(test_preempt_urgent),
+      cmocka_unit_test(test_write_bytes_bad),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
