@@ -149,6 +149,7 @@ typedef struct {
   mdl_round cur;
   uint64_t cur_pages0, cur_bytes0;
   uint64_t last_pages, last_bytes; /* at the previous poll */
+  uint64_t last_throttle;          /* cpu-throttle-percentage at the previous poll */
   double last_t_ms;
   double last_active_ms;      /* last poll still in pre-copy */
   double postcopy_downtime_ms; /* `downtime` while post-copy is active
@@ -660,6 +661,7 @@ static int kvr_rounds_final(kvr_ctx *c, const kvr_sample *x, double downtime_ms,
     c->cur.start_ms = stop_ms;
     c->cur.dirty_pages_at_sync = stop_pages;
     c->cur.bandwidth_est = x->mbps * 1e6 / 8.0;
+    c->cur.throttle_pct = (uint32_t)x->throttle;
     c->cur_pages0 = x->pages - stop_pages;
     c->cur_bytes0 = x->bytes - downtime_bytes;
     c->round_open = 1;
@@ -801,6 +803,10 @@ static void kvr_poll_loop(kvr_ctx *c) {
     }
     if (strcmp(status, "completed") == 0) {
       kvr_take_metrics(c, ret);
+      /* QEMU stops the throttle as the migration completes, so the final
+       * answer reads 0 (or nothing) although the last rounds ran
+       * throttled: they keep the last value seen (it only rises before). */
+      if (x.throttle < c->last_throttle) x.throttle = c->last_throttle;
       json_t *ram = json_object_get(ret, "ram");
       if ((rc = kvr_rounds_final(c, &x, r->downtime_ms, kvr_json_u64(ram, "downtime-bytes")))) {
         json_decref(ret);
@@ -890,6 +896,7 @@ static void kvr_poll_loop(kvr_ctx *c) {
     }
     c->last_pages = x.pages;
     c->last_bytes = x.bytes;
+    c->last_throttle = x.throttle;
     c->last_t_ms = x.t_ms;
 
     if (kvr_should_switch(c, &x, new_sync) && (rc = kvr_start_postcopy(c, x.t_ms))) {
