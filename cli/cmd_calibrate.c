@@ -46,6 +46,10 @@ typedef struct {
   const res_run_set *real;
   const mdl_profile *base;
   double base_value[CLI_NPARAM];
+  /* The constants the fit moves (--fix holds the others at a measured
+   * value): x[j] scales cli__params[free_of[j]]. */
+  size_t nfree;
+  size_t free_of[CLI_NPARAM];
   /* residual index -> (scenario, real run) */
   size_t nres;
   size_t *res_case;
@@ -68,8 +72,9 @@ static void cli__set(mdl_profile *p, const cli__param *q, double v) {
 
 static void cli__apply(const cli__fit *F, const gsl_vector *x, mdl_profile *p) {
   *p = *F->base;
-  for (size_t i = 0; i < CLI_NPARAM; i++) {
-    double xi = gsl_vector_get(x, i);
+  for (size_t j = 0; j < F->nfree; j++) {
+    size_t i = F->free_of[j];
+    double xi = gsl_vector_get(x, j);
     if (xi > 7) xi = 7;
     if (xi < -7) xi = -7;
     cli__set(p, &cli__params[i], F->base_value[i] * exp(xi));
@@ -172,9 +177,9 @@ static double cli__cost(const gsl_vector *x, void *params) {
  * most 600 iterations. Leaves the better point in x; returns its
  * cost. */
 static double cli__simplex_polish(cli__fit *F, gsl_vector *x, double cost) {
-  gsl_multimin_function fn = {cli__cost, CLI_NPARAM, F};
-  gsl_vector *step = gsl_vector_alloc(CLI_NPARAM);
-  gsl_multimin_fminimizer *m = gsl_multimin_fminimizer_alloc(gsl_multimin_fminimizer_nmsimplex2, CLI_NPARAM);
+  gsl_multimin_function fn = {cli__cost, F->nfree, F};
+  gsl_vector *step = gsl_vector_alloc(F->nfree);
+  gsl_multimin_fminimizer *m = gsl_multimin_fminimizer_alloc(gsl_multimin_fminimizer_nmsimplex2, F->nfree);
   if (!step || !m) cli_die("calibrate: out of memory");
   gsl_vector_set_all(step, 0.3);
   gsl_multimin_fminimizer_set(m, &fn, x, step);
@@ -190,6 +195,15 @@ static double cli__simplex_polish(cli__fit *F, gsl_vector *x, double cost) {
   gsl_multimin_fminimizer_free(m);
   gsl_vector_free(step);
   return cost;
+}
+
+/* Whether a --set/--fix argument names a constant held by --fix. */
+static int cli__is_fix(const char *kv, const int *fixed) {
+  const char *eq = strchr(kv, '=');
+  for (size_t i = 0; eq && i < CLI_NPARAM; i++)
+    if (fixed[i] && strlen(cli__params[i].key) == (size_t)(eq - kv) && !strncmp(cli__params[i].key, kv, (size_t)(eq - kv)))
+      return 1;
+  return 0;
 }
 
 static void cli__calibrate_help(void) {
@@ -212,6 +226,9 @@ static void cli__calibrate_help(void) {
          "                     fitted, e.g. dest_region_ns=155000 from a traced run\n"
          "                     (docs/simulator.md); for a fitted key, its starting\n"
          "                     value; repeatable\n"
+         "  --fix KEY=VALUE    hold a fitted constant at a value measured directly\n"
+         "                     (e.g. dest_load from a traced run) and fit the\n"
+         "                     others around it; repeatable\n"
          "  --dirty-log MODE   tcg | kvm: what a sync adds on the measured machine [tcg]\n"
          "  --repeat N         real runs per scenario [2]\n"
          "  --runs DIR         store of real runs [out/calibrate/real]\n"
@@ -226,6 +243,7 @@ int cli_cmd_calibrate(int argc, char **argv) {
   unsigned repeat = 2;
   const char *sets[32];
   size_t nsets = 0;
+  int fixed[CLI_NPARAM] = {0};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help")) {
@@ -239,6 +257,16 @@ int cli_cmd_calibrate(int argc, char **argv) {
       dirty_log = argv[++i];
     } else if (!strcmp(a, "--set") && v) {
       if (nsets == sizeof sets / sizeof sets[0]) cli_die("calibrate: at most 32 --set options");
+      sets[nsets++] = argv[++i];
+    } else if (!strcmp(a, "--fix") && v) {
+      if (nsets == sizeof sets / sizeof sets[0]) cli_die("calibrate: at most 32 --set/--fix options");
+      const char *eq = strchr(v, '=');
+      size_t k = 0;
+      while (k < CLI_NPARAM && (!eq || strlen(cli__params[k].key) != (size_t)(eq - v) ||
+                                strncmp(cli__params[k].key, v, (size_t)(eq - v))))
+        k++;
+      if (k == CLI_NPARAM) cli_die("calibrate: --fix '%s': not a fitted constant (see --help)", v);
+      fixed[k] = 1;
       sets[nsets++] = argv[++i];
     } else if (!strcmp(a, "--runs") && v) {
       runs_dir = argv[++i];
@@ -279,11 +307,16 @@ int cli_cmd_calibrate(int argc, char **argv) {
   cli_scenarios_as_replayed(&list);
   cli__measure_extra_pages(&list, &real, repeat, &base);
 
-  cli__fit F = {&list, &real, &base, {0}, 0, NULL, NULL, 0};
+  cli__fit F = {0};
+  F.list = &list;
+  F.real = &real;
+  F.base = &base;
   for (size_t i = 0; i < CLI_NPARAM; i++) {
     F.base_value[i] = cli__get(&base, &cli__params[i]);
     if (F.base_value[i] <= 0) F.base_value[i] = 1; /* a zero constant still gets a scale */
+    if (!fixed[i]) F.free_of[F.nfree++] = i;
   }
+  if (!F.nfree) cli_die("calibrate: every constant is fixed; nothing to fit");
   size_t cases_cap = list.count * repeat;
   F.res_case = calloc(cases_cap + 1, sizeof *F.res_case);
   F.res_real = calloc(cases_cap + 1, sizeof *F.res_real);
@@ -300,26 +333,26 @@ int cli_cmd_calibrate(int argc, char **argv) {
     }
   }
   F.nres = nruns * CLI_NMETRIC;
-  if (F.nres < CLI_NPARAM) cli_die("calibrate: only %zu completed real runs; need more data", nruns);
+  if (F.nres < F.nfree) cli_die("calibrate: only %zu completed real runs; need more data", nruns);
 
   gsl_multifit_nlinear_fdf fdf = {0};
   fdf.f = cli__residuals;
   fdf.n = F.nres;
-  fdf.p = CLI_NPARAM;
+  fdf.p = F.nfree;
   fdf.params = &F;
   gsl_multifit_nlinear_parameters fp = gsl_multifit_nlinear_default_parameters();
   /* The simulator is piecewise constant in some constants (a sync more or
    * less): difference over a few percent, not machine epsilon. */
   fp.h_df = 0.03;
-  gsl_multifit_nlinear_workspace *w = gsl_multifit_nlinear_alloc(gsl_multifit_nlinear_trust, &fp, F.nres, CLI_NPARAM);
-  gsl_vector *x0 = gsl_vector_calloc(CLI_NPARAM);
+  gsl_multifit_nlinear_workspace *w = gsl_multifit_nlinear_alloc(gsl_multifit_nlinear_trust, &fp, F.nres, F.nfree);
+  gsl_vector *x0 = gsl_vector_calloc(F.nfree);
   if (!w || !x0) cli_die("calibrate: out of memory");
   gsl_multifit_nlinear_init(x0, &fdf, w);
   double cost0;
   gsl_blas_ddot(gsl_multifit_nlinear_residual(w), gsl_multifit_nlinear_residual(w), &cost0);
   int info = 0;
   int status = gsl_multifit_nlinear_driver(60, 1e-4, 1e-6, 1e-6, NULL, NULL, &info, w);
-  gsl_vector *x = gsl_vector_alloc(CLI_NPARAM);
+  gsl_vector *x = gsl_vector_alloc(F.nfree);
   if (!x) cli_die("calibrate: out of memory");
   gsl_vector_memcpy(x, gsl_multifit_nlinear_position(w));
   double cost1;
@@ -338,15 +371,16 @@ int cli_cmd_calibrate(int argc, char **argv) {
   cli__apply(&F, x, &fitted);
 
   printf("fitted %zu constants to %zu real runs (%zu residuals), %u simulator passes, status %s\n",
-         (size_t)CLI_NPARAM, nruns, F.nres, F.evaluations, status == GSL_SUCCESS ? "converged" : "stopped");
+         F.nfree, nruns, F.nres, F.evaluations, status == GSL_SUCCESS ? "converged" : "stopped");
   printf("rms relative error: %.1f%% -> %.1f%%\n", sqrt(cost0 / (double)F.nres) * 100,
          sqrt(cost1 / (double)F.nres) * 100);
   for (size_t i = 0; i < CLI_NPARAM; i++)
-    printf("  %-20s %14.6g -> %14.6g\n", cli__params[i].key, cli__get(&base, &cli__params[i]),
-           cli__get(&fitted, &cli__params[i]));
+    printf("  %-20s %14.6g -> %14.6g%s\n", cli__params[i].key, cli__get(&base, &cli__params[i]),
+           cli__get(&fitted, &cli__params[i]), fixed[i] ? " (fixed)" : "");
   char setargs[512] = "";
   for (size_t k = 0, at = 0; k < nsets && at < sizeof setargs; k++) {
-    int n = snprintf(setargs + at, sizeof setargs - at, " --set %s", sets[k]);
+    int n = snprintf(setargs + at, sizeof setargs - at, " --%s %s", cli__is_fix(sets[k], fixed) ? "fix" : "set",
+                     sets[k]);
     if (n > 0) at += (size_t)n;
   }
   char comment[1536];

@@ -541,6 +541,40 @@ static void test_validate_check(void **state) {
   assert_null(strstr(err, "target missed"));
 }
 
+/* calibrate --fix holds a fitted constant at the given value while the
+ * others move; the same value as a --set start is moved by the fit. Two
+ * calibration scenarios whose real runs are in docs/calibration/real, so
+ * no QEMU runs. */
+static void test_calibrate_fix(void **state) {
+  (void)state;
+  char err[8192], ini[1024];
+  snprintf(ini, sizeof ini, "%s/cal2.ini", tmpdir);
+  write_file(ini, "[defaults]\nmemory = 96MiB\ntimeout = 20s\nseed = 11\n\n"
+                  "[cal-hot-48M]\nalgo = precopy\n"
+                  "workload = hotcold:wss=8192,hot=0.2,hotprob=0.8,rate=6000,nonzero=0.4\n"
+                  "max-bandwidth = 48MiB/s\ndowntime-limit = 150ms\n\n"
+                  "[cal-tail-uni-96M-250ms]\nalgo = precopy\nworkload = uniform:wss=5000,rate=8000,nonzero=0.5\n"
+                  "max-bandwidth = 96MiB/s\ndowntime-limit = 250ms\n");
+  const char *args = "calibrate %s --base qemu-7.2 --runs %s/docs/calibration/real -o %s/%s.ini %s stop=330000ns";
+  assert_int_equal(migsim(err, sizeof err, args, ini, MIGSIM_SOURCE_DIR, tmpdir, "fixed", "--fix"), 0);
+  assert_int_equal(migsim(err, sizeof err, args, ini, MIGSIM_SOURCE_DIR, tmpdir, "free", "--set"), 0);
+  char path[1024];
+  snprintf(path, sizeof path, "%s/fixed.ini", tmpdir);
+  char *fixed = slurp(path);
+  snprintf(path, sizeof path, "%s/free.ini", tmpdir);
+  char *free_ = slurp(path);
+  assert_non_null(strstr(fixed, "\nstop = 330000ns\n"));
+  assert_null(strstr(free_, "\nstop = 330000ns\n"));
+  assert_non_null(strstr(fixed, "--fix stop=330000ns"));
+  /* the other constants were fitted in both */
+  assert_null(strstr(fixed, "\nsocket_buffer_bytes = 2097152\n"));
+  free(fixed);
+  free(free_);
+  /* only fitted constants can be fixed */
+  assert_int_equal(migsim(err, sizeof err, "calibrate %s -o %s/x.ini --fix dest_region_ns=1", ini, tmpdir), 2);
+  assert_non_null(strstr(err, "not a fitted constant"));
+}
+
 /* summary.jsonl: one object per summary row, every column once and in
  * order, the same value as the CSV cell (null for an empty cell); a
  * resumed sweep without --jsonl brings it up to date. */
@@ -640,6 +674,7 @@ int main(void) {
       cmocka_unit_test(test_sweep_zip),
       cmocka_unit_test(test_sweep_scenario_file),
       cmocka_unit_test(test_validate_check),
+      cmocka_unit_test(test_calibrate_fix),
       cmocka_unit_test(test_jsonl),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
