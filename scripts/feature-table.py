@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Per-feature error table of a validation folder (README, "Features on
+real QEMU"): for each feature, the runs of the scenarios that turn it on,
+their verdicts, and the median / p90 error of downtime, total time, bytes,
+syncs and the feature's own metrics, weakest metric first.
+
+    scripts/feature-table.py docs/validation-features
+
+Reads DIR/real/summary.csv and DIR/sim/summary.csv (one simulated row per
+scenario, as `migsim validate --no-replay` writes them)."""
+import csv
+import sys
+
+FEATURES = {
+    "postcopy-preempt": ("postcopy_preempt", ["delay_p99_ms", "delay_p50_ms", "guest_stall_ms", "postcopy_requests"]),
+    "auto-converge": ("auto_converge", ["guest_throttle_ms", "cpu_throttle_percentage"]),
+    "xbzrle": ("xbzrle", ["xbzrle_bytes", "xbzrle_pages", "xbzrle_cache_miss"]),
+}
+
+
+def pct(values, q):
+    v = sorted(values)
+    if not v:
+        return float("nan")
+    k = (len(v) - 1) * q
+    lo = int(k)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
+def err(sim, real, key):
+    try:
+        p, m = float(sim[key] or 0), float(real[key] or 0)
+    except (KeyError, ValueError):
+        return None
+    if m == 0:
+        return None if p == 0 else 100.0
+    return abs(p - m) / abs(m) * 100
+
+
+def main(folder):
+    real = list(csv.DictReader(open(f"{folder}/real/summary.csv")))
+    sim = {r["name"]: r for r in csv.DictReader(open(f"{folder}/sim/summary.csv"))}
+    print("| feature | runs | verdict right | downtime median / p90 | total time median / p90 | bytes median / p90 "
+          "| syncs median / p90 err | the feature's own metrics (median / p90) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    for name, (column, own) in FEATURES.items():
+        runs = [r for r in real if r.get(column) in ("1", "yes", "true")]
+        right = sum(1 for r in runs if (r["status"] == "completed") == (sim[r["name"]]["status"] == "completed"))
+        done = [r for r in runs if r["status"] == "completed" and sim[r["name"]]["status"] == "completed"]
+
+        def cell(key):
+            e = [x for x in (err(sim[r["name"]], r, key) for r in done) if x is not None]
+            return (pct(e, 0.5), pct(e, 0.9)) if e else (float("nan"), float("nan"))
+
+        own_cells = sorted(((k,) + cell(k) for k in own), key=lambda t: -t[1] if t[1] == t[1] else 0)
+        fmt = lambda c: f"{c[0]:.1f}% / {c[1]:.1f}%"
+        print(f"| {name} | {len(done)} | {right} of {len(runs)} | {fmt(cell('downtime_ms'))} | {fmt(cell('total_time_ms'))} "
+              f"| {fmt(cell('transferred_bytes'))} | {fmt(cell('dirty_sync_count'))} | "
+              + ", ".join(f"{k} {m:.1f}% / {p:.1f}%" for k, m, p in own_cells) + " |")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: scripts/feature-table.py VALIDATION_DIR")
+    main(sys.argv[1])
