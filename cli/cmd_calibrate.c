@@ -385,9 +385,10 @@ int cli_cmd_calibrate(int argc, char **argv) {
   }
   char comment[1536];
   snprintf(comment, sizeof comment,
-           "fitted by: migsim calibrate %s --base %s --dirty-log %s%s --repeat %u --runs %s; "
+           "fitted by: migsim calibrate %s%s%s --base %s --dirty-log %s%s --repeat %u --runs %s; "
            "%zu real runs; rms relative error %.1f%% -> %.1f%%",
-           file, base_name, dirty_log, setargs, repeat, runs_dir, nruns, sqrt(cost0 / (double)F.nres) * 100,
+           file, qemu ? " --qemu " : "", qemu ? qemu : "", base_name, dirty_log, setargs, repeat, runs_dir, nruns,
+           sqrt(cost0 / (double)F.nres) * 100,
            sqrt(cost1 / (double)F.nres) * 100);
   cli_check(mdl_profile_save(&fitted, base_name, output, comment), "writing the profile");
   printf("profile: %s\n", output);
