@@ -89,14 +89,19 @@ static void mdl__qemu_thread(sim_engine *e, void *ctx, uint64_t arg) {
       mdl__yield(S, S->window_start + (double)S->p->window_ns);
       return;
     }
-    /* migration_iteration_run */
+    /* migration_iteration_run. A hybrid's switch decided at this pass's
+     * sync reaches QEMU as migrate-start-postcopy over QMP, after the
+     * thread has begun the step that follows the sync: the flag is read
+     * as it was before the sync, and the switch comes at the next pass
+     * (docs/simulator.md, "Hybrid switch"). */
+    int switch_now = S->start_postcopy;
     double pending = (double)S->mem.dirty_count * S->s->page_size;
     if (S->phase == PH_PRECOPY && pending < S->threshold) {
       mdl__sync(S);
       pending = (double)S->mem.dirty_count * S->s->page_size;
     }
     if (pending > 0 && pending >= S->threshold) {
-      if (S->phase == PH_PRECOPY && S->start_postcopy) {
+      if (S->phase == PH_PRECOPY && switch_now) {
         mdl__postcopy_start(S);
         continue;
       }

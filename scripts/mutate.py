@@ -20,6 +20,10 @@ import time
 # (name, file, original text, mutated text): the original must occur
 # exactly once in the file.
 MUTANTS = [
+    # hybrid switch over QMP lands one pass after the deciding sync
+    # (models/mdl_drv_qemu.c, tests/test_mechanisms.c test_switch_one_pass_late)
+    ("hybrid-switch-at-sync", "models/mdl_drv_qemu.c",
+     "if (S->phase == PH_PRECOPY && switch_now) {", "if (S->phase == PH_PRECOPY && (switch_now | S->start_postcopy)) {"),
     # auto-converge (models/mdl_drv_qemu.c, tests/test_features.c)
     ("auto-converge-once", "models/mdl_drv_qemu.c",
      "++S->dirty_rate_high_cnt >= 2", "++S->dirty_rate_high_cnt >= 1"),

@@ -101,10 +101,10 @@ static void test_validation_set(void **state) {
   assert_true(v.runs >= 100);
   assert_true(v.convergence_ok_share == 1.0);
   assert_true(m[RES_M_TOTAL].median_abs_pct <= 2.0);
-  assert_true(m[RES_M_TOTAL].p90_abs_pct <= 8.0);
+  assert_true(m[RES_M_TOTAL].p90_abs_pct <= 6.5);
   assert_true(m[RES_M_BYTES].median_abs_pct <= 0.3);
-  assert_true(m[RES_M_BYTES].p90_abs_pct <= 2.7);
-  assert_true(v.syncs_exact_share >= 0.88);
+  assert_true(m[RES_M_BYTES].p90_abs_pct <= 1.3);
+  assert_true(v.syncs_exact_share >= 0.92);
   /* The completion's speed and backlog, fitted on the calibration set's
    * large-tail pre-copies (docs/postcopy-faults.md, "Downtime"), are what
    * moved this from 73 % to 84 %. */
@@ -113,7 +113,7 @@ static void test_validation_set(void **state) {
   assert_true(v.requests_ok_share >= 0.86);
   assert_true(m[RES_M_REQUESTS].median_abs_pct <= 25.0);
   assert_true(v.stall_ok_share >= 0.82);
-  assert_true(m[RES_M_STALL].median_abs_pct <= 22.0);
+  assert_true(m[RES_M_STALL].median_abs_pct <= 25.0);
   assert_true(m[RES_M_DELAY_P99].median_abs_pct <= 20.0);
 }
 
@@ -135,10 +135,10 @@ static void test_calibration_set(void **state) {
 /* QEMU 10.0's runs against the profile fitted on 10.0 (docs/qemu-10.0.md,
  * "Validated"): the QEMU driver's 10.0 variants (rate limit charged at
  * flush, transferred counting the whole stream, ...) and 10.0's constants.
- * Measured with the refit on the 17-scenario calibration set: total
- * 2.3 % / 8.4 %, bytes 0.8 % / 1.5 %, syncs exact 88 % (75 % with 7.2's
- * rate rule), downtime within bounds 80 % (70 % before the large-tail
- * calibration scenarios). */
+ * Measured with the refit on the 17-scenario calibration set and the
+ * hybrid switch one pass after its sync: total 1.4 % / 7.9 %, bytes 0.7 % /
+ * 1.1 %, syncs exact 92 % (75 % with 7.2's rate rule), downtime within
+ * bounds 81 % (70 % before the large-tail calibration scenarios). */
 static void test_validation_set_qemu10(void **state) {
   (void)state;
   res_validation v;
@@ -150,8 +150,8 @@ static void test_validation_set_qemu10(void **state) {
   assert_true(m[RES_M_TOTAL].median_abs_pct <= 2.6);
   assert_true(m[RES_M_TOTAL].p90_abs_pct <= 9.0);
   assert_true(m[RES_M_BYTES].median_abs_pct <= 0.9);
-  assert_true(m[RES_M_BYTES].p90_abs_pct <= 2.0);
-  assert_true(v.syncs_exact_share >= 0.85);
+  assert_true(m[RES_M_BYTES].p90_abs_pct <= 1.4);
+  assert_true(v.syncs_exact_share >= 0.90);
   assert_true(v.downtime_ok_share >= 0.76);
   assert_true(v.requests_ok_share >= 0.90);
   assert_true(v.stall_ok_share >= 0.90);

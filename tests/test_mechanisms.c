@@ -184,6 +184,33 @@ static void test_discard_list(void **state) {
  * after the switch faults when the guest resumes at once, but not when it
  * resumes 300 ms later, by which time the background stream has sent the
  * page. */
+/* A hybrid's switch decided at a sync reaches QEMU as a QMP command after
+ * the migration thread has begun the step that follows that sync, so the
+ * switch comes at the next pass: the round opened by sync 2 sends pages
+ * (up to the window's budget) before the switch, and the switch is not at
+ * the sync's time. Measured on QEMU 7.2: 1,000-2,300 pages in the ~100 ms
+ * between sync 3 and the switch of hybrid3-uni-1G-96M (docs/simulator.md). */
+static void test_switch_one_pass_late(void **state) {
+  (void)state;
+  mdl_scenario s;
+  scenario(&s, "uniform:wss=16384,rate=8000,nonzero=0.5", "128MiB");
+  set(&s, "algo", "hybrid");
+  set(&s, "switch-after", "2");
+  set(&s, "max-bandwidth", "32MiB/s");
+  mdl_result r;
+  mdl_profile p = qemu72();
+  sim_with(&s, &p, &r);
+  assert_true(r.round_count >= 3);
+  const mdl_round *two = &r.rounds[1];
+  assert_int_equal(two->round, 2);
+  assert_true(two->pages_sent > 0);
+  assert_true(r.switch_time_ms > two->start_ms + 1);
+  /* the pages went out under the rate limit: no more than one window's
+   * budget (3.2 MiB) and its overshoot */
+  assert_true(two->bytes_sent <= (uint64_t)(32.0 * 1048576 / 10) + 2 * 4104);
+  mdl_result_free(&r);
+}
+
 static void test_switch_resume_after_load(void **state) {
   (void)state;
   char path[512];
@@ -591,9 +618,12 @@ static void test_expected_downtime_frozen(void **state) {
   assert_true(full[0] > 0);
   assert_true(fabs(full[0] - cut[0]) > 1);    /* 7.2: updated in post-copy */
   assert_true(fabs(full[1] - cut[1]) < 1e-9); /* 10.0: frozen at the switch */
-  /* No pre-copy window closed after sync 2 set the dirty rate: QEMU's
-   * initial value (real 10.0 hybrids report the downtime-limit too). */
-  assert_true(fabs(full[1] - 300) < 1e-9);
+  /* The switch lands one pass after sync 2 (test_switch_one_pass_late),
+   * after the window close that turns sync 2's dirty rate into an
+   * estimate: no longer QEMU's initial downtime-limit. kvmreplay on 10.0
+   * usually records the limit for such hybrids, because that update comes
+   * microseconds before the switch, between two polls (docs/qemu-10.0.md). */
+  assert_true(full[1] > 0 && fabs(full[1] - 300) > 1);
   set(&s, "algo", "postcopy");
   mdl_result r;
   sim_with(&s, &q, &r);
@@ -616,6 +646,7 @@ int main(void) {
       cmocka_unit_test(test_sync_cost),
       cmocka_unit_test(test_return_path_wait),
       cmocka_unit_test(test_discard_list),
+      cmocka_unit_test(test_switch_one_pass_late),
       cmocka_unit_test(test_switch_resume_after_load),
       cmocka_unit_test(test_kvm_lazy_clear),
       cmocka_unit_test(test_expected_downtime),
