@@ -217,7 +217,7 @@ def main():
        run(["cmake", "--build", build, "-j" + nproc], work, log):
         print(f"mutate: the unmutated tree does not build (log: {log})", file=sys.stderr)
         return 2
-    ctest = ["ctest", "--test-dir", build, "-LE", "qemu", "-j" + nproc, "--timeout", "300"]
+    ctest = ["ctest", "--test-dir", build, "-LE", "qemu", "-j" + nproc, "--timeout", "300", "--stop-on-failure"]
     if run(ctest, work, log):
         print(f"mutate: the unmutated tree fails its CPU-only tests (log: {log})", file=sys.stderr)
         return 2
