@@ -542,8 +542,8 @@ static int kvr_configure(kvr_ctx *c) {
   const mdl_feature *f;
   for (size_t i = 0; (f = mdl_feature_at(i)); i++)
     if (mdl_feature_enabled(s, f) && mdl_feature_removed(f, c->r->qemu_version))
-      return sim_errorf(SIM_EUNSUPPORTED, "%s: QEMU %s has no such capability (removed in QEMU %s; QEMU %s has it)",
-                        f->name, c->r->qemu_version, f->removed_in, f->qemu);
+      return sim_errorf(SIM_EUNSUPPORTED, "%s: QEMU %s has no such capability (QEMU removed it in %s; run it on an "
+                        "older QEMU, e.g. --qemu 7.2)", f->name, c->r->qemu_version, f->removed_in);
   /* The algorithm's capabilities (mdl_algo.c) and those of the features
    * the scenario turns on (mdl_feature.c), on both sides, one command. */
   json_t *list = json_array(), *caps = list ? json_pack("{s:o}", "capabilities", list) : NULL;
@@ -1148,8 +1148,8 @@ static int kvr_prepare(kvr_ctx *c) {
   const mdl_feature *gone;
   for (size_t i = 0; expect && (gone = mdl_feature_at(i)); i++)
     if (mdl_feature_enabled(s, gone) && mdl_feature_removed(gone, expect))
-      return sim_errorf(SIM_EUNSUPPORTED, "%s: QEMU %sx has no such capability (removed in QEMU %s; QEMU %s has it)",
-                        gone->name, expect, gone->removed_in, gone->qemu);
+      return sim_errorf(SIM_EUNSUPPORTED, "%s: QEMU %sx has no such capability (QEMU removed it in %s; run it on an "
+                        "older QEMU, e.g. --qemu 7.2)", gone->name, expect, gone->removed_in);
   if ((rc = kvr_find_qemu(qemu, c->qemu, sizeof c->qemu))) return rc;
   c->qemu_version = kvr_qemu_expected_version(qemu);
   c->n_firmware = kvr__qemu_firmware(c->qemu, c->firmware, 2);

@@ -197,8 +197,8 @@ static inline uint64_t mdl_schema_ns(double v, double ns_per_unit) {
     "pages", "xbzrle: pages whose delta was larger than the page, sent in full (empty when off)")   \
   X(multifd_bytes, U64, s->multifd, r->multifd_bytes, r->multifd_bytes = v, RAM, "multifd-bytes", "bytes", \
     "multifd: bytes QEMU counted for the channels (7.2: raw pages + packet headers; empty when off)") \
-  X(multifd_packets, U64, s->multifd, r->multifd_packets, r->multifd_packets = v, NONE, "", "",       \
-    "multifd: packets the channels sent, sync packets included (simulator only; empty when off)")   \
+  X(multifd_packets, U64, s->multifd && strcmp(r->source, "kvmreplay") != 0, r->multifd_packets, r->multifd_packets = v, NONE, "", "",       \
+    "multifd: packets the channels sent, sync packets included (simulator only: empty for real runs and when off)")   \
   X(compression_pages, U64, s->compress, r->compression_pages, r->compression_pages = v, CMP, "pages", \
     "pages", "compress: pages compressed (zero pages not included; empty when off)")                \
   X(compression_busy, U64, s->compress, r->compression_busy, r->compression_busy = v, CMP, "busy", "", \
