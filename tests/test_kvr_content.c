@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "kvr.h"
 #include "kvr_abi.h"
 #include "kvr_internal.h"
 #include "sim_err.h"
@@ -111,11 +112,31 @@ static void test_module_field(void **state) {
   unlink(trace);
 }
 
+/* compress on QEMU 10.0: refused in one line before any QEMU starts (the
+ * short name says the version), naming the version that removed it. */
+static void test_removed_feature_refused(void **state) {
+  (void)state;
+  mdl_scenario s;
+  mdl_scenario_defaults(&s);
+  assert_int_equal(mdl_scenario_set(&s, "workload", "uniform:wss=64,rate=10"), 0);
+  assert_int_equal(mdl_scenario_set(&s, "memory", "8MiB"), 0);
+  assert_int_equal(mdl_scenario_set(&s, "algo", "precopy+compress"), 0);
+  kvr_options o;
+  kvr_options_init(&o);
+  o.qemu = "10.0";
+  mdl_result r;
+  assert_int_equal(kvr_run(&s, &o, &r, NULL), SIM_EUNSUPPORTED);
+  assert_non_null(strstr(r.failure, "compress"));
+  assert_non_null(strstr(r.failure, "removed it in 9.1"));
+  mdl_result_free(&r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ratio_reached),
       cmocka_unit_test(test_content_shape),
       cmocka_unit_test(test_module_field),
+      cmocka_unit_test(test_removed_feature_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
