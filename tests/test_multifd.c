@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -378,6 +379,21 @@ static void test_profile_levels(void **state) {
   assert_int_not_equal(mdl_profile_set(&p, "zlib_page_ns", "1,-5"), 0);
   assert_int_not_equal(mdl_profile_set(&p, "zstd_page_ns", ""), 0);
   assert_true(p.zlib_page_ns[9] == 3000); /* a refused value changes nothing */
+  /* A saved profile (migsim calibrate) loads back with every level. */
+  char path[] = "/tmp/migsim-levels-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  char ini[64];
+  snprintf(ini, sizeof ini, "%s.ini", path);
+  p.zstd_page_ns[20] = 123456; /* saved as %.6g, like every number */
+  assert_int_equal(mdl_profile_save(&p, "qemu-7.2", ini, NULL), 0);
+  mdl_profile q;
+  assert_int_equal(mdl_profile_load(ini, &q), 0);
+  assert_memory_equal(q.zlib_page_ns, p.zlib_page_ns, sizeof p.zlib_page_ns);
+  assert_memory_equal(q.zstd_page_ns, p.zstd_page_ns, sizeof p.zstd_page_ns);
+  unlink(ini);
+  unlink(path);
 }
 
 int main(void) {
