@@ -102,7 +102,7 @@ typedef struct {
                                    (9.0+ zero-page-detection=multifd, 10.0);
                                    0: the migration thread does (7.2) */
   uint32_t multifd_sync_per_round; /* 1: channels synced when the cursor
-                                   wraps (8.0+ multifd-flush-after-each-
+                                   wraps (multifd-flush-after-each-
                                    section off, 10.0); 0: every step (7.2) */
   uint32_t multifd_count_sent;  /* 1: multifd-bytes and the rate limit count
                                    the bytes the channels wrote (8.1+, 10.0);
