@@ -165,6 +165,7 @@ typedef struct {
   uint64_t body_start_ns, period_ns;
   int loop;                /* the guest repeats the body */
   uint32_t write_bytes;    /* bytes one write changes (0: the stamp only) */
+  uint32_t random_bytes;   /* random prefix of a non-zero page (KVR_MOD_RANDOM_BYTES) */
   uint64_t module_addr;    /* guest-physical address QEMU loads it at */
 } kvr_module_info;
 
@@ -180,6 +181,13 @@ typedef struct {
  * module (kvr_abi.h) to path. kernel_end is the guest image's end address;
  * the trace base is placed above kernel, multiboot info and module.
  * horizon_ns bounds how much of an endless or very long source is kept. */
+/* The random prefix (bytes, a multiple of 4) that makes a non-zero page
+ * of the replay guest (kvr_page_content) compress to `ratio` with zlib at
+ * level 1, and the ratio a prefix gives (mean of 4 pages). A ratio beyond
+ * reach gives the nearest prefix (0 or the whole page). */
+uint32_t kvr__random_bytes_for(double ratio);
+double kvr__page_ratio(uint32_t random_bytes);
+
 int kvr__module_build(const mdl_scenario *s, const char *path, uint64_t kernel_end,
                       const kvr_guest_params *gp, uint64_t horizon_ns, kvr_module_info *info);
 

@@ -12,8 +12,11 @@
  *     the horizon becomes a head cut at the horizon, played once.
  * The module is built in memory (≈3-6 bytes per event), then written. */
 #include <errno.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "kvr_abi.h"
 #include "kvr_internal.h"
@@ -130,6 +133,38 @@ out:
 
 static uint64_t kvr_align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
+/* zlib level 1 (compress-level's and multifd-zlib-level's default, and
+ * the recorder's, docs/recording.md) size of page `pfn` with a
+ * random_bytes prefix; 0 when zlib fails. */
+static uint64_t kvr__page_zlib_bytes(uint32_t pfn, uint32_t random_bytes) {
+  uint32_t page[KVR_PAGE_SIZE / 4];
+  unsigned char out[2 * KVR_PAGE_SIZE];
+  kvr_page_content(page, pfn, random_bytes, 0xa5a5a5a5u);
+  uLongf len = sizeof out;
+  if (compress2(out, &len, (const Bytef *)page, KVR_PAGE_SIZE, 1) != Z_OK) return 0;
+  return len;
+}
+
+double kvr__page_ratio(uint32_t random_bytes) {
+  uint64_t sum = 0;
+  for (uint32_t pfn = 0; pfn < 4; pfn++) sum += kvr__page_zlib_bytes(pfn * 7919u, random_bytes);
+  return (double)sum / (4.0 * KVR_PAGE_SIZE);
+}
+
+uint32_t kvr__random_bytes_for(double ratio) {
+  /* The compressed size grows with the prefix: bisect over multiples of 4
+   * for the one closest to the target. O(12 x 4) deflates of a page. */
+  uint32_t lo = 0, hi = KVR_PAGE_SIZE / 4;
+  while (lo < hi) {
+    uint32_t mid = (lo + hi) / 2;
+    if (kvr__page_ratio(mid * 4) < ratio) lo = mid + 1;
+    else hi = mid;
+  }
+  uint32_t best = lo;
+  if (lo > 0 && fabs(kvr__page_ratio((lo - 1) * 4) - ratio) <= fabs(kvr__page_ratio(lo * 4) - ratio)) best = lo - 1;
+  return best * 4;
+}
+
 /* The initial image as a page bitmap: the trace's `nonzero` ranges plus,
  * with a trace offset, every page written before the offset (raw source
  * times, as the simulator does: those writes made the pages non-zero
@@ -214,6 +249,20 @@ int kvr__module_build(const mdl_scenario *s, const char *path, uint64_t kernel_e
       goto out;
     }
     write_bytes = v;
+  }
+  uint32_t random_bytes = 0;
+  if ((s->multifd && strcmp(s->multifd_compression, "none") != 0) || s->compress) {
+    double ratio = 1;
+    const char *cr = wl_meta_get(m, "compress_ratio");
+    if (cr) {
+      char *end;
+      ratio = strtod(cr, &end);
+      if (end == cr || *end || !(ratio > 0 && ratio <= 2)) {
+        rc = sim_errorf(SIM_EFORMAT, "%s: compress_ratio=%s: expected a number above 0 and at most 2", s->workload, cr);
+        goto out;
+      }
+    }
+    random_bytes = kvr__random_bytes_for(ratio);
   }
   if (pages > KVR_MAX_TRACE_PAGES) {
     rc = sim_errorf(SIM_ERANGE,
@@ -330,6 +379,11 @@ int kvr__module_build(const mdl_scenario *s, const char *path, uint64_t kernel_e
    * matters (xbzrle); otherwise the stamp only, as always. */
   kvr_put32(h + KVR_MOD_WRITE_BYTES, s->xbzrle ? (uint32_t)write_bytes : 0u);
   info->write_bytes = s->xbzrle ? (uint32_t)write_bytes : 0u;
+  /* Page content that compresses to the workload's compress_ratio where
+   * compression runs (multifd zlib/zstd, compress); otherwise the fill
+   * word only, as always. */
+  kvr_put32(h + KVR_MOD_RANDOM_BYTES, random_bytes);
+  info->random_bytes = random_bytes;
   kvr_put32(h + KVR_MOD_TOTAL_BYTES, (uint32_t)total);
   uint32_t fnv = KVR_FNV_OFFSET;
   for (size_t i = KVR_MODULE_HEADER_SIZE; i < total; i++) fnv = (fnv ^ out.data[i]) * KVR_FNV_PRIME;

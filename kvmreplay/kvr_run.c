@@ -513,15 +513,42 @@ static int kvr_wait_ready(kvr_ctx *c) {
   }
 }
 
+/* The enabled features' parameters under QEMU's names, 1:1; `dest_only`:
+ * just those the destination needs before it listens (`both`). NULL when
+ * out of memory. */
+static json_t *kvr_feature_params(const mdl_scenario *s, int dest_only) {
+  json_t *params = json_object();
+  const mdl_feature *f;
+  for (size_t i = 0; params && (f = mdl_feature_at(i)); i++) {
+    if (!mdl_feature_enabled(s, f)) continue;
+    for (const mdl_feature_param *p = f->params; params && p->key; p++) {
+      if (dest_only && !p->both) continue;
+      char v[MDL_TEXT_MAX];
+      mdl_scenario_get(s, p->key, v, sizeof v);
+      json_t *j = p->type == MDL_QMP_INT    ? json_integer((json_int_t)strtoll(v, NULL, 10))
+                  : p->type == MDL_QMP_BOOL ? json_boolean(strcmp(v, "1") == 0)
+                                            : json_string(v);
+      if (json_object_set_new(params, p->key, j)) json_decref(params), params = NULL;
+    }
+  }
+  return params;
+}
+
 static int kvr_configure(kvr_ctx *c) {
   const mdl_scenario *s = c->s;
   int rc = 0;
+  /* A feature this QEMU no longer has (compress, gone in 9.1): one line
+   * naming it, before QEMU answers with a bare "unknown capability". */
+  const mdl_feature *f;
+  for (size_t i = 0; (f = mdl_feature_at(i)); i++)
+    if (mdl_feature_enabled(s, f) && mdl_feature_removed(f, c->r->qemu_version))
+      return sim_errorf(SIM_EUNSUPPORTED, "%s: QEMU %s has no such capability (QEMU removed it in %s; run it on an "
+                        "older QEMU, e.g. --qemu 7.2)", f->name, c->r->qemu_version, f->removed_in);
   /* The algorithm's capabilities (mdl_algo.c) and those of the features
    * the scenario turns on (mdl_feature.c), on both sides, one command. */
   json_t *list = json_array(), *caps = list ? json_pack("{s:o}", "capabilities", list) : NULL;
   for (const char *const *cap = mdl_algorithm_of(s->algo)->capabilities; caps && *cap; cap++)
     if (json_array_append_new(list, json_pack("{s:s, s:b}", "capability", *cap, "state", 1))) json_decref(caps), caps = NULL;
-  const mdl_feature *f;
   for (size_t i = 0; caps && (f = mdl_feature_at(i)); i++)
     if (mdl_feature_enabled(s, f) &&
         json_array_append_new(list, json_pack("{s:s, s:b}", "capability", f->capability, "state", 1)))
@@ -532,6 +559,13 @@ static int kvr_configure(kvr_ctx *c) {
     if (!rc) rc = kvr__qmp_exec(c->dst.qmp, "migrate-set-capabilities", caps, KVR_QMP_TIMEOUT_NS, NULL);
   }
   json_decref(caps);
+  if (rc) return rc;
+  /* Parameters the destination needs too (multifd-channels: how many
+   * channels it accepts), before it listens. */
+  json_t *dest = kvr_feature_params(s, 1);
+  if (!dest) return sim_errorf(SIM_ENOMEM, "out of memory");
+  if (json_object_size(dest)) rc = kvr__qmp_exec(c->dst.qmp, "migrate-set-parameters", dest, KVR_QMP_TIMEOUT_NS, NULL);
+  json_decref(dest);
   if (rc) return rc;
   /* The destination listens once its capabilities are set. */
   char uri[64];
@@ -546,17 +580,9 @@ static int kvr_configure(kvr_ctx *c) {
                              "downtime-limit", (json_int_t)downtime_ms, "max-postcopy-bandwidth",
                              (json_int_t)llround(s->postcopy_bandwidth));
   /* Each enabled feature's parameters, 1:1 under QEMU's names. */
-  for (size_t i = 0; params && (f = mdl_feature_at(i)); i++) {
-    if (!mdl_feature_enabled(s, f)) continue;
-    for (const mdl_feature_param *p = f->params; params && p->key; p++) {
-      char v[MDL_TEXT_MAX];
-      mdl_scenario_get(s, p->key, v, sizeof v);
-      json_t *j = p->type == MDL_QMP_INT    ? json_integer((json_int_t)strtoll(v, NULL, 10))
-                  : p->type == MDL_QMP_BOOL ? json_boolean(strcmp(v, "1") == 0)
-                                            : json_string(v);
-      if (json_object_set_new(params, p->key, j)) json_decref(params), params = NULL;
-    }
-  }
+  json_t *feat = params ? kvr_feature_params(s, 0) : NULL;
+  if (!feat || json_object_update(params, feat)) json_decref(params), params = NULL;
+  json_decref(feat);
   /* avail-switchover-bandwidth came in QEMU 8.2; sent only when set, so a
    * 7.2 run without it is configured exactly as before. */
   if (params && s->avail_switchover_bandwidth > 0) {
@@ -679,6 +705,7 @@ static void kvr_take_metrics(kvr_ctx *c, json_t *ret) {
   const mdl_scenario *s = c->s;
   (void)s;
   json_t *ram = json_object_get(ret, "ram"), *xbz = json_object_get(ret, "xbzrle-cache");
+  json_t *cmp = json_object_get(ret, "compression");
   /* Every metric column with a query-migrate field (mdl_schema.h): numbers
    * of the reply keep their last value when a reply lacks them; the "ram"
    * counters are read whenever the reply has a "ram" object. */
@@ -690,6 +717,19 @@ static void kvr_take_metrics(kvr_ctx *c, json_t *ret) {
     uint64_t v = kvr_json_u64(xbz, name);  \
     (void)v;                               \
     set;                                   \
+  }
+#define KVR_TAKE_CMP(type, name, get, set) KVR_TAKE_CMP_##type(name, get, set)
+#define KVR_TAKE_CMP_U64(name, get, set) \
+  if (cmp) {                             \
+    uint64_t v = kvr_json_u64(cmp, name); \
+    (void)v;                             \
+    set;                                 \
+  }
+#define KVR_TAKE_CMP_DOUBLE(name, get, set) \
+  if (cmp) {                                \
+    double v = kvr_json_num(cmp, name, get); \
+    (void)v;                                \
+    set;                                    \
   }
 #define KVR_TAKE_TOP_DOUBLE(name, get, set) \
   {                                         \
@@ -1102,6 +1142,14 @@ static int kvr_prepare(kvr_ctx *c) {
   int rc = mdl_scenario_validate(s);
   if (rc) return rc;
   const char *qemu = o->qemu && *o->qemu ? o->qemu : s->qemu[0] ? s->qemu : NULL;
+  /* A short name (10.0) says the version: refuse a feature it no longer
+   * has before starting anything (kvr_configure checks real versions). */
+  const char *expect = kvr_qemu_expected_version(qemu);
+  const mdl_feature *gone;
+  for (size_t i = 0; expect && (gone = mdl_feature_at(i)); i++)
+    if (mdl_feature_enabled(s, gone) && mdl_feature_removed(gone, expect))
+      return sim_errorf(SIM_EUNSUPPORTED, "%s: QEMU %sx has no such capability (QEMU removed it in %s; run it on an "
+                        "older QEMU, e.g. --qemu 7.2)", gone->name, expect, gone->removed_in);
   if ((rc = kvr_find_qemu(qemu, c->qemu, sizeof c->qemu))) return rc;
   c->qemu_version = kvr_qemu_expected_version(qemu);
   c->n_firmware = kvr__qemu_firmware(c->qemu, c->firmware, 2);

@@ -4,9 +4,12 @@
  * docs/simulator.md describes each rule and the QEMU code it follows. */
 #include <assert.h>
 #include <math.h>
+#include <string.h>
 
 #include "mdl_sim_internal.h"
 #include "sim_err.h"
+
+static void mdl__multifd_sync(mdl__sim *S);
 
 /* One iteration step (ram_save_iterate): send from the cursor until the
  * window's budget is used, nothing is dirty, or the step is older than
@@ -44,6 +47,9 @@ static void mdl__iterate(mdl__sim *S) {
     i++;
     if (S->t >= S->limit) break;
   }
+  /* 7.2: every ram_save_iterate syncs the multifd channels before its end
+   * marker, in post-copy too (10.0: per round, mdl__qemu_wrap). */
+  if (S->s->multifd && !S->p->multifd_sync_per_round) mdl__multifd_sync(S);
   mdl__put(S, S->p->eos_bytes, 0, 1);
   mdl__flush(S); /* ram_save_iterate ends with qemu_fflush() */
 }
@@ -71,6 +77,7 @@ static void mdl__qemu_thread(sim_engine *e, void *ctx, uint64_t arg) {
     S->t += (double)S->p->setup_ns;
     mdl_mem_mark_all_dirty(&S->mem);
     mdl__sync(S);
+    if (S->s->multifd) mdl__multifd_sync(S); /* ram_save_setup syncs the channels once */
     S->r->setup_time_ms = S->t / 1e6;
     S->phase = PH_PRECOPY;
   }
@@ -216,6 +223,222 @@ static int mdl__xbzrle_page(mdl__sim *S, uint64_t page, int nonzero, uint64_t *b
   return MDL__PAGE_ENCODED;
 }
 
+
+/* ------------------------------------------------ multifd and compress */
+
+/* A multifd packet or a sync packet on channel `c`, handed over at S->t:
+ * the channel's thread starts when it is free and done with the packet
+ * before it, spends `cpu_ns`, then writes `bytes` on its own socket; the
+ * channels share the link (wire_free) but not the main stream's socket.
+ * The destination's thread for the channel needs `recv_ns`. The thread is
+ * free again once the rest of its write fits in the socket buffer. */
+static void mdl__channel_write(mdl__sim *S, uint32_t c, uint64_t bytes, double cpu_ns, double recv_ns) {
+  double ready = (S->worker_free[c] > S->t ? S->worker_free[c] : S->t) + cpu_ns;
+  double start = S->wire_free > ready ? S->wire_free : ready;
+  double wire_end = start + (double)bytes / S->link_bw * 1e9;
+  double dest_start = S->worker_end[c] > start ? S->worker_end[c] : start;
+  double end = dest_start + recv_ns > wire_end ? dest_start + recv_ns : wire_end;
+  double free_at = end - (double)S->p->socket_buffer_bytes / S->link_bw * 1e9;
+  S->wire_free = wire_end;
+  S->worker_end[c] = end;
+  S->worker_free[c] = free_at > wire_end ? free_at : wire_end;
+  S->r->multifd_packets++;
+}
+
+/* QEMU's multifd_send_pages (migration/multifd.c): hands the packet being
+ * filled to the next idle channel, round robin from the one after the
+ * last used; when none is idle the migration thread waits for the first
+ * to finish (channels_ready). 7.2 charges the rate limit, `transferred`
+ * and multifd-bytes here with the raw pages plus the packet header, even
+ * when the channel compresses them; 10.0 (multifd_count_sent) counts what
+ * the channel writes. Each packet carries the whole header (packet_len),
+ * whatever its page count. */
+static void mdl__multifd_send(mdl__sim *S) {
+  uint64_t normal = S->mfd_normal, zero = S->mfd_zero;
+  if (!normal && !zero) return;
+  double first_free = INFINITY;
+  for (uint32_t i = 0; i < S->workers; i++)
+    if (S->worker_free[i] < first_free) first_free = S->worker_free[i];
+  if (first_free > S->t) S->t = first_free;
+  uint32_t c = S->next_channel;
+  while (S->worker_free[c] > S->t) c = (c + 1) % S->workers;
+  S->next_channel = (c + 1) % S->workers;
+  uint64_t raw = normal * S->s->page_size;
+  uint64_t payload = S->comp_ns > 0 ? (uint64_t)ceil((double)raw * S->compress_ratio) : raw;
+  double cpu = (double)normal * (S->p->multifd_page_ns + S->comp_ns) + (double)zero * S->p->zero_page_ns;
+  double recv = (double)normal * (S->p->dest_page_ns + S->comp_dest_ns) + (double)zero * S->p->dest_zero_page_ns;
+  mdl__channel_write(S, c, S->packet_len + payload, cpu, recv);
+  uint64_t counted = S->packet_len + (S->p->multifd_count_sent ? payload : raw);
+  mdl__count_ram(S, counted);
+  S->r->multifd_bytes += counted;
+  S->mfd_normal = S->mfd_zero = 0;
+}
+
+/* QEMU's multifd_send_sync_main: the packet being filled goes out, then
+ * every channel gets a sync packet (a header, packet_len bytes, counted
+ * like a packet) behind whatever it is sending, and the migration thread
+ * waits until each has written it. The destination reads past the end
+ * marker only when every channel has delivered its sync
+ * (multifd_recv_sync_main at RAM_SAVE_FLAG_EOS): the main stream waits for
+ * them. 7.2 calls it in ram_save_setup, at the end of every
+ * ram_save_iterate and in ram_save_complete. */
+static void mdl__multifd_sync(mdl__sim *S) {
+  mdl__multifd_send(S);
+  double done = S->t, delivered = S->link_free;
+  for (uint32_t c = 0; c < S->workers; c++) {
+    mdl__channel_write(S, c, S->packet_len, 0, 0);
+    mdl__count_ram(S, S->packet_len);
+    S->r->multifd_bytes += S->packet_len;
+    if (S->worker_free[c] > done) done = S->worker_free[c];
+    if (S->worker_end[c] > delivered) delivered = S->worker_end[c];
+  }
+  S->t = done;
+  S->link_free = delivered;
+}
+
+/* QEMU 7.2's ram_save_target_page with multifd (migration/ram.c): the
+ * migration thread checks each page for zeros itself (save_zero_page): a
+ * zero page goes on the main stream as usual; any other page is queued
+ * (ram_save_multifd_page -> multifd_queue_page) and counted as a normal
+ * page; a full packet (MULTIFD_PACKET_SIZE / page size = 128 pages) is
+ * handed to a channel. Not once post-copy is active (a placed page must
+ * arrive whole; the main stream carries it). 10.0 (multifd_zero_in_threads,
+ * zero-page-detection=multifd) queues zero pages too: the channel finds
+ * them (multifd_send_zero_page_detect) and sends their offsets only. */
+static int mdl__multifd_page(mdl__sim *S, uint64_t page, int nonzero) {
+  if (!nonzero && !S->p->multifd_zero_in_threads) return MDL__PAGE_PLAIN;
+  if (!S->mfd_normal && !S->mfd_zero) S->mfd_first = page;
+  S->t += S->p->multifd_queue_page_ns;
+  if (nonzero) {
+    S->mfd_normal++;
+    S->r->normal_pages++;
+  } else {
+    S->mfd_zero++;
+    S->r->zero_pages++;
+  }
+  S->pages_sent++;
+  if (S->mfd_normal + S->mfd_zero == (512u << 10) / S->s->page_size) mdl__multifd_send(S);
+  return MDL__PAGE_TAKEN;
+}
+
+/* Copies compress thread i's finished page into the main stream
+ * (qemu_put_qemu_file) and counts it (update_compress_thread_counts): a
+ * zero page as a duplicate, else compressed-size grows by what follows
+ * the 8-byte header. */
+static void mdl__compress_collect(mdl__sim *S, uint32_t i) {
+  uint64_t bytes = S->worker_bytes[i];
+  if (!bytes) return;
+  double recv = S->worker_zero[i] ? S->p->dest_zero_page_ns : S->comp_dest_ns / S->s->decompress_threads;
+  mdl__put_page_bytes(S, bytes, S->p->normal_page_ns, recv, S->worker_page[i]);
+  if (!S->worker_zero[i]) {
+    S->r->compression_pages++;
+    S->r->compressed_size += bytes - S->p->page_header_bytes;
+  }
+  S->worker_bytes[i] = 0;
+}
+
+/* QEMU 7.2's flush_compressed_data: waits for every compress thread and
+ * copies what each holds, in thread order. At a block change (the cursor
+ * wraps) and in ram_save_complete. */
+static void mdl__compress_flush(mdl__sim *S) {
+  for (uint32_t i = 0; i < S->workers; i++)
+    if (S->worker_free[i] > S->t) S->t = S->worker_free[i];
+  for (uint32_t i = 0; i < S->workers; i++) mdl__compress_collect(S, i);
+}
+
+/* QEMU 7.2's save_compress_page and compress_page_with_multi_thread
+ * (migration/ram.c), tried before the zero check: the first page of a
+ * block goes the usual way after a flush; otherwise the first idle thread
+ * in index order takes the page, after the migration thread copied that
+ * thread's previous page into the stream; with none idle the migration
+ * thread waits (compress-wait-thread, on by default). The thread checks
+ * for zeros (a zero page: header + 1 byte) or deflates the page at
+ * compress-level: header, 4-byte length, compress_ratio x page.
+ * Not once post-copy is active, and with xbzrle only in the first pass. */
+static int mdl__compress_page(mdl__sim *S, uint64_t page, int nonzero) {
+  if (S->comp_new_block) {
+    S->comp_new_block = 0;
+    mdl__compress_flush(S);
+    return MDL__PAGE_PLAIN;
+  }
+  uint32_t i = 0;
+  for (;;) {
+    for (i = 0; i < S->workers && S->worker_free[i] > S->t; i++) continue;
+    if (i < S->workers) break;
+    double first = INFINITY;
+    for (uint32_t k = 0; k < S->workers; k++)
+      if (S->worker_free[k] < first) first = S->worker_free[k];
+    S->t = first;
+  }
+  mdl__compress_collect(S, i);
+  S->worker_zero[i] = (uint8_t)!nonzero;
+  S->worker_page[i] = page;
+  S->worker_bytes[i] = nonzero ? S->p->page_header_bytes + 4 + (uint64_t)ceil(S->compress_ratio * S->s->page_size)
+                               : S->zero_bytes;
+  S->worker_free[i] = S->t + S->p->zero_page_ns + (nonzero ? S->comp_ns : 0);
+  S->pages_sent++;
+  if (!nonzero) S->r->zero_pages++;
+  return MDL__PAGE_TAKEN;
+}
+
+/* The cursor wrapped: a new block for compress (flush) and for multifd
+ * (7.2: the packet being filled is sent, multifd_queue_page); 10.0 syncs
+ * the channels once per pass here (multifd_ram_sync_per_round in
+ * find_dirty_block) and marks it on the main stream
+ * (RAM_SAVE_FLAG_MULTIFD_FLUSH, 8 bytes). */
+static void mdl__qemu_wrap(mdl__sim *S) {
+  if (!S->workers || S->pages_remote) return;
+  if (S->s->compress) {
+    S->comp_new_block = 1;
+  } else if (S->p->multifd_sync_per_round) {
+    mdl__multifd_sync(S);
+    mdl__put(S, 8, 0, 1);
+  } else {
+    mdl__multifd_send(S);
+  }
+}
+
+/* ram_save_complete: compress flushes its threads, multifd syncs its
+ * channels (10.0: and marks the flush on the main stream). */
+static void mdl__qemu_complete(mdl__sim *S) {
+  if (S->s->compress) {
+    mdl__compress_flush(S);
+  } else if (S->s->multifd) {
+    mdl__multifd_sync(S);
+    if (S->p->multifd_sync_per_round) mdl__put(S, 8, 0, 1);
+  }
+}
+
+/* compression-rate (migration_update_rates, once per dirty-rate period):
+ * the period's raw bytes of compressed pages over their compressed bytes;
+ * busy-rate stays 0, since with compress-wait-thread on the migration
+ * thread waits rather than counting a busy thread. */
+static void mdl__compress_rates(mdl__sim *S) {
+  uint64_t size = S->r->compressed_size - S->comp_size0, pages = S->r->compression_pages - S->comp_pages0;
+  if (size) S->r->compression_rate = (double)(pages * S->s->page_size) / (double)size;
+  S->comp_size0 = S->r->compressed_size;
+  S->comp_pages0 = S->r->compression_pages;
+}
+
+static void mdl__auto_converge(mdl__sim *S, uint64_t dirty_bytes, uint64_t xfer_bytes);
+
+static void mdl__qemu_sync_period(mdl__sim *S, uint64_t dirty_bytes, uint64_t xfer_bytes) {
+  if (S->s->compress) mdl__compress_rates(S);
+  mdl__auto_converge(S, dirty_bytes, xfer_bytes);
+}
+
+static int mdl__xbzrle_page(mdl__sim *S, uint64_t page, int nonzero, uint64_t *bytes, double *cpu_ns);
+
+/* ram_save_target_page's order: compress, then (zero check) multifd, then
+ * XBZRLE inside the plain path; none of them once post-copy is active. */
+static int mdl__qemu_encode_page(mdl__sim *S, uint64_t page, int nonzero, uint64_t *bytes, double *cpu_ns) {
+  if (S->workers && !S->pages_remote) {
+    if (S->s->compress && !(S->s->xbzrle && S->wrapped)) return mdl__compress_page(S, page, nonzero);
+    if (S->s->multifd) return mdl__multifd_page(S, page, nonzero);
+  }
+  return mdl__xbzrle_page(S, page, nonzero, bytes, cpu_ns);
+}
+
 /* --------------------------------------------------- postcopy-preempt */
 
 /* QEMU 7.2 with postcopy-preempt (migration/ram.c,
@@ -243,5 +466,8 @@ static void mdl__preempt_urgent(mdl__sim *S) {
   mdl__resolve_fault(S, mdl__send_page_aside(S, S->fault_page, &clock));
 }
 
-const mdl__driver mdl__driver_qemu = {MDL_DRIVER_QEMU, "qemu", 1, mdl__qemu_thread, mdl__auto_converge,
-                                      mdl__xbzrle_page, mdl__preempt_requested, mdl__preempt_urgent};
+const mdl__driver mdl__driver_qemu = {MDL_DRIVER_QEMU,        "qemu",
+                                      1,                      mdl__qemu_thread,
+                                      mdl__qemu_sync_period,  mdl__qemu_encode_page,
+                                      mdl__preempt_requested, mdl__preempt_urgent,
+                                      mdl__qemu_wrap,         mdl__qemu_complete};

@@ -90,4 +90,4 @@ static void mdl__xen_thread(sim_engine *e, void *ctx, uint64_t arg) {
   mdl__finish(S, S->t);
 }
 
-const mdl__driver mdl__driver_xen = {MDL_DRIVER_XEN, "xen", 0, mdl__xen_thread, NULL, NULL, NULL, NULL};
+const mdl__driver mdl__driver_xen = {MDL_DRIVER_XEN, "xen", 0, mdl__xen_thread, NULL, NULL, NULL, NULL, NULL, NULL};

@@ -24,6 +24,8 @@ typedef enum { MDL_QMP_INT, MDL_QMP_BOOL, MDL_QMP_STRING } mdl_qmp_type;
 typedef struct {
   const char *key; /* scenario parameter = QEMU's parameter name */
   mdl_qmp_type type;
+  int both;        /* also set on the destination, before it listens
+                      (multifd-channels: how many channels it accepts) */
 } mdl_feature_param;
 
 typedef struct {
@@ -32,7 +34,12 @@ typedef struct {
   const char *description; /* one sentence for --help and the docs */
   const mdl_feature_param *params; /* its parameters; key NULL ends */
   const char *qemu;        /* QEMU versions that have it, for the docs */
+  const char *removed_in;  /* first QEMU version without it ("9.1"), or
+                              NULL; kvmreplay refuses it there */
 } mdl_feature;
+
+/* True when QEMU version `version` ("10.0.2") no longer has feature f. */
+int mdl_feature_removed(const mdl_feature *f, const char *version);
 
 /* Features in table order; NULL past the end. */
 const mdl_feature *mdl_feature_at(size_t i);

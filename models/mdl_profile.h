@@ -89,6 +89,29 @@ typedef struct {
                                    (docs/postcopy-faults.md) */
   double xbzrle_page_ns;        /* source CPU per page through XBZRLE (cache
                                    lookup or insert, copy, encode) */
+  /* multifd and compress (docs/features.md); compression levels index the
+   * per-level costs, levels past a list's end cost its last entry. */
+  double multifd_queue_page_ns; /* migration thread: queue one normal page
+                                   for multifd (its zero check included) */
+  double multifd_page_ns;       /* a multifd channel thread: send one page */
+  double zlib_page_ns[10];      /* source CPU: deflate one page, level 0..9 */
+  double zstd_page_ns[21];      /* ... zstd, level 0..20 */
+  double zlib_dest_page_ns;     /* destination CPU: inflate one page */
+  double zstd_dest_page_ns;     /* ... zstd */
+  uint32_t multifd_zero_in_threads; /* 1: the channels find zero pages
+                                   (9.0+ zero-page-detection=multifd, 10.0);
+                                   0: the migration thread does (7.2) */
+  uint32_t multifd_sync_per_round; /* 1: channels synced when the cursor
+                                   wraps (multifd-flush-after-each-
+                                   section off, 10.0); 0: every step (7.2) */
+  uint32_t multifd_count_sent;  /* 1: multifd-bytes and the rate limit count
+                                   the bytes the channels wrote (8.1+, 10.0);
+                                   0: raw pages + header at hand-off (7.2) */
+  uint32_t multifd_no_postcopy; /* 1: multifd with post-copy refused (8.1..
+                                   10.0); 0: allowed, unused once in
+                                   post-copy (7.2) */
+  uint32_t legacy_compress;     /* 1: the compress capability exists (7.2;
+                                   removed in 9.1) */
   uint64_t chunk_pages;         /* KVM lazy-clear chunk (1 GiB of pages) */
   uint64_t extra_nonzero_pages; /* other RAM blocks (firmware, ROMs) migrated */
   uint64_t extra_zero_pages;    /* after guest RAM, non-zero and zero */

@@ -38,6 +38,13 @@ void mdl_scenario_defaults(mdl_scenario *s) {
   s->max_cpu_throttle = 99;
   s->throttle_trigger_threshold = 50;
   s->xbzrle_cache_size = 64ull << 20;
+  s->multifd_channels = 2;
+  snprintf(s->multifd_compression, sizeof s->multifd_compression, "none");
+  s->multifd_zlib_level = 1;
+  s->multifd_zstd_level = 1;
+  s->compress_threads = 8;
+  s->compress_level = 1;
+  s->decompress_threads = 2;
 }
 
 typedef enum { P_TEXT, P_U32, P_U64, P_NS_S, P_NS_MS, P_RATE, P_BOOL, P_ALGO, P_SWITCH, P_MEMORY, P_BYTES } p_kind;
@@ -115,6 +122,15 @@ static const p_field mdl__params[] = {
     /* QEMU accepts a power-of-two number of pages (page_cache.c). */
     F("postcopy-preempt", P_BOOL, postcopy_preempt, "0", "QEMU postcopy-preempt: requested pages on a channel of their own (post-copy algorithms)", 0, 0),
     F("xbzrle-cache-size", P_BYTES, xbzrle_cache_size, "64MiB", "xbzrle: page cache size (a power-of-two number of pages)", 4096, 1099511627776.0),
+    F("multifd", P_BOOL, multifd, "0", "QEMU multifd: pages in packets over multifd-channels extra sockets, each with a thread of its own", 0, 0),
+    F("multifd-channels", P_U32, multifd_channels, "2", "multifd: channels (sockets and threads)", 1, 255),
+    F("multifd-compression", P_TEXT, multifd_compression, "none", "multifd: none, zlib or zstd (sizes from the workload's compress_ratio)", 0, 0),
+    F("multifd-zlib-level", P_U32, multifd_zlib_level, "1", "multifd: zlib level", 0, 9),
+    F("multifd-zstd-level", P_U32, multifd_zstd_level, "1", "multifd: zstd level", 0, 20),
+    F("compress", P_BOOL, compress, "0", "QEMU 7.2 compress: zlib pages in compress-threads (removed in QEMU 9.1)", 0, 0),
+    F("compress-threads", P_U32, compress_threads, "8", "compress: source threads", 1, 255),
+    F("compress-level", P_U32, compress_level, "1", "compress: zlib level", 0, 9),
+    F("decompress-threads", P_U32, decompress_threads, "2", "compress: destination threads", 1, 255),
     /* QEMU 8.2+ (not in 7.2): a profile without it refuses a non-zero value. */
     FZ("avail-switchover-bandwidth", P_RATE, avail_switchover_bandwidth, "0 (estimate)", "QEMU 8.2+ avail-switchover-bandwidth: switchover bandwidth used instead of the estimate in the threshold (0: the estimate)", MDL__MIN_RATE, MDL__MAX_RATE),
 };
@@ -293,6 +309,15 @@ int mdl_scenario_validate(const mdl_scenario *s) {
   if (s->xbzrle_cache_size % s->page_size || (cache_pages & (cache_pages - 1)))
     return sim_errorf(SIM_ERANGE, "xbzrle-cache-size=%llu: expected a power-of-two number of %u-byte pages "
                       "(QEMU's page cache), e.g. 64MiB", (unsigned long long)s->xbzrle_cache_size, s->page_size);
+  if (strcmp(s->multifd_compression, "none") && strcmp(s->multifd_compression, "zlib") &&
+      strcmp(s->multifd_compression, "zstd"))
+    return sim_errorf(SIM_EINVAL, "multifd-compression=%s: expected none, zlib or zstd", s->multifd_compression);
+  if (s->multifd && s->compress)
+    return sim_errorf(SIM_EUNSUPPORTED, "multifd and compress together: QEMU 7.2 would compress every page in the "
+                      "compress threads and leave multifd idle, later QEMUs refuse it; choose one");
+  if (s->multifd && s->xbzrle)
+    return sim_errorf(SIM_EUNSUPPORTED, "multifd with xbzrle: QEMU sends multifd pages without XBZRLE; not modelled, "
+                      "choose one");
   if ((double)s->pages + (double)s->guest_offset + (double)s->guest_extra_pages > MDL__MAX_PAGES)
     return sim_errorf(SIM_ERANGE, "pages + guest-offset + guest-extra-pages exceed 2^40");
   return 0;
@@ -654,6 +679,7 @@ void mdl_result_init(mdl_result *r, const char *source) {
   r->replay_lag_ms = -1;
   r->replay_on_time = -1;
   r->delayed_share = r->delay_p50_ms = r->delay_p99_ms = -1;
+  r->compression_rate = -1;
 }
 
 /* The q-quantile of a sim_hist histogram with `total` entries, in ns:

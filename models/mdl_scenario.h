@@ -68,6 +68,17 @@ typedef struct {
   uint64_t xbzrle_cache_size;          /* bytes, a power-of-two number of pages (64 MiB) */
   /* postcopy-preempt: */
   int postcopy_preempt;
+  /* multifd: */
+  int multifd;
+  uint32_t multifd_channels;           /* (2) */
+  char multifd_compression[8];         /* none | zlib | zstd (none) */
+  uint32_t multifd_zlib_level;         /* 0..9 (1) */
+  uint32_t multifd_zstd_level;         /* 0..20 (1) */
+  /* compress (QEMU 7.2's legacy compress threads; gone in 9.1): */
+  int compress;
+  uint32_t compress_threads;           /* (8) */
+  uint32_t compress_level;             /* 0..9 (1) */
+  uint32_t decompress_threads;         /* (2) */
   /* QEMU 8.2+ avail-switchover-bandwidth: bytes/s the switchover may use,
    * replacing the bandwidth estimate in the threshold and in
    * expected-downtime; 0 = the estimate (and the only value 7.2 has). */
@@ -188,6 +199,16 @@ typedef struct {
    * (encoded, or the page size for an overflow, page headers excluded),
    * cache misses, and pages whose encoding overflowed. */
   uint64_t xbzrle_pages, xbzrle_bytes, xbzrle_cache_miss, xbzrle_overflow;
+  /* multifd (query-migrate ram.multifd-bytes): bytes QEMU counted for the
+   * multifd channels (7.2: raw pages + packet headers, at hand-off; 10.0:
+   * what the channels wrote). multifd_packets: packets sent, syncs
+   * included (no QEMU counter). */
+  uint64_t multifd_bytes, multifd_packets;
+  /* compress (query-migrate's "compression" section): pages compressed,
+   * times no thread was free (busy) and its rate, compressed bytes, and
+   * the last period's raw / compressed ratio (-1 before the first). */
+  uint64_t compression_pages, compression_busy, compressed_size;
+  double compression_busy_rate, compression_rate;
   /* Real-run extras (empty for sim). */
   char integrity[48];         /* "ok", "N differing pages", "" */
   char accel[16];             /* kvm | tcg */

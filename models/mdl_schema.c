@@ -25,7 +25,7 @@ static void mdl__table_md(FILE *out, const char *file, const mdl__col_doc *cols,
     const char *type = c->type[0] == 'T' ? "text" : c->type[0] == 'U' ? "integer" : "number";
     fprintf(out, "| `%s` | %s | %s | ", c->column, type, c->unit);
     if (c->qname[0])
-      fprintf(out, "`%s%s`", c->qsec[0] == 'R' ? "ram." : c->qsec[0] == 'X' ? "xbzrle-cache." : "", c->qname);
+      fprintf(out, "`%s%s`", c->qsec[0] == 'R' ? "ram." : c->qsec[0] == 'X' ? "xbzrle-cache." : c->qsec[0] == 'C' ? "compression." : "", c->qname);
     fprintf(out, " | %s%s |\n", c->meaning, !strcmp(c->set, MDL__XSTR(MDL_DERIVED)) ? " (derived, not loaded)" : "");
   }
 }

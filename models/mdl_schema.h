@@ -21,8 +21,9 @@
  *            missing cell loads as "", 0 or -1 (TEXT, U64, DOUBLE).
  *            MDL_DERIVED for a column computed from other columns;
  *   QSEC, qname  where kvmreplay reads the metric in QEMU's query-migrate
- *            reply: TOP (the reply itself), RAM (its "ram" object) or XBZ
- *            (its "xbzrle-cache" object) and
+ *            reply: TOP (the reply itself), RAM (its "ram" object), XBZ
+ *            (its "xbzrle-cache" object) or CMP (its "compression"
+ *            object) and
  *            the field's name; NONE and "" when QEMU has no such field;
  *   unit     the cell's unit for the docs ("" for none);
  *   meaning  one sentence for the docs, saying when the cell is empty.
@@ -38,6 +39,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "mdl_scenario.h"
 
@@ -123,7 +125,24 @@ static inline uint64_t mdl_schema_ns(double v, double ns_per_unit) {
   X(xbzrle_cache_size, U64, s->xbzrle, s->xbzrle_cache_size, s->xbzrle_cache_size = v, NONE, "", "bytes", \
     "xbzrle: page cache size (empty when off)")                                                      \
   X(postcopy_preempt, U64, 1, (uint64_t)s->postcopy_preempt, s->postcopy_preempt = v != 0, NONE, "", "",  \
-    "1 when QEMU's postcopy-preempt was on")
+    "1 when QEMU's postcopy-preempt was on")                                                          \
+  X(multifd, U64, 1, (uint64_t)s->multifd, s->multifd = v != 0, NONE, "", "", "1 when QEMU's multifd was on") \
+  X(multifd_channels, U64, s->multifd, s->multifd_channels, s->multifd_channels = (uint32_t)v, NONE, "", "", \
+    "multifd: channels (empty when off)")                                                             \
+  X(multifd_compression, TEXT, s->multifd, s->multifd_compression, MDL_TEXT_SET(s->multifd_compression, v), \
+    NONE, "", "", "multifd: none, zlib or zstd (empty when off)")                                     \
+  X(multifd_zlib_level, U64, s->multifd && !strcmp(s->multifd_compression, "zlib"), s->multifd_zlib_level, \
+    s->multifd_zlib_level = (uint32_t)v, NONE, "", "", "multifd: zlib level (empty unless zlib)")    \
+  X(multifd_zstd_level, U64, s->multifd && !strcmp(s->multifd_compression, "zstd"), s->multifd_zstd_level, \
+    s->multifd_zstd_level = (uint32_t)v, NONE, "", "", "multifd: zstd level (empty unless zstd)")    \
+  X(compress, U64, 1, (uint64_t)s->compress, s->compress = v != 0, NONE, "", "",                      \
+    "1 when QEMU 7.2's compress (legacy compress threads) was on")                                    \
+  X(compress_threads, U64, s->compress, s->compress_threads, s->compress_threads = (uint32_t)v, NONE, "", "", \
+    "compress: source threads (empty when off)")                                                      \
+  X(compress_level, U64, s->compress, s->compress_level, s->compress_level = (uint32_t)v, NONE, "", "", \
+    "compress: zlib level (empty when off)")                                                          \
+  X(decompress_threads, U64, s->compress, s->decompress_threads, s->decompress_threads = (uint32_t)v, NONE, \
+    "", "", "compress: destination threads (empty when off)")
 
 /* The metrics (docs/design.md, "Metrics"), the same for both sources; a
  * column is named after QEMU's field where query-migrate has one. */
@@ -176,6 +195,21 @@ static inline uint64_t mdl_schema_ns(double v, double ns_per_unit) {
     "cache-miss", "pages", "xbzrle: pages not in the cache, sent in full (empty when off)")          \
   X(xbzrle_overflow, U64, s->xbzrle, r->xbzrle_overflow, r->xbzrle_overflow = v, XBZ, "overflow",      \
     "pages", "xbzrle: pages whose delta was larger than the page, sent in full (empty when off)")   \
+  X(multifd_bytes, U64, s->multifd, r->multifd_bytes, r->multifd_bytes = v, RAM, "multifd-bytes", "bytes", \
+    "multifd: bytes QEMU counted for the channels (7.2: raw pages + packet headers; empty when off)") \
+  X(multifd_packets, U64, s->multifd && strcmp(r->source, "kvmreplay") != 0, r->multifd_packets, r->multifd_packets = v, NONE, "", "",       \
+    "multifd: packets the channels sent, sync packets included (simulator only: empty for real runs and when off)")   \
+  X(compression_pages, U64, s->compress, r->compression_pages, r->compression_pages = v, CMP, "pages", \
+    "pages", "compress: pages compressed (zero pages not included; empty when off)")                \
+  X(compression_busy, U64, s->compress, r->compression_busy, r->compression_busy = v, CMP, "busy", "", \
+    "compress: times no thread was free and the page went uncompressed (empty when off)")           \
+  X(compression_busy_rate, DOUBLE, s->compress, r->compression_busy_rate, r->compression_busy_rate = v, CMP, \
+    "busy-rate", "", "compress: busy per page in the last period (empty when off)")                 \
+  X(compressed_size, U64, s->compress, r->compressed_size, r->compressed_size = v, CMP, "compressed-size", \
+    "bytes", "compress: bytes of the compressed pages, page headers excluded (empty when off)")     \
+  X(compression_rate, DOUBLE, s->compress && r->compression_rate >= 0, r->compression_rate,            \
+    r->compression_rate = v, CMP, "compression-rate", "",                                             \
+    "compress: raw / compressed bytes in the last period (empty when off or before a period ended)") \
   X(switch_time_ms, DOUBLE, r->switch_time_ms >= 0, r->switch_time_ms, r->switch_time_ms = v, NONE,   \
     "", "ms", "when a post-copy switch happened (empty if none)")                                    \
   X(integrity, TEXT, 1, r->integrity, MDL_TEXT_SET(r->integrity, v), NONE, "", "",                    \

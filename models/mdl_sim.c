@@ -375,6 +375,7 @@ static void mdl__cursor_after(mdl__sim *S, uint64_t page) {
   S->cursor = 0;
   S->wrapped = 1;
   if (S->p->block_name_bytes) mdl__put(S, S->p->block_name_bytes, 0, 1);
+  if (S->drv->wrap) S->drv->wrap(S);
 }
 
 /* Takes dirty `page` out of the bitmap to send it; returns whether it goes
@@ -394,6 +395,10 @@ void mdl__send_page(mdl__sim *S, uint64_t page) {
   double cpu = nonzero ? S->p->normal_page_ns : S->p->zero_page_ns;
   /* A feature may send the page another way (xbzrle: a delta). */
   int how = S->drv->encode_page ? S->drv->encode_page(S, page, nonzero, &bytes, &cpu) : MDL__PAGE_PLAIN;
+  if (how == MDL__PAGE_TAKEN) {
+    mdl__cursor_after(S, page);
+    return;
+  }
   if (how == MDL__PAGE_PLAIN) {
     S->pages_sent++;
     if (nonzero)
@@ -418,6 +423,21 @@ void mdl__send_page(mdl__sim *S, uint64_t page) {
   mdl__cursor_after(S, page);
 }
 
+void mdl__count_ram(mdl__sim *S, uint64_t bytes) {
+  S->window_bytes += bytes;
+  S->r->transferred_bytes += bytes;
+  if (S->phase == PH_PRECOPY && !S->stopped)
+    S->r->precopy_bytes += bytes;
+  else if (S->phase == PH_POSTCOPY)
+    S->r->postcopy_bytes += bytes;
+}
+
+void mdl__put_page_bytes(mdl__sim *S, uint64_t bytes, double cpu_ns, double recv_ns, uint64_t page) {
+  mdl__put_recv(S, bytes, cpu_ns, recv_ns, 1);
+  if (S->p->rate_at_flush) mdl__queue(S, bytes, 0);
+  mdl__region_load(S, page);
+}
+
 double mdl__send_page_aside(mdl__sim *S, uint64_t page, double *clock) {
   int nonzero = mdl__take_page(S, page);
   S->pages_sent++;
@@ -440,6 +460,7 @@ double mdl__send_page_aside(mdl__sim *S, uint64_t page, double *clock) {
  * step. Returns pages sent (0: take the page-by-page path). */
 uint64_t mdl__send_word(mdl__sim *S, double step_end, int guest_can_run) {
   if (S->xbz_page && S->wrapped && !S->pages_remote) return 0; /* xbzrle: page by page */
+  if (S->workers && !S->pages_remote) return 0;                 /* multifd, compress: page by page */
   uint64_t w = S->cursor >> 6;
   uint64_t bits = S->mem.dirty[w] & (~0ull << (S->cursor & 63));
   if (!bits) return 0;
@@ -676,10 +697,12 @@ void mdl__completion(mdl__sim *S) {
     S->t += (double)S->p->stop_ns;
     mdl__sync(S);
     mdl__drain(S);
+    if (S->drv->complete) S->drv->complete(S);
     mdl__put(S, S->p->eos_bytes, 0, 1);
     mdl__put(S, S->p->device_state_bytes, 0, 0);
   } else {
     mdl__drain(S);
+    if (S->drv->complete) S->drv->complete(S);
     mdl__put(S, S->p->eos_bytes, 0, 1);
   }
   mdl__flush(S);
@@ -742,6 +765,17 @@ static int mdl__open_workload(mdl__sim *S) {
                         s->page_size);
     S->write_bytes = v;
   }
+  /* ... and how far a non-zero page compresses (multifd zlib/zstd, compress). */
+  S->compress_ratio = 1;
+  const char *cr = wl_meta_get(m, "compress_ratio");
+  if (cr) {
+    char *end;
+    errno = 0;
+    double v = strtod(cr, &end);
+    if (errno || end == cr || *end || !(v > 0 && v <= 2))
+      return sim_errorf(SIM_EFORMAT, "%s: compress_ratio=%s: expected a number above 0 and at most 2", s->workload, cr);
+    S->compress_ratio = v;
+  }
   /* Guest memory: [offset][trace pages][extra pages][other RAM blocks:
    * non-zero, then zero] (QEMU migrates its RAM blocks largest first). */
   S->offset = s->guest_offset;
@@ -791,6 +825,11 @@ static void mdl__free(mdl__sim *S) {
   free(S->xbz_page);
   free(S->xbz_age);
   free(S->written);
+  free(S->worker_free);
+  free(S->worker_end);
+  free(S->worker_bytes);
+  free(S->worker_page);
+  free(S->worker_zero);
   free(S->fl);
   free(S->ev);
   wl_player_free(S->player);
@@ -815,6 +854,14 @@ int mdl_sim_open(sim_engine *e, const mdl_scenario *s, const mdl_profile *profil
   if (!driver->postcopy && mdl_algorithm_has_capability(algo, "postcopy-ram"))
     return sim_errorf(SIM_EUNSUPPORTED, "profile %s supports only precopy (got %s)", profile->name,
                       mdl_algo_name(s->algo));
+  if (s->compress && !profile->legacy_compress)
+    return sim_errorf(SIM_EUNSUPPORTED, "profile %s: compress (the legacy compress threads) was removed in QEMU 9.1; "
+                      "use multifd with multifd-compression (profile key legacy_compress = 0)", profile->name);
+  if (s->multifd && profile->multifd_no_postcopy && mdl_algorithm_has_capability(algo, "postcopy-ram"))
+    return sim_errorf(SIM_EUNSUPPORTED, "profile %s: multifd with %s: this QEMU refuses multifd with post-copy "
+                      "(profile key multifd_no_postcopy = 1)", profile->name, mdl_algo_name(s->algo));
+  if ((s->multifd || s->compress) && !driver->encode_page)
+    return sim_errorf(SIM_EUNSUPPORTED, "profile %s: multifd and compress need the qemu driver", profile->name);
   mdl__sim *S = calloc(1, sizeof *S);
   if (!S) return sim_errorf(SIM_ENOMEM, "out of memory");
   S->s = s;
@@ -865,6 +912,32 @@ int mdl_sim_open(sim_engine *e, const mdl_scenario *s, const mdl_profile *profil
       goto fail;
     }
     memset(S->written, 0xff, S->mem.words * sizeof *S->written); /* nothing cached yet */
+  }
+  if (s->multifd || s->compress) {
+    S->workers = s->multifd ? s->multifd_channels : s->compress_threads;
+    S->worker_free = calloc(S->workers, sizeof *S->worker_free);
+    S->worker_end = calloc(S->workers, sizeof *S->worker_end);
+    S->worker_bytes = calloc(S->workers, sizeof *S->worker_bytes);
+    S->worker_page = calloc(S->workers, sizeof *S->worker_page);
+    S->worker_zero = calloc(S->workers, sizeof *S->worker_zero);
+    if (!S->worker_free || !S->worker_end || !S->worker_bytes || !S->worker_page || !S->worker_zero) {
+      rc = sim_errorf(SIM_ENOMEM, "out of memory");
+      goto fail;
+    }
+    /* multifd: MULTIFD_PACKET_SIZE (512 KiB) of pages per packet, and a
+     * header of 64 bytes + the RAM block's name (256) + one 8-byte offset
+     * per page it can hold, sent whole (migration/multifd.c). */
+    S->packet_len = 320 + 8 * ((512u << 10) / s->page_size);
+    const char *alg = s->multifd ? s->multifd_compression : "zlib";
+    uint32_t level = s->multifd ? (!strcmp(alg, "zstd") ? s->multifd_zstd_level : s->multifd_zlib_level) : s->compress_level;
+    if (!strcmp(alg, "zlib")) {
+      S->comp_ns = profile->zlib_page_ns[level < 10 ? level : 9];
+      S->comp_dest_ns = profile->zlib_dest_page_ns;
+    } else if (!strcmp(alg, "zstd")) {
+      S->comp_ns = profile->zstd_page_ns[level < 21 ? level : 20];
+      S->comp_dest_ns = profile->zstd_dest_page_ns;
+    }
+    S->comp_new_block = 1;
   }
   if (profile->dirty_log == MDL_DIRTY_LOG_KVM && profile->chunk_pages >= 64) {
     S->chunks = (S->mem.pages + profile->chunk_pages - 1) / profile->chunk_pages;

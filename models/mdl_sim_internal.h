@@ -129,6 +129,26 @@ struct mdl_sim {
    * the destination thread behind it are free again. */
   double aside_free;
 
+  /* multifd and compress (mdl_drv_qemu.c): worker threads on the source,
+   * `workers` of them (multifd channels or compress threads; 0: none).
+   * Per worker: when its thread is free again (worker_free) and when the
+   * destination is done with its last write (worker_end); compress: the
+   * result not yet copied into the main stream (worker_bytes, 0: none),
+   * whether it is a zero page, and its page. */
+  uint32_t workers;
+  double *worker_free, *worker_end;
+  uint64_t *worker_bytes, *worker_page;
+  uint8_t *worker_zero;
+  uint32_t next_channel;          /* multifd: round-robin start */
+  uint64_t mfd_normal, mfd_zero;  /* multifd: pages in the packet being filled */
+  uint64_t mfd_first;             /* ... its first page (destination huge page) */
+  uint64_t packet_len;            /* multifd: header + offsets of one packet */
+  double wire_free;               /* multifd: the link, as the channels share it */
+  double compress_ratio;          /* the workload's (compressed / raw, non-zero page) */
+  double comp_ns, comp_dest_ns;   /* CPU per page to compress / decompress */
+  int comp_new_block;             /* compress: the next page starts a block */
+  uint64_t comp_pages0, comp_size0; /* compress: at the last rate period */
+
   /* auto-converge (mdl_drv_qemu.c): QEMU's throttle and trigger count. */
   uint32_t throttle_pct;
   int dirty_rate_high_cnt;
@@ -161,8 +181,16 @@ struct mdl__driver {
    * once (mdl__resolve_fault) instead of leaving it to the migration
    * thread; NULL: never. */
   void (*fault_urgent)(mdl__sim *S);
+  /* Called by the core when the cursor wraps to the first RAM block (a
+   * new pass, a block change); NULL: nothing to do. */
+  void (*wrap)(mdl__sim *S);
+  /* Called by mdl__completion after the last page, before the end marker
+   * (ram_save_complete's own work); NULL: nothing. */
+  void (*complete)(mdl__sim *S);
 };
-enum { MDL__PAGE_PLAIN, MDL__PAGE_ENCODED, MDL__PAGE_SKIPPED };
+/* MDL__PAGE_TAKEN: the driver sent the page itself (worker threads),
+ * counters and the thread's clock included; the core only moves on. */
+enum { MDL__PAGE_PLAIN, MDL__PAGE_ENCODED, MDL__PAGE_SKIPPED, MDL__PAGE_TAKEN };
 
 extern const mdl__driver mdl__driver_qemu;
 extern const mdl__driver mdl__driver_xen;
@@ -188,6 +216,12 @@ void mdl__put(mdl__sim *S, uint64_t bytes, double cpu_ns, int ram);
 /* rate_at_flush: hands the queued bytes to the window (qemu_fflush; QEMU
  * flushes at the end of every iteration step). No-op otherwise. */
 void mdl__flush(mdl__sim *S);
+/* Bytes written outside the main stream's socket (the multifd channels):
+ * counted at once in the rate-limit window and as RAM bytes by phase. */
+void mdl__count_ram(mdl__sim *S, uint64_t bytes);
+/* Writes `bytes` on the main stream as one flight the destination needs
+ * `recv_ns` for, after `cpu_ns` of work; RAM bytes (a compressed page). */
+void mdl__put_page_bytes(mdl__sim *S, uint64_t bytes, double cpu_ns, double recv_ns, uint64_t page);
 /* Sends one dirty page and moves the cursor past it. */
 void mdl__send_page(mdl__sim *S, uint64_t page);
 /* Sends the cursor's dirty-bitmap word at once when nothing can interleave

@@ -16,7 +16,8 @@
 static const char *const res__metric_names[RES_M_COUNT] = {
     "total_time_ms", "transferred_bytes", "downtime_ms", "setup_time_ms", "dirty_sync_count",
     "postcopy_requests", "guest_stall_ms", "delayed_share", "delay_p50_ms", "delay_p99_ms",
-    "cpu_throttle_percentage", "guest_throttle_ms", "xbzrle_pages", "xbzrle_bytes", "xbzrle_cache_miss"};
+    "cpu_throttle_percentage", "guest_throttle_ms", "xbzrle_pages", "xbzrle_bytes", "xbzrle_cache_miss",
+    "multifd_bytes", "compressed_size"};
 static const int res__metric_ms[RES_M_COUNT] = {[RES_M_DOWNTIME] = 1, [RES_M_STALL] = 1,
                                                 [RES_M_DELAY_P50] = 1, [RES_M_DELAY_P99] = 1,
                                                 [RES_M_SETUP] = 1, [RES_M_THROTTLE_LOSS] = 1};
@@ -37,6 +38,8 @@ static double res__metric(const mdl_result *r, int m) {
     case RES_M_XBZ_PAGES: return (double)r->xbzrle_pages;
     case RES_M_XBZ_BYTES: return (double)r->xbzrle_bytes;
     case RES_M_XBZ_MISS: return (double)r->xbzrle_cache_miss;
+    case RES_M_MULTIFD_BYTES: return (double)r->multifd_bytes;
+    case RES_M_COMPRESSED_SIZE: return (double)r->compressed_size;
     default: return r->delay_p99_ms;
   }
 }
@@ -45,7 +48,9 @@ static double res__metric(const mdl_result *r, int m) {
  * metric before RES_M_THROTTLE belongs to no feature). */
 static int res__feature_on(const mdl_scenario *s, int m) {
   if (m < RES_M_THROTTLE) return 1;
-  return m <= RES_M_THROTTLE_LOSS ? s->auto_converge : s->xbzrle;
+  if (m <= RES_M_THROTTLE_LOSS) return s->auto_converge;
+  if (m <= RES_M_XBZ_MISS) return s->xbzrle;
+  return m == RES_M_MULTIFD_BYTES ? s->multifd : s->compress;
 }
 
 /* Whether metric m is compared for this pair: guest-side metrics only where

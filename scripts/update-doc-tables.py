@@ -5,8 +5,9 @@ the docs carry every row: tests/test_util.h, assert_docs_carry).
 usage: scripts/update-doc-tables.py [BUILD_DIR]   (default: build)
 
 Each table in the docs that starts with the same header line as a table
-migsim prints is replaced by the printed one; a table's rows are the
-consecutive lines starting with '|'."""
+migsim prints is replaced by the printed one, in every listed doc that
+carries it (at least one must); a table's rows are the consecutive lines
+starting with '|'."""
 import subprocess
 import sys
 
@@ -14,7 +15,7 @@ build = sys.argv[1] if len(sys.argv) > 1 else "build"
 SOURCES = [  # (migsim arguments, docs that carry its tables)
     (["run", "--ranges"], ["docs/scenarios.md", "docs/profiles.md"]),
     (["run", "--algorithms"], ["docs/scenarios.md"]),
-    (["run", "--features"], ["docs/features.md"]),
+    (["run", "--features"], ["docs/features.md", "README.md"]),
     (["run", "--columns"], ["docs/results.md"]),
 ]
 
@@ -49,8 +50,6 @@ def main():
                         open(path, "w").write("\n".join(lines))
                         placed = True
                         break
-                if placed:
-                    break
             if not placed:
                 print(f"update-doc-tables: no table headed '{table[0]}' in {', '.join(docs)}: add one",
                       file=sys.stderr)

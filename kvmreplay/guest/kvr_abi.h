@@ -29,6 +29,8 @@
 #ifndef KVR_ABI_H
 #define KVR_ABI_H
 
+#include <stdint.h> /* freestanding too */
+
 #define KVR_PAGE_SIZE 4096u
 #define KVR_PAGE_SHIFT 12u
 
@@ -62,6 +64,13 @@
 #define KVR_MOD_WRITE_BYTES 120u  /* u32: bytes of a page one write changes,
                                      the stamp's 16 included; 0 or <= 16:
                                      the stamp only (docs/features.md) */
+#define KVR_MOD_RANDOM_BYTES 124u /* u32: a non-zero page of the initial
+                                     image starts with this many pseudo-
+                                     random bytes (a multiple of 4), the
+                                     rest its fill word, so that it
+                                     compresses to the workload's
+                                     compress_ratio (multifd zlib/zstd,
+                                     compress); 0: the fill word only */
 #define KVR_MODULE_HEADER_SIZE 128u
 
 #define KVR_MODFLAG_LOOP 1u /* repeat the body every period_ns */
@@ -90,6 +99,22 @@
  * then sends about W bytes per page) and the integrity check can tell a
  * page written after a post-copy switch. */
 #define KVR_FILL_WORD(seq, offset) ((uint32_t)(seq) * 2654435761u + (uint32_t)(offset) * 0x01010101u)
+
+/* The contents of non-zero page `pfn` (trace page) of the initial image
+ * with KVR_MOD_RANDOM_BYTES = random_bytes: xorshift32 words seeded by the
+ * pfn, then `word`. Shared by the guest and the host's choice of
+ * random_bytes (kvr__random_bytes_for), so both see the same bytes. */
+static inline void kvr_page_content(volatile uint32_t *w, uint32_t pfn, uint32_t random_bytes, uint32_t word) {
+  uint32_t x = (pfn + 1u) * 0x85ebca6bu ^ 0x2545f491u, n = random_bytes / 4u, i = 0;
+  if (x == 0) x = 1;
+  for (; i < n && i < KVR_PAGE_SIZE / 4u; i++) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    w[i] = i == KVR_STAMP_MAGIC_OFF / 4u && x == KVR_STAMP_MAGIC ? x ^ 1u : x; /* never a stamp */
+  }
+  for (; i < KVR_PAGE_SIZE / 4u; i++) w[i] = word;
+}
 
 /* Status block in guest memory (address announced in the READY line). */
 #define KVR_STATUS_MAGIC 0x5352564bu /* "KVRS" */

@@ -320,6 +320,7 @@ typedef struct {
   uint64_t body_start_ns, period_ns, report_ns, late_ns;
   uint64_t sleep_min_ns, wake_early_ns;
   uint32_t write_bytes;
+  uint32_t random_bytes;
 } module;
 
 static void module_load(module *m, uint32_t start, uint32_t end) {
@@ -360,6 +361,8 @@ static void module_load(module *m, uint32_t start, uint32_t end) {
   m->wake_early_ns = rd64(d + KVR_MOD_WAKE_EARLY);
   m->write_bytes = rd32(d + KVR_MOD_WRITE_BYTES);
   if (m->write_bytes > KVR_PAGE_SIZE) fail("module_bad_write_bytes", m->write_bytes);
+  m->random_bytes = rd32(d + KVR_MOD_RANDOM_BYTES);
+  if (m->random_bytes > KVR_PAGE_SIZE || m->random_bytes % 4u) fail("module_bad_random_bytes", m->random_bytes);
   if (m->sleep_min_ns && m->sleep_min_ns <= m->wake_early_ns) fail("module_bad_sleep", m->sleep_min_ns);
   if (m->pages == 0) fail("module_no_pages", 0);
   if (m->report_ns == 0) m->report_ns = 100000000u;
@@ -412,7 +415,11 @@ static void fill_image(const module *m) {
     uint32_t first = rd32(m->ranges + 8 * r), last = rd32(m->ranges + 8 * r + 4);
     if (first > last || last >= m->pages) fail("module_bad_range", first);
     for (uint32_t p = first;; p++) {
-      fill_page((m->base_page + p) << KVR_PAGE_SHIFT, fill_word(p));
+      uint32_t addr = (m->base_page + p) << KVR_PAGE_SHIFT;
+      if (m->random_bytes)
+        kvr_page_content((volatile uint32_t *)(uintptr_t)addr, p, m->random_bytes, fill_word(p));
+      else
+        fill_page(addr, fill_word(p));
       if (p == last) break;
     }
   }

@@ -1,0 +1,142 @@
+/* test_kvr_content: the replay guest's page content for compression
+ * (kvmreplay/guest/kvr_abi.h kvr_page_content, kvmreplay/kvr_module.c),
+ * without QEMU: a non-zero page of the initial image compresses with zlib
+ * to the workload's compress_ratio, and only scenarios that compress get
+ * such pages (other modules stay byte for byte as before). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cmocka.h>
+
+#include "kvr.h"
+#include "kvr_abi.h"
+#include "kvr_internal.h"
+#include "sim_err.h"
+#include "test_util.h"
+
+/* zlib level 1 ratio of page `pfn` as the guest fills it. */
+static double page_ratio(uint32_t pfn, uint32_t random_bytes) {
+  uint32_t page[KVR_PAGE_SIZE / 4];
+  unsigned char out[2 * KVR_PAGE_SIZE];
+  kvr_page_content(page, pfn, random_bytes, 0x12345678u);
+  uLongf len = sizeof out;
+  assert_int_equal(compress2(out, &len, (const Bytef *)page, KVR_PAGE_SIZE, 1), Z_OK);
+  return (double)len / KVR_PAGE_SIZE;
+}
+
+/* Each target ratio is met within 0.5 % of a page, on pages the search did
+ * not look at, and the prefix grows with the ratio. */
+static void test_ratio_reached(void **state) {
+  (void)state;
+  const double targets[] = {0.05, 0.135, 0.3, 0.528, 0.75, 0.95};
+  uint32_t prev = 0;
+  for (size_t i = 0; i < sizeof targets / sizeof *targets; i++) {
+    uint32_t rb = kvr__random_bytes_for(targets[i]);
+    assert_int_equal(rb % 4, 0);
+    assert_true(rb <= KVR_PAGE_SIZE);
+    assert_true(rb > prev);
+    prev = rb;
+    for (uint32_t pfn = 100; pfn < 110; pfn++) {
+      double got = page_ratio(pfn, rb);
+      if (got < targets[i] - 0.005 || got > targets[i] + 0.005)
+        fail_msg("compress_ratio %.3f: prefix %u gives %.4f on page %u", targets[i], rb, got, pfn);
+    }
+  }
+  /* Beyond reach: the nearest prefix. Random bytes do not compress, so 1
+   * is (nearly) the whole page; a tiny ratio the fill word alone. */
+  assert_true(kvr__random_bytes_for(1.0) >= KVR_PAGE_SIZE - 64);
+  assert_int_equal(kvr__random_bytes_for(0.0001), 0);
+}
+
+/* The prefix never forms a stamp (the integrity check reads stamps), and
+ * the tail is the fill word. */
+static void test_content_shape(void **state) {
+  (void)state;
+  uint32_t page[KVR_PAGE_SIZE / 4];
+  for (uint32_t pfn = 0; pfn < 64; pfn++) {
+    kvr_page_content(page, pfn, 1024, 0xdeadbeefu);
+    assert_int_not_equal(page[KVR_STAMP_MAGIC_OFF / 4], KVR_STAMP_MAGIC);
+    assert_int_not_equal(page[0], 0xdeadbeefu);
+    for (uint32_t i = 256; i < KVR_PAGE_SIZE / 4; i++) assert_int_equal(page[i], 0xdeadbeefu);
+  }
+  kvr_page_content(page, 7, 0, 0xdeadbeefu);
+  for (uint32_t i = 0; i < KVR_PAGE_SIZE / 4; i++) assert_int_equal(page[i], 0xdeadbeefu);
+}
+
+static uint32_t module_random_bytes(const char *trace, const char *setting, const char *value) {
+  char module[512];
+  snprintf(module, sizeof module, "%s.mod", trace);
+  mdl_scenario s;
+  mdl_scenario_defaults(&s);
+  snprintf(s.workload, sizeof s.workload, "%s", trace);
+  if (setting && mdl_scenario_set(&s, setting, value)) fail_msg("%s", sim_error_message());
+  if (setting && !strcmp(setting, "multifd-compression")) s.multifd = 1;
+  kvr_module_info info;
+  kvr_guest_params gp = {100000000, 1000000, 0, 0};
+  assert_int_equal(kvr__module_build(&s, module, 0x109000, &gp, 60000000000ull, &info), 0);
+  FILE *f = fopen(module, "rb");
+  assert_non_null(f);
+  unsigned char h[KVR_MODULE_HEADER_SIZE];
+  assert_int_equal(fread(h, 1, sizeof h, f), sizeof h);
+  fclose(f);
+  unlink(module);
+  uint32_t v = (uint32_t)h[KVR_MOD_RANDOM_BYTES] | (uint32_t)h[KVR_MOD_RANDOM_BYTES + 1] << 8 |
+               (uint32_t)h[KVR_MOD_RANDOM_BYTES + 2] << 16 | (uint32_t)h[KVR_MOD_RANDOM_BYTES + 3] << 24;
+  assert_int_equal(v, info.random_bytes);
+  return v;
+}
+
+/* Modules carry the prefix for multifd zlib/zstd and compress only. */
+static void test_module_field(void **state) {
+  (void)state;
+  char trace[] = "/tmp/migsim-kvr-content-XXXXXX";
+  int fd = mkstemp(trace);
+  assert_true(fd >= 0);
+  const char text[] = "# migsim-trace v1\n# page_size=4096\n# pages=64\n# nonzero=0-15\n# compress_ratio=0.3\n"
+                      "time_ns,pfn,op\n0,3,w\n1000000,9,w\n";
+  assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+  close(fd);
+  uint32_t want = kvr__random_bytes_for(0.3);
+  assert_int_equal(module_random_bytes(trace, NULL, NULL), 0);
+  assert_int_equal(module_random_bytes(trace, "multifd", "yes"), 0); /* none: content does not matter */
+  assert_int_equal(module_random_bytes(trace, "multifd-compression", "zlib"), want);
+  assert_int_equal(module_random_bytes(trace, "multifd-compression", "zstd"), want);
+  assert_int_equal(module_random_bytes(trace, "compress", "yes"), want);
+  unlink(trace);
+}
+
+/* compress on QEMU 10.0: refused in one line before any QEMU starts (the
+ * short name says the version), naming the version that removed it. */
+static void test_removed_feature_refused(void **state) {
+  (void)state;
+  mdl_scenario s;
+  mdl_scenario_defaults(&s);
+  assert_int_equal(mdl_scenario_set(&s, "workload", "uniform:wss=64,rate=10"), 0);
+  assert_int_equal(mdl_scenario_set(&s, "memory", "8MiB"), 0);
+  assert_int_equal(mdl_scenario_set(&s, "algo", "precopy+compress"), 0);
+  kvr_options o;
+  kvr_options_init(&o);
+  o.qemu = "10.0";
+  mdl_result r;
+  assert_int_equal(kvr_run(&s, &o, &r, NULL), SIM_EUNSUPPORTED);
+  assert_non_null(strstr(r.failure, "compress"));
+  assert_non_null(strstr(r.failure, "removed it in 9.1"));
+  mdl_result_free(&r);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_ratio_reached),
+      cmocka_unit_test(test_content_shape),
+      cmocka_unit_test(test_module_field),
+      cmocka_unit_test(test_removed_feature_refused),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
