@@ -838,13 +838,10 @@ static void mdl__free(mdl__sim *S) {
   free(S);
 }
 
-int mdl_sim_open(sim_engine *e, const mdl_scenario *s, const mdl_profile *profile, mdl_result *r,
-                 uint64_t start_ns, mdl_sim_notify_fn notify, void *ctx, mdl_sim **out) {
-  *out = NULL;
-  int rc = mdl_scenario_validate(s);
-  if (rc) return rc;
-  /* Profiles built in code (calibration) bypass the file loader's checks. */
-  if ((rc = mdl_profile_validate(profile))) return rc;
+/* Whether `profile`'s hypervisor has what scenario `s` asks for (a
+ * feature, a parameter, an algorithm); SIM_EUNSUPPORTED naming what is
+ * missing otherwise. */
+int mdl_profile_supports(const mdl_profile *profile, const mdl_scenario *s) {
   const mdl_algorithm *algo = mdl_algorithm_of(s->algo);
   if (s->avail_switchover_bandwidth > 0 && !profile->avail_switchover_bandwidth)
     return sim_errorf(SIM_EUNSUPPORTED, "profile %s: avail-switchover-bandwidth needs QEMU 8.2 or later (profile key avail_switchover_bandwidth = 1)",
@@ -862,6 +859,19 @@ int mdl_sim_open(sim_engine *e, const mdl_scenario *s, const mdl_profile *profil
                       "(profile key multifd_no_postcopy = 1)", profile->name, mdl_algo_name(s->algo));
   if ((s->multifd || s->compress) && !driver->encode_page)
     return sim_errorf(SIM_EUNSUPPORTED, "profile %s: multifd and compress need the qemu driver", profile->name);
+  return 0;
+}
+
+int mdl_sim_open(sim_engine *e, const mdl_scenario *s, const mdl_profile *profile, mdl_result *r,
+                 uint64_t start_ns, mdl_sim_notify_fn notify, void *ctx, mdl_sim **out) {
+  *out = NULL;
+  int rc = mdl_scenario_validate(s);
+  if (rc) return rc;
+  /* Profiles built in code (calibration) bypass the file loader's checks. */
+  if ((rc = mdl_profile_validate(profile))) return rc;
+  if ((rc = mdl_profile_supports(profile, s))) return rc;
+  const mdl_algorithm *algo = mdl_algorithm_of(s->algo);
+  const mdl__driver *driver = mdl__driver_of(profile->driver);
   mdl__sim *S = calloc(1, sizeof *S);
   if (!S) return sim_errorf(SIM_ENOMEM, "out of memory");
   S->s = s;

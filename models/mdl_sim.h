@@ -24,6 +24,10 @@ int mdl_simulate(const mdl_scenario *s, mdl_result *r);
 /* As mdl_simulate with an already loaded profile (sweeps load it once). */
 int mdl_simulate_with(const mdl_scenario *s, const mdl_profile *profile, mdl_result *r);
 
+/* 0 when the hypervisor of `profile` has every feature, parameter and
+ * algorithm scenario `s` uses; SIM_EUNSUPPORTED naming the first missing. */
+int mdl_profile_supports(const mdl_profile *profile, const mdl_scenario *s);
+
 /* ---- one migration on a shared engine (mdl_fleet runs many) ---- */
 
 typedef struct mdl_sim mdl_sim;
