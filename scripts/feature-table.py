@@ -15,6 +15,8 @@ FEATURES = {
     "postcopy-preempt": ("postcopy_preempt", ["delay_p99_ms", "delay_p50_ms", "guest_stall_ms", "postcopy_requests"]),
     "auto-converge": ("auto_converge", ["guest_throttle_ms", "cpu_throttle_percentage"]),
     "xbzrle": ("xbzrle", ["xbzrle_bytes", "xbzrle_pages", "xbzrle_cache_miss"]),
+    "multifd": ("multifd", ["multifd_bytes"]),
+    "compress": ("compress", ["compressed_size"]),
 }
 
 
