@@ -333,7 +333,7 @@ static int kvr_spawn_vm(kvr_ctx *c, kvr_vm *vm, int incoming) {
   }
   A(NULL);
 #undef A
-  int rc = kvr__spawn(argv, log, c->o->nice, &vm->pid);
+  int rc = kvr__spawn_in(argv, log, c->o->nice, incoming ? c->o->dest_netns : NULL, &vm->pid);
   if (rc) return rc;
   kvr_logf(c, "%s QEMU pid %d", vm->name, (int)vm->pid);
 
@@ -535,7 +535,7 @@ static int kvr_configure(kvr_ctx *c) {
   if (rc) return rc;
   /* The destination listens once its capabilities are set. */
   char uri[64];
-  snprintf(uri, sizeof uri, "tcp:127.0.0.1:%d", c->port);
+  snprintf(uri, sizeof uri, "tcp:%s:%d", c->o->dest_addr ? c->o->dest_addr : "127.0.0.1", c->port);
   json_t *in = json_pack("{s:s}", "uri", uri);
   if (!in) return sim_errorf(SIM_ENOMEM, "out of memory");
   rc = kvr__qmp_exec(c->dst.qmp, "migrate-incoming", in, KVR_QMP_TIMEOUT_NS, NULL);
@@ -1188,13 +1188,18 @@ static void kvr_migrate(kvr_ctx *c) {
     return;
   }
 
+  if (c->o->gate && (rc = c->o->gate(c->o->gate_ctx))) {
+    kvr_fail_rc(c, rc, "waiting to start");
+    return;
+  }
   /* Trace time 0 is the moment migration starts. */
   char uri[64];
-  snprintf(uri, sizeof uri, "tcp:127.0.0.1:%d", c->port);
+  snprintf(uri, sizeof uri, "tcp:%s:%d", c->o->dest_addr ? c->o->dest_addr : "127.0.0.1", c->port);
   json_t *args = json_pack("{s:s}", "uri", uri);
   if (!args) rc = sim_errorf(SIM_ENOMEM, "out of memory");
   if (!rc && (rc = kvr__console_send(c->src.con, KVR_GO_BYTE)) == 0) {
     c->t0 = kvr__now_ns();
+    if (c->info) c->info->migrate_ns = c->t0;
     rc = kvr__qmp_exec(c->src.qmp, "migrate", args, KVR_QMP_TIMEOUT_NS, NULL);
   }
   json_decref(args);
