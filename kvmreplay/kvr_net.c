@@ -5,7 +5,8 @@
  * the namespace the harness (and every source QEMU) runs in. The root end
  * carries the migration streams out, so its egress is shaped with a token
  * bucket (tbf): every migration crosses that one queue, exactly one shared
- * link. The rate given is migration payload; tc counts whole frames, so
+ * link (a FIFO, as on a switch port: TCP's congestion control shares it,
+ * not a fair scheduler). The rate given is migration payload; tc counts whole frames, so
  * the bucket is set higher by the TCP/IP/Ethernet headers of a full frame
  * (1514 bytes on the wire per 1448 of payload at MTU 1500 with TCP
  * timestamps). An optional latency is a netem delay of the whole round
@@ -151,9 +152,15 @@ int kvr_net_up(const kvr_net_opts *o, kvr_net *n) {
       {"ip", "-n", n->netns, "addr", "add", dst_cidr, "dev", n->dev_dst, NULL},
       {"ip", "-n", n->netns, "link", "set", n->dev_dst, "up", NULL},
       {"ip", "-n", n->netns, "link", "set", "lo", "up", NULL},
-      /* The shared link: one token bucket, one FIFO, 25 ms of queue. */
+      /* The shared link: one token bucket, one FIFO of 50 ms. With 25 ms,
+       * three TCP streams (python, 100 Mbit/s here) lost enough at the
+       * tail of the queue to fall into retransmission timeouts in one
+       * trial of two: 5.3 MB/s of 12.5 used, the streams far from equal
+       * shares; with 50 and 100 ms all four trials used 12.4 MB/s, the
+       * streams within 0.5-1 MB/s of each other. This kernel has no fair
+       * qdisc (fq_codel, sfq) to do better. */
       {"tc", "qdisc", "replace", "dev", n->dev_src, "root", "tbf", "rate", rate, "burst", burst, "latency",
-       "25ms", NULL},
+       "50ms", NULL},
   };
   for (size_t i = 0; i < sizeof steps / sizeof steps[0] && !rc; i++) rc = kvr_net_cmd(n, steps[i]);
   if (!rc && o->latency_ns) {
