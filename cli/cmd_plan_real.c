@@ -70,15 +70,13 @@ int cli_plan_real(res_plan *plan, const char *out, const cli_plan_real_opts *ro)
   o.dest_addr = net.dst_addr;
   o.log = ro->verbose ? stderr : NULL;
   double makespan = 0;
-  if (!cli__plan_signal) rc = kvr_fleet_run(jobs, n, &o, res, &makespan);
+  int ran = !cli__plan_signal;
+  if (ran) rc = kvr_fleet_run(jobs, n, &o, res, &makespan);
   char msg[512];
   snprintf(msg, sizeof msg, "%s", rc ? sim_error_message() : "");
   kvr_net_down(&net);
-  if (cli__plan_signal && !rc) {
-    rc = SIM_EINTERRUPTED;
-    snprintf(msg, sizeof msg, "interrupted by signal %d", (int)cli__plan_signal);
-  }
   for (int k = 0; k < 3; k++) sigaction(sigs[k], &old[k], NULL);
+  if (!ran) cli_die("plan --real: interrupted by signal %d before the migrations started", (int)cli__plan_signal);
 
   int bad = 0;
   for (size_t i = 0; i < n; i++) {

@@ -191,8 +191,9 @@ typedef struct {
   FILE *log;
 } kvr_net;
 
-/* 0 when a shaped link can be made here: running as root with `ip` and
- * `tc` installed; else one line saying which is missing. */
+/* 0 when a shaped link can be made here: running as root with
+ * CAP_NET_ADMIN and CAP_SYS_ADMIN, `ip` and `tc` installed; else one line
+ * saying what is missing. */
 int kvr_net_check(void);
 
 /* Creates the link (removing first what an interrupted run left under the

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -126,6 +127,13 @@ int kvr_fleet_run(const kvr_fleet_job *jobs, size_t n, const kvr_options *o, kvr
   pthread_mutex_init(&f.lock, NULL);
   pthread_cond_init(&f.cond, NULL);
   memset(out, 0, n * sizeof *out);
+  for (size_t i = 0; i < n; i++) {
+    /* What a run that never starts reports (kvr_run overwrites it). */
+    mdl_result_init(&out[i].r, "kvmreplay");
+    out[i].r.status = MDL_STATUS_FAILED;
+    snprintf(out[i].r.failure, sizeof out[i].r.failure, "not started");
+    out[i].start_s = out[i].end_s = -1;
+  }
   kvr__guard_install(); /* held across all runs: a signal ends them all */
   size_t started = 0;
   int rc = 0;
@@ -136,7 +144,6 @@ int kvr_fleet_run(const kvr_fleet_job *jobs, size_t n, const kvr_options *o, kvr
     slot->o = *o;
     slot->o.gate = kvr_fleet_gate;
     slot->o.gate_ctx = slot;
-    out[i].start_s = out[i].end_s = -1;
     if (pthread_create(&threads[i], NULL, kvr_fleet_thread, slot) != 0) {
       rc = sim_errorf(SIM_ENOMEM, "cannot start a thread for migration %zu", i + 1);
       /* The ones started must not wait at the gate for it. */

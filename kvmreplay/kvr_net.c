@@ -46,11 +46,28 @@ static int kvr_net_find(const char *prog, char *buf, size_t len) {
   return 0;
 }
 
+/* 1 when the effective capability set holds bit `cap` (or cannot be
+ * read: then the commands themselves will say). */
+static int kvr_net_has_cap(unsigned cap) {
+  FILE *f = fopen("/proc/self/status", "r");
+  if (!f) return 1;
+  char line[256];
+  unsigned long long eff = ~0ull;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "CapEff: %llx", &eff) == 1) break;
+  fclose(f);
+  return (eff >> cap) & 1;
+}
+
 int kvr_net_check(void) {
   char buf[PATH_MAX];
   if (geteuid() != 0)
     return sim_errorf(SIM_EUNSUPPORTED, "a shaped link needs root (network namespaces, veth, tc); "
                                         "run as root");
+  /* Root in an unprivileged container: namespaces and tc are refused. */
+  if (!kvr_net_has_cap(12) || !kvr_net_has_cap(21))
+    return sim_errorf(SIM_EUNSUPPORTED, "a shaped link needs CAP_NET_ADMIN and CAP_SYS_ADMIN, which this "
+                                        "root process lacks (an unprivileged container?)");
   if (!kvr_net_find("ip", buf, sizeof buf) || !kvr_net_find("tc", buf, sizeof buf))
     return sim_errorf(SIM_ENOTFOUND, "'ip' or 'tc' not found: install iproute2 (Debian: apt-get install "
                                      "iproute2)");
