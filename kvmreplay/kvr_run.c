@@ -20,6 +20,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -94,21 +95,43 @@ static const char *kvr_pick_accel(const char *want) {
 }
 
 /* A free TCP port on 127.0.0.1 (the kernel picks one; QEMU binds it a
- * moment later, and a clash is retried). */
+ * moment later, and a clash is retried). Concurrent runs (kvr_fleet_run)
+ * each close their probe socket before QEMU binds, so the kernel could
+ * hand two of them the same port; the last ports given out in this
+ * process are not given again. */
+static pthread_mutex_t kvr_port_lock = PTHREAD_MUTEX_INITIALIZER;
+static int kvr_ports_given[64];
+static unsigned kvr_ports_next;
+
+static int kvr_port_recent(int port) {
+  for (size_t i = 0; i < sizeof kvr_ports_given / sizeof kvr_ports_given[0]; i++)
+    if (kvr_ports_given[i] == port) return 1;
+  return 0;
+}
+
 static int kvr_free_port(int *port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return sim_errorf(SIM_EIO, "socket: %s", strerror(errno));
-  struct sockaddr_in sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t sl = sizeof sa;
   int rc = 0;
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || getsockname(fd, (struct sockaddr *)&sa, &sl) != 0)
-    rc = sim_errorf(SIM_EIO, "cannot find a free port on 127.0.0.1: %s", strerror(errno));
-  else
-    *port = ntohs(sa.sin_port);
-  close(fd);
+  pthread_mutex_lock(&kvr_port_lock);
+  for (int attempt = 0; attempt < 16; attempt++) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      rc = sim_errorf(SIM_EIO, "socket: %s", strerror(errno));
+      break;
+    }
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sa;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || getsockname(fd, (struct sockaddr *)&sa, &sl) != 0)
+      rc = sim_errorf(SIM_EIO, "cannot find a free port on 127.0.0.1: %s", strerror(errno));
+    else
+      *port = ntohs(sa.sin_port);
+    close(fd);
+    if (rc || !kvr_port_recent(*port)) break;
+  }
+  if (!rc) kvr_ports_given[kvr_ports_next++ % 64] = *port;
+  pthread_mutex_unlock(&kvr_port_lock);
   return rc;
 }
 
