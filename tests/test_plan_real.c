@@ -10,7 +10,8 @@
  * result; they start together (the gate); each takes well over what its
  * bytes would take alone on the link (they really shared it, so the
  * stream did not bypass the shaper, e.g. over loopback); together they
- * never carry more than the link (the shaper holds) and use most of it;
+ * never carry clearly more than the link (the shaper holds; QEMU's
+ * total-time ends with bytes still in flight) and use most of it;
  * and nothing of the link is left afterwards.
  *
  * Needs root (namespaces, tc), iproute2 and QEMU; skipped, with the
@@ -114,7 +115,12 @@ static void test_two_share_one_link(void **state) {
   double rate = bytes / makespan;
   print_message("together: %.0f bytes in %.3f s = %.2f MB/s on a %.2f MB/s link\n", bytes, makespan, rate / 1e6,
                 LINK_BYTES_PER_S / 1e6);
-  assert_true(rate <= 1.10 * LINK_BYTES_PER_S);
+  /* QEMU's total-time ends when the source has written its last bytes
+   * into its socket: up to the send buffer and the link's 50 ms queue
+   * (~1-2 MB each here) are still on their way, so the apparent rate is a
+   * few % over the link (4.6 % seen). A stream bypassing the shaper would
+   * show 2x: each VM is allowed the whole link. */
+  assert_true(rate <= 1.25 * LINK_BYTES_PER_S);
   assert_true(rate >= 0.60 * LINK_BYTES_PER_S);
   for (int i = 0; i < 2; i++) mdl_result_free(&out[i].r);
 
