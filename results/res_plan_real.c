@@ -126,8 +126,11 @@ int res_plan_write_real(const res_plan *P, const res_plan_real_vm *real, double 
     const res_plan_real_vm *x = &real[i];
     int both = v->status == MDL_STATUS_COMPLETED && x->status == MDL_STATUS_COMPLETED;
     double st = v->end_s - v->start_s, rt = x->start_s >= 0 ? x->end_s - x->start_s : NAN;
-    double tp = res__pct(st, rt), bp = res__pct((double)v->transferred, (double)x->transferred_bytes);
-    double dd = v->downtime_ms >= 0 && x->downtime_ms >= 0 ? fabs(v->downtime_ms - x->downtime_ms) : NAN;
+    /* Errors only where both completed: a failed run's partial figures
+     * say nothing about the model. */
+    double tp = both ? res__pct(st, rt) : NAN;
+    double bp = both ? res__pct((double)v->transferred, (double)x->transferred_bytes) : NAN;
+    double dd = both && v->downtime_ms >= 0 && x->downtime_ms >= 0 ? fabs(v->downtime_ms - x->downtime_ms) : NAN;
     if (both) {
       et[s.compared] = tp;
       eb[s.compared] = bp;
@@ -135,9 +138,13 @@ int res_plan_write_real(const res_plan *P, const res_plan_real_vm *real, double 
       if (!isnan(dd)) ed[nd++] = dd;
     }
     res__csv_cell(c, v->name);
-    fprintf(c, ",%s,%s,%s,%.3f,%.3f,%.3f,%.3f,%.2f,%llu,%llu,%.2f,", mdl_algo_name((mdl_algo)v->algo_used),
+    char tps[32] = "", bps[32] = "", rts[32] = "";
+    if (!isnan(tp)) snprintf(tps, sizeof tps, "%.2f", tp);
+    if (!isnan(bp)) snprintf(bps, sizeof bps, "%.2f", bp);
+    if (!isnan(rt)) snprintf(rts, sizeof rts, "%.3f", rt);
+    fprintf(c, ",%s,%s,%s,%.3f,%.3f,%.3f,%s,%s,%llu,%llu,%s,", mdl_algo_name((mdl_algo)v->algo_used),
             mdl_status_name((mdl_status)v->status), mdl_status_name((mdl_status)x->status), v->start_s, x->start_s,
-            st, rt, tp, (unsigned long long)v->transferred, (unsigned long long)x->transferred_bytes, bp);
+            st, rts, tps, (unsigned long long)v->transferred, (unsigned long long)x->transferred_bytes, bps);
     if (v->downtime_ms >= 0) fprintf(c, "%.3f", v->downtime_ms);
     fputc(',', c);
     if (x->downtime_ms >= 0) fprintf(c, "%.3f", x->downtime_ms);

@@ -321,6 +321,13 @@ static void test_real_comparison(void **state) {
   assert_int_equal(res_plan_write_real(p, real, 2 * ps.makespan_s, dir, &s), 0);
   assert_int_equal(s.compared, 2);
   assert_true(fabs(s.total_median_pct - 7.5) < 1e-6);
+  snprintf(f, sizeof f, "%s/comparison.csv", dir);
+  assert_non_null(text = slurp(f));
+  char *v3 = strstr(text, "\nv3,precopy,completed,failed,");
+  assert_non_null(v3);
+  assert_non_null(strstr(v3, ",,destination QEMU died\n")); /* no downtime error, the reason */
+  assert_null(strstr(v3, "nan"));
+  free(text);
   res_plan_free(p);
 
   /* Two destinations are two links: no one shaped link reproduces them. */
