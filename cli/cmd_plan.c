@@ -7,6 +7,8 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_plan.h"
+#include "kvr.h"
 #include "res_plan.h"
 #include "sim_err.h"
 #include "sim_units.h"
@@ -14,7 +16,8 @@
 static void cli__plan_help(FILE *out) {
   fputs("usage: migsim plan INVENTORY --topology FILE [--deadline 15min] [--downtime-limit 300ms]\n"
         "                   [--policy optimise] [--max-parallel 6] [--max-per-host 2]\n"
-        "                   [--timeout T] [--out DIR] [--quiet]\n\n"
+        "                   [--timeout T] [--out DIR] [--quiet]\n"
+        "                   [--real [--net-name NAME] [--accel A] [--qemu Q] [--verbose]]\n\n"
         "Plans the evacuation of the VMs of INVENTORY (CSV, one row per VM) over the hosts\n"
         "and links of the topology (INI): in what order and how many at once, each\n"
         "migration simulated page-exact with its own driver, concurrent ones sharing\n"
@@ -35,7 +38,18 @@ static void cli__plan_help(FILE *out) {
         "  --timeout T         a migration still going after T is not converged\n"
         "                      (default: the deadline, else 1h)\n"
         "  --out DIR           output folder (default out/plan)\n"
-        "  --quiet             no progress lines on stderr\n\n"
+        "  --quiet             no progress lines on stderr\n"
+        "  --real              then run the plan on real QEMU (root): every VM at its\n"
+        "                      simulated start, all over one veth link between network\n"
+        "                      namespaces shaped with tc to the path's speed; writes\n"
+        "                      DIR/real/vms.csv (same columns), comparison.md and\n"
+        "                      comparison.csv (total time, bytes, downtime, makespan:\n"
+        "                      simulated vs real, median and p90 errors). Every VM must\n"
+        "                      leave one host for one other; the simulation then models\n"
+        "                      the replay guest's whole memory; --timeout defaults to 120s\n"
+        "  --net-name NAME     namespace and interface prefix for --real (default migsim)\n"
+        "  --accel A, --qemu Q as for migsim replay (--real)\n"
+        "  --verbose           every ip/tc command and QEMU step on stderr (--real)\n\n"
         "Exit status: 0 when every VM completes within its limits and the deadline,\n"
         "1 when some do not (the report says which and what would fix each), 2 on bad input.\n\n"
         "example (the worked example of docs/planning.md: 40 VMs leave one host over\n"
@@ -77,12 +91,19 @@ int cli_cmd_plan(int argc, char **argv) {
                                        {"timeout", required_argument, 0, 'T'},
                                        {"out", required_argument, 0, 'o'},
                                        {"quiet", no_argument, 0, 'q'},
+                                       {"real", no_argument, 0, 'R'},
+                                       {"net-name", required_argument, 0, 'N'},
+                                       {"accel", required_argument, 0, 'A'},
+                                       {"qemu", required_argument, 0, 'Q'},
+                                       {"verbose", no_argument, 0, 'v'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   res_plan_opts o;
   res_plan_opts_defaults(&o);
   const char *topology = NULL, *out = "out/plan";
   cli__plan_progress progress = {0, "", {0, 0}};
+  cli_plan_real_opts real = {NULL, NULL, NULL, 0, 0};
+  int run_real = 0, timeout_given = 0;
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -93,9 +114,14 @@ int cli_cmd_plan(int argc, char **argv) {
     case 'p': cli_check(res_policy_parse(optarg, &o.policy), "plan: --policy"); break;
     case 'k': o.max_parallel = (uint32_t)cli_count("--max-parallel", optarg); break;
     case 'n': o.max_per_host = (uint32_t)cli_count("--max-per-host", optarg); break;
-    case 'T': o.timeout_ns = cli_duration("--timeout", optarg, SIM_NS_PER_S); break;
+    case 'T': o.timeout_ns = cli_duration("--timeout", optarg, SIM_NS_PER_S), timeout_given = 1; break;
     case 'o': out = optarg; break;
-    case 'q': progress.quiet = 1; break;
+    case 'q': progress.quiet = real.quiet = 1; break;
+    case 'R': run_real = 1; break;
+    case 'N': real.net_name = optarg; break;
+    case 'A': real.accel = optarg; break;
+    case 'Q': real.qemu = optarg; break;
+    case 'v': real.verbose = 1; break;
     case 'h': cli__plan_help(stdout); return CLI_EXIT_OK;
     default: cli_die("plan: see 'migsim plan --help'");
     }
@@ -105,6 +131,14 @@ int cli_cmd_plan(int argc, char **argv) {
   if (o.downtime_limit_ns < SIM_NS_PER_MS || o.downtime_limit_ns > 3600 * SIM_NS_PER_S)
     cli_die("plan: --downtime-limit: expected 1ms to 1h");
   if (o.max_parallel > 100000 || o.max_per_host > 100000) cli_die("plan: --max-parallel, --max-per-host: at most 100000");
+  if (run_real) {
+    /* Refused before anything is simulated. */
+    cli_check(kvr_net_check(), "plan --real");
+    /* The replay guest carries its workload up to the timeout. */
+    if (!timeout_given) o.timeout_ns = 120 * SIM_NS_PER_S;
+    if (o.timeout_ns > 600 * SIM_NS_PER_S) cli_die("plan --real: --timeout: at most 10min for a real run");
+    o.adjust = cli_plan_layout;
+  }
   o.progress = cli__plan_report;
   o.progress_ctx = &progress;
   res_plan *plan;
@@ -129,6 +163,7 @@ int cli_cmd_plan(int argc, char **argv) {
          s.completed, s.not_converged, s.over_downtime, s.late, s.fallbacks);
   printf("report: %s/report.md, %s/report.html\n", out, out);
   int bad = s.not_converged || s.over_downtime || s.late;
+  if (run_real) bad |= cli_plan_real(plan, out, &real) != CLI_EXIT_OK;
   res_plan_free(plan);
   return bad ? CLI_EXIT_CHECK : CLI_EXIT_OK;
 }

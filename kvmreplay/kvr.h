@@ -90,6 +90,17 @@ typedef struct {
                            (`-trace enable=P` each, e.g. "postcopy_*");
                            the events go to each QEMU's log in the run
                            directory (keep it with keep_dir); NULL = none */
+  const char *dest_netns; /* run the destination QEMU in this network
+                           namespace (/var/run/netns/NAME, e.g. a
+                           kvr_net's); NULL = the harness's own */
+  const char *dest_addr;  /* IPv4 address the destination listens on and
+                           the source connects to; NULL = 127.0.0.1 */
+  /* Optional: called once both guests are ready and the migration is
+   * configured, right before "go" and `migrate`; the migration starts when
+   * it returns 0 (kvr_fleet_run holds concurrent runs here to start them
+   * together or on a schedule). A negative code fails the run with it. */
+  int (*gate)(void *gate_ctx);
+  void *gate_ctx;
   FILE *log;            /* progress lines, or NULL */
   /* Called after every poll (tests use it to kill a QEMU mid-run). */
   void (*on_poll)(void *ctx, const kvr_progress *p);
@@ -110,6 +121,7 @@ typedef struct {
   char note[160];            /* a QEMU quirk corrected in the result, or "" */
   uint64_t polls;
   double max_poll_gap_ms;    /* longest interval between query-migrate answers */
+  uint64_t migrate_ns;       /* CLOCK_MONOTONIC when `migrate` was sent; 0 if never */
 } kvr_info;
 
 /* Fills defaults (all zero / NULL). */
@@ -152,5 +164,72 @@ int kvr_find_qemu(const char *name, char *buf, size_t len);
  * prefix its query-version must match ("10.0."), or NULL for a path or a
  * program name (no version promised). */
 const char *kvr_qemu_expected_version(const char *name);
+
+/* ------------------------------------------------------ shaped link */
+
+/* A real link for concurrent migrations: a network namespace for the
+ * destinations, joined to the harness's namespace by a veth pair whose
+ * harness end is shaped with tc (a token bucket, one FIFO) so that every
+ * migration stream crosses one link of a known rate (docs/planning.md,
+ * "Checked on a real network"). Root only; uses iproute2 (`ip`, `tc`). */
+typedef struct {
+  const char *name;    /* namespace NAME, interfaces NAME-s / NAME-d; at
+                          most 12 of a-z 0-9 '-'; NULL = "migsim" */
+  double rate;         /* migration payload bytes/s the link carries */
+  uint64_t latency_ns; /* one-way; 0 = none (needs the netem qdisc) */
+  FILE *log;           /* each ip/tc command, or NULL */
+} kvr_net_opts;
+
+typedef struct {
+  char netns[16];             /* for kvr_options.dest_netns */
+  char dev_src[16], dev_dst[16];
+  char src_addr[16], dst_addr[16]; /* dst_addr for kvr_options.dest_addr */
+  double rate;                /* payload bytes/s asked for */
+  double tc_rate;             /* bytes/s given to tc: rate plus the frame
+                                 headers of full 1500-byte frames */
+  uint64_t latency_ns;
+  FILE *log;
+} kvr_net;
+
+/* 0 when a shaped link can be made here: running as root with
+ * CAP_NET_ADMIN and CAP_SYS_ADMIN, `ip` and `tc` installed; else one line
+ * saying what is missing. */
+int kvr_net_check(void);
+
+/* Creates the link (removing first what an interrupted run left under the
+ * same name). 0, or a negative code with one line; on failure nothing is
+ * left behind. */
+int kvr_net_up(const kvr_net_opts *o, kvr_net *n);
+
+/* Removes the namespace and the veth pair; idempotent, never fails
+ * (what cannot be removed is logged). n may be NULL. */
+void kvr_net_down(const kvr_net *n);
+
+/* ------------------------------------------------- concurrent runs */
+
+typedef struct {
+  const mdl_scenario *s;
+  uint64_t start_ns;   /* migrate this long after the common start */
+} kvr_fleet_job;
+
+typedef struct {
+  int rc;              /* kvr_run's return code */
+  mdl_result r;        /* as kvr_run fills it (free with mdl_result_free) */
+  kvr_info info;
+  double start_s;      /* `migrate` sent, since the common start; -1 never */
+  double end_s;        /* start_s + QEMU's total time; -1 never */
+} kvr_fleet_outcome;
+
+/* Runs the n jobs at once, one thread (and QEMU pair) each, with options
+ * o (shared: QEMU, accelerator, dest_netns/dest_addr, ...; o->gate is
+ * replaced). Every guest boots first; once all are ready (or failed
+ * before), the common start is taken and each migration starts at its
+ * start_ns from it. out[0..n) is filled. Returns 0 when every run was
+ * attempted (each outcome's r.status says how it went), SIM_EINTERRUPTED
+ * after SIGINT/SIGTERM/SIGHUP, or the first run's error that stopped a
+ * run from starting (QEMU missing, ...). *makespan_s, if given: the last
+ * end_s. All QEMUs are gone when it returns. */
+int kvr_fleet_run(const kvr_fleet_job *jobs, size_t n, const kvr_options *o, kvr_fleet_outcome *out,
+                  double *makespan_s);
 
 #endif

@@ -8,6 +8,8 @@
  * kvr_integrity.c page-by-page comparison of both guests' trace region
  * kvr_qemu.c     which QEMU binary (short names such as 10.0) and its -L dirs
  * kvr_dirtyrate.c QEMU's calc-dirty-rate run on the source guest
+ * kvr_net.c      the shaped veth link between namespaces (ip, tc)
+ * kvr_fleet.c    concurrent runs started together or on a schedule
  * kvr_run.c      the orchestration behind kvr_run()
  *
  * Every fallible function returns 0 or a negative SIM_E* code with a
@@ -38,6 +40,9 @@ uint64_t kvr__now_ns(void);
  * signal guard. SIM_ECHILD with the exec error when the program cannot
  * start. */
 int kvr__spawn(char *const argv[], const char *log_path, int nice, pid_t *pid);
+/* The same, the child moved into network namespace `netns`
+ * (/var/run/netns/NAME, setns before exec) unless netns is NULL. */
+int kvr__spawn_in(char *const argv[], const char *log_path, int nice, const char *netns, pid_t *pid);
 
 /* Non-blocking: 1 and the wait status in *status when the child has
  * exited (it is then reaped and unregistered), 0 while it runs. */

@@ -12,6 +12,7 @@
  * async-signal-safe. */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,6 +39,8 @@ uint64_t kvr__now_ns(void) {
 static volatile sig_atomic_t kvr_groups[KVR_MAX_GROUPS];
 static volatile sig_atomic_t kvr_signal_seen;
 static int kvr_guard_depth;
+/* Concurrent runs (kvr_fleet_run) install and restore from several threads. */
+static pthread_mutex_t kvr_guard_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sigaction kvr_old_int, kvr_old_term, kvr_old_hup, kvr_old_pipe;
 
 static void kvr_guard_handler(int sig) {
@@ -65,7 +68,11 @@ static void kvr_group_remove(pid_t pid) {
 }
 
 void kvr__guard_install(void) {
-  if (kvr_guard_depth++ > 0) return;
+  pthread_mutex_lock(&kvr_guard_lock);
+  if (kvr_guard_depth++ > 0) {
+    pthread_mutex_unlock(&kvr_guard_lock);
+    return;
+  }
   kvr_signal_seen = 0;
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -77,29 +84,42 @@ void kvr__guard_install(void) {
   sigaction(SIGHUP, &sa, &kvr_old_hup);
   sa.sa_handler = SIG_IGN;
   sigaction(SIGPIPE, &sa, &kvr_old_pipe);
+  pthread_mutex_unlock(&kvr_guard_lock);
 }
 
 void kvr__guard_restore(void) {
-  if (kvr_guard_depth == 0 || --kvr_guard_depth > 0) return;
-  sigaction(SIGINT, &kvr_old_int, NULL);
-  sigaction(SIGTERM, &kvr_old_term, NULL);
-  sigaction(SIGHUP, &kvr_old_hup, NULL);
-  sigaction(SIGPIPE, &kvr_old_pipe, NULL);
+  pthread_mutex_lock(&kvr_guard_lock);
+  if (kvr_guard_depth > 0 && --kvr_guard_depth == 0) {
+    sigaction(SIGINT, &kvr_old_int, NULL);
+    sigaction(SIGTERM, &kvr_old_term, NULL);
+    sigaction(SIGHUP, &kvr_old_hup, NULL);
+    sigaction(SIGPIPE, &kvr_old_pipe, NULL);
+  }
+  pthread_mutex_unlock(&kvr_guard_lock);
 }
 
 int kvr__guard_signal(void) { return (int)kvr_signal_seen; }
 
 /* ------------------------------------------------------------ spawn */
 
-static int kvr_spawn_here(char *const argv[], const char *log_path, int nice, pid_t *pid) {
+static int kvr_spawn_here(char *const argv[], const char *log_path, int nice, const char *netns, pid_t *pid) {
   int rc = 0;
+  int nsfd = -1;
+  *pid = -1;
+  if (netns) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "/var/run/netns/%s", netns);
+    if ((nsfd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+      return sim_errorf(SIM_ENOTFOUND, "network namespace '%s' (%s): %s", netns, path, strerror(errno));
+  }
   int slot = kvr_group_reserve();
-  if (slot < 0)
+  if (slot < 0) {
+    if (nsfd >= 0) close(nsfd);
     return sim_errorf(SIM_ECHILD, "cannot start %s: %d QEMU process groups are running already", argv[0],
                       KVR_MAX_GROUPS);
+  }
   int errpipe[2] = {-1, -1};
   int logfd = -1, nullfd = -1;
-  *pid = -1;
 
   if (pipe2(errpipe, O_CLOEXEC) != 0) {
     rc = sim_errorf(SIM_EIO, "pipe: %s", strerror(errno));
@@ -138,6 +158,12 @@ static int kvr_spawn_here(char *const argv[], const char *log_path, int nice, pi
       (void)w;
       _exit(127);
     }
+    if (nsfd >= 0 && setns(nsfd, CLONE_NEWNET) != 0) {
+      int e = errno;
+      ssize_t w = write(errpipe[1], &e, sizeof e);
+      (void)w;
+      _exit(127);
+    }
     dup2(nullfd, STDIN_FILENO);
     dup2(logfd, STDOUT_FILENO);
     dup2(logfd, STDERR_FILENO);
@@ -169,7 +195,10 @@ static int kvr_spawn_here(char *const argv[], const char *log_path, int nice, pi
     int status;
     waitpid(child, &status, 0);
     kvr_group_remove(child);
-    if (nice != 0)
+    if (nsfd >= 0)
+      rc = sim_errorf(SIM_ECHILD, "cannot run %s in network namespace %s: %s", argv[0], netns,
+                      strerror(exec_errno));
+    else if (nice != 0)
       rc = sim_errorf(SIM_ECHILD, "cannot run %s with nice %+d: %s", argv[0], nice, strerror(exec_errno));
     else
       rc = sim_errorf(SIM_ECHILD, "cannot run %s: %s", argv[0], strerror(exec_errno));
@@ -181,6 +210,7 @@ out:
   if (errpipe[1] >= 0) close(errpipe[1]);
   if (logfd >= 0) close(logfd);
   if (nullfd >= 0) close(nullfd);
+  if (nsfd >= 0) close(nsfd);
   return rc;
 }
 
@@ -190,6 +220,7 @@ typedef struct {
   char *const *argv;
   const char *log_path;
   int nice;
+  const char *netns;
   pid_t pid;
   int rc, pending, done;
   char msg[512];
@@ -209,7 +240,7 @@ static void *kvr_spawner_main(void *arg) {
     kvr_spawn_req *r = kvr_spawn_current;
     r->pending = 0;
     pthread_mutex_unlock(&kvr_spawn_lock);
-    r->rc = kvr_spawn_here(r->argv, r->log_path, r->nice, &r->pid);
+    r->rc = kvr_spawn_here(r->argv, r->log_path, r->nice, r->netns, &r->pid);
     if (r->rc) snprintf(r->msg, sizeof r->msg, "%s", sim_error_message());
     pthread_mutex_lock(&kvr_spawn_lock);
     r->done = 1;
@@ -233,9 +264,13 @@ static void kvr_spawner_start(void) {
 }
 
 int kvr__spawn(char *const argv[], const char *log_path, int nice, pid_t *pid) {
+  return kvr__spawn_in(argv, log_path, nice, NULL, pid);
+}
+
+int kvr__spawn_in(char *const argv[], const char *log_path, int nice, const char *netns, pid_t *pid) {
   pthread_once(&kvr_spawner_once, kvr_spawner_start);
-  if (!kvr_spawner_ok) return kvr_spawn_here(argv, log_path, nice, pid); /* defensive */
-  kvr_spawn_req r = {argv, log_path, nice, -1, 0, 1, 0, ""};
+  if (!kvr_spawner_ok) return kvr_spawn_here(argv, log_path, nice, netns, pid); /* defensive */
+  kvr_spawn_req r = {argv, log_path, nice, netns, -1, 0, 1, 0, ""};
   pthread_mutex_lock(&kvr_spawn_lock);
   while (kvr_spawn_current) pthread_cond_wait(&kvr_spawn_cond, &kvr_spawn_lock);
   kvr_spawn_current = &r;

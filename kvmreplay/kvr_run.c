@@ -20,6 +20,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -94,21 +95,43 @@ static const char *kvr_pick_accel(const char *want) {
 }
 
 /* A free TCP port on 127.0.0.1 (the kernel picks one; QEMU binds it a
- * moment later, and a clash is retried). */
+ * moment later, and a clash is retried). Concurrent runs (kvr_fleet_run)
+ * each close their probe socket before QEMU binds, so the kernel could
+ * hand two of them the same port; the last ports given out in this
+ * process are not given again. */
+static pthread_mutex_t kvr_port_lock = PTHREAD_MUTEX_INITIALIZER;
+static int kvr_ports_given[64];
+static unsigned kvr_ports_next;
+
+static int kvr_port_recent(int port) {
+  for (size_t i = 0; i < sizeof kvr_ports_given / sizeof kvr_ports_given[0]; i++)
+    if (kvr_ports_given[i] == port) return 1;
+  return 0;
+}
+
 static int kvr_free_port(int *port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return sim_errorf(SIM_EIO, "socket: %s", strerror(errno));
-  struct sockaddr_in sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t sl = sizeof sa;
   int rc = 0;
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || getsockname(fd, (struct sockaddr *)&sa, &sl) != 0)
-    rc = sim_errorf(SIM_EIO, "cannot find a free port on 127.0.0.1: %s", strerror(errno));
-  else
-    *port = ntohs(sa.sin_port);
-  close(fd);
+  pthread_mutex_lock(&kvr_port_lock);
+  for (int attempt = 0; attempt < 16; attempt++) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      rc = sim_errorf(SIM_EIO, "socket: %s", strerror(errno));
+      break;
+    }
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sa;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || getsockname(fd, (struct sockaddr *)&sa, &sl) != 0)
+      rc = sim_errorf(SIM_EIO, "cannot find a free port on 127.0.0.1: %s", strerror(errno));
+    else
+      *port = ntohs(sa.sin_port);
+    close(fd);
+    if (rc || !kvr_port_recent(*port)) break;
+  }
+  if (!rc) kvr_ports_given[kvr_ports_next++ % 64] = *port;
+  pthread_mutex_unlock(&kvr_port_lock);
   return rc;
 }
 
@@ -333,7 +356,7 @@ static int kvr_spawn_vm(kvr_ctx *c, kvr_vm *vm, int incoming) {
   }
   A(NULL);
 #undef A
-  int rc = kvr__spawn(argv, log, c->o->nice, &vm->pid);
+  int rc = kvr__spawn_in(argv, log, c->o->nice, incoming ? c->o->dest_netns : NULL, &vm->pid);
   if (rc) return rc;
   kvr_logf(c, "%s QEMU pid %d", vm->name, (int)vm->pid);
 
@@ -569,7 +592,7 @@ static int kvr_configure(kvr_ctx *c) {
   if (rc) return rc;
   /* The destination listens once its capabilities are set. */
   char uri[64];
-  snprintf(uri, sizeof uri, "tcp:127.0.0.1:%d", c->port);
+  snprintf(uri, sizeof uri, "tcp:%s:%d", c->o->dest_addr ? c->o->dest_addr : "127.0.0.1", c->port);
   json_t *in = json_pack("{s:s}", "uri", uri);
   if (!in) return sim_errorf(SIM_ENOMEM, "out of memory");
   rc = kvr__qmp_exec(c->dst.qmp, "migrate-incoming", in, KVR_QMP_TIMEOUT_NS, NULL);
@@ -1236,13 +1259,18 @@ static void kvr_migrate(kvr_ctx *c) {
     return;
   }
 
+  if (c->o->gate && (rc = c->o->gate(c->o->gate_ctx))) {
+    kvr_fail_rc(c, rc, "waiting to start");
+    return;
+  }
   /* Trace time 0 is the moment migration starts. */
   char uri[64];
-  snprintf(uri, sizeof uri, "tcp:127.0.0.1:%d", c->port);
+  snprintf(uri, sizeof uri, "tcp:%s:%d", c->o->dest_addr ? c->o->dest_addr : "127.0.0.1", c->port);
   json_t *args = json_pack("{s:s}", "uri", uri);
   if (!args) rc = sim_errorf(SIM_ENOMEM, "out of memory");
   if (!rc && (rc = kvr__console_send(c->src.con, KVR_GO_BYTE)) == 0) {
     c->t0 = kvr__now_ns();
+    if (c->info) c->info->migrate_ns = c->t0;
     rc = kvr__qmp_exec(c->src.qmp, "migrate", args, KVR_QMP_TIMEOUT_NS, NULL);
   }
   json_decref(args);

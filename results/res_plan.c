@@ -836,7 +836,7 @@ static int res__prepare(void *ctx, size_t job, mdl_scenario *s, const mdl_profil
   s->timeout_ns = P->o.timeout_ns;
   s->seed = 1 + job;
   *profile = &P->profiles[v->profile];
-  return 0;
+  return P->o.adjust ? P->o.adjust(P->o.adjust_ctx, s) : 0;
 }
 
 static void res__finished(void *ctx, size_t job, uint64_t start_ns, const mdl_result *r) {
@@ -1099,11 +1099,44 @@ int res_plan_vm(const res_plan *P, size_t i, res_plan_vm_outcome *out) {
   out->start_s = v->start_s;
   out->end_s = v->end_s;
   out->downtime_ms = v->downtime_ms;
+  out->transferred_bytes = v->transferred;
   out->status = v->status;
   out->algo = v->algo_used;
   out->fallback = v->fallback;
   out->late = v->deadline_ns && v->end_s * 1e9 > (double)v->deadline_ns;
   out->over_downtime = v->downtime_ms >= 0 && v->downtime_ms * 1e6 > (double)v->downtime_ns;
+  return 0;
+}
+
+int res_plan_vm_scenario(const res_plan *P, size_t i, mdl_scenario *s) {
+  if (i >= P->nvms) return SIM_ERANGE;
+  mdl_scenario_defaults(s);
+  const mdl_profile *profile;
+  res_plan copy = *P;
+  copy.o.adjust = NULL;
+  return res__prepare(&copy, i, s, &profile);
+}
+
+int res_plan_one_link(const res_plan *P, double *rate, uint64_t *latency_ns) {
+  *rate = 0;
+  *latency_ns = 0;
+  if (!P->nvms) return sim_errorf(SIM_EINVAL, "no VMs");
+  const res__vm *a = &P->vms[0];
+  for (size_t i = 1; i < P->nvms; i++) {
+    const res__vm *v = &P->vms[i];
+    if (v->src != a->src || v->dst != a->dst)
+      return sim_errorf(SIM_EUNSUPPORTED,
+                        "%s goes %s -> %s, %s goes %s -> %s: a real run reproduces one shaped link, so every "
+                        "VM must leave one host for one other",
+                        a->name, P->hosts[a->src].name, P->hosts[a->dst].name, v->name, P->hosts[v->src].name,
+                        P->hosts[v->dst].name);
+  }
+  const mdl_fleet_job *j = &P->jobs[0];
+  double r = INFINITY;
+  for (uint32_t k = 0; k < j->nlinks; k++)
+    if (P->cap[j->links[k]] > 0 && P->cap[j->links[k]] < r) r = P->cap[j->links[k]];
+  *rate = r;
+  *latency_ns = P->latency_ns + P->hosts[a->src].latency_ns + P->hosts[a->dst].latency_ns;
   return 0;
 }
 

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mdl_scenario.h"
+
 typedef enum {
   RES_POLICY_SERIAL,
   RES_POLICY_PARALLEL,
@@ -35,6 +37,12 @@ typedef struct {
   res_policy policy;
   uint32_t max_parallel;      /* parallel limits (0 = none); Watcher: 6 */
   uint32_t max_per_host;      /* Watcher: 2 */
+  /* Optional: called on every VM's scenario, after the plan filled it and
+   * before it is simulated (migsim plan --real gives the simulator the
+   * replay guest's whole memory this way: kvr_sim_layout). 0, or a
+   * negative code that stops the run. */
+  int (*adjust)(void *ctx, mdl_scenario *s);
+  void *adjust_ctx;
   /* Optional progress: stage text, done, total. */
   void (*progress)(void *ctx, const char *stage, uint64_t done, uint64_t total);
   void *progress_ctx;
@@ -77,10 +85,53 @@ typedef struct {
   const char *name;
   uint32_t src_host, dst_host;
   double start_s, end_s, downtime_ms;
+  uint64_t transferred_bytes;
   int status, algo, fallback, late, over_downtime;
 } res_plan_vm_outcome;
 size_t res_plan_vm_count(const res_plan *p);
 int res_plan_vm(const res_plan *p, size_t i, res_plan_vm_outcome *out);
+
+/* VM i's scenario as the plan migrates it (algorithm after fallbacks,
+ * rate limit, downtime limit, timeout, latency), before opts.adjust: what a
+ * real run of the plan runs. 0, or SIM_ERANGE. */
+int res_plan_vm_scenario(const res_plan *p, size_t i, mdl_scenario *s);
+
+/* The one link a real run of the plan can reproduce: every VM must take
+ * the same path (one source host, one destination host). *rate: the
+ * path's slowest link (bytes/s); *latency_ns: its latency. 0, or
+ * SIM_EUNSUPPORTED with one line naming the first VM on another path. */
+int res_plan_one_link(const res_plan *p, double *rate, uint64_t *latency_ns);
+
+/* ------------------------------------------------ real versus plan */
+
+/* One VM of the plan as it ran on real QEMU (kvr_fleet_run). */
+typedef struct {
+  double start_s, end_s;  /* since the common start; -1 when it never started */
+  double downtime_ms;     /* -1 when it did not complete */
+  uint64_t transferred_bytes;
+  int status;             /* mdl_status */
+  char integrity[64];     /* "ok", "N differing pages", "" */
+  char failure[256];      /* why it failed, or "" */
+} res_plan_real_vm;
+
+/* Errors of the plan against the real run: absolute errors of the plan
+ * relative to the real value, over the VMs that completed on both sides. */
+typedef struct {
+  size_t compared;                     /* VMs completed both ways */
+  double total_median_pct, total_p90_pct;
+  double bytes_median_pct, bytes_p90_pct;
+  double downtime_median_ms, downtime_p90_ms; /* absolute, ms */
+  double makespan_sim_s, makespan_real_s, makespan_pct;
+} res_plan_real_summary;
+
+/* Writes into dir (created): vms.csv (the real runs in the plan's
+ * schema: start, end, total time, downtime, status, verdict; fix empty),
+ * comparison.csv (per VM: simulated, real and error of total time, bytes
+ * and downtime, then a makespan row) and comparison.md (the same as a
+ * table, with medians and 90th percentiles). real[0..vm count). Fills *sum
+ * when not NULL. 0 or a negative code. */
+int res_plan_write_real(const res_plan *p, const res_plan_real_vm *real, double real_makespan_s, const char *dir,
+                        res_plan_real_summary *sum);
 
 void res_plan_free(res_plan *p);
 

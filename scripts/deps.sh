@@ -46,6 +46,7 @@ packages=(
   libjansson-dev                                   # QMP
   gcc-multilib qemu-system-x86                     # kvmreplay guest and QEMU 7.2
   procps                                           # pgrep/ps for the replay tests
+  iproute2                                         # ip, tc: plan --real's shaped link (test_plan_real)
   libxml2-utils                                    # xmllint: regress junit.xml against its schema
   openmpi-bin libopenmpi-dev                       # optional MPI sweep (mpirun -n N migsim sweep; 10 MB download, 46 MB)
 )

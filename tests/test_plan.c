@@ -1,7 +1,10 @@
 /* test_plan: capacity planning inputs and schedules. Bad inventory and
  * topology lines are refused with FILE:LINE and the column; parallel
  * keeps its limits; the optimiser's plan is never worse than serial's;
- * the command writes its report and exits 2 on bad input. */
+ * the command writes its report and exits 2 on bad input; a plan's real
+ * counterpart (res_plan_one_link, res_plan_vm_scenario,
+ * res_plan_write_real) gets the shared link, the scenarios and the error
+ * statistics right. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,9 +18,12 @@
 
 #include "test_util.h"
 
+#include "mdl_algo.h"
 #include "mdl_scenario.h"
+#include "mdl_sim.h"
 #include "res_plan.h"
 #include "sim_err.h"
+#include "sim_units.h"
 
 static const char *topology_text = "latency = 50us\n"
                                    "[host a]\nnic = 1Gbit/s\n"
@@ -231,6 +237,108 @@ static void test_command(void **state) {
   assert_int_equal(st, 0);
 }
 
+/* What plan --real takes from a plan, and the comparison it writes, with
+ * real outcomes made up so that every error is known. */
+static void test_real_comparison(void **state) {
+  (void)state;
+  write_file(path_of("topo.ini"), "latency = 50us\nuplink = 80Mbit/s\n"
+                                  "[host s]\nnic = 100Mbit/s\nlatency = 10us\n[host d]\nnic = 1Gbit/s\n"
+                                  "[host d2]\nnic = 1Gbit/s\ntarget = no\n");
+  write_file(path_of("fleet.csv"), "name,host,dest,memory,dirty_rate,wss,nonzero,algo\n"
+                                   "v1,s,d,32MiB,1MiB/s,4MiB,50%,precopy\n"
+                                   "v2,s,d,48MiB,1MiB/s,4MiB,50%,postcopy\n"
+                                   "v3,s,d,32MiB,2MiB/s,4MiB,80%,precopy\n");
+  res_plan_opts o;
+  res_plan_opts_defaults(&o);
+  o.policy = RES_POLICY_PARALLEL;
+  o.max_parallel = o.max_per_host = 0;
+  o.timeout_ns = 60 * SIM_NS_PER_S;
+  res_plan *p;
+  if (res_plan_load(path_of("fleet.csv"), path_of("topo.ini"), &o, &p)) fail_msg("load: %s", sim_error_message());
+  assert_int_equal(res_plan_run(p), 0);
+  double rate;
+  uint64_t latency;
+  assert_int_equal(res_plan_one_link(p, &rate, &latency), 0);
+  assert_true(fabs(rate - 10e6) < 1e-6); /* the uplink, not the 100 Mbit/s NIC */
+  assert_int_equal(latency, 60 * SIM_NS_PER_US);
+  mdl_scenario sc;
+  assert_int_equal(res_plan_vm_scenario(p, 1, &sc), 0);
+  assert_string_equal(sc.name, "v2");
+  assert_int_equal(sc.algo, MDL_ALGO_POSTCOPY);
+  assert_true(fabs(sc.max_bandwidth - 12.5e6) < 1e-6); /* its path's speed: the slower NIC */
+  assert_int_equal(sc.timeout_ns, 60 * SIM_NS_PER_S);
+  assert_int_equal(res_plan_vm_scenario(p, 3, &sc), SIM_ERANGE);
+
+  /* Real totals the plan over-predicts by 5, 10 and 20 % of the real one;
+   * downtimes 10, 30, 50 ms off; the real makespan twice the plan's. */
+  static const double over[3] = {0.05, 0.10, 0.20}, dt[3] = {10, -30, 50};
+  res_plan_real_vm real[3];
+  memset(real, 0, sizeof real);
+  for (size_t i = 0; i < 3; i++) {
+    res_plan_vm_outcome v;
+    assert_int_equal(res_plan_vm(p, i, &v), 0);
+    assert_int_equal(v.status, MDL_STATUS_COMPLETED);
+    assert_true(v.transferred_bytes > 16u << 20);
+    real[i].start_s = v.start_s;
+    real[i].end_s = v.start_s + (v.end_s - v.start_s) / (1 + over[i]);
+    real[i].downtime_ms = v.downtime_ms + dt[i];
+    real[i].transferred_bytes = v.transferred_bytes;
+    real[i].status = MDL_STATUS_COMPLETED;
+    snprintf(real[i].integrity, sizeof real[i].integrity, "ok");
+  }
+  res_plan_summary ps;
+  res_plan_summarise(p, &ps);
+  char dir[600];
+  snprintf(dir, sizeof dir, "%s/plan-real", tmpdir);
+  res_plan_real_summary s;
+  assert_int_equal(res_plan_write_real(p, real, 2 * ps.makespan_s, dir, &s), 0);
+  assert_int_equal(s.compared, 3);
+  assert_true(fabs(s.total_median_pct - 10) < 1e-6);
+  assert_true(fabs(s.total_p90_pct - 18) < 1e-6); /* 10 + 0.8 x (20 - 10) */
+  assert_true(fabs(s.bytes_median_pct) < 1e-9);
+  assert_true(fabs(s.downtime_median_ms - 30) < 1e-6);
+  assert_true(fabs(s.downtime_p90_ms - 46) < 1e-6);
+  assert_true(fabs(s.makespan_pct - 50) < 1e-6);
+  char f[700];
+  snprintf(f, sizeof f, "%s/vms.csv", dir);
+  char *text = slurp(f);
+  assert_non_null(text);
+  assert_non_null(strstr(text, "name,host,dest,memory_bytes,algo,fallback,start_s,end_s,total_s,downtime_ms,status,verdict,fix\n"
+                               "v1,s,d,"));
+  free(text);
+  snprintf(f, sizeof f, "%s/comparison.csv", dir);
+  assert_non_null(text = slurp(f));
+  assert_non_null(strstr(text, "\nv3,precopy,completed,completed,"));
+  assert_non_null(strstr(text, "\nmakespan,"));
+  free(text);
+  snprintf(f, sizeof f, "%s/comparison.md", dir);
+  assert_non_null(text = slurp(f));
+  assert_non_null(strstr(text, "| total time (relative to real) | 10.0 % | 18.0 % |"));
+  free(text);
+  /* A failed real run is not compared, and says why. */
+  real[2].status = MDL_STATUS_FAILED;
+  snprintf(real[2].failure, sizeof real[2].failure, "destination QEMU died");
+  assert_int_equal(res_plan_write_real(p, real, 2 * ps.makespan_s, dir, &s), 0);
+  assert_int_equal(s.compared, 2);
+  assert_true(fabs(s.total_median_pct - 7.5) < 1e-6);
+  snprintf(f, sizeof f, "%s/comparison.csv", dir);
+  assert_non_null(text = slurp(f));
+  char *v3 = strstr(text, "\nv3,precopy,completed,failed,");
+  assert_non_null(v3);
+  assert_non_null(strstr(v3, ",,destination QEMU died\n")); /* no downtime error, the reason */
+  assert_null(strstr(v3, "nan"));
+  free(text);
+  res_plan_free(p);
+
+  /* Two destinations are two links: no one shaped link reproduces them. */
+  write_file(path_of("topo.ini"), "[host s]\nnic = 1Gbit/s\n[host d]\nnic = 1Gbit/s\n[host d2]\nnic = 1Gbit/s\n");
+  write_file(path_of("fleet.csv"), "name,host,dest,memory,dirty_rate\nv1,s,d,32MiB,1MiB/s\nv2,s,d2,32MiB,1MiB/s\n");
+  if (res_plan_load(path_of("fleet.csv"), path_of("topo.ini"), &o, &p)) fail_msg("load: %s", sim_error_message());
+  assert_int_equal(res_plan_one_link(p, &rate, &latency), SIM_EUNSUPPORTED);
+  assert_non_null(strstr(sim_error_message(), "v2 goes s -> d2"));
+  res_plan_free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_rows),
@@ -238,6 +346,7 @@ int main(void) {
       cmocka_unit_test(test_parallel_limits),
       cmocka_unit_test(test_optimise_uses_disjoint_paths),
       cmocka_unit_test(test_command),
+      cmocka_unit_test(test_real_comparison),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
