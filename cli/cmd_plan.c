@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "cli_plan.h"
+#include "cmd_plan_whatif.h"
 #include "kvr.h"
 #include "res_plan.h"
 #include "sim_err.h"
@@ -49,7 +50,13 @@ static void cli__plan_help(FILE *out) {
         "                      the replay guest's whole memory; --timeout defaults to 120s\n"
         "  --net-name NAME     namespace and interface prefix for --real (default migsim)\n"
         "  --accel A, --qemu Q as for migsim replay (--real)\n"
-        "  --verbose           every ip/tc command and QEMU step on stderr (--real)\n\n"
+        "  --verbose           every ip/tc command and QEMU step on stderr (--real)\n"
+        "  --what-if KEY=V,... plan once per value instead (repeatable: the grid of all\n"
+        "                      combinations, the last key varying fastest); KEY is\n"
+        "                      policy, max-parallel, max-per-host, nic (every host's\n"
+        "                      NIC), downtime-limit or deadline; writes DIR/what-if.csv\n"
+        "                      and what-if.md (makespan, verdict counts per plan); exit 0\n"
+        "                      when at least one plan meets every limit\n\n"
         "Exit status: 0 when every VM completes within its limits and the deadline,\n"
         "1 when some do not (the report says which and what would fix each), 2 on bad input.\n\n"
         "example (the worked example of docs/planning.md: 40 VMs leave one host over\n"
@@ -96,6 +103,7 @@ int cli_cmd_plan(int argc, char **argv) {
                                        {"accel", required_argument, 0, 'A'},
                                        {"qemu", required_argument, 0, 'Q'},
                                        {"verbose", no_argument, 0, 'v'},
+                                       {"what-if", required_argument, 0, 'W'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   res_plan_opts o;
@@ -104,6 +112,7 @@ int cli_cmd_plan(int argc, char **argv) {
   cli__plan_progress progress = {0, "", {0, 0}};
   cli_plan_real_opts real = {NULL, NULL, NULL, 0, 0};
   int run_real = 0, timeout_given = 0;
+  cli_whatif *whatif = NULL;
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -122,6 +131,10 @@ int cli_cmd_plan(int argc, char **argv) {
     case 'A': real.accel = optarg; break;
     case 'Q': real.qemu = optarg; break;
     case 'v': real.verbose = 1; break;
+    case 'W':
+      if (!whatif) whatif = cli_whatif_new();
+      cli_whatif_add(whatif, optarg, &o);
+      break;
     case 'h': cli__plan_help(stdout); return CLI_EXIT_OK;
     default: cli_die("plan: see 'migsim plan --help'");
     }
@@ -138,6 +151,12 @@ int cli_cmd_plan(int argc, char **argv) {
     if (!timeout_given) o.timeout_ns = 120 * SIM_NS_PER_S;
     if (o.timeout_ns > 600 * SIM_NS_PER_S) cli_die("plan --real: --timeout: at most 10min for a real run");
     o.adjust = cli_plan_layout;
+  }
+  if (whatif) {
+    if (run_real) cli_die("plan: --what-if and --real: one at a time");
+    int wrc = cli_whatif_run(whatif, argv[optind], topology, &o, out, progress.quiet);
+    cli_whatif_free(whatif);
+    return wrc;
   }
   o.progress = cli__plan_report;
   o.progress_ctx = &progress;

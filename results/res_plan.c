@@ -1053,6 +1053,8 @@ int res_plan_load(const char *inventory, const char *topology, const res_plan_op
   P->topology = strdup(topology);
   int rc = P->inventory && P->topology ? 0 : sim_errorf(SIM_ENOMEM, "out of memory");
   if (!rc) rc = res__load_topology(P, topology);
+  if (!rc && o->nic_bytes_per_s > 0)
+    for (size_t h = 0; h < P->nhosts; h++) P->hosts[h].nic = o->nic_bytes_per_s;
   if (!rc) {
     res__inv I = {P, {0}, 0, 0};
     rc = res_csv_each_line(inventory, res__row, &I);

@@ -37,6 +37,7 @@ typedef struct {
   res_policy policy;
   uint32_t max_parallel;      /* parallel limits (0 = none); Watcher: 6 */
   uint32_t max_per_host;      /* Watcher: 2 */
+  double nic_bytes_per_s;     /* what-if: every host's NIC at this speed (0: the topology's) */
   /* Optional: called on every VM's scenario, after the plan filled it and
    * before it is simulated (migsim plan --real gives the simulator the
    * replay guest's whole memory this way: kvr_sim_layout). 0, or a

@@ -237,6 +237,45 @@ static void test_command(void **state) {
   assert_int_equal(st, 0);
 }
 
+/* --what-if: one plan per point of the grid, the last key fastest; a
+ * faster NIC shortens the makespan of the same serial plan; bad keys and
+ * values are refused before anything runs. */
+static void test_what_if(void **state) {
+  (void)state;
+  write_fleet(3);
+  char err[4096], out[600], f[700];
+  snprintf(out, sizeof out, "%s/what-if", tmpdir);
+  int st = migsim(err, sizeof err,
+                  "plan %s --topology %s --out %s --quiet --what-if nic=1Gbit/s,4Gbit/s --what-if policy=serial,parallel",
+                  path_of("fleet.csv"), path_of("topo.ini"), out);
+  if (st != 0 && st != 1) fail_msg("exit %d: %s", st, err);
+  snprintf(f, sizeof f, "%s/what-if.csv", out);
+  char *csv = slurp(f);
+  assert_non_null(csv);
+  assert_non_null(strstr(csv, "nic,policy,makespan_s,deadline_met,completed,"));
+  const char *rows[4] = {strstr(csv, "\n1Gbit/s,serial,"), strstr(csv, "\n1Gbit/s,parallel,"),
+                         strstr(csv, "\n4Gbit/s,serial,"), strstr(csv, "\n4Gbit/s,parallel,")};
+  for (int i = 0; i < 4; i++) assert_non_null(rows[i]);
+  assert_true(rows[0] < rows[1] && rows[1] < rows[2] && rows[2] < rows[3]);
+  double slow = strtod(rows[0] + strlen("\n1Gbit/s,serial,"), NULL);
+  double fast = strtod(rows[2] + strlen("\n4Gbit/s,serial,"), NULL);
+  if (!(fast < 0.6 * slow)) fail_msg("serial makespan %.1f s at 4 Gbit/s vs %.1f s at 1 Gbit/s", fast, slow);
+  free(csv);
+  snprintf(f, sizeof f, "%s/what-if.md", out);
+  char *md = slurp(f);
+  assert_non_null(md);
+  assert_non_null(strstr(md, "| 4Gbit/s | parallel |"));
+  free(md);
+  st = migsim(err, sizeof err, "plan %s --topology %s --out %s --what-if speed=1", path_of("fleet.csv"),
+              path_of("topo.ini"), out);
+  assert_int_equal(st, 2);
+  assert_non_null(strstr(err, "policy, max-parallel"));
+  st = migsim(err, sizeof err, "plan %s --topology %s --out %s --what-if policy=serial,fastest", path_of("fleet.csv"),
+              path_of("topo.ini"), out);
+  assert_int_equal(st, 2);
+  assert_non_null(strstr(err, "fastest"));
+}
+
 /* What plan --real takes from a plan, and the comparison it writes, with
  * real outcomes made up so that every error is known. */
 static void test_real_comparison(void **state) {
@@ -346,6 +385,7 @@ int main(void) {
       cmocka_unit_test(test_parallel_limits),
       cmocka_unit_test(test_optimise_uses_disjoint_paths),
       cmocka_unit_test(test_command),
+      cmocka_unit_test(test_what_if),
       cmocka_unit_test(test_real_comparison),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
