@@ -50,7 +50,7 @@ static void cli__run_help(void) {
          "                         the columns of summary.csv, null for an empty cell\n"
          "  --bandwidth RATE       linked: sets max-bandwidth, postcopy-bandwidth and link\n"
          "                         to RATE; any of the three given too wins for its part\n"
-         "                         (a flag only: a scenario file gives the three keys)\n"
+         "                         (also a key of scenario files: bandwidth = 1Gbit/s)\n"
          "  --quiet                no table on stdout, no progress on stderr\n"
          "  --ranges               print every parameter's and profile key's valid range\n"
          "                         (Markdown) and exit\n"

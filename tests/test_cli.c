@@ -525,6 +525,66 @@ static void test_sweep_scenario_file(void **state) {
   assert_string_equal(cell, "16777216");
 }
 
+/* `bandwidth` as a key of scenario files: the three parts of each section,
+ * a part the section sets itself winning whatever the order, a section's
+ * bandwidth over [defaults]; flags over the file (--link only the link,
+ * --bandwidth all three); a sweep over the file's scenarios. */
+static void test_bandwidth_scenario_file(void **state) {
+  (void)state;
+  char err[2048], path[600], csv[600], cell[64];
+  snprintf(path, sizeof path, "%s/bw.ini", tmpdir);
+  write_file(path, "[defaults]\nworkload = idle\nmemory = 32MiB\nbandwidth = 1Gbit/s\n\n"
+                   "[plain]\ndowntime-limit = 300ms\n\n"
+                   "[link-first]\nlink = 10Gbit/s\nbandwidth = 256Mbit/s\n\n"
+                   "[own]\nbandwidth = 512Mbit/s\npostcopy-bandwidth = 8MiB/s\n");
+  assert_int_equal(migsim(err, sizeof err, "run --scenario %s --quiet --out %s/bwf", path, tmpdir), 0);
+  snprintf(csv, sizeof csv, "%s/bwf/summary.csv", tmpdir);
+  static const char *const cols[] = {"max_bandwidth", "postcopy_bandwidth", "link_bandwidth"};
+  static const char *const want[3][3] = {{"125000000", "125000000", "125000000"},
+                                         {"32000000", "32000000", "1250000000"},
+                                         {"64000000", "8388608", "64000000"}};
+  for (int row = 0; row < 3; row++)
+    for (int c = 0; c < 3; c++) {
+      csv_cell(csv, row + 1, cols[c], cell, sizeof cell);
+      assert_string_equal(cell, want[row][c]);
+    }
+  /* --link beats the file's link only. */
+  assert_int_equal(migsim(err, sizeof err, "run --scenario %s --link 2Gbit/s --quiet --out %s/bwl", path, tmpdir), 0);
+  snprintf(csv, sizeof csv, "%s/bwl/summary.csv", tmpdir);
+  csv_cell(csv, 2, "link_bandwidth", cell, sizeof cell);
+  assert_string_equal(cell, "250000000");
+  csv_cell(csv, 2, "max_bandwidth", cell, sizeof cell);
+  assert_string_equal(cell, "32000000");
+  /* --bandwidth beats all three, also a section's own link. */
+  assert_int_equal(migsim(err, sizeof err, "run --scenario %s --bandwidth 128MiB/s --quiet --out %s/bwb", path, tmpdir),
+                   0);
+  snprintf(csv, sizeof csv, "%s/bwb/summary.csv", tmpdir);
+  for (int row = 0; row < 3; row++)
+    for (int c = 0; c < 3; c++) {
+      csv_cell(csv, row + 1, cols[c], cell, sizeof cell);
+      assert_string_equal(cell, "134217728");
+    }
+  /* A sweep over the file's scenarios, bandwidth swept. */
+  assert_int_equal(migsim(err, sizeof err, "sweep --scenario %s --bandwidth 1Gbit/s,2Gbit/s --quiet --out %s/bws", path,
+                          tmpdir),
+                   0);
+  snprintf(csv, sizeof csv, "%s/bws/summary.csv", tmpdir);
+  assert_int_equal(count_lines(csv), 1 + 6);
+  char *text = slurp(csv);
+  assert_non_null(strstr(text, "scenario=link-first;bandwidth=2Gbit/s"));
+  free(text);
+  csv_cell(csv, 6, "link_bandwidth", cell, sizeof cell);
+  assert_string_equal(cell, "250000000");
+  csv_cell(csv, 6, "postcopy_bandwidth", cell, sizeof cell);
+  assert_string_equal(cell, "250000000");
+  /* A bad value: one line naming the file, the line and the part. */
+  write_file(path, "[defaults]\nworkload = idle\n\n[x]\nbandwidth = fast\n");
+  assert_int_equal(migsim(err, sizeof err, "run --scenario %s --quiet --out %s/bwe", path, tmpdir), 2);
+  assert_non_null(strstr(err, "bw.ini:5: [x] bandwidth (sets max-bandwidth)"));
+  assert_ptr_equal(strchr(err, '\n'), err + strlen(err) - 1); /* one line */
+  assert_false(exists("%s/%s", "bwe"));
+}
+
 /* validate --check on the stored real runs of docs/validation: exit 1,
  * each missed target named on stderr; the same without --check exits 0. */
 static void test_validate_check(void **state) {
@@ -639,6 +699,7 @@ int main(void) {
       cmocka_unit_test(test_bandwidth_linked),
       cmocka_unit_test(test_sweep_zip),
       cmocka_unit_test(test_sweep_scenario_file),
+      cmocka_unit_test(test_bandwidth_scenario_file),
       cmocka_unit_test(test_validate_check),
       cmocka_unit_test(test_jsonl),
   };
