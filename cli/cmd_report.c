@@ -65,7 +65,9 @@ int cli_cmd_report(int argc, char **argv) {
     }
   }
   if (!dir) cli_die("report: which result folder? (migsim report DIR; see --help)");
-  res_report_opts o = {formats, title};
+  res_report_opts o = {0};
+  o.formats = formats;
+  o.title = title;
   res_report_stats st;
   cli_check(res_report_write(dir, &o, &st), "report");
   printf("report: %s/report.md, %s/report.html (%zu run%s, %zu point%s, %zu swept parameter%s, %zu plot%s)\n", dir,

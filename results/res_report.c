@@ -1022,6 +1022,86 @@ static int rep__cdfs(rep_ctx *c) {
   return rc;
 }
 
+/* ------------------------------------------ scenarios across groups */
+
+/* Each metric per scenario, a bar per group (baseline/candidate,
+ * sim/real): the mean of the group's completed runs of the scenario and
+ * the Student-t 95 % interval; hollow when a run did not complete. */
+static int rep__group_bars(rep_ctx *c) {
+  const char **names = malloc(c->nruns * sizeof *names);
+  size_t ncat = 0, ng = c->ngroups;
+  if (!names) return sim_errorf(SIM_ENOMEM, "out of memory");
+  for (size_t i = 0; i < c->nruns; i++) {
+    const char *n = c->runs[i].run->scenario.name;
+    size_t k = 0;
+    while (k < ncat && strcmp(names[k], n)) k++;
+    if (k == ncat && ncat < 256) names[ncat++] = n;
+  }
+  double *buf = malloc(3 * ng * ncat * sizeof *buf), *vals = malloc(c->nruns * sizeof *vals);
+  unsigned char *fl = calloc(ng * ncat, 1);
+  int rc = !buf || !vals || !fl ? sim_errorf(SIM_ENOMEM, "out of memory") : 0;
+  for (size_t m = 0; m < REP_NMETRICS && !rc; m++) {
+    res_plot_bar_series bars[REP_MAX_GROUPS];
+    double all[REP_MAX_GROUPS * 256];
+    size_t nall = 0;
+    for (size_t g = 0; g < ng && !rc; g++) {
+      double *y = buf + 3 * g * ncat, *lo = y + ncat, *hi = lo + ncat;
+      for (size_t k = 0; k < ncat && !rc; k++) {
+        size_t n = 0, runs = 0, done = 0;
+        for (size_t i = 0; i < c->nruns; i++) {
+          const rep_run *r = &c->runs[i];
+          if (r->group != g || strcmp(r->run->scenario.name, names[k])) continue;
+          runs++;
+          double v = rep__metric(&r->run->result, m);
+          if (r->run->result.status == MDL_STATUS_COMPLETED) done++;
+          if (isfinite(v) && r->run->result.status == MDL_STATUS_COMPLETED) vals[n++] = v;
+        }
+        /* None completed: what they reached (drawn hollow). */
+        for (size_t i = 0; runs && !done && i < c->nruns; i++) {
+          const rep_run *r = &c->runs[i];
+          double v = rep__metric(&r->run->result, m);
+          if (r->group == g && !strcmp(r->run->scenario.name, names[k]) && isfinite(v)) vals[n++] = v;
+        }
+        y[k] = lo[k] = hi[k] = NAN;
+        fl[g * ncat + k] = done < runs;
+        if (!n) continue;
+        res_describe d;
+        if ((rc = res_describe_sample(vals, n, 0.95, &d))) break;
+        y[k] = d.mean;
+        if (n >= 2 && isfinite(d.ci_lo)) lo[k] = d.ci_lo, hi[k] = d.ci_hi;
+        if (done == runs) all[nall++] = d.mean;
+      }
+      bars[g] = (res_plot_bar_series){.name = c->group_names[g], .values = y, .err_lo = lo, .err_hi = hi,
+                                      .failed = fl + g * ncat};
+    }
+    if (rc || !nall) continue;
+    char title[256], ylabel[128], base[128], caption[512];
+    snprintf(title, sizeof title, "%s per scenario", rep__metrics[m].label);
+    snprintf(ylabel, sizeof ylabel, "%s (%s)", rep__metrics[m].label, rep__metrics[m].unit);
+    snprintf(base, sizeof base, "report-scenarios-%s", rep__metrics[m].column);
+    res_plot_opts po = {0};
+    po.title = title;
+    po.y_label = ylabel;
+    po.log_y = res_plot_wants_log(all, nall);
+    rep_chart ch = {0};
+    ch.kind = REP_BARS;
+    ch.opts = &po;
+    ch.categories = names;
+    ch.ncategories = ncat;
+    ch.bars = bars;
+    ch.nbars = ng;
+    snprintf(caption, sizeof caption, "%s per scenario, a bar per folder: the mean of its runs and the 95 %% "
+                                      "interval of the mean%s",
+             rep__metrics[m].label, po.log_y ? " (log y scale)" : "");
+    rc = rep__chart(c, base, &ch, caption);
+  }
+  free(names);
+  free(buf);
+  free(vals);
+  free(fl);
+  return rc;
+}
+
 /* ------------------------------------------- timelines and rounds */
 
 /* Up to REP_MAX_DETAIL runs with data (timeline or rounds): the first
@@ -1309,16 +1389,21 @@ static void rep__remove_stale(rep_ctx *c) {
   closedir(d);
 }
 
-static int rep__load(rep_ctx *c) {
+static int rep__load(rep_ctx *c, const res_report_opts *opts) {
   int rc = res_runs_load(c->dir, &c->groups[0]);
   if (rc) return rc;
   c->group_names[0] = "";
   c->ngroups = 1;
+  size_t nextra = opts ? opts->ngroup_dirs : 0;
+  if (nextra > REP_MAX_GROUPS - 1) return sim_errorf(SIM_EINVAL, "report: at most %d other folders", REP_MAX_GROUPS - 1);
   for (size_t i = 0; i < sizeof rep__subfolders / sizeof rep__subfolders[0]; i++) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", c->dir, rep__subfolders[i]);
+    /* A folder given for this group replaces the subfolder. */
+    for (size_t e = 0; e < nextra; e++)
+      if (!strcmp(opts->group_names[e], rep__subfolders[i])) snprintf(path, sizeof path, "%s", opts->group_dirs[e]);
     struct stat sb;
-    if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) continue;
+    if (stat(path, &sb) != 0 || !(S_ISDIR(sb.st_mode) || S_ISREG(sb.st_mode))) continue; /* a summary.csv too */
     res_run_set *g = &c->groups[c->ngroups];
     if ((rc = res_runs_load(path, g))) return rc;
     if (g->count == 0) continue;
@@ -1396,7 +1481,7 @@ int res_report_write(const char *dir, const res_report_opts *opts, res_report_st
   c.formats = (opts && opts->formats ? opts->formats : 0) | RES_REPORT_PNG;
   char *kept = NULL;
   sim_file *fmd = NULL, *fhtml = NULL;
-  int rc = rep__load(&c);
+  int rc = rep__load(&c, opts);
   if (!rc) rc = rep__sweep_axes(&c);
   if (!rc && !c.sweep) rc = rep__varying_axes(&c);
   else if (!rc) rc = rep__merge_covarying(&c);
@@ -1489,6 +1574,14 @@ int res_report_write(const char *dir, const res_report_opts *opts, res_report_st
   if (!rc && c.naxes == 2 && !c.irregular) {
     rep__heading(&c, 2, "Heatmaps");
     rc = rep__heatmaps(&c);
+  }
+  if (!rc && c.ngroups > 1 && (c.irregular || c.naxes == 0)) {
+    char h[256];
+    size_t n = (size_t)snprintf(h, sizeof h, "Scenarios:");
+    for (size_t g = 0; g < c.ngroups && n < sizeof h; g++)
+      n += (size_t)snprintf(h + n, sizeof h - n, "%s %s", g ? " vs" : "", c.group_names[g]);
+    rep__heading(&c, 2, h);
+    rc = rep__group_bars(&c);
   }
   if (!rc && c.nruns >= 2) {
     rep__heading(&c, 2, "Distributions across runs");

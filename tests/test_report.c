@@ -278,7 +278,7 @@ static void test_two_axes_formats_stale(void **state) {
   unsigned formats;
   assert_int_equal(res_report_formats("svg,pdf", &formats), 0);
   assert_int_equal(formats, RES_REPORT_PNG | RES_REPORT_SVG | RES_REPORT_PDF);
-  res_report_opts o = {formats, "grid test"};
+  res_report_opts o = {.formats = formats, .title = "grid test"};
   res_report_stats st;
   assert_int_equal(res_report_write(dir, &o, &st), 0);
   assert_int_equal(st.axes, 2);
