@@ -183,6 +183,11 @@ typedef struct {
   double threshold_bytes;
   uint32_t dirty_sync_count;
   char phase[12];             /* setup precopy stopped postcopy done */
+  /* QEMU's dirty-pages-rate (pages/s, over the last sync period of at
+   * least a second; 0 before the first) and the auto-converge CPU
+   * throttle (%): what the send rate races against. */
+  double dirty_pages_rate;
+  uint32_t throttle_pct;
 } mdl_sample;
 
 typedef struct {

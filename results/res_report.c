@@ -1141,6 +1141,91 @@ static void rep__run_label(const rep_ctx *c, size_t i, char *out, size_t len) {
   if (c->points[r->point].nruns > 1 && n < len) snprintf(out + n, len - n, " #%zu", r->repeat + 1);
 }
 
+enum { REP_MAX_RACE = 3 }; /* runs with a dirty rate vs send rate plot */
+
+/* Dirty rate against send rate, a plot per run (the first REP_MAX_RACE
+ * picked): pre-copy converges only while it sends faster than the guest
+ * dirties. bufs[k] holds run k's times and send rates (rep__timelines). */
+static int rep__race(rep_ctx *c, const size_t *pick, size_t n, double *const *bufs) {
+  int rc = 0;
+  for (size_t k = 0, made = 0; k < n && made < REP_MAX_RACE && !rc; k++) {
+    const mdl_result *r = &c->runs[pick[k]].run->result;
+    const mdl_scenario *s = &c->runs[pick[k]].run->scenario;
+    size_t ns = r->sample_count, known = 0;
+    double *dr = malloc(ns * sizeof *dr);
+    if (!dr) return sim_errorf(SIM_ENOMEM, "out of memory");
+    for (size_t i = 0; i < ns; i++) {
+      /* -1: a timeline.csv without the column (an older migsim). */
+      double v = r->samples[i].dirty_pages_rate;
+      dr[i] = v >= 0 ? v * (s->page_size ? s->page_size : 4096) / 1048576.0 : NAN;
+      known += v >= 0;
+    }
+    if (known) {
+      const double *t = bufs[k], *rt = bufs[k] + 2 * ns;
+      res_plot_series lines[2] = {
+          {.name = "sent (bytes per estimation window)", .x = t, .y = rt, .n = ns},
+          {.name = "dirtied (QEMU dirty-pages-rate)", .x = t, .y = dr, .n = ns},
+      };
+      char title[REP_LABEL + 32], base[64], caption[REP_LABEL + 160];
+      rep__run_label(c, pick[k], title, REP_LABEL);
+      snprintf(caption, sizeof caption,
+               "%s: send rate and dirty rate (dirty-pages-rate x page size, over the last sync period), from "
+               "timeline.csv",
+               title);
+      res_plot_opts po = {0};
+      po.title = title;
+      po.x_label = "time since migration start (s)";
+      po.y_label = "rate (MiB/s)";
+      rep_chart ch = {0};
+      ch.kind = REP_LINES;
+      ch.opts = &po;
+      ch.lines = lines;
+      ch.nlines = 2;
+      snprintf(base, sizeof base, "report-timeline-race-%zu", ++made);
+      rc = rep__chart(c, base, &ch, caption);
+    }
+    free(dr);
+  }
+  return rc;
+}
+
+/* The auto-converge CPU throttle over time, of the picked runs that have
+ * it (none: no plot). */
+static int rep__throttle(rep_ctx *c, const size_t *pick, size_t n, double *const *bufs,
+                         char (*labels)[REP_LABEL]) {
+  res_plot_series lines[REP_MAX_DETAIL];
+  double *ys[REP_MAX_DETAIL] = {0};
+  size_t nl = 0;
+  int rc = 0;
+  for (size_t k = 0; k < n && !rc; k++) {
+    const mdl_result *r = &c->runs[pick[k]].run->result;
+    if (!c->runs[pick[k]].run->scenario.auto_converge) continue;
+    size_t ns = r->sample_count;
+    double *y = ys[nl] = malloc(ns * sizeof *y);
+    if (!y) {
+      rc = sim_errorf(SIM_ENOMEM, "out of memory");
+      break;
+    }
+    for (size_t i = 0; i < ns; i++) y[i] = r->samples[i].throttle_pct;
+    lines[nl++] = (res_plot_series){.name = labels[k], .x = bufs[k], .y = y, .n = ns};
+  }
+  if (!rc && nl) {
+    res_plot_opts po = {0};
+    po.title = "CPU throttle (auto-converge)";
+    po.x_label = "time since migration start (s)";
+    po.y_label = "vCPU throttle (%)";
+    rep_chart ch = {0};
+    ch.kind = REP_LINES;
+    ch.opts = &po;
+    ch.lines = lines;
+    ch.nlines = nl;
+    rc = rep__chart(c, "report-timeline-throttle", &ch,
+                    "auto-converge's CPU throttle (cpu-throttle-percentage), from timeline.csv");
+  }
+  for (size_t k = 0; k < nl; k++) free(ys[k]);
+  return rc;
+}
+
 static int rep__timelines(rep_ctx *c) {
   size_t pick[REP_MAX_DETAIL];
   size_t n = rep__pick(c, 1, pick);
@@ -1192,6 +1277,8 @@ static int rep__timelines(rep_ctx *c) {
                       "bytes sent per estimation window, as a rate, from timeline.csv");
     }
   }
+  if (!rc) rc = rep__race(c, pick, n, bufs);
+  if (!rc) rc = rep__throttle(c, pick, n, bufs, labels);
   for (size_t k = 0; k < n; k++) free(bufs[k]);
   return rc;
 }
