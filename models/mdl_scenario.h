@@ -184,8 +184,8 @@ typedef struct {
   uint32_t dirty_sync_count;
   char phase[12];             /* setup precopy stopped postcopy done */
   /* QEMU's dirty-pages-rate (pages/s, over the last sync period of at
-   * least a second; 0 before the first) and the auto-converge CPU
-   * throttle (%): what the send rate races against. */
+   * least a second; -1 until one has ended: not measured yet) and the
+   * auto-converge CPU throttle (%): what the send rate races against. */
   double dirty_pages_rate;
   uint32_t throttle_pct;
 } mdl_sample;

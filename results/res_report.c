@@ -1155,7 +1155,8 @@ static int rep__race(rep_ctx *c, const size_t *pick, size_t n, double *const *bu
     double *dr = malloc(ns * sizeof *dr);
     if (!dr) return sim_errorf(SIM_ENOMEM, "out of memory");
     for (size_t i = 0; i < ns; i++) {
-      /* -1: a timeline.csv without the column (an older migsim). */
+      /* -1: not measured yet (no sync period has ended), or a
+       * timeline.csv without the column (an older migsim). */
       double v = r->samples[i].dirty_pages_rate;
       dr[i] = v >= 0 ? v * (s->page_size ? s->page_size : 4096) / 1048576.0 : NAN;
       known += v >= 0;
@@ -1169,8 +1170,8 @@ static int rep__race(rep_ctx *c, const size_t *pick, size_t n, double *const *bu
       char title[REP_LABEL + 32], base[64], caption[REP_LABEL + 160];
       rep__run_label(c, pick[k], title, REP_LABEL);
       snprintf(caption, sizeof caption,
-               "%s: send rate and dirty rate (dirty-pages-rate x page size, over the last sync period), from "
-               "timeline.csv",
+               "%s: send rate and dirty rate (dirty-pages-rate x page size over the last sync period: none "
+               "until one has ended), from timeline.csv",
                title);
       res_plot_opts po = {0};
       po.title = title;
