@@ -18,6 +18,7 @@
 #include "cli_progress.h"
 #include "cli_real.h"
 #include "cli_scenario.h"
+#include "mdl_algo.h"
 #include "cli_shard.h"
 #include "mdl_sim.h"
 #include "res_output.h"
@@ -403,6 +404,38 @@ static void cli__remove_shard_dir(const char *dir) {
 }
 #endif
 
+/* Algorithms with and without post-copy compared over one or two of the
+ * three speeds: each runs at its own (pre-copy at max-bandwidth, post-copy
+ * at postcopy-bandwidth, by default the link), so the comparison is not at
+ * one speed; the issue that led to `bandwidth` (docs/scenarios.md). */
+static void cli__speed_warning(const cli__sweep *w) {
+  const cli__axis *algo = NULL;
+  unsigned swept = 0;
+  for (size_t i = 0; i < w->naxes; i++) {
+    if (!strcmp(w->axes[i].key, "algo")) algo = &w->axes[i];
+    if (!strcmp(w->axes[i].key, MDL_BANDWIDTH_KEY)) return; /* one speed for all */
+    swept |= mdl_bandwidth_part(w->axes[i].key);
+  }
+  if (!algo || !swept || swept == (MDL_BW_MAX | MDL_BW_POSTCOPY | MDL_BW_LINK)) return;
+  int pre = 0, post = 0;
+  for (size_t v = 0; v < algo->count; v++) {
+    const mdl_algorithm *a = mdl_algorithm_find(algo->values[v]);
+    if (a && mdl_algorithm_has_capability(a, "postcopy-ram")) post = 1;
+    else if (a) pre = 1;
+  }
+  if (!pre || !post) return;
+  char list[96] = "";
+  static const char *const parts[] = {"max-bandwidth", "postcopy-bandwidth", "link"};
+  for (size_t k = 0, n = 0; k < 3; k++)
+    if (swept & mdl_bandwidth_part(parts[k]))
+      n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", n ? " and " : "", parts[k]);
+  fprintf(stderr,
+          "migsim: warning: sweep: only %s swept while pre-copy and post-copy algorithms are compared: pre-copy "
+          "runs at max-bandwidth, post-copy at postcopy-bandwidth (default: the link), so they run at different "
+          "speeds; --bandwidth LIST sets all three (docs/scenarios.md)\n",
+          list);
+}
+
 int cli_cmd_sweep(int argc, char **argv) {
   cli__sweep *w = calloc(1, sizeof *w);
   if (!w) cli_die("sweep: out of memory");
@@ -443,6 +476,7 @@ int cli_cmd_sweep(int argc, char **argv) {
   (void)rank_out;
 #endif
   cli__zip(w);
+  if (mpi_rank == 0) cli__speed_warning(w);
   cli_scenarios file_list = {0};
   w->bases = &w->base;
   w->nbases = 1;

@@ -462,6 +462,36 @@ static void test_bandwidth_linked(void **state) {
   assert_non_null(strstr(err, "bandwidth"));
   assert_int_equal(migsim(err, sizeof err, "compare --workload idle --bandwidth 1Gbit/s --out %s/bw4", tmpdir), 2);
   assert_non_null(strstr(err, "--links"));
+  /* Pre-copy and post-copy over max-bandwidth alone run at different
+   * speeds: a warning naming what was swept; none with --bandwidth, nor
+   * for one algorithm, nor for all three parts swept. */
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --workload idle --memory 16MiB --algo precopy,hybrid --max-bandwidth 32MiB/s,64MiB/s "
+                          "--quiet --out %s/bw5",
+                          tmpdir),
+                   0);
+  assert_non_null(strstr(err, "warning: sweep: only max-bandwidth swept while pre-copy and post-copy algorithms"));
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --workload idle --memory 16MiB --algo precopy,postcopy --link 1Gbit/s,2Gbit/s "
+                          "--postcopy-bandwidth 32MiB/s,64MiB/s --zip link,postcopy-bandwidth --quiet --out %s/bw6",
+                          tmpdir),
+                   0);
+  assert_non_null(strstr(err, "only postcopy-bandwidth and link swept"));
+  static const char *const quiet[] = {
+      "--algo precopy,postcopy --bandwidth 32MiB/s,64MiB/s",
+      "--algo postcopy,hybrid --max-bandwidth 32MiB/s,64MiB/s",
+      "--algo precopy --max-bandwidth 32MiB/s,64MiB/s",
+      "--algo precopy,postcopy --max-bandwidth 32MiB/s,64MiB/s --postcopy-bandwidth 32MiB/s,64MiB/s --link "
+      "32MiB/s,64MiB/s --zip max-bandwidth,postcopy-bandwidth,link",
+  };
+  for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++) {
+    char out[64];
+    snprintf(out, sizeof out, "bwq%zu", i);
+    assert_int_equal(migsim(err, sizeof err, "sweep --workload idle --memory 16MiB %s --quiet --out %s/%s", quiet[i],
+                            tmpdir, out),
+                     0);
+    assert_null(strstr(err, "warning"));
+  }
 }
 
 /* --zip pairs two lists element-wise: 2 runs, not 4; lists of other
