@@ -615,6 +615,29 @@ static void test_bandwidth_scenario_file(void **state) {
   assert_false(exists("%s/%s", "bwe"));
 }
 
+/* run's last line names every table it wrote, timeline.csv included
+ * (it used to name summary.csv and rounds.csv only). */
+static void test_run_lists_outputs(void **state) {
+  (void)state;
+  char cmd[2048], path[600];
+  snprintf(path, sizeof path, "%s/lists.txt", tmpdir);
+  snprintf(cmd, sizeof cmd,
+           "MIGSIM_FSYNC=0 %s run --workload uniform:wss=4096,rate=2000,nonzero=1 --memory 32MiB --max-bandwidth 16MiB/s "
+           "--timeline --repeat 2 --jsonl "
+           "--out %s/lists >%s 2>/dev/null",
+           MIGSIM_BIN, tmpdir, path);
+  assert_int_equal(system(cmd), 0);
+  char *text = slurp(path);
+  assert_non_null(text);
+  char want[1024];
+  snprintf(want, sizeof want,
+           "results: %s/lists/summary.csv, %s/lists/rounds.csv, %s/lists/timeline.csv, %s/lists/aggregate.csv, "
+           "%s/lists/summary.jsonl\n",
+           tmpdir, tmpdir, tmpdir, tmpdir, tmpdir);
+  assert_non_null(strstr(text, want));
+  free(text);
+}
+
 /* validate --check on the stored real runs of docs/validation: exit 1,
  * each missed target named on stderr; the same without --check exits 0. */
 static void test_validate_check(void **state) {
@@ -730,6 +753,7 @@ int main(void) {
       cmocka_unit_test(test_sweep_zip),
       cmocka_unit_test(test_sweep_scenario_file),
       cmocka_unit_test(test_bandwidth_scenario_file),
+      cmocka_unit_test(test_run_lists_outputs),
       cmocka_unit_test(test_validate_check),
       cmocka_unit_test(test_jsonl),
   };
