@@ -1,8 +1,9 @@
 /* migsim regress: does a candidate (profile, build's result folder or
  * summary.csv) migrate worse than a baseline? Repeats a scenario suite on
  * each side that is a profile, compares scenario by scenario and metric by
- * metric (res_regress.h), writes regress.csv, junit.xml and report.md, and
- * exits 1 when anything regressed (docs/regress.md). */
+ * metric (res_regress.h), writes regress.csv, junit.xml, report.md and
+ * report.html with its plots (res_report.h), and exits 1 when anything
+ * regressed (docs/regress.md). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +279,23 @@ int cli_cmd_regress(int argc, char **argv) {
     }
   rep.group_dirs = gdirs;
   rep.group_names = gnames;
+  /* The verdicts as a chart: the candidate's medians against the
+   * baseline's, per scenario and metric. */
+  static const char *const figures[] = {"regress-diff"};
+  static const char *const captions[] = {
+      "candidate against baseline: difference of the medians in % of the baseline's, per scenario and metric, "
+      "with the bootstrap interval of the difference"};
+  if (!o.no_plots) {
+    snprintf(path, sizeof path, "%s/regress-diff.png", o.out);
+    int rc = res_regress_plot(&t, path);
+    if (rc == 0) {
+      rep.figures = figures;
+      rep.figure_captions = captions;
+      rep.nfigures = 1;
+    } else if (rc != SIM_EINVAL && rc != SIM_EUNSUPPORTED) {
+      cli_check(rc, "regress: plot");
+    }
+  }
   char rep_title[sizeof title + 16];
   snprintf(rep_title, sizeof rep_title, "regress, %s", title);
   rep.title = rep_title;

@@ -1618,6 +1618,11 @@ int res_report_write(const char *dir, const res_report_opts *opts, res_report_st
     rep__html_text(c.html, kept);
     fputs("</pre>\n", c.html);
   }
+  for (size_t i = 0; opts && i < opts->nfigures && !rc; i++) {
+    if (i == 0) fputs("\n", c.md);
+    rc = rep__figure(&c, opts->figures[i], opts->figure_captions[i]);
+  }
+  if (rc) goto done;
 
   char writers[512];
   rep__writers(dir, writers, sizeof writers);

@@ -47,6 +47,12 @@ typedef struct {
   const char *const *group_dirs;
   const char *const *group_names;
   size_t ngroup_dirs;
+  /* Plots the calling command drew into DIR itself (base names of PNGs,
+   * without ".png") and their captions: shown after the folder's own
+   * report, embedded in the HTML like the others. */
+  const char *const *figures;
+  const char *const *figure_captions;
+  size_t nfigures;
 } res_report_opts;
 
 typedef struct {

@@ -284,7 +284,8 @@ static int check_report(const char *out, const char *verdict) {
   assert_non_null(d);
   int pngs = 0;
   for (struct dirent *e; (e = readdir(d));)
-    pngs += !strncmp(e->d_name, "report-", 7) && strstr(e->d_name, ".png") != NULL;
+    pngs += (!strncmp(e->d_name, "report-", 7) && strstr(e->d_name, ".png") != NULL) ||
+            !strcmp(e->d_name, "regress-diff.png");
   closedir(d);
   char path[512];
   snprintf(path, sizeof path, "%s/report.html", out);
@@ -302,6 +303,11 @@ static int check_report(const char *out, const char *verdict) {
   assert_non_null(strstr(md, verdict));
   assert_non_null(strstr(md, "## Scenarios: baseline vs candidate"));
   assert_non_null(strstr(md, "![total time per scenario, a bar per folder"));
+  /* regress's own chart of the verdicts, right after its text. */
+  const char *diff = strstr(md, "![candidate against baseline: difference of the medians");
+  assert_non_null(diff);
+  assert_true(diff < strstr(md, "## Overview"));
+  assert_non_null(strstr(diff, "](regress-diff.png)"));
   free(md);
   snprintf(path, sizeof path, "%s/report-scenarios-total_time_ms.png", out);
   assert_int_equal(access(path, R_OK), 0);
@@ -355,8 +361,9 @@ static void test_cli_detects_slowdown(void **state) {
   assert_int_equal(lines, 1 + 50);
   assert_non_null(strstr(summary, "\npostcopy-zipf#10,sim,postcopy-zipf,"));
   free(summary);
-  /* CDFs, per-scenario bars (6 metrics each) and the rounds. */
-  assert_int_equal(check_report(out, "**REGRESSION**: 2 regressions"), 13);
+  /* The verdicts' chart, CDFs, per-scenario bars (6 metrics each) and the
+   * rounds. */
+  assert_int_equal(check_report(out, "**REGRESSION**: 2 regressions"), 14);
   /* A stored side: the candidate folder against the same profile again
    * (runs recomputed for the baseline) gives the same verdicts. */
   char out2[256];
@@ -373,7 +380,7 @@ static void test_cli_detects_slowdown(void **state) {
   assert_int_equal(rc, 0);
   /* Both sides stored elsewhere: their runs are plotted where they are
    * (the summary.csv side without its rounds). */
-  assert_true(check_report(out2, "**no regression**") >= 12);
+  assert_true(check_report(out2, "**no regression**") >= 13);
   /* --no-plots: the verdicts alone, the plots of the report before gone. */
   rc = migsim(err, sizeof err, "regress --baseline %s/baseline/summary.csv --candidate %s/candidate --out %s --force "
               "--no-plots --quiet", out, out, out2);
@@ -381,6 +388,8 @@ static void test_cli_detects_slowdown(void **state) {
   snprintf(path, sizeof path, "%s/report.html", out2);
   assert_int_not_equal(access(path, F_OK), 0);
   snprintf(path, sizeof path, "%s/report-scenarios-total_time_ms.png", out2);
+  assert_int_not_equal(access(path, F_OK), 0);
+  snprintf(path, sizeof path, "%s/regress-diff.png", out2);
   assert_int_not_equal(access(path, F_OK), 0);
 }
 
