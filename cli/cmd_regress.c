@@ -55,8 +55,9 @@ static void cli__reg_help(void) {
          "by at least both thresholds: relative to the baseline's median and absolute.\n"
          "Writes OUT/regress.csv (one row per scenario x metric), OUT/junit.xml (one\n"
          "test case per scenario x metric, a <failure> per regression), OUT/report.md\n"
-         "and OUT/report.html (self-contained: the verdicts, then plots of both sides'\n"
-         "runs, OUT/report-*.png, as `migsim report OUT` makes them).\n\n"
+         "and OUT/report.html (self-contained: the verdicts and their chart,\n"
+         "OUT/regress-diff.png, then plots of both sides' runs, OUT/report-*.png, as\n"
+         "`migsim report OUT` makes them).\n\n"
          "exit status: 0 no regression, 1 a regression, 2 an error (one line on stderr)\n\n"
          "options:\n"
          "  --baseline SIDE        profile name or .ini file, result folder, or summary.csv\n"
@@ -73,7 +74,7 @@ static void cli__reg_help(void) {
          "  --out DIR              output folder [out/regress]; the same command again\n"
          "                         replaces it, other results there need --force\n"
          "  --force                replace whatever results the folder holds\n"
-         "  --no-plots             only report.md's verdicts: no report.html, no plots\n"
+         "  --no-plots             report.md's verdicts only: no report.html, no plots\n"
          "  --quiet                no table on stdout, no progress on stderr\n"
          "  --help                 this text\n\n"
          "metrics and default thresholds (relative, absolute):\n",
@@ -265,8 +266,17 @@ int cli_cmd_regress(int argc, char **argv) {
   cli_check(res_regress_write_csv(&t, path), "regress");
   snprintf(path, sizeof path, "%s/junit.xml", o.out);
   cli_check(res_regress_write_junit(&t, title, path), "regress");
+  /* The verdicts as a chart, shown in report.md: the candidate's medians
+   * against the baseline's, per scenario and metric. */
+  const char *figure = NULL;
+  if (!o.no_plots) {
+    snprintf(path, sizeof path, "%s/regress-diff.png", o.out);
+    int rc = res_regress_plot(&t, path);
+    if (rc == 0) figure = "regress-diff.png";
+    else if (rc != SIM_EINVAL && rc != SIM_EUNSUPPORTED) cli_check(rc, "regress: plot");
+  }
   snprintf(path, sizeof path, "%s/report.md", o.out);
-  cli_check(res_regress_write_report(&t, title, path), "regress");
+  cli_check(res_regress_write_report(&t, title, figure, path), "regress");
   /* report.md with plots and report.html: `migsim report OUT`, which keeps
    * the report.md just written at its top; a stored side is read where
    * it is. */
@@ -279,23 +289,6 @@ int cli_cmd_regress(int argc, char **argv) {
     }
   rep.group_dirs = gdirs;
   rep.group_names = gnames;
-  /* The verdicts as a chart: the candidate's medians against the
-   * baseline's, per scenario and metric. */
-  static const char *const figures[] = {"regress-diff"};
-  static const char *const captions[] = {
-      "candidate against baseline: difference of the medians in % of the baseline's, per scenario and metric, "
-      "with the bootstrap interval of the difference"};
-  if (!o.no_plots) {
-    snprintf(path, sizeof path, "%s/regress-diff.png", o.out);
-    int rc = res_regress_plot(&t, path);
-    if (rc == 0) {
-      rep.figures = figures;
-      rep.figure_captions = captions;
-      rep.nfigures = 1;
-    } else if (rc != SIM_EINVAL && rc != SIM_EUNSUPPORTED) {
-      cli_check(rc, "regress: plot");
-    }
-  }
   char rep_title[sizeof title + 16];
   snprintf(rep_title, sizeof rep_title, "regress, %s", title);
   rep.title = rep_title;

@@ -549,7 +549,7 @@ static void res__md_row(FILE *o, const res_regress_row *r) {
           r->verdict == RES_VERDICT_REGRESSION ? "**regression**" : res_verdict_name(r->verdict));
 }
 
-int res_regress_write_report(const res_regress_table *t, const char *title, const char *path) {
+int res_regress_write_report(const res_regress_table *t, const char *title, const char *figure, const char *path) {
   sim_file *f;
   int rc = sim_file_open(path, &f);
   if (rc) return rc;
@@ -576,6 +576,10 @@ int res_regress_write_report(const res_regress_table *t, const char *title, cons
     for (size_t i = 0; i < t->count; i++)
       if (t->rows[i].verdict == RES_VERDICT_REGRESSION) res__md_row(o, &t->rows[i]);
   }
+  if (figure)
+    fprintf(o, "\n![candidate against baseline: difference of the medians in %% of the baseline's, per scenario and "
+               "metric, with the bootstrap interval of the difference](%s)\n",
+            figure);
   fprintf(o, "\n## Every comparison\n\n%s", head);
   for (size_t i = 0; i < t->count; i++) res__md_row(o, &t->rows[i]);
   return sim_file_commit(f);

@@ -135,7 +135,9 @@ void res_regress_table_free(res_regress_table *t);
  * e.g. "qemu-7.2 vs ./candidate.ini". */
 int res_regress_write_csv(const res_regress_table *t, const char *path);
 int res_regress_write_junit(const res_regress_table *t, const char *title, const char *path);
-int res_regress_write_report(const res_regress_table *t, const char *title, const char *path);
+/* report.md: `figure` (a file name beside it, e.g. regress-diff.png from
+ * res_regress_plot; NULL: none) is shown after the regressions. */
+int res_regress_write_report(const res_regress_table *t, const char *title, const char *figure, const char *path);
 
 /* Draws the table as a bar chart into `path` (PNG; res_plot.h): a group
  * per scenario, a bar per metric: the candidate's median against the

@@ -618,11 +618,10 @@ size_t res_base64(const unsigned char *data, size_t n, char *out) {
   return o;
 }
 
-/* The figure: a Markdown image (and links to the other formats), and the
- * PNG embedded in the HTML. */
-static int rep__figure(rep_ctx *c, const char *base, const char *caption) {
+/* DIR/NAME (a PNG) embedded in the HTML as a figure. */
+static int rep__embed(rep_ctx *c, const char *name, const char *caption) {
   char path[4096];
-  snprintf(path, sizeof path, "%s/%s.png", c->dir, base);
+  snprintf(path, sizeof path, "%s/%s", c->dir, name);
   FILE *f = fopen(path, "rb");
   if (!f) return sim_errorf(SIM_EIO, "cannot read %s: %s", path, strerror(errno));
   fseek(f, 0, SEEK_END);
@@ -636,14 +635,6 @@ static int rep__figure(rep_ctx *c, const char *base, const char *caption) {
   fclose(f);
   if (!rc) {
     res_base64(data, (size_t)size, b64);
-    fprintf(c->md, "![%s](%s.png)\n", caption, base);
-    if (c->formats & (RES_REPORT_SVG | RES_REPORT_PDF)) {
-      fputs("\n", c->md);
-      if (c->formats & RES_REPORT_SVG) fprintf(c->md, "[SVG](%s.svg) ", base);
-      if (c->formats & RES_REPORT_PDF) fprintf(c->md, "[PDF](%s.pdf)", base);
-      fputs("\n", c->md);
-    }
-    fputs("\n", c->md);
     fputs("<figure><img src=\"data:image/png;base64,", c->html);
     fputs(b64, c->html);
     fputs("\" alt=\"", c->html);
@@ -651,14 +642,55 @@ static int rep__figure(rep_ctx *c, const char *base, const char *caption) {
     fputs("\"><figcaption>", c->html);
     rep__html_text(c->html, caption);
     fputs("</figcaption></figure>\n", c->html);
-    char **m = realloc(c->made, (c->nmade + 1) * sizeof *m);
-    if (!m || !(m[c->nmade] = rep__strdup(base))) rc = sim_errorf(SIM_ENOMEM, "out of memory");
-    if (m) c->made = m;
-    if (!rc) c->nmade++;
-    c->plots++;
   }
   free(data);
   free(b64);
+  return rc;
+}
+
+/* The figure: a Markdown image (and links to the other formats), and the
+ * PNG embedded in the HTML. */
+static int rep__figure(rep_ctx *c, const char *base, const char *caption) {
+  char name[512];
+  snprintf(name, sizeof name, "%s.png", base);
+  int rc = rep__embed(c, name, caption);
+  if (rc) return rc;
+  fprintf(c->md, "![%s](%s.png)\n", caption, base);
+  if (c->formats & (RES_REPORT_SVG | RES_REPORT_PDF)) {
+    fputs("\n", c->md);
+    if (c->formats & RES_REPORT_SVG) fprintf(c->md, "[SVG](%s.svg) ", base);
+    if (c->formats & RES_REPORT_PDF) fprintf(c->md, "[PDF](%s.pdf)", base);
+    fputs("\n", c->md);
+  }
+  fputs("\n", c->md);
+  char **m = realloc(c->made, (c->nmade + 1) * sizeof *m);
+  if (!m || !(m[c->nmade] = rep__strdup(base))) rc = sim_errorf(SIM_ENOMEM, "out of memory");
+  if (m) c->made = m;
+  if (!rc) c->nmade++;
+  c->plots++;
+  return rc;
+}
+
+/* The PNGs of DIR that the kept report.md shows (![caption](NAME.png), a
+ * plain file name), embedded in the HTML after its text; the Markdown has
+ * them already. A name that is not a regular file of DIR is left out. */
+static int rep__kept_figures(rep_ctx *c, const char *kept) {
+  int rc = 0;
+  for (const char *p = kept; !rc && (p = strstr(p, "![")); p += 2) {
+    const char *cap = p + 2, *mid = strstr(cap, "]("), *nl = strchr(cap, '\n');
+    if (!mid || (nl && nl < mid)) continue;
+    const char *name = mid + 2, *end = strchr(name, ')');
+    if (!end || (nl && nl < end)) continue;
+    size_t len = (size_t)(end - name), clen = (size_t)(mid - cap);
+    if (len < 5 || len > 255 || strncmp(end - 4, ".png", 4) || memchr(name, '/', len)) continue;
+    char file[256], caption[1024], path[4096];
+    snprintf(file, sizeof file, "%.*s", (int)len, name);
+    snprintf(caption, sizeof caption, "%.*s", (int)(clen < 1000 ? clen : 1000), cap);
+    snprintf(path, sizeof path, "%s/%s", c->dir, file);
+    struct stat sb;
+    if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) continue;
+    rc = rep__embed(c, file, caption);
+  }
   return rc;
 }
 
@@ -1618,11 +1650,7 @@ int res_report_write(const char *dir, const res_report_opts *opts, res_report_st
     rep__html_text(c.html, kept);
     fputs("</pre>\n", c.html);
   }
-  for (size_t i = 0; opts && i < opts->nfigures && !rc; i++) {
-    if (i == 0) fputs("\n", c.md);
-    rc = rep__figure(&c, opts->figures[i], opts->figure_captions[i]);
-  }
-  if (rc) goto done;
+  if (kept && (rc = rep__kept_figures(&c, kept))) goto done;
 
   char writers[512];
   rep__writers(dir, writers, sizeof writers);

@@ -26,7 +26,8 @@
  * DIR/report.md references the PNGs; DIR/report.html embeds them as
  * base64 data URIs and needs no other file. A report.md that another
  * command wrote there (compare, regress) is kept verbatim at the top of the
- * new one. Both files and the plots are written atomically (sim_file);
+ * new one; the HTML shows its text and embeds the PNGs of DIR it
+ * references (![caption](NAME.png)). Both files and the plots are written atomically (sim_file);
  * plots of an earlier report that this one does not make are removed. */
 #ifndef RES_REPORT_H
 #define RES_REPORT_H
@@ -47,12 +48,6 @@ typedef struct {
   const char *const *group_dirs;
   const char *const *group_names;
   size_t ngroup_dirs;
-  /* Plots the calling command drew into DIR itself (base names of PNGs,
-   * without ".png") and their captions: shown after the folder's own
-   * report, embedded in the HTML like the others. */
-  const char *const *figures;
-  const char *const *figure_captions;
-  size_t nfigures;
 } res_report_opts;
 
 typedef struct {

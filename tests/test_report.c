@@ -193,6 +193,45 @@ static void test_compare_report_keeps_its_report(void **state) {
   assert_true(file_exists(dir, "report-total_time_ms-vs-max-bandwidth.png"));
 }
 
+/* The PNGs a kept report.md shows (compare's four plots) are embedded in
+ * report.html after its text, once each; a reference that is not a plain
+ * file of the folder (a path, a missing file) is not. */
+static void test_kept_figures(void **state) {
+  (void)state;
+  char err[4096], dir[512], path[1024];
+  snprintf(dir, sizeof dir, "%s/kept", tmpdir);
+  assert_int_equal(migsim(err, sizeof err,
+                          "compare --workload uniform:wss=4096,rate=8000,nonzero=0.5 --memory 32MiB "
+                          "--links 1Gbit/s --out %s",
+                          dir),
+                   0);
+  snprintf(path, sizeof path, "%s/report.md", dir);
+  char *md = slurp(path);
+  assert_non_null(md);
+  assert_non_null(strstr(md, "](total_time.png)"));
+  /* Two references that must not be followed. */
+  char *more = malloc(strlen(md) + 256);
+  assert_non_null(more);
+  sprintf(more, "%s\n![outside](../kept/total_time.png)\n![missing](nothing.png)\n", md);
+  write_file(path, more);
+  free(more);
+  free(md);
+  res_report_stats st;
+  assert_int_equal(res_report_write(dir, NULL, &st), 0);
+  snprintf(path, sizeof path, "%s/report.html", dir);
+  char *html = slurp(path);
+  assert_non_null(html);
+  size_t imgs = (size_t)count(html, "<img src=\"data:image/png;base64,");
+  assert_int_equal(imgs, st.plots + 4); /* total time, downtime, bytes, bytes per round */
+  const char *kept = strstr(html, "<figcaption>total time</figcaption>");
+  assert_non_null(kept);
+  assert_true(kept < strstr(html, "<h2>Overview</h2>"));
+  assert_int_equal(count(html, "<figcaption>total time</figcaption>"), 1);
+  assert_null(strstr(html, "<figcaption>outside</figcaption>"));
+  assert_null(strstr(html, "<figcaption>missing</figcaption>"));
+  free(html);
+}
+
 /* Feature variants are series of their own (precopy+xbzrle is not a
  * repeat of precopy), and a feature's flag is not a swept parameter. */
 static void test_variants_are_series(void **state) {
@@ -491,6 +530,7 @@ int main(void) {
       cmocka_unit_test(test_two_axes_formats_stale),
       cmocka_unit_test(test_timeline_plots),
       cmocka_unit_test(test_timeline_race_throttle),
+      cmocka_unit_test(test_kept_figures),
       cmocka_unit_test(test_linked_axes),
       cmocka_unit_test(test_bad_input),
   };
