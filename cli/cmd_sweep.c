@@ -476,7 +476,6 @@ int cli_cmd_sweep(int argc, char **argv) {
   (void)rank_out;
 #endif
   cli__zip(w);
-  if (mpi_rank == 0) cli__speed_warning(w);
   cli_scenarios file_list = {0};
   w->bases = &w->base;
   w->nbases = 1;
@@ -544,6 +543,8 @@ int cli_cmd_sweep(int argc, char **argv) {
   char path[1024];
   snprintf(path, sizeof path, "%s/summary.csv", w->out);
   cli_check(res_folder_open(w->out, "sweep", folder_grid, w->mode, &w->folder), "sweep");
+  /* Once the sweep will run: an error before it stays one line. */
+  if (mpi_rank == 0) cli__speed_warning(w);
   if (sharded) {
     cli_shard rec = {w->shard_k, w->shard_n, grid, w->grid_runs, ids, w->repeat, w->jsonl};
     cli_check(cli_shard_write(w->out, &rec), "sweep");
