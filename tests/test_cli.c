@@ -480,10 +480,31 @@ static void test_bandwidth_linked(void **state) {
   static const char *const quiet[] = {
       "--algo precopy,postcopy --bandwidth 32MiB/s,64MiB/s",
       "--algo postcopy,hybrid --max-bandwidth 32MiB/s,64MiB/s",
-      "--algo precopy --max-bandwidth 32MiB/s,64MiB/s",
+      "--algo precopy --max-bandwidth 32MiB/s,64MiB/s --link 10Gbit/s,1Gbit/s",
       "--algo precopy,postcopy --max-bandwidth 32MiB/s,64MiB/s --postcopy-bandwidth 32MiB/s,64MiB/s --link "
       "32MiB/s,64MiB/s --zip max-bandwidth,postcopy-bandwidth,link",
   };
+  /* A rate limit above the link, in some of a sweep's runs: one warning
+   * counting them, naming the first (the link given, or the profile's). */
+  assert_int_equal(migsim(err, sizeof err, "sweep --workload idle --memory 16MiB --link 1Gbit/s,10Gbit/s --quiet --out %s/ol1",
+                          tmpdir),
+                   0);
+  assert_non_null(strstr(err, "warning: sweep: 1 of 2 runs have max-bandwidth above the link (first: "));
+  assert_non_null(strstr(err, "link=1Gbit/s, 128.0 MiB/s over 119.2 MiB/s); the link limits them\n"));
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --workload idle --memory 16MiB --max-bandwidth 64MiB/s,1GiB/s,2GiB/s --repeat 2 --quiet "
+                          "--out %s/ol2",
+                          tmpdir),
+                   0);
+  assert_non_null(strstr(err, "warning: sweep: 2 of 6 runs have max-bandwidth above the link"));
+  assert_non_null(strstr(err, "2048.0 MiB/s over 1192.1 MiB/s"));
+  assert_int_equal(migsim(err, sizeof err,
+                          "compare --workload idle --memory 16MiB --max-bandwidth 512MiB/s --links 1Gbit/s,10Gbit/s "
+                          "--out %s/ol3",
+                          tmpdir),
+                   0);
+  assert_non_null(strstr(err, "warning: compare: max-bandwidth 512.0 MiB/s is above the link 1Gbit/s (119.2 MiB/s)"));
+  assert_null(strstr(err, "link 10Gbit/s"));
   for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++) {
     char out[64];
     snprintf(out, sizeof out, "bwq%zu", i);
