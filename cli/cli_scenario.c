@@ -87,7 +87,12 @@ int cli_scenario_args(int argc, char **argv, mdl_scenario *s, cli_opt_fn other, 
       cli__remember(argv[0], name, "yes");
       continue;
     }
-    if (!value) cli_die("%s: --%s needs a value (or unknown option; see --help)", argv[0], name);
+    if (!value) {
+      const char *near = mdl_scenario_suggest(name);
+      if (near && strcmp(near, name))
+        cli_die("%s: unknown option --%s; did you mean --%s? (see --help)", argv[0], name, near);
+      cli_die("%s: --%s needs a value (or unknown option; see --help)", argv[0], name);
+    }
     if (!strcmp(name, MDL_BANDWIDTH_KEY)) {
       /* Remembered as its parts, so that it overrides a scenario file
        * like they do. */
@@ -98,7 +103,11 @@ int cli_scenario_args(int argc, char **argv, mdl_scenario *s, cli_opt_fn other, 
       continue;
     }
     int rc = mdl_scenario_set(s, name, value);
-    if (rc == SIM_ENOTFOUND) cli_die("%s: unknown option --%s (see --help)", argv[0], name);
+    if (rc == SIM_ENOTFOUND) {
+      const char *near = mdl_scenario_suggest(name);
+      if (near) cli_die("%s: unknown option --%s; did you mean --%s? (see --help)", argv[0], name, near);
+      cli_die("%s: unknown option --%s (see --help)", argv[0], name);
+    }
     if (rc) cli_die("%s: --%s", argv[0], sim_error_message());
     cli__remember(argv[0], name, value);
     if (!eq) i++;

@@ -192,9 +192,21 @@ static int mdl__check_range(const mdl_scenario *s, const p_field *f, const char 
                     f->zero_ok ? "0 or " : "", range);
 }
 
+const char *mdl_scenario_suggest(const char *key) {
+  enum { N = sizeof mdl__params / sizeof mdl__params[0] };
+  const char *names[N + 1];
+  for (size_t i = 0; i < N; i++) names[i] = mdl__params[i].key;
+  names[N] = MDL_BANDWIDTH_KEY;
+  return sim_suggest(key, strlen(key), names, N + 1);
+}
+
 int mdl_scenario_set(mdl_scenario *s, const char *key, const char *value) {
   const p_field *f = mdl__find_param(key);
-  if (!f) return sim_errorf(SIM_ENOTFOUND, "unknown scenario parameter '%s'", key);
+  if (!f) {
+    const char *near = mdl_scenario_suggest(key);
+    if (near) return sim_errorf(SIM_ENOTFOUND, "unknown scenario parameter '%s'; did you mean '%s'?", key, near);
+    return sim_errorf(SIM_ENOTFOUND, "unknown scenario parameter '%s'", key);
+  }
   char *at = (char *)s + f->offset;
   uint64_t u;
   sim_rate r;

@@ -126,6 +126,10 @@ int mdl_scenario_resolve(const mdl_scenario *s, mdl_scenario *used, mdl_profile 
 int mdl_sweep_split(const char *key, const char *text, char ***values, size_t *count);
 void mdl_sweep_values_free(char **values, size_t count);
 
+/* The parameter name (or `bandwidth`) at most two edits from `key`, for a
+ * "did you mean"; NULL when none is. */
+const char *mdl_scenario_suggest(const char *key);
+
 /* True for yes/no parameters (a CLI flag may then stand alone). */
 int mdl_scenario_is_flag(const char *key);
 

@@ -43,6 +43,11 @@ static long count_lines(const char *path) {
 static void test_bad_input_one_line(void **state) {
   (void)state;
   char err[2048];
+  /* A misspelt option or key: the nearest name, one line. */
+  assert_int_equal(migsim(err, sizeof err, "sweep --workload idle --algoo precopy,postcopy --out %s/a", tmpdir), 2);
+  assert_string_equal(err, "migsim: sweep: unknown option --algoo; did you mean --algo? (see --help)\n");
+  assert_int_equal(migsim(err, sizeof err, "run --workload idle --dowtime-limit"), 2);
+  assert_string_equal(err, "migsim: run: unknown option --dowtime-limit; did you mean --downtime-limit? (see --help)\n");
   assert_int_equal(migsim(err, sizeof err, "run --workload idle --max-bandwidth 12furlongs --out %s/a", tmpdir), 2);
   assert_non_null(strstr(err, "max-bandwidth"));
   assert_non_null(strstr(err, "furlongs"));
