@@ -33,38 +33,25 @@ void cli_scenario_overrides(mdl_scenario *s) {
       cli_die("--%s: %s", cli__over[i].name, sim_error_message());
 }
 
-static const struct {
-  const char *key;
-  unsigned bit;
-} cli__linked[] = {{"max-bandwidth", CLI_BW_MAX}, {"postcopy-bandwidth", CLI_BW_POSTCOPY}, {"link", CLI_BW_LINK}};
+static const char *const cli__linked[] = {"max-bandwidth", "postcopy-bandwidth", "link"};
 
 unsigned cli_bandwidth_keep(int argc, char **argv) {
   unsigned keep = 0;
   for (int i = 1; i < argc; i++) {
     if (strncmp(argv[i], "--", 2) != 0) continue;
-    const char *name = argv[i] + 2;
-    size_t len = strcspn(name, "=");
-    for (size_t k = 0; k < sizeof cli__linked / sizeof cli__linked[0]; k++)
-      if (strlen(cli__linked[k].key) == len && !strncmp(name, cli__linked[k].key, len)) keep |= cli__linked[k].bit;
+    char name[64];
+    size_t len = strcspn(argv[i] + 2, "=");
+    if (len >= sizeof name) continue;
+    memcpy(name, argv[i] + 2, len);
+    name[len] = '\0';
+    keep |= mdl_bandwidth_part(name);
   }
   return keep;
 }
 
 int cli_scenario_set(mdl_scenario *s, const char *key, const char *value, unsigned keep) {
-  if (strcmp(key, CLI_BANDWIDTH_KEY) != 0) return mdl_scenario_set(s, key, value);
-  /* All or nothing: the three are checked on a copy. */
-  mdl_scenario probe = *s;
-  for (size_t k = 0; k < sizeof cli__linked / sizeof cli__linked[0]; k++) {
-    if (keep & cli__linked[k].bit) continue;
-    int rc = mdl_scenario_set(&probe, cli__linked[k].key, value);
-    if (rc) {
-      char why[512]; /* the message buffer is about to be rewritten */
-      snprintf(why, sizeof why, "%s", sim_error_message());
-      return sim_errorf(rc, "bandwidth (sets %s): %s", cli__linked[k].key, why);
-    }
-  }
-  *s = probe;
-  return 0;
+  if (strcmp(key, MDL_BANDWIDTH_KEY) != 0) return mdl_scenario_set(s, key, value);
+  return mdl_scenario_set_bandwidth(s, value, keep);
 }
 
 int cli_scenario_args(int argc, char **argv, mdl_scenario *s, cli_opt_fn other, void *ctx,
@@ -100,18 +87,27 @@ int cli_scenario_args(int argc, char **argv, mdl_scenario *s, cli_opt_fn other, 
       cli__remember(argv[0], name, "yes");
       continue;
     }
-    if (!value) cli_die("%s: --%s needs a value (or unknown option; see --help)", argv[0], name);
-    if (!strcmp(name, CLI_BANDWIDTH_KEY)) {
+    if (!value) {
+      const char *near = mdl_scenario_suggest(name);
+      if (near && strcmp(near, name))
+        cli_die("%s: unknown option --%s; did you mean --%s? (see --help)", argv[0], name, near);
+      cli_die("%s: --%s needs a value (or unknown option; see --help)", argv[0], name);
+    }
+    if (!strcmp(name, MDL_BANDWIDTH_KEY)) {
       /* Remembered as its parts, so that it overrides a scenario file
        * like they do. */
       if (cli_scenario_set(s, name, value, keep)) cli_die("%s: --%s", argv[0], sim_error_message());
       for (size_t k = 0; k < sizeof cli__linked / sizeof cli__linked[0]; k++)
-        if (!(keep & cli__linked[k].bit)) cli__remember(argv[0], cli__linked[k].key, value);
+        if (!(keep & mdl_bandwidth_part(cli__linked[k]))) cli__remember(argv[0], cli__linked[k], value);
       if (!eq) i++;
       continue;
     }
     int rc = mdl_scenario_set(s, name, value);
-    if (rc == SIM_ENOTFOUND) cli_die("%s: unknown option --%s (see --help)", argv[0], name);
+    if (rc == SIM_ENOTFOUND) {
+      const char *near = mdl_scenario_suggest(name);
+      if (near) cli_die("%s: unknown option --%s; did you mean --%s? (see --help)", argv[0], name, near);
+      cli_die("%s: unknown option --%s (see --help)", argv[0], name);
+    }
     if (rc) cli_die("%s: --%s", argv[0], sim_error_message());
     cli__remember(argv[0], name, value);
     if (!eq) i++;

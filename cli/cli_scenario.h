@@ -21,15 +21,11 @@ typedef int (*cli_opt_fn)(void *ctx, const char *name, const char *value);
 int cli_scenario_args(int argc, char **argv, mdl_scenario *s, cli_opt_fn other, void *ctx,
                       char **positional, int max_positional);
 
-/* The linked parameter `bandwidth` (a flag and a sweep axis): it sets
- * max-bandwidth, postcopy-bandwidth and link to one rate, so that
- * algorithms are compared at the same speed. Each of the three that is
- * also given (as a flag or a sweep axis) wins for its part, whatever the
- * order (docs/scenarios.md). Bits of `keep`: */
-enum { CLI_BW_MAX = 1, CLI_BW_POSTCOPY = 2, CLI_BW_LINK = 4 };
-#define CLI_BANDWIDTH_KEY "bandwidth"
-
-/* The CLI_BW_* bits of the three parameters argv[1..argc) gives. */
+/* The linked parameter `bandwidth` (mdl_scenario_set_bandwidth): a flag,
+ * a sweep axis and a key of scenario files. Each of the three parts that
+ * is also given (as a flag or a sweep axis) wins for its part, whatever
+ * the order (docs/scenarios.md). */
+/* The MDL_BW_* bits of the three parameters argv[1..argc) gives. */
 unsigned cli_bandwidth_keep(int argc, char **argv);
 
 /* mdl_scenario_set, or for key `bandwidth` the three parameters but those

@@ -231,6 +231,13 @@ int cli_cmd_compare(int argc, char **argv) {
   res_folder *folder;
   cli_check(res_folder_open(o.out, "compare", grid, o.force ? RES_FOLDER_FORCE : RES_FOLDER_OWN, &folder),
             "compare");
+  /* A --max-bandwidth above a link: the link limits it (as for run);
+   * said once the folder is open, so that an error stays one line. */
+  for (int l = 0; l < nlinks && o.max_bw_given; l++)
+    if (base.max_bandwidth > link_bw[l] && link_bw[l] > 0)
+      fprintf(stderr, "migsim: warning: compare: max-bandwidth %.1f MiB/s is above the link %s (%.1f MiB/s); the link "
+                      "limits it\n",
+              base.max_bandwidth / 1048576.0, links[l], link_bw[l] / 1048576.0);
 
   /* Per (series, link): the first repeat's result (its rounds are drawn),
    * and each metric's statistics over the repeats that completed. */

@@ -1,8 +1,9 @@
 /* migsim regress: does a candidate (profile, build's result folder or
  * summary.csv) migrate worse than a baseline? Repeats a scenario suite on
  * each side that is a profile, compares scenario by scenario and metric by
- * metric (res_regress.h), writes regress.csv, junit.xml and report.md, and
- * exits 1 when anything regressed (docs/regress.md). */
+ * metric (res_regress.h), writes regress.csv, junit.xml, report.md and
+ * report.html with its plots (res_report.h), and exits 1 when anything
+ * regressed (docs/regress.md). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "mdl_sim.h"
 #include "res_output.h"
 #include "res_regress.h"
+#include "res_report.h"
 #include "sim_err.h"
 #include "sim_hash.h"
 #include "sim_units.h"
@@ -34,7 +36,7 @@ typedef struct {
   uint64_t trace_step_ns;
   double alpha;
   uint64_t resamples;
-  int force, quiet;
+  int force, quiet, no_plots;
 } cli__reg_opts;
 
 static void cli__reg_help(void) {
@@ -52,8 +54,10 @@ static void cli__reg_help(void) {
          "Mann-Whitney U test. A REGRESSION is significant (p < alpha) AND worse (higher)\n"
          "by at least both thresholds: relative to the baseline's median and absolute.\n"
          "Writes OUT/regress.csv (one row per scenario x metric), OUT/junit.xml (one\n"
-         "test case per scenario x metric, a <failure> per regression) and\n"
-         "OUT/report.md.\n\n"
+         "test case per scenario x metric, a <failure> per regression), OUT/report.md\n"
+         "and OUT/report.html (self-contained: the verdicts and their chart,\n"
+         "OUT/regress-diff.png, then plots of both sides' runs, OUT/report-*.png, as\n"
+         "`migsim report OUT` makes them).\n\n"
          "exit status: 0 no regression, 1 a regression, 2 an error (one line on stderr)\n\n"
          "options:\n"
          "  --baseline SIDE        profile name or .ini file, result folder, or summary.csv\n"
@@ -70,6 +74,7 @@ static void cli__reg_help(void) {
          "  --out DIR              output folder [out/regress]; the same command again\n"
          "                         replaces it, other results there need --force\n"
          "  --force                replace whatever results the folder holds\n"
+         "  --no-plots             report.md's verdicts only: no report.html, no plots\n"
          "  --quiet                no table on stdout, no progress on stderr\n"
          "  --help                 this text\n\n"
          "metrics and default thresholds (relative, absolute):\n",
@@ -91,6 +96,7 @@ static int cli__reg_opt(void *ctx, const char *name, const char *value) {
   if (!strcmp(name, "metrics")) return o->metrics = value, 1;
   if (!strcmp(name, "force")) return o->force = 1, 0;
   if (!strcmp(name, "quiet")) return o->quiet = 1, 0;
+  if (!strcmp(name, "no-plots")) return o->no_plots = 1, 0;
   static const char *const valued[] = {"repeat", "resamples", "trace-step", "alpha", "threshold"};
   for (size_t i = 0; !value && i < sizeof valued / sizeof valued[0]; i++)
     if (!strcmp(name, valued[i])) return 1; /* the caller says it needs a value */
@@ -260,14 +266,48 @@ int cli_cmd_regress(int argc, char **argv) {
   cli_check(res_regress_write_csv(&t, path), "regress");
   snprintf(path, sizeof path, "%s/junit.xml", o.out);
   cli_check(res_regress_write_junit(&t, title, path), "regress");
+  /* The verdicts as a chart, shown in report.md: the candidate's medians
+   * against the baseline's, per scenario and metric. */
+  const char *figure = NULL;
+  if (!o.no_plots) {
+    snprintf(path, sizeof path, "%s/regress-diff.png", o.out);
+    int rc = res_regress_plot(&t, path);
+    if (rc == 0) figure = "regress-diff.png";
+    else if (rc != SIM_EINVAL && rc != SIM_EUNSUPPORTED) cli_check(rc, "regress: plot");
+  }
   snprintf(path, sizeof path, "%s/report.md", o.out);
-  cli_check(res_regress_write_report(&t, title, path), "regress");
+  cli_check(res_regress_write_report(&t, title, figure, path), "regress");
+  /* report.md with plots and report.html: `migsim report OUT`, which keeps
+   * the report.md just written at its top; a stored side is read where
+   * it is. */
+  res_report_opts rep = {0};
+  const char *gdirs[2], *gnames[2];
+  for (int s = 0; s < 2; s++)
+    if (kind[s] == CLI__SIDE_STORED) {
+      gdirs[rep.ngroup_dirs] = text[s];
+      gnames[rep.ngroup_dirs++] = side_name[s];
+    }
+  rep.group_dirs = gdirs;
+  rep.group_names = gnames;
+  char rep_title[sizeof title + 16];
+  snprintf(rep_title, sizeof rep_title, "regress, %s", title);
+  rep.title = rep_title;
+  if (!o.no_plots) {
+    int rc = res_report_write(o.out, &rep, NULL);
+    /* Without PLplot's driver the verdict still stands: say so, go on. */
+    if (rc == SIM_EUNSUPPORTED) {
+      fprintf(stderr, "migsim: regress: warning: no report.html: %s (--no-plots skips it)\n", sim_error_message());
+      o.no_plots = 1;
+    } else {
+      cli_check(rc, "regress: report");
+    }
+  }
   cli_check(res_folder_close(folder), "regress");
 
   if (!o.quiet) res_regress_print(&t, stdout);
-  printf("regress: %zu regression%s, %zu improvement%s in %zu comparisons; %s/report.md, %s/junit.xml\n",
+  printf("regress: %zu regression%s, %zu improvement%s in %zu comparisons; %s/report.%s, %s/junit.xml\n",
          t.regressions, t.regressions == 1 ? "" : "s", t.improvements, t.improvements == 1 ? "" : "s", t.count, o.out,
-         o.out);
+         o.no_plots ? "md" : "html", o.out);
   int status = t.regressions ? CLI_EXIT_CHECK : CLI_EXIT_OK;
   res_regress_table_free(&t);
   free(names);

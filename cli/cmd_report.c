@@ -20,13 +20,17 @@ static void cli__report_help(void) {
          "    line per algorithm, error bars (95%% CI of the mean) over repeats;\n"
          "  - a heatmap per metric and algorithm when exactly two parameters were swept;\n"
          "  - the CDF of each metric across runs, per algorithm;\n"
-         "  - dirty memory and send rate over time (timeline.csv), bytes per round\n"
-         "    (rounds.csv).\n"
+         "  - dirty memory and send rate over time, the send rate against the dirty rate\n"
+         "    and auto-converge's CPU throttle (timeline.csv), bytes per round\n"
+         "    (rounds.csv);\n"
+         "  - each metric per scenario, a bar per folder, for regress's and validate's\n"
+         "    sets of scenarios.\n"
          "Swept parameters are read from a sweep's run ids (algo=hybrid;max-bandwidth=...)\n"
          "or, elsewhere, are the scenario parameters that differ between runs. Runs that\n"
          "did not complete are drawn hollow, never as zero; a y axis is logarithmic when\n"
          "its values span more than two decades. A report.md another command wrote\n"
-         "there (compare, regress) is kept at the top of the new one.\n\n"
+         "there (compare, regress) is kept at the top of the new one, with the PNGs it\n"
+         "shows embedded in report.html.\n\n"
          "options:\n"
          "  --format LIST   also write these formats: png, svg, pdf (comma-separated;\n"
          "                  PNG is always written, the reports show it) [png]\n"
@@ -65,7 +69,9 @@ int cli_cmd_report(int argc, char **argv) {
     }
   }
   if (!dir) cli_die("report: which result folder? (migsim report DIR; see --help)");
-  res_report_opts o = {formats, title};
+  res_report_opts o = {0};
+  o.formats = formats;
+  o.title = title;
   res_report_stats st;
   cli_check(res_report_write(dir, &o, &st), "report");
   printf("report: %s/report.md, %s/report.html (%zu run%s, %zu point%s, %zu swept parameter%s, %zu plot%s)\n", dir,

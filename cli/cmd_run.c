@@ -1,5 +1,6 @@
 /* migsim run: simulate one scenario (or every scenario of a file). */
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,7 +51,7 @@ static void cli__run_help(void) {
          "                         the columns of summary.csv, null for an empty cell\n"
          "  --bandwidth RATE       linked: sets max-bandwidth, postcopy-bandwidth and link\n"
          "                         to RATE; any of the three given too wins for its part\n"
-         "                         (a flag only: a scenario file gives the three keys)\n"
+         "                         (also a key of scenario files: bandwidth = 1Gbit/s)\n"
          "  --quiet                no table on stdout, no progress on stderr\n"
          "  --ranges               print every parameter's and profile key's valid range\n"
          "                         (Markdown) and exit\n"
@@ -148,8 +149,16 @@ int cli_cmd_run(int argc, char **argv) {
   cli_scenario_args(argc, argv, &s, cli__run_opt, &o, NULL, 0);
   cli_scenarios_each("run", o.scenario_file, &s, o.out, o.mode, o.quiet, o.repeat, o.trace_step_ns, o.jsonl, cli__run_one,
                      &o);
-  if (!o.quiet)
-    printf("results: %s/summary.csv, %s/rounds.csv%s%s%s\n", o.out, o.out, o.repeat > 1 ? ", " : "",
-           o.repeat > 1 ? o.out : "", o.repeat > 1 ? "/aggregate.csv" : "");
+  if (!o.quiet) {
+    /* Every table the folder has now (timeline.csv with --timeline, ...). */
+    static const char *const files[] = {"summary.csv", "rounds.csv", "timeline.csv", "aggregate.csv", "summary.jsonl"};
+    printf("results:");
+    for (size_t i = 0, n = 0; i < sizeof files / sizeof files[0]; i++) {
+      char path[4096];
+      snprintf(path, sizeof path, "%s/%s", o.out, files[i]);
+      if (access(path, F_OK) == 0) printf("%s %s", n++ ? "," : "", path);
+    }
+    printf("\n");
+  }
   return CLI_EXIT_OK;
 }

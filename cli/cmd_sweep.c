@@ -18,6 +18,8 @@
 #include "cli_progress.h"
 #include "cli_real.h"
 #include "cli_scenario.h"
+#include "mdl_algo.h"
+#include "mdl_profile.h"
 #include "cli_shard.h"
 #include "mdl_sim.h"
 #include "res_output.h"
@@ -403,6 +405,72 @@ static void cli__remove_shard_dir(const char *dir) {
 }
 #endif
 
+/* Runs whose rate limit is above their link (the link's default is the
+ * profile's, looked up once per profile name). */
+typedef struct {
+  uint64_t count;
+  char first_key[256];
+  double first_max, first_link;
+  char profiles[8][MDL_TEXT_MAX];
+  double links[8];
+  size_t nprofiles;
+} cli__over_link;
+
+static void cli__check_over_link(cli__over_link *o, const mdl_scenario *s, const char *key) {
+  double link = s->link_bandwidth;
+  if (link == 0) {
+    size_t k = 0;
+    while (k < o->nprofiles && strcmp(o->profiles[k], s->profile)) k++;
+    if (k == o->nprofiles) {
+      mdl_profile p;
+      if (mdl_profile_load(s->profile, &p)) return; /* reported when the run resolves it */
+      if (k == sizeof o->links / sizeof o->links[0]) k = 0; /* reuse the first slot */
+      else o->nprofiles++;
+      snprintf(o->profiles[k], sizeof o->profiles[k], "%s", s->profile);
+      o->links[k] = p.link_bytes_per_s;
+    }
+    link = o->links[k];
+  }
+  if (!(s->max_bandwidth > link) || link <= 0) return;
+  if (o->count++ == 0) {
+    snprintf(o->first_key, sizeof o->first_key, "%s", key);
+    o->first_max = s->max_bandwidth;
+    o->first_link = link;
+  }
+}
+
+/* Algorithms with and without post-copy compared over one or two of the
+ * three speeds: each runs at its own (pre-copy at max-bandwidth, post-copy
+ * at postcopy-bandwidth, by default the link), so the comparison is not at
+ * one speed; the issue that led to `bandwidth` (docs/scenarios.md). */
+static void cli__speed_warning(const cli__sweep *w) {
+  const cli__axis *algo = NULL;
+  unsigned swept = 0;
+  for (size_t i = 0; i < w->naxes; i++) {
+    if (!strcmp(w->axes[i].key, "algo")) algo = &w->axes[i];
+    if (!strcmp(w->axes[i].key, MDL_BANDWIDTH_KEY)) return; /* one speed for all */
+    swept |= mdl_bandwidth_part(w->axes[i].key);
+  }
+  if (!algo || !swept || swept == (MDL_BW_MAX | MDL_BW_POSTCOPY | MDL_BW_LINK)) return;
+  int pre = 0, post = 0;
+  for (size_t v = 0; v < algo->count; v++) {
+    const mdl_algorithm *a = mdl_algorithm_find(algo->values[v]);
+    if (a && mdl_algorithm_has_capability(a, "postcopy-ram")) post = 1;
+    else if (a) pre = 1;
+  }
+  if (!pre || !post) return;
+  char list[96] = "";
+  static const char *const parts[] = {"max-bandwidth", "postcopy-bandwidth", "link"};
+  for (size_t k = 0, n = 0; k < 3; k++)
+    if (swept & mdl_bandwidth_part(parts[k]))
+      n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", n ? " and " : "", parts[k]);
+  fprintf(stderr,
+          "migsim: warning: sweep: only %s swept while pre-copy and post-copy algorithms are compared: pre-copy "
+          "runs at max-bandwidth, post-copy at postcopy-bandwidth (default: the link), so they run at different "
+          "speeds; --bandwidth LIST sets all three (docs/scenarios.md)\n",
+          list);
+}
+
 int cli_cmd_sweep(int argc, char **argv) {
   cli__sweep *w = calloc(1, sizeof *w);
   if (!w) cli_die("sweep: out of memory");
@@ -462,6 +530,7 @@ int cli_cmd_sweep(int argc, char **argv) {
   /* Every point is built and checked before the folder is touched; the
    * run ids of the whole grid, in order, identify it to `migsim merge`. */
   uint64_t ids = SIM_HASH_INIT;
+  cli__over_link over = {0};
   {
     mdl_scenario point;
     char *key = malloc(CLI_SWEEP_KEY_MAX);
@@ -471,6 +540,7 @@ int cli_cmd_sweep(int argc, char **argv) {
       if (mdl_scenario_validate(&point)) cli_die("sweep: %s: %s", key, sim_error_message());
       char id[RES_RUN_ID_MAX];
       ids = sim_hash_str(ids, res_run_id(key, id));
+      cli__check_over_link(&over, &point, key);
     }
     mdl_scenario used;
     cli__point(w, 0, &point, key, CLI_SWEEP_KEY_MAX);
@@ -510,6 +580,16 @@ int cli_cmd_sweep(int argc, char **argv) {
   char path[1024];
   snprintf(path, sizeof path, "%s/summary.csv", w->out);
   cli_check(res_folder_open(w->out, "sweep", folder_grid, w->mode, &w->folder), "sweep");
+  /* Once the sweep will run: an error before it stays one line. */
+  if (mpi_rank == 0) {
+    cli__speed_warning(w);
+    if (over.count)
+      fprintf(stderr,
+              "migsim: warning: sweep: %llu of %llu runs have max-bandwidth above the link (first: %s, %.1f MiB/s "
+              "over %.1f MiB/s); the link limits them\n",
+              (unsigned long long)over.count, (unsigned long long)w->grid_runs, over.first_key,
+              over.first_max / 1048576.0, over.first_link / 1048576.0);
+  }
   if (sharded) {
     cli_shard rec = {w->shard_k, w->shard_n, grid, w->grid_runs, ids, w->repeat, w->jsonl};
     cli_check(cli_shard_write(w->out, &rec), "sweep");

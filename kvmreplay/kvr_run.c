@@ -799,6 +799,36 @@ static kvr_sample kvr_sample_of(kvr_ctx *c, json_t *ret, uint64_t now) {
   return x;
 }
 
+/* A timeline row per poll while migrating (the scenario's `timeline`),
+ * the columns of the simulator's (mdl_schema.h) from query-migrate: QEMU's
+ * bandwidth estimate (mbps), the dirty pages still to send (remaining),
+ * dirty-pages-rate (taken as not measured before the second sync: QEMU
+ * reports 0 until a sync period has ended) and the CPU throttle. The
+ * threshold is the simulator's formula, estimate (or
+ * avail-switchover-bandwidth) x downtime-limit: QEMU does not report it. */
+static int kvr_timeline_add(kvr_ctx *c, const kvr_sample *x, const char *status, json_t *ret) {
+  json_t *ram = json_object_get(ret, "ram");
+  mdl_sample m;
+  memset(&m, 0, sizeof m);
+  m.t_ms = x->t_ms;
+  m.transferred_bytes = x->bytes;
+  m.dirty_pages = c->page_size ? x->remaining / c->page_size : 0;
+  m.bandwidth_est = x->mbps * 1e6 / 8.0;
+  double switch_bw = c->s->avail_switchover_bandwidth > 0 ? c->s->avail_switchover_bandwidth : m.bandwidth_est;
+  m.threshold_bytes = switch_bw * (double)c->s->downtime_limit_ns / 1e9;
+  m.dirty_sync_count = (uint32_t)x->syncs;
+  const char *phase = "precopy";
+  if (!strcmp(status, "setup")) phase = "setup";
+  else if (!strncmp(status, "postcopy", 8)) phase = "postcopy";
+  else if (!strcmp(status, "device") || !strcmp(status, "pre-switchover")) phase = "stopped";
+  snprintf(m.phase, sizeof m.phase, "%s", phase);
+  m.dirty_pages_rate = ram && json_object_get(ram, "dirty-pages-rate") && x->syncs >= 2
+                           ? kvr_json_num(ram, "dirty-pages-rate", 0)
+                           : -1;
+  m.throttle_pct = (uint32_t)x->throttle;
+  return mdl_result_add_sample(c->r, &m);
+}
+
 /* The hybrid switch rule is the simulator's (mdl_switch.h). At a new sync
  * the dirty pages are read off `remaining` at the first poll after it,
  * which misses the few pages sent since the sync (at most one poll
@@ -933,6 +963,11 @@ static void kvr_poll_loop(kvr_ctx *c) {
     }
 
     kvr_take_metrics(c, ret);
+    if (s->timeline && (rc = kvr_timeline_add(c, &x, status, ret))) {
+      json_decref(ret);
+      kvr_fail_rc(c, rc, "recording the timeline");
+      return;
+    }
     if (strcmp(status, "postcopy-active") == 0 && c->postcopy_downtime_ms < 0) {
       json_t *dt = json_object_get(ret, "downtime"); /* 10.0 reports it here */
       if (json_is_number(dt)) c->postcopy_downtime_ms = json_number_value(dt);

@@ -208,9 +208,21 @@ static int mdl__check_range(const mdl_scenario *s, const p_field *f, const char 
                     f->zero_ok ? "0 or " : "", range);
 }
 
+const char *mdl_scenario_suggest(const char *key) {
+  enum { N = sizeof mdl__params / sizeof mdl__params[0] };
+  const char *names[N + 1];
+  for (size_t i = 0; i < N; i++) names[i] = mdl__params[i].key;
+  names[N] = MDL_BANDWIDTH_KEY;
+  return sim_suggest(key, strlen(key), names, N + 1);
+}
+
 int mdl_scenario_set(mdl_scenario *s, const char *key, const char *value) {
   const p_field *f = mdl__find_param(key);
-  if (!f) return sim_errorf(SIM_ENOTFOUND, "unknown scenario parameter '%s'", key);
+  if (!f) {
+    const char *near = mdl_scenario_suggest(key);
+    if (near) return sim_errorf(SIM_ENOTFOUND, "unknown scenario parameter '%s'; did you mean '%s'?", key, near);
+    return sim_errorf(SIM_ENOTFOUND, "unknown scenario parameter '%s'", key);
+  }
   char *at = (char *)s + f->offset;
   uint64_t u;
   sim_rate r;
@@ -597,7 +609,43 @@ int mdl_scenario_resolve(const mdl_scenario *s, mdl_scenario *used, mdl_profile 
   return 0;
 }
 
+/* ------------------------------------------------- linked: bandwidth */
+
+static const struct {
+  const char *key;
+  unsigned bit;
+} mdl__linked[] = {{"max-bandwidth", MDL_BW_MAX}, {"postcopy-bandwidth", MDL_BW_POSTCOPY}, {"link", MDL_BW_LINK}};
+
+unsigned mdl_bandwidth_part(const char *key) {
+  for (size_t k = 0; k < sizeof mdl__linked / sizeof mdl__linked[0]; k++)
+    if (!strcmp(key, mdl__linked[k].key)) return mdl__linked[k].bit;
+  return 0;
+}
+
+int mdl_scenario_set_bandwidth(mdl_scenario *s, const char *value, unsigned keep) {
+  mdl_scenario probe = *s;
+  for (size_t k = 0; k < sizeof mdl__linked / sizeof mdl__linked[0]; k++) {
+    if (keep & mdl__linked[k].bit) continue;
+    int rc = mdl_scenario_set(&probe, mdl__linked[k].key, value);
+    if (rc) {
+      char why[512]; /* the message buffer is about to be rewritten */
+      snprintf(why, sizeof why, "%s", sim_error_message());
+      return sim_errorf(rc, "bandwidth (sets %s): %s", mdl__linked[k].key, why);
+    }
+  }
+  *s = probe;
+  return 0;
+}
+
 /* ------------------------------------------------------ scenario files */
+
+/* MDL_BW_* bits of the keys section `section` gives itself. O(entries). */
+static unsigned mdl__section_keeps(const mdl_ini *ini, const char *section) {
+  unsigned keep = 0;
+  for (size_t i = 0; i < ini->count; i++)
+    if (!strcmp(ini->entries[i].section, section)) keep |= mdl_bandwidth_part(ini->entries[i].key);
+  return keep;
+}
 
 /* Every scenario of the file is built and checked (parameters, ranges,
  * profile) before the first one is handed to fn, so an error anywhere in
@@ -637,7 +685,13 @@ int mdl_scenario_file_each(const char *path, const mdl_scenario *base,
       if (!defaults.name[0]) snprintf(list[n - 1].name, sizeof list->name, "%s", e->section);
     }
     mdl_scenario *target = is_defaults ? &defaults : &list[n - 1];
-    if ((rc = mdl_scenario_set(target, e->key, e->value)))
+    if (!strcmp(e->key, MDL_BANDWIDTH_KEY)) {
+      /* [defaults] counts the keys of "" and "defaults" alike. */
+      unsigned keep = is_defaults ? mdl__section_keeps(&ini, "") | mdl__section_keeps(&ini, "defaults")
+                                  : mdl__section_keeps(&ini, e->section);
+      if ((rc = mdl_scenario_set_bandwidth(target, e->value, keep)))
+        rc = sim_errorf(rc, "%s:%u: [%s] %s", path, e->line, e->section, sim_error_message());
+    } else if ((rc = mdl_scenario_set(target, e->key, e->value)))
       rc = sim_errorf(rc, "%s:%u: [%s] %s", path, e->line, e->section, sim_error_message());
   }
   if (!rc && n == 0) {

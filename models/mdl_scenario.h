@@ -93,6 +93,22 @@ void mdl_scenario_defaults(mdl_scenario *s);
  * unknown key, or a parse error naming the key. */
 int mdl_scenario_set(mdl_scenario *s, const char *key, const char *value);
 
+/* The linked parameter `bandwidth`: one rate for max-bandwidth,
+ * postcopy-bandwidth and link, so that algorithms are compared at the same
+ * speed (docs/scenarios.md). A flag, a sweep axis and a key of scenario
+ * files. Each of the three that is given as well wins for its part,
+ * whatever the order: its MDL_BW_* bit is in `keep`. */
+enum { MDL_BW_MAX = 1, MDL_BW_POSTCOPY = 2, MDL_BW_LINK = 4 };
+#define MDL_BANDWIDTH_KEY "bandwidth"
+
+/* The MDL_BW_* bit of `key` (the name of one of the three), else 0. */
+unsigned mdl_bandwidth_part(const char *key);
+
+/* Sets the three parameters but those in `keep` to `value`, all or
+ * nothing (checked on a copy). 0 or the parse error naming the part, e.g.
+ * "bandwidth (sets link): ...". */
+int mdl_scenario_set_bandwidth(mdl_scenario *s, const char *value, unsigned keep);
+
 /* Checks the scenario as a whole (a workload is given, bandwidths > 0, ...)
  * and loads nothing. */
 int mdl_scenario_validate(const mdl_scenario *s);
@@ -121,6 +137,10 @@ int mdl_scenario_resolve(const mdl_scenario *s, mdl_scenario *used, mdl_profile 
 int mdl_sweep_split(const char *key, const char *text, char ***values, size_t *count);
 void mdl_sweep_values_free(char **values, size_t count);
 
+/* The parameter name (or `bandwidth`) at most two edits from `key`, for a
+ * "did you mean"; NULL when none is. */
+const char *mdl_scenario_suggest(const char *key);
+
 /* True for yes/no parameters (a CLI flag may then stand alone). */
 int mdl_scenario_is_flag(const char *key);
 
@@ -141,7 +161,10 @@ int mdl_switch_policy_parse(const char *name, mdl_switch_policy *out);
 
 /* Reads a scenario file: INI with an optional [defaults] section applied to
  * every scenario and one section per scenario ([name]); keys are the
- * parameter names. A file without sections is one scenario. Calls
+ * parameter names and `bandwidth` (mdl_scenario_set_bandwidth: within a
+ * section, max-bandwidth, postcopy-bandwidth or link beside it win for
+ * their part; a scenario section's `bandwidth` replaces all three of the
+ * [defaults] but those the section gives itself). A file without sections is one scenario. Calls
  * fn(ctx, scenario) for each in file order; stops at the first non-zero
  * return. Errors name the file, line and key. */
 int mdl_scenario_file_each(const char *path, const mdl_scenario *base,
@@ -175,6 +198,11 @@ typedef struct {
   double threshold_bytes;
   uint32_t dirty_sync_count;
   char phase[12];             /* setup precopy stopped postcopy done */
+  /* QEMU's dirty-pages-rate (pages/s, over the last sync period of at
+   * least a second; -1 until one has ended: not measured yet) and the
+   * auto-converge CPU throttle (%): what the send rate races against. */
+  double dirty_pages_rate;
+  uint32_t throttle_pct;
 } mdl_sample;
 
 typedef struct {

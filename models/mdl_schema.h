@@ -257,7 +257,12 @@ static inline uint64_t mdl_schema_ns(double v, double ns_per_unit) {
   X(dirty_sync_count, U64, 1, m->dirty_sync_count, m->dirty_sync_count = (uint32_t)v, NONE, "", "",   \
     "dirty syncs so far")                                                                             \
   X(phase, TEXT, 1, m->phase, MDL_TEXT_SET(m->phase, v), NONE, "", "",                                \
-    "setup, precopy, postcopy or done")
+    "setup, precopy, postcopy or done")                                                               \
+  X(dirty_pages_rate, DOUBLE, m->dirty_pages_rate >= 0, m->dirty_pages_rate, m->dirty_pages_rate = v, NONE, "", \
+    "pages/s",                                                                                        \
+    "QEMU's dirty-pages-rate: pages newly dirtied per second over the last sync period of at least 1 s (empty until one has ended)") \
+  X(throttle_pct, U64, s->auto_converge, m->throttle_pct, m->throttle_pct = (uint32_t)v, NONE, "", "%", \
+    "auto-converge: the CPU throttle now (empty when off)")
 
 /* The three tables' column tables as Markdown (column, type, unit, QEMU
  * field, meaning): the source of docs/results.md's "Columns". */

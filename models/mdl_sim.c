@@ -538,6 +538,7 @@ void mdl__sync(mdl__sim *S) {
                           S->r->transferred_bytes - S->rate_period_bytes0);
     S->rate_period_bytes0 = S->r->transferred_bytes;
     S->dirty_pages_rate = (double)S->rate_period_pages * 1e9 / (S->t - S->rate_period_start);
+    S->dirty_rate_known = 1;
     S->rate_period_pages = 0;
     S->rate_period_start = S->t;
   }
@@ -570,7 +571,8 @@ void mdl__update_counters(mdl__sim *S) {
     S->expected_downtime_ns = (double)S->round.dirty_pages_at_sync * S->s->page_size / switch_bw * 1e9;
   if (S->s->timeline) {
     mdl_sample smp = {S->t / 1e6, S->r->transferred_bytes, S->mem.dirty_count, S->bw_est,
-                      S->threshold, (uint32_t)S->r->dirty_sync_count, ""};
+                      S->threshold, (uint32_t)S->r->dirty_sync_count, "",
+                      S->dirty_rate_known ? S->dirty_pages_rate : -1, S->throttle_pct};
     snprintf(smp.phase, sizeof smp.phase, "%s", mdl__phase_names[S->phase]);
     if (mdl_result_add_sample(S->r, &smp)) S->error = SIM_ENOMEM;
   }

@@ -110,6 +110,7 @@ struct mdl_sim {
   double rate_period_start;
   uint64_t rate_period_pages;
   double dirty_pages_rate;
+  int dirty_rate_known;        /* a period has ended: the rate is measured */
   uint64_t rate_period_bytes0; /* transferred at the period's start */
 
   /* Page content: bytes of a page one write changes (the workload's

@@ -132,9 +132,11 @@ static int res__timeline_row(void *ctx, const char *const *h, const char *const 
 int res_runs_load(const char *dir, res_run_set *set) {
   memset(set, 0, sizeof *set);
   char path[1024];
-  snprintf(path, sizeof path, "%s/summary.csv", dir);
+  size_t len = strlen(dir);
+  int file = len >= 4 && !strcmp(dir + len - 4, ".csv"); /* a summary alone */
+  snprintf(path, sizeof path, file ? "%s" : "%s/summary.csv", dir);
   int rc = res_csv_each(path, 1, res__summary_row, set);
-  if (rc < 0) return rc;
+  if (rc < 0 || file) return rc < 0 ? rc : 0;
   res__load_ctx x = {set, malloc((set->count ? set->count : 1) * sizeof(size_t))};
   if (!x.order) return sim_errorf(SIM_ENOMEM, "out of memory");
   for (size_t i = 0; i < set->count; i++) x.order[i] = i;

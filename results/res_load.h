@@ -24,7 +24,8 @@ typedef struct {
 } res_run_set;
 
 /* Loads every run of DIR/summary.csv (with its rounds from DIR/rounds.csv
- * and its timeline from DIR/timeline.csv). Every column of mdl_schema.h is
+ * and its timeline from DIR/timeline.csv); a DIR ending in ".csv" is a
+ * summary file alone, loaded without rounds or timeline. Every column of mdl_schema.h is
  * loaded except the derived ones; an empty or missing cell loads as "", 0
  * or -1 (text, integer, number).
  * A missing folder or file gives an empty set. Free with res_runs_free. */

@@ -25,6 +25,7 @@
 #define RES__PLOT_DEFAULT_DEVICE "pngcairo"
 #define RES__PLOT_WIDTH 1000u
 #define RES__PLOT_HEIGHT 650u
+#define RES__BAR_LABEL_MAX 48 /* characters of a vertical category name */
 /* A small filled circle (U+2022, UTF-8): cairo draws it from the system
  * font, crisper than PLplot's Hershey symbols. */
 #define RES__MARKER "\xe2\x80\xa2"
@@ -686,11 +687,15 @@ int res_plot_bars(const char *path, const res_plot_opts *opts, const char *const
   if (y_hi > 0) y_hi += pad;
   if (y_lo < 0 && !opts->log_y) y_lo -= pad;
 
-  /* Many or long category names are written vertically. */
+  /* Many or long category names are written vertically; names longer
+   * than 20 characters make the page taller by what they need beyond 20
+   * (up to RES__BAR_LABEL_MAX characters; longer ones are cut with "..."),
+   * so that the plot keeps its size and no name runs off the page. */
   int vertical = ncategories > 10 || longest * ncategories > 80;
-  const double chars = (double)(longest < 20 ? longest : 20);
+  const double chars = (double)(longest < RES__BAR_LABEL_MAX ? longest : RES__BAR_LABEL_MAX);
   double label_space = vertical ? 0.04 + 0.014 * chars : 0.0;
   double x_label_disp = vertical ? 2.5 + 0.9 * chars : 3.5;
+  unsigned extra_px = vertical && chars > 20 ? (unsigned)(0.014 * (chars - 20) * RES__PLOT_HEIGHT) : 0;
 
   const char **names = calloc(nseries, sizeof *names);
   if (!names) return sim_errorf(SIM_ENOMEM, "out of memory plotting %s", path);
@@ -698,11 +703,22 @@ int res_plot_bars(const char *path, const res_plot_opts *opts, const char *const
 
   size_t rows = res__legend_rows(names, nseries, any_failed);
   res_plot_opts page = res__opts_for_legend(opts, rows);
+  if (extra_px && !opts->height_px) page.height_px = (page.height_px ? page.height_px : RES__PLOT_HEIGHT) + extra_px;
+  unsigned page_h = page.height_px ? page.height_px : RES__PLOT_HEIGHT;
+  /* The bottom margin in pixels: labels, x title and a legend below. */
+  double bottom_px = (0.12 + label_space) * RES__PLOT_HEIGHT + (rows ? RES__LEGEND_ROW_PX * (double)rows + 40.0 : 0.0);
+  double bottom = opts->height_px || !extra_px ? res__viewport_bottom(0.12 + label_space, rows, page_h)
+                                               : bottom_px / (double)page_h;
   res__chart ch;
   int rc = res__chart_begin(&ch, path, &page);
   if (!rc) {
-    plvpor(0.12, rows ? 0.95 : res__viewport_right(names, nseries, ch.width_px, any_failed),
-           res__viewport_bottom(0.12 + label_space, rows, page.height_px), 0.90);
+    double right = rows ? 0.95 : res__viewport_right(names, nseries, ch.width_px, any_failed);
+    /* Vertical names closer than a line apart are written smaller (down
+     * to half size): 0.9 of the default is about 18 pixels a line. */
+    double per_px = (right - 0.12) * ch.width_px / (double)ncategories;
+    double label_chr = vertical && per_px < 18.0 ? (per_px / 18.0 > 0.5 ? 0.9 * per_px / 18.0 : 0.45) : 0.9;
+    plvpor(0.12, right, bottom,
+           extra_px && !opts->height_px ? 1.0 - 0.10 * RES__PLOT_HEIGHT / (double)page_h : 0.90);
     plwind(0.0, (double)ncategories, y_lo, y_hi);
     plcol0(RES__COL_GRID);
     plbox("", 0.0, 0, opts->log_y ? "gl" : "g", 0.0, 0);
@@ -745,16 +761,24 @@ int res_plot_bars(const char *path, const res_plot_opts *opts, const char *const
       plline(2, zx, zy);
     }
     for (size_t c = 0; c < ncategories && !rc; c++) {
-      char *label = res__escape(categories[c]);
+      char cut[RES__BAR_LABEL_MAX + 1];
+      const char *name = categories[c] ? categories[c] : "";
+      if (vertical && strlen(name) > RES__BAR_LABEL_MAX) { /* cut before escaping: no half escape */
+        snprintf(cut, sizeof cut, "%.*s...", RES__BAR_LABEL_MAX - 3, name);
+        name = cut;
+      }
+      char *label = res__escape(name);
       if (!label) {
         rc = sim_errorf(SIM_ENOMEM, "out of memory plotting %s", path);
         break;
       }
       double pos = ((double)c + 0.5) / (double)ncategories;
+      plschr(0.0, label_chr);
       if (vertical)
         plmtex("bv", 0.7, pos, 1.0, label);
       else
         plmtex("b", 1.5, pos, 0.5, label);
+      plschr(0.0, 0.9);
       free(label);
     }
     if (!rc) rc = res__labels(opts, x_label_disp);

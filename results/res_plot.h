@@ -87,7 +87,10 @@ int res_plot_lines(const char *path, const res_plot_opts *opts,
                    const res_plot_series *series, size_t nseries);
 
 /* Draws a grouped bar chart: one group per category (labelled below the
- * axis, vertically when there are many or they are long), one coloured bar
+ * axis, vertically when there are many or they are long; vertical names
+ * over 20 characters make the page taller unless height_px is set, names
+ * over 48 are cut with "...", and names closer than a line apart are
+ * written smaller), one coloured bar
  * per series within each group, y from min(0, values) to max(0, values)
  * (with log_y: from a whole decade below the smallest value).
  * Non-finite values draw no bar. Errors as for res_plot_lines. */

@@ -9,6 +9,7 @@
 
 #include "res_csv.h"
 #include "res_csv_read.h"
+#include "res_plot.h"
 #include "res_stats.h"
 #include "sim_err.h"
 #include "sim_file.h"
@@ -548,7 +549,7 @@ static void res__md_row(FILE *o, const res_regress_row *r) {
           r->verdict == RES_VERDICT_REGRESSION ? "**regression**" : res_verdict_name(r->verdict));
 }
 
-int res_regress_write_report(const res_regress_table *t, const char *title, const char *path) {
+int res_regress_write_report(const res_regress_table *t, const char *title, const char *figure, const char *path) {
   sim_file *f;
   int rc = sim_file_open(path, &f);
   if (rc) return rc;
@@ -575,6 +576,10 @@ int res_regress_write_report(const res_regress_table *t, const char *title, cons
     for (size_t i = 0; i < t->count; i++)
       if (t->rows[i].verdict == RES_VERDICT_REGRESSION) res__md_row(o, &t->rows[i]);
   }
+  if (figure)
+    fprintf(o, "\n![candidate against baseline: difference of the medians in %% of the baseline's, per scenario and "
+               "metric, with the bootstrap interval of the difference](%s)\n",
+            figure);
   fprintf(o, "\n## Every comparison\n\n%s", head);
   for (size_t i = 0; i < t->count; i++) res__md_row(o, &t->rows[i]);
   return sim_file_commit(f);
@@ -590,4 +595,64 @@ void res_regress_print(const res_regress_table *t, FILE *out) {
             r->median_base, r->median_cand, res__rel_text(r->rel_diff, rel), r->p,
             r->verdict == RES_VERDICT_REGRESSION ? "REGRESSION" : res_verdict_name(r->verdict));
   }
+}
+
+int res_regress_plot(const res_regress_table *t, const char *path) {
+  /* Scenarios in table order, metrics in the order of the list. */
+  const char *scen[256];
+  size_t ns = 0;
+  int used[RES_METRIC_COUNT] = {0};
+  size_t regress_of[RES_METRIC_COUNT] = {0};
+  for (size_t i = 0; i < t->count; i++) {
+    const res_regress_row *r = &t->rows[i];
+    size_t k = 0;
+    while (k < ns && strcmp(scen[k], r->scenario)) k++;
+    if (k == ns && ns < sizeof scen / sizeof scen[0]) scen[ns++] = r->scenario;
+    if (isfinite(r->rel_diff)) used[r->metric] = 1;
+    regress_of[r->metric] += r->verdict == RES_VERDICT_REGRESSION;
+  }
+  size_t nm = 0;
+  for (int m = 0; m < RES_METRIC_COUNT; m++) nm += (size_t)used[m];
+  if (!nm || !ns) return sim_errorf(SIM_EINVAL, "%s: no comparison with a value to draw", path);
+  double *buf = malloc(3 * nm * ns * sizeof *buf);
+  char(*names)[96] = malloc(nm * sizeof *names);
+  res_plot_bar_series *bars = malloc(nm * sizeof *bars);
+  if (!buf || !names || !bars) {
+    free(buf);
+    free(names);
+    free(bars);
+    return sim_errorf(SIM_ENOMEM, "out of memory");
+  }
+  size_t b = 0;
+  for (int m = 0; m < RES_METRIC_COUNT; m++) {
+    if (!used[m]) continue;
+    double *y = buf + 3 * b * ns, *lo = y + ns, *hi = lo + ns;
+    for (size_t k = 0; k < ns; k++) y[k] = lo[k] = hi[k] = NAN;
+    for (size_t i = 0; i < t->count; i++) {
+      const res_regress_row *r = &t->rows[i];
+      if (r->metric != m || !isfinite(r->rel_diff)) continue;
+      size_t k = 0;
+      while (k < ns && strcmp(scen[k], r->scenario)) k++;
+      if (k == ns) continue;
+      double scale = 100.0 / fabs(r->median_base); /* rel_diff = diff / |median_base| */
+      y[k] = 100.0 * r->rel_diff;
+      lo[k] = r->ci_lo * scale;
+      hi[k] = r->ci_hi * scale;
+    }
+    if (regress_of[m])
+      snprintf(names[b], sizeof names[b], "%s (%zu regression%s)", res_metric_name(m), regress_of[m],
+               regress_of[m] == 1 ? "" : "s");
+    else
+      snprintf(names[b], sizeof names[b], "%s", res_metric_name(m));
+    bars[b] = (res_plot_bar_series){.name = names[b], .values = y, .err_lo = lo, .err_hi = hi};
+    b++;
+  }
+  res_plot_opts po = {0};
+  po.title = "Candidate against baseline: difference of medians";
+  po.y_label = "difference (% of baseline)";
+  int rc = res_plot_bars(path, &po, scen, ns, bars, nm);
+  free(buf);
+  free(names);
+  free(bars);
+  return rc;
 }

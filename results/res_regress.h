@@ -135,7 +135,17 @@ void res_regress_table_free(res_regress_table *t);
  * e.g. "qemu-7.2 vs ./candidate.ini". */
 int res_regress_write_csv(const res_regress_table *t, const char *path);
 int res_regress_write_junit(const res_regress_table *t, const char *title, const char *path);
-int res_regress_write_report(const res_regress_table *t, const char *title, const char *path);
+/* report.md: `figure` (a file name beside it, e.g. regress-diff.png from
+ * res_regress_plot; NULL: none) is shown after the regressions. */
+int res_regress_write_report(const res_regress_table *t, const char *title, const char *figure, const char *path);
+
+/* Draws the table as a bar chart into `path` (PNG; res_plot.h): a group
+ * per scenario, a bar per metric: the candidate's median against the
+ * baseline's in percent (rel_diff) with the interval of the difference,
+ * scaled the same way, as error bars; regressions are named in the
+ * legend. No bar where rel_diff is undefined (a baseline median of 0).
+ * 0, SIM_EINVAL (no row with a value), or res_plot_bars' errors. */
+int res_regress_plot(const res_regress_table *t, const char *path);
 
 /* The terminal table: one line per row, regressions marked. */
 void res_regress_print(const res_regress_table *t, FILE *out);

@@ -618,11 +618,10 @@ size_t res_base64(const unsigned char *data, size_t n, char *out) {
   return o;
 }
 
-/* The figure: a Markdown image (and links to the other formats), and the
- * PNG embedded in the HTML. */
-static int rep__figure(rep_ctx *c, const char *base, const char *caption) {
+/* DIR/NAME (a PNG) embedded in the HTML as a figure. */
+static int rep__embed(rep_ctx *c, const char *name, const char *caption) {
   char path[4096];
-  snprintf(path, sizeof path, "%s/%s.png", c->dir, base);
+  snprintf(path, sizeof path, "%s/%s", c->dir, name);
   FILE *f = fopen(path, "rb");
   if (!f) return sim_errorf(SIM_EIO, "cannot read %s: %s", path, strerror(errno));
   fseek(f, 0, SEEK_END);
@@ -636,14 +635,6 @@ static int rep__figure(rep_ctx *c, const char *base, const char *caption) {
   fclose(f);
   if (!rc) {
     res_base64(data, (size_t)size, b64);
-    fprintf(c->md, "![%s](%s.png)\n", caption, base);
-    if (c->formats & (RES_REPORT_SVG | RES_REPORT_PDF)) {
-      fputs("\n", c->md);
-      if (c->formats & RES_REPORT_SVG) fprintf(c->md, "[SVG](%s.svg) ", base);
-      if (c->formats & RES_REPORT_PDF) fprintf(c->md, "[PDF](%s.pdf)", base);
-      fputs("\n", c->md);
-    }
-    fputs("\n", c->md);
     fputs("<figure><img src=\"data:image/png;base64,", c->html);
     fputs(b64, c->html);
     fputs("\" alt=\"", c->html);
@@ -651,14 +642,55 @@ static int rep__figure(rep_ctx *c, const char *base, const char *caption) {
     fputs("\"><figcaption>", c->html);
     rep__html_text(c->html, caption);
     fputs("</figcaption></figure>\n", c->html);
-    char **m = realloc(c->made, (c->nmade + 1) * sizeof *m);
-    if (!m || !(m[c->nmade] = rep__strdup(base))) rc = sim_errorf(SIM_ENOMEM, "out of memory");
-    if (m) c->made = m;
-    if (!rc) c->nmade++;
-    c->plots++;
   }
   free(data);
   free(b64);
+  return rc;
+}
+
+/* The figure: a Markdown image (and links to the other formats), and the
+ * PNG embedded in the HTML. */
+static int rep__figure(rep_ctx *c, const char *base, const char *caption) {
+  char name[512];
+  snprintf(name, sizeof name, "%s.png", base);
+  int rc = rep__embed(c, name, caption);
+  if (rc) return rc;
+  fprintf(c->md, "![%s](%s.png)\n", caption, base);
+  if (c->formats & (RES_REPORT_SVG | RES_REPORT_PDF)) {
+    fputs("\n", c->md);
+    if (c->formats & RES_REPORT_SVG) fprintf(c->md, "[SVG](%s.svg) ", base);
+    if (c->formats & RES_REPORT_PDF) fprintf(c->md, "[PDF](%s.pdf)", base);
+    fputs("\n", c->md);
+  }
+  fputs("\n", c->md);
+  char **m = realloc(c->made, (c->nmade + 1) * sizeof *m);
+  if (!m || !(m[c->nmade] = rep__strdup(base))) rc = sim_errorf(SIM_ENOMEM, "out of memory");
+  if (m) c->made = m;
+  if (!rc) c->nmade++;
+  c->plots++;
+  return rc;
+}
+
+/* The PNGs of DIR that the kept report.md shows (![caption](NAME.png), a
+ * plain file name), embedded in the HTML after its text; the Markdown has
+ * them already. A name that is not a regular file of DIR is left out. */
+static int rep__kept_figures(rep_ctx *c, const char *kept) {
+  int rc = 0;
+  for (const char *p = kept; !rc && (p = strstr(p, "![")); p += 2) {
+    const char *cap = p + 2, *mid = strstr(cap, "]("), *nl = strchr(cap, '\n');
+    if (!mid || (nl && nl < mid)) continue;
+    const char *name = mid + 2, *end = strchr(name, ')');
+    if (!end || (nl && nl < end)) continue;
+    size_t len = (size_t)(end - name), clen = (size_t)(mid - cap);
+    if (len < 5 || len > 255 || strncmp(end - 4, ".png", 4) || memchr(name, '/', len)) continue;
+    char file[256], caption[1024], path[4096];
+    snprintf(file, sizeof file, "%.*s", (int)len, name);
+    snprintf(caption, sizeof caption, "%.*s", (int)(clen < 1000 ? clen : 1000), cap);
+    snprintf(path, sizeof path, "%s/%s", c->dir, file);
+    struct stat sb;
+    if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) continue;
+    rc = rep__embed(c, file, caption);
+  }
   return rc;
 }
 
@@ -1022,6 +1054,86 @@ static int rep__cdfs(rep_ctx *c) {
   return rc;
 }
 
+/* ------------------------------------------ scenarios across groups */
+
+/* Each metric per scenario, a bar per group (baseline/candidate,
+ * sim/real): the mean of the group's completed runs of the scenario and
+ * the Student-t 95 % interval; hollow when a run did not complete. */
+static int rep__group_bars(rep_ctx *c) {
+  const char **names = malloc(c->nruns * sizeof *names);
+  size_t ncat = 0, ng = c->ngroups;
+  if (!names) return sim_errorf(SIM_ENOMEM, "out of memory");
+  for (size_t i = 0; i < c->nruns; i++) {
+    const char *n = c->runs[i].run->scenario.name;
+    size_t k = 0;
+    while (k < ncat && strcmp(names[k], n)) k++;
+    if (k == ncat && ncat < 256) names[ncat++] = n;
+  }
+  double *buf = malloc(3 * ng * ncat * sizeof *buf), *vals = malloc(c->nruns * sizeof *vals);
+  unsigned char *fl = calloc(ng * ncat, 1);
+  int rc = !buf || !vals || !fl ? sim_errorf(SIM_ENOMEM, "out of memory") : 0;
+  for (size_t m = 0; m < REP_NMETRICS && !rc; m++) {
+    res_plot_bar_series bars[REP_MAX_GROUPS];
+    double all[REP_MAX_GROUPS * 256];
+    size_t nall = 0;
+    for (size_t g = 0; g < ng && !rc; g++) {
+      double *y = buf + 3 * g * ncat, *lo = y + ncat, *hi = lo + ncat;
+      for (size_t k = 0; k < ncat && !rc; k++) {
+        size_t n = 0, runs = 0, done = 0;
+        for (size_t i = 0; i < c->nruns; i++) {
+          const rep_run *r = &c->runs[i];
+          if (r->group != g || strcmp(r->run->scenario.name, names[k])) continue;
+          runs++;
+          double v = rep__metric(&r->run->result, m);
+          if (r->run->result.status == MDL_STATUS_COMPLETED) done++;
+          if (isfinite(v) && r->run->result.status == MDL_STATUS_COMPLETED) vals[n++] = v;
+        }
+        /* None completed: what they reached (drawn hollow). */
+        for (size_t i = 0; runs && !done && i < c->nruns; i++) {
+          const rep_run *r = &c->runs[i];
+          double v = rep__metric(&r->run->result, m);
+          if (r->group == g && !strcmp(r->run->scenario.name, names[k]) && isfinite(v)) vals[n++] = v;
+        }
+        y[k] = lo[k] = hi[k] = NAN;
+        fl[g * ncat + k] = done < runs;
+        if (!n) continue;
+        res_describe d;
+        if ((rc = res_describe_sample(vals, n, 0.95, &d))) break;
+        y[k] = d.mean;
+        if (n >= 2 && isfinite(d.ci_lo)) lo[k] = d.ci_lo, hi[k] = d.ci_hi;
+        if (done == runs) all[nall++] = d.mean;
+      }
+      bars[g] = (res_plot_bar_series){.name = c->group_names[g], .values = y, .err_lo = lo, .err_hi = hi,
+                                      .failed = fl + g * ncat};
+    }
+    if (rc || !nall) continue;
+    char title[256], ylabel[128], base[128], caption[512];
+    snprintf(title, sizeof title, "%s per scenario", rep__metrics[m].label);
+    snprintf(ylabel, sizeof ylabel, "%s (%s)", rep__metrics[m].label, rep__metrics[m].unit);
+    snprintf(base, sizeof base, "report-scenarios-%s", rep__metrics[m].column);
+    res_plot_opts po = {0};
+    po.title = title;
+    po.y_label = ylabel;
+    po.log_y = res_plot_wants_log(all, nall);
+    rep_chart ch = {0};
+    ch.kind = REP_BARS;
+    ch.opts = &po;
+    ch.categories = names;
+    ch.ncategories = ncat;
+    ch.bars = bars;
+    ch.nbars = ng;
+    snprintf(caption, sizeof caption, "%s per scenario, a bar per folder: the mean of its runs and the 95 %% "
+                                      "interval of the mean%s",
+             rep__metrics[m].label, po.log_y ? " (log y scale)" : "");
+    rc = rep__chart(c, base, &ch, caption);
+  }
+  free(names);
+  free(buf);
+  free(vals);
+  free(fl);
+  return rc;
+}
+
 /* ------------------------------------------- timelines and rounds */
 
 /* Up to REP_MAX_DETAIL runs with data (timeline or rounds): the first
@@ -1059,6 +1171,92 @@ static void rep__run_label(const rep_ctx *c, size_t i, char *out, size_t len) {
   for (size_t k = 0; k < c->naxes && n < len; k++)
     n += (size_t)snprintf(out + n, len - n, ", %s=%.24s", c->axes[k].key, c->axes[k].texts[r->value[k]]);
   if (c->points[r->point].nruns > 1 && n < len) snprintf(out + n, len - n, " #%zu", r->repeat + 1);
+}
+
+enum { REP_MAX_RACE = 3 }; /* runs with a dirty rate vs send rate plot */
+
+/* Dirty rate against send rate, a plot per run (the first REP_MAX_RACE
+ * picked): pre-copy converges only while it sends faster than the guest
+ * dirties. bufs[k] holds run k's times and send rates (rep__timelines). */
+static int rep__race(rep_ctx *c, const size_t *pick, size_t n, double *const *bufs) {
+  int rc = 0;
+  for (size_t k = 0, made = 0; k < n && made < REP_MAX_RACE && !rc; k++) {
+    const mdl_result *r = &c->runs[pick[k]].run->result;
+    const mdl_scenario *s = &c->runs[pick[k]].run->scenario;
+    size_t ns = r->sample_count, known = 0;
+    double *dr = malloc(ns * sizeof *dr);
+    if (!dr) return sim_errorf(SIM_ENOMEM, "out of memory");
+    for (size_t i = 0; i < ns; i++) {
+      /* -1: not measured yet (no sync period has ended), or a
+       * timeline.csv without the column (an older migsim). */
+      double v = r->samples[i].dirty_pages_rate;
+      dr[i] = v >= 0 ? v * (s->page_size ? s->page_size : 4096) / 1048576.0 : NAN;
+      known += v >= 0;
+    }
+    if (known) {
+      const double *t = bufs[k], *rt = bufs[k] + 2 * ns;
+      res_plot_series lines[2] = {
+          {.name = "sent (bytes per estimation window)", .x = t, .y = rt, .n = ns},
+          {.name = "dirtied (QEMU dirty-pages-rate)", .x = t, .y = dr, .n = ns},
+      };
+      char title[REP_LABEL + 32], base[64], caption[REP_LABEL + 160];
+      rep__run_label(c, pick[k], title, REP_LABEL);
+      snprintf(caption, sizeof caption,
+               "%s: send rate and dirty rate (dirty-pages-rate x page size over the last sync period: none "
+               "until one has ended), from timeline.csv",
+               title);
+      res_plot_opts po = {0};
+      po.title = title;
+      po.x_label = "time since migration start (s)";
+      po.y_label = "rate (MiB/s)";
+      rep_chart ch = {0};
+      ch.kind = REP_LINES;
+      ch.opts = &po;
+      ch.lines = lines;
+      ch.nlines = 2;
+      snprintf(base, sizeof base, "report-timeline-race-%zu", ++made);
+      rc = rep__chart(c, base, &ch, caption);
+    }
+    free(dr);
+  }
+  return rc;
+}
+
+/* The auto-converge CPU throttle over time, of the picked runs that have
+ * it (none: no plot). */
+static int rep__throttle(rep_ctx *c, const size_t *pick, size_t n, double *const *bufs,
+                         char (*labels)[REP_LABEL]) {
+  res_plot_series lines[REP_MAX_DETAIL];
+  double *ys[REP_MAX_DETAIL] = {0};
+  size_t nl = 0;
+  int rc = 0;
+  for (size_t k = 0; k < n && !rc; k++) {
+    const mdl_result *r = &c->runs[pick[k]].run->result;
+    if (!c->runs[pick[k]].run->scenario.auto_converge) continue;
+    size_t ns = r->sample_count;
+    double *y = ys[nl] = malloc(ns * sizeof *y);
+    if (!y) {
+      rc = sim_errorf(SIM_ENOMEM, "out of memory");
+      break;
+    }
+    for (size_t i = 0; i < ns; i++) y[i] = r->samples[i].throttle_pct;
+    lines[nl++] = (res_plot_series){.name = labels[k], .x = bufs[k], .y = y, .n = ns};
+  }
+  if (!rc && nl) {
+    res_plot_opts po = {0};
+    po.title = "CPU throttle (auto-converge)";
+    po.x_label = "time since migration start (s)";
+    po.y_label = "vCPU throttle (%)";
+    rep_chart ch = {0};
+    ch.kind = REP_LINES;
+    ch.opts = &po;
+    ch.lines = lines;
+    ch.nlines = nl;
+    rc = rep__chart(c, "report-timeline-throttle", &ch,
+                    "auto-converge's CPU throttle (cpu-throttle-percentage), from timeline.csv");
+  }
+  for (size_t k = 0; k < nl; k++) free(ys[k]);
+  return rc;
 }
 
 static int rep__timelines(rep_ctx *c) {
@@ -1112,6 +1310,8 @@ static int rep__timelines(rep_ctx *c) {
                       "bytes sent per estimation window, as a rate, from timeline.csv");
     }
   }
+  if (!rc) rc = rep__race(c, pick, n, bufs);
+  if (!rc) rc = rep__throttle(c, pick, n, bufs, labels);
   for (size_t k = 0; k < n; k++) free(bufs[k]);
   return rc;
 }
@@ -1309,16 +1509,21 @@ static void rep__remove_stale(rep_ctx *c) {
   closedir(d);
 }
 
-static int rep__load(rep_ctx *c) {
+static int rep__load(rep_ctx *c, const res_report_opts *opts) {
   int rc = res_runs_load(c->dir, &c->groups[0]);
   if (rc) return rc;
   c->group_names[0] = "";
   c->ngroups = 1;
+  size_t nextra = opts ? opts->ngroup_dirs : 0;
+  if (nextra > REP_MAX_GROUPS - 1) return sim_errorf(SIM_EINVAL, "report: at most %d other folders", REP_MAX_GROUPS - 1);
   for (size_t i = 0; i < sizeof rep__subfolders / sizeof rep__subfolders[0]; i++) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", c->dir, rep__subfolders[i]);
+    /* A folder given for this group replaces the subfolder. */
+    for (size_t e = 0; e < nextra; e++)
+      if (!strcmp(opts->group_names[e], rep__subfolders[i])) snprintf(path, sizeof path, "%s", opts->group_dirs[e]);
     struct stat sb;
-    if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) continue;
+    if (stat(path, &sb) != 0 || !(S_ISDIR(sb.st_mode) || S_ISREG(sb.st_mode))) continue; /* a summary.csv too */
     res_run_set *g = &c->groups[c->ngroups];
     if ((rc = res_runs_load(path, g))) return rc;
     if (g->count == 0) continue;
@@ -1396,7 +1601,7 @@ int res_report_write(const char *dir, const res_report_opts *opts, res_report_st
   c.formats = (opts && opts->formats ? opts->formats : 0) | RES_REPORT_PNG;
   char *kept = NULL;
   sim_file *fmd = NULL, *fhtml = NULL;
-  int rc = rep__load(&c);
+  int rc = rep__load(&c, opts);
   if (!rc) rc = rep__sweep_axes(&c);
   if (!rc && !c.sweep) rc = rep__varying_axes(&c);
   else if (!rc) rc = rep__merge_covarying(&c);
@@ -1445,6 +1650,7 @@ int res_report_write(const char *dir, const res_report_opts *opts, res_report_st
     rep__html_text(c.html, kept);
     fputs("</pre>\n", c.html);
   }
+  if (kept && (rc = rep__kept_figures(&c, kept))) goto done;
 
   char writers[512];
   rep__writers(dir, writers, sizeof writers);
@@ -1489,6 +1695,14 @@ int res_report_write(const char *dir, const res_report_opts *opts, res_report_st
   if (!rc && c.naxes == 2 && !c.irregular) {
     rep__heading(&c, 2, "Heatmaps");
     rc = rep__heatmaps(&c);
+  }
+  if (!rc && c.ngroups > 1 && (c.irregular || c.naxes == 0)) {
+    char h[256];
+    size_t n = (size_t)snprintf(h, sizeof h, "Scenarios:");
+    for (size_t g = 0; g < c.ngroups && n < sizeof h; g++)
+      n += (size_t)snprintf(h + n, sizeof h - n, "%s %s", g ? " vs" : "", c.group_names[g]);
+    rep__heading(&c, 2, h);
+    rc = rep__group_bars(&c);
   }
   if (!rc && c.nruns >= 2) {
     rep__heading(&c, 2, "Distributions across runs");

@@ -17,13 +17,17 @@
  * DIR/report-*.EXT: every metric against each swept parameter (one line
  * per series), a heatmap per metric and series when exactly two parameters
  * were swept, the CDF of every metric across runs per series, timelines
- * from timeline.csv, bytes per round from rounds.csv. A point whose runs
- * did not all complete is drawn hollow (res_plot.h), never as zero.
+ * from timeline.csv, bytes per round from rounds.csv; when the runs come
+ * from several folders (baseline/ and candidate/, sim/ and real/) and the
+ * scenarios are a set rather than a grid, each metric per scenario with a
+ * bar per folder. A point whose runs did not all complete is drawn hollow
+ * (res_plot.h), never as zero.
  *
  * DIR/report.md references the PNGs; DIR/report.html embeds them as
  * base64 data URIs and needs no other file. A report.md that another
  * command wrote there (compare, regress) is kept verbatim at the top of the
- * new one. Both files and the plots are written atomically (sim_file);
+ * new one; the HTML shows its text and embeds the PNGs of DIR it
+ * references (![caption](NAME.png)). Both files and the plots are written atomically (sim_file);
  * plots of an earlier report that this one does not make are removed. */
 #ifndef RES_REPORT_H
 #define RES_REPORT_H
@@ -39,6 +43,11 @@ int res_report_formats(const char *list, unsigned *formats);
 typedef struct {
   unsigned formats; /* RES_REPORT_* bits; 0 = PNG */
   const char *title; /* NULL: "migsim report: DIR" */
+  /* Result folders kept elsewhere, read as the group of that name instead
+   * of DIR's subfolder (regress: a stored baseline). ngroup_dirs <= 4. */
+  const char *const *group_dirs;
+  const char *const *group_names;
+  size_t ngroup_dirs;
 } res_report_opts;
 
 typedef struct {

@@ -3,6 +3,7 @@
 
 #include <gsl/gsl_errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,3 +48,33 @@ static void sim__gsl_handler(const char *reason, const char *file, int line,
 }
 
 void sim_install_gsl_handler(void) { gsl_set_error_handler(&sim__gsl_handler); }
+
+/* Edit distance of a[0..la) and b (Levenshtein, small strings only). */
+static size_t sim__edit_distance(const char *a, size_t la, const char *b) {
+  size_t lb = strlen(b), row[64];
+  if (la >= 63 || lb >= 63) return SIZE_MAX;
+  for (size_t j = 0; j <= lb; j++) row[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t up = row[j];
+      size_t best = diag + (a[i - 1] != b[j - 1]);
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      if (up + 1 < best) best = up + 1;
+      row[j] = best;
+      diag = up;
+    }
+  }
+  return row[lb];
+}
+
+const char *sim_suggest(const char *word, size_t len, const char *const *names, size_t n) {
+  const char *best = NULL;
+  size_t best_d = 3; /* at most two edits away */
+  for (size_t i = 0; i < n; i++) {
+    size_t d = sim__edit_distance(word, len, names[i]);
+    if (d < best_d) best_d = d, best = names[i];
+  }
+  return best;
+}

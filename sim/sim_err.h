@@ -7,6 +7,8 @@
 #ifndef SIM_ERR_H
 #define SIM_ERR_H
 
+#include <stddef.h>
+
 /* One list defines the codes and their default messages. */
 #define SIM_ERRNO_MAP(X)                                   \
   X(NOMEM, "out of memory")                                \
@@ -56,6 +58,11 @@ const char *sim_error_message(void);
 
 /* Forgets the calling thread's message. */
 void sim_error_clear(void);
+
+/* For a "did you mean": the name of names[0..n) at most two edits
+ * (Levenshtein) from word[0..len), the first of the closest; NULL when
+ * none is, or for words of 63 characters or more. O(n * len^2). */
+const char *sim_suggest(const char *word, size_t len, const char *const *names, size_t n);
 
 /* Installs a GSL error handler that records the error instead of aborting
  * (GSL's default). Call once at start-up; idempotent. */

@@ -43,6 +43,11 @@ static long count_lines(const char *path) {
 static void test_bad_input_one_line(void **state) {
   (void)state;
   char err[2048];
+  /* A misspelt option or key: the nearest name, one line. */
+  assert_int_equal(migsim(err, sizeof err, "sweep --workload idle --algoo precopy,postcopy --out %s/a", tmpdir), 2);
+  assert_string_equal(err, "migsim: sweep: unknown option --algoo; did you mean --algo? (see --help)\n");
+  assert_int_equal(migsim(err, sizeof err, "run --workload idle --dowtime-limit"), 2);
+  assert_string_equal(err, "migsim: run: unknown option --dowtime-limit; did you mean --downtime-limit? (see --help)\n");
   assert_int_equal(migsim(err, sizeof err, "run --workload idle --max-bandwidth 12furlongs --out %s/a", tmpdir), 2);
   assert_non_null(strstr(err, "max-bandwidth"));
   assert_non_null(strstr(err, "furlongs"));
@@ -462,6 +467,57 @@ static void test_bandwidth_linked(void **state) {
   assert_non_null(strstr(err, "bandwidth"));
   assert_int_equal(migsim(err, sizeof err, "compare --workload idle --bandwidth 1Gbit/s --out %s/bw4", tmpdir), 2);
   assert_non_null(strstr(err, "--links"));
+  /* Pre-copy and post-copy over max-bandwidth alone run at different
+   * speeds: a warning naming what was swept; none with --bandwidth, nor
+   * for one algorithm, nor for all three parts swept. */
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --workload idle --memory 16MiB --algo precopy,hybrid --max-bandwidth 32MiB/s,64MiB/s "
+                          "--quiet --out %s/bw5",
+                          tmpdir),
+                   0);
+  assert_non_null(strstr(err, "warning: sweep: only max-bandwidth swept while pre-copy and post-copy algorithms"));
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --workload idle --memory 16MiB --algo precopy,postcopy --link 1Gbit/s,2Gbit/s "
+                          "--postcopy-bandwidth 32MiB/s,64MiB/s --zip link,postcopy-bandwidth --quiet --out %s/bw6",
+                          tmpdir),
+                   0);
+  assert_non_null(strstr(err, "only postcopy-bandwidth and link swept"));
+  static const char *const quiet[] = {
+      "--algo precopy,postcopy --bandwidth 32MiB/s,64MiB/s",
+      "--algo postcopy,hybrid --max-bandwidth 32MiB/s,64MiB/s",
+      "--algo precopy --max-bandwidth 32MiB/s,64MiB/s --link 10Gbit/s,1Gbit/s",
+      "--algo precopy,postcopy --max-bandwidth 32MiB/s,64MiB/s --postcopy-bandwidth 32MiB/s,64MiB/s --link "
+      "32MiB/s,64MiB/s --zip max-bandwidth,postcopy-bandwidth,link",
+  };
+  /* A rate limit above the link, in some of a sweep's runs: one warning
+   * counting them, naming the first (the link given, or the profile's). */
+  assert_int_equal(migsim(err, sizeof err, "sweep --workload idle --memory 16MiB --link 1Gbit/s,10Gbit/s --quiet --out %s/ol1",
+                          tmpdir),
+                   0);
+  assert_non_null(strstr(err, "warning: sweep: 1 of 2 runs have max-bandwidth above the link (first: "));
+  assert_non_null(strstr(err, "link=1Gbit/s, 128.0 MiB/s over 119.2 MiB/s); the link limits them\n"));
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --workload idle --memory 16MiB --max-bandwidth 64MiB/s,1GiB/s,2GiB/s --repeat 2 --quiet "
+                          "--out %s/ol2",
+                          tmpdir),
+                   0);
+  assert_non_null(strstr(err, "warning: sweep: 2 of 6 runs have max-bandwidth above the link"));
+  assert_non_null(strstr(err, "2048.0 MiB/s over 1192.1 MiB/s"));
+  assert_int_equal(migsim(err, sizeof err,
+                          "compare --workload idle --memory 16MiB --max-bandwidth 512MiB/s --links 1Gbit/s,10Gbit/s "
+                          "--out %s/ol3",
+                          tmpdir),
+                   0);
+  assert_non_null(strstr(err, "warning: compare: max-bandwidth 512.0 MiB/s is above the link 1Gbit/s (119.2 MiB/s)"));
+  assert_null(strstr(err, "link 10Gbit/s"));
+  for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++) {
+    char out[64];
+    snprintf(out, sizeof out, "bwq%zu", i);
+    assert_int_equal(migsim(err, sizeof err, "sweep --workload idle --memory 16MiB %s --quiet --out %s/%s", quiet[i],
+                            tmpdir, out),
+                     0);
+    assert_null(strstr(err, "warning"));
+  }
 }
 
 /* --zip pairs two lists element-wise: 2 runs, not 4; lists of other
@@ -523,6 +579,89 @@ static void test_sweep_scenario_file(void **state) {
   assert_string_equal(cell, "67108864");
   csv_cell(path, 4, "max_bandwidth", cell, sizeof cell);
   assert_string_equal(cell, "16777216");
+}
+
+/* `bandwidth` as a key of scenario files: the three parts of each section,
+ * a part the section sets itself winning whatever the order, a section's
+ * bandwidth over [defaults]; flags over the file (--link only the link,
+ * --bandwidth all three); a sweep over the file's scenarios. */
+static void test_bandwidth_scenario_file(void **state) {
+  (void)state;
+  char err[2048], path[600], csv[600], cell[64];
+  snprintf(path, sizeof path, "%s/bw.ini", tmpdir);
+  write_file(path, "[defaults]\nworkload = idle\nmemory = 32MiB\nbandwidth = 1Gbit/s\n\n"
+                   "[plain]\ndowntime-limit = 300ms\n\n"
+                   "[link-first]\nlink = 10Gbit/s\nbandwidth = 256Mbit/s\n\n"
+                   "[own]\nbandwidth = 512Mbit/s\npostcopy-bandwidth = 8MiB/s\n");
+  assert_int_equal(migsim(err, sizeof err, "run --scenario %s --quiet --out %s/bwf", path, tmpdir), 0);
+  snprintf(csv, sizeof csv, "%s/bwf/summary.csv", tmpdir);
+  static const char *const cols[] = {"max_bandwidth", "postcopy_bandwidth", "link_bandwidth"};
+  static const char *const want[3][3] = {{"125000000", "125000000", "125000000"},
+                                         {"32000000", "32000000", "1250000000"},
+                                         {"64000000", "8388608", "64000000"}};
+  for (int row = 0; row < 3; row++)
+    for (int c = 0; c < 3; c++) {
+      csv_cell(csv, row + 1, cols[c], cell, sizeof cell);
+      assert_string_equal(cell, want[row][c]);
+    }
+  /* --link beats the file's link only. */
+  assert_int_equal(migsim(err, sizeof err, "run --scenario %s --link 2Gbit/s --quiet --out %s/bwl", path, tmpdir), 0);
+  snprintf(csv, sizeof csv, "%s/bwl/summary.csv", tmpdir);
+  csv_cell(csv, 2, "link_bandwidth", cell, sizeof cell);
+  assert_string_equal(cell, "250000000");
+  csv_cell(csv, 2, "max_bandwidth", cell, sizeof cell);
+  assert_string_equal(cell, "32000000");
+  /* --bandwidth beats all three, also a section's own link. */
+  assert_int_equal(migsim(err, sizeof err, "run --scenario %s --bandwidth 128MiB/s --quiet --out %s/bwb", path, tmpdir),
+                   0);
+  snprintf(csv, sizeof csv, "%s/bwb/summary.csv", tmpdir);
+  for (int row = 0; row < 3; row++)
+    for (int c = 0; c < 3; c++) {
+      csv_cell(csv, row + 1, cols[c], cell, sizeof cell);
+      assert_string_equal(cell, "134217728");
+    }
+  /* A sweep over the file's scenarios, bandwidth swept. */
+  assert_int_equal(migsim(err, sizeof err, "sweep --scenario %s --bandwidth 1Gbit/s,2Gbit/s --quiet --out %s/bws", path,
+                          tmpdir),
+                   0);
+  snprintf(csv, sizeof csv, "%s/bws/summary.csv", tmpdir);
+  assert_int_equal(count_lines(csv), 1 + 6);
+  char *text = slurp(csv);
+  assert_non_null(strstr(text, "scenario=link-first;bandwidth=2Gbit/s"));
+  free(text);
+  csv_cell(csv, 6, "link_bandwidth", cell, sizeof cell);
+  assert_string_equal(cell, "250000000");
+  csv_cell(csv, 6, "postcopy_bandwidth", cell, sizeof cell);
+  assert_string_equal(cell, "250000000");
+  /* A bad value: one line naming the file, the line and the part. */
+  write_file(path, "[defaults]\nworkload = idle\n\n[x]\nbandwidth = fast\n");
+  assert_int_equal(migsim(err, sizeof err, "run --scenario %s --quiet --out %s/bwe", path, tmpdir), 2);
+  assert_non_null(strstr(err, "bw.ini:5: [x] bandwidth (sets max-bandwidth)"));
+  assert_ptr_equal(strchr(err, '\n'), err + strlen(err) - 1); /* one line */
+  assert_false(exists("%s/%s", "bwe"));
+}
+
+/* run's last line names every table it wrote, timeline.csv included
+ * (it used to name summary.csv and rounds.csv only). */
+static void test_run_lists_outputs(void **state) {
+  (void)state;
+  char cmd[2048], path[600];
+  snprintf(path, sizeof path, "%s/lists.txt", tmpdir);
+  snprintf(cmd, sizeof cmd,
+           "MIGSIM_FSYNC=0 %s run --workload uniform:wss=4096,rate=2000,nonzero=1 --memory 32MiB --max-bandwidth 16MiB/s "
+           "--timeline --repeat 2 --jsonl "
+           "--out %s/lists >%s 2>/dev/null",
+           MIGSIM_BIN, tmpdir, path);
+  assert_int_equal(system(cmd), 0);
+  char *text = slurp(path);
+  assert_non_null(text);
+  char want[1024];
+  snprintf(want, sizeof want,
+           "results: %s/lists/summary.csv, %s/lists/rounds.csv, %s/lists/timeline.csv, %s/lists/aggregate.csv, "
+           "%s/lists/summary.jsonl\n",
+           tmpdir, tmpdir, tmpdir, tmpdir, tmpdir);
+  assert_non_null(strstr(text, want));
+  free(text);
 }
 
 /* validate --check on the stored real runs of docs/validation: exit 1,
@@ -673,6 +812,8 @@ int main(void) {
       cmocka_unit_test(test_bandwidth_linked),
       cmocka_unit_test(test_sweep_zip),
       cmocka_unit_test(test_sweep_scenario_file),
+      cmocka_unit_test(test_bandwidth_scenario_file),
+      cmocka_unit_test(test_run_lists_outputs),
       cmocka_unit_test(test_validate_check),
       cmocka_unit_test(test_calibrate_fix),
       cmocka_unit_test(test_jsonl),

@@ -437,6 +437,7 @@ static void test_auto_converge(void **state) {
   assert_int_equal(mdl_scenario_set(&s, "duration", "0"), 0);
   assert_int_equal(mdl_scenario_set(&s, "max-bandwidth", "32MiB/s"), 0);
   assert_int_equal(mdl_scenario_set(&s, "auto-converge", "yes"), 0);
+  assert_int_equal(mdl_scenario_set(&s, "timeline", "yes"), 0);
   mdl_result r;
   kvr_info info;
   kvr_options o;
@@ -444,6 +445,26 @@ static void test_auto_converge(void **state) {
   assert_int_equal(kvr_run(&s, &o, &r, &info), 0);
   print_result(&s, &r, &info);
   check_completed(&s, &r, &info);
+  /* The real timeline (a row per poll): the throttle only rises and
+   * engages, the dirty rate is not measured before the second sync and
+   * then stays below what 12,000 writes/s can dirty (with room for the
+   * guest kernel's own writes). */
+  assert_true(r.sample_count > 10);
+  uint32_t tl_throttle = 0;
+  double tl_rate = 0;
+  assert_true(r.samples[0].dirty_pages_rate == -1);
+  for (size_t i = 0; i < r.sample_count; i++) {
+    const mdl_sample *m = &r.samples[i];
+    assert_true(m->throttle_pct >= tl_throttle);
+    tl_throttle = m->throttle_pct;
+    assert_true(m->dirty_sync_count >= 2 || m->dirty_pages_rate == -1);
+    if (m->dirty_pages_rate > tl_rate) tl_rate = m->dirty_pages_rate;
+    assert_true(i == 0 || m->t_ms >= r.samples[i - 1].t_ms);
+  }
+  print_message("%s: timeline %zu rows, throttle up to %u %%, dirty rate up to %.0f pages/s\n", s.name,
+                r.sample_count, tl_throttle, tl_rate);
+  assert_true(tl_throttle >= 20 && tl_throttle <= r.cpu_throttle_pct);
+  assert_true(tl_rate > 1000 && tl_rate < 16000);
   /* Timing is not compared here: the throttle steps every ~2 s, so a step
    * earlier or later moves the total by seconds, and the CPU-bound replay
    * also loses the host's scheduling gaps (docs/features.md); the

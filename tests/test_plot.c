@@ -173,6 +173,52 @@ static void test_bars_many_categories(void **unused) {
   remove_dir(dir);
 }
 
+/* A PNG's height, from its IHDR chunk. */
+static unsigned png_height(const char *path) {
+  size_t len;
+  char *data = slurp(path, &len);
+  assert_true(len > 24);
+  const unsigned char *u = (const unsigned char *)data;
+  unsigned h = (unsigned)u[20] << 24 | (unsigned)u[21] << 16 | (unsigned)u[22] << 8 | u[23];
+  free(data);
+  return h;
+}
+
+/* Long vertical category names (scenario names in a report) make the page
+ * taller by what they need beyond 20 characters, up to 48 (longer ones
+ * are cut), so that none runs off the page; short ones keep 650 pixels. */
+static void test_bars_long_names_grow_page(void **unused) {
+  (void)unused;
+  char *dir = make_dir();
+  static char labels[40][80];
+  static const char *names[40];
+  static double a[40];
+  size_t heights[3];
+  static const size_t lens[3] = {12, 34, 70};
+  for (int k = 0; k < 3; k++) {
+    for (size_t i = 0; i < 40; i++) {
+      memset(labels[i], 'a' + (int)(i % 26), lens[k]);
+      labels[i][lens[k]] = '\0';
+      names[i] = labels[i];
+      a[i] = (double)(i + 1);
+    }
+    res_plot_bar_series bs = {.name = "sim", .values = a};
+    res_plot_opts o = {0};
+    o.y_label = "total time (s)";
+    char name[32];
+    snprintf(name, sizeof name, "b%d.png", k);
+    char *path = join(dir, name);
+    assert_int_equal(res_plot_bars(path, &o, names, 40, &bs, 1), 0);
+    assert_png(path);
+    heights[k] = png_height(path);
+    free(path);
+  }
+  assert_int_equal(heights[0], 650);
+  assert_int_equal(heights[1], 650 + (unsigned)(0.014 * 14 * 650)); /* 34 - 20 characters more */
+  assert_int_equal(heights[2], 650 + (unsigned)(0.014 * 28 * 650)); /* cut at 48 */
+  remove_dir(dir);
+}
+
 /* PLplot must not chatter on stdout or stderr. */
 static void test_plot_is_quiet(void **unused) {
   (void)unused;
@@ -600,6 +646,7 @@ int main(void) {
       cmocka_unit_test(test_lines_png),
       cmocka_unit_test(test_repeated_plots_identical),
       cmocka_unit_test(test_bars_many_categories),
+      cmocka_unit_test(test_bars_long_names_grow_page),
       cmocka_unit_test(test_plot_is_quiet),
       cmocka_unit_test(test_plot_errors),
       cmocka_unit_test(test_wants_log),

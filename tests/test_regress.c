@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -274,6 +275,45 @@ static void validate_junit(const char *out) {
   assert_int_not_equal(system(cmd), 0);
 }
 
+/* The report of a regress folder: report.html embeds every
+ * report-*.png of the folder (and no other image), report.md starts with
+ * migsim report's title and keeps the verdicts, and the per-scenario bars
+ * of both sides are there. Returns the number of plots. */
+static int check_report(const char *out, const char *verdict) {
+  DIR *d = opendir(out);
+  assert_non_null(d);
+  int pngs = 0;
+  for (struct dirent *e; (e = readdir(d));)
+    pngs += (!strncmp(e->d_name, "report-", 7) && strstr(e->d_name, ".png") != NULL) ||
+            !strcmp(e->d_name, "regress-diff.png");
+  closedir(d);
+  char path[512];
+  snprintf(path, sizeof path, "%s/report.html", out);
+  char *html = slurp(path);
+  assert_non_null(html);
+  int imgs = 0;
+  for (const char *p = html; (p = strstr(p, "<img src=\"data:image/png;base64,iVBORw0KGgo")); p++) imgs++;
+  assert_int_equal(imgs, pngs);
+  assert_non_null(strstr(html, verdict));
+  free(html);
+  snprintf(path, sizeof path, "%s/report.md", out);
+  char *md = slurp(path);
+  assert_non_null(md);
+  assert_int_equal(strncmp(md, "# migsim report: regress, ", 26), 0);
+  assert_non_null(strstr(md, verdict));
+  assert_non_null(strstr(md, "## Scenarios: baseline vs candidate"));
+  assert_non_null(strstr(md, "![total time per scenario, a bar per folder"));
+  /* regress's own chart of the verdicts, right after its text. */
+  const char *diff = strstr(md, "![candidate against baseline: difference of the medians");
+  assert_non_null(diff);
+  assert_true(diff < strstr(md, "## Overview"));
+  assert_non_null(strstr(diff, "](regress-diff.png)"));
+  free(md);
+  snprintf(path, sizeof path, "%s/report-scenarios-total_time_ms.png", out);
+  assert_int_equal(access(path, R_OK), 0);
+  return pngs;
+}
+
 /* The headline check: one constant (the link, 3.6 % slower) makes the
  * bundled suite's post-copy runs ~3 % longer; 10 repeats flag exactly
  * those, and nothing in pre-copy. */
@@ -321,6 +361,9 @@ static void test_cli_detects_slowdown(void **state) {
   assert_int_equal(lines, 1 + 50);
   assert_non_null(strstr(summary, "\npostcopy-zipf#10,sim,postcopy-zipf,"));
   free(summary);
+  /* The verdicts' chart, CDFs, per-scenario bars (6 metrics each) and the
+   * rounds. */
+  assert_int_equal(check_report(out, "**REGRESSION**: 2 regressions"), 14);
   /* A stored side: the candidate folder against the same profile again
    * (runs recomputed for the baseline) gives the same verdicts. */
   char out2[256];
@@ -335,6 +378,19 @@ static void test_cli_detects_slowdown(void **state) {
   rc = migsim(err, sizeof err, "regress --baseline %s/baseline/summary.csv --candidate %s/candidate --out %s --force "
               "--threshold total_time_ms=5%%,1ms --quiet", out, out, out2);
   assert_int_equal(rc, 0);
+  /* Both sides stored elsewhere: their runs are plotted where they are
+   * (the summary.csv side without its rounds). */
+  assert_true(check_report(out2, "**no regression**") >= 13);
+  /* --no-plots: the verdicts alone, the plots of the report before gone. */
+  rc = migsim(err, sizeof err, "regress --baseline %s/baseline/summary.csv --candidate %s/candidate --out %s --force "
+              "--no-plots --quiet", out, out, out2);
+  assert_int_equal(rc, 1);
+  snprintf(path, sizeof path, "%s/report.html", out2);
+  assert_int_not_equal(access(path, F_OK), 0);
+  snprintf(path, sizeof path, "%s/report-scenarios-total_time_ms.png", out2);
+  assert_int_not_equal(access(path, F_OK), 0);
+  snprintf(path, sizeof path, "%s/regress-diff.png", out2);
+  assert_int_not_equal(access(path, F_OK), 0);
 }
 
 static void test_cli_identical(void **state) {

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "res_csv_read.h"
 #include "res_report.h"
 #include "sim_err.h"
 #include "test_util.h"
@@ -192,6 +193,45 @@ static void test_compare_report_keeps_its_report(void **state) {
   assert_true(file_exists(dir, "report-total_time_ms-vs-max-bandwidth.png"));
 }
 
+/* The PNGs a kept report.md shows (compare's four plots) are embedded in
+ * report.html after its text, once each; a reference that is not a plain
+ * file of the folder (a path, a missing file) is not. */
+static void test_kept_figures(void **state) {
+  (void)state;
+  char err[4096], dir[512], path[1024];
+  snprintf(dir, sizeof dir, "%s/kept", tmpdir);
+  assert_int_equal(migsim(err, sizeof err,
+                          "compare --workload uniform:wss=4096,rate=8000,nonzero=0.5 --memory 32MiB "
+                          "--links 1Gbit/s --out %s",
+                          dir),
+                   0);
+  snprintf(path, sizeof path, "%s/report.md", dir);
+  char *md = slurp(path);
+  assert_non_null(md);
+  assert_non_null(strstr(md, "](total_time.png)"));
+  /* Two references that must not be followed. */
+  char *more = malloc(strlen(md) + 256);
+  assert_non_null(more);
+  sprintf(more, "%s\n![outside](../kept/total_time.png)\n![missing](nothing.png)\n", md);
+  write_file(path, more);
+  free(more);
+  free(md);
+  res_report_stats st;
+  assert_int_equal(res_report_write(dir, NULL, &st), 0);
+  snprintf(path, sizeof path, "%s/report.html", dir);
+  char *html = slurp(path);
+  assert_non_null(html);
+  size_t imgs = (size_t)count(html, "<img src=\"data:image/png;base64,");
+  assert_int_equal(imgs, st.plots + 4); /* total time, downtime, bytes, bytes per round */
+  const char *kept = strstr(html, "<figcaption>total time</figcaption>");
+  assert_non_null(kept);
+  assert_true(kept < strstr(html, "<h2>Overview</h2>"));
+  assert_int_equal(count(html, "<figcaption>total time</figcaption>"), 1);
+  assert_null(strstr(html, "<figcaption>outside</figcaption>"));
+  assert_null(strstr(html, "<figcaption>missing</figcaption>"));
+  free(html);
+}
+
 /* Feature variants are series of their own (precopy+xbzrle is not a
  * repeat of precopy), and a feature's flag is not a swept parameter. */
 static void test_variants_are_series(void **state) {
@@ -278,7 +318,7 @@ static void test_two_axes_formats_stale(void **state) {
   unsigned formats;
   assert_int_equal(res_report_formats("svg,pdf", &formats), 0);
   assert_int_equal(formats, RES_REPORT_PNG | RES_REPORT_SVG | RES_REPORT_PDF);
-  res_report_opts o = {formats, "grid test"};
+  res_report_opts o = {.formats = formats, .title = "grid test"};
   res_report_stats st;
   assert_int_equal(res_report_write(dir, &o, &st), 0);
   assert_int_equal(st.axes, 2);
@@ -328,6 +368,94 @@ static void test_timeline_plots(void **state) {
   assert_true(file_exists(dir, "report-timeline-dirty.png"));
   assert_true(file_exists(dir, "report-timeline-rate.png"));
   assert_true(file_exists(dir, "report-rounds.png"));
+  /* These runs end within a second, before QEMU's dirty rate is first
+   * measured: no dirty rate to race against; no throttle plot without
+   * auto-converge. */
+  assert_false(file_exists(dir, "report-timeline-race-1.png"));
+  assert_false(file_exists(dir, "report-timeline-throttle.png"));
+}
+
+/* timeline.csv rows of one sweep, per auto-converge setting. */
+typedef struct {
+  size_t rows[2];
+  size_t throttle_cells[2];       /* non-empty throttle_pct cells */
+  double max_rate[2], first_rate[2];
+  unsigned last_throttle, max_throttle;
+  int throttle_fell;
+} tl_rows;
+
+static int tl_row(void *ctx, const char *const *h, const char *const *c, size_t n) {
+  tl_rows *t = ctx;
+  int id = res_csv_col(h, n, "run_id"), rate = res_csv_col(h, n, "dirty_pages_rate");
+  int thr = res_csv_col(h, n, "throttle_pct");
+  assert_true(id >= 0 && rate >= 0 && thr >= 0);
+  int ac = strstr(c[id], "auto-converge=yes") != NULL;
+  double r = c[rate][0] ? strtod(c[rate], NULL) : -1; /* empty: not measured yet */
+  if (t->rows[ac]++ == 0) t->first_rate[ac] = r;
+  if (r > t->max_rate[ac]) t->max_rate[ac] = r;
+  if (c[thr][0]) {
+    t->throttle_cells[ac]++;
+    unsigned v = (unsigned)strtoul(c[thr], NULL, 10);
+    if (v < t->last_throttle) t->throttle_fell = 1;
+    t->last_throttle = v;
+    if (v > t->max_throttle) t->max_throttle = v;
+  }
+  return 0;
+}
+
+static int summary_throttle(void *ctx, const char *const *h, const char *const *c, size_t n) {
+  int id = res_csv_col(h, n, "run_id"), thr = res_csv_col(h, n, "cpu_throttle_percentage");
+  assert_true(id >= 0 && thr >= 0);
+  if (strstr(c[id], "auto-converge=yes")) *(unsigned *)ctx = (unsigned)strtoul(c[thr], NULL, 10);
+  return 0;
+}
+
+/* timeline.csv's dirty_pages_rate and throttle_pct, and the report's
+ * plots of them: the rate is empty until a sync period has ended; a
+ * guest writing 8,000 uniform pages/s of 32,768 cannot
+ * dirty more than 8,000 pages/s, and does dirty more than half of that
+ * over a 1-4 s period (1 - e^-1 of its writes at least); the throttle
+ * only rises during a migration, ends at the summary's
+ * cpu_throttle_percentage, and is empty without auto-converge. */
+static void test_timeline_race_throttle(void **state) {
+  (void)state;
+  char err[4096], dir[512], path[600];
+  snprintf(dir, sizeof dir, "%s/race", tmpdir);
+  assert_int_equal(migsim(err, sizeof err,
+                          "sweep --workload uniform:wss=32768,rate=8000,nonzero=1 --memory 128MiB "
+                          "--auto-converge no,yes --bandwidth 256Mbit/s --timeline --quiet --out %s",
+                          dir),
+                   0);
+  snprintf(path, sizeof path, "%s/timeline.csv", dir);
+  tl_rows t;
+  memset(&t, 0, sizeof t);
+  assert_int_equal(res_csv_each(path, 0, tl_row, &t), 0);
+  assert_true(t.rows[0] > 100 && t.rows[1] > 50);
+  assert_int_equal(t.throttle_cells[0], 0);
+  assert_int_equal(t.throttle_cells[1], t.rows[1]);
+  assert_false(t.throttle_fell);
+  unsigned final_throttle = 0;
+  snprintf(path, sizeof path, "%s/summary.csv", dir);
+  assert_int_equal(res_csv_each(path, 0, summary_throttle, &final_throttle), 0);
+  assert_true(final_throttle >= 20); /* the throttle did engage */
+  assert_int_equal(t.last_throttle, final_throttle);
+  assert_int_equal(t.max_throttle, final_throttle);
+  for (int ac = 0; ac < 2; ac++) {
+    assert_true(t.first_rate[ac] == -1); /* empty: no sync period has ended yet */
+    assert_true(t.max_rate[ac] > 4000 && t.max_rate[ac] <= 8000);
+  }
+  res_report_stats st;
+  assert_int_equal(res_report_write(dir, NULL, &st), 0);
+  assert_true(file_exists(dir, "report-timeline-race-1.png"));
+  assert_true(file_exists(dir, "report-timeline-race-2.png"));
+  assert_false(file_exists(dir, "report-timeline-race-3.png"));
+  assert_true(file_exists(dir, "report-timeline-throttle.png"));
+  snprintf(path, sizeof path, "%s/report.md", dir);
+  char *md = slurp(path);
+  assert_non_null(md);
+  assert_non_null(strstr(md, "![auto-converge's CPU throttle (cpu-throttle-percentage), from timeline.csv]"));
+  assert_non_null(strstr(md, "send rate and dirty rate"));
+  free(md);
 }
 
 /* Zipped sweep axes vary together: one axis in the report; the linked
@@ -401,6 +529,8 @@ int main(void) {
       cmocka_unit_test(test_report_in_browser),
       cmocka_unit_test(test_two_axes_formats_stale),
       cmocka_unit_test(test_timeline_plots),
+      cmocka_unit_test(test_timeline_race_throttle),
+      cmocka_unit_test(test_kept_figures),
       cmocka_unit_test(test_linked_axes),
       cmocka_unit_test(test_bad_input),
   };

@@ -407,6 +407,76 @@ static void test_validation_stats(void **state) {
   for (int i = 0; i < 6; i++) mdl_result_free(&real[i]);
 }
 
+/* A folder of a migsim before timeline.csv had dirty_pages_rate and
+ * throttle_pct: refused for --append ("other columns"); after
+ * scripts/upgrade-results.py its old rows have the new cells empty (a rate
+ * loads as -1, not measured), its other cells as they were, and runs can
+ * be added again. */
+static void test_upgrade_old_timeline(void **state) {
+  (void)state;
+  if (system("command -v python3 >/dev/null 2>&1") != 0) {
+    print_message("skipping: no python3 in PATH\n");
+    skip();
+  }
+  char err[2048], dir[512], path[700], cmd[2048];
+  snprintf(dir, sizeof dir, "%s/oldtl", tmpdir);
+  assert_int_equal(migsim(err, sizeof err,
+                          "run --workload uniform:wss=4096,rate=2000,nonzero=1 --memory 32MiB --max-bandwidth 8MiB/s "
+                          "--timeline --quiet --out %s",
+                          dir),
+                   0);
+  /* Make it old: drop the two columns, and the schema line it had. */
+  snprintf(path, sizeof path, "%s/timeline.csv", dir);
+  char *text = slurp(path);
+  assert_non_null(text);
+  size_t rows = 0;
+  for (char *line = text; *line; rows++) {
+    char *nl = strchr(line, '\n');
+    assert_non_null(nl);
+    char *cut = nl;
+    for (int k = 0; k < 2; k++) { /* the last two cells */
+      cut--;
+      while (*cut != ',') cut--;
+    }
+    memmove(cut, nl, strlen(nl) + 1);
+    line = cut + 1;
+  }
+  assert_true(rows > 10);
+  assert_non_null(strstr(text, ",dirty_sync_count,phase\n"));
+  write_file(path, text);
+  free(text);
+  snprintf(path, sizeof path, "%s/migsim-folder.txt", dir);
+  char *manifest = slurp(path);
+  assert_non_null(manifest);
+  char *schema = strstr(manifest, "schema ");
+  assert_non_null(schema);
+  memcpy(schema + 7, "0123456789abcdef", 16);
+  write_file(path, manifest);
+  free(manifest);
+  const char *more = "run --workload idle --memory 32MiB --name later --append --quiet --out %s";
+  assert_int_equal(migsim(err, sizeof err, more, dir), 2);
+  assert_non_null(strstr(err, "other columns"));
+
+  snprintf(cmd, sizeof cmd, "python3 %s/scripts/upgrade-results.py %s --migsim %s >/dev/null 2>&1", MIGSIM_SOURCE_DIR,
+           dir, MIGSIM_BIN);
+  assert_int_equal(system(cmd), 0);
+  snprintf(path, sizeof path, "%s/timeline.csv", dir);
+  text = slurp(path);
+  assert_non_null(text);
+  assert_non_null(strstr(text, ",dirty_sync_count,phase,dirty_pages_rate,throttle_pct\n"));
+  assert_non_null(strstr(text, ",precopy,,\n")); /* an old row: both cells empty */
+  free(text);
+  assert_int_equal(migsim(err, sizeof err, more, dir), 0);
+  res_run_set set;
+  assert_int_equal(res_runs_load(dir, &set), 0);
+  assert_int_equal(set.count, 2);
+  const mdl_result *r = &set.runs[0].result;
+  assert_true(r->sample_count > 10);
+  for (size_t i = 0; i < r->sample_count; i++) assert_true(r->samples[i].dirty_pages_rate == -1);
+  assert_true(r->samples[r->sample_count - 1].transferred_bytes > 0);
+  res_runs_free(&set);
+}
+
 int main(void) {
   sim_install_gsl_handler();
   const struct CMUnitTest tests[] = {
@@ -414,6 +484,7 @@ int main(void) {
       cmocka_unit_test(test_schema_roundtrip),
       cmocka_unit_test(test_docs_columns),
       cmocka_unit_test(test_validation_stats),
+      cmocka_unit_test(test_upgrade_old_timeline),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

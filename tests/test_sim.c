@@ -368,6 +368,30 @@ static void test_trace_offset_image(void **state) {
   mdl_result_free(&r);
 }
 
+/* "Did you mean": at most two edits, the first of the closest, NULL past
+ * that; scenario keys (and the linked `bandwidth`) through it. */
+static void test_suggest(void **state) {
+  (void)state;
+  static const char *const names[] = {"algo", "alpha", "link", "latency"};
+  assert_string_equal(sim_suggest("algoo", 5, names, 4), "algo");   /* one insertion */
+  assert_string_equal(sim_suggest("lnik", 4, names, 4), "link");    /* a swap: two edits */
+  assert_string_equal(sim_suggest("alp", 3, names, 4), "algo");     /* algo and alpha tie at 1... */
+  assert_string_equal(sim_suggest("alpa", 4, names, 4), "alpha");   /* ...alpha nearer here */
+  assert_string_equal(sim_suggest("algo=3", 4, names, 4), "algo");  /* only len characters count */
+  assert_null(sim_suggest("lattice", 7, names, 4));                  /* three edits from latency */
+  assert_null(sim_suggest("frobnicate", 10, names, 4));
+  char long_word[80];
+  memset(long_word, 'a', sizeof long_word);
+  assert_null(sim_suggest(long_word, sizeof long_word, names, 4));
+  assert_string_equal(mdl_scenario_suggest("bandwith"), "bandwidth");
+  assert_string_equal(mdl_scenario_suggest("dowtime-limit"), "downtime-limit");
+  assert_null(mdl_scenario_suggest("out"));
+  mdl_scenario sc;
+  mdl_scenario_defaults(&sc);
+  assert_int_equal(mdl_scenario_set(&sc, "max-bandwith", "1GiB/s"), SIM_ENOTFOUND);
+  assert_string_equal(sim_error_message(), "unknown scenario parameter 'max-bandwith'; did you mean 'max-bandwidth'?");
+}
+
 static void test_bad_scenarios(void **state) {
   (void)state;
   mdl_scenario s;
@@ -404,6 +428,7 @@ int main(void) {
       cmocka_unit_test(test_not_converged),
       cmocka_unit_test(test_trace_offset_image),
       cmocka_unit_test(test_bad_scenarios),
+      cmocka_unit_test(test_suggest),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

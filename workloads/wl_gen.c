@@ -159,37 +159,13 @@ int wl_gen_is_spec(const char *spec) {
   return wl__gen_find(spec, len) != NULL;
 }
 
-/* Edit distance of a[0..la) and b (Levenshtein, small strings only). */
-static size_t wl__edit_distance(const char *a, size_t la, const char *b) {
-  size_t lb = strlen(b), row[64];
-  if (la >= 63 || lb >= 63) return SIZE_MAX;
-  for (size_t j = 0; j <= lb; j++) row[j] = j;
-  for (size_t i = 1; i <= la; i++) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= lb; j++) {
-      size_t up = row[j];
-      size_t best = diag + (a[i - 1] != b[j - 1]);
-      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-      if (up + 1 < best) best = up + 1;
-      row[j] = best;
-      diag = up;
-    }
-  }
-  return row[lb];
-}
-
 const char *wl_gen_suggest(const char *spec) {
   if (!spec) return NULL;
   size_t len = strcspn(spec, ":");
   if (memchr(spec, '/', len)) return NULL;
-  const char *best = NULL;
-  size_t best_d = 3; /* at most two edits away */
-  for (size_t i = 0; i < WL__GEN_TYPE_COUNT; i++) {
-    size_t d = wl__edit_distance(spec, len, wl__gen_types[i]->name);
-    if (d < best_d) best_d = d, best = wl__gen_types[i]->name;
-  }
-  return best;
+  const char *names[WL__GEN_TYPE_COUNT];
+  for (size_t i = 0; i < WL__GEN_TYPE_COUNT; i++) names[i] = wl__gen_types[i]->name;
+  return sim_suggest(spec, len, names, WL__GEN_TYPE_COUNT);
 }
 
 int wl__gen_open_spec(const char *spec, const wl__gen_env *env,
