@@ -440,6 +440,39 @@ static void test_fallback_ladder(void **state) {
   assert_int_equal(strchr(err, '\n'), err + strlen(err) - 1);
 }
 
+static void count_repairs(void *ctx, const char *stage, uint64_t done, uint64_t total) {
+  (void)done;
+  (void)total;
+  if (strcmp(stage, "fallbacks after the page-exact run") == 0) ++*(int *)ctx;
+}
+
+/* A writer the estimate lets pre-copy converge within 100 ms, but that
+ * page-exact converges over it (160 MiB/s over 14 MiB): one repair gives
+ * it post-copy, not first auto-converge, which acts only on
+ * non-convergence. */
+static void test_repair_over_downtime_skips_auto_converge(void **state) {
+  (void)state;
+  write_file(path_of("topo.ini"), "[host a]\nnic = 1Gbit/s\n[host b]\nnic = 1Gbit/s\n");
+  write_file(path_of("fleet.csv"), "name,host,memory,dirty_rate,wss,nonzero\nedge,a,96MiB,160MiB/s,14MiB,100%\n");
+  res_plan_opts o;
+  res_plan_opts_defaults(&o);
+  o.downtime_limit_ns = 100 * SIM_NS_PER_MS;
+  o.timeout_ns = 30 * SIM_NS_PER_S;
+  int repairs = 0;
+  o.progress = count_repairs;
+  o.progress_ctx = &repairs;
+  res_plan *p;
+  if (res_plan_load(path_of("fleet.csv"), path_of("topo.ini"), &o, &p)) fail_msg("load: %s", sim_error_message());
+  if (res_plan_run(p)) fail_msg("run: %s", sim_error_message());
+  res_plan_vm_outcome v;
+  res_plan_vm(p, 0, &v);
+  assert_int_equal(v.algo, MDL_ALGO_POSTCOPY);
+  assert_false(v.auto_converge);
+  assert_true(v.fallback && v.status == MDL_STATUS_COMPLETED && !v.over_downtime);
+  assert_int_equal(repairs, 1);
+  res_plan_free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_rows),
@@ -449,6 +482,7 @@ int main(void) {
       cmocka_unit_test(test_command),
       cmocka_unit_test(test_real_comparison),
       cmocka_unit_test(test_fallback_ladder),
+      cmocka_unit_test(test_repair_over_downtime_skips_auto_converge),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
