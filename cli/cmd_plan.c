@@ -17,7 +17,7 @@
 static void cli__plan_help(FILE *out) {
   fputs("usage: migsim plan INVENTORY --topology FILE [--deadline 15min] [--downtime-limit 300ms]\n"
         "                   [--policy optimise] [--max-parallel 6] [--max-per-host 2]\n"
-        "                   [--timeout T] [--out DIR] [--quiet]\n"
+        "                   [--fallbacks LIST] [--timeout T] [--out DIR] [--quiet]\n"
         "                   [--real [--net-name NAME] [--accel A] [--qemu Q] [--verbose]]\n\n"
         "Plans the evacuation of the VMs of INVENTORY (CSV, one row per VM) over the hosts\n"
         "and links of the topology (INI): in what order and how many at once, each\n"
@@ -31,11 +31,16 @@ static void cli__plan_help(FILE *out) {
         "  --downtime-limit T  per-VM downtime limit unless the inventory gives max_downtime\n"
         "                      (default 300ms); also QEMU's downtime-limit\n"
         "  --policy P          serial | parallel | shortest-first | dirty-last | optimise\n"
-        "                      (default optimise: searches orders and limits, with hybrid\n"
+        "                      (default optimise: searches orders and limits, with\n"
         "                      fallbacks for VMs that would not converge)\n"
         "  --max-parallel K    migrations at once for parallel, shortest-first, dirty-last\n"
         "                      (default 6, OpenStack Watcher's; 0 = no limit)\n"
         "  --max-per-host K    migrations at once touching one host (default 2; 0 = none)\n"
+        "  --fallbacks LIST    optimise's per-VM fallbacks for a pre-copy VM that would\n"
+        "                      not converge or would break its downtime limit, tried in\n"
+        "                      the order pre-copy -> auto-converge (guest throttled on\n"
+        "                      the source) -> hybrid -> post-copy; LIST picks the rungs:\n"
+        "                      default auto-converge,hybrid,postcopy; none = no fallback\n"
         "  --timeout T         a migration still going after T is not converged\n"
         "                      (default: the deadline, else 1h)\n"
         "  --out DIR           output folder (default out/plan)\n"
@@ -96,6 +101,7 @@ int cli_cmd_plan(int argc, char **argv) {
                                        {"max-parallel", required_argument, 0, 'k'},
                                        {"max-per-host", required_argument, 0, 'n'},
                                        {"timeout", required_argument, 0, 'T'},
+                                       {"fallbacks", required_argument, 0, 'F'},
                                        {"out", required_argument, 0, 'o'},
                                        {"quiet", no_argument, 0, 'q'},
                                        {"real", no_argument, 0, 'R'},
@@ -124,6 +130,7 @@ int cli_cmd_plan(int argc, char **argv) {
     case 'k': o.max_parallel = (uint32_t)cli_count("--max-parallel", optarg); break;
     case 'n': o.max_per_host = (uint32_t)cli_count("--max-per-host", optarg); break;
     case 'T': o.timeout_ns = cli_duration("--timeout", optarg, SIM_NS_PER_S), timeout_given = 1; break;
+    case 'F': cli_check(res_fallbacks_parse(optarg, &o.fallbacks), "plan: --fallbacks"); break;
     case 'o': out = optarg; break;
     case 'q': progress.quiet = real.quiet = 1; break;
     case 'R': run_real = 1; break;

@@ -36,12 +36,39 @@ int res_policy_parse(const char *name, res_policy *out) {
                     name);
 }
 
+static const char *const res__fallback_names[] = {"auto-converge", "hybrid", "postcopy"};
+
+int res_fallbacks_parse(const char *list, unsigned *out) {
+  if (strcmp(list, "none") == 0) {
+    *out = 0;
+    return 0;
+  }
+  unsigned bits = 0;
+  for (const char *p = list;;) {
+    size_t len = strcspn(p, ",");
+    int found = 0;
+    for (unsigned i = 0; i < 3; i++)
+      if (len == strlen(res__fallback_names[i]) && strncmp(p, res__fallback_names[i], len) == 0) {
+        bits |= 1u << i;
+        found = 1;
+      }
+    if (!found)
+      return sim_errorf(SIM_EINVAL, "unknown fallback '%.*s' (a list of auto-converge, hybrid, postcopy; or none)",
+                        (int)len, p);
+    if (!p[len]) break;
+    p += len + 1;
+  }
+  *out = bits;
+  return 0;
+}
+
 void res_plan_opts_defaults(res_plan_opts *o) {
   memset(o, 0, sizeof *o);
   o->downtime_limit_ns = 300 * SIM_NS_PER_MS;
   o->policy = RES_POLICY_OPTIMISE;
   o->max_parallel = 6;
   o->max_per_host = 2;
+  o->fallbacks = RES_FALLBACK_ALL;
 }
 
 static void res__progress(const res_plan *P, const char *stage, uint64_t done, uint64_t total) {
@@ -516,11 +543,21 @@ static double res__dirtied(const res__vm *v, double t) {
   return v->wss * (1 - exp(-v->write_rate * t / v->wss));
 }
 
+/* QEMU's auto-converge defaults (mdl_scenario_defaults, docs/features.md):
+ * the plan runs auto-converge with them. */
+enum { RES__THROTTLE_INITIAL = 20, RES__THROTTLE_INCREMENT = 10, RES__THROTTLE_MAX = 99, RES__THROTTLE_TRIGGER = 50 };
+
 /* A fluid model of one migration at `rate` bytes/s: passes of the dirty
  * set as pre-copy sends them, QEMU's threshold (rate x downtime limit)
  * for the stop; post-copy sends the image once after a short stop; hybrid
- * pre-copies while the passes shrink by 10 % and then switches. */
-static res__est res__estimate(const res_plan *P, const res__vm *v, int algo, double rate) {
+ * pre-copies while the passes shrink by 10 % and then switches. With
+ * `auto_converge` (pre-copy only) each pass counts as one dirty-rate
+ * period: a pass that dirtied more than the trigger share of what it sent
+ * counts, every second count starts or raises the throttle, and the guest
+ * then dirties at (1 - throttle) of its rate. Cheap (no extra state), but
+ * coarser than QEMU's periods of at least 1 s, so short passes throttle
+ * sooner than QEMU would; the page-exact run and its repair judge. */
+static res__est res__estimate(const res_plan *P, const res__vm *v, int algo, int auto_converge, double rate) {
   const mdl_profile *pr = &P->profiles[v->profile];
   double normal = (double)(pr->page_header_bytes + 4096);
   double setup = (double)pr->setup_ns / 1e9, stop = (double)pr->stop_ns / 1e9;
@@ -536,11 +573,17 @@ static res__est res__estimate(const res_plan *P, const res__vm *v, int algo, dou
     return e;
   }
   double prev = INFINITY;
+  unsigned throttle = 0, high = 0;
   for (int pass = 0; pass < 10000; pass++) {
     double dt = x / rate;
     t += dt;
     if (t >= timeout) break;
-    double next = res__dirtied(v, dt) * normal;
+    double next = res__dirtied(v, dt * (1 - throttle / 100.0)) * normal;
+    if (auto_converge && next > x * RES__THROTTLE_TRIGGER / 100 && ++high >= 2) {
+      high = 0;
+      throttle = throttle ? throttle + RES__THROTTLE_INCREMENT : RES__THROTTLE_INITIAL;
+      if (throttle > RES__THROTTLE_MAX) throttle = RES__THROTTLE_MAX;
+    }
     /* 10 % short of QEMU's threshold: the fluid model is optimistic near
      * the edge (no sync pauses, no page headers beyond the first). */
     if (next <= 0.9 * rate * limit) {
@@ -553,7 +596,8 @@ static res__est res__estimate(const res_plan *P, const res__vm *v, int algo, dou
       e.time_s = t + e.downtime_s + next / rate;
       return e;
     }
-    if (next >= x * 0.999 && pass >= 3) break; /* stationary: never converges */
+    /* stationary: never converges (a throttle that can still rise may yet) */
+    if (next >= x * 0.999 && pass >= 3 && !(auto_converge && throttle < RES__THROTTLE_MAX)) break;
     prev = x;
     x = next;
   }
@@ -581,12 +625,19 @@ typedef struct {
   double end_fixed, rate;
 } res__flow;
 
+static int res__est_ok(const res__vm *v, res__est e) {
+  return e.converged && e.downtime_s * 1e9 <= (double)v->downtime_ns;
+}
+
 /* The schedule `order` under `lim` with the fluid model: each migration's
  * bytes are fixed at its start (its estimate at its first share), then it
  * drains them at its max-min share; one that would not converge holds its
- * share until its timeout. With `fallback`, a VM that would not converge
- * at its first share is planned with hybrid, one that would break its
- * downtime limit with post-copy (sets algo_used). Cost: O(VMs x concurrency x links). */
+ * share until its timeout. With `fallback`, the ladder of o.fallbacks: a
+ * pre-copy VM that would not converge at its first share is planned with
+ * auto-converge when the estimate says that converges within its limit,
+ * else hybrid, else post-copy (else auto-converge, the only rung left);
+ * one that would break its downtime limit with post-copy (sets algo_used
+ * and auto_converge). Cost: O(VMs x concurrency x links). */
 static res__score res__fluid(res_plan *P, const size_t *order, mdl_fleet_limits lim, int fallback, int commit) {
   size_t n = P->nvms, cap = lim.max_total ? lim.max_total : n;
   if (cap > n) cap = n;
@@ -628,16 +679,28 @@ static res__score res__fluid(res_plan *P, const size_t *order, mdl_fleet_limits 
                      work);
     for (size_t f = newly; f < running; f++) {
       res__vm *v = &P->vms[fl[f].vm];
-      int algo = v->algo;
-      res__est e = res__estimate(P, v, algo, rate[f]);
-      if (fallback && algo == MDL_ALGO_PRECOPY && P->profiles[v->profile].driver == MDL_DRIVER_QEMU &&
-          (!e.converged || e.downtime_s * 1e9 > (double)v->downtime_ns)) {
-        algo = e.converged ? MDL_ALGO_POSTCOPY : MDL_ALGO_HYBRID;
-        e = res__estimate(P, v, algo, rate[f]);
+      int algo = v->algo, ac = 0;
+      unsigned F = P->o.fallbacks;
+      res__est e = res__estimate(P, v, algo, 0, rate[f]);
+      if (fallback && F && algo == MDL_ALGO_PRECOPY && P->profiles[v->profile].driver == MDL_DRIVER_QEMU &&
+          !res__est_ok(v, e)) {
+        res__est a = {0, 0, 0};
+        if (e.converged) {
+          if (F & RES_FALLBACK_POSTCOPY) algo = MDL_ALGO_POSTCOPY;
+        } else if ((F & RES_FALLBACK_AUTO_CONVERGE) &&
+                   (res__est_ok(v, a = res__estimate(P, v, algo, 1, rate[f])) ||
+                    !(F & (RES_FALLBACK_HYBRID | RES_FALLBACK_POSTCOPY)))) {
+          ac = 1;
+          e = a;
+        } else {
+          algo = F & RES_FALLBACK_HYBRID ? MDL_ALGO_HYBRID : MDL_ALGO_POSTCOPY;
+        }
+        if (algo != v->algo) e = res__estimate(P, v, algo, 0, rate[f]);
       }
       if (commit) {
         v->algo_used = algo;
-        v->fallback = algo != v->algo;
+        v->auto_converge = ac;
+        v->fallback = algo != v->algo || ac;
       }
       int late = v->deadline_ns && (now + e.time_s) * 1e9 > (double)v->deadline_ns;
       if (!e.converged || e.downtime_s * 1e9 > (double)v->downtime_ns || late) sc.violations++;
@@ -828,6 +891,10 @@ static int res__prepare(void *ctx, size_t job, mdl_scenario *s, const mdl_profil
   snprintf(s->profile, sizeof s->profile, "%s", P->profiles[v->profile].name);
   s->pages = v->pages;
   s->algo = (mdl_algo)v->algo_used;
+  if (v->auto_converge) {
+    int rc = mdl_scenario_set(s, "auto-converge", "yes");
+    if (rc) return rc;
+  }
   s->switch_policy = MDL_SWITCH_NONCONVERGE;
   s->link_bandwidth = res__path_rate(P, v);
   s->max_bandwidth = v->max_bw > 0 ? v->max_bw : s->link_bandwidth;
@@ -847,6 +914,8 @@ static void res__finished(void *ctx, size_t job, uint64_t start_ns, const mdl_re
   v->downtime_ms = r->status == MDL_STATUS_COMPLETED ? r->downtime_ms : -1;
   v->status = (int)r->status;
   v->transferred = r->transferred_bytes;
+  v->cpu_throttle_pct = v->auto_converge ? r->cpu_throttle_pct : 0;
+  v->guest_throttle_ms = v->auto_converge ? r->guest_throttle_ms : 0;
   v->done = 1;
   P->ran++;
   res__progress(P, "simulating migrations", (uint64_t)P->ran, P->nvms);
@@ -881,26 +950,32 @@ static res__score res__outcome_score(const res_plan *P) {
   return s;
 }
 
-/* Gives the next fallback to VMs that broke their downtime limit or did
- * not converge; returns how many changed. */
+/* Gives the next rung of o.fallbacks to VMs that broke their downtime
+ * limit or did not converge; returns how many changed. */
 static size_t res__repair(res_plan *P) {
   size_t changed = 0;
+  unsigned F = P->o.fallbacks;
   for (size_t i = 0; i < P->nvms; i++) {
     res__vm *v = &P->vms[i];
     res_plan_vm_outcome o;
     res_plan_vm(P, i, &o);
     if (P->profiles[v->profile].driver != MDL_DRIVER_QEMU) continue;
     if (o.status == MDL_STATUS_COMPLETED && !o.over_downtime) continue;
-    /* Pre-copy that did not converge gets hybrid (it pre-copies, then
+    /* Pre-copy that did not converge gets auto-converge (the guest stays
+     * on the source, throttled), then hybrid (it pre-copies, then
      * switches when the passes stop shrinking). One that converged over
      * its limit (QEMU's threshold counts neither the device state nor the
-     * sync pause) would do the same as a hybrid, which switches only on
+     * sync pause) would do the same with either, which act only on
      * non-convergence: it gets post-copy, as does a hybrid fallback that
      * still broke a limit. */
-    if (v->algo_used == MDL_ALGO_PRECOPY && o.status != MDL_STATUS_COMPLETED)
-      v->algo_used = MDL_ALGO_HYBRID;
-    else if (v->algo_used == MDL_ALGO_PRECOPY || (v->algo_used == MDL_ALGO_HYBRID && v->fallback))
-      v->algo_used = MDL_ALGO_POSTCOPY;
+    int not_converged = o.status != MDL_STATUS_COMPLETED;
+    if (v->algo_used == MDL_ALGO_PRECOPY && not_converged && !v->auto_converge && (F & RES_FALLBACK_AUTO_CONVERGE))
+      v->auto_converge = 1;
+    else if (v->algo_used == MDL_ALGO_PRECOPY && not_converged && (F & RES_FALLBACK_HYBRID))
+      v->algo_used = MDL_ALGO_HYBRID, v->auto_converge = 0;
+    else if ((v->algo_used == MDL_ALGO_PRECOPY || (v->algo_used == MDL_ALGO_HYBRID && v->fallback)) &&
+             (F & RES_FALLBACK_POSTCOPY))
+      v->algo_used = MDL_ALGO_POSTCOPY, v->auto_converge = 0;
     else
       continue;
     v->fallback = 1;
@@ -972,7 +1047,8 @@ int res_plan_run(res_plan *P) {
   for (size_t i = 0; i < n; i++) {
     res__vm *v = &P->vms[i];
     v->algo_used = v->algo;
-    v->est_s = res__estimate(P, v, v->algo, res__demand(P, v)).time_s;
+    v->auto_converge = 0;
+    v->est_s = res__estimate(P, v, v->algo, 0, res__demand(P, v)).time_s;
   }
   mdl_fleet_limits parallel = {P->o.max_parallel, P->o.max_per_host};
   int rc = 0;
@@ -1009,9 +1085,11 @@ int res_plan_run(res_plan *P) {
   if ((rc = res__simulate(P))) return rc;
   if (!optimise) return 0;
   /* Repair: a VM that broke its downtime limit or did not converge
-   * page-exact gets the next fallback (pre-copy -> hybrid -> post-copy),
-   * and the plan runs again (twice at most). */
-  for (int round = 0; round < 2 && res__repair(P); round++)
+   * page-exact gets the next fallback (pre-copy -> pre-copy with
+   * auto-converge -> hybrid -> post-copy, the rungs of o.fallbacks), and
+   * the plan runs again (once per rung at most). */
+  int rounds = P->o.fallbacks & RES_FALLBACK_AUTO_CONVERGE ? 3 : 2;
+  for (int round = 0; round < rounds && res__repair(P); round++)
     if ((rc = res__simulate(P))) return rc;
   /* A floor for small fleets: serial page-exact too, kept when better, so
    * the optimiser never returns a plan worse than serial. (Above 64 VMs
@@ -1025,11 +1103,12 @@ int res_plan_run(res_plan *P) {
   res__make_order(P, RES__BY_INVENTORY, P->order);
   for (size_t i = 0; i < n; i++) {
     P->vms[i].algo_used = P->vms[i].algo;
+    P->vms[i].auto_converge = 0;
     P->vms[i].fallback = 0;
   }
   res__fluid(P, P->order, P->limits, 1, 1);
   if (!(rc = res__simulate(P)))
-    for (int round = 0; round < 2 && res__repair(P); round++)
+    for (int round = 0; round < rounds && res__repair(P); round++)
       if ((rc = res__simulate(P))) break;
   if (!rc && res__better(res__outcome_score(P), got)) {
     res__describe(P, RES__BY_INVENTORY, P->limits);
@@ -1105,6 +1184,9 @@ int res_plan_vm(const res_plan *P, size_t i, res_plan_vm_outcome *out) {
   out->status = v->status;
   out->algo = v->algo_used;
   out->fallback = v->fallback;
+  out->auto_converge = v->auto_converge;
+  out->cpu_throttle_pct = v->cpu_throttle_pct;
+  out->guest_throttle_ms = v->guest_throttle_ms;
   out->late = v->deadline_ns && v->end_s * 1e9 > (double)v->deadline_ns;
   out->over_downtime = v->downtime_ms >= 0 && v->downtime_ms * 1e6 > (double)v->downtime_ns;
   return 0;

@@ -30,6 +30,19 @@ const char *res_policy_name(res_policy p);
 /* 0, or SIM_EINVAL naming the choices. */
 int res_policy_parse(const char *name, res_policy *out);
 
+/* The fallback ladder of a pre-copy VM that would not converge or would
+ * break its downtime limit (optimise only): the rungs run in this order,
+ * a set of these bits chooses which exist. */
+enum {
+  RES_FALLBACK_AUTO_CONVERGE = 1, /* pre-copy with auto-converge (the guest is throttled) */
+  RES_FALLBACK_HYBRID = 2,
+  RES_FALLBACK_POSTCOPY = 4,
+  RES_FALLBACK_ALL = 7
+};
+/* "auto-converge,hybrid,postcopy" (any subset, any order) or "none" into
+ * bits; 0, or SIM_EINVAL with one line naming the valid names. */
+int res_fallbacks_parse(const char *list, unsigned *out);
+
 typedef struct {
   uint64_t deadline_ns;       /* plan deadline; 0 = none */
   uint64_t downtime_limit_ns; /* default per-VM limit (inventory may override) */
@@ -38,6 +51,7 @@ typedef struct {
   uint32_t max_parallel;      /* parallel limits (0 = none); Watcher: 6 */
   uint32_t max_per_host;      /* Watcher: 2 */
   double nic_bytes_per_s;     /* what-if: every host's NIC at this speed (0: the topology's) */
+  unsigned fallbacks;         /* RES_FALLBACK_* bits (default all; 0 = none) */
   /* Optional: called on every VM's scenario, after the plan filled it and
    * before it is simulated (migsim plan --real gives the simulator the
    * replay guest's whole memory this way: kvr_sim_layout). 0, or a
@@ -49,7 +63,8 @@ typedef struct {
   void *progress_ctx;
 } res_plan_opts;
 
-/* Defaults: no deadline, 300 ms, policy optimise, 6 at once, 2 per host. */
+/* Defaults: no deadline, 300 ms, policy optimise, 6 at once, 2 per host,
+ * every fallback. */
 void res_plan_opts_defaults(res_plan_opts *o);
 
 typedef struct res_plan res_plan;
@@ -81,13 +96,18 @@ void res_plan_summarise(const res_plan *p, res_plan_summary *s);
 int res_plan_write(const res_plan *p, const char *dir);
 
 /* Per-VM outcome, for tests: start and end (s), downtime (ms, -1 none),
- * status (mdl_status), algorithm used (mdl_algo). 0, or SIM_ERANGE. */
+ * status (mdl_status), algorithm used (mdl_algo), whether it ran with
+ * auto-converge and the throttle that caused (highest %, guest time lost,
+ * ms; 0 without). 0, or SIM_ERANGE. */
 typedef struct {
   const char *name;
   uint32_t src_host, dst_host;
   double start_s, end_s, downtime_ms;
   uint64_t transferred_bytes;
   int status, algo, fallback, late, over_downtime;
+  int auto_converge;
+  uint64_t cpu_throttle_pct;
+  double guest_throttle_ms;
 } res_plan_vm_outcome;
 size_t res_plan_vm_count(const res_plan *p);
 int res_plan_vm(const res_plan *p, size_t i, res_plan_vm_outcome *out);

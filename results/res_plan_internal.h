@@ -39,10 +39,13 @@ typedef struct {
   double wss;              /* pages the writes spread over */
   /* The plan. */
   int algo_used, fallback;
+  int auto_converge;       /* algo_used is pre-copy with auto-converge */
   double est_s;            /* estimated time alone on its path */
   /* Outcome (page-exact). */
   double start_s, end_s, downtime_ms;
   uint64_t transferred;
+  uint64_t cpu_throttle_pct;  /* auto-converge: highest throttle, % */
+  double guest_throttle_ms;   /* auto-converge: guest time lost */
   int status, done;
 } res__vm;
 

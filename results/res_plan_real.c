@@ -18,6 +18,14 @@
 #include "sim_err.h"
 #include "sim_file.h"
 
+/* The variant a VM of the plan ran ("precopy+auto-converge"); the
+ * buffer is static: single-threaded writers, and one VM per statement. */
+static const char *res__variant_name(const res__vm *v) {
+  static char buf[64];
+  snprintf(buf, sizeof buf, "%s%s", mdl_algo_name((mdl_algo)v->algo_used), v->auto_converge ? "+auto-converge" : "");
+  return buf;
+}
+
 static void res__csv_cell(FILE *out, const char *text) {
   if (!strpbrk(text, ",\"\r\n")) {
     fputs(text, out);
@@ -71,8 +79,8 @@ static int res__write_real_vms(const res_plan *P, const res_plan_real_vm *real, 
     res__csv_cell(out, P->hosts[v->src].name);
     fputc(',', out);
     res__csv_cell(out, P->hosts[v->dst].name);
-    fprintf(out, ",%llu,%s,%s,", (unsigned long long)v->pages * 4096, mdl_algo_name((mdl_algo)v->algo_used),
-            v->fallback ? mdl_algo_name((mdl_algo)v->algo_used) : "");
+    fprintf(out, ",%llu,%s,%s,", (unsigned long long)v->pages * 4096, res__variant_name(v),
+            v->fallback ? res__variant_name(v) : "");
     if (x->start_s >= 0)
       fprintf(out, "%.3f,%.3f,%.3f,", x->start_s, x->end_s, x->end_s - x->start_s);
     else
@@ -142,7 +150,7 @@ int res_plan_write_real(const res_plan *P, const res_plan_real_vm *real, double 
     if (!isnan(tp)) snprintf(tps, sizeof tps, "%.2f", tp);
     if (!isnan(bp)) snprintf(bps, sizeof bps, "%.2f", bp);
     if (!isnan(rt)) snprintf(rts, sizeof rts, "%.3f", rt);
-    fprintf(c, ",%s,%s,%s,%.3f,%.3f,%.3f,%s,%s,%llu,%llu,%s,", mdl_algo_name((mdl_algo)v->algo_used),
+    fprintf(c, ",%s,%s,%s,%.3f,%.3f,%.3f,%s,%s,%llu,%llu,%s,", res__variant_name(v),
             mdl_status_name((mdl_status)v->status), mdl_status_name((mdl_status)x->status), v->start_s, x->start_s,
             st, rts, tps, (unsigned long long)v->transferred, (unsigned long long)x->transferred_bytes, bps);
     if (v->downtime_ms >= 0) fprintf(c, "%.3f", v->downtime_ms);
@@ -164,7 +172,7 @@ int res_plan_write_real(const res_plan *P, const res_plan_real_vm *real, double 
     res__num(d2, sizeof d2, "%.0f", x->downtime_ms >= 0 ? x->downtime_ms : NAN);
     res__num(e3, sizeof e3, "%.0f", dd);
     fprintf(m, "| %s | %s | %s / %s | %.2f / %.2f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", v->name,
-            mdl_algo_name((mdl_algo)v->algo_used), mdl_status_name((mdl_status)v->status),
+            res__variant_name(v), mdl_status_name((mdl_status)v->status),
             mdl_status_name((mdl_status)x->status), v->start_s, x->start_s, a, b, e1, f1, g1, e2, d1, d2, e3,
             x->failure[0] ? x->failure : x->integrity);
   }

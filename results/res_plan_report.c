@@ -45,6 +45,20 @@ static const char *res__verdict(const res_plan *P, const res__vm *v, char *fix, 
   return "ok";
 }
 
+/* The variant the VM ran: its algorithm, "+auto-converge" when on. */
+static const char *res__variant(const res__vm *v, char *buf, size_t len) {
+  snprintf(buf, len, "%s%s", mdl_algo_name((mdl_algo)v->algo_used), v->auto_converge ? "+auto-converge" : "");
+  return buf;
+}
+
+/* Whether any VM ran with auto-converge: only then do the outputs carry
+ * the throttle (so plans without it keep their bytes). */
+static int res__any_auto_converge(const res_plan *P) {
+  for (size_t i = 0; i < P->nvms; i++)
+    if (P->vms[i].auto_converge) return 1;
+  return 0;
+}
+
 static int res__open(const char *dir, const char *name, sim_file **f, char *path, size_t len) {
   snprintf(path, len, "%s/%s", dir, name);
   return sim_file_open(path, f);
@@ -65,12 +79,14 @@ static void res__cell(FILE *out, const char *text) {
 }
 
 static int res__write_vms(const res_plan *P, const char *dir) {
-  char path[4096], fix[512];
+  char path[4096], fix[512], variant[64];
   sim_file *f;
   int rc = res__open(dir, "vms.csv", &f, path, sizeof path);
   if (rc) return rc;
   FILE *out = sim_file_stream(f);
-  fputs("name,host,dest,memory_bytes,algo,fallback,start_s,end_s,total_s,downtime_ms,status,verdict,fix\n", out);
+  int throttle = res__any_auto_converge(P);
+  fputs("name,host,dest,memory_bytes,algo,fallback,start_s,end_s,total_s,downtime_ms,status,verdict,fix", out);
+  fputs(throttle ? ",cpu_throttle_percentage,guest_throttle_ms\n" : "\n", out);
   for (size_t i = 0; i < P->nvms; i++) {
     const res__vm *v = &P->vms[i];
     const char *verdict = res__verdict(P, v, fix, sizeof fix);
@@ -79,11 +95,14 @@ static int res__write_vms(const res_plan *P, const char *dir) {
     res__cell(out, P->hosts[v->src].name);
     fputc(',', out);
     res__cell(out, P->hosts[v->dst].name);
-    fprintf(out, ",%llu,%s,%s,%.3f,%.3f,%.3f,", (unsigned long long)v->pages * 4096, mdl_algo_name((mdl_algo)v->algo_used),
-            v->fallback ? mdl_algo_name((mdl_algo)v->algo_used) : "", v->start_s, v->end_s, v->end_s - v->start_s);
+    res__variant(v, variant, sizeof variant);
+    fprintf(out, ",%llu,%s,%s,%.3f,%.3f,%.3f,", (unsigned long long)v->pages * 4096, variant,
+            v->fallback ? variant : "", v->start_s, v->end_s, v->end_s - v->start_s);
     if (v->downtime_ms >= 0) fprintf(out, "%.3f", v->downtime_ms);
     fprintf(out, ",%s,%s,", mdl_status_name((mdl_status)v->status), verdict);
     res__cell(out, fix);
+    if (throttle && v->auto_converge) fprintf(out, ",%llu,%.3f", (unsigned long long)v->cpu_throttle_pct, v->guest_throttle_ms);
+    else if (throttle) fputs(",,", out);
     fputc('\n', out);
   }
   return sim_file_commit(f);
@@ -352,7 +371,9 @@ static int res__report(const res_plan *P, const char *dir, int html, const size_
   const char *r6[] = {"ending after their deadline", v};
   res__row(&d, r6, 2, 0);
   snprintf(v, sizeof v, "%zu", s.fallbacks);
-  const char *r7[] = {"planned with a fallback (hybrid or post-copy)", v};
+  const char *r7[] = {res__any_auto_converge(P) ? "planned with a fallback (auto-converge, hybrid or post-copy)"
+                                                : "planned with a fallback (hybrid or post-copy)",
+                      v};
   res__row(&d, r7, 2, 0);
   if (s.candidates) {
     snprintf(v, sizeof v, "%zu", s.candidates);
@@ -408,13 +429,19 @@ static int res__report(const res_plan *P, const char *dir, int html, const size_
   res__row(&d, h, 9, 1);
   for (size_t k = 0; k < P->nvms && k < 200; k++) {
     const res__vm *vm = &P->vms[P->order[k]];
-    char a[32], b[32], c[32], e[32], algo[32];
+    char a[32], b[32], c[32], e[32], algo[160], variant[64];
     snprintf(a, sizeof a, "%.1f", vm->start_s);
     snprintf(b, sizeof b, "%.1f", vm->end_s);
     snprintf(c, sizeof c, "%.1f", vm->end_s - vm->start_s);
     if (vm->downtime_ms >= 0) snprintf(e, sizeof e, "%.1f", vm->downtime_ms);
     else snprintf(e, sizeof e, "-");
-    snprintf(algo, sizeof algo, "%s%s", mdl_algo_name((mdl_algo)vm->algo_used), vm->fallback ? " (fallback)" : "");
+    res__variant(vm, variant, sizeof variant);
+    if (vm->auto_converge)
+      snprintf(algo, sizeof algo, "%s (%sthrottle up to %llu %%, guest lost %.1f s)", variant,
+               vm->fallback ? "fallback; " : "", (unsigned long long)vm->cpu_throttle_pct,
+               vm->guest_throttle_ms / 1e3);
+    else
+      snprintf(algo, sizeof algo, "%s%s", variant, vm->fallback ? " (fallback)" : "");
     const char *row[] = {vm->name, P->hosts[vm->src].name, P->hosts[vm->dst].name, algo, a, b, c, e,
                          res__verdict(P, vm, fix, sizeof fix)};
     res__row(&d, row, 9, 0);

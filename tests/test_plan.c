@@ -4,7 +4,8 @@
  * the command writes its report and exits 2 on bad input; a plan's real
  * counterpart (res_plan_one_link, res_plan_vm_scenario,
  * res_plan_write_real) gets the shared link, the scenarios and the error
- * statistics right. */
+ * statistics right; the fallback ladder (--fallbacks) gives a writer
+ * that cannot converge auto-converge, hybrid or nothing. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -378,6 +379,139 @@ static void test_real_comparison(void **state) {
   res_plan_free(p);
 }
 
+/* A writer that no share of 1 Gbit/s lets pre-copy converge (400 MiB/s
+ * over 48 MiB, 100 ms limit: a pass dirties its whole working set) next
+ * to an idle VM. Plans it with `fallbacks` (a --fallbacks list) and
+ * returns the plan; the writer is VM 0. */
+static res_plan *plan_hot(const char *fallbacks) {
+  write_file(path_of("topo.ini"), "[host a]\nnic = 1Gbit/s\n[host b]\nnic = 1Gbit/s\n");
+  write_file(path_of("fleet.csv"), "name,host,memory,dirty_rate,wss,nonzero\n"
+                                   "hot,a,96MiB,400MiB/s,48MiB,100%\n"
+                                   "idle,a,32MiB,1MiB/s,8MiB,100%\n");
+  res_plan_opts o;
+  res_plan_opts_defaults(&o);
+  o.downtime_limit_ns = 100 * SIM_NS_PER_MS;
+  o.timeout_ns = 60 * SIM_NS_PER_S;
+  if (fallbacks && res_fallbacks_parse(fallbacks, &o.fallbacks)) fail_msg("%s: %s", fallbacks, sim_error_message());
+  res_plan *p;
+  if (res_plan_load(path_of("fleet.csv"), path_of("topo.ini"), &o, &p)) fail_msg("load: %s", sim_error_message());
+  if (res_plan_run(p)) fail_msg("run: %s", sim_error_message());
+  return p;
+}
+
+/* The fallback ladder: by default the writer gets auto-converge first and
+ * completes page-exact, throttled (the outputs name the variant and the
+ * throttle); without that rung it gets hybrid; with none it times out;
+ * a bad rung name is refused with the valid ones. */
+static void test_fallback_ladder(void **state) {
+  (void)state;
+  res_plan_vm_outcome v, idle;
+  res_plan *p = plan_hot(NULL);
+  assert_int_equal(res_plan_vm(p, 0, &v), 0);
+  assert_int_equal(v.algo, MDL_ALGO_PRECOPY);
+  assert_true(v.auto_converge && v.fallback);
+  if (v.status != MDL_STATUS_COMPLETED || v.over_downtime) fail_msg("status %d, downtime %.1f ms", v.status, v.downtime_ms);
+  /* The throttle did the work: it rose past its first step and cost the
+   * guest time. */
+  if (!(v.cpu_throttle_pct > 20 && v.cpu_throttle_pct <= 99 && v.guest_throttle_ms > 100))
+    fail_msg("throttle %llu %%, guest lost %.1f ms", (unsigned long long)v.cpu_throttle_pct, v.guest_throttle_ms);
+  assert_int_equal(res_plan_vm(p, 1, &idle), 0);
+  assert_false(idle.auto_converge || idle.fallback);
+  assert_true(idle.cpu_throttle_pct == 0 && idle.guest_throttle_ms == 0);
+  mdl_scenario sc;
+  assert_int_equal(res_plan_vm_scenario(p, 0, &sc), 0);
+  assert_true(sc.auto_converge && sc.algo == MDL_ALGO_PRECOPY); /* what --real would run */
+  char out[600], f[700];
+  snprintf(out, sizeof out, "%s/plan-ac", tmpdir);
+  if (res_plan_write(p, out)) fail_msg("write: %s", sim_error_message());
+  snprintf(f, sizeof f, "%s/vms.csv", out);
+  char *text = slurp(f), want[200];
+  assert_non_null(text);
+  assert_non_null(strstr(text, ",fix,cpu_throttle_percentage,guest_throttle_ms\n"));
+  snprintf(want, sizeof want, ",precopy+auto-converge,precopy+auto-converge,");
+  assert_non_null(strstr(text, want));
+  snprintf(want, sizeof want, ",%llu,%.3f\n", (unsigned long long)v.cpu_throttle_pct, v.guest_throttle_ms);
+  assert_non_null(strstr(text, want));
+  assert_non_null(strstr(text, "ok,,,\n")); /* the idle VM: empty throttle cells */
+  free(text);
+  snprintf(f, sizeof f, "%s/report.md", out);
+  text = slurp(f);
+  assert_non_null(text);
+  assert_non_null(strstr(text, "| precopy+auto-converge (fallback; throttle up to "));
+  free(text);
+  res_plan_free(p);
+
+  p = plan_hot("postcopy,hybrid"); /* order in the list does not matter */
+  res_plan_vm(p, 0, &v);
+  assert_int_equal(v.algo, MDL_ALGO_HYBRID);
+  assert_false(v.auto_converge);
+  assert_true(v.fallback && v.status == MDL_STATUS_COMPLETED && v.cpu_throttle_pct == 0);
+  if (res_plan_write(p, out)) fail_msg("write: %s", sim_error_message());
+  snprintf(f, sizeof f, "%s/vms.csv", out);
+  text = slurp(f);
+  assert_non_null(strstr(text, ",verdict,fix\n")); /* no auto-converge: the columns as before */
+  assert_null(strstr(text, "auto-converge"));
+  free(text);
+  res_plan_free(p);
+
+  p = plan_hot("none");
+  res_plan_vm(p, 0, &v);
+  assert_int_equal(v.algo, MDL_ALGO_PRECOPY);
+  assert_false(v.auto_converge || v.fallback);
+  assert_int_equal(v.status, MDL_STATUS_NOT_CONVERGED);
+  res_plan_free(p);
+
+  unsigned bits = 99;
+  assert_int_equal(res_fallbacks_parse("auto-converge,hybrid,postcopy", &bits), 0);
+  assert_int_equal(bits, RES_FALLBACK_ALL);
+  assert_int_equal(res_fallbacks_parse("hybrid", &bits), 0);
+  assert_int_equal(bits, RES_FALLBACK_HYBRID);
+  static const char *const bad[] = {"post-copy", "hybrid,", "", "none,hybrid", "autoconverge"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    if (res_fallbacks_parse(bad[i], &bits) != SIM_EINVAL) fail_msg("accepted '%s'", bad[i]);
+    assert_non_null(strstr(sim_error_message(), "auto-converge, hybrid, postcopy; or none"));
+  }
+  char err[2048];
+  int st = migsim(err, sizeof err, "plan %s --topology %s --fallbacks hybrid,bogus --out %s --quiet",
+                  path_of("fleet.csv"), path_of("topo.ini"), out);
+  assert_int_equal(st, 2);
+  assert_non_null(strstr(err, "unknown fallback 'bogus' (a list of auto-converge, hybrid, postcopy; or none)"));
+  assert_int_equal(strchr(err, '\n'), err + strlen(err) - 1);
+}
+
+static void count_repairs(void *ctx, const char *stage, uint64_t done, uint64_t total) {
+  (void)done;
+  (void)total;
+  if (strcmp(stage, "fallbacks after the page-exact run") == 0) ++*(int *)ctx;
+}
+
+/* A writer the estimate lets pre-copy converge within 100 ms, but that
+ * page-exact converges over it (160 MiB/s over 14 MiB): one repair gives
+ * it post-copy, not first auto-converge, which acts only on
+ * non-convergence. */
+static void test_repair_over_downtime_skips_auto_converge(void **state) {
+  (void)state;
+  write_file(path_of("topo.ini"), "[host a]\nnic = 1Gbit/s\n[host b]\nnic = 1Gbit/s\n");
+  write_file(path_of("fleet.csv"), "name,host,memory,dirty_rate,wss,nonzero\nedge,a,96MiB,160MiB/s,14MiB,100%\n");
+  res_plan_opts o;
+  res_plan_opts_defaults(&o);
+  o.downtime_limit_ns = 100 * SIM_NS_PER_MS;
+  o.timeout_ns = 30 * SIM_NS_PER_S;
+  int repairs = 0;
+  o.progress = count_repairs;
+  o.progress_ctx = &repairs;
+  res_plan *p;
+  if (res_plan_load(path_of("fleet.csv"), path_of("topo.ini"), &o, &p)) fail_msg("load: %s", sim_error_message());
+  if (res_plan_run(p)) fail_msg("run: %s", sim_error_message());
+  res_plan_vm_outcome v;
+  res_plan_vm(p, 0, &v);
+  assert_int_equal(v.algo, MDL_ALGO_POSTCOPY);
+  assert_false(v.auto_converge);
+  assert_true(v.fallback && v.status == MDL_STATUS_COMPLETED && !v.over_downtime);
+  assert_int_equal(repairs, 1);
+  res_plan_free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_rows),
@@ -387,6 +521,8 @@ int main(void) {
       cmocka_unit_test(test_command),
       cmocka_unit_test(test_what_if),
       cmocka_unit_test(test_real_comparison),
+      cmocka_unit_test(test_fallback_ladder),
+      cmocka_unit_test(test_repair_over_downtime_skips_auto_converge),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
