@@ -106,8 +106,8 @@ MUTANTS = [
      "if ((i % S->p->step_check_pages) == 0 && S->t - step_start > (double)S->p->max_step_ns) {",
      "if (0 && (i % S->p->step_check_pages) == 0 && S->t - step_start > (double)S->p->max_step_ns) {"),
     ("step-eos-dropped", "models/mdl_drv_qemu.c",
-     "    i++;\n    if (S->t >= S->limit) break;\n  }\n  mdl__put(S, S->p->eos_bytes, 0, 1);",
-     "    i++;\n    if (S->t >= S->limit) break;\n  }"),
+     "mdl__multifd_sync(S);\n  mdl__put(S, S->p->eos_bytes, 0, 1);\n  mdl__flush(S); /* ram_save_iterate",
+     "mdl__multifd_sync(S);\n  mdl__flush(S); /* ram_save_iterate"),
     ("sync-cost-zero", "models/mdl_sim.c",
      "return (double)S->p->sync_base_ns + S->p->sync_ns_per_gib * gib;",
      "return 0 * gib;"),
@@ -132,7 +132,7 @@ MUTANTS = [
     # The rule before docs/postcopy-faults.md: a request wakes the thread
     # and is served at once, budget or not.
     ("request-served-while-rate-limited", "models/mdl_drv_qemu.c",
-     "      mdl__yield(S, S->window_start + (double)S->p->window_ns);\n      return;\n    }\n    /* migration_iteration_run */",
+     "      mdl__yield(S, S->window_start + (double)S->p->window_ns);\n      return;\n    }\n    /* migration_iteration_run.",
      "      double wake = S->window_start + (double)S->p->window_ns;\n"
      "      if (S->pages_remote) {\n"
      "        mdl__guest_advance(S, wake);\n"
@@ -142,7 +142,7 @@ MUTANTS = [
      "        mdl__yield(S, wake);\n"
      "        return;\n"
      "      }\n"
-     "    }\n    /* migration_iteration_run */"),
+     "    }\n    /* migration_iteration_run."),
     ("placement-ignored", "models/mdl_sim.c",
      "if (S->pages_remote) return (double)nz * p->postcopy_place_ns + (double)zero * p->postcopy_place_zero_ns;",
      ";"),
