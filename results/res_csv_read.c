@@ -62,6 +62,13 @@ static void res__row(int c, void *data) {
     r->n = 0;
     return;
   }
+  if (!r->have_header && r->line_fn && r->n >= 1 && (r->cells[0][0] == '#' || (r->n == 1 && !r->cells[0][0]))) {
+    /* a hand-written file (res_csv_each_line): comments and blank lines
+     * before the header are skipped, as after it */
+    res__free_cells(r->cells, r->n);
+    r->n = 0;
+    return;
+  }
   if (!r->have_header) {
     r->header = r->cells;
     r->nheader = r->n;

@@ -236,6 +236,17 @@ static void test_command(void **state) {
   assert_int_equal(strchr(err, '\n'), err + strlen(err) - 1);
   st = migsim(err, sizeof err, "plan --help");
   assert_int_equal(st, 0);
+  /* comments and blank lines before the header are skipped too (docs) */
+  write_file(path_of("commented.csv"), "# two VMs\n\nname,host,memory,workload\nvm1,a,64MiB,idle\n# gone\nvm2,a,64MiB,idle\n");
+  st = migsim(err, sizeof err, "plan %s --topology %s --out %s/c --quiet", path_of("commented.csv"), path_of("topo.ini"), out);
+  if (st != 0 && st != 1) fail_msg("exit %d: %s", st, err);
+  char vms[700];
+  snprintf(vms, sizeof vms, "%s/c/vms.csv", out);
+  char *text = slurp(vms);
+  assert_non_null(text);
+  assert_non_null(strstr(text, "\nvm1,"));
+  assert_non_null(strstr(text, "\nvm2,"));
+  free(text);
 }
 
 /* --what-if: one plan per point of the grid, the last key fastest; a
