@@ -3,6 +3,7 @@
 #ifndef RES_PLAN_INTERNAL_H
 #define RES_PLAN_INTERNAL_H
 
+#include <stdio.h>
 #include <stdint.h>
 
 #include "mdl_fleet.h"
@@ -85,5 +86,9 @@ struct res_plan {
   double load_since_s;
   int ran;
 };
+
+/* Writes one CSV cell, quoted when it holds a comma, a quote or a line
+ * break (res_plan_report.c); the plan's CSVs and --real's share it. */
+void res__plan_csv_cell(FILE *out, const char *text);
 
 #endif

@@ -26,18 +26,6 @@ static const char *res__variant_name(const res__vm *v) {
   return buf;
 }
 
-static void res__csv_cell(FILE *out, const char *text) {
-  if (!strpbrk(text, ",\"\r\n")) {
-    fputs(text, out);
-    return;
-  }
-  fputc('"', out);
-  for (; *text; text++) {
-    if (*text == '"') fputc('"', out);
-    fputc(*text, out);
-  }
-  fputc('"', out);
-}
 
 static double res__pct(double sim, double real) { return real > 0 ? 100.0 * fabs(sim - real) / real : NAN; }
 
@@ -74,11 +62,11 @@ static int res__write_real_vms(const res_plan *P, const res_plan_real_vm *real, 
   for (size_t i = 0; i < P->nvms; i++) {
     const res__vm *v = &P->vms[i];
     const res_plan_real_vm *x = &real[i];
-    res__csv_cell(out, v->name);
+    res__plan_csv_cell(out, v->name);
     fputc(',', out);
-    res__csv_cell(out, P->hosts[v->src].name);
+    res__plan_csv_cell(out, P->hosts[v->src].name);
     fputc(',', out);
-    res__csv_cell(out, P->hosts[v->dst].name);
+    res__plan_csv_cell(out, P->hosts[v->dst].name);
     fprintf(out, ",%llu,%s,%s,", (unsigned long long)v->pages * 4096, res__variant_name(v),
             v->fallback ? res__variant_name(v) : "");
     if (x->start_s >= 0)
@@ -145,7 +133,7 @@ int res_plan_write_real(const res_plan *P, const res_plan_real_vm *real, double 
       s.compared++;
       if (!isnan(dd)) ed[nd++] = dd;
     }
-    res__csv_cell(c, v->name);
+    res__plan_csv_cell(c, v->name);
     char tps[32] = "", bps[32] = "", rts[32] = "";
     if (!isnan(tp)) snprintf(tps, sizeof tps, "%.2f", tp);
     if (!isnan(bp)) snprintf(bps, sizeof bps, "%.2f", bp);
@@ -159,7 +147,7 @@ int res_plan_write_real(const res_plan *P, const res_plan_real_vm *real, double 
     fputc(',', c);
     if (!isnan(dd)) fprintf(c, "%.3f", dd);
     fputc(',', c);
-    res__csv_cell(c, x->failure[0] ? x->failure : x->integrity);
+    res__plan_csv_cell(c, x->failure[0] ? x->failure : x->integrity);
     fputc('\n', c);
     char a[32], b[32], e1[32], f1[32], g1[32], e2[32], d1[32], d2[32], e3[32];
     res__num(a, sizeof a, "%.2f", st);

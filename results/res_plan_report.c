@@ -64,8 +64,9 @@ static int res__open(const char *dir, const char *name, sim_file **f, char *path
   return sim_file_open(path, f);
 }
 
-/* A CSV cell: quoted when it holds a comma, a quote or a line break. */
-static void res__cell(FILE *out, const char *text) {
+/* A CSV cell: quoted when it holds a comma, a quote or a line break
+ * (res_plan_internal.h). */
+void res__plan_csv_cell(FILE *out, const char *text) {
   if (!strpbrk(text, ",\"\r\n")) {
     fputs(text, out);
     return;
@@ -90,17 +91,17 @@ static int res__write_vms(const res_plan *P, const char *dir) {
   for (size_t i = 0; i < P->nvms; i++) {
     const res__vm *v = &P->vms[i];
     const char *verdict = res__verdict(P, v, fix, sizeof fix);
-    res__cell(out, v->name);
+    res__plan_csv_cell(out, v->name);
     fputc(',', out);
-    res__cell(out, P->hosts[v->src].name);
+    res__plan_csv_cell(out, P->hosts[v->src].name);
     fputc(',', out);
-    res__cell(out, P->hosts[v->dst].name);
+    res__plan_csv_cell(out, P->hosts[v->dst].name);
     res__variant(v, variant, sizeof variant);
     fprintf(out, ",%llu,%s,%s,%.3f,%.3f,%.3f,", (unsigned long long)v->pages * 4096, variant,
             v->fallback ? variant : "", v->start_s, v->end_s, v->end_s - v->start_s);
     if (v->downtime_ms >= 0) fprintf(out, "%.3f", v->downtime_ms);
     fprintf(out, ",%s,%s,", mdl_status_name((mdl_status)v->status), verdict);
-    res__cell(out, fix);
+    res__plan_csv_cell(out, fix);
     if (throttle && v->auto_converge) fprintf(out, ",%llu,%.3f", (unsigned long long)v->cpu_throttle_pct, v->guest_throttle_ms);
     else if (throttle) fputs(",,", out);
     fputc('\n', out);
@@ -145,7 +146,7 @@ static int res__write_links(const res_plan *P, const char *dir, const size_t *id
   for (size_t i = 0; i < n; i++) {
     size_t l = idx[i];
     for (size_t b = 0; b < bins; b++) {
-      res__cell(out, P->link_name[l]);
+      res__plan_csv_cell(out, P->link_name[l]);
       fprintf(out, ",%.17g,%.3f,%.3f,%.4f\n", P->cap[l], (double)b * P->bin_s, (double)(b + 1) * P->bin_s,
               P->util[l * RES__BINS + b] / P->bin_s / P->cap[l]);
     }
