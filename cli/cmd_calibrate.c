@@ -197,13 +197,14 @@ static double cli__simplex_polish(cli__fit *F, gsl_vector *x, double cost) {
   return cost;
 }
 
-/* Whether a --set/--fix argument names a constant held by --fix. */
-static int cli__is_fix(const char *kv, const int *fixed) {
+/* The index in cli__params of the constant a KEY=VALUE argument names,
+ * or CLI_NPARAM. */
+static size_t cli__param_of(const char *kv) {
   const char *eq = strchr(kv, '=');
   for (size_t i = 0; eq && i < CLI_NPARAM; i++)
-    if (fixed[i] && strlen(cli__params[i].key) == (size_t)(eq - kv) && !strncmp(cli__params[i].key, kv, (size_t)(eq - kv)))
-      return 1;
-  return 0;
+    if (strlen(cli__params[i].key) == (size_t)(eq - kv) && !strncmp(cli__params[i].key, kv, (size_t)(eq - kv)))
+      return i;
+  return CLI_NPARAM;
 }
 
 static void cli__calibrate_help(void) {
@@ -260,11 +261,7 @@ int cli_cmd_calibrate(int argc, char **argv) {
       sets[nsets++] = argv[++i];
     } else if (!strcmp(a, "--fix") && v) {
       if (nsets == sizeof sets / sizeof sets[0]) cli_die("calibrate: at most 32 --set/--fix options");
-      const char *eq = strchr(v, '=');
-      size_t k = 0;
-      while (k < CLI_NPARAM && (!eq || strlen(cli__params[k].key) != (size_t)(eq - v) ||
-                                strncmp(cli__params[k].key, v, (size_t)(eq - v))))
-        k++;
+      size_t k = cli__param_of(v);
       if (k == CLI_NPARAM) cli_die("calibrate: --fix '%s': not a fitted constant (see --help)", v);
       fixed[k] = 1;
       sets[nsets++] = argv[++i];
@@ -379,8 +376,8 @@ int cli_cmd_calibrate(int argc, char **argv) {
            cli__get(&fitted, &cli__params[i]), fixed[i] ? " (fixed)" : "");
   char setargs[512] = "";
   for (size_t k = 0, at = 0; k < nsets && at < sizeof setargs; k++) {
-    int n = snprintf(setargs + at, sizeof setargs - at, " --%s %s", cli__is_fix(sets[k], fixed) ? "fix" : "set",
-                     sets[k]);
+    size_t i = cli__param_of(sets[k]);
+    int n = snprintf(setargs + at, sizeof setargs - at, " --%s %s", i < CLI_NPARAM && fixed[i] ? "fix" : "set", sets[k]);
     if (n > 0) at += (size_t)n;
   }
   char comment[1536];

@@ -108,6 +108,14 @@ void cli_whatif_free(cli_whatif *w) {
   free(w);
 }
 
+/* The value index of every key at grid point p (the last key fastest). */
+static void cli__wi_index(const cli_whatif *w, size_t p, size_t *idx) {
+  for (size_t i = w->nkeys; i-- > 0;) {
+    idx[i] = p % w->nvalues[i];
+    p /= w->nvalues[i];
+  }
+}
+
 typedef struct {
   res_plan_summary s;
   int deadline_met; /* -1: no deadline */
@@ -132,12 +140,8 @@ static int cli__wi_write(const cli_whatif *w, const char *dir, size_t points, co
     fprintf(o, "\n");
   }
   for (size_t p = 0; p < points; p++) {
-    size_t rest = p;
     size_t idx[CLI__WI_MAX_KEYS];
-    for (size_t i = w->nkeys; i-- > 0;) {
-      idx[i] = rest % w->nvalues[i];
-      rest /= w->nvalues[i];
-    }
+    cli__wi_index(w, p, idx);
     if (md) fprintf(o, "|");
     for (size_t i = 0; i < w->nkeys; i++) fprintf(o, md ? " %s |" : "%s,", w->values[i][idx[i]]);
     const cli__wi_row *r = &rows[p];
@@ -164,18 +168,13 @@ int cli_whatif_run(const cli_whatif *w, const char *inventory, const char *topol
   size_t clean = 0;
   for (size_t p = 0; p < points; p++) {
     res_plan_opts o = *base;
-    size_t rest = p;
+    size_t idx[CLI__WI_MAX_KEYS];
+    cli__wi_index(w, p, idx);
     char label[512] = "";
-    for (size_t i = w->nkeys; i-- > 0;) {
-      size_t v = rest % w->nvalues[i];
-      rest /= w->nvalues[i];
-      cli__wi_apply(w->key[i], w->values[i][v], &o);
-    }
-    for (size_t i = 0, at = 0, r2 = p, div = points; i < w->nkeys && at < sizeof label; i++) {
-      div /= w->nvalues[i];
-      size_t v = (r2 / div) % w->nvalues[i];
+    for (size_t i = 0, at = 0; i < w->nkeys && at < sizeof label; i++) {
+      cli__wi_apply(w->key[i], w->values[i][idx[i]], &o);
       int n = snprintf(label + at, sizeof label - at, "%s%s=%s", i ? " " : "", cli__wi_keys[w->key[i]].key,
-                       w->values[i][v]);
+                       w->values[i][idx[i]]);
       if (n > 0) at += (size_t)n;
     }
     if (!quiet) fprintf(stderr, "plan: what-if %zu/%zu: %s\n", p + 1, points, label);

@@ -184,6 +184,15 @@ static void test_discard_list(void **state) {
  * after the switch faults when the guest resumes at once, but not when it
  * resumes 300 ms later, by which time the background stream has sent the
  * page. */
+/* A 128 MiB guest writing 8,000 pages/s, hybrid switching after sync 2,
+ * at 32 MiB/s. */
+static void hybrid_after_two(mdl_scenario *s) {
+  scenario(s, "uniform:wss=16384,rate=8000,nonzero=0.5", "128MiB");
+  set(s, "algo", "hybrid");
+  set(s, "switch-after", "2");
+  set(s, "max-bandwidth", "32MiB/s");
+}
+
 /* A hybrid's switch decided at a sync reaches QEMU as a QMP command after
  * the migration thread has begun the step that follows that sync, so the
  * switch comes at the next pass: the round opened by sync 2 sends pages
@@ -193,10 +202,7 @@ static void test_discard_list(void **state) {
 static void test_switch_one_pass_late(void **state) {
   (void)state;
   mdl_scenario s;
-  scenario(&s, "uniform:wss=16384,rate=8000,nonzero=0.5", "128MiB");
-  set(&s, "algo", "hybrid");
-  set(&s, "switch-after", "2");
-  set(&s, "max-bandwidth", "32MiB/s");
+  hybrid_after_two(&s);
   mdl_result r;
   mdl_profile p = qemu72();
   sim_with(&s, &p, &r);
@@ -591,10 +597,7 @@ static void test_avail_switchover_bandwidth(void **state) {
 static void test_expected_downtime_frozen(void **state) {
   (void)state;
   mdl_scenario s;
-  scenario(&s, "uniform:wss=16384,rate=8000,nonzero=0.5", "128MiB");
-  set(&s, "algo", "hybrid");
-  set(&s, "switch-after", "2");
-  set(&s, "max-bandwidth", "32MiB/s");
+  hybrid_after_two(&s);
   set(&s, "postcopy-bandwidth", "32MiB/s");
   mdl_profile p = qemu72(), q = p;
   q.expected_downtime_frozen = 1;
