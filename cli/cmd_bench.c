@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "cli_pool.h"
+#include "kvr.h"
 #include "mdl_sim.h"
 #include "res_plan.h"
 #include "sim_err.h"
@@ -157,12 +158,28 @@ static double cli__bench_plan(const char *inventory, const char *topology, res_p
   return el;
 }
 
+/* --compress: zlib's cost per page on this host, as profile lines. */
+static int cli__bench_compress(double ratio) {
+  kvr_zlib_cost c;
+  if (kvr_zlib_costs(ratio, 5, &c)) cli_die("bench: %s", sim_error_message());
+  printf("; zlib on this host, levels 0..9, the replay guest's pages at compress_ratio %g\n"
+         "; (a %u-byte random prefix); the fastest of 5 passes over 1024 pages\n",
+         c.ratio, c.random_bytes);
+  printf("; multifd: one stream per channel, a sync flush per 128-page packet\nzlib_page_ns = ");
+  for (int l = 0; l < 10; l++) printf("%s%.0f", l ? "," : "", c.packet_ns[l]);
+  printf("\n; legacy compress threads (7.2): a new stream per page\ncompress_page_ns = ");
+  for (int l = 0; l < 10; l++) printf("%s%.0f", l ? "," : "", c.page_ns[l]);
+  printf("\n");
+  return CLI_EXIT_OK;
+}
+
 int cli_cmd_bench(int argc, char **argv) {
   uint64_t sweep_points = 10000;
   int check = 0, missed = 0, plan_only = 0, no_plan = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--help")) {
-      printf("usage: migsim bench [--sweep-points N] [--plan-only | --no-plan] [--check]\n\n"
+      printf("usage: migsim bench [--sweep-points N] [--plan-only | --no-plan] [--check]\n"
+             "       migsim bench --compress [RATIO]\n\n"
              "Prints the simulator's performance figures: a 1 TiB pre-copy migration\n"
              "with a uniform trace on one core, its time per simulated page against a\n"
              "plain bitmap scan of the same guest, peak memory against 2 bits per page\n"
@@ -172,7 +189,12 @@ int cli_cmd_bench(int argc, char **argv) {
              "rack evacuation (target <= 10 s) and a 10,000-VM one's peak RSS.\n\n"
              "  --plan-only   only the plan figures\n"
              "  --no-plan     no plan figures (the 10,000-VM plan takes minutes)\n"
-             "  --check       exit 1 when a target is missed (each named on stderr)\n\n"
+             "  --check       exit 1 when a target is missed (each named on stderr)\n"
+             "  --compress [RATIO]  instead: what zlib costs this host per page of the\n"
+             "                replay guest's content at compress_ratio RATIO (default\n"
+             "                0.3), levels 0..9, printed as the profile lines\n"
+             "                zlib_page_ns (multifd) and compress_page_ns (7.2's\n"
+             "                compress threads) (docs/features.md, \"compress\")\n\n"
              "Exit status: 0 done (with --check: every target met), 1 a target\n"
              "missed with --check, 2 an error.\n");
       return CLI_EXIT_OK;
@@ -182,6 +204,10 @@ int cli_cmd_bench(int argc, char **argv) {
       no_plan = 1;
     } else if (!strcmp(argv[i], "--check")) {
       check = 1;
+    } else if (!strcmp(argv[i], "--compress")) {
+      double ratio = 0.3;
+      if (i + 1 < argc && argv[i + 1][0] != '-') ratio = cli_double("--compress", argv[++i]);
+      return cli__bench_compress(ratio);
     } else if (!strcmp(argv[i], "--sweep-points") && i + 1 < argc) {
       sweep_points = cli_count("--sweep-points", argv[++i]);
     } else {

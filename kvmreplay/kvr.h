@@ -151,6 +151,20 @@ int kvr_sim_layout(const mdl_scenario *s, mdl_scenario *sim);
 
 /* Checks that post-copy can work here: the userfaultfd syscall is usable
  * by this process. 0 or SIM_EUNSUPPORTED with a one-line explanation. */
+/* What zlib costs this host per page of the replay guest's content at
+ * compress ratio `ratio` (kvr_page_content), levels 0..9, the fastest of
+ * `rounds` passes over 1024 pages: as a multifd channel compresses (one
+ * stream, a sync flush per 128-page packet) and as QEMU 7.2's legacy
+ * compress threads do (a new stream per page). For the profile keys
+ * zlib_page_ns and compress_page_ns (`migsim bench --compress`). */
+typedef struct {
+  double ratio;
+  uint32_t random_bytes; /* the page's random prefix for that ratio */
+  double packet_ns[10];  /* multifd: ns per page */
+  double page_ns[10];    /* legacy compress: ns per page */
+} kvr_zlib_cost;
+int kvr_zlib_costs(double ratio, uint32_t rounds, kvr_zlib_cost *c);
+
 int kvr_check_userfaultfd(void);
 
 /* Resolves the QEMU binary into buf: a path, a name searched in PATH, or

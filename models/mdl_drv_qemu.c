@@ -10,6 +10,7 @@
 #include "sim_err.h"
 
 static void mdl__multifd_sync(mdl__sim *S);
+static void mdl__multifd_release(mdl__sim *S);
 
 /* One iteration step (ram_save_iterate): send from the cursor until the
  * window's budget is used, nothing is dirty, or the step is older than
@@ -86,6 +87,8 @@ static void mdl__qemu_thread(sim_engine *e, void *ctx, uint64_t arg) {
       mdl__yield(S, S->t);
       return;
     }
+    /* The rate-limit sleep that ends a window lets the channels write. */
+    if (S->t >= S->window_start + (double)S->p->window_ns) mdl__multifd_release(S);
     mdl__update_counters(S);
     if (S->window_bytes > S->budget) {
       /* Rate limited: sleep until the window ends. A post-copy page
@@ -226,6 +229,21 @@ static int mdl__xbzrle_page(mdl__sim *S, uint64_t page, int nonzero, uint64_t *b
 
 /* ------------------------------------------------ multifd and compress */
 
+/* A worker thread that can start at `ready` needs `cpu_ns` of CPU: when
+ * it is done. With profile worker_cpus below the number of workers, the
+ * workers share that many host cores (on a 2-core TCG host, the vCPU
+ * thread holds the other): the job runs on the core free first, after the
+ * jobs already placed there (docs/features.md, "compress"). */
+static double mdl__worker_run(mdl__sim *S, double ready, double cpu_ns) {
+  if (!S->cpus || cpu_ns <= 0) return ready + cpu_ns;
+  uint32_t k = 0;
+  for (uint32_t i = 1; i < S->cpus; i++)
+    if (S->cpu_free[i] < S->cpu_free[k]) k = i;
+  double start = S->cpu_free[k] > ready ? S->cpu_free[k] : ready;
+  S->cpu_free[k] = start + cpu_ns;
+  return S->cpu_free[k];
+}
+
 /* A multifd packet or a sync packet on channel `c`, handed over at S->t:
  * the channel's thread starts when it is free and done with the packet
  * before it, spends `cpu_ns`, then writes `bytes` on its own socket; the
@@ -233,7 +251,7 @@ static int mdl__xbzrle_page(mdl__sim *S, uint64_t page, int nonzero, uint64_t *b
  * The destination's thread for the channel needs `recv_ns`. The thread is
  * free again once the rest of its write fits in the socket buffer. */
 static void mdl__channel_write(mdl__sim *S, uint32_t c, uint64_t bytes, double cpu_ns, double recv_ns) {
-  double ready = (S->worker_free[c] > S->t ? S->worker_free[c] : S->t) + cpu_ns;
+  double ready = mdl__worker_run(S, S->worker_free[c] > S->t ? S->worker_free[c] : S->t, cpu_ns);
   double start = S->wire_free > ready ? S->wire_free : ready;
   double wire_end = start + (double)bytes / S->link_bw * 1e9;
   double dest_start = S->worker_end[c] > start ? S->worker_end[c] : start;
@@ -269,9 +287,31 @@ static void mdl__multifd_send(mdl__sim *S) {
   double recv = (double)normal * (S->p->dest_page_ns + S->comp_dest_ns) + (double)zero * S->p->dest_zero_page_ns;
   mdl__channel_write(S, c, S->packet_len + payload, cpu, recv);
   uint64_t counted = S->packet_len + (S->p->multifd_count_sent ? payload : raw);
-  mdl__count_ram(S, counted);
+  if (S->p->multifd_count_sent && S->p->multifd_count_on_wait) {
+    /* The thread waited for channel c: its last packet is written now. */
+    S->window_bytes += S->mfd_held[c];
+    S->mfd_held[c] = counted;
+    mdl__count_ram_unlimited(S, counted);
+  } else {
+    mdl__count_ram(S, counted);
+  }
   S->r->multifd_bytes += counted;
   S->mfd_normal = S->mfd_zero = 0;
+}
+
+/* Profile multifd_count_on_wait: QEMU 10.0 adds a packet to multifd-bytes,
+ * which the rate limit reads, only once the channel's write has returned
+ * (multifd_send_thread). On this 2-core TCG host the channels get a CPU
+ * only when the migration thread waits: for an idle channel, at a sync or
+ * in the rate-limit sleep. So the limit sees every channel's last packet
+ * late, and a window carries the packets that cross the budget plus one
+ * per channel (docs/features.md, "multifd on 10.0"). The migration thread
+ * waits for every channel: what they held counts now. */
+static void mdl__multifd_release(mdl__sim *S) {
+  for (uint32_t c = 0; S->mfd_held && c < S->workers; c++) {
+    S->window_bytes += S->mfd_held[c];
+    S->mfd_held[c] = 0;
+  }
 }
 
 /* QEMU's multifd_send_sync_main: the packet being filled goes out, then
@@ -292,6 +332,7 @@ static void mdl__multifd_sync(mdl__sim *S) {
     if (S->worker_free[c] > done) done = S->worker_free[c];
     if (S->worker_end[c] > delivered) delivered = S->worker_end[c];
   }
+  mdl__multifd_release(S);
   S->t = done;
   S->link_free = delivered;
 }
@@ -375,7 +416,7 @@ static int mdl__compress_page(mdl__sim *S, uint64_t page, int nonzero) {
   S->worker_page[i] = page;
   S->worker_bytes[i] = nonzero ? S->p->page_header_bytes + 4 + (uint64_t)ceil(S->compress_ratio * S->s->page_size)
                                : S->zero_bytes;
-  S->worker_free[i] = S->t + S->p->zero_page_ns + (nonzero ? S->comp_ns : 0);
+  S->worker_free[i] = mdl__worker_run(S, S->t, S->p->zero_page_ns + (nonzero ? S->comp_ns : 0));
   S->pages_sent++;
   if (!nonzero) S->r->zero_pages++;
   return MDL__PAGE_TAKEN;

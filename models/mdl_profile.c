@@ -61,13 +61,16 @@ const mdl_profile mdl_profile_qemu72 = {
     .fault_resume_ns = 20000.0,
     /* XBZRLE: two 4 KiB copies and a 4 KiB compare (docs/features.md). */
     .xbzrle_page_ns = 2000.0,
-    /* multifd and compress: generic host figures until calibrated
-     * (docs/features.md): zlib deflates a 4 KiB page at roughly
-     * 200 MB/s at level 1 and 25 MB/s at 9, zstd at 500 MB/s at 1 and
-     * 5 MB/s at 20; inflating costs a few microseconds. */
+    /* multifd and compress (docs/features.md). zlib: measured on the
+     * project's 2-core machine with `migsim bench --compress` (pages of
+     * the replay guest at compress_ratio 0.3): one stream per multifd
+     * channel ~22 us a page at level 1, a stream per page as 7.2's
+     * compress threads do ~45 us. zstd: generic figures (500 MB/s at
+     * level 1, 5 MB/s at 20); inflating costs a few microseconds. */
     .multifd_queue_page_ns = 100.0,
     .multifd_page_ns = 300.0,
-    .zlib_page_ns = {2000, 20000, 22000, 25000, 30000, 40000, 55000, 70000, 110000, 150000},
+    .zlib_page_ns = {1600, 22000, 22000, 22000, 27000, 27000, 28000, 28000, 34000, 41000},
+    .compress_page_ns = {2200, 45000, 45000, 45000, 50000, 50000, 50000, 50000, 51000, 52000},
     .zstd_page_ns = {12000, 8000, 10000, 12000, 14000, 20000, 25000, 30000, 35000, 40000, 50000,
                      70000, 80000, 120000, 140000, 180000, 250000, 350000, 450000, 600000, 800000},
     .zlib_dest_page_ns = 8000.0,
@@ -162,12 +165,15 @@ static const mdl__field mdl__fields[] = {
     F("multifd_queue_page_ns", MDL__DBL, multifd_queue_page_ns, "multifd: migration thread ns to queue a normal page", 0, 1e9),
     F("multifd_page_ns", MDL__DBL, multifd_page_ns, "multifd: channel thread ns to send one page", 0, 1e9),
     FL("zlib_page_ns", zlib_page_ns, "source ns to deflate one page, by level 0..9 (a comma list; missing levels: the last)", 0, 1e9),
+    FL("compress_page_ns", compress_page_ns, "source ns for a legacy compress thread to deflate one page as its own stream, by level 0..9 (as zlib_page_ns)", 0, 1e9),
+    F("worker_cpus", MDL__U32, worker_cpus, "host cores the multifd channels or compress threads share (0: a core each)", 0, 4096),
     FL("zstd_page_ns", zstd_page_ns, "source ns to zstd-compress one page, by level 0..20 (as zlib_page_ns)", 0, 1e9),
     F("zlib_dest_page_ns", MDL__DBL, zlib_dest_page_ns, "destination ns to inflate one page", 0, 1e9),
     F("zstd_dest_page_ns", MDL__DBL, zstd_dest_page_ns, "destination ns to zstd-decompress one page", 0, 1e9),
     F("multifd_zero_in_threads", MDL__U32, multifd_zero_in_threads, "1: multifd channels find zero pages (10.0), 0: the migration thread (7.2)", 0, 1),
     F("multifd_sync_per_round", MDL__U32, multifd_sync_per_round, "1: multifd channels synced when the cursor wraps (10.0), 0: after every iteration step (7.2)", 0, 1),
     F("multifd_count_sent", MDL__U32, multifd_count_sent, "1: multifd-bytes and the rate limit count bytes the channels wrote (10.0), 0: raw pages at hand-off (7.2)", 0, 1),
+    F("multifd_count_on_wait", MDL__U32, multifd_count_on_wait, "with multifd_count_sent, 1: a channel's packet reaches the rate limit when the migration thread next waits (CPU-starved channels), 0: at hand-off", 0, 1),
     F("multifd_no_postcopy", MDL__U32, multifd_no_postcopy, "1: multifd with a post-copy algorithm refused (10.0), 0: allowed, unused in post-copy (7.2)", 0, 1),
     F("legacy_compress", MDL__U32, legacy_compress, "1: the compress capability exists (7.2), 0: refused (removed in 9.1)", 0, 1),
     F("chunk_pages", MDL__U64, chunk_pages, "KVM lazy-clear chunk in pages", 1, MDL__PAGES_MAX),

@@ -96,6 +96,12 @@ typedef struct {
   double multifd_page_ns;       /* a multifd channel thread: send one page */
   double zlib_page_ns[10];      /* source CPU: deflate one page, level 0..9 */
   double zstd_page_ns[21];      /* ... zstd, level 0..20 */
+  double compress_page_ns[10];  /* source CPU: a legacy compress thread
+                                   deflates one page as a stream of its own,
+                                   level 0..9 (7.2) */
+  uint32_t worker_cpus;         /* host cores the worker threads (multifd
+                                   channels, compress threads) share; 0:
+                                   one each */
   double zlib_dest_page_ns;     /* destination CPU: inflate one page */
   double zstd_dest_page_ns;     /* ... zstd */
   uint32_t multifd_zero_in_threads; /* 1: the channels find zero pages
@@ -107,6 +113,12 @@ typedef struct {
   uint32_t multifd_count_sent;  /* 1: multifd-bytes and the rate limit count
                                    the bytes the channels wrote (8.1+, 10.0);
                                    0: raw pages + header at hand-off (7.2) */
+  uint32_t multifd_count_on_wait; /* with multifd_count_sent: 1: a channel's
+                                   packet reaches the rate limit only when
+                                   the migration thread next waits (for the
+                                   channel, a sync or the window): the
+                                   channels get a CPU only then (this 2-core
+                                   TCG host); 0: at hand-off */
   uint32_t multifd_no_postcopy; /* 1: multifd with post-copy refused (8.1..
                                    10.0); 0: allowed, unused once in
                                    post-copy (7.2) */

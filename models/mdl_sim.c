@@ -425,6 +425,10 @@ void mdl__send_page(mdl__sim *S, uint64_t page) {
 
 void mdl__count_ram(mdl__sim *S, uint64_t bytes) {
   S->window_bytes += bytes;
+  mdl__count_ram_unlimited(S, bytes);
+}
+
+void mdl__count_ram_unlimited(mdl__sim *S, uint64_t bytes) {
   S->r->transferred_bytes += bytes;
   if (S->phase == PH_PRECOPY && !S->stopped)
     S->r->precopy_bytes += bytes;
@@ -832,6 +836,8 @@ static void mdl__free(mdl__sim *S) {
   free(S->worker_bytes);
   free(S->worker_page);
   free(S->worker_zero);
+  free(S->mfd_held);
+  free(S->cpu_free);
   free(S->fl);
   free(S->ev);
   wl_player_free(S->player);
@@ -932,7 +938,11 @@ int mdl_sim_open(sim_engine *e, const mdl_scenario *s, const mdl_profile *profil
     S->worker_bytes = calloc(S->workers, sizeof *S->worker_bytes);
     S->worker_page = calloc(S->workers, sizeof *S->worker_page);
     S->worker_zero = calloc(S->workers, sizeof *S->worker_zero);
-    if (!S->worker_free || !S->worker_end || !S->worker_bytes || !S->worker_page || !S->worker_zero) {
+    S->mfd_held = calloc(S->workers, sizeof *S->mfd_held);
+    S->cpus = profile->worker_cpus && profile->worker_cpus < S->workers ? profile->worker_cpus : 0;
+    S->cpu_free = S->cpus ? calloc(S->cpus, sizeof *S->cpu_free) : NULL;
+    if (!S->worker_free || !S->worker_end || !S->worker_bytes || !S->worker_page || !S->worker_zero ||
+        !S->mfd_held || (S->cpus && !S->cpu_free)) {
       rc = sim_errorf(SIM_ENOMEM, "out of memory");
       goto fail;
     }
@@ -943,7 +953,11 @@ int mdl_sim_open(sim_engine *e, const mdl_scenario *s, const mdl_profile *profil
     const char *alg = s->multifd ? s->multifd_compression : "zlib";
     uint32_t level = s->multifd ? (!strcmp(alg, "zstd") ? s->multifd_zstd_level : s->multifd_zlib_level) : s->compress_level;
     if (!strcmp(alg, "zlib")) {
-      S->comp_ns = profile->zlib_page_ns[level < 10 ? level : 9];
+      /* multifd keeps one deflate stream per channel; 7.2's compress
+       * threads start a stream for every page (qemu_compress_data:
+       * deflateReset), twice the cost (docs/features.md, "compress"). */
+      S->comp_ns = s->multifd ? profile->zlib_page_ns[level < 10 ? level : 9]
+                              : profile->compress_page_ns[level < 10 ? level : 9];
       S->comp_dest_ns = profile->zlib_dest_page_ns;
     } else if (!strcmp(alg, "zstd")) {
       S->comp_ns = profile->zstd_page_ns[level < 21 ? level : 20];

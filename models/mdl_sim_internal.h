@@ -140,7 +140,14 @@ struct mdl_sim {
   double *worker_free, *worker_end;
   uint64_t *worker_bytes, *worker_page;
   uint8_t *worker_zero;
+  uint32_t cpus;                  /* profile worker_cpus when fewer than the
+                                     workers: the cores they share (0: one
+                                     each) */
+  double *cpu_free;               /* ... per core, when it is free again */
   uint32_t next_channel;          /* multifd: round-robin start */
+  uint64_t *mfd_held;             /* multifd, profile multifd_count_on_wait:
+                                     per channel, bytes of its packet not yet
+                                     seen by the rate limit (0: none) */
   uint64_t mfd_normal, mfd_zero;  /* multifd: pages in the packet being filled */
   uint64_t mfd_first;             /* ... its first page (destination huge page) */
   uint64_t packet_len;            /* multifd: header + offsets of one packet */
@@ -220,6 +227,8 @@ void mdl__flush(mdl__sim *S);
 /* Bytes written outside the main stream's socket (the multifd channels):
  * counted at once in the rate-limit window and as RAM bytes by phase. */
 void mdl__count_ram(mdl__sim *S, uint64_t bytes);
+/* ... in the totals only: the rate-limit window sees them later. */
+void mdl__count_ram_unlimited(mdl__sim *S, uint64_t bytes);
 /* Writes `bytes` on the main stream as one flight the destination needs
  * `recv_ns` for, after `cpu_ns` of work; RAM bytes (a compressed page). */
 void mdl__put_page_bytes(mdl__sim *S, uint64_t bytes, double cpu_ns, double recv_ns, uint64_t page);
