@@ -151,6 +151,7 @@ static const mdl__field mdl__fields[] = {
     F("sync_ns_per_gib", MDL__DBL, sync_ns_per_gib, "sync cost per GiB of guest", 0, 60e9),
     F("stop", MDL__NS, stop_ns, "stopping the guest at switchover", 0, MDL__NS_MAX),
     F("device_state_bytes", MDL__U64, device_state_bytes, "device state at completion", 0, 1099511627776.0),
+    F("device_save", MDL__NS, device_save_ns, "saving the device state and VM description at a pre-copy completion (not at a post-copy switch)", 0, MDL__NS_MAX),
     F("dest_load", MDL__NS, dest_load_ns, "destination load and start (return path)", 0, MDL__NS_MAX),
     F("socket_buffer_bytes", MDL__U64, socket_buffer_bytes, "bytes in flight before the sender blocks", 0, 1073741824.0),
     F("postcopy_place_ns", MDL__DBL, postcopy_place_ns, "destination ns to place a normal page in post-copy", 0, 1e9),

@@ -69,6 +69,8 @@ typedef struct {
   double sync_ns_per_gib;       /* per GiB of guest memory */
   uint64_t stop_ns;             /* stopping the vCPUs at switchover */
   uint64_t device_state_bytes;  /* device state sent at completion */
+  uint64_t device_save_ns;      /* saving it (and the VM description) at a
+                                   pre-copy completion, guest stopped */
   uint64_t dest_load_ns;        /* destination load + start (return path) */
   uint64_t socket_buffer_bytes; /* bytes in flight before the sender blocks */
   double postcopy_place_ns;     /* destination: placing one received normal

@@ -705,6 +705,9 @@ void mdl__completion(mdl__sim *S) {
     mdl__drain(S);
     if (S->drv->complete) S->drv->complete(S);
     mdl__put(S, S->p->eos_bytes, 0, 1);
+    /* Saving the devices and (10.0) the VM description: CPU time of the
+     * migration thread, guest stopped (docs/qemu-10.0.md, "Downtime"). */
+    S->t += (double)S->p->device_save_ns;
     mdl__put(S, S->p->device_state_bytes, 0, 0);
   } else {
     mdl__drain(S);

@@ -62,6 +62,8 @@ MUTANTS = [
      "if (!S->cpus || cpu_ns <= 0) return ready + cpu_ns;", "return ready + cpu_ns;"),
     ("compress-at-multifd-zlib-cost", "models/mdl_sim.c",
      ": profile->compress_page_ns[level < 10 ? level : 9];", ": profile->zlib_page_ns[level < 10 ? level : 9];"),
+    ("device-save-skipped", "models/mdl_sim.c",
+     "    S->t += (double)S->p->device_save_ns;\n", ""),
     ("multifd-packet-256-pages", "models/mdl_drv_qemu.c",
      "if (S->mfd_normal + S->mfd_zero == (512u << 10) / S->s->page_size) mdl__multifd_send(S);",
      "if (S->mfd_normal + S->mfd_zero == (1024u << 10) / S->s->page_size) mdl__multifd_send(S);"),

@@ -157,6 +157,31 @@ static void test_return_path_wait(void **state) {
   mdl_result_free(&b);
 }
 
+/* device_save (traced on 10.0, docs/qemu-10.0.md, "Downtime on 10.0"): a
+ * pre-copy completion spends it, guest stopped, before the device state;
+ * the post-copy switch, which leaves out the VM description, does not. */
+static void test_device_save(void **state) {
+  (void)state;
+  mdl_scenario s;
+  scenario(&s, "uniform:wss=2048,rate=500,nonzero=0.5", "64MiB");
+  mdl_profile p = qemu72(), q = p;
+  q.device_save_ns = p.device_save_ns + 5000000ull;
+  mdl_result a, b;
+  sim_with(&s, &p, &a);
+  sim_with(&s, &q, &b);
+  print_message("pre-copy downtime %.3f -> %.3f ms\n", a.downtime_ms, b.downtime_ms);
+  assert_true(fabs(b.downtime_ms - a.downtime_ms - 5.0) < 0.01);
+  mdl_result_free(&a);
+  mdl_result_free(&b);
+  set(&s, "algo", "postcopy");
+  sim_with(&s, &p, &a);
+  sim_with(&s, &q, &b);
+  assert_true(a.switch_time_ms >= 0);
+  assert_true(fabs(b.downtime_ms - a.downtime_ms) < 1e-9);
+  mdl_result_free(&a);
+  mdl_result_free(&b);
+}
+
 /* The post-copy switch writes a discard list (16 bytes per run of dirty
  * pages) before the guest can resume: a costlier list lengthens the
  * switch's downtime. */
@@ -647,7 +672,7 @@ int main(void) {
       cmocka_unit_test(test_step_cap),
       cmocka_unit_test(test_block_name_at_wrap),
       cmocka_unit_test(test_sync_cost),
-      cmocka_unit_test(test_return_path_wait),
+      cmocka_unit_test(test_return_path_wait), cmocka_unit_test(test_device_save),
       cmocka_unit_test(test_discard_list),
       cmocka_unit_test(test_switch_one_pass_late),
       cmocka_unit_test(test_switch_resume_after_load),
