@@ -247,17 +247,19 @@ static double mdl__worker_run(mdl__sim *S, double ready, double cpu_ns) {
 /* A multifd packet or a sync packet on channel `c`, handed over at S->t:
  * the channel's thread starts when it is free and done with the packet
  * before it, spends `cpu_ns`, then writes `bytes` on its own socket; the
- * channels share the link (wire_free) but not the main stream's socket.
- * The destination's thread for the channel needs `recv_ns`. The thread is
+ * channels share the link (wire_free) but not the main stream's socket,
+ * or, on a loopback with profile multifd_link (channel_bw), each moves its
+ * bytes at that speed on its own. The destination's thread for the channel needs `recv_ns`. The thread is
  * free again once the rest of its write fits in the socket buffer. */
 static void mdl__channel_write(mdl__sim *S, uint32_t c, uint64_t bytes, double cpu_ns, double recv_ns) {
   double ready = mdl__worker_run(S, S->worker_free[c] > S->t ? S->worker_free[c] : S->t, cpu_ns);
-  double start = S->wire_free > ready ? S->wire_free : ready;
-  double wire_end = start + (double)bytes / S->link_bw * 1e9;
+  double bw = S->channel_bw > 0 ? S->channel_bw : S->link_bw;
+  double start = S->channel_bw > 0 || S->wire_free <= ready ? ready : S->wire_free;
+  double wire_end = start + (double)bytes / bw * 1e9;
   double dest_start = S->worker_end[c] > start ? S->worker_end[c] : start;
   double end = dest_start + recv_ns > wire_end ? dest_start + recv_ns : wire_end;
-  double free_at = end - (double)S->p->socket_buffer_bytes / S->link_bw * 1e9;
-  S->wire_free = wire_end;
+  double free_at = end - (double)S->p->socket_buffer_bytes / bw * 1e9;
+  if (S->channel_bw <= 0) S->wire_free = wire_end;
   S->worker_end[c] = end;
   S->worker_free[c] = free_at > wire_end ? free_at : wire_end;
   S->r->multifd_packets++;

@@ -900,6 +900,10 @@ int mdl_sim_open(sim_engine *e, const mdl_scenario *s, const mdl_profile *profil
                                              : S->normal_bytes;
   S->link_bw = s->link_bandwidth > 0 ? s->link_bandwidth : profile->link_bytes_per_s;
   S->own_link_bw = S->link_bw;
+  /* On loopback each multifd channel is a connection of its own whose
+   * speed is the CPU moving it, not a shared wire; a scenario's own link
+   * is a network the channels share (docs/features.md, "multifd"). */
+  S->channel_bw = s->link_bandwidth > 0 ? 0 : profile->multifd_link_bytes_per_s;
   S->max_bw = s->max_bandwidth;
   S->fl_mask = 1023;
   S->fl = malloc((S->fl_mask + 1) * sizeof *S->fl);
@@ -1012,6 +1016,7 @@ void mdl_sim_close(mdl_sim *S) {
 
 void mdl_sim_set_link_rate(mdl_sim *S, double bytes_per_s) {
   S->link_bw = bytes_per_s > 0 ? bytes_per_s : S->own_link_bw;
+  if (bytes_per_s > 0) S->channel_bw = 0; /* a share of a real NIC */
 }
 
 void mdl_sim_set_quantum(mdl_sim *S, uint64_t quantum_ns) { S->quantum_ns = quantum_ns; }

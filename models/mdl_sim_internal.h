@@ -152,6 +152,8 @@ struct mdl_sim {
   uint64_t mfd_first;             /* ... its first page (destination huge page) */
   uint64_t packet_len;            /* multifd: header + offsets of one packet */
   double wire_free;               /* multifd: the link, as the channels share it */
+  double channel_bw;              /* multifd: each channel's own loopback
+                                     (profile multifd_link; 0: wire_free) */
   double compress_ratio;          /* the workload's (compressed / raw, non-zero page) */
   double comp_ns, comp_dest_ns;   /* CPU per page to compress / decompress */
   int comp_new_block;             /* compress: the next page starts a block */

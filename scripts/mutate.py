@@ -64,6 +64,8 @@ MUTANTS = [
      ": profile->compress_page_ns[level < 10 ? level : 9];", ": profile->zlib_page_ns[level < 10 ? level : 9];"),
     ("device-save-skipped", "models/mdl_sim.c",
      "    S->t += (double)S->p->device_save_ns;\n", ""),
+    ("multifd-own-links-at-link-speed", "models/mdl_drv_qemu.c",
+     "double bw = S->channel_bw > 0 ? S->channel_bw : S->link_bw;", "double bw = S->link_bw;"),
     ("multifd-packet-256-pages", "models/mdl_drv_qemu.c",
      "if (S->mfd_normal + S->mfd_zero == (512u << 10) / S->s->page_size) mdl__multifd_send(S);",
      "if (S->mfd_normal + S->mfd_zero == (1024u << 10) / S->s->page_size) mdl__multifd_send(S);"),

@@ -226,6 +226,36 @@ static void test_multifd_channels_parallel(void **state) {
   mdl_result_free(&l9);
 }
 
+/* Profile multifd_link: on loopback each channel moves its bytes at that
+ * speed on its own (four channels at twice the link: about eight times
+ * the shared link); a scenario's own
+ * link is a network the channels share, and so is a share of a NIC. */
+static void test_multifd_own_links(void **state) {
+  (void)state;
+  mdl_scenario s;
+  still_guest(&s, "0-1023");
+  set(&s, "max-bandwidth", "100GiB/s");
+  set(&s, "multifd-channels", "4");
+  mdl_profile p;
+  assert_int_equal(mdl_profile_load("qemu-7.2", &p), 0);
+  p.link_bytes_per_s = 1e8;
+  mdl_result shared, own, network;
+  run_with(&s, &p, &shared);
+  p.multifd_link_bytes_per_s = 2e8;
+  run_with(&s, &p, &own);
+  set(&s, "link", "100MB/s");
+  run_with(&s, &p, &network);
+  double ts = shared.total_time_ms - shared.setup_time_ms, to = own.total_time_ms - own.setup_time_ms,
+         tn = network.total_time_ms - network.setup_time_ms;
+  print_message("4 channels: shared link %.1f ms, own links %.1f ms, scenario link %.1f ms\n", ts, to, tn);
+  assert_true(ts > PAGES * PAGE / 1e8 * 1e3);
+  assert_true(ts / to > 6.0 && ts / to < 9.0);
+  assert_true(fabs(tn - ts) < 0.02 * ts);
+  mdl_result_free(&shared);
+  mdl_result_free(&own);
+  mdl_result_free(&network);
+}
+
 /* 7.2 syncs the channels after every iteration step; 10.0
  * (multifd_sync_per_round) once per pass of the cursor. A guest that needs
  * many steps shows the difference in sync packets. */
@@ -456,7 +486,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_multifd_packets),        cmocka_unit_test(test_multifd_zero_pages),
       cmocka_unit_test(test_multifd_compression_bytes), cmocka_unit_test(test_multifd_rate_limit_raw),
-      cmocka_unit_test(test_multifd_count_on_wait),
+      cmocka_unit_test(test_multifd_count_on_wait), cmocka_unit_test(test_multifd_own_links),
       cmocka_unit_test(test_multifd_channels_parallel), cmocka_unit_test(test_multifd_sync_rule),
       cmocka_unit_test(test_multifd_postcopy),       cmocka_unit_test(test_compress_sizes),
       cmocka_unit_test(test_compress_threads),       cmocka_unit_test(test_compress_xbzrle_and_10),
