@@ -22,7 +22,7 @@ void mdl_fleet_maxmin(size_t nflows, const double *demand, const uint32_t (*path
   for (size_t f = 0; f < nflows; f++) {
     rate[f] = 0;
     frozen[f] = demand[f] <= 0;
-    if (frozen[f]) continue;
+    if (frozen[f] != 0) continue;
     if (plen[f] == 0) { /* crosses no shared link: only its own cap */
       rate[f] = demand[f];
       frozen[f] = 1;
@@ -39,15 +39,15 @@ void mdl_fleet_maxmin(size_t nflows, const double *demand, const uint32_t (*path
     for (size_t l = 0; l < nlinks; l++)
       if (count[l] > 0 && rem[l] / count[l] < inc) inc = rem[l] / count[l];
     for (size_t f = 0; f < nflows; f++)
-      if (!frozen[f] && demand[f] - rate[f] < inc) inc = demand[f] - rate[f];
+      if (frozen[f] == 0 && demand[f] - rate[f] < inc) inc = demand[f] - rate[f];
     if (inc < 0) inc = 0;
     for (size_t f = 0; f < nflows; f++) {
-      if (frozen[f]) continue;
+      if (frozen[f] != 0) continue;
       rate[f] += inc;
       for (uint32_t k = 0; k < plen[f]; k++) rem[path[f][k]] -= inc;
     }
     for (size_t f = 0; f < nflows; f++) {
-      if (frozen[f]) continue;
+      if (frozen[f] != 0) continue;
       int full = demand[f] - rate[f] <= 1e-9 * rate[f];
       for (uint32_t k = 0; k < plen[f] && !full; k++) {
         uint32_t l = path[f][k];

@@ -486,8 +486,8 @@ static void test_bandwidth_linked(void **state) {
       "--algo precopy,postcopy --bandwidth 32MiB/s,64MiB/s",
       "--algo postcopy,hybrid --max-bandwidth 32MiB/s,64MiB/s",
       "--algo precopy --max-bandwidth 32MiB/s,64MiB/s --link 10Gbit/s,1Gbit/s",
-      "--algo precopy,postcopy --max-bandwidth 32MiB/s,64MiB/s --postcopy-bandwidth 32MiB/s,64MiB/s --link "
-      "32MiB/s,64MiB/s --zip max-bandwidth,postcopy-bandwidth,link",
+      ("--algo precopy,postcopy --max-bandwidth 32MiB/s,64MiB/s --postcopy-bandwidth 32MiB/s,64MiB/s --link "
+       "32MiB/s,64MiB/s --zip max-bandwidth,postcopy-bandwidth,link"),
   };
   /* A rate limit above the link, in some of a sweep's runs: one warning
    * counting them, naming the first (the link given, or the profile's). */

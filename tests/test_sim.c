@@ -337,7 +337,7 @@ static void test_not_converged(void **state) {
   run_ok(&s, &r);
   assert_int_equal(r.status, MDL_STATUS_NOT_CONVERGED);
   assert_true(fabs(r.total_time_ms - 20000) < 1e-6);
-  assert_true(r.transferred_bytes > 64.0 * 1048576 * 15);
+  assert_true((double)r.transferred_bytes > 64.0 * 1048576 * 15);
   assert_true(r.dirty_sync_count >= 2);
   assert_non_null(strstr(r.failure, "timeout"));
   mdl_result_free(&r);
