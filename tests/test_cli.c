@@ -348,6 +348,32 @@ static void test_bench_check(void **state) {
   assert_int_equal(migsim(err, sizeof err, "bench --check --sweep-points x"), 2);
 }
 
+/* bench --compress: the two per-level lists as profile lines, a stream per
+ * page (7.2's compress threads) dearer than one stream per channel
+ * (multifd) at every level that compresses; a ratio out of range refused. */
+static void test_bench_compress(void **state) {
+  (void)state;
+  char err[4096], path[600];
+  snprintf(path, sizeof path, "%s/zcost.txt", tmpdir);
+  assert_int_equal(migsim(err, sizeof err, "bench --compress 0.3 | tee %s", path), 0);
+  char *out = slurp(path);
+  assert_non_null(out);
+  double z[10], c[10];
+  const char *zl = strstr(out, "\nzlib_page_ns = "), *cl = strstr(out, "\ncompress_page_ns = ");
+  assert_non_null(zl);
+  assert_non_null(cl);
+  assert_int_equal(sscanf(zl, " zlib_page_ns = %lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &z[0], &z[1], &z[2], &z[3],
+                          &z[4], &z[5], &z[6], &z[7], &z[8], &z[9]),
+                   10);
+  assert_int_equal(sscanf(cl, " compress_page_ns = %lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &c[0], &c[1], &c[2],
+                          &c[3], &c[4], &c[5], &c[6], &c[7], &c[8], &c[9]),
+                   10);
+  for (int l = 1; l < 10; l++) assert_true(c[l] > z[l] && z[l] > 0);
+  free(out);
+  assert_int_equal(migsim(err, sizeof err, "bench --compress 5"), 2);
+  assert_non_null(strstr(err, "compress ratio 5"));
+}
+
 /* compare and sweep --repeat N: N runs per point under ids NAME#k with
  * the next seeds, aggregate.csv with n = N per scenario, means with
  * intervals in compare's report, and a sweep rerun resumes all of them. */
@@ -806,7 +832,7 @@ int main(void) {
       cmocka_unit_test(test_sweep_interrupt),
       cmocka_unit_test(test_compare_outputs),
       cmocka_unit_test(test_compare_profiles),
-      cmocka_unit_test(test_bench_check),
+      cmocka_unit_test(test_bench_check), cmocka_unit_test(test_bench_compress),
       cmocka_unit_test(test_flags_override_file),
       cmocka_unit_test(test_compare_sweep_repeat),
       cmocka_unit_test(test_bandwidth_linked),
