@@ -249,8 +249,9 @@ static double mdl__worker_run(mdl__sim *S, double ready, double cpu_ns) {
  * before it, spends `cpu_ns`, then writes `bytes` on its own socket; the
  * channels share the link (wire_free) but not the main stream's socket,
  * or, on a loopback with profile multifd_link (channel_bw), each moves its
- * bytes at that speed on its own. The destination's thread for the channel needs `recv_ns`. The thread is
- * free again once the rest of its write fits in the socket buffer. */
+ * bytes at that speed on its own. The destination's thread for the channel
+ * needs `recv_ns`. The thread is free again once the rest of its write
+ * fits in the socket buffer. */
 static void mdl__channel_write(mdl__sim *S, uint32_t c, uint64_t bytes, double cpu_ns, double recv_ns) {
   double ready = mdl__worker_run(S, S->worker_free[c] > S->t ? S->worker_free[c] : S->t, cpu_ns);
   double bw = S->channel_bw > 0 ? S->channel_bw : S->link_bw;
