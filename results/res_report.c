@@ -1175,6 +1175,22 @@ static void rep__run_label(const rep_ctx *c, size_t i, char *out, size_t len) {
 
 enum { REP_MAX_RACE = 3 }; /* runs with a dirty rate vs send rate plot */
 
+/* A line chart over time since the migration started (the timeline
+ * plots), written as rep__chart does. */
+static int rep__time_chart(rep_ctx *c, const char *base, const char *title, const char *y_label,
+                           const res_plot_series *lines, size_t nlines, const char *caption) {
+  res_plot_opts po = {0};
+  po.title = title;
+  po.x_label = "time since migration start (s)";
+  po.y_label = y_label;
+  rep_chart ch = {0};
+  ch.kind = REP_LINES;
+  ch.opts = &po;
+  ch.lines = lines;
+  ch.nlines = nlines;
+  return rep__chart(c, base, &ch, caption);
+}
+
 /* Dirty rate against send rate, a plot per run (the first REP_MAX_RACE
  * picked): pre-copy converges only while it sends faster than the guest
  * dirties. bufs[k] holds run k's times and send rates (rep__timelines). */
@@ -1205,17 +1221,8 @@ static int rep__race(rep_ctx *c, const size_t *pick, size_t n, double *const *bu
                "%s: send rate and dirty rate (dirty-pages-rate x page size over the last sync period: none "
                "until one has ended), from timeline.csv",
                title);
-      res_plot_opts po = {0};
-      po.title = title;
-      po.x_label = "time since migration start (s)";
-      po.y_label = "rate (MiB/s)";
-      rep_chart ch = {0};
-      ch.kind = REP_LINES;
-      ch.opts = &po;
-      ch.lines = lines;
-      ch.nlines = 2;
       snprintf(base, sizeof base, "report-timeline-race-%zu", ++made);
-      rc = rep__chart(c, base, &ch, caption);
+      rc = rep__time_chart(c, base, title, "rate (MiB/s)", lines, 2, caption);
     }
     free(dr);
   }
@@ -1242,19 +1249,9 @@ static int rep__throttle(rep_ctx *c, const size_t *pick, size_t n, double *const
     for (size_t i = 0; i < ns; i++) y[i] = r->samples[i].throttle_pct;
     lines[nl++] = (res_plot_series){.name = labels[k], .x = bufs[k], .y = y, .n = ns};
   }
-  if (!rc && nl) {
-    res_plot_opts po = {0};
-    po.title = "CPU throttle (auto-converge)";
-    po.x_label = "time since migration start (s)";
-    po.y_label = "vCPU throttle (%)";
-    rep_chart ch = {0};
-    ch.kind = REP_LINES;
-    ch.opts = &po;
-    ch.lines = lines;
-    ch.nlines = nl;
-    rc = rep__chart(c, "report-timeline-throttle", &ch,
-                    "auto-converge's CPU throttle (cpu-throttle-percentage), from timeline.csv");
-  }
+  if (!rc && nl)
+    rc = rep__time_chart(c, "report-timeline-throttle", "CPU throttle (auto-converge)", "vCPU throttle (%)", lines,
+                         nl, "auto-converge's CPU throttle (cpu-throttle-percentage), from timeline.csv");
   for (size_t k = 0; k < nl; k++) free(ys[k]);
   return rc;
 }
@@ -1291,25 +1288,12 @@ static int rep__timelines(rep_ctx *c) {
     dirty[k] = (res_plot_series){.name = labels[k], .x = t, .y = d, .n = ns};
     rate[k] = (res_plot_series){.name = labels[k], .x = t2, .y = rt, .n = ns};
   }
-  if (!rc) {
-    res_plot_opts po = {0};
-    po.title = "Dirty memory remaining";
-    po.x_label = "time since migration start (s)";
-    po.y_label = "dirty memory (MiB)";
-    rep_chart ch = {0};
-    ch.kind = REP_LINES;
-    ch.opts = &po;
-    ch.lines = dirty;
-    ch.nlines = n;
-    rc = rep__chart(c, "report-timeline-dirty", &ch, "dirty memory still to send, from timeline.csv");
-    if (!rc) {
-      po.title = "Send rate";
-      po.y_label = "bytes sent per second (MiB/s)";
-      ch.lines = rate;
-      rc = rep__chart(c, "report-timeline-rate", &ch,
-                      "bytes sent per estimation window, as a rate, from timeline.csv");
-    }
-  }
+  if (!rc)
+    rc = rep__time_chart(c, "report-timeline-dirty", "Dirty memory remaining", "dirty memory (MiB)", dirty, n,
+                         "dirty memory still to send, from timeline.csv");
+  if (!rc)
+    rc = rep__time_chart(c, "report-timeline-rate", "Send rate", "bytes sent per second (MiB/s)", rate, n,
+                         "bytes sent per estimation window, as a rate, from timeline.csv");
   if (!rc) rc = rep__race(c, pick, n, bufs);
   if (!rc) rc = rep__throttle(c, pick, n, bufs, labels);
   for (size_t k = 0; k < n; k++) free(bufs[k]);
