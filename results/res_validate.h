@@ -40,6 +40,12 @@ typedef struct {
   double p90_abs;
   int in_ms;             /* the absolute error is meaningful (ms) */
   size_t n;
+  /* Run-to-run spread of the real system: each real run "predicted" by
+   * the median of its scenario's other real runs, same statistics. No
+   * deterministic model can be expected to beat it by much. */
+  double floor_median_pct;
+  double floor_p90_pct;
+  size_t floor_n;
 } res_metric_error;
 
 typedef struct {
@@ -53,6 +59,12 @@ typedef struct {
   size_t requests_runs;
   double stall_ok_share;     /* |error| <= max(25%, 50 ms), post-copy runs */
   size_t stall_runs;
+  /* The same three checks with each real run judged against the median of
+   * its scenario's other real runs instead of the prediction (NAN where
+   * no scenario has two runs to compare). */
+  double downtime_ok_floor;
+  double requests_ok_floor;
+  double stall_ok_floor;
 } res_validation;
 
 /* The targets `validate --check` holds a validation to (docs/validation.md

@@ -2,7 +2,10 @@
 """Per-feature error table of a validation folder (README, "Features on
 real QEMU"): for each feature, the runs of the scenarios that turn it on,
 their verdicts, and the median / p90 error of downtime, total time, bytes,
-syncs and the feature's own metrics, weakest metric first.
+syncs and the feature's own metrics, weakest metric first. Each cell also
+gives the real system's own spread ("r2r", run to run): every real run
+judged against the median of its scenario's other real runs, as
+`migsim validate` reports it.
 
     scripts/feature-table.py docs/validation-features
 
@@ -55,11 +58,24 @@ def main(folder):
             e = [x for x in (err(sim[r["name"]], r, key) for r in done) if x is not None]
             return (pct(e, 0.5), pct(e, 0.9)) if e else (float("nan"), float("nan"))
 
+        def floor(key):
+            e = []
+            for r in done:
+                others = [o for o in done if o["name"] == r["name"] and o is not r and o.get(key, "") != ""]
+                if not others:
+                    continue
+                ref = {key: str(pct([float(o[key]) for o in others], 0.5))}
+                x = err(ref, r, key)
+                if x is not None:
+                    e.append(x)
+            return (pct(e, 0.5), pct(e, 0.9)) if e else (float("nan"), float("nan"))
+
         own_cells = sorted(((k,) + cell(k) for k in own), key=lambda t: -t[1] if t[1] == t[1] else 0)
-        fmt = lambda c: f"{c[0]:.1f}% / {c[1]:.1f}%"
-        print(f"| {name} | {len(done)} | {right} of {len(runs)} | {fmt(cell('downtime_ms'))} | {fmt(cell('total_time_ms'))} "
-              f"| {fmt(cell('transferred_bytes'))} | {fmt(cell('dirty_sync_count'))} | "
-              + ", ".join(f"{k} {m:.1f}% / {p:.1f}%" for k, m, p in own_cells) + " |")
+        pair = lambda c: f"{c[0]:.1f}% / {c[1]:.1f}%"
+        fmt = lambda key: f"{pair(cell(key))} (r2r {pair(floor(key))})"
+        print(f"| {name} | {len(done)} | {right} of {len(runs)} | {fmt('downtime_ms')} | {fmt('total_time_ms')} "
+              f"| {fmt('transferred_bytes')} | {pair(cell('dirty_sync_count'))} | "
+              + ", ".join(f"{k} {fmt(k)}" for k, m, p in own_cells) + " |")
 
 
 if __name__ == "__main__":

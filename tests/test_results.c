@@ -379,6 +379,16 @@ static void test_validation_stats(void **state) {
   /* --check misses: total median 10% > 2%, p90 23% > 5%, verdicts 5/6,
    * downtime within limits 4/6 < 85% */
   assert_int_equal(res_validate_check(&v, NULL), 4);
+  /* Run to run, each completed real run against the median of its
+   * scenario's other completed runs: totals 1000 vs 854.5, 909.1 vs 900,
+   * 800 vs 954.5 | 1904.8 vs 1666.7, 1666.7 vs 1904.8 (the not-converged
+   * run is no reference): 14.5, 1.0, 19.3 | 12.5, 14.3 %, median 14.3. */
+  assert_int_equal(v.metric[RES_M_TOTAL].floor_n, 5);
+  assert_true(fabs(v.metric[RES_M_TOTAL].floor_median_pct - 100.0 / 7) < 1e-9);
+  /* downtimes 10 vs 11.5, 13 vs 10, 10 vs 11.5 within 5 ms; 125 vs 200 and
+   * 200 vs 125 outside 20 % */
+  assert_true(fabs(v.downtime_ok_floor - 3.0 / 5) < 1e-12);
+  assert_true(isnan(v.stall_ok_floor));
 
   char dir[512], path[600];
   snprintf(dir, sizeof dir, "%s/val", tmpdir);
@@ -399,7 +409,8 @@ static void test_validation_stats(void **state) {
   text[n] = '\0';
   fclose(f);
   assert_non_null(strstr(text, "migsim validate x.ini"));
-  assert_non_null(strstr(text, "| total_time_ms | 10.0% | 23.0% |  |  | 5 |"));
+  assert_non_null(strstr(text, "| total_time_ms | 10.0% | 23.0% |  |  | 5 | 14.3% |"));
+  assert_non_null(strstr(text, "| 67% of runs | ≥ 85% | 60% |"));
   assert_non_null(strstr(text, "| 3.0 ms |"));
   assert_non_null(strstr(text, "a note"));
   mdl_result_free(&sim1);
