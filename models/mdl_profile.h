@@ -92,6 +92,9 @@ typedef struct {
   double fault_resume_ns;       /* post-copy: from the placement of a page a
                                    vCPU faulted on to that vCPU running again
                                    (docs/postcopy-faults.md) */
+  double fault_resume_busy_ns;  /* ... and how much longer while the main
+                                   stream is sending: its threads then hold
+                                   the host's cores (small TCG hosts) */
   double xbzrle_page_ns;        /* source CPU per page through XBZRLE (cache
                                    lookup or insert, copy, encode) */
   /* multifd and compress (docs/features.md); compression levels index the

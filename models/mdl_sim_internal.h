@@ -246,7 +246,8 @@ uint64_t mdl__send_word(mdl__sim *S, double step_end, int guest_can_run);
  * destination has placed it, latency included. */
 double mdl__send_page_aside(mdl__sim *S, uint64_t page, double *clock);
 /* The page the guest faulted on is there at `arrival`: the guest runs
- * again after the profile's fault_resume_ns. */
+ * again after the profile's fault_resume_ns (plus fault_resume_busy_ns
+ * while the main stream is still sending). */
 void mdl__resolve_fault(mdl__sim *S, double arrival);
 /* Opens a round at S->t (closing the previous one). */
 void mdl__open_round(mdl__sim *S);

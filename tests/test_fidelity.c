@@ -216,8 +216,10 @@ static void test_validation_set_features(void **state) {
 
 /* The features set on QEMU 10.0 against qemu-10.0-tcg: postcopy-preempt's
  * faults are served by the return path (preempt_urgent) and cost the
- * traced ~0.4 ms wake (fault_resume_ns, docs/qemu-10.0.md); without that
- * wake the requests were 608 % off, with it 57 % (median over the set). */
+ * traced ~0.4 ms wake (fault_resume_ns, docs/qemu-10.0.md), longer while
+ * the stream sends (fault_resume_busy_ns, docs/postcopy-faults.md); without
+ * any wake the requests were 608 % off, with the first 51 %, with both 31 %
+ * (median over the set). */
 static void test_validation_set_features_qemu10(void **state) {
   (void)state;
   res_validation v;
@@ -230,9 +232,9 @@ static void test_validation_set_features_qemu10(void **state) {
    * limit (multifd_count_on_wait, docs/features.md): 1.5 % over the set
    * with it, 3.3 % without (multifd alone 4.9 % and 21 %) */
   assert_true(m[RES_M_TOTAL].median_abs_pct <= 2.0);
-  assert_true(m[RES_M_REQUESTS].n >= 12 && m[RES_M_REQUESTS].median_abs_pct <= 65.0);
-  /* 40.1 % with the traced completion constants, 36.8 % before */
-  assert_true(m[RES_M_STALL].median_abs_pct <= 42.0);
+  assert_true(m[RES_M_REQUESTS].n >= 12 && m[RES_M_REQUESTS].median_abs_pct <= 35.0);
+  /* 25.0 % with the longer busy wake, 40.1 % without */
+  assert_true(m[RES_M_STALL].median_abs_pct <= 28.0);
   assert_true(m[RES_M_THROTTLE].n >= 18 && m[RES_M_THROTTLE].median_abs_pct <= 1.0);
   assert_true(m[RES_M_XBZ_MISS].median_abs_pct <= 1.0);
   assert_true(m[RES_M_MULTIFD_BYTES].n >= 18 && m[RES_M_MULTIFD_BYTES].median_abs_pct <= 5.0);
