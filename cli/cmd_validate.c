@@ -37,7 +37,8 @@ static void cli__validate_help(void) {
          "  --no-replay       use only the real runs already in OUT/real (no QEMU);\n"
          "                    scenarios without real runs are an error\n"
          "  --check           exit 1 when a target of docs/validation.md is missed\n"
-         "                    (each missed target is named on stderr)\n"
+         "                    (each missed target is named on stderr, with the\n"
+         "                    real runs' own figure: real vs real)\n"
          "  --help            this text\n");
 }
 
