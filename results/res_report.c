@@ -749,6 +749,23 @@ static int rep__chart(rep_ctx *c, const char *base, const rep_chart *ch, const c
   return rc ? rc : rep__figure(c, base, caption);
 }
 
+/* A line chart (rep__chart's REP_LINES) with its axes. */
+static int rep__line_chart(rep_ctx *c, const char *base, const char *title, const char *x_label,
+                           const char *y_label, int log_x, const res_plot_series *lines, size_t nlines,
+                           const char *caption) {
+  res_plot_opts po = {0};
+  po.title = title;
+  po.x_label = x_label;
+  po.y_label = y_label;
+  po.log_x = log_x;
+  rep_chart ch = {0};
+  ch.kind = REP_LINES;
+  ch.opts = &po;
+  ch.lines = lines;
+  ch.nlines = nlines;
+  return rep__chart(c, base, &ch, caption);
+}
+
 /* ----------------------------------------------------- metric vs axis */
 
 /* The points of series s whose other axes take the values of combo
@@ -1032,20 +1049,10 @@ static int rep__cdfs(rep_ctx *c) {
       snprintf(title, sizeof title, "%s across runs", rep__metrics[m].label);
       snprintf(xlabel, sizeof xlabel, "%s (%s)", rep__metrics[m].label, rep__metrics[m].unit);
       snprintf(base, sizeof base, "report-cdf-%s", rep__metrics[m].column);
-      res_plot_opts po = {0};
-      po.title = title;
-      po.x_label = xlabel;
-      po.y_label = "share of runs (CDF)";
-      po.log_x = log_x;
-      rep_chart ch = {0};
-      ch.kind = REP_LINES;
-      ch.opts = &po;
-      ch.lines = lines;
-      ch.nlines = nlines;
       snprintf(caption, sizeof caption, "CDF of %s over the runs of each series%s%s", rep__metrics[m].label,
-               po.log_x ? " (log scale)" : "",
+               log_x ? " (log scale)" : "",
                incomplete ? "; runs that did not complete have no value, so their line ends below 1" : "");
-      rc = rep__chart(c, base, &ch, caption);
+      rc = rep__line_chart(c, base, title, xlabel, "share of runs (CDF)", log_x, lines, nlines, caption);
     }
     free(all);
   }
@@ -1176,19 +1183,10 @@ static void rep__run_label(const rep_ctx *c, size_t i, char *out, size_t len) {
 enum { REP_MAX_RACE = 3 }; /* runs with a dirty rate vs send rate plot */
 
 /* A line chart over time since the migration started (the timeline
- * plots), written as rep__chart does. */
+ * plots). */
 static int rep__time_chart(rep_ctx *c, const char *base, const char *title, const char *y_label,
                            const res_plot_series *lines, size_t nlines, const char *caption) {
-  res_plot_opts po = {0};
-  po.title = title;
-  po.x_label = "time since migration start (s)";
-  po.y_label = y_label;
-  rep_chart ch = {0};
-  ch.kind = REP_LINES;
-  ch.opts = &po;
-  ch.lines = lines;
-  ch.nlines = nlines;
-  return rep__chart(c, base, &ch, caption);
+  return rep__line_chart(c, base, title, "time since migration start (s)", y_label, 0, lines, nlines, caption);
 }
 
 /* Dirty rate against send rate, a plot per run (the first REP_MAX_RACE
