@@ -615,8 +615,7 @@ void mdl__resolve_fault(mdl__sim *S, double arrival) {
    * a per-fault test, since the fault's time and the stream's clock
    * differ (docs/postcopy-faults.md, "Placed to running"). */
   if (S->p->fault_resume_busy_ns > 0) {
-    double duty = 1.0;
-    if (S->budget != UINT64_MAX) duty = fmin(1.0, (double)S->budget * 1e9 / (double)S->p->window_ns / S->link_bw);
+    double duty = fmin(1.0, mdl_sim_demand(S) / S->link_bw);
     arrival += S->p->fault_resume_busy_ns * duty;
   }
   S->blocked = 0;

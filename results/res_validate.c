@@ -86,6 +86,18 @@ static void res__quantiles(double *v, size_t n, double *median, double *p90) {
   *p90 = gsl_stats_quantile_from_sorted_data(v, 1, n, 0.9);
 }
 
+/* The checks' rules, a prediction (or another real run's median) against
+ * a measured value, and which runs the requests check counts. */
+static int res__downtime_ok(double pred, double meas) { return fabs(pred - meas) <= fmax(0.2 * meas, 5.0); }
+static int res__stall_ok(double pred, double meas) { return fabs(pred - meas) <= fmax(0.25 * meas, 50.0); }
+static int res__requests_ok(double pred, double meas) {
+  double ratio = pred / meas;
+  return ratio >= 1 / 1.5 && ratio <= 1.5;
+}
+static int res__requests_counted(const mdl_algorithm *algo, const mdl_result *real) {
+  return real->postcopy_requests >= 20 && mdl_algorithm_has_capability(algo, "postcopy-ram");
+}
+
 /* Median of metric m over the completed real runs of c other than run
  * `skip` where it applies; 0 when there is none. */
 static int res__others_median(const res_case *c, size_t skip, int m, double *ref) {
@@ -115,17 +127,15 @@ static void res__floor(const res_case *cases, size_t ncases, double *const *rel,
       double ref;
       if (res__others_median(c, k, RES_M_DOWNTIME, &ref)) {
         down_n++;
-        if (fabs(ref - real->downtime_ms) <= fmax(0.2 * real->downtime_ms, 5.0)) down_ok++;
+        down_ok += (size_t)res__downtime_ok(ref, real->downtime_ms);
       }
-      if (real->postcopy_requests >= 20 && mdl_algorithm_has_capability(algo, "postcopy-ram") &&
-          res__others_median(c, k, RES_M_REQUESTS, &ref)) {
+      if (res__requests_counted(algo, real) && res__others_median(c, k, RES_M_REQUESTS, &ref)) {
         req_n++;
-        double ratio = ref / (double)real->postcopy_requests;
-        if (ratio >= 1 / 1.5 && ratio <= 1.5) req_ok++;
+        req_ok += (size_t)res__requests_ok(ref, (double)real->postcopy_requests);
       }
       if (algo->switch_at_start && res__others_median(c, k, RES_M_STALL, &ref)) {
         stall_n++;
-        if (fabs(ref - real->guest_stall_ms) <= fmax(0.25 * real->guest_stall_ms, 50.0)) stall_ok++;
+        stall_ok += (size_t)res__stall_ok(ref, real->guest_stall_ms);
       }
       for (int m = 0; m < RES_M_COUNT; m++) {
         if (!res__feature_on(c->scenario, m) || !res__applies(real, real, m)) continue;
@@ -175,18 +185,15 @@ int res_validate(const res_case *cases, size_t ncases, res_validation *out) {
         if (real->status == c->sim->status) down_ok++;
         continue;
       }
-      double dd = fabs(c->sim->downtime_ms - real->downtime_ms);
-      if (dd <= fmax(0.2 * real->downtime_ms, 5.0)) down_ok++;
+      down_ok += (size_t)res__downtime_ok(c->sim->downtime_ms, real->downtime_ms);
       const mdl_algorithm *algo = mdl_algorithm_of(c->scenario->algo);
-      if (real->postcopy_requests >= 20 && mdl_algorithm_has_capability(algo, "postcopy-ram")) {
+      if (res__requests_counted(algo, real)) {
         out->requests_runs++;
-        double ratio = (double)c->sim->postcopy_requests / (double)real->postcopy_requests;
-        if (ratio >= 1 / 1.5 && ratio <= 1.5) req_ok++;
+        req_ok += (size_t)res__requests_ok((double)c->sim->postcopy_requests, (double)real->postcopy_requests);
       }
       if (algo->switch_at_start) {
         out->stall_runs++;
-        if (fabs(c->sim->guest_stall_ms - real->guest_stall_ms) <= fmax(0.25 * real->guest_stall_ms, 50.0))
-          stall_ok++;
+        stall_ok += (size_t)res__stall_ok(c->sim->guest_stall_ms, real->guest_stall_ms);
       }
       for (int m = 0; m < RES_M_COUNT; m++) {
         if (!res__feature_on(c->scenario, m) || !res__applies(c->sim, real, m)) continue;

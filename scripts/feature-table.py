@@ -33,14 +33,18 @@ def pct(values, q):
     return v[lo] + (v[hi] - v[lo]) * (k - lo)
 
 
+def rel(p, m):
+    if m == 0:
+        return None if p == 0 else 100.0
+    return abs(p - m) / abs(m) * 100
+
+
 def err(sim, real, key):
     try:
         p, m = float(sim[key] or 0), float(real[key] or 0)
     except (KeyError, ValueError):
         return None
-    if m == 0:
-        return None if p == 0 else 100.0
-    return abs(p - m) / abs(m) * 100
+    return rel(p, m)
 
 
 def main(folder):
@@ -64,8 +68,7 @@ def main(folder):
                 others = [o for o in done if o["name"] == r["name"] and o is not r and o.get(key, "") != ""]
                 if not others:
                     continue
-                ref = {key: str(pct([float(o[key]) for o in others], 0.5))}
-                x = err(ref, r, key)
+                x = rel(pct([float(o[key]) for o in others], 0.5), float(r[key] or 0))
                 if x is not None:
                     e.append(x)
             return (pct(e, 0.5), pct(e, 0.9)) if e else (float("nan"), float("nan"))
