@@ -10,6 +10,7 @@
  * kvr_dirtyrate.c QEMU's calc-dirty-rate run on the source guest
  * kvr_net.c      the shaped veth link between namespaces (ip, tc)
  * kvr_fleet.c    concurrent runs started together or on a schedule
+ * kvr_cpu.c      both QEMUs' CPU time per thread role during a migration
  * kvr_run.c      the orchestration behind kvr_run()
  *
  * Every fallible function returns 0 or a negative SIM_E* code with a
@@ -232,5 +233,31 @@ int kvr__integrity_check(kvr_qmp *src, kvr_qmp *dst, const char *dir, uint64_t b
  * pmemsave into dir/<name>. */
 int kvr__read_status(kvr_qmp *q, const char *dir, const char *name, uint32_t addr,
                      unsigned char *block);
+
+/* ------------------------------------------------------------- CPU */
+
+typedef enum {
+  KVR_CPU_VCPU,         /* the source's vCPU threads */
+  KVR_CPU_MIGRATION,    /* the source's migration thread */
+  KVR_CPU_WORKER,       /* compress threads, multifd send channels */
+  KVR_CPU_SOURCE_OTHER, /* the source's main loop, RCU, return path, ... */
+  KVR_CPU_DEST,         /* every destination thread */
+  KVR_CPU_ROLES
+} kvr_cpu_role;
+
+typedef struct kvr_cpu kvr_cpu;
+kvr_cpu *kvr__cpu_new(void);
+void kvr__cpu_free(kvr_cpu *a);
+kvr_cpu_role kvr__cpu_role_of(const char *comm, int dest);
+/* Reads every thread of `pid` (dest: the destination QEMU). Threads seen
+ * before kvr__cpu_start count from their reading then, later ones from
+ * 0. A missing process or thread is skipped. 0 or SIM_ENOMEM. */
+int kvr__cpu_sample(kvr_cpu *a, pid_t pid, int dest);
+void kvr__cpu_start(kvr_cpu *a);
+/* Threads read so far (0: the kernel has no per-thread schedstat). */
+size_t kvr__cpu_threads(const kvr_cpu *a);
+/* CPU time (ms) per role since the start, and the time all threads waited
+ * runnable for a CPU. */
+void kvr__cpu_totals(const kvr_cpu *a, double run_ms[KVR_CPU_ROLES], double *wait_ms);
 
 #endif

@@ -182,6 +182,7 @@ typedef struct {
   uint64_t cancel_at;
   uint64_t last_answer;
   unsigned completed_early;   /* polls that saw "completed" without totals */
+  kvr_cpu *cpu;               /* both QEMUs' threads' CPU time (kvr_cpu.c) */
 } kvr_ctx;
 
 static void kvr_logf(kvr_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -320,7 +321,9 @@ static int kvr_spawn_vm(kvr_ctx *c, kvr_vm *vm, int incoming) {
   int n = 0;
 #define A(x) argv[n++] = (char *)(x)
   A(c->qemu);
-  A("-name"); A(incoming ? "migsim-kvr-dst" : "migsim-kvr-src");
+  /* debug-threads: QEMU names its threads, which the CPU accounting
+   * reads (kvr_cpu.c). */
+  A("-name"); A(incoming ? "migsim-kvr-dst,debug-threads=on" : "migsim-kvr-src,debug-threads=on");
   for (int i = 0; i < c->n_firmware; i++) {
     A("-L"); A(c->firmware[i]);
   }
@@ -846,6 +849,28 @@ static int kvr_should_switch(kvr_ctx *c, const kvr_sample *x, int new_sync) {
 
 /* The poll loop. Returns when the migration ended one way or another; the
  * outcome is in c->r. */
+/* Reads both QEMUs' threads' CPU time (kvr_cpu.c); a failure only
+ * leaves the CPU columns empty. */
+static void kvr_cpu_poll(kvr_ctx *c) {
+  if (c->cpu && (kvr__cpu_sample(c->cpu, c->src.pid, 0) || kvr__cpu_sample(c->cpu, c->dst.pid, 1))) {
+    kvr__cpu_free(c->cpu);
+    c->cpu = NULL;
+  }
+}
+
+static void kvr_cpu_take(kvr_ctx *c) {
+  if (!c->cpu) return;
+  double ms[KVR_CPU_ROLES], wait;
+  kvr__cpu_totals(c->cpu, ms, &wait);
+  mdl_result *r = c->r;
+  r->cpu_vcpu_ms = ms[KVR_CPU_VCPU];
+  r->cpu_migration_ms = ms[KVR_CPU_MIGRATION];
+  r->cpu_workers_ms = c->s->multifd || c->s->compress ? ms[KVR_CPU_WORKER] : -1;
+  r->cpu_source_ms = ms[KVR_CPU_VCPU] + ms[KVR_CPU_MIGRATION] + ms[KVR_CPU_WORKER] + ms[KVR_CPU_SOURCE_OTHER];
+  r->cpu_dest_ms = ms[KVR_CPU_DEST];
+  r->cpu_wait_ms = wait;
+}
+
 static void kvr_poll_loop(kvr_ctx *c) {
   const mdl_scenario *s = c->s;
   mdl_result *r = c->r;
@@ -869,6 +894,7 @@ static void kvr_poll_loop(kvr_ctx *c) {
       kvr_fail_rc(c, rc, "query-migrate");
       return;
     }
+    kvr_cpu_poll(c);
     now = kvr__now_ns();
     if (c->info) {
       double gap = (double)(now - c->last_answer) / 1e6;
@@ -1303,6 +1329,15 @@ static void kvr_migrate(kvr_ctx *c) {
   snprintf(uri, sizeof uri, "tcp:%s:%d", c->o->dest_addr ? c->o->dest_addr : "127.0.0.1", c->port);
   json_t *args = json_pack("{s:s}", "uri", uri);
   if (!args) rc = sim_errorf(SIM_ENOMEM, "out of memory");
+  if (!rc && !(c->cpu = kvr__cpu_new())) rc = sim_errorf(SIM_ENOMEM, "out of memory");
+  if (!rc) {
+    kvr_cpu_poll(c);
+    if (c->cpu && !kvr__cpu_threads(c->cpu)) { /* no schedstat here: columns left empty */
+      kvr__cpu_free(c->cpu);
+      c->cpu = NULL;
+    }
+    if (c->cpu) kvr__cpu_start(c->cpu);
+  }
   if (!rc && (rc = kvr__console_send(c->src.con, KVR_GO_BYTE)) == 0) {
     c->t0 = kvr__now_ns();
     if (c->info) c->info->migrate_ns = c->t0;
@@ -1321,6 +1356,8 @@ static void kvr_migrate(kvr_ctx *c) {
     return;
   }
   kvr_poll_loop(c);
+  kvr_cpu_poll(c);
+  kvr_cpu_take(c);
   /* Keep the round in progress when the run ended early (failure). */
   if (c->round_open && (rc = kvr_close_round(c, c->last_t_ms, c->last_pages, c->last_bytes)))
     kvr_fail_rc(c, rc, "recording rounds");
@@ -1374,6 +1411,7 @@ int kvr_run(const mdl_scenario *s, const kvr_options *o, mdl_result *r, kvr_info
 out:
   kvr_shutdown_vm(c, &c->src);
   kvr_shutdown_vm(c, &c->dst);
+  kvr__cpu_free(c->cpu);
   if (c->dir[0] && !o->keep_dir) kvr_remove_dir(c->dir);
   kvr__guard_restore();
   free(c);

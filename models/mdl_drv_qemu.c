@@ -235,6 +235,7 @@ static int mdl__xbzrle_page(mdl__sim *S, uint64_t page, int nonzero, uint64_t *b
  * thread holds the other): the job runs on the core free first, after the
  * jobs already placed there (docs/features.md, "compress"). */
 static double mdl__worker_run(mdl__sim *S, double ready, double cpu_ns) {
+  if (cpu_ns > 0) S->r->cpu_workers_ms += cpu_ns / 1e6;
   if (!S->cpus || cpu_ns <= 0) return ready + cpu_ns;
   uint32_t k = 0;
   for (uint32_t i = 1; i < S->cpus; i++)

@@ -732,6 +732,8 @@ void mdl_result_init(mdl_result *r, const char *source) {
   r->switch_time_ms = -1;
   r->replay_lag_ms = -1;
   r->replay_on_time = -1;
+  r->cpu_vcpu_ms = r->cpu_migration_ms = r->cpu_workers_ms = -1;
+  r->cpu_source_ms = r->cpu_dest_ms = r->cpu_wait_ms = -1;
   r->delayed_share = r->delay_p50_ms = r->delay_p99_ms = -1;
   r->compression_rate = -1;
 }

@@ -243,6 +243,10 @@ typedef struct {
   char qemu_version[32];
   double replay_lag_ms;       /* guest pacing lag */
   double replay_on_time;      /* fraction of writes on time */
+  /* Host CPU time (ms) during the migration, per QEMU thread role
+   * (docs/kvmreplay.md, "Host CPU"); -1: not measured. cpu_workers_ms
+   * (compress threads, multifd channels) is simulated too. */
+  double cpu_vcpu_ms, cpu_migration_ms, cpu_workers_ms, cpu_source_ms, cpu_dest_ms, cpu_wait_ms;
 
   mdl_round *rounds;
   size_t round_count, round_cap;

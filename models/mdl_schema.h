@@ -221,6 +221,18 @@ static inline uint64_t mdl_schema_ns(double v, double ns_per_unit) {
     "ms", "real runs: the replay guest's largest lag behind the trace")                              \
   X(replay_on_time, DOUBLE, r->replay_on_time >= 0, r->replay_on_time, r->replay_on_time = v, NONE,   \
     "", "", "real runs: share of the trace's writes made on time")                                   \
+  X(cpu_workers_ms, DOUBLE, r->cpu_workers_ms >= 0, r->cpu_workers_ms, r->cpu_workers_ms = v, NONE, "", \
+    "ms", "CPU time of the compress threads or multifd send channels (simulated and real; empty when none)") \
+  X(cpu_vcpu_ms, DOUBLE, r->cpu_vcpu_ms >= 0, r->cpu_vcpu_ms, r->cpu_vcpu_ms = v, NONE, "", "ms",       \
+    "real runs: CPU time of the source's vCPU threads during the migration")                          \
+  X(cpu_migration_ms, DOUBLE, r->cpu_migration_ms >= 0, r->cpu_migration_ms, r->cpu_migration_ms = v, \
+    NONE, "", "ms", "real runs: CPU time of the source's migration thread")                           \
+  X(cpu_source_ms, DOUBLE, r->cpu_source_ms >= 0, r->cpu_source_ms, r->cpu_source_ms = v, NONE, "",   \
+    "ms", "real runs: CPU time of all source QEMU threads during the migration")                      \
+  X(cpu_dest_ms, DOUBLE, r->cpu_dest_ms >= 0, r->cpu_dest_ms, r->cpu_dest_ms = v, NONE, "", "ms",     \
+    "real runs: CPU time of all destination QEMU threads during the migration")                       \
+  X(cpu_wait_ms, DOUBLE, r->cpu_wait_ms >= 0, r->cpu_wait_ms, r->cpu_wait_ms = v, NONE, "", "ms",     \
+    "real runs: time both QEMUs' threads were runnable but waited for a host CPU, summed")            \
   X(failure, TEXT, 1, r->failure, MDL_TEXT_SET(r->failure, v), NONE, "", "",                          \
     "why a run failed or did not converge")
 

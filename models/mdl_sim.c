@@ -951,6 +951,7 @@ int mdl_sim_open(sim_engine *e, const mdl_scenario *s, const mdl_profile *profil
   }
   if (s->multifd || s->compress) {
     S->workers = s->multifd ? s->multifd_channels : s->compress_threads;
+    S->r->cpu_workers_ms = 0;
     S->worker_free = calloc(S->workers, sizeof *S->worker_free);
     S->worker_end = calloc(S->workers, sizeof *S->worker_end);
     S->worker_bytes = calloc(S->workers, sizeof *S->worker_bytes);

@@ -17,10 +17,11 @@ static const char *const res__metric_names[RES_M_COUNT] = {
     "total_time_ms", "transferred_bytes", "downtime_ms", "setup_time_ms", "dirty_sync_count",
     "postcopy_requests", "guest_stall_ms", "delayed_share", "delay_p50_ms", "delay_p99_ms",
     "cpu_throttle_percentage", "guest_throttle_ms", "xbzrle_pages", "xbzrle_bytes", "xbzrle_cache_miss",
-    "multifd_bytes", "compressed_size"};
+    "multifd_bytes", "compressed_size", "cpu_workers_ms"};
 static const int res__metric_ms[RES_M_COUNT] = {[RES_M_DOWNTIME] = 1, [RES_M_STALL] = 1,
                                                 [RES_M_DELAY_P50] = 1, [RES_M_DELAY_P99] = 1,
-                                                [RES_M_SETUP] = 1, [RES_M_THROTTLE_LOSS] = 1};
+                                                [RES_M_SETUP] = 1, [RES_M_THROTTLE_LOSS] = 1,
+                                                [RES_M_CPU_WORKERS] = 1};
 
 static double res__metric(const mdl_result *r, int m) {
   switch (m) {
@@ -40,6 +41,7 @@ static double res__metric(const mdl_result *r, int m) {
     case RES_M_XBZ_MISS: return (double)r->xbzrle_cache_miss;
     case RES_M_MULTIFD_BYTES: return (double)r->multifd_bytes;
     case RES_M_COMPRESSED_SIZE: return (double)r->compressed_size;
+    case RES_M_CPU_WORKERS: return r->cpu_workers_ms;
     default: return r->delay_p99_ms;
   }
 }
@@ -50,7 +52,8 @@ static int res__feature_on(const mdl_scenario *s, int m) {
   if (m < RES_M_THROTTLE) return 1;
   if (m <= RES_M_THROTTLE_LOSS) return s->auto_converge;
   if (m <= RES_M_XBZ_MISS) return s->xbzrle;
-  return m == RES_M_MULTIFD_BYTES ? s->multifd : s->compress;
+  if (m == RES_M_MULTIFD_BYTES) return s->multifd;
+  return m == RES_M_COMPRESSED_SIZE ? s->compress : s->multifd || s->compress;
 }
 
 /* Whether metric m is compared for this pair: guest-side metrics only where
@@ -66,6 +69,7 @@ static int res__applies(const mdl_result *sim, const mdl_result *real, int m) {
     case RES_M_DELAYED: return postcopy;
     case RES_M_DELAY_P50:
     case RES_M_DELAY_P99: return postcopy && res__metric(sim, m) >= 0 && res__metric(real, m) >= 0;
+    case RES_M_CPU_WORKERS: return sim->cpu_workers_ms >= 0 && real->cpu_workers_ms >= 0; /* older runs: none */
     default: return 1;
   }
 }

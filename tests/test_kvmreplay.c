@@ -271,6 +271,15 @@ static void check_completed(const mdl_scenario *s, const mdl_result *r, const kv
   assert_int_equal(info->trace_pages, 16384);
   assert_int_equal(info->pages_compared, 16384);
   assert_true(info->max_poll_gap_ms > 0);
+  /* Host CPU by thread role (kvr_cpu.c): the threads were found by name. */
+  print_message("cpu ms: vcpu %.0f, migration %.0f, workers %.0f, source %.0f, destination %.0f, waited %.0f\n",
+                r->cpu_vcpu_ms, r->cpu_migration_ms, r->cpu_workers_ms, r->cpu_source_ms, r->cpu_dest_ms,
+                r->cpu_wait_ms);
+  assert_true(r->cpu_vcpu_ms > 0 && r->cpu_migration_ms > 0 && r->cpu_dest_ms > 0 && r->cpu_wait_ms >= 0);
+  assert_true(r->cpu_source_ms >= r->cpu_vcpu_ms + r->cpu_migration_ms);
+  /* no thread runs on more than the machine's CPUs for the run's length */
+  assert_true(r->cpu_vcpu_ms <= r->total_time_ms + 50 && r->cpu_migration_ms <= r->total_time_ms + 50);
+  if (!s->multifd && !s->compress) assert_true(r->cpu_workers_ms < 0);
 }
 
 /* The simulator, with the profile calibrated for this kind of machine and
@@ -526,6 +535,37 @@ static void test_xbzrle(void **state) {
   mdl_result_free(&r);
 }
 
+/* multifd with zlib: the channels' CPU time is measured (threads named
+ * multifdsend_N on 7.2), and the simulator's is of the same order. */
+static void test_multifd_cpu(void **state) {
+  (void)state;
+  if (!have_qemu()) skip();
+  mdl_scenario s;
+  base_scenario(&s, MDL_ALGO_PRECOPY);
+  snprintf(s.name, sizeof s.name, "ci-multifd-zlib");
+  snprintf(s.workload, sizeof s.workload, "uniform:wss=16384,rate=2000,nonzero=1,compress_ratio=0.3");
+  assert_int_equal(mdl_scenario_set(&s, "max-bandwidth", "64MiB/s"), 0);
+  assert_int_equal(mdl_scenario_set(&s, "multifd", "yes"), 0);
+  assert_int_equal(mdl_scenario_set(&s, "multifd-channels", "2"), 0);
+  assert_int_equal(mdl_scenario_set(&s, "multifd-compression", "zlib"), 0);
+  mdl_result r;
+  kvr_info info;
+  kvr_options o;
+  run_opts(&o);
+  assert_int_equal(kvr_run(&s, &o, &r, &info), 0);
+  print_result(&s, &r, &info);
+  check_completed(&s, &r, &info);
+  mdl_result sim;
+  simulate_replayed(&s, &sim);
+  print_message("%s: channel CPU %.0f ms real, %.0f ms simulated\n", s.name, r.cpu_workers_ms, sim.cpu_workers_ms);
+  /* 16384+ pages deflated: more than 1 us and less than 1 ms each */
+  assert_true(r.cpu_workers_ms > 16.0 && r.cpu_workers_ms < 16384.0);
+  assert_true(r.cpu_workers_ms < r.cpu_source_ms);
+  assert_true(sim.cpu_workers_ms > r.cpu_workers_ms / 3 && sim.cpu_workers_ms < 3 * r.cpu_workers_ms);
+  mdl_result_free(&sim);
+  mdl_result_free(&r);
+}
+
 /* ------------------------------------------------------- failures */
 
 typedef struct {
@@ -648,7 +688,7 @@ int main(void) {
       cmocka_unit_test(test_hybrid),
       cmocka_unit_test(test_hybrid_nonconverge),
       cmocka_unit_test(test_auto_converge),
-      cmocka_unit_test(test_xbzrle),
+      cmocka_unit_test(test_xbzrle), cmocka_unit_test(test_multifd_cpu),
       cmocka_unit_test(test_kill_destination),
       cmocka_unit_test(test_kill_source),
       cmocka_unit_test(test_sigterm),

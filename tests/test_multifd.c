@@ -200,6 +200,9 @@ static void test_multifd_channels_parallel(void **state) {
   print_message("1 channel %.2f ms, 4 channels %.2f ms (x%.2f)\n", one.total_time_ms, four.total_time_ms, ratio);
   assert_true(one.total_time_ms > PAGES * 0.040);
   assert_true(ratio > 3.0 && ratio < 4.5);
+  /* the same CPU time, spread over four threads */
+  assert_true(one.cpu_workers_ms > 0.95 * PAGES * 0.040 && one.cpu_workers_ms < 1.1 * PAGES * 0.040);
+  assert_true(fabs(four.cpu_workers_ms - one.cpu_workers_ms) < 0.01 * one.cpu_workers_ms);
   /* On two shared cores, four channels go about twice as fast as one. */
   p.worker_cpus = 2;
   mdl_result two_cores;
@@ -364,6 +367,14 @@ static void test_compress_threads(void **state) {
   assert_true(t1 / t8 > 4);
   /* ... and no faster than eight threads can be: a busy thread is waited for. */
   assert_true(t8 > 0.9 * (PAGES - 1) * p.compress_page_ns[1] / 8 / 1e6);
+  /* The threads' CPU time (cpu_workers_ms): the zero check and the
+   * deflate of every page a thread took, however many threads. */
+  double cpu = (double)one.compression_pages * (double)(p.zero_page_ns + p.compress_page_ns[1]) / 1e6;
+  print_message("compress: %.3f ms of thread CPU for %llu pages\n", one.cpu_workers_ms,
+                (unsigned long long)one.compression_pages);
+  assert_true(one.compression_pages >= PAGES - 2);
+  assert_true(one.cpu_workers_ms >= cpu - 1e-9 && one.cpu_workers_ms < cpu + PAGES * p.zero_page_ns / 1e6);
+  assert_true(fabs(eight.cpu_workers_ms - one.cpu_workers_ms) < 1e-6 * one.cpu_workers_ms);
   p.worker_cpus = 1;
   mdl_result shared;
   run_with(&s, &p, &shared);

@@ -183,6 +183,11 @@ static void run_on_10(mdl_algo algo, mdl_result *r, kvr_info *info) {
   assert_true(r->round_count >= 1);
   assert_true(r->total_time_ms > r->downtime_ms);
   assert_true(r->precopy_bytes + r->postcopy_bytes <= r->transferred_bytes);
+  /* 10.0 names its migration thread mig/src/main: found as on 7.2 */
+  print_message("cpu ms: vcpu %.0f, migration %.0f, source %.0f, destination %.0f\n", r->cpu_vcpu_ms,
+                r->cpu_migration_ms, r->cpu_source_ms, r->cpu_dest_ms);
+  assert_true(r->cpu_vcpu_ms >= 0 && r->cpu_migration_ms > 0 && r->cpu_dest_ms > 0);
+  assert_true(r->cpu_source_ms >= r->cpu_vcpu_ms + r->cpu_migration_ms);
 }
 
 static void test_precopy_10(void **state) {

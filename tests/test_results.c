@@ -217,6 +217,12 @@ static void fill_run(int k, mdl_scenario *s, mdl_result *r) {
   snprintf(r->qemu_version, sizeof r->qemu_version, "7.2.%d", k);
   r->replay_lag_ms = k == 1 ? 1.75 : -1;
   r->replay_on_time = k == 1 ? 0.875 : -1;
+  r->cpu_workers_ms = 1234.5;
+  r->cpu_vcpu_ms = k == 1 ? 2345.25 : -1;
+  r->cpu_migration_ms = k == 1 ? 345.75 : -1;
+  r->cpu_source_ms = k == 1 ? 4567.5 : -1;
+  r->cpu_dest_ms = k == 1 ? 1122.125 : -1;
+  r->cpu_wait_ms = k == 1 ? 9876.5 : -1;
   for (uint32_t i = 1; i <= 3; i++) {
     mdl_round d;
     memset(&d, 0, sizeof d);

@@ -1,0 +1,123 @@
+/* kvr_cpu: where the host's CPU went during a migration, per QEMU thread.
+ *
+ * Both QEMUs run with -name ...,debug-threads=on, so every thread carries
+ * QEMU's own name ("CPU 0/TCG", "live_migration" or "mig/src/main",
+ * "compress", "multifdsend_0" or "mig/src/send_0", ...). The harness reads
+ * each thread's /proc/PID/task/TID/schedstat (time on a CPU and time
+ * runnable but waiting for one, in ns) when `migrate` is sent and at every
+ * poll. A thread that exits (QEMU joins its compress threads and multifd
+ * channels in the cleanup after completion) keeps its last reading, so at
+ * most one poll interval of its time is lost. docs/kvmreplay.md, "Host
+ * CPU". */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kvr_internal.h"
+#include "sim_err.h"
+
+typedef struct {
+  pid_t pid, tid;
+  kvr_cpu_role role;
+  uint64_t run0, wait0; /* at the start (0 for a thread born later) */
+  uint64_t run, wait;   /* last reading */
+} kvr__thread;
+
+struct kvr_cpu {
+  kvr__thread *t;
+  size_t n, cap;
+  int started;
+};
+
+kvr_cpu *kvr__cpu_new(void) { return calloc(1, sizeof(kvr_cpu)); }
+
+void kvr__cpu_free(kvr_cpu *a) {
+  if (!a) return;
+  free(a->t);
+  free(a);
+}
+
+/* The role of a source thread by the name QEMU gave it (7.2 and 10.0). */
+kvr_cpu_role kvr__cpu_role_of(const char *comm, int dest) {
+  if (dest) return KVR_CPU_DEST;
+  if (strncmp(comm, "CPU ", 4) == 0) return KVR_CPU_VCPU;
+  if (strcmp(comm, "live_migration") == 0 || strcmp(comm, "mig/src/main") == 0) return KVR_CPU_MIGRATION;
+  if (strcmp(comm, "compress") == 0 || strncmp(comm, "multifdsend_", 12) == 0 ||
+      strncmp(comm, "mig/src/send_", 13) == 0)
+    return KVR_CPU_WORKER;
+  return KVR_CPU_SOURCE_OTHER;
+}
+
+static int kvr__read_line(const char *path, char *buf, size_t len) {
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  char *ok = fgets(buf, (int)len, f);
+  fclose(f);
+  return ok ? 0 : -1;
+}
+
+static kvr__thread *kvr__cpu_find(kvr_cpu *a, pid_t pid, pid_t tid) {
+  for (size_t i = 0; i < a->n; i++)
+    if (a->t[i].tid == tid && a->t[i].pid == pid) return &a->t[i];
+  return NULL;
+}
+
+int kvr__cpu_sample(kvr_cpu *a, pid_t pid, int dest) {
+  if (pid <= 0) return 0;
+  char path[96], line[128];
+  snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+  DIR *d = opendir(path);
+  if (!d) return 0; /* the process is gone: its threads keep their last readings */
+  struct dirent *e;
+  int rc = 0;
+  while ((e = readdir(d))) {
+    pid_t tid = (pid_t)strtol(e->d_name, NULL, 10);
+    if (tid <= 0) continue;
+    snprintf(path, sizeof path, "/proc/%d/task/%d/schedstat", (int)pid, (int)tid);
+    unsigned long long run, wait;
+    if (kvr__read_line(path, line, sizeof line) || sscanf(line, "%llu %llu", &run, &wait) != 2) continue;
+    kvr__thread *t = kvr__cpu_find(a, pid, tid);
+    if (!t) {
+      char comm[64] = "";
+      snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+      if (kvr__read_line(path, comm, sizeof comm)) continue;
+      comm[strcspn(comm, "\n")] = '\0';
+      if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 32;
+        kvr__thread *nt = realloc(a->t, cap * sizeof *nt);
+        if (!nt) {
+          rc = sim_errorf(SIM_ENOMEM, "out of memory");
+          break;
+        }
+        a->t = nt;
+        a->cap = cap;
+      }
+      t = &a->t[a->n++];
+      *t = (kvr__thread){pid, tid, kvr__cpu_role_of(comm, dest), 0, 0, 0, 0};
+      if (!a->started) { /* there before the migration: count from now */
+        t->run0 = run;
+        t->wait0 = wait;
+      }
+    }
+    t->run = run;
+    t->wait = wait;
+  }
+  closedir(d);
+  return rc;
+}
+
+void kvr__cpu_start(kvr_cpu *a) { a->started = 1; }
+
+size_t kvr__cpu_threads(const kvr_cpu *a) { return a->n; }
+
+void kvr__cpu_totals(const kvr_cpu *a, double run_ms[KVR_CPU_ROLES], double *wait_ms) {
+  for (int k = 0; k < KVR_CPU_ROLES; k++) run_ms[k] = 0;
+  *wait_ms = 0;
+  for (size_t i = 0; i < a->n; i++) {
+    const kvr__thread *t = &a->t[i];
+    run_ms[t->role] += (double)(t->run - t->run0) / 1e6;
+    *wait_ms += (double)(t->wait - t->wait0) / 1e6;
+  }
+}
