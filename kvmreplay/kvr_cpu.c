@@ -21,8 +21,8 @@
 typedef struct {
   pid_t pid, tid;
   kvr_cpu_role role;
-  uint64_t run0, wait0; /* at the start (0 for a thread born later) */
-  uint64_t run, wait;   /* last reading */
+  uint64_t run0, wait0, slices0; /* at the start (0 for a thread born later) */
+  uint64_t run, wait, slices;    /* last reading */
 } kvr__thread;
 
 struct kvr_cpu {
@@ -76,8 +76,9 @@ int kvr__cpu_sample(kvr_cpu *a, pid_t pid, int dest) {
     pid_t tid = (pid_t)strtol(e->d_name, NULL, 10);
     if (tid <= 0) continue;
     snprintf(path, sizeof path, "/proc/%d/task/%d/schedstat", (int)pid, (int)tid);
-    unsigned long long run, wait;
-    if (kvr__read_line(path, line, sizeof line) || sscanf(line, "%llu %llu", &run, &wait) != 2) continue;
+    unsigned long long run, wait, slices;
+    if (kvr__read_line(path, line, sizeof line) || sscanf(line, "%llu %llu %llu", &run, &wait, &slices) != 3)
+      continue;
     kvr__thread *t = kvr__cpu_find(a, pid, tid);
     if (!t) {
       char comm[64] = "";
@@ -95,14 +96,16 @@ int kvr__cpu_sample(kvr_cpu *a, pid_t pid, int dest) {
         a->cap = cap;
       }
       t = &a->t[a->n++];
-      *t = (kvr__thread){pid, tid, kvr__cpu_role_of(comm, dest), 0, 0, 0, 0};
+      *t = (kvr__thread){pid, tid, kvr__cpu_role_of(comm, dest), 0, 0, 0, 0, 0, 0};
       if (!a->started) { /* there before the migration: count from now */
         t->run0 = run;
         t->wait0 = wait;
+        t->slices0 = slices;
       }
     }
     t->run = run;
     t->wait = wait;
+    t->slices = slices;
   }
   closedir(d);
   return rc;
@@ -112,12 +115,12 @@ void kvr__cpu_start(kvr_cpu *a) { a->started = 1; }
 
 size_t kvr__cpu_threads(const kvr_cpu *a) { return a->n; }
 
-void kvr__cpu_totals(const kvr_cpu *a, double run_ms[KVR_CPU_ROLES], double *wait_ms) {
-  for (int k = 0; k < KVR_CPU_ROLES; k++) run_ms[k] = 0;
-  *wait_ms = 0;
+void kvr__cpu_totals(const kvr_cpu *a, kvr_cpu_use use[KVR_CPU_ROLES]) {
+  memset(use, 0, KVR_CPU_ROLES * sizeof *use);
   for (size_t i = 0; i < a->n; i++) {
     const kvr__thread *t = &a->t[i];
-    run_ms[t->role] += (double)(t->run - t->run0) / 1e6;
-    *wait_ms += (double)(t->wait - t->wait0) / 1e6;
+    use[t->role].run_ms += (double)(t->run - t->run0) / 1e6;
+    use[t->role].wait_ms += (double)(t->wait - t->wait0) / 1e6;
+    use[t->role].slices += t->slices - t->slices0;
   }
 }

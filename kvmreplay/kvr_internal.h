@@ -256,8 +256,13 @@ int kvr__cpu_sample(kvr_cpu *a, pid_t pid, int dest);
 void kvr__cpu_start(kvr_cpu *a);
 /* Threads read so far (0: the kernel has no per-thread schedstat). */
 size_t kvr__cpu_threads(const kvr_cpu *a);
-/* CPU time (ms) per role since the start, and the time all threads waited
- * runnable for a CPU. */
-void kvr__cpu_totals(const kvr_cpu *a, double run_ms[KVR_CPU_ROLES], double *wait_ms);
+/* Per role since the start: CPU time, time runnable but waiting for a
+ * CPU (ms), and the times its threads were put on a CPU (schedstat's
+ * third field: about one per wake-up). */
+typedef struct {
+  double run_ms, wait_ms;
+  uint64_t slices;
+} kvr_cpu_use;
+void kvr__cpu_totals(const kvr_cpu *a, kvr_cpu_use use[KVR_CPU_ROLES]);
 
 #endif

@@ -860,15 +860,22 @@ static void kvr_cpu_poll(kvr_ctx *c) {
 
 static void kvr_cpu_take(kvr_ctx *c) {
   if (!c->cpu) return;
-  double ms[KVR_CPU_ROLES], wait;
-  kvr__cpu_totals(c->cpu, ms, &wait);
+  kvr_cpu_use u[KVR_CPU_ROLES];
+  kvr__cpu_totals(c->cpu, u);
+  static const char *const names[KVR_CPU_ROLES] = {"vcpu", "migration", "workers", "source-other", "destination"};
   mdl_result *r = c->r;
-  r->cpu_vcpu_ms = ms[KVR_CPU_VCPU];
-  r->cpu_migration_ms = ms[KVR_CPU_MIGRATION];
-  r->cpu_workers_ms = c->s->multifd || c->s->compress ? ms[KVR_CPU_WORKER] : -1;
-  r->cpu_source_ms = ms[KVR_CPU_VCPU] + ms[KVR_CPU_MIGRATION] + ms[KVR_CPU_WORKER] + ms[KVR_CPU_SOURCE_OTHER];
-  r->cpu_dest_ms = ms[KVR_CPU_DEST];
-  r->cpu_wait_ms = wait;
+  r->cpu_vcpu_ms = u[KVR_CPU_VCPU].run_ms;
+  r->cpu_migration_ms = u[KVR_CPU_MIGRATION].run_ms;
+  r->cpu_workers_ms = c->s->multifd || c->s->compress ? u[KVR_CPU_WORKER].run_ms : -1;
+  r->cpu_source_ms = r->cpu_dest_ms = r->cpu_wait_ms = 0;
+  for (int k = 0; k < KVR_CPU_ROLES; k++) {
+    if (k == KVR_CPU_DEST) r->cpu_dest_ms = u[k].run_ms;
+    else r->cpu_source_ms += u[k].run_ms;
+    r->cpu_wait_ms += u[k].wait_ms;
+    /* the split of the wait and the wake-ups: in the log only */
+    kvr_logf(c, "cpu %s: %.0f ms on a CPU, %.0f ms waiting for one, %llu times put on one", names[k], u[k].run_ms,
+             u[k].wait_ms, (unsigned long long)u[k].slices);
+  }
 }
 
 static void kvr_poll_loop(kvr_ctx *c) {
