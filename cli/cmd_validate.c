@@ -1,5 +1,6 @@
 /* migsim validate: every scenario simulated and run on real QEMU, and an
  * error table per metric. */
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,8 @@ static void cli__validate_help(void) {
          "  --qemu Q          real runs on this QEMU unless a scenario says otherwise\n"
          "                    (path, or 7.2 / 10.0; keep one --out per version)\n"
          "  --overlay LIST    scenarios to overlay round by round [first two]\n"
+         "  --only PATTERNS   validate only the scenarios whose names match one of\n"
+         "                    these comma-separated shell patterns (mfd-*,cmp-*)\n"
          "  --notes TEXT      text for the report's Notes section\n"
          "  --no-layout       simulate the trace's pages only, not the replay guest's\n"
          "                    whole memory (kernel, module, margins)\n"
@@ -42,10 +45,33 @@ static void cli__validate_help(void) {
          "  --help            this text\n");
 }
 
+/* --only: keeps the scenarios whose names match one of the patterns
+ * (fnmatch); a pattern that matches none is an error, not a silent
+ * no-op. */
+static void cli__validate_only(const char *file, const char *patterns, cli_scenarios *list) {
+  char buf[1024];
+  snprintf(buf, sizeof buf, "%s", patterns);
+  int used[64] = {0};
+  size_t npat = 0;
+  char *pat[64], *save = NULL;
+  for (char *t = strtok_r(buf, ",", &save); t && npat < 64; t = strtok_r(NULL, ",", &save)) pat[npat++] = t;
+  if (!npat) cli_die("validate: --only needs at least one pattern");
+  size_t kept = 0;
+  for (size_t i = 0; i < list->count; i++) {
+    int keep = 0;
+    for (size_t k = 0; k < npat; k++)
+      if (fnmatch(pat[k], list->items[i].name, 0) == 0) keep = used[k] = 1;
+    if (keep) list->items[kept++] = list->items[i];
+  }
+  for (size_t k = 0; k < npat; k++)
+    if (!used[k]) cli_die("validate: --only '%s' matches no scenario of %s", pat[k], file);
+  list->count = kept;
+}
+
 int cli_cmd_validate(int argc, char **argv) {
   unsigned repeat = 3;
   const char *out = "out/validate", *profile = NULL, *overlay = NULL, *file = NULL, *notes = NULL,
-             *qemu = NULL;
+             *qemu = NULL, *only = NULL;
   int layout = 1, check = 0, replay = 1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -66,6 +92,8 @@ int cli_cmd_validate(int argc, char **argv) {
       qemu = argv[++i];
     } else if (!strcmp(a, "--overlay") && v) {
       overlay = argv[++i];
+    } else if (!strcmp(a, "--only") && v) {
+      only = argv[++i];
     } else if (!strcmp(a, "--no-layout")) {
       layout = 0;
     } else if (!strcmp(a, "--check")) {
@@ -87,6 +115,7 @@ int cli_cmd_validate(int argc, char **argv) {
   cli_scenarios_load(file, qemu, &list);
   /* One set serves both QEMU versions: a scenario whose feature the
    * version lacks (compress on 10.0) is left out, with a line saying so. */
+  if (only) cli__validate_only(file, only, &list);
   size_t kept = 0;
   for (size_t i = 0; i < list.count; i++) {
     mdl_scenario *s = &list.items[i];

@@ -708,6 +708,28 @@ static void test_validate_check(void **state) {
   assert_null(strstr(err, "target missed"));
 }
 
+/* validate --only: the scenarios whose names match a pattern, and
+ * nothing else; a pattern that matches none is refused. */
+static void test_validate_only(void **state) {
+  (void)state;
+  char err[8192], cmd[2048], path[1024];
+  snprintf(cmd, sizeof cmd, "mkdir -p %s/valo && cp -r %s/docs/validation-features/real %s/valo/real", tmpdir,
+           MIGSIM_SOURCE_DIR, tmpdir);
+  assert_int_equal(system(cmd), 0);
+  const char *args = "validate %s/scenarios/validation-features.ini --profile qemu-7.2-tcg --no-replay --only %s "
+                     "--out %s/valo";
+  assert_int_equal(migsim(err, sizeof err, args, MIGSIM_SOURCE_DIR, "'cmp-*,xbz-hot*'", tmpdir), 0);
+  snprintf(path, sizeof path, "%s/valo/validation.md", tmpdir);
+  char *md = slurp(path);
+  assert_non_null(strstr(md, "3 scenarios, 9 real runs"));
+  assert_non_null(strstr(md, "| cmp-uni12k-32M-2thr |"));
+  assert_non_null(strstr(md, "| xbz-hot16k-32M-w128 |"));
+  assert_null(strstr(md, "| mfd-uni4k-32M-1ch |"));
+  free(md);
+  assert_int_equal(migsim(err, sizeof err, args, MIGSIM_SOURCE_DIR, "cmp-*,nope", tmpdir), 2);
+  assert_non_null(strstr(err, "--only 'nope' matches no scenario"));
+}
+
 /* calibrate --fix holds a fitted constant at the given value while the
  * others move; the same value as a --set start is moved by the fit. Two
  * calibration scenarios whose real runs are in docs/calibration/real, so
@@ -842,7 +864,7 @@ int main(void) {
       cmocka_unit_test(test_sweep_scenario_file),
       cmocka_unit_test(test_bandwidth_scenario_file),
       cmocka_unit_test(test_run_lists_outputs),
-      cmocka_unit_test(test_validate_check),
+      cmocka_unit_test(test_validate_check), cmocka_unit_test(test_validate_only),
       cmocka_unit_test(test_calibrate_fix),
       cmocka_unit_test(test_jsonl),
   };
