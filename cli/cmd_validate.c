@@ -202,6 +202,7 @@ int cli_cmd_validate(int argc, char **argv) {
          "runs", "r2r_median", "r2r_p90");
   for (int m = 0; m < RES_M_COUNT; m++) {
     const res_metric_error *e = &v.metric[m];
+    if (!e->n) continue; /* no run to compare */
     char ma[32] = "", pa[32] = "";
     if (e->in_ms) {
       snprintf(ma, sizeof ma, "%.1f ms", e->median_abs);
@@ -210,13 +211,19 @@ int cli_cmd_validate(int argc, char **argv) {
     printf("%-18s %9.1f%% %9.1f%% %12s %12s %6zu %9.1f%% %9.1f%%\n", e->name, e->median_abs_pct, e->p90_abs_pct, ma,
            pa, e->n, e->floor_median_pct, e->floor_p90_pct);
   }
+  char req[96] = "no runs", stall[96] = "no runs";
+  if (v.requests_runs)
+    snprintf(req, sizeof req, "%.0f%% of %zu (%.0f%%)", v.requests_ok_share * 100, v.requests_runs,
+             v.requests_ok_floor * 100);
+  if (v.stall_runs)
+    snprintf(stall, sizeof stall, "%.0f%% of %zu (%.0f%%)", v.stall_ok_share * 100, v.stall_runs,
+             v.stall_ok_floor * 100);
   printf("dirty_sync_count exact: %.0f%% of %zu runs; downtime within max(20%%, 5 ms): %.0f%% (real vs real %.0f%%); "
-         "requests within x1.5: %.0f%% of %zu (%.0f%%); stall within max(25%%, 50 ms): %.0f%% of %zu (%.0f%%); "
+         "requests within x1.5: %s; stall within max(25%%, 50 ms): %s; "
          "convergence right: %.0f%%\n(r2r, real vs real: each real run against the median of its scenario's other "
          "real runs)\nreport: %s/validation.md\n",
-         v.syncs_exact_share * 100, v.runs, v.downtime_ok_share * 100, v.downtime_ok_floor * 100,
-         v.requests_ok_share * 100, v.requests_runs, v.requests_ok_floor * 100, v.stall_ok_share * 100, v.stall_runs,
-         v.stall_ok_floor * 100, v.convergence_ok_share * 100, out);
+         v.syncs_exact_share * 100, v.runs, v.downtime_ok_share * 100, v.downtime_ok_floor * 100, req, stall,
+         v.convergence_ok_share * 100, out);
   int missed = check ? res_validate_check(&v, stderr) : 0;
   for (size_t i = 0; i < list.count; i++) mdl_result_free(&sim[i]);
   free(sim);

@@ -65,14 +65,17 @@ const mdl_profile mdl_profile_qemu72 = {
      * project's 2-core machine with `migsim bench --compress` (pages of
      * the replay guest at compress_ratio 0.3): one stream per multifd
      * channel ~22 us a page at level 1, a stream per page as 7.2's
-     * compress threads do ~45 us. zstd: generic figures (500 MB/s at
-     * level 1, 5 MB/s at 20); inflating costs a few microseconds. */
+     * compress threads do ~45 us. zstd: the generic curve by level (500
+     * MB/s at level 1, 5 MB/s at 20) scaled to level 1's 2.4 us a page,
+     * and a channel's own cost 1.1 us a page: both measured on QEMU 7.2
+     * and 10.0 with kvmreplay's cpu_workers_ms (docs/features.md, "What a
+     * channel costs"); inflating costs a few microseconds. */
     .multifd_queue_page_ns = 100.0,
-    .multifd_page_ns = 300.0,
+    .multifd_page_ns = 1100.0,
     .zlib_page_ns = {1600, 22000, 22000, 22000, 27000, 27000, 28000, 28000, 34000, 41000},
     .compress_page_ns = {2200, 45000, 45000, 45000, 50000, 50000, 50000, 50000, 51000, 52000},
-    .zstd_page_ns = {12000, 8000, 10000, 12000, 14000, 20000, 25000, 30000, 35000, 40000, 50000,
-                     70000, 80000, 120000, 140000, 180000, 250000, 350000, 450000, 600000, 800000},
+    .zstd_page_ns = {3600, 2400, 3000, 3600, 4200, 6000, 7500, 9000, 10500, 12000, 15000,
+                     21000, 24000, 36000, 42000, 54000, 75000, 105000, 135000, 180000, 240000},
     .zlib_dest_page_ns = 8000.0,
     .zstd_dest_page_ns = 3000.0,
     .legacy_compress = 1,

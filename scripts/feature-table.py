@@ -18,8 +18,8 @@ FEATURES = {
     "postcopy-preempt": ("postcopy_preempt", ["delay_p99_ms", "delay_p50_ms", "guest_stall_ms", "postcopy_requests"]),
     "auto-converge": ("auto_converge", ["guest_throttle_ms", "cpu_throttle_percentage"]),
     "xbzrle": ("xbzrle", ["xbzrle_bytes", "xbzrle_pages", "xbzrle_cache_miss"]),
-    "multifd": ("multifd", ["multifd_bytes"]),
-    "compress": ("compress", ["compressed_size"]),
+    "multifd": ("multifd", ["multifd_bytes", "cpu_workers_ms"]),
+    "compress": ("compress", ["compressed_size", "cpu_workers_ms"]),
 }
 
 
@@ -40,8 +40,10 @@ def rel(p, m):
 
 
 def err(sim, real, key):
+    """None when either side has no value (an empty cell: a metric the run
+    did not measure, e.g. the host CPU columns of runs made before them)."""
     try:
-        p, m = float(sim[key] or 0), float(real[key] or 0)
+        p, m = float(sim[key]), float(real[key])
     except (KeyError, ValueError):
         return None
     return rel(p, m)
@@ -54,7 +56,10 @@ def main(folder):
           "| syncs median / p90 err | the feature's own metrics (median / p90) |")
     print("|---|---:|---:|---:|---:|---:|---:|---|")
     for name, (column, own) in FEATURES.items():
-        runs = [r for r in real if r.get(column) in ("1", "yes", "true")]
+        # runs the folder's predictions cover (validate --only predicts a subset)
+        runs = [r for r in real if r.get(column) in ("1", "yes", "true") and r["name"] in sim]
+        if not runs:
+            continue
         right = sum(1 for r in runs if (r["status"] == "completed") == (sim[r["name"]]["status"] == "completed"))
         done = [r for r in runs if r["status"] == "completed" and sim[r["name"]]["status"] == "completed"]
 
@@ -68,12 +73,15 @@ def main(folder):
                 others = [o for o in done if o["name"] == r["name"] and o is not r and o.get(key, "") != ""]
                 if not others:
                     continue
-                x = rel(pct([float(o[key]) for o in others], 0.5), float(r[key] or 0))
+                if r.get(key, "") == "":
+                    continue
+                x = rel(pct([float(o[key]) for o in others], 0.5), float(r[key]))
                 if x is not None:
                     e.append(x)
             return (pct(e, 0.5), pct(e, 0.9)) if e else (float("nan"), float("nan"))
 
         own_cells = sorted(((k,) + cell(k) for k in own), key=lambda t: -t[1] if t[1] == t[1] else 0)
+        own_cells = [c for c in own_cells if c[1] == c[1]]  # leave out metrics no run has
         pair = lambda c: f"{c[0]:.1f}% / {c[1]:.1f}%"
         fmt = lambda key: f"{pair(cell(key))} (r2r {pair(floor(key))})"
         print(f"| {name} | {len(done)} | {right} of {len(runs)} | {fmt('downtime_ms')} | {fmt('total_time_ms')} "
