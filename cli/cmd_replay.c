@@ -276,6 +276,14 @@ static void cli__replay_one(void *ctx, res_folder *folder, const char *id, const
            r.replay_lag_ms, info.dir[0] && o->kvr.keep_dir ? ", kept " : "",
            info.dir[0] && o->kvr.keep_dir ? info.dir : "");
   }
+  if (!o->quiet && r.cpu_source_ms >= 0 && r.total_time_ms > 0) {
+    /* where the host's CPU went, in cores over the migration (docs/kvmreplay.md, "Host CPU") */
+    double t = r.total_time_ms;
+    printf("  host CPU (cores): vCPU %.2f, migration thread %.2f", r.cpu_vcpu_ms / t, r.cpu_migration_ms / t);
+    if (r.cpu_workers_ms >= 0) printf(", %s %.2f", s.compress ? "compress threads" : "channels", r.cpu_workers_ms / t);
+    printf(", source %.2f, destination %.2f; threads waited for a CPU %.2f\n", r.cpu_source_ms / t,
+           r.cpu_dest_ms / t, r.cpu_wait_ms / t);
+  }
   if (!o->quiet && info.note[0]) printf("  note: %s\n", info.note);
   if (r.status == MDL_STATUS_FAILED) {
     fprintf(stderr, "migsim: replay %s failed: %s\n", s.name, r.failure);

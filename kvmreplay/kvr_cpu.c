@@ -5,21 +5,26 @@
  * "compress", "multifdsend_0" or "mig/src/send_0", ...). The harness reads
  * each thread's /proc/PID/task/TID/schedstat (time on a CPU and time
  * runnable but waiting for one, in ns) when `migrate` is sent and at every
- * poll. A thread that exits (QEMU joins its compress threads and multifd
+ * poll: one pread on a descriptor kept open per thread, the task list read
+ * again only every tenth poll (a thread found late still counts from its
+ * birth, as it was not there at the start). A thread that exits (QEMU joins its compress threads and multifd
  * channels in the cleanup after completion) keeps its last reading, so at
  * most one poll interval of its time is lost. docs/kvmreplay.md, "Host
  * CPU". */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kvr_internal.h"
 #include "sim_err.h"
 
 typedef struct {
   pid_t pid, tid;
+  int fd; /* its schedstat, -1 once the thread is gone */
   kvr_cpu_role role;
   uint64_t run0, wait0, slices0; /* at the start (0 for a thread born later) */
   uint64_t run, wait, slices;    /* last reading */
@@ -35,6 +40,8 @@ kvr_cpu *kvr__cpu_new(void) { return calloc(1, sizeof(kvr_cpu)); }
 
 void kvr__cpu_free(kvr_cpu *a) {
   if (!a) return;
+  for (size_t i = 0; i < a->n; i++)
+    if (a->t[i].fd >= 0) close(a->t[i].fd);
   free(a->t);
   free(a);
 }
@@ -64,9 +71,28 @@ static kvr__thread *kvr__cpu_find(kvr_cpu *a, pid_t pid, pid_t tid) {
   return NULL;
 }
 
-int kvr__cpu_sample(kvr_cpu *a, pid_t pid, int dest) {
-  if (pid <= 0) return 0;
-  char path[96], line[128];
+/* One reading of t's schedstat: "run_ns wait_ns slices". A thread that
+ * is gone keeps its last reading. */
+static void kvr__cpu_read(kvr__thread *t) {
+  char line[128];
+  ssize_t len = t->fd >= 0 ? pread(t->fd, line, sizeof line - 1, 0) : -1;
+  unsigned long long run, wait, slices;
+  if (len > 0) {
+    line[len] = '\0';
+    if (sscanf(line, "%llu %llu %llu", &run, &wait, &slices) == 3) {
+      t->run = run;
+      t->wait = wait;
+      t->slices = slices;
+      return;
+    }
+  }
+  if (t->fd >= 0) close(t->fd);
+  t->fd = -1;
+}
+
+/* Adds the threads of `pid` not known yet. */
+static int kvr__cpu_list(kvr_cpu *a, pid_t pid, int dest) {
+  char path[96];
   snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
   DIR *d = opendir(path);
   if (!d) return 0; /* the process is gone: its threads keep their last readings */
@@ -74,41 +100,43 @@ int kvr__cpu_sample(kvr_cpu *a, pid_t pid, int dest) {
   int rc = 0;
   while ((e = readdir(d))) {
     pid_t tid = (pid_t)strtol(e->d_name, NULL, 10);
-    if (tid <= 0) continue;
+    if (tid <= 0 || kvr__cpu_find(a, pid, tid)) continue;
+    char comm[64] = "";
+    snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+    if (kvr__read_line(path, comm, sizeof comm)) continue;
+    comm[strcspn(comm, "\n")] = '\0';
     snprintf(path, sizeof path, "/proc/%d/task/%d/schedstat", (int)pid, (int)tid);
-    unsigned long long run, wait, slices;
-    if (kvr__read_line(path, line, sizeof line) || sscanf(line, "%llu %llu %llu", &run, &wait, &slices) != 3)
-      continue;
-    kvr__thread *t = kvr__cpu_find(a, pid, tid);
-    if (!t) {
-      char comm[64] = "";
-      snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
-      if (kvr__read_line(path, comm, sizeof comm)) continue;
-      comm[strcspn(comm, "\n")] = '\0';
-      if (a->n == a->cap) {
-        size_t cap = a->cap ? 2 * a->cap : 32;
-        kvr__thread *nt = realloc(a->t, cap * sizeof *nt);
-        if (!nt) {
-          rc = sim_errorf(SIM_ENOMEM, "out of memory");
-          break;
-        }
-        a->t = nt;
-        a->cap = cap;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    if (a->n == a->cap) {
+      size_t cap = a->cap ? 2 * a->cap : 32;
+      kvr__thread *nt = realloc(a->t, cap * sizeof *nt);
+      if (!nt) {
+        close(fd);
+        rc = sim_errorf(SIM_ENOMEM, "out of memory");
+        break;
       }
-      t = &a->t[a->n++];
-      *t = (kvr__thread){pid, tid, kvr__cpu_role_of(comm, dest), 0, 0, 0, 0, 0, 0};
-      if (!a->started) { /* there before the migration: count from now */
-        t->run0 = run;
-        t->wait0 = wait;
-        t->slices0 = slices;
-      }
+      a->t = nt;
+      a->cap = cap;
     }
-    t->run = run;
-    t->wait = wait;
-    t->slices = slices;
+    kvr__thread *t = &a->t[a->n++];
+    *t = (kvr__thread){pid, tid, fd, kvr__cpu_role_of(comm, dest), 0, 0, 0, 0, 0, 0};
+    kvr__cpu_read(t);
+    if (!a->started) { /* there before the migration: count from now */
+      t->run0 = t->run;
+      t->wait0 = t->wait;
+      t->slices0 = t->slices;
+    }
   }
   closedir(d);
   return rc;
+}
+
+int kvr__cpu_sample(kvr_cpu *a, pid_t pid, int dest, int relist) {
+  if (pid <= 0) return 0;
+  for (size_t i = 0; i < a->n; i++)
+    if (a->t[i].pid == pid) kvr__cpu_read(&a->t[i]);
+  return relist ? kvr__cpu_list(a, pid, dest) : 0;
 }
 
 void kvr__cpu_start(kvr_cpu *a) { a->started = 1; }

@@ -249,10 +249,11 @@ typedef struct kvr_cpu kvr_cpu;
 kvr_cpu *kvr__cpu_new(void);
 void kvr__cpu_free(kvr_cpu *a);
 kvr_cpu_role kvr__cpu_role_of(const char *comm, int dest);
-/* Reads every thread of `pid` (dest: the destination QEMU). Threads seen
- * before kvr__cpu_start count from their reading then, later ones from
- * 0. A missing process or thread is skipped. 0 or SIM_ENOMEM. */
-int kvr__cpu_sample(kvr_cpu *a, pid_t pid, int dest);
+/* Reads every known thread of `pid` (dest: the destination QEMU) and,
+ * with `relist`, adds the threads not known yet. Threads found before
+ * kvr__cpu_start count from their reading then, later ones from 0. A
+ * missing process or thread is skipped. 0 or SIM_ENOMEM. */
+int kvr__cpu_sample(kvr_cpu *a, pid_t pid, int dest, int relist);
 void kvr__cpu_start(kvr_cpu *a);
 /* Threads read so far (0: the kernel has no per-thread schedstat). */
 size_t kvr__cpu_threads(const kvr_cpu *a);

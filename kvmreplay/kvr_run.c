@@ -183,6 +183,7 @@ typedef struct {
   uint64_t last_answer;
   unsigned completed_early;   /* polls that saw "completed" without totals */
   kvr_cpu *cpu;               /* both QEMUs' threads' CPU time (kvr_cpu.c) */
+  unsigned cpu_polls;
 } kvr_ctx;
 
 static void kvr_logf(kvr_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -851,8 +852,9 @@ static int kvr_should_switch(kvr_ctx *c, const kvr_sample *x, int new_sync) {
  * outcome is in c->r. */
 /* Reads both QEMUs' threads' CPU time (kvr_cpu.c); a failure only
  * leaves the CPU columns empty. */
-static void kvr_cpu_poll(kvr_ctx *c) {
-  if (c->cpu && (kvr__cpu_sample(c->cpu, c->src.pid, 0) || kvr__cpu_sample(c->cpu, c->dst.pid, 1))) {
+static void kvr_cpu_poll(kvr_ctx *c, int relist) {
+  if (c->cpu &&
+      (kvr__cpu_sample(c->cpu, c->src.pid, 0, relist) || kvr__cpu_sample(c->cpu, c->dst.pid, 1, relist))) {
     kvr__cpu_free(c->cpu);
     c->cpu = NULL;
   }
@@ -901,7 +903,7 @@ static void kvr_poll_loop(kvr_ctx *c) {
       kvr_fail_rc(c, rc, "query-migrate");
       return;
     }
-    kvr_cpu_poll(c);
+    kvr_cpu_poll(c, ++c->cpu_polls % 10 == 0);
     now = kvr__now_ns();
     if (c->info) {
       double gap = (double)(now - c->last_answer) / 1e6;
@@ -1338,7 +1340,7 @@ static void kvr_migrate(kvr_ctx *c) {
   if (!args) rc = sim_errorf(SIM_ENOMEM, "out of memory");
   if (!rc && !(c->cpu = kvr__cpu_new())) rc = sim_errorf(SIM_ENOMEM, "out of memory");
   if (!rc) {
-    kvr_cpu_poll(c);
+    kvr_cpu_poll(c, 1);
     if (c->cpu && !kvr__cpu_threads(c->cpu)) { /* no schedstat here: columns left empty */
       kvr__cpu_free(c->cpu);
       c->cpu = NULL;
@@ -1363,7 +1365,7 @@ static void kvr_migrate(kvr_ctx *c) {
     return;
   }
   kvr_poll_loop(c);
-  kvr_cpu_poll(c);
+  kvr_cpu_poll(c, 1);
   kvr_cpu_take(c);
   /* Keep the round in progress when the run ended early (failure). */
   if (c->round_open && (rc = kvr_close_round(c, c->last_t_ms, c->last_pages, c->last_bytes)))

@@ -27,6 +27,7 @@
 #include "mdl_sim.h"
 #include "kvr_abi.h"
 #include "kvr_internal.h"
+#include "res_load.h"
 #include "res_output.h"
 #include "sim_err.h"
 #include "wl_player.h"
@@ -566,6 +567,35 @@ static void test_multifd_cpu(void **state) {
   mdl_result_free(&r);
 }
 
+/* `migsim replay` end to end: the run's line says where the host's CPU
+ * went, and summary.csv has the CPU columns filled. */
+static void test_cli_replay(void **state) {
+  (void)state;
+  if (!have_qemu()) skip();
+  char out[512], cmd[2048], line[1024];
+  tmp_path(out, sizeof out, "cli-replay");
+  snprintf(cmd, sizeof cmd,
+           "MIGSIM_FSYNC=0 %s replay --workload uniform:wss=4096,rate=2000,nonzero=0.5 --memory 64MiB "
+           "--max-bandwidth 64MiB/s --multifd yes --multifd-channels 2 --accel tcg --out %s 2>&1",
+           MIGSIM_BIN, out);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  int cpu_line = 0;
+  while (fgets(line, sizeof line, p)) {
+    print_message("%s", line);
+    if (strstr(line, "host CPU (cores): vCPU ") && strstr(line, ", channels ") && strstr(line, "destination "))
+      cpu_line = 1;
+  }
+  assert_int_equal(pclose(p), 0);
+  assert_true(cpu_line);
+  res_run_set set;
+  assert_int_equal(res_runs_load(out, &set), 0);
+  assert_int_equal(set.count, 1);
+  const mdl_result *r = &set.runs[0].result;
+  assert_true(r->cpu_vcpu_ms > 0 && r->cpu_workers_ms > 0 && r->cpu_dest_ms > 0 && r->cpu_wait_ms >= 0);
+  res_runs_free(&set);
+}
+
 /* ------------------------------------------------------- failures */
 
 typedef struct {
@@ -689,6 +719,7 @@ int main(void) {
       cmocka_unit_test(test_hybrid_nonconverge),
       cmocka_unit_test(test_auto_converge),
       cmocka_unit_test(test_xbzrle), cmocka_unit_test(test_multifd_cpu),
+      cmocka_unit_test(test_cli_replay),
       cmocka_unit_test(test_kill_destination),
       cmocka_unit_test(test_kill_source),
       cmocka_unit_test(test_sigterm),
