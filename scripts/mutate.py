@@ -60,6 +60,8 @@ MUTANTS = [
      "    S->mfd_held[c] += counted;\n"),
     ("workers-ignore-shared-cores", "models/mdl_drv_qemu.c",
      "if (!S->cpus || cpu_ns <= 0) return ready + cpu_ns;", "return ready + cpu_ns;"),
+    ("multifd-channel-cost-generic", "models/mdl_profile.c",
+     ".multifd_page_ns = 1100.0,", ".multifd_page_ns = 300.0,"),
     ("worker-cpu-per-thread", "models/mdl_drv_qemu.c",
      "if (cpu_ns > 0) S->r->cpu_workers_ms += cpu_ns / 1e6;",
      "if (cpu_ns > 0) S->r->cpu_workers_ms += cpu_ns / 1e6 / S->workers;"),
