@@ -7,11 +7,13 @@
 
 #include "sim_err.h"
 
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the stop flag is set from a signal handler");
+
 typedef struct {
   uint64_t count, next;
   cli_pool_fn fn;
   void *ctx;
-  volatile sig_atomic_t *stop;
+  atomic_int *stop;
   int rc;
   pthread_mutex_t lock;
 } cli__pool;
@@ -20,7 +22,7 @@ static void *cli__pool_worker(void *arg) {
   cli__pool *p = arg;
   for (;;) {
     pthread_mutex_lock(&p->lock);
-    if (p->rc || (p->stop && *p->stop) || p->next >= p->count) {
+    if (p->rc || (p->stop && atomic_load_explicit(p->stop, memory_order_relaxed)) || p->next >= p->count) {
       pthread_mutex_unlock(&p->lock);
       return NULL;
     }
@@ -35,7 +37,7 @@ static void *cli__pool_worker(void *arg) {
   }
 }
 
-int cli_pool_run(uint64_t count, long jobs, cli_pool_fn fn, void *ctx, volatile sig_atomic_t *stop) {
+int cli_pool_run(uint64_t count, long jobs, cli_pool_fn fn, void *ctx, atomic_int *stop) {
   cli__pool p = {count, 0, fn, ctx, stop, 0, PTHREAD_MUTEX_INITIALIZER};
   if (jobs < 1) jobs = 1;
   if ((uint64_t)jobs > count) jobs = count ? (long)count : 1;

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,10 +82,10 @@ typedef struct {
   cli_progress progress; /* updated under lock */
 } cli__sweep;
 
-static volatile sig_atomic_t cli__interrupted;
+static atomic_int cli__interrupted; /* lock-free: safe in a handler */
 static void cli__on_sigint(int sig) {
   (void)sig;
-  cli__interrupted = 1;
+  atomic_store_explicit(&cli__interrupted, 1, memory_order_relaxed);
 }
 
 static void cli__sweep_help(void) {
@@ -297,7 +298,15 @@ static int cli__run_point(void *ctx, uint64_t index) {
   /* index counts this shard's runs; the grid's run is every shard_n-th. */
   int rc = cli__point(w, index * w->shard_n + (w->shard_k - 1), &f->s, f->key, sizeof f->key);
   if (!rc) res_run_id(f->key, f->id);
-  if (!rc && res_folder_has_run(w->folder, f->id) && !res_folder_resuming(w->folder)) {
+  /* The folder's run set grows under w->lock as other workers' runs are
+   * written (its arrays are reallocated), so it is read under the lock too. */
+  int present = 0;
+  if (!rc) {
+    pthread_mutex_lock(&w->lock);
+    present = res_folder_has_run(w->folder, f->id);
+    pthread_mutex_unlock(&w->lock);
+  }
+  if (present && !res_folder_resuming(w->folder)) {
     /* A key names only the swept parameters: in another grid's folder the
      * same key is another experiment, not this one done already. */
     rc = sim_errorf(SIM_EINVAL, "run '%.300s' is already in %s/summary.csv from another grid; sweep into another --out",
@@ -308,7 +317,7 @@ static int cli__run_point(void *ctx, uint64_t index) {
     free(f);
     return rc;
   }
-  if (!rc && res_folder_has_run(w->folder, f->id)) {
+  if (present) {
     free(f);
     pthread_mutex_lock(&w->lock);
     w->skipped++;
@@ -620,7 +629,7 @@ int cli_cmd_sweep(int argc, char **argv) {
     fprintf(stderr, "migsim: sweep: %s (%llu runs kept in %s; rerun to continue)\n", w->error_msg,
             (unsigned long long)w->done, path);
     status = CLI_EXIT_ERROR;
-  } else if (cli__interrupted) {
+  } else if (atomic_load(&cli__interrupted)) {
     fprintf(stderr, "migsim: sweep interrupted: %llu of %llu runs in %s; rerun the same command to continue\n",
             (unsigned long long)(w->done + w->skipped), (unsigned long long)w->points, path);
     status = 130;

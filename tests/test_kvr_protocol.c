@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,7 +32,7 @@ typedef struct {
   char path[100]; /* sun_path holds 108 */
   int listen_fd;
   peer_mode mode;
-  volatile int stop;
+  atomic_int stop; /* set by the test, read by the peer thread */
 } peer;
 
 static int peer_listen(peer *p, const char *name, peer_mode mode) {
