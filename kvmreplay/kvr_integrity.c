@@ -43,10 +43,10 @@ static uint32_t kvr_get32(const unsigned char *p) {
 
 /* The seq of a page's stamp, or UINT64_MAX when it carries none. */
 static uint64_t kvr_stamp_seq(const unsigned char *page) {
-  uint32_t lo = kvr_get32(page + KVR_STAMP_SEQ_LO);
-  if (kvr_get32(page + KVR_STAMP_MAGIC_OFF) != KVR_STAMP_MAGIC || kvr_get32(page + KVR_STAMP_CHECK) != ~lo)
-    return UINT64_MAX;
-  return (uint64_t)lo | (uint64_t)kvr_get32(page + KVR_STAMP_SEQ_HI) << 32;
+  uint32_t w[4];
+  for (int i = 0; i < 4; i++) w[i] = kvr_get32(page + 4 * i);
+  uint64_t seq;
+  return kvr_stamp_decode(w, &seq) ? UINT64_MAX : seq;
 }
 
 /* A destination page that only differs by a write made after the switch:
@@ -55,9 +55,9 @@ static int kvr_written_after(const unsigned char *src, const unsigned char *dst,
                              uint32_t write_bytes) {
   uint64_t seq = kvr_stamp_seq(dst);
   if (seq == UINT64_MAX || seq < writes_done) return 0;
-  uint32_t rest = KVR_STAMP_BYTES;
+  uint32_t rest = KVR_STAMP_BYTES, key = kvr_get32(dst);
   for (; rest + 4 <= write_bytes; rest += 4)
-    if (kvr_get32(dst + rest) != KVR_FILL_WORD(seq, rest)) return 0;
+    if (kvr_get32(dst + rest) != KVR_FILL_WORD(key, rest)) return 0;
   return memcmp(src + rest, dst + rest, KVR_PAGE_SIZE - rest) == 0;
 }
 

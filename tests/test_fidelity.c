@@ -216,7 +216,11 @@ static void test_validation_set_features(void **state) {
   assert_true(m[RES_M_THROTTLE_LOSS].median_abs_pct <= 5.0);
   assert_true(m[RES_M_XBZ_PAGES].n >= 12 && m[RES_M_XBZ_PAGES].median_abs_pct <= 2.0);
   assert_true(m[RES_M_XBZ_MISS].median_abs_pct <= 1.0);
-  assert_true(m[RES_M_XBZ_BYTES].median_abs_pct <= 8.0);
+  /* 0.8 % / 1.9 % since the replay guest's writes change every byte
+   * they cover (6.1 % / 13.7 % when its stamp kept 10 of 16: three runs
+   * where the model encodes one; docs/features.md, "xbzrle") */
+  assert_true(m[RES_M_XBZ_BYTES].median_abs_pct <= 2.0);
+  assert_true(m[RES_M_XBZ_BYTES].p90_abs_pct <= 4.0);
   assert_true(m[RES_M_MULTIFD_BYTES].n >= 15 && m[RES_M_MULTIFD_BYTES].median_abs_pct <= 0.5);
   assert_true(m[RES_M_COMPRESSED_SIZE].n >= 6 && m[RES_M_COMPRESSED_SIZE].median_abs_pct <= 35.0);
 }
@@ -244,6 +248,7 @@ static void test_validation_set_features_qemu10(void **state) {
   assert_true(m[RES_M_STALL].median_abs_pct <= 28.0);
   assert_true(m[RES_M_THROTTLE].n >= 18 && m[RES_M_THROTTLE].median_abs_pct <= 1.0);
   assert_true(m[RES_M_XBZ_MISS].median_abs_pct <= 1.0);
+  assert_true(m[RES_M_XBZ_BYTES].n >= 12 && m[RES_M_XBZ_BYTES].median_abs_pct <= 3.0); /* 1.6 % */
   assert_true(m[RES_M_MULTIFD_BYTES].n >= 18 && m[RES_M_MULTIFD_BYTES].median_abs_pct <= 5.0);
 }
 
@@ -286,9 +291,53 @@ static double real_median(const res_run_set *real, const char *name, int metric)
   double v[8] = {0};
   for (size_t k = 0; k < n; k++) {
     const mdl_result *r = &got[k]->result;
-    v[k] = metric == 0 ? r->total_time_ms : metric == 1 ? (double)r->dirty_sync_count : (double)r->transferred_bytes;
+    v[k] = metric == 0   ? r->total_time_ms
+           : metric == 1 ? (double)r->dirty_sync_count
+           : metric == 2 ? (double)r->transferred_bytes
+                         : (double)r->xbzrle_overflow;
   }
   return median_of(v, n);
+}
+
+/* XBZRLE's overflows (a delta larger than the page, sent whole) on the
+ * whole-page writer, which does not converge and so stays outside the
+ * validation statistics: QEMU 7.2 48,707 and 10.0 49,384 (medians),
+ * simulated 48,697 and 50,096. Every delta overflows, as the model's one
+ * run of write_bytes says (a model that let a 4,096-byte delta fit, or a
+ * replay guest whose writes left bytes unchanged, gives a few thousand). */
+static void test_xbzrle_overflow(void **state) {
+  (void)state;
+  static const char *const dirs[2] = {"docs/validation-features/real", "docs/validation-features-10.0/real"};
+  static const char *const profiles[2] = {"qemu-7.2-tcg", "qemu-10.0-tcg"};
+  char path[1024], dir[1024];
+  snprintf(path, sizeof path, "%s/scenarios/validation-features.ini", MIGSIM_SOURCE_DIR);
+  scenario_list list = {0};
+  mdl_scenario base;
+  mdl_scenario_defaults(&base);
+  if (mdl_scenario_file_each(path, &base, collect, &list)) fail_msg("%s", sim_error_message());
+  const mdl_scenario *w4096 = NULL;
+  for (size_t i = 0; i < list.count; i++)
+    if (!strcmp(list.items[i].name, "xbz-uni12k-32M-w4096")) w4096 = &list.items[i];
+  assert_non_null(w4096);
+  for (int k = 0; k < 2; k++) {
+    res_run_set real;
+    snprintf(dir, sizeof dir, "%s/%s", MIGSIM_SOURCE_DIR, dirs[k]);
+    if (res_runs_load(dir, &real)) fail_msg("%s", sim_error_message());
+    mdl_scenario laid;
+    if (kvr_sim_layout(w4096, &laid)) fail_msg("layout: %s", sim_error_message());
+    snprintf(laid.profile, sizeof laid.profile, "%s", profiles[k]);
+    mdl_result sim;
+    mdl_result_init(&sim, "sim");
+    if (mdl_simulate(&laid, &sim)) fail_msg("%s: %s", laid.name, sim_error_message());
+    double want = real_median(&real, laid.name, 3);
+    printf("%s: xbzrle_overflow simulated %llu, real median %.0f\n", profiles[k],
+           (unsigned long long)sim.xbzrle_overflow, want);
+    assert_true(want > 40000);
+    assert_true(fabs((double)sim.xbzrle_overflow - want) <= 0.03 * want);
+    mdl_result_free(&sim);
+    res_runs_free(&real);
+  }
+  free(list.items);
 }
 
 /* Issue 15's target for the upgrade question: in at least three scenarios
@@ -352,7 +401,7 @@ int main(void) {
       cmocka_unit_test(test_validation_set_qemu10),
       cmocka_unit_test(test_validation_set_features),
       cmocka_unit_test(test_validation_set_features_qemu10), cmocka_unit_test(test_worker_cpu),
-      cmocka_unit_test(test_version_differences),
+      cmocka_unit_test(test_version_differences), cmocka_unit_test(test_xbzrle_overflow),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

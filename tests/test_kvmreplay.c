@@ -533,6 +533,12 @@ static void test_xbzrle(void **state) {
   assert_int_equal(sim.status, MDL_STATUS_COMPLETED);
   assert_true(sim.xbzrle_pages > r.xbzrle_pages / 2 && sim.xbzrle_pages < 2 * r.xbzrle_pages);
   assert_true(sim.xbzrle_cache_miss > r.xbzrle_cache_miss / 2 && sim.xbzrle_cache_miss < 2 * r.xbzrle_cache_miss);
+  /* A page's delta: one run of the 64 bytes a write covers on both sides
+   * (0.4 % apart measured; 12 % when the guest's stamp kept 10 bytes). */
+  double per_real = (double)r.xbzrle_bytes / (double)r.xbzrle_pages;
+  double per_sim = (double)sim.xbzrle_bytes / (double)sim.xbzrle_pages;
+  print_message("%s: xbzrle bytes a page %.1f / %.1f (real / sim)\n", s.name, per_real, per_sim);
+  assert_true(fabs(per_sim - per_real) <= 0.05 * per_real);
   mdl_result_free(&sim);
   mdl_result_free(&r);
 }

@@ -62,12 +62,52 @@ static void test_content_shape(void **state) {
   uint32_t page[KVR_PAGE_SIZE / 4];
   for (uint32_t pfn = 0; pfn < 64; pfn++) {
     kvr_page_content(page, pfn, 1024, 0xdeadbeefu);
-    assert_int_not_equal(page[KVR_STAMP_MAGIC_OFF / 4], KVR_STAMP_MAGIC);
+    uint64_t seq;
+    assert_int_equal(kvr_stamp_decode(page, &seq), -1);
     assert_int_not_equal(page[0], 0xdeadbeefu);
     for (uint32_t i = 256; i < KVR_PAGE_SIZE / 4; i++) assert_int_equal(page[i], 0xdeadbeefu);
   }
   kvr_page_content(page, 7, 0, 0xdeadbeefu);
   for (uint32_t i = 0; i < KVR_PAGE_SIZE / 4; i++) assert_int_equal(page[i], 0xdeadbeefu);
+}
+
+/* A replayed write as the guest makes it: stamp, then the fill to W. */
+static void guest_write(uint32_t *page, uint64_t seq, uint32_t write_bytes) {
+  kvr_stamp_words(seq, page);
+  for (uint32_t o = KVR_STAMP_BYTES; o + 4 <= write_bytes; o += 4) page[o / 4] = KVR_FILL_WORD(page[0], o);
+}
+
+/* Two writes to a page differ in every byte of [0, W) but by chance (1 in
+ * 256 a byte), so QEMU's XBZRLE sees one run of W changed bytes, as the
+ * model's write_bytes says; and the stamp decodes to its seq. A stamp
+ * that stores seq and the magic as plain words keeps about 10 bytes. */
+static void test_stamp_changes_every_byte(void **state) {
+  (void)state;
+  static const uint64_t seqs[] = {0, 1, 255, 256, 65536, 123456789, 0xffffffffull, 0x100000000ull, 0x123456789abcull};
+  for (size_t i = 0; i < sizeof seqs / sizeof seqs[0]; i++) {
+    uint32_t w[4];
+    uint64_t back = 0;
+    kvr_stamp_words(seqs[i], w);
+    assert_int_equal(kvr_stamp_decode(w, &back), 0);
+    assert_true(back == seqs[i]);
+    assert_true(w[0] | w[3]); /* never a zero page */
+    w[2] ^= 1u;
+    assert_int_equal(kvr_stamp_decode(w, &back), -1);
+  }
+  const uint32_t write_bytes = 64;
+  uint32_t a[KVR_PAGE_SIZE / 4], b[KVR_PAGE_SIZE / 4];
+  uint64_t same = 0, pairs = 0;
+  for (uint64_t seq = 1000; seq < 21000; seq += 7, pairs++) {
+    memset(a, 0x5a, sizeof a);
+    memcpy(b, a, sizeof b);
+    guest_write(a, seq, write_bytes);
+    guest_write(b, seq + 1 + seq % 5000, write_bytes); /* a later write, 1 to 5000 apart */
+    const unsigned char *pa = (const unsigned char *)a, *pb = (const unsigned char *)b;
+    for (uint32_t k = 0; k < write_bytes; k++) same += pa[k] == pb[k];
+    assert_memory_equal(pa + write_bytes, pb + write_bytes, KVR_PAGE_SIZE - write_bytes);
+  }
+  /* By chance: 64/256 = 0.25 equal bytes a pair; the plain stamp had ~10. */
+  assert_true((double)same / (double)pairs < 0.5);
 }
 
 static uint32_t module_random_bytes(const char *trace, const char *setting, const char *value) {
@@ -135,6 +175,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ratio_reached),
       cmocka_unit_test(test_content_shape),
+      cmocka_unit_test(test_stamp_changes_every_byte),
       cmocka_unit_test(test_module_field),
       cmocka_unit_test(test_removed_feature_refused),
   };

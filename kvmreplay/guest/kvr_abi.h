@@ -21,9 +21,11 @@
  *   B = zigzag(pfn - prev_pfn)   prev_pfn starts at 0 in each stream pass
  * so a pass of sequential writes at a steady rate costs ~3-4 bytes/event.
  *
- * Every replayed write stores a 16-byte stamp at offset 0 of its page:
- * seq (u64, the number of writes before this one), KVR_STAMP_MAGIC and
- * ~low32(seq). The stamp is never zero, so a written page is never a zero
+ * Every replayed write stores a 16-byte stamp at offset 0 of its page
+ * (kvr_stamp_words): seq (u64, the number of writes before this one) and
+ * KVR_STAMP_MAGIC, scrambled by seq so that two writes' stamps differ in
+ * every byte (but by chance, 1 in 256 a byte), and the first word's
+ * complement. The stamp is never zero, so a written page is never a zero
  * page, and the integrity check can tell a page the guest wrote after
  * switchover (seq >= the source's writes_done) from a lost write. */
 #ifndef KVR_ABI_H
@@ -86,19 +88,57 @@
 #define KVR_FNV_OFFSET 2166136261u
 #define KVR_FNV_PRIME 16777619u
 
-/* Page stamp written by each replayed write (offsets in the page). */
+/* Page stamp written by each replayed write: four words at offset 0. */
 #define KVR_STAMP_MAGIC 0x57524b56u /* "VKRW" */
-#define KVR_STAMP_SEQ_LO 0u
-#define KVR_STAMP_SEQ_HI 4u
-#define KVR_STAMP_MAGIC_OFF 8u
-#define KVR_STAMP_CHECK 12u /* ~seq_lo */
 #define KVR_STAMP_BYTES 16u
 
+/* murmur3's 32-bit finaliser, a bijection in which every output byte
+ * depends on every input bit, and its inverse (the multipliers' inverses
+ * mod 2^32: 0x7ed1b41d, 0xa5cb9243). */
+static inline uint32_t kvr_mix32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x85ebca6bu;
+  x ^= x >> 13;
+  x *= 0xc2b2ae35u;
+  return x ^ (x >> 16);
+}
+static inline uint32_t kvr_unmix32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7ed1b41du;
+  x ^= (x >> 13) ^ (x >> 26);
+  x *= 0xa5cb9243u;
+  return x ^ (x >> 16);
+}
+
+/* The stamp of write `seq`. The model's workload key write_bytes says a
+ * write changes that many bytes of its page, in one run (docs/workloads.md,
+ * "Page content"): with seq and the magic stored as plain words, two
+ * writes' stamps kept 10 of their 16 bytes (seq's high bytes, the magic),
+ * and QEMU's XBZRLE sent three short runs instead of one (about 6 bytes
+ * a page less than the model, and no overflow for a whole-page writer).
+ * Scrambled by seq, every byte changes. */
+static inline void kvr_stamp_words(uint64_t seq, uint32_t w[4]) {
+  uint32_t lo = (uint32_t)seq;
+  w[0] = kvr_mix32(lo);
+  w[1] = (uint32_t)(seq >> 32) ^ kvr_mix32(lo ^ 0x9e3779b9u);
+  w[2] = KVR_STAMP_MAGIC ^ kvr_mix32(lo ^ 0x7f4a7c15u);
+  w[3] = ~w[0]; /* w[0] and w[3] are never both zero */
+}
+
+/* The seq a page's first four words stamp, or -1 when they are no stamp. */
+static inline int kvr_stamp_decode(const uint32_t w[4], uint64_t *seq) {
+  if (w[3] != ~w[0]) return -1;
+  uint32_t lo = kvr_unmix32(w[0]);
+  if ((w[2] ^ kvr_mix32(lo ^ 0x7f4a7c15u)) != KVR_STAMP_MAGIC) return -1;
+  *seq = (uint64_t)lo | (uint64_t)(w[1] ^ kvr_mix32(lo ^ 0x9e3779b9u)) << 32;
+  return 0;
+}
+
 /* With write_bytes W > 16, a write also fills bytes [16, W) with words
- * derived from its seq, so the same bytes change on every write (XBZRLE
- * then sends about W bytes per page) and the integrity check can tell a
- * page written after a post-copy switch. */
-#define KVR_FILL_WORD(seq, offset) ((uint32_t)(seq) * 2654435761u + (uint32_t)(offset) * 0x01010101u)
+ * derived from its stamp's first word `key`, so every byte up to W
+ * changes on every write (XBZRLE then sends one run of W bytes) and the
+ * integrity check can tell a page written after a post-copy switch. */
+#define KVR_FILL_WORD(key, offset) ((uint32_t)(key) * 2654435761u + (uint32_t)(offset) * 0x01010101u)
 
 /* The contents of non-zero page `pfn` (trace page) of the initial image
  * with KVR_MOD_RANDOM_BYTES = random_bytes: xorshift32 words seeded by the
@@ -111,7 +151,7 @@ static inline void kvr_page_content(volatile uint32_t *w, uint32_t pfn, uint32_t
     x ^= x << 13;
     x ^= x >> 17;
     x ^= x << 5;
-    w[i] = i == KVR_STAMP_MAGIC_OFF / 4u && x == KVR_STAMP_MAGIC ? x ^ 1u : x; /* never a stamp */
+    w[i] = i == 3u && x == ~w[0] ? x ^ 1u : x; /* never a stamp (kvr_stamp_decode) */
   }
   for (; i < KVR_PAGE_SIZE / 4u; i++) w[i] = word;
 }

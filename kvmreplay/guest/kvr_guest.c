@@ -568,12 +568,10 @@ static _Noreturn void replay(const module *m) {
       if (s.is_read) {
         (void)w[0];
       } else {
-        uint64_t seq = c.writes;
-        w[KVR_STAMP_SEQ_LO / 4] = (uint32_t)seq;
-        w[KVR_STAMP_SEQ_HI / 4] = (uint32_t)(seq >> 32);
-        w[KVR_STAMP_MAGIC_OFF / 4] = KVR_STAMP_MAGIC;
-        w[KVR_STAMP_CHECK / 4] = ~(uint32_t)seq;
-        for (uint32_t o = KVR_STAMP_BYTES; o + 4 <= m->write_bytes; o += 4) w[o / 4] = KVR_FILL_WORD(seq, o);
+        uint32_t st[4];
+        kvr_stamp_words(c.writes, st);
+        for (uint32_t i = 0; i < 4; i++) w[i] = st[i];
+        for (uint32_t o = KVR_STAMP_BYTES; o + 4 <= m->write_bytes; o += 4) w[o / 4] = KVR_FILL_WORD(st[0], o);
       }
       uint64_t t_b = rdtsc();
       uint64_t dur = ticks_to_ns(t_b - t_a);
