@@ -102,10 +102,62 @@ static void mdl__fault(mdl__sim *S, uint64_t page, double when) {
   if (S->drv->fault_urgent) S->drv->fault_urgent(S);
 }
 
+/* Post-copy: `page` was just written on the main stream and is placed at
+ * `arrival` (docs/postcopy-faults.md, "Faults on pages in flight"). */
+static void mdl__landing_add(mdl__sim *S, uint64_t page, double arrival) {
+  if (!S->inflight) return;
+  if (S->land_tail - S->land_head > S->land_mask) {
+    size_t cap = 2 * (S->land_mask + 1), n = 0;
+    mdl__landing *g = malloc(cap * sizeof *g);
+    if (!g) {
+      S->error = SIM_ENOMEM;
+      return;
+    }
+    for (size_t i = S->land_head; i != S->land_tail; i++) g[n++] = S->land[i & S->land_mask];
+    free(S->land);
+    S->land = g;
+    S->land_mask = cap - 1;
+    S->land_head = 0;
+    S->land_tail = n;
+  }
+  S->land[S->land_tail++ & S->land_mask] = (mdl__landing){arrival, page};
+  S->inflight[page >> 6] |= mdl_mask(page);
+}
+
+/* The pages placed by real time `t` are in flight no more (arrivals grow
+ * in send order: one stream). */
+static void mdl__landing_drop(mdl__sim *S, double t) {
+  while (S->land_head != S->land_tail && S->land[S->land_head & S->land_mask].arrival <= t) {
+    uint64_t p = S->land[S->land_head++ & S->land_mask].page;
+    S->inflight[p >> 6] &= ~mdl_mask(p);
+  }
+}
+
+/* The arrival of an in-flight page (rare: a fault on it). */
+static double mdl__landing_of(const mdl__sim *S, uint64_t page) {
+  for (size_t i = S->land_head; i != S->land_tail; i++)
+    if (S->land[i & S->land_mask].page == page) return S->land[i & S->land_mask].arrival;
+  assert(!"in-flight page without a landing");
+  return 0;
+}
+
+/* An access at `when` to a page sent on the main stream but not yet
+ * placed: the destination requests it (QEMU counts the request), the
+ * source finds it clean and sends nothing (get_queued_page in 7.2,
+ * ram_save_host_page_urgent in 8.0+), and the vCPU waits for the copy in
+ * flight. */
+static void mdl__fault_in_flight(mdl__sim *S, uint64_t page, double when, double arrival) {
+  S->r->postcopy_requests++;
+  S->fault_page = page;
+  S->fault_time = when;
+  mdl__resolve_fault(S, arrival);
+}
+
 /* Runs the guest's accesses up to real time `until`. The hot path of a
  * large guest: one cache line per write (see mdl_mem.h), prefetched a few
  * events ahead because scattered writes miss the cache. */
 void mdl__guest_advance(mdl__sim *S, double until) {
+again:
   if (S->stopped || S->blocked) return;
   double horizon = S->clock_w0 + (until - S->clock_r0) * S->clock_speed; /* in workload time */
   assert(!isnan(horizon));
@@ -124,6 +176,16 @@ void mdl__guest_advance(mdl__sim *S, double until) {
           S->ev_pos = pos;
           mdl__fault(S, p, mdl__real_of(S, (double)ev[pos].time_ns));
           return; /* the access completes when the page arrives */
+        }
+        if (S->inflight && (S->inflight[p >> 6] & mdl_mask(p))) {
+          double when = mdl__real_of(S, (double)ev[pos].time_ns);
+          mdl__landing_drop(S, when);
+          if (S->inflight[p >> 6] & mdl_mask(p)) {
+            S->accesses += pos - S->ev_pos;
+            S->ev_pos = pos;
+            mdl__fault_in_flight(S, p, when, mdl__landing_of(S, p));
+            goto again; /* the guest's clock moved: a new horizon */
+          }
         }
       }
     } else if (!S->written) {
@@ -147,7 +209,11 @@ void mdl__guest_advance(mdl__sim *S, double until) {
     }
     S->accesses += pos - S->ev_pos;
     S->ev_pos = pos;
-    if (pos < len) return;
+    if (pos < len) {
+      /* Every later access is after `until`. */
+      if (S->inflight) mdl__landing_drop(S, until);
+      return;
+    }
   }
 }
 
@@ -408,6 +474,7 @@ void mdl__send_page(mdl__sim *S, uint64_t page) {
   }
   if (how != MDL__PAGE_SKIPPED) {
     mdl__put_recv(S, bytes, cpu, mdl__recv_ns(S, page, (uint64_t)nonzero, (uint64_t)!nonzero), 1);
+    mdl__landing_add(S, page, S->link_free + S->latency_ns);
     if (S->p->rate_at_flush) { /* 10.0: counted when flushed (mdl__queue) */
       if (how == MDL__PAGE_PLAIN)
         mdl__queue_page(S, nonzero);
@@ -489,6 +556,8 @@ uint64_t mdl__send_word(mdl__sim *S, double step_end, int guest_can_run) {
   S->r->normal_pages += nz;
   S->r->zero_pages += n - nz;
   mdl__put_recv(S, bytes, cpu, recv, 1);
+  if (S->inflight)
+    for (uint64_t b = bits; b; b &= b - 1) mdl__landing_add(S, (w << 6) + (uint64_t)__builtin_ctzll(b), S->link_free + S->latency_ns);
   if (S->p->rate_at_flush)
     for (uint64_t b = bits; b; b &= b - 1) mdl__queue_page(S, (int)((nz_bits >> __builtin_ctzll(b)) & 1));
   mdl__region_load(S, w << 6);
@@ -647,6 +716,14 @@ void mdl__postcopy_start(mdl__sim *S) {
   double resume = S->link_free + S->latency_ns + (double)S->p->dest_load_ns;
   S->stopped = 0;
   S->pages_remote = 1;
+  S->inflight = calloc(S->mem.words, sizeof *S->inflight);
+  S->land_mask = 1023;
+  S->land = malloc((S->land_mask + 1) * sizeof *S->land);
+  if (!S->inflight || !S->land) {
+    free(S->inflight);
+    S->inflight = NULL;
+    S->error = SIM_ENOMEM;
+  }
   mdl__guest_resume(S, S->downtime_start, resume, 0);
   /* The post-copy stream has its own limit (0 = none). */
   S->budget = S->s->postcopy_bandwidth > 0
@@ -853,6 +930,8 @@ static void mdl__free(mdl__sim *S) {
   free(S->mfd_held);
   free(S->cpu_free);
   free(S->fl);
+  free(S->inflight);
+  free(S->land);
   free(S->ev);
   wl_player_free(S->player);
   wl_source_close(S->src);

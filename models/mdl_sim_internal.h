@@ -32,6 +32,12 @@ typedef struct {
   uint64_t bytes;
 } mdl__flight;
 
+/* A post-copy page on the main stream: when the destination has placed it. */
+typedef struct {
+  double arrival;
+  uint64_t page;
+} mdl__landing;
+
 typedef struct mdl__driver mdl__driver;
 
 struct mdl_sim {
@@ -95,6 +101,13 @@ struct mdl_sim {
   mdl__flight *fl;          /* flights not known to have ended (ring) */
   size_t fl_head, fl_tail, fl_mask;
   uint64_t fl_bytes;        /* their bytes */
+  /* Post-copy: pages written on the main stream that the destination has
+   * not placed yet (docs/postcopy-faults.md, "Faults on pages in
+   * flight"): a bit per page, and the pages with their arrival in send
+   * order (a ring), dropped once the guest's clock passes the arrival. */
+  uint64_t *inflight;
+  mdl__landing *land;
+  size_t land_head, land_tail, land_mask;
   int start_postcopy, return_path;
   double downtime_start;
   uint8_t *chunk_needs_clear;

@@ -53,6 +53,15 @@ MUTANTS = [
     # (tests/test_fidelity.c, xbzrle_bytes on the committed runs)
     ("xbzrle-run-lengths-uncounted", "models/mdl_drv_qemu.c",
      "  return 1 + uleb + changed;", "  return changed;"),
+    # post-copy faults on pages in flight (models/mdl_sim.c,
+    # tests/test_mechanisms.c test_postcopy_fault_in_flight, test_fidelity)
+    ("in-flight-page-arrives-at-once", "models/mdl_sim.c",
+     "  S->fault_time = when;\n  mdl__resolve_fault(S, arrival);", "  S->fault_time = when;\n  mdl__resolve_fault(S, when);"),
+    ("in-flight-fault-not-requested", "models/mdl_sim.c",
+     "  S->r->postcopy_requests++;\n  S->fault_page = page;\n  S->fault_time = when;\n  mdl__resolve_fault",
+     "  S->fault_page = page;\n  S->fault_time = when;\n  mdl__resolve_fault"),
+    ("in-flight-landing-dropped-at-send", "models/mdl_sim.c",
+     "    mdl__landing_add(S, page, S->link_free + S->latency_ns);\n", ""),
     # multifd and compress (models/mdl_drv_qemu.c, models/mdl_sim.c, tests/test_multifd.c)
     ("multifd-header-small", "models/mdl_sim.c",
      "S->packet_len = 320 + 8 * ((512u << 10) / s->page_size);", "S->packet_len = 64 + 8 * ((512u << 10) / s->page_size);"),

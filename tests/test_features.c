@@ -316,17 +316,22 @@ static void test_preempt_skips_backlog(void **state) {
   double mean_on = on.guest_stall_ms / (double)on.postcopy_requests;
   print_message("mean fault: %.3f ms without preempt (%llu requests), %.3f ms with (%llu)\n", mean_off,
                 (unsigned long long)off.postcopy_requests, mean_on, (unsigned long long)on.postcopy_requests);
-  assert_true(mean_off > 1.0);                         /* behind the backlog */
-  assert_true(mean_on < 0.2 + p.fault_resume_ns / 1e6); /* placement, wake */
+  assert_true(mean_off > 1.0); /* behind the backlog */
+  /* placement and wake, but for the faults on pages already in the main
+   * stream, which still wait for it (test_mechanisms) */
+  assert_true(mean_on < mean_off / 20);
   assert_true(on.postcopy_requests > 5 * off.postcopy_requests);
-  /* The wake costs every fault the same: 1 ms more per fault. */
+  /* The wake costs every fault the same: 1 ms more per fault (within a
+   * quarter: a later guest meets a few more pages still in flight, whose
+   * wait is not the wake's). */
   mdl_profile q = p;
   q.fault_resume_ns = p.fault_resume_ns + 1e6;
   mdl_result slow;
   mdl_result_init(&slow, "sim");
   assert_int_equal(mdl_simulate_with(&s, &q, &slow), 0);
   double mean_slow = slow.guest_stall_ms / (double)slow.postcopy_requests;
-  assert_true(fabs(mean_slow - mean_on - 1.0) < 0.1);
+  print_message("mean fault with a 1 ms longer wake: %.3f ms\n", mean_slow);
+  assert_true(fabs(mean_slow - mean_on - 1.0) < 0.25);
   /* The longer wake while the main stream sends (fault_resume_busy_ns) is
    * weighted by the share of time it sends: all of it without a post-copy
    * limit, 32 MiB/s of the 1 Gbit/s link with one. */
@@ -339,12 +344,16 @@ static void test_preempt_skips_backlog(void **state) {
   assert_int_equal(mdl_simulate_with(&s, &b, &busy), 0);
   double mean_busy = busy.guest_stall_ms / (double)busy.postcopy_requests;
   print_message("mean fault with a busy wake of 1 ms: %.3f ms unlimited\n", mean_busy);
-  assert_true(fabs(mean_busy - mean_on - 1.0) < 0.1);
+  assert_true(fabs(mean_busy - mean_on - 1.0) < 0.25);
   /* 10.0's rule serves a request on arrival (preempt_urgent), so the
    * rate limit adds no wait of its own to the comparison. */
   set(&s, "postcopy-bandwidth", "32MiB/s");
   mdl_profile p10, b10;
   assert_int_equal(mdl_profile_load("qemu-10.0", &p10), 0);
+  /* A small socket: few pages in flight, whose waits would blur the
+   * comparison (each rate-limit window's burst queues tens of ms of
+   * placements at the destination; test_mechanisms pins those). */
+  p10.socket_buffer_bytes = 16 * 4104;
   b10 = p10;
   b10.fault_resume_busy_ns = 1e6;
   assert_int_equal(mdl_simulate_with(&s, &p10, &limited), 0);
@@ -352,8 +361,8 @@ static void test_preempt_skips_backlog(void **state) {
   double mean_limited = limited.guest_stall_ms / (double)limited.postcopy_requests;
   double mean_busy_limited = busy_limited.guest_stall_ms / (double)busy_limited.postcopy_requests;
   double duty = 32.0 * 1048576 / 125e6;
-  print_message("at 32 MiB/s: %.3f ms, %.3f ms with the busy wake (expected +%.3f)\n", mean_limited,
-                mean_busy_limited, duty);
+  print_message("at 32 MiB/s: %.3f ms (%llu requests), %.3f ms (%llu) with the busy wake (expected +%.3f)\n", mean_limited, (unsigned long long)limited.postcopy_requests,
+                mean_busy_limited, (unsigned long long)busy_limited.postcopy_requests, duty);
   assert_true(fabs(mean_busy_limited - mean_limited - duty) < 0.1);
   mdl_result_free(&busy);
   mdl_result_free(&busy_limited);

@@ -131,7 +131,8 @@ static void test_validation_set(void **state) {
   assert_true(v.runs >= 100);
   assert_true(v.convergence_ok_share == 1.0);
   assert_true(m[RES_M_TOTAL].median_abs_pct <= 2.0);
-  assert_true(m[RES_M_TOTAL].p90_abs_pct <= 6.5);
+  /* 4.7 % since faults on pages in flight wait for them (5.7 % before) */
+  assert_true(m[RES_M_TOTAL].p90_abs_pct <= 5.0);
   assert_true(m[RES_M_BYTES].median_abs_pct <= 0.3);
   assert_true(m[RES_M_BYTES].p90_abs_pct <= 1.3);
   assert_true(v.syncs_exact_share >= 0.92);
@@ -140,10 +141,14 @@ static void test_validation_set(void **state) {
    * moved this from 73 % to 84 %. */
   assert_true(v.downtime_ok_share >= 0.80);
   assert_true(m[RES_M_DOWNTIME].median_abs <= 2.0);
-  assert_true(v.requests_ok_share >= 0.86);
-  assert_true(m[RES_M_REQUESTS].median_abs_pct <= 25.0);
+  /* Faults on pages in flight (docs/postcopy-faults.md): requests 22.7 %
+   * -> 14.3 % median, within x1.5 90 % -> 100 %, stall 23.0 % -> 20.8 %,
+   * delayed share 50.8 % -> 38.5 %. */
+  assert_true(v.requests_ok_share >= 0.95);
+  assert_true(m[RES_M_REQUESTS].median_abs_pct <= 18.0);
   assert_true(v.stall_ok_share >= 0.82);
-  assert_true(m[RES_M_STALL].median_abs_pct <= 25.0);
+  assert_true(m[RES_M_STALL].median_abs_pct <= 22.0);
+  assert_true(m[RES_M_DELAYED].median_abs_pct <= 45.0);
   assert_true(m[RES_M_DELAY_P99].median_abs_pct <= 20.0);
 }
 
@@ -221,6 +226,10 @@ static void test_validation_set_features(void **state) {
    * where the model encodes one; docs/features.md, "xbzrle") */
   assert_true(m[RES_M_XBZ_BYTES].median_abs_pct <= 2.0);
   assert_true(m[RES_M_XBZ_BYTES].p90_abs_pct <= 4.0);
+  /* preempt's faults on pages still in the main stream wait for them:
+   * delay p99 78 % -> 14.6 % median, stall 25.9 % -> 20.6 % */
+  assert_true(m[RES_M_DELAY_P99].median_abs_pct <= 30.0);
+  assert_true(m[RES_M_STALL].median_abs_pct <= 23.0);
   assert_true(m[RES_M_MULTIFD_BYTES].n >= 15 && m[RES_M_MULTIFD_BYTES].median_abs_pct <= 0.5);
   assert_true(m[RES_M_COMPRESSED_SIZE].n >= 6 && m[RES_M_COMPRESSED_SIZE].median_abs_pct <= 35.0);
 }
@@ -244,11 +253,16 @@ static void test_validation_set_features_qemu10(void **state) {
    * with it, 3.3 % without (multifd alone 4.9 % and 21 %) */
   assert_true(m[RES_M_TOTAL].median_abs_pct <= 2.0);
   assert_true(m[RES_M_REQUESTS].n >= 12 && m[RES_M_REQUESTS].median_abs_pct <= 35.0);
-  /* 25.0 % with the longer busy wake, 40.1 % without */
-  assert_true(m[RES_M_STALL].median_abs_pct <= 28.0);
+  /* 25.0 % with the longer busy wake, 40.1 % without; 15.6 % with the
+   * faults on pages in flight */
+  assert_true(m[RES_M_STALL].median_abs_pct <= 20.0);
   assert_true(m[RES_M_THROTTLE].n >= 18 && m[RES_M_THROTTLE].median_abs_pct <= 1.0);
   assert_true(m[RES_M_XBZ_MISS].median_abs_pct <= 1.0);
   assert_true(m[RES_M_XBZ_BYTES].n >= 12 && m[RES_M_XBZ_BYTES].median_abs_pct <= 3.0); /* 1.6 % */
+  /* 10.0's preempt serves requested pages at once, so its only delayed
+   * accesses are faults on pages in flight: delayed share 100 % (none
+   * predicted) -> 54 % median, stall 25.0 % -> 15.6 % */
+  assert_true(m[RES_M_DELAYED].n >= 15 && m[RES_M_DELAYED].median_abs_pct <= 70.0);
   assert_true(m[RES_M_MULTIFD_BYTES].n >= 18 && m[RES_M_MULTIFD_BYTES].median_abs_pct <= 5.0);
 }
 
