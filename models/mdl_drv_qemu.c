@@ -77,7 +77,16 @@ static void mdl__qemu_thread(sim_engine *e, void *ctx, uint64_t arg) {
     /* Setup: everything is dirty, logging starts, first sync. */
     S->t += (double)S->p->setup_ns;
     mdl_mem_mark_all_dirty(&S->mem);
+    /* A hybrid switch decided at the setup sync (switch-after = 1) reaches
+     * QEMU over QMP while the first step runs, as a later sync's does: it
+     * is read from the pass after (docs/simulator.md, "Hybrid switch"). A
+     * flag set before the migration (post-copy from the start) is not. */
+    int decided = S->start_postcopy;
     mdl__sync(S);
+    if (!decided && S->start_postcopy) {
+      S->start_postcopy = 0;
+      S->start_postcopy_next = 1;
+    }
     if (S->s->multifd) mdl__multifd_sync(S); /* ram_save_setup syncs the channels once */
     S->r->setup_time_ms = S->t / 1e6;
     S->phase = PH_PRECOPY;
@@ -116,6 +125,7 @@ static void mdl__qemu_thread(sim_engine *e, void *ctx, uint64_t arg) {
         continue;
       }
       mdl__iterate(S);
+      if (S->start_postcopy_next) S->start_postcopy = 1, S->start_postcopy_next = 0;
     } else {
       mdl__completion(S);
     }

@@ -109,6 +109,7 @@ struct mdl_sim {
   mdl__landing *land;
   size_t land_head, land_tail, land_mask;
   int start_postcopy, return_path;
+  int start_postcopy_next; /* decided at the setup sync: from the next pass */
   double downtime_start;
   uint8_t *chunk_needs_clear;
   uint64_t chunks;
