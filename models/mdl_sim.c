@@ -137,7 +137,7 @@ static void mdl__landing_drop(mdl__sim *S, double t) {
 static double mdl__landing_of(const mdl__sim *S, uint64_t page) {
   for (size_t i = S->land_head; i != S->land_tail; i++)
     if (S->land[i & S->land_mask].page == page) return S->land[i & S->land_mask].arrival;
-  assert(!"in-flight page without a landing");
+  assert(0 && "in-flight page without a landing");
   return 0;
 }
 
