@@ -102,23 +102,34 @@ static void mdl__fault(mdl__sim *S, uint64_t page, double when) {
   if (S->drv->fault_urgent) S->drv->fault_urgent(S);
 }
 
+/* Doubles a full ring of `elem`-byte entries [*head, *tail) (indices
+ * masked by *mask), moving them to the front; on failure it is unchanged.
+ * The socket's flights and post-copy's pages in flight use it. */
+static int mdl__ring_grow(void **ring, size_t elem, size_t *head, size_t *tail, size_t *mask) {
+  size_t cap = 2 * (*mask + 1), n = 0;
+  char *g = malloc(cap * elem);
+  if (!g) return SIM_ENOMEM;
+  for (size_t i = *head; i != *tail; i++, n++) memcpy(g + n * elem, (char *)*ring + (i & *mask) * elem, elem);
+  free(*ring);
+  *ring = g;
+  *mask = cap - 1;
+  *head = 0;
+  *tail = n;
+  return 0;
+}
+
 /* Post-copy: `page` was just written on the main stream and is placed at
  * `arrival` (docs/postcopy-faults.md, "Faults on pages in flight"). */
 static void mdl__landing_add(mdl__sim *S, uint64_t page, double arrival) {
   if (!S->inflight) return;
   if (S->land_tail - S->land_head > S->land_mask) {
-    size_t cap = 2 * (S->land_mask + 1), n = 0;
-    mdl__landing *g = malloc(cap * sizeof *g);
-    if (!g) {
-      S->error = SIM_ENOMEM;
+    void *ring = S->land;
+    int rc = mdl__ring_grow(&ring, sizeof *S->land, &S->land_head, &S->land_tail, &S->land_mask);
+    S->land = ring;
+    if (rc) {
+      S->error = rc;
       return;
     }
-    for (size_t i = S->land_head; i != S->land_tail; i++) g[n++] = S->land[i & S->land_mask];
-    free(S->land);
-    S->land = g;
-    S->land_mask = cap - 1;
-    S->land_head = 0;
-    S->land_tail = n;
   }
   S->land[S->land_tail++ & S->land_mask] = (mdl__landing){arrival, page};
   S->inflight[page >> 6] |= mdl_mask(page);
@@ -366,19 +377,13 @@ static void mdl__put_recv(mdl__sim *S, uint64_t bytes, double cpu_ns, double rec
   while (S->fl_head != S->fl_tail && S->fl[S->fl_head & S->fl_mask].end <= t)
     S->fl_bytes -= S->fl[S->fl_head++ & S->fl_mask].bytes;
   if (S->fl_tail - S->fl_head > S->fl_mask) {
-    size_t cap = 2 * (S->fl_mask + 1);
-    mdl__flight *g = malloc(cap * sizeof *g);
-    if (!g) {
-      S->error = SIM_ENOMEM;
+    void *ring = S->fl;
+    int rc = mdl__ring_grow(&ring, sizeof *S->fl, &S->fl_head, &S->fl_tail, &S->fl_mask);
+    S->fl = ring;
+    if (rc) {
+      S->error = rc;
       return;
     }
-    size_t n = 0;
-    for (size_t i = S->fl_head; i != S->fl_tail; i++) g[n++] = S->fl[i & S->fl_mask];
-    free(S->fl);
-    S->fl = g;
-    S->fl_mask = cap - 1;
-    S->fl_head = 0;
-    S->fl_tail = n;
   }
   S->fl[S->fl_tail++ & S->fl_mask] = (mdl__flight){end, bytes};
   S->fl_bytes += bytes;

@@ -42,6 +42,17 @@ static int collect(void *ctx, const mdl_scenario *s) {
   return 0;
 }
 
+/* Every scenario of the repository's scenario file `ini`, with defaults. */
+static scenario_list load_scenarios(const char *ini) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", MIGSIM_SOURCE_DIR, ini);
+  scenario_list list = {0};
+  mdl_scenario base;
+  mdl_scenario_defaults(&base);
+  if (mdl_scenario_file_each(path, &base, collect, &list)) fail_msg("%s", sim_error_message());
+  return list;
+}
+
 /* Whether the store holds any real run of a feature `s` uses that is new
  * to the validation set (multifd, compress); 1 for other scenarios. */
 static int feature_replayed(const res_run_set *real, const mdl_scenario *s) {
@@ -55,13 +66,9 @@ static int feature_replayed(const res_run_set *real, const mdl_scenario *s) {
  * with `only`, the scenarios whose names start with it (validate --only). */
 static void validate_subset(const char *ini, const char *real_dir, const char *profile, const char *only,
                             res_validation *v) {
-  char path[1024], dir[1024];
-  snprintf(path, sizeof path, "%s/%s", MIGSIM_SOURCE_DIR, ini);
+  char dir[1024];
   snprintf(dir, sizeof dir, "%s/%s", MIGSIM_SOURCE_DIR, real_dir);
-  scenario_list list = {0};
-  mdl_scenario base;
-  mdl_scenario_defaults(&base);
-  if (mdl_scenario_file_each(path, &base, collect, &list)) fail_msg("%s", sim_error_message());
+  scenario_list list = load_scenarios(ini);
   res_run_set real;
   if (res_runs_load(dir, &real)) fail_msg("%s", sim_error_message());
   mdl_result *sim = calloc(list.count, sizeof *sim);
@@ -323,12 +330,8 @@ static void test_xbzrle_overflow(void **state) {
   (void)state;
   static const char *const dirs[2] = {"docs/validation-features/real", "docs/validation-features-10.0/real"};
   static const char *const profiles[2] = {"qemu-7.2-tcg", "qemu-10.0-tcg"};
-  char path[1024], dir[1024];
-  snprintf(path, sizeof path, "%s/scenarios/validation-features.ini", MIGSIM_SOURCE_DIR);
-  scenario_list list = {0};
-  mdl_scenario base;
-  mdl_scenario_defaults(&base);
-  if (mdl_scenario_file_each(path, &base, collect, &list)) fail_msg("%s", sim_error_message());
+  char dir[1024];
+  scenario_list list = load_scenarios("scenarios/validation-features.ini");
   const mdl_scenario *w4096 = NULL;
   for (size_t i = 0; i < list.count; i++)
     if (!strcmp(list.items[i].name, "xbz-uni12k-32M-w4096")) w4096 = &list.items[i];
@@ -361,12 +364,8 @@ static void test_xbzrle_overflow(void **state) {
  * pairs), all through the 10.0 rate rule (docs/qemu-10.0.md). */
 static void test_version_differences(void **state) {
   (void)state;
-  char path[1024], dir[1024];
-  snprintf(path, sizeof path, "%s/scenarios/validation.ini", MIGSIM_SOURCE_DIR);
-  scenario_list list = {0};
-  mdl_scenario base;
-  mdl_scenario_defaults(&base);
-  if (mdl_scenario_file_each(path, &base, collect, &list)) fail_msg("%s", sim_error_message());
+  char dir[1024];
+  scenario_list list = load_scenarios("scenarios/validation.ini");
   res_run_set real72, real10;
   snprintf(dir, sizeof dir, "%s/docs/validation/real", MIGSIM_SOURCE_DIR);
   if (res_runs_load(dir, &real72)) fail_msg("%s", sim_error_message());
