@@ -77,16 +77,7 @@ static void mdl__qemu_thread(sim_engine *e, void *ctx, uint64_t arg) {
     /* Setup: everything is dirty, logging starts, first sync. */
     S->t += (double)S->p->setup_ns;
     mdl_mem_mark_all_dirty(&S->mem);
-    /* A hybrid switch decided at the setup sync (switch-after = 1) reaches
-     * QEMU over QMP while the first step runs, as a later sync's does: it
-     * is read from the pass after (docs/simulator.md, "Hybrid switch"). A
-     * flag set before the migration (post-copy from the start) is not. */
-    int decided = S->start_postcopy;
     mdl__sync(S);
-    if (!decided && S->start_postcopy) {
-      S->start_postcopy = 0;
-      S->start_postcopy_next = 1;
-    }
     if (S->s->multifd) mdl__multifd_sync(S); /* ram_save_setup syncs the channels once */
     S->r->setup_time_ms = S->t / 1e6;
     S->phase = PH_PRECOPY;
@@ -108,24 +99,23 @@ static void mdl__qemu_thread(sim_engine *e, void *ctx, uint64_t arg) {
       mdl__yield(S, S->window_start + (double)S->p->window_ns);
       return;
     }
-    /* migration_iteration_run. A hybrid's switch decided at this pass's
-     * sync reaches QEMU as migrate-start-postcopy over QMP, after the
-     * thread has begun the step that follows the sync: the flag is read
-     * as it was before the sync, and the switch comes at the next pass
-     * (docs/simulator.md, "Hybrid switch"). */
-    int switch_now = S->start_postcopy;
+    /* migration_iteration_run. A hybrid's switch decided at a sync (the
+     * setup sync too) reaches QEMU as migrate-start-postcopy over QMP
+     * after the thread has begun the step that follows the sync, so the
+     * flag is set once that step is done and the switch comes at the next
+     * pass (docs/simulator.md, "Hybrid switch"). */
     double pending = (double)S->mem.dirty_count * S->s->page_size;
     if (S->phase == PH_PRECOPY && pending < S->threshold) {
       mdl__sync(S);
       pending = (double)S->mem.dirty_count * S->s->page_size;
     }
     if (pending > 0 && pending >= S->threshold) {
-      if (S->phase == PH_PRECOPY && switch_now) {
+      if (S->phase == PH_PRECOPY && S->start_postcopy) {
         mdl__postcopy_start(S);
         continue;
       }
       mdl__iterate(S);
-      if (S->start_postcopy_next) S->start_postcopy = 1, S->start_postcopy_next = 0;
+      if (S->switch_decided) S->start_postcopy = 1;
     } else {
       mdl__completion(S);
     }

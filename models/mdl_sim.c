@@ -95,7 +95,6 @@ static void mdl__fault(mdl__sim *S, uint64_t page, double when) {
   S->req_pending = 1;
   S->fault_page = page;
   S->fault_time = when;
-  S->fault_page_arrival = -1;
   S->req_arrival = when + S->latency_ns + (double)S->p->request_bytes / S->link_bw * 1e9;
   S->r->postcopy_requests++;
   /* A driver may serve it where the request lands (QEMU 10.0's preempt). */
@@ -490,8 +489,6 @@ void mdl__send_page(mdl__sim *S, uint64_t page) {
   } else {
     S->t += cpu;
   }
-  if (S->blocked && page == S->fault_page && S->fault_page_arrival < 0)
-    S->fault_page_arrival = S->link_free + S->latency_ns;
   mdl__cursor_after(S, page);
 }
 
@@ -626,7 +623,7 @@ void mdl__sync(mdl__sim *S) {
    * setup sync counts (switch-after = 1). */
   if ((S->phase == PH_PRECOPY || S->phase == PH_SETUP) && !S->stopped) {
     mdl_switch_view v = {S->r->dirty_sync_count, S->mem.dirty_count, prev_dirty, S->t, 1};
-    if (mdl_switch_due(S->s, &v)) S->start_postcopy = 1;
+    if (mdl_switch_due(S->s, &v)) S->switch_decided = 1;
   }
 }
 
@@ -670,9 +667,11 @@ void mdl__serve_request(mdl__sim *S) {
       arrival = S->link_free + S->latency_ns;
     }
   } else {
-    /* Already on its way in the background stream: the request is
-     * dropped and the guest waits for that copy. */
-    arrival = S->fault_page_arrival >= 0 ? S->fault_page_arrival : S->t + S->latency_ns;
+    /* Sent since the fault by the background stream: the request is
+     * dropped and the guest waits for that copy (still in flight, since
+     * a blocked guest drops no landing). */
+    uint64_t p = S->fault_page;
+    arrival = S->inflight[p >> 6] & mdl_mask(p) ? mdl__landing_of(S, p) : S->t + S->latency_ns;
   }
   if (arrival < S->t) arrival = S->t;
   mdl__resolve_fault(S, arrival);
@@ -1013,7 +1012,6 @@ int mdl_sim_open(sim_engine *e, const mdl_scenario *s, const mdl_profile *profil
   S->budget = (uint64_t)(s->max_bandwidth * (double)profile->window_ns / 1e9);
   S->return_path = mdl_algorithm_has_capability(algo, "postcopy-ram");
   S->start_postcopy = algo->switch_at_start;
-  S->fault_page_arrival = -1;
   S->clock_speed = 1;
   S->drv = driver;
   if (s->xbzrle && driver->encode_page) {

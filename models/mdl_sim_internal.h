@@ -79,7 +79,7 @@ struct mdl_sim {
   uint64_t delay_hist[SIM_HIST_BUCKETS];  /* delayed accesses (sim_hist.h) */
   int stopped;         /* vCPUs stopped (switchover) */
   int blocked;         /* waiting for a post-copy page */
-  double fault_time, req_arrival, fault_page_arrival;
+  double fault_time, req_arrival;
   uint64_t fault_page;
   int req_pending;     /* request not yet served by the source */
   int pages_remote;    /* guest runs on the destination (post-copy) */
@@ -109,7 +109,10 @@ struct mdl_sim {
   mdl__landing *land;
   size_t land_head, land_tail, land_mask;
   int start_postcopy, return_path;
-  int start_postcopy_next; /* decided at the setup sync: from the next pass */
+  /* The hybrid switch rule fired at a sync: migrate-start-postcopy reaches
+   * QEMU during the pass that follows, so the driver sets start_postcopy
+   * after that pass (docs/simulator.md, "Hybrid switch"). */
+  int switch_decided;
   double downtime_start;
   uint8_t *chunk_needs_clear;
   uint64_t chunks;

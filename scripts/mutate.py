@@ -22,12 +22,13 @@ import time
 MUTANTS = [
     # hybrid switch over QMP lands one pass after the deciding sync
     # (models/mdl_drv_qemu.c, tests/test_mechanisms.c test_switch_one_pass_late)
-    ("hybrid-switch-at-sync", "models/mdl_drv_qemu.c",
-     "if (S->phase == PH_PRECOPY && switch_now) {", "if (S->phase == PH_PRECOPY && (switch_now | S->start_postcopy)) {"),
-    # a switch decided at the setup sync waits for the next pass too
-    # (tests/test_mechanisms.c test_switch_after_setup_sync)
-    ("hybrid-switch-at-setup-sync", "models/mdl_drv_qemu.c",
-     "    if (!decided && S->start_postcopy) {", "    if (!decided && S->start_postcopy && 0) {"),
+    ("hybrid-switch-at-sync", "models/mdl_sim.c",
+     "if (mdl_switch_due(S->s, &v)) S->switch_decided = 1;",
+     "if (mdl_switch_due(S->s, &v)) S->switch_decided = S->start_postcopy = 1;"),
+    # a decided switch is taken once the pass after its sync is done
+    # (tests/test_mechanisms.c test_switch_after_setup_sync, test_sim)
+    ("hybrid-decision-never-taken", "models/mdl_drv_qemu.c",
+     "      if (S->switch_decided) S->start_postcopy = 1;", "      ;"),
     # auto-converge (models/mdl_drv_qemu.c, tests/test_features.c)
     ("auto-converge-once", "models/mdl_drv_qemu.c",
      "++S->dirty_rate_high_cnt >= 2", "++S->dirty_rate_high_cnt >= 1"),
