@@ -338,7 +338,9 @@ int kvr__module_build(const mdl_scenario *s, const char *path, uint64_t kernel_e
   out.len += body.buf.len;
 
   /* QEMU's multiboot loader puts the info block right after the kernel and
-   * the modules after that, page-aligned; leave room, then align. */
+   * the modules after that, page-aligned (kvr_layout.c has where exactly);
+   * the trace's base is computed with 64 KiB of room for the info block,
+   * then aligned. */
   uint64_t module_addr = kvr_align_up(kernel_end, 4096) + 65536;
   uint64_t module_end = module_addr + kvr_align_up(total, 4096);
   uint64_t base = kvr_align_up(module_end, KVR_BASE_ALIGN);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Mutation check of the simulator's rules (docs/testing.md).
 
-Each mutant is one small change to a rule of the model (models/*.c). For
+Each mutant is one small change to a rule of the model (models/*.c, and
+the replay guest's simulated layout, kvmreplay/kvr_layout.c). For
 each, the project is rebuilt in a scratch copy and the CPU-only tests
 (ctest -LE qemu) run; a mutant is *killed* when some test fails. Every
 mutant must be killed: a rule whose change no test notices is a rule the
@@ -256,6 +257,14 @@ MUTANTS = [
      "  double ns = (double)nz * p->dest_page_ns + (double)zero * p->dest_zero_page_ns;",
      "double ns = S->pages_remote ? (double)nz * p->postcopy_place_ns + (double)zero * p->postcopy_place_zero_ns\n"
      "                            : (double)nz * p->dest_page_ns + (double)zero * p->dest_zero_page_ns;"),
+    # the replay guest's layout (kvmreplay/kvr_layout.c, tests/test_fidelity.c
+    # test_layout_first_pass): SeaBIOS's pages below the top of RAM, and the
+    # module where QEMU's multiboot loader puts it, not after the slack
+    ("layout-firmware-high-pages-dropped", "kvmreplay/kvr_layout.c",
+     "{{4127, 1}, {4122, 26}, {32, 3}}", "{{32, 3}}"),
+    ("layout-module-after-slack", "kvmreplay/kvr_layout.c",
+     "uint64_t module_first = kernel_last + 2;",
+     "uint64_t module_first = info.module_addr / KVR_PAGE_SIZE;"),
 ]
 
 

@@ -182,7 +182,9 @@ static void test_calibration_set(void **state) {
  * state bytes) and the hybrid switch one pass after its sync: total
  * 1.1 % / 7.3 %, bytes 0.1 % / 1.2 %, syncs exact 92 % (75 % with 7.2's
  * rate rule), downtime within bounds 82 % (81 % with fitted completion
- * constants, 70 % before the large-tail calibration scenarios). */
+ * constants, 70 % before the large-tail calibration scenarios). With the
+ * firmware's pages in the replay guest's layout (kvr_layout.c): total
+ * 0.85 % / 6.6 %, bytes 0.07 % / 0.2 %, syncs exact 95 %, downtime 83 %. */
 static void test_validation_set_qemu10(void **state) {
   (void)state;
   res_validation v;
@@ -191,11 +193,11 @@ static void test_validation_set_qemu10(void **state) {
   const res_metric_error *m = v.metric;
   assert_true(v.runs >= 100);
   assert_true(v.convergence_ok_share == 1.0);
-  assert_true(m[RES_M_TOTAL].median_abs_pct <= 1.6);
-  assert_true(m[RES_M_TOTAL].p90_abs_pct <= 8.5);
-  assert_true(m[RES_M_BYTES].median_abs_pct <= 0.3);
-  assert_true(m[RES_M_BYTES].p90_abs_pct <= 1.4);
-  assert_true(v.syncs_exact_share >= 0.90);
+  assert_true(m[RES_M_TOTAL].median_abs_pct <= 1.2);
+  assert_true(m[RES_M_TOTAL].p90_abs_pct <= 7.0);
+  assert_true(m[RES_M_BYTES].median_abs_pct <= 0.2);
+  assert_true(m[RES_M_BYTES].p90_abs_pct <= 0.5);
+  assert_true(v.syncs_exact_share >= 0.93);
   assert_true(v.downtime_ok_share >= 0.80);
   assert_true(v.requests_ok_share >= 0.90);
   assert_true(v.stall_ok_share >= 0.90);
@@ -357,11 +359,32 @@ static void test_xbzrle_overflow(void **state) {
   free(list.items);
 }
 
+/* Where the first pass's budget runs out depends on which guest pages are
+ * non-zero, the firmware's among them: precopy-curve-64M-300ms's pass ends
+ * one window later on QEMU 10.0 because 27 pages SeaBIOS leaves 16 MiB
+ * below the top of RAM take the window's last 110 KB; its first exact
+ * pending is then above the threshold and 10.0 syncs 4 times, 7.2 (with a
+ * smaller window) 3 (docs/kvmreplay.md, "The simulated layout"). Without
+ * those pages the simulator's pass ends a window early on 10.0. */
+static void test_layout_first_pass(void **state) {
+  (void)state;
+  res_validation v;
+  validate_subset("scenarios/validation.ini", "docs/validation-10.0/real", "qemu-10.0-tcg", "precopy-curve-64M", &v);
+  assert_int_equal(v.runs, 3);
+  assert_true(v.syncs_exact_share == 1.0);
+  assert_true(v.metric[RES_M_TOTAL].median_abs_pct <= 1.5);
+  validate_subset("scenarios/validation.ini", "docs/validation/real", "qemu-7.2-tcg", "precopy-curve-64M", &v);
+  assert_int_equal(v.runs, 3);
+  assert_true(v.syncs_exact_share == 1.0);
+  assert_true(v.metric[RES_M_TOTAL].median_abs_pct <= 1.5);
+}
+
 /* Issue 15's target for the upgrade question: in at least three scenarios
  * where 7.2 and 10.0 differ by more than 10 % on a metric (median of the
  * real runs), qemu-10.0-tcg minus qemu-7.2-tcg has the real difference's
  * sign and lies within a third of it. Measured: 4 scenarios (5 of 13
- * pairs), all through the 10.0 rate rule (docs/qemu-10.0.md). */
+ * pairs), all through the 10.0 rate rule (docs/qemu-10.0.md); with the
+ * firmware's pages laid out, 6 scenarios (7 of 13 pairs). */
 static void test_version_differences(void **state) {
   (void)state;
   char dir[1024];
@@ -400,7 +423,7 @@ static void test_version_differences(void **state) {
   }
   printf("7.2 vs 10.0: %zu of %zu pairs over 10 %% predicted, in %zu scenarios\n", met_pairs, pairs, met_scenarios);
   assert_true(pairs >= 10);
-  assert_true(met_scenarios >= 4);
+  assert_true(met_scenarios >= 6);
   res_runs_free(&real72);
   res_runs_free(&real10);
   free(list.items);
@@ -415,6 +438,7 @@ int main(void) {
       cmocka_unit_test(test_validation_set_features),
       cmocka_unit_test(test_validation_set_features_qemu10), cmocka_unit_test(test_worker_cpu),
       cmocka_unit_test(test_version_differences), cmocka_unit_test(test_xbzrle_overflow),
+      cmocka_unit_test(test_layout_first_pass),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
