@@ -75,6 +75,12 @@ typedef struct {
   uint64_t device_save_ns;      /* saving it (and the VM description) at a
                                    pre-copy completion, guest stopped */
   uint64_t dest_load_ns;        /* destination load + start (return path) */
+  double discard_run_ns;        /* post-copy switch: source CPU per run of
+                                   the discard list (walking the bitmap) */
+  double dest_discard_run_ns;   /* ... the destination's time to discard one
+                                   run it had received, before it reads the
+                                   device state (docs/postcopy-faults.md,
+                                   "The switch's discards") */
   uint64_t socket_buffer_bytes; /* bytes in flight before the sender blocks */
   double postcopy_place_ns;     /* destination: placing one received normal
                                    page in post-copy (UFFDIO_COPY) */

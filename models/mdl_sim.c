@@ -711,10 +711,15 @@ void mdl__postcopy_start(mdl__sim *S) {
   S->r->switch_time_ms = S->downtime_start / 1e6;
   S->phase = PH_POSTCOPY;
   /* Discard list: one 16-byte entry per run of still-dirty pages, 12 runs
-   * per command; then the device state and the run command. */
+   * per command, walked out of the bitmap by the source; the destination
+   * discards each run (a madvise that splits the huge page holding it)
+   * before it reads what follows: then the device state and the run
+   * command (docs/postcopy-faults.md, "The switch's discards"). */
   uint64_t runs = mdl_mem_dirty_runs(&S->mem);
   uint64_t discard = runs * S->p->discard_run_bytes + (runs + 11) / 12 * S->p->discard_header_bytes;
-  mdl__put(S, discard + S->p->device_state_bytes, 0, 0);
+  mdl__put_recv(S, discard, (double)runs * S->p->discard_run_ns, (double)runs * S->p->dest_discard_run_ns, 0);
+  if (S->p->rate_at_flush) mdl__queue(S, discard, 0);
+  mdl__put(S, S->p->device_state_bytes, 0, 0);
   mdl__flush(S);
   S->r->downtime_ms = (S->t - S->downtime_start) / 1e6;
   double resume = S->link_free + S->latency_ns + (double)S->p->dest_load_ns;

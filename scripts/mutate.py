@@ -257,6 +257,12 @@ MUTANTS = [
      "  double ns = (double)nz * p->dest_page_ns + (double)zero * p->dest_zero_page_ns;",
      "double ns = S->pages_remote ? (double)nz * p->postcopy_place_ns + (double)zero * p->postcopy_place_zero_ns\n"
      "                            : (double)nz * p->dest_page_ns + (double)zero * p->dest_zero_page_ns;"),
+    # the post-copy switch's discard list: the source's walk and the
+    # destination's discards (tests/test_mechanisms.c test_discard_costs)
+    ("switch-discard-walk-free", "models/mdl_sim.c",
+     "(double)runs * S->p->discard_run_ns,", "0.0,"),
+    ("switch-dest-discard-free", "models/mdl_sim.c",
+     "(double)runs * S->p->dest_discard_run_ns, 0);", "0.0, 0);"),
     # the replay guest's layout (kvmreplay/kvr_layout.c, tests/test_fidelity.c
     # test_layout_first_pass): SeaBIOS's pages below the top of RAM, and the
     # module where QEMU's multiboot loader puts it, not after the slack

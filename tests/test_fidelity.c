@@ -145,8 +145,9 @@ static void test_validation_set(void **state) {
   assert_true(v.syncs_exact_share >= 0.92);
   /* The completion's speed and backlog, fitted on the calibration set's
    * large-tail pre-copies (docs/postcopy-faults.md, "Downtime"), are what
-   * moved this from 73 % to 84 %. */
-  assert_true(v.downtime_ok_share >= 0.80);
+   * moved this from 73 % to 84 %; the post-copy switch's discard costs
+   * to 85.6 %. */
+  assert_true(v.downtime_ok_share >= 0.85);
   assert_true(m[RES_M_DOWNTIME].median_abs <= 2.0);
   /* Faults on pages in flight (docs/postcopy-faults.md): requests 22.7 %
    * -> 14.3 % median, within x1.5 90 % -> 100 %, stall 23.0 % -> 20.8 %,
@@ -198,7 +199,8 @@ static void test_validation_set_qemu10(void **state) {
   assert_true(m[RES_M_BYTES].median_abs_pct <= 0.2);
   assert_true(m[RES_M_BYTES].p90_abs_pct <= 0.5);
   assert_true(v.syncs_exact_share >= 0.93);
-  assert_true(v.downtime_ok_share >= 0.80);
+  assert_true(v.downtime_ok_share >= 0.83); /* 83.8 % with the switch's discard costs */
+  assert_true(m[RES_M_DOWNTIME].median_abs <= 1.0); /* 0.7 ms (1.3 without them) */
   assert_true(v.requests_ok_share >= 0.90);
   assert_true(v.stall_ok_share >= 0.90);
 }
