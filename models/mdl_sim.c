@@ -391,11 +391,15 @@ static void mdl__put_recv(mdl__sim *S, uint64_t bytes, double cpu_ns, double rec
   mdl__account(S, bytes, ram);
 }
 
-/* A write the destination only reads (markers, device state, commands). */
-void mdl__put(mdl__sim *S, uint64_t bytes, double cpu_ns, int ram) {
-  mdl__put_recv(S, bytes, cpu_ns, 0, ram);
+/* A write of bytes copied into the stream's buffer (not pages by
+ * reference) that the destination needs `recv_ns` to act on. */
+static void mdl__put_buffered(mdl__sim *S, uint64_t bytes, double cpu_ns, double recv_ns, int ram) {
+  mdl__put_recv(S, bytes, cpu_ns, recv_ns, ram);
   if (S->p->rate_at_flush) mdl__queue(S, bytes, 0);
 }
+
+/* A write the destination only reads (markers, device state, commands). */
+void mdl__put(mdl__sim *S, uint64_t bytes, double cpu_ns, int ram) { mdl__put_buffered(S, bytes, cpu_ns, 0, ram); }
 
 /* What the destination spends on `nz` normal and `zero` zero pages of one
  * dirty-bitmap word starting at `page`: loading them in pre-copy, placing
@@ -717,8 +721,7 @@ void mdl__postcopy_start(mdl__sim *S) {
    * command (docs/postcopy-faults.md, "The switch's discards"). */
   uint64_t runs = mdl_mem_dirty_runs(&S->mem);
   uint64_t discard = runs * S->p->discard_run_bytes + (runs + 11) / 12 * S->p->discard_header_bytes;
-  mdl__put_recv(S, discard, (double)runs * S->p->discard_run_ns, (double)runs * S->p->dest_discard_run_ns, 0);
-  if (S->p->rate_at_flush) mdl__queue(S, discard, 0);
+  mdl__put_buffered(S, discard, (double)runs * S->p->discard_run_ns, (double)runs * S->p->dest_discard_run_ns, 0);
   mdl__put(S, S->p->device_state_bytes, 0, 0);
   mdl__flush(S);
   S->r->downtime_ms = (S->t - S->downtime_start) / 1e6;
