@@ -65,11 +65,25 @@ typedef struct {
   double downtime_ok_floor;
   double requests_ok_floor;
   double stall_ok_floor;
+  /* 95 % intervals of the three shares, from resampling the scenarios
+   * (with their runs) with replacement (res_share_interval; NAN: no run). */
+  double downtime_ok_lo, downtime_ok_hi;
+  double requests_ok_lo, requests_ok_hi;
+  double stall_ok_lo, stall_ok_hi;
 } res_validation;
 
-/* The targets `validate --check` holds a validation to (docs/validation.md
- * lists them). Writes one line per missed target to `out` (if not NULL)
- * and returns how many were missed. */
+/* A share's 95 % interval when its runs come in clusters that share one
+ * prediction (a scenario's repeated real runs): `ok[i]` of `n[i]` runs of
+ * cluster i pass. Draws `ncluster` clusters with replacement 4000 times
+ * from a fixed seed (same input, same interval) and takes the 2.5th and
+ * 97.5th percentiles of the pooled share; NAN, NAN when no cluster has a
+ * run. Resampling the runs one by one would understate the spread: the
+ * runs of a scenario pass or miss together far more often than not. */
+void res_share_interval(const size_t *ok, const size_t *n, size_t ncluster, double *lo, double *hi);
+
+/* The targets `validate --check` holds a validation to (the check table of
+ * the report, validation.md, lists them). Writes one line per missed
+ * target to `out` (if not NULL) and returns how many were missed. */
 int res_validate_check(const res_validation *v, FILE *out);
 
 /* Computes the summary. 0 or SIM_ENOMEM. */

@@ -416,12 +416,44 @@ static void test_validation_stats(void **state) {
   fclose(f);
   assert_non_null(strstr(text, "migsim validate x.ini"));
   assert_non_null(strstr(text, "| total_time_ms | 10.0% | 23.0% |  |  | 5 | 14.3% |"));
-  assert_non_null(strstr(text, "| 67% of runs | ≥ 85% | 60% |"));
+  /* Two scenarios, 3 of 3 and 1 of 3 within bounds: drawing both twice
+   * gives 100 % or 33 % (a quarter of the draws each), one of each 67 %. */
+  assert_non_null(strstr(text, "| 66.7% of 6 runs | 33–100% | ≥ 85% | 60% |"));
+  assert_true(fabs(v.downtime_ok_lo - 1.0 / 3) < 1e-12 && v.downtime_ok_hi == 1.0);
   assert_non_null(strstr(text, "| 3.0 ms |"));
   assert_non_null(strstr(text, "a note"));
   mdl_result_free(&sim1);
   mdl_result_free(&sim2);
   for (int i = 0; i < 6; i++) mdl_result_free(&real[i]);
+}
+
+/* The share's interval resamples whole scenarios: scenarios that pass or
+ * miss all their runs spread it, scenarios that each pass half their runs
+ * do not; it is the same on every call. */
+static void test_share_interval(void **state) {
+  (void)state;
+  enum { N = 20 };
+  size_t ok[N], n[N];
+  double lo, hi, lo2, hi2;
+  for (size_t i = 0; i < N; i++) {
+    ok[i] = i % 2 ? 3 : 0; /* all or nothing, 50 % pooled */
+    n[i] = 3;
+  }
+  res_share_interval(ok, n, N, &lo, &hi);
+  /* A binomial over 20 scenarios: about 0.5 +- 2 * 0.11. */
+  assert_true(lo > 0.2 && lo < 0.4);
+  assert_true(hi > 0.6 && hi < 0.8);
+  res_share_interval(ok, n, N, &lo2, &hi2);
+  assert_true(lo == lo2 && hi == hi2);
+  for (size_t i = 0; i < N; i++) ok[i] = 15, n[i] = 30; /* half of every scenario */
+  res_share_interval(ok, n, N, &lo, &hi);
+  assert_true(lo == 0.5 && hi == 0.5);
+  for (size_t i = 0; i < N; i++) ok[i] = n[i] = i % 4 ? 2 : 0; /* some scenarios without runs */
+  res_share_interval(ok, n, N, &lo, &hi);
+  assert_true(lo == 1.0 && hi == 1.0);
+  for (size_t i = 0; i < N; i++) ok[i] = n[i] = 0;
+  res_share_interval(ok, n, N, &lo, &hi);
+  assert_true(isnan(lo) && isnan(hi));
 }
 
 /* A folder of a migsim before timeline.csv had dirty_pages_rate and
@@ -501,6 +533,7 @@ int main(void) {
       cmocka_unit_test(test_schema_roundtrip),
       cmocka_unit_test(test_docs_columns),
       cmocka_unit_test(test_validation_stats),
+      cmocka_unit_test(test_share_interval),
       cmocka_unit_test(test_upgrade_old_timeline),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
