@@ -287,50 +287,90 @@ int res_validate(const res_case *cases, size_t ncases, res_validation *out) {
   return 0;
 }
 
-/* One target: `ok` is whether it holds; `floor` is the same figure for
- * real runs against each other (NAN: none), printed so that a miss inside
- * the real system's own spread reads as such. */
-static int res__target_in(FILE *out, int ok, const char *what, double value, const char *target, double floor,
-                          double lo, double hi) {
-  if (!ok && out) {
-    fprintf(out, "validate: target missed: %s = %.3g (target %s", what, value, target);
-    if (!isnan(floor)) fprintf(out, "; real vs real %.3g", floor);
-    if (!isnan(lo) && !isnan(hi)) fprintf(out, "; 95%% interval %.3g-%.3g", lo, hi);
-    fprintf(out, ")\n");
-  }
-  return !ok;
+/* The targets, one table for --check and checks.csv: a figure, its
+ * limit (at most, or at least), the real runs' own figure judged the same
+ * way (real vs real) and, for shares, the 95 % interval. */
+typedef struct {
+  const char *name;
+  double value, limit;
+  int at_least;
+  double floor, lo, hi;
+} res__goal;
+
+enum { RES__GOALS_MAX = 9 };
+
+static size_t res__goals(const res_validation *v, res__goal *g) {
+  const res_metric_error *m = v->metric;
+  size_t n = 0;
+  g[n++] = (res__goal){"total_time_ms median error %", m[RES_M_TOTAL].median_abs_pct, 2.0, 0,
+                       m[RES_M_TOTAL].floor_median_pct, NAN, NAN};
+  g[n++] = (res__goal){"total_time_ms p90 error %", m[RES_M_TOTAL].p90_abs_pct, 5.0, 0,
+                       m[RES_M_TOTAL].floor_p90_pct, NAN, NAN};
+  g[n++] = (res__goal){"transferred_bytes median error %", m[RES_M_BYTES].median_abs_pct, 0.5, 0,
+                       m[RES_M_BYTES].floor_median_pct, NAN, NAN};
+  g[n++] = (res__goal){"transferred_bytes p90 error %", m[RES_M_BYTES].p90_abs_pct, 2.0, 0,
+                       m[RES_M_BYTES].floor_p90_pct, NAN, NAN};
+  g[n++] = (res__goal){"convergence verdict right (share)", v->convergence_ok_share, 1.0, 1, NAN, NAN, NAN};
+  g[n++] = (res__goal){"downtime within max(20%, 5 ms) (share)", v->downtime_ok_share, 0.85, 1,
+                       v->downtime_ok_floor, v->downtime_ok_lo, v->downtime_ok_hi};
+  g[n++] = (res__goal){"downtime median abs error ms", m[RES_M_DOWNTIME].median_abs, 5.0, 0, NAN, NAN, NAN};
+  if (v->requests_runs)
+    g[n++] = (res__goal){"postcopy_requests within x1.5 (share)", v->requests_ok_share, 0.8, 1,
+                         v->requests_ok_floor, v->requests_ok_lo, v->requests_ok_hi};
+  if (v->stall_runs)
+    g[n++] = (res__goal){"guest_stall_ms within max(25%, 50 ms) (share)", v->stall_ok_share, 0.8, 1,
+                         v->stall_ok_floor, v->stall_ok_lo, v->stall_ok_hi};
+  return n;
 }
 
-static int res__target(FILE *out, int ok, const char *what, double value, const char *target, double floor) {
-  return res__target_in(out, ok, what, value, target, floor, NAN, NAN);
-}
+static int res__goal_met(const res__goal *g) { return g->at_least ? g->value >= g->limit : g->value <= g->limit; }
 
 int res_validate_check(const res_validation *v, FILE *out) {
-  const res_metric_error *m = v->metric;
+  res__goal g[RES__GOALS_MAX];
+  size_t n = res__goals(v, g);
   int missed = 0;
-  missed += res__target(out, m[RES_M_TOTAL].median_abs_pct <= 2.0, "total_time_ms median error %",
-                        m[RES_M_TOTAL].median_abs_pct, "<= 2", m[RES_M_TOTAL].floor_median_pct);
-  missed += res__target(out, m[RES_M_TOTAL].p90_abs_pct <= 5.0, "total_time_ms p90 error %",
-                        m[RES_M_TOTAL].p90_abs_pct, "<= 5", m[RES_M_TOTAL].floor_p90_pct);
-  missed += res__target(out, m[RES_M_BYTES].median_abs_pct <= 0.5, "transferred_bytes median error %",
-                        m[RES_M_BYTES].median_abs_pct, "<= 0.5", m[RES_M_BYTES].floor_median_pct);
-  missed += res__target(out, m[RES_M_BYTES].p90_abs_pct <= 2.0, "transferred_bytes p90 error %",
-                        m[RES_M_BYTES].p90_abs_pct, "<= 2", m[RES_M_BYTES].floor_p90_pct);
-  missed += res__target(out, v->convergence_ok_share >= 1.0, "convergence verdict right (share)",
-                        v->convergence_ok_share, "1", NAN);
-  missed += res__target_in(out, v->downtime_ok_share >= 0.85, "downtime within max(20%, 5 ms) (share)",
-                           v->downtime_ok_share, ">= 0.85", v->downtime_ok_floor, v->downtime_ok_lo,
-                           v->downtime_ok_hi);
-  missed += res__target(out, m[RES_M_DOWNTIME].median_abs <= 5.0, "downtime median abs error ms",
-                        m[RES_M_DOWNTIME].median_abs, "<= 5", NAN);
-  if (v->requests_runs)
-    missed += res__target_in(out, v->requests_ok_share >= 0.8, "postcopy_requests within x1.5 (share)",
-                             v->requests_ok_share, ">= 0.8", v->requests_ok_floor, v->requests_ok_lo,
-                             v->requests_ok_hi);
-  if (v->stall_runs)
-    missed += res__target_in(out, v->stall_ok_share >= 0.8, "guest_stall_ms within max(25%, 50 ms) (share)",
-                             v->stall_ok_share, ">= 0.8", v->stall_ok_floor, v->stall_ok_lo, v->stall_ok_hi);
+  for (size_t i = 0; i < n; i++) {
+    if (res__goal_met(&g[i])) continue;
+    missed++;
+    if (!out) continue;
+    /* The real runs' own figure, printed so that a miss inside the real
+     * system's own spread reads as such. */
+    fprintf(out, "validate: target missed: %s = %.3g (target %s %.3g", g[i].name, g[i].value,
+            g[i].at_least ? ">=" : "<=", g[i].limit);
+    if (!isnan(g[i].floor)) fprintf(out, "; real vs real %.3g", g[i].floor);
+    if (!isnan(g[i].lo) && !isnan(g[i].hi)) fprintf(out, "; 95%% interval %.3g-%.3g", g[i].lo, g[i].hi);
+    fprintf(out, ")\n");
+  }
   return missed;
+}
+
+/* DIR/checks.csv: the targets as a table (one row each). */
+static int res__checks_csv(const char *dir, const res_validation *v) {
+  static const char *const cols[] = {"check", "value", "target", "target_is", "met", "real_vs_real",
+                                     "interval_lo", "interval_hi"};
+  char path[1024];
+  snprintf(path, sizeof path, "%s/checks.csv", dir);
+  res_csv *c;
+  int rc = res_csv_create(path, cols, sizeof cols / sizeof cols[0], &c);
+  if (rc) return rc;
+  res__goal g[RES__GOALS_MAX];
+  size_t n = res__goals(v, g);
+  for (size_t i = 0; i < n && !rc; i++) {
+    res_csv_str(c, g[i].name);
+    res_csv_double(c, g[i].value);
+    res_csv_double(c, g[i].limit);
+    res_csv_str(c, g[i].at_least ? "min" : "max");
+    res_csv_u64(c, (uint64_t)res__goal_met(&g[i]));
+    res_csv_double(c, g[i].floor);
+    res_csv_double(c, g[i].lo);
+    res_csv_double(c, g[i].hi);
+    rc = res_csv_end_row(c);
+  }
+  if (rc) {
+    res_csv_abort(c);
+    return rc;
+  }
+  return res_csv_commit(c);
 }
 
 /* Median of the real runs' metric m (completed runs only), with min/max. */
@@ -512,6 +552,7 @@ int res_validate_write(const char *dir, const res_case *cases, size_t ncases,
                        const res_validation *v, const char *command, const char *notes) {
   int rc = sim_mkdir_p(dir);
   if (!rc) rc = res__errors_csv(dir, cases, ncases);
+  if (!rc) rc = res__checks_csv(dir, v);
   for (int m = 0; m < RES_M_COUNT && !rc; m++) rc = res__scatter(dir, cases, ncases, m);
   if (rc) return rc;
   char path[1024];
@@ -603,8 +644,8 @@ int res_validate_write(const char *dir, const res_case *cases, size_t ncases,
             (unsigned long long)c->sim->dirty_sync_count, rs, (unsigned long long)c->sim->postcopy_requests, rq,
             c->sim->guest_stall_ms, rst);
   }
-  fprintf(o, "\nReal values are medians of the completed real runs. Files: `errors.csv`, "
-             "`sim/summary.csv`, `real/summary.csv` (and their `rounds.csv`), `scatter_*.png`, "
+  fprintf(o, "\nReal values are medians of the completed real runs. Files: `errors.csv`, `checks.csv` "
+             "(the targets above, one row each), `sim/summary.csv`, `real/summary.csv` (and their `rounds.csv`), `scatter_*.png`, "
              "`rounds_*.png`.\n");
   if (notes && *notes) fprintf(o, "\n## Notes\n\n%s\n", notes);
   return sim_file_commit(f);

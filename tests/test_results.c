@@ -422,6 +422,24 @@ static void test_validation_stats(void **state) {
   assert_true(fabs(v.downtime_ok_lo - 1.0 / 3) < 1e-12 && v.downtime_ok_hi == 1.0);
   assert_non_null(strstr(text, "| 3.0 ms |"));
   assert_non_null(strstr(text, "a note"));
+  /* checks.csv: the same targets as --check, one row each (no post-copy
+   * run: no requests or stall row). */
+  snprintf(path, sizeof path, "%s/checks.csv", dir);
+  f = fopen(path, "r");
+  assert_non_null(f);
+  n = fread(text, 1, sizeof text - 1, f);
+  text[n] = '\0';
+  fclose(f);
+  assert_non_null(strstr(text, "check,value,target,target_is,met,real_vs_real,interval_lo,interval_hi\n"));
+  assert_non_null(strstr(text, "\ntotal_time_ms median error %,10.00000000000001,2,max,0,14.28571428571427,,\n"));
+  assert_non_null(strstr(text, "\nconvergence verdict right (share),0.8333333333333334,1,min,0,,,\n"));
+  assert_non_null(strstr(text, "\ntransferred_bytes median error %,0,0.5,max,1,"));
+  assert_non_null(strstr(text, "\n\"downtime within max(20%, 5 ms) (share)\",0.6666666666666666,0.85,min,0,0.6,0.3333333333333333,1\n"));
+  assert_null(strstr(text, "postcopy_requests"));
+  int rows = 0;
+  for (const char *q = text; *q; q++) rows += *q == '\n';
+  assert_int_equal(rows, 1 + 7);
+  assert_int_equal(res_validate_check(&v, NULL), 4); /* the rows with met 0 */
   mdl_result_free(&sim1);
   mdl_result_free(&sim2);
   for (int i = 0; i < 6; i++) mdl_result_free(&real[i]);
