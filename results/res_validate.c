@@ -287,6 +287,13 @@ int res_validate(const res_case *cases, size_t ncases, res_validation *out) {
   return 0;
 }
 
+/* Creates DIR/NAME with these columns (written whole at res_csv_commit). */
+static int res__csv_in(const char *dir, const char *name, const char *const *cols, size_t ncols, res_csv **c) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  return res_csv_create(path, cols, ncols, c);
+}
+
 /* The targets, one table for --check and checks.csv: a figure, its
  * limit (at most, or at least), the real runs' own figure judged the same
  * way (real vs real) and, for shares, the 95 % interval. */
@@ -348,10 +355,8 @@ int res_validate_check(const res_validation *v, FILE *out) {
 static int res__checks_csv(const char *dir, const res_validation *v) {
   static const char *const cols[] = {"check", "value", "target", "target_is", "met", "real_vs_real",
                                      "interval_lo", "interval_hi"};
-  char path[1024];
-  snprintf(path, sizeof path, "%s/checks.csv", dir);
   res_csv *c;
-  int rc = res_csv_create(path, cols, sizeof cols / sizeof cols[0], &c);
+  int rc = res__csv_in(dir, "checks.csv", cols, sizeof cols / sizeof cols[0], &c);
   if (rc) return rc;
   res__goal g[RES__GOALS_MAX];
   size_t n = res__goals(v, g);
@@ -394,10 +399,8 @@ static int res__errors_csv(const char *dir, const res_case *cases, size_t ncases
   static const char *const cols[] = {"scenario", "algo", "metric", "predicted", "measured_median",
                                      "measured_min", "measured_max", "real_runs", "abs_pct_error",
                                      "sim_status", "real_status"};
-  char path[1024];
-  snprintf(path, sizeof path, "%s/errors.csv", dir);
   res_csv *c;
-  int rc = res_csv_create(path, cols, sizeof cols / sizeof cols[0], &c);
+  int rc = res__csv_in(dir, "errors.csv", cols, sizeof cols / sizeof cols[0], &c);
   if (rc) return rc;
   for (size_t i = 0; i < ncases && !rc; i++) {
     const res_case *k = &cases[i];

@@ -425,20 +425,18 @@ static void test_validation_stats(void **state) {
   /* checks.csv: the same targets as --check, one row each (no post-copy
    * run: no requests or stall row). */
   snprintf(path, sizeof path, "%s/checks.csv", dir);
-  f = fopen(path, "r");
-  assert_non_null(f);
-  n = fread(text, 1, sizeof text - 1, f);
-  text[n] = '\0';
-  fclose(f);
-  assert_non_null(strstr(text, "check,value,target,target_is,met,real_vs_real,interval_lo,interval_hi\n"));
-  assert_non_null(strstr(text, "\ntotal_time_ms median error %,10.00000000000001,2,max,0,14.28571428571427,,\n"));
-  assert_non_null(strstr(text, "\nconvergence verdict right (share),0.8333333333333334,1,min,0,,,\n"));
-  assert_non_null(strstr(text, "\ntransferred_bytes median error %,0,0.5,max,1,"));
-  assert_non_null(strstr(text, "\n\"downtime within max(20%, 5 ms) (share)\",0.6666666666666666,0.85,min,0,0.6,0.3333333333333333,1\n"));
-  assert_null(strstr(text, "postcopy_requests"));
+  char *csv = slurp(path);
+  assert_non_null(csv);
+  assert_non_null(strstr(csv, "check,value,target,target_is,met,real_vs_real,interval_lo,interval_hi\n"));
+  assert_non_null(strstr(csv, "\ntotal_time_ms median error %,10.00000000000001,2,max,0,14.28571428571427,,\n"));
+  assert_non_null(strstr(csv, "\nconvergence verdict right (share),0.8333333333333334,1,min,0,,,\n"));
+  assert_non_null(strstr(csv, "\ntransferred_bytes median error %,0,0.5,max,1,"));
+  assert_non_null(strstr(csv, "\n\"downtime within max(20%, 5 ms) (share)\",0.6666666666666666,0.85,min,0,0.6,0.3333333333333333,1\n"));
+  assert_null(strstr(csv, "postcopy_requests"));
   int rows = 0;
-  for (const char *q = text; *q; q++) rows += *q == '\n';
+  for (const char *q = csv; *q; q++) rows += *q == '\n';
   assert_int_equal(rows, 1 + 7);
+  free(csv);
   assert_int_equal(res_validate_check(&v, NULL), 4); /* the rows with met 0 */
   mdl_result_free(&sim1);
   mdl_result_free(&sim2);
