@@ -41,8 +41,9 @@ static void cli__validate_help(void) {
          "                    scenarios without real runs are an error\n"
          "  --check           exit 1 when a target of the report's check table is missed\n"
          "                    (each missed target is named on stderr, with the\n"
-         "                    real runs' own figure: real vs real; a share also\n"
-         "                    with its 95%% interval, scenarios resampled)\n"
+         "                    real runs' own figure, real vs real, and its 95%%\n"
+         "                    interval, scenarios resampled; all targets with\n"
+         "                    their intervals are in OUT/checks.csv)\n"
          "  --help            this text\n");
 }
 

@@ -159,45 +159,54 @@ static void res__floor(const res_case *cases, size_t ncases, double *const *rel,
   out->stall_ok_floor = stall_n ? (double)stall_ok / (double)stall_n : NAN;
 }
 
-void res_share_interval(const size_t *ok, const size_t *n, size_t ncluster, double *lo, double *hi) {
+void res_cluster_interval(const double *v, const size_t *first, size_t ncluster, double q, double *lo, double *hi) {
   enum { DRAWS = 4000 };
   *lo = *hi = NAN;
-  size_t all = 0;
-  for (size_t i = 0; i < ncluster; i++) all += n[i];
-  if (!all) return;
-  double *share = malloc(DRAWS * sizeof *share);
+  size_t widest = 0;
+  for (size_t i = 0; i < ncluster; i++)
+    if (first[i + 1] - first[i] > widest) widest = first[i + 1] - first[i];
+  if (!widest) return;
+  double *stat = malloc(DRAWS * sizeof *stat), *pool = malloc(widest * ncluster * sizeof *pool);
   gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-  if (!share || !rng) {
-    free(share);
+  if (!stat || !pool || !rng) {
+    free(stat);
+    free(pool);
     if (rng) gsl_rng_free(rng);
     return;
   }
   gsl_rng_set(rng, 20261202);
   size_t m = 0;
   for (int d = 0; d < DRAWS; d++) {
-    size_t k = 0, t = 0;
+    size_t n = 0;
     for (size_t j = 0; j < ncluster; j++) {
       size_t i = (size_t)gsl_rng_uniform_int(rng, ncluster);
-      k += ok[i];
-      t += n[i];
+      for (size_t k = first[i]; k < first[i + 1]; k++) pool[n++] = v[k];
     }
-    if (t) share[m++] = (double)k / (double)t; /* a draw of clusters without runs has no share */
+    if (!n) continue; /* a draw of clusters without values has no statistic */
+    if (q < 0) {
+      stat[m++] = gsl_stats_mean(pool, 1, n);
+    } else {
+      gsl_sort(pool, 1, n);
+      stat[m++] = gsl_stats_quantile_from_sorted_data(pool, 1, n, q);
+    }
   }
-  gsl_sort(share, 1, m);
-  *lo = gsl_stats_quantile_from_sorted_data(share, 1, m, 0.025);
-  *hi = gsl_stats_quantile_from_sorted_data(share, 1, m, 0.975);
+  gsl_sort(stat, 1, m);
+  *lo = gsl_stats_quantile_from_sorted_data(stat, 1, m, 0.025);
+  *hi = gsl_stats_quantile_from_sorted_data(stat, 1, m, 0.975);
   gsl_rng_free(rng);
-  free(share);
+  free(pool);
+  free(stat);
 }
 
-/* "75–90%" for a share's interval, "" when it has none. */
-static void res__interval_text(char *buf, size_t size, double lo, double hi) {
+/* "75–90%" for an interval of fractions with `decimals` digits, "" when
+ * it has none. */
+static void res__interval_text(char *buf, size_t size, double lo, double hi, int decimals) {
   if (isnan(lo) || isnan(hi))
     snprintf(buf, size, "%s", "");
   else if (lo == hi) /* every draw the same: a share of 0 or 100 % */
-    snprintf(buf, size, "%.0f%%", lo * 100);
+    snprintf(buf, size, "%.*f%%", decimals, lo * 100);
   else
-    snprintf(buf, size, "%.0f–%.0f%%", lo * 100, hi * 100);
+    snprintf(buf, size, "%.*f–%.*f%%", decimals, lo * 100, decimals, hi * 100);
 }
 
 int res_validate(const res_case *cases, size_t ncases, res_validation *out) {
@@ -214,17 +223,31 @@ int res_validate(const res_case *cases, size_t ncases, res_validation *out) {
     out->metric[m].in_ms = res__metric_ms[m];
   }
   size_t syncs_ok = 0, down_ok = 0, conv_ok = 0, req_ok = 0, stall_ok = 0;
-  /* Per scenario: downtime ok / runs, requests ok / runs, stall ok / runs,
-   * for the intervals. */
-  size_t *cl = calloc(6 * (ncases ? ncases : 1), sizeof *cl);
-  if (!cl) {
+  /* For the intervals: each run's pass (1) or miss (0) of the three share
+   * checks, and per scenario where its values start in those arrays and in
+   * the error arrays of the metrics with targets. */
+  enum { F_DOWN, F_REQ, F_STALL, F_TOTAL, F_BYTES, F_DOWNTIME_ABS, F_COUNT };
+  size_t room = total ? total : 1;
+  double *pass = malloc(3 * room * sizeof *pass);
+  size_t *first[F_COUNT];
+  first[0] = malloc(F_COUNT * (ncases + 1) * sizeof *first[0]);
+  if (!pass || !first[0]) {
+    free(pass);
+    free(first[0]);
     free(err);
     return sim_errorf(SIM_ENOMEM, "out of memory");
   }
+  for (int f = 1; f < F_COUNT; f++) first[f] = first[0] + (size_t)f * (ncases + 1);
+  double *pass_down = pass, *pass_req = pass + room, *pass_stall = pass + 2 * room;
+  size_t n_down = 0, n_req = 0, n_stall = 0;
   for (size_t i = 0; i < ncases; i++) {
     const res_case *c = &cases[i];
-    size_t down0 = down_ok, runs0 = out->runs, req0 = req_ok, reqn0 = out->requests_runs, stall0 = stall_ok,
-           stalln0 = out->stall_runs;
+    first[F_DOWN][i] = n_down;
+    first[F_REQ][i] = n_req;
+    first[F_STALL][i] = n_stall;
+    first[F_TOTAL][i] = out->metric[RES_M_TOTAL].n;
+    first[F_BYTES][i] = out->metric[RES_M_BYTES].n;
+    first[F_DOWNTIME_ABS][i] = out->metric[RES_M_DOWNTIME].n;
     for (size_t k = 0; k < c->nreal; k++) {
       const mdl_result *real = c->real[k];
       if (real->status == MDL_STATUS_FAILED) {
@@ -237,18 +260,26 @@ int res_validate(const res_case *cases, size_t ncases, res_validation *out) {
       if (real->status != MDL_STATUS_COMPLETED || c->sim->status != MDL_STATUS_COMPLETED) {
         /* A run cancelled at the timeout has no final metrics to compare;
          * only its verdict counts. */
-        if (real->status == c->sim->status) down_ok++;
+        int same = real->status == c->sim->status;
+        down_ok += (size_t)same;
+        pass_down[n_down++] = same;
         continue;
       }
-      down_ok += (size_t)res__downtime_ok(c->sim->downtime_ms, real->downtime_ms);
+      int ok = res__downtime_ok(c->sim->downtime_ms, real->downtime_ms);
+      down_ok += (size_t)ok;
+      pass_down[n_down++] = ok;
       const mdl_algorithm *algo = mdl_algorithm_of(c->scenario->algo);
       if (res__requests_counted(algo, real)) {
         out->requests_runs++;
-        req_ok += (size_t)res__requests_ok((double)c->sim->postcopy_requests, (double)real->postcopy_requests);
+        ok = res__requests_ok((double)c->sim->postcopy_requests, (double)real->postcopy_requests);
+        req_ok += (size_t)ok;
+        pass_req[n_req++] = ok;
       }
       if (algo->switch_at_start) {
         out->stall_runs++;
-        stall_ok += (size_t)res__stall_ok(c->sim->guest_stall_ms, real->guest_stall_ms);
+        ok = res__stall_ok(c->sim->guest_stall_ms, real->guest_stall_ms);
+        stall_ok += (size_t)ok;
+        pass_stall[n_stall++] = ok;
       }
       for (int m = 0; m < RES_M_COUNT; m++) {
         if (!res__feature_on(c->scenario, m) || !res__applies(c->sim, real, m)) continue;
@@ -259,17 +290,31 @@ int res_validate(const res_case *cases, size_t ncases, res_validation *out) {
         e->n++;
       }
     }
-    cl[i] = down_ok - down0;
-    cl[ncases + i] = out->runs - runs0;
-    cl[2 * ncases + i] = req_ok - req0;
-    cl[3 * ncases + i] = out->requests_runs - reqn0;
-    cl[4 * ncases + i] = stall_ok - stall0;
-    cl[5 * ncases + i] = out->stall_runs - stalln0;
   }
-  res_share_interval(cl, cl + ncases, ncases, &out->downtime_ok_lo, &out->downtime_ok_hi);
-  res_share_interval(cl + 2 * ncases, cl + 3 * ncases, ncases, &out->requests_ok_lo, &out->requests_ok_hi);
-  res_share_interval(cl + 4 * ncases, cl + 5 * ncases, ncases, &out->stall_ok_lo, &out->stall_ok_hi);
-  free(cl);
+  first[F_DOWN][ncases] = n_down;
+  first[F_REQ][ncases] = n_req;
+  first[F_STALL][ncases] = n_stall;
+  first[F_TOTAL][ncases] = out->metric[RES_M_TOTAL].n;
+  first[F_BYTES][ncases] = out->metric[RES_M_BYTES].n;
+  first[F_DOWNTIME_ABS][ncases] = out->metric[RES_M_DOWNTIME].n;
+  res_cluster_interval(pass_down, first[F_DOWN], ncases, -1, &out->downtime_ok_lo, &out->downtime_ok_hi);
+  res_cluster_interval(pass_req, first[F_REQ], ncases, -1, &out->requests_ok_lo, &out->requests_ok_hi);
+  res_cluster_interval(pass_stall, first[F_STALL], ncases, -1, &out->stall_ok_lo, &out->stall_ok_hi);
+  for (int m = 0; m < RES_M_COUNT; m++) {
+    res_metric_error *e = &out->metric[m];
+    e->median_lo = e->median_hi = e->p90_lo = e->p90_hi = e->median_abs_lo = e->median_abs_hi = NAN;
+  }
+  /* Before res__quantiles sorts the error arrays. */
+  static const int targeted[][2] = {{RES_M_TOTAL, F_TOTAL}, {RES_M_BYTES, F_BYTES}, {RES_M_DOWNTIME, F_DOWNTIME_ABS}};
+  for (size_t t = 0; t < sizeof targeted / sizeof targeted[0]; t++) {
+    res_metric_error *e = &out->metric[targeted[t][0]];
+    const size_t *f = first[targeted[t][1]];
+    res_cluster_interval(rel[targeted[t][0]], f, ncases, 0.5, &e->median_lo, &e->median_hi);
+    res_cluster_interval(rel[targeted[t][0]], f, ncases, 0.9, &e->p90_lo, &e->p90_hi);
+    res_cluster_interval(abs_err[targeted[t][0]], f, ncases, 0.5, &e->median_abs_lo, &e->median_abs_hi);
+  }
+  free(pass);
+  free(first[0]);
   for (int m = 0; m < RES_M_COUNT; m++) {
     res_metric_error *e = &out->metric[m];
     res__quantiles(rel[m], e->n, &e->median_abs_pct, &e->p90_abs_pct);
@@ -296,7 +341,8 @@ static int res__csv_in(const char *dir, const char *name, const char *const *col
 
 /* The targets, one table for --check and checks.csv: a figure, its
  * limit (at most, or at least), the real runs' own figure judged the same
- * way (real vs real) and, for shares, the 95 % interval. */
+ * way (real vs real) and its 95 % interval (scenarios resampled; none for
+ * the verdicts, which must all be right). */
 typedef struct {
   const char *name;
   double value, limit;
@@ -310,17 +356,18 @@ static size_t res__goals(const res_validation *v, res__goal *g) {
   const res_metric_error *m = v->metric;
   size_t n = 0;
   g[n++] = (res__goal){"total_time_ms median error %", m[RES_M_TOTAL].median_abs_pct, 2.0, 0,
-                       m[RES_M_TOTAL].floor_median_pct, NAN, NAN};
+                       m[RES_M_TOTAL].floor_median_pct, m[RES_M_TOTAL].median_lo, m[RES_M_TOTAL].median_hi};
   g[n++] = (res__goal){"total_time_ms p90 error %", m[RES_M_TOTAL].p90_abs_pct, 5.0, 0,
-                       m[RES_M_TOTAL].floor_p90_pct, NAN, NAN};
+                       m[RES_M_TOTAL].floor_p90_pct, m[RES_M_TOTAL].p90_lo, m[RES_M_TOTAL].p90_hi};
   g[n++] = (res__goal){"transferred_bytes median error %", m[RES_M_BYTES].median_abs_pct, 0.5, 0,
-                       m[RES_M_BYTES].floor_median_pct, NAN, NAN};
+                       m[RES_M_BYTES].floor_median_pct, m[RES_M_BYTES].median_lo, m[RES_M_BYTES].median_hi};
   g[n++] = (res__goal){"transferred_bytes p90 error %", m[RES_M_BYTES].p90_abs_pct, 2.0, 0,
-                       m[RES_M_BYTES].floor_p90_pct, NAN, NAN};
+                       m[RES_M_BYTES].floor_p90_pct, m[RES_M_BYTES].p90_lo, m[RES_M_BYTES].p90_hi};
   g[n++] = (res__goal){"convergence verdict right (share)", v->convergence_ok_share, 1.0, 1, NAN, NAN, NAN};
   g[n++] = (res__goal){"downtime within max(20%, 5 ms) (share)", v->downtime_ok_share, 0.85, 1,
                        v->downtime_ok_floor, v->downtime_ok_lo, v->downtime_ok_hi};
-  g[n++] = (res__goal){"downtime median abs error ms", m[RES_M_DOWNTIME].median_abs, 5.0, 0, NAN, NAN, NAN};
+  g[n++] = (res__goal){"downtime median abs error ms", m[RES_M_DOWNTIME].median_abs, 5.0, 0, NAN,
+                       m[RES_M_DOWNTIME].median_abs_lo, m[RES_M_DOWNTIME].median_abs_hi};
   if (v->requests_runs)
     g[n++] = (res__goal){"postcopy_requests within x1.5 (share)", v->requests_ok_share, 0.8, 1,
                          v->requests_ok_floor, v->requests_ok_lo, v->requests_ok_hi};
@@ -599,14 +646,30 @@ int res_validate_write(const char *dir, const res_case *cases, size_t ncases,
              "other real runs instead of the prediction (a model that predicts each scenario's "
              "typical run exactly still shows about this much error).\n");
   char dlo[48], rlo[48], slo[48];
-  res__interval_text(dlo, sizeof dlo, v->downtime_ok_lo, v->downtime_ok_hi);
-  res__interval_text(rlo, sizeof rlo, v->requests_ok_lo, v->requests_ok_hi);
-  res__interval_text(slo, sizeof slo, v->stall_ok_lo, v->stall_ok_hi);
+  res__interval_text(dlo, sizeof dlo, v->downtime_ok_lo, v->downtime_ok_hi, 0);
+  res__interval_text(rlo, sizeof rlo, v->requests_ok_lo, v->requests_ok_hi, 0);
+  res__interval_text(slo, sizeof slo, v->stall_ok_lo, v->stall_ok_hi, 0);
+  const res_metric_error *tt = &v->metric[RES_M_TOTAL], *tb = &v->metric[RES_M_BYTES],
+                         *td = &v->metric[RES_M_DOWNTIME];
+  char tmed[48], tp90[48], bmed[48], bp90[48], dabs[48];
+  res__interval_text(tmed, sizeof tmed, tt->median_lo / 100, tt->median_hi / 100, 1);
+  res__interval_text(tp90, sizeof tp90, tt->p90_lo / 100, tt->p90_hi / 100, 1);
+  res__interval_text(bmed, sizeof bmed, tb->median_lo / 100, tb->median_hi / 100, 2);
+  res__interval_text(bp90, sizeof bp90, tb->p90_lo / 100, tb->p90_hi / 100, 2);
+  snprintf(dabs, sizeof dabs, "%.1f–%.1f ms", td->median_abs_lo, td->median_abs_hi);
+  if (isnan(td->median_abs_lo)) dabs[0] = '\0';
   fprintf(o, "\n| check | result | 95%% interval | target | real vs real |\n|---|---:|---:|---:|---:|\n");
+  fprintf(o, "| total_time_ms median error | %.1f%% | %s | ≤ 2%% | %.1f%% |\n", tt->median_abs_pct, tmed,
+          tt->floor_median_pct);
+  fprintf(o, "| total_time_ms p90 error | %.1f%% | %s | ≤ 5%% | %.1f%% |\n", tt->p90_abs_pct, tp90, tt->floor_p90_pct);
+  fprintf(o, "| transferred_bytes median error | %.2f%% | %s | ≤ 0.5%% | %.2f%% |\n", tb->median_abs_pct, bmed,
+          tb->floor_median_pct);
+  fprintf(o, "| transferred_bytes p90 error | %.2f%% | %s | ≤ 2%% | %.2f%% |\n", tb->p90_abs_pct, bp90,
+          tb->floor_p90_pct);
   fprintf(o, "| dirty_sync_count exact | %.0f%% of runs | | - | |\n", v->syncs_exact_share * 100);
   fprintf(o, "| downtime within max(20%%, 5 ms) | %.1f%% of %zu runs | %s | ≥ 85%% | %.0f%% |\n",
           v->downtime_ok_share * 100, v->runs, dlo, v->downtime_ok_floor * 100);
-  fprintf(o, "| downtime median abs error | %.1f ms | | ≤ 5 ms | |\n", v->metric[RES_M_DOWNTIME].median_abs);
+  fprintf(o, "| downtime median abs error | %.1f ms | %s | ≤ 5 ms | |\n", td->median_abs, dabs);
   if (v->requests_runs)
     fprintf(o, "| postcopy_requests within ×1.5 (runs with ≥ 20 real requests) | %.0f%% of %zu | %s | ≥ 80%% | %.0f%% |\n",
             v->requests_ok_share * 100, v->requests_runs, rlo, v->requests_ok_floor * 100);
@@ -616,7 +679,7 @@ int res_validate_write(const char *dir, const res_case *cases, size_t ncases,
   fprintf(o, "| convergence verdict right | %.0f%% of runs | | 100%% | |\n", v->convergence_ok_share * 100);
   fprintf(o, "\nThe 95%% intervals resample the scenarios, each with all its runs, with replacement "
              "(4000 draws, fixed seed): the runs of one scenario share one prediction and pass or miss "
-             "together more often than independent runs would, so this is the honest width of a share "
+             "together more often than independent runs would, so this is the honest width of a figure "
              "measured on this many scenarios.\n");
   fprintf(o, "\n## Per scenario\n\n| scenario | algo | sim status | real status | total ms sim / real | "
              "MiB sim / real | downtime ms sim / real | syncs sim / real | requests sim / real | "

@@ -46,6 +46,10 @@ typedef struct {
   double floor_median_pct;
   double floor_p90_pct;
   size_t floor_n;
+  /* 95 % intervals (res_cluster_interval) of median_abs_pct, p90_abs_pct
+   * and median_abs, for the metrics `validate --check` has targets on
+   * (total time, bytes, downtime); NAN for the others. */
+  double median_lo, median_hi, p90_lo, p90_hi, median_abs_lo, median_abs_hi;
 } res_metric_error;
 
 typedef struct {
@@ -66,20 +70,22 @@ typedef struct {
   double requests_ok_floor;
   double stall_ok_floor;
   /* 95 % intervals of the three shares, from resampling the scenarios
-   * (with their runs) with replacement (res_share_interval; NAN: no run). */
+   * (with their runs) with replacement (res_cluster_interval; NAN: no run). */
   double downtime_ok_lo, downtime_ok_hi;
   double requests_ok_lo, requests_ok_hi;
   double stall_ok_lo, stall_ok_hi;
 } res_validation;
 
-/* A share's 95 % interval when its runs come in clusters that share one
- * prediction (a scenario's repeated real runs): `ok[i]` of `n[i]` runs of
- * cluster i pass. Draws `ncluster` clusters with replacement 4000 times
- * from a fixed seed (same input, same interval) and takes the 2.5th and
- * 97.5th percentiles of the pooled share; NAN, NAN when no cluster has a
- * run. Resampling the runs one by one would understate the spread: the
+/* The 95 % interval of a statistic over values that come in clusters
+ * sharing one prediction (a scenario's real runs): cluster i holds
+ * v[first[i]] .. v[first[i + 1] - 1]. Draws `ncluster` clusters with
+ * replacement 4000 times from a fixed seed (same input, same interval),
+ * pools their values and takes statistic `q` of each draw (a quantile in
+ * [0, 1], or the mean when q < 0: a share, for values 0 and 1); returns
+ * the 2.5th and 97.5th percentiles of the draws, NAN, NAN when there is no
+ * value. Resampling values one by one would understate the spread: the
  * runs of a scenario pass or miss together far more often than not. */
-void res_share_interval(const size_t *ok, const size_t *n, size_t ncluster, double *lo, double *hi);
+void res_cluster_interval(const double *v, const size_t *first, size_t ncluster, double q, double *lo, double *hi);
 
 /* The targets `validate --check` holds a validation to (the check table of
  * the report, validation.md, lists them). Writes one line per missed

@@ -419,6 +419,8 @@ static void test_validation_stats(void **state) {
   /* Two scenarios, 3 of 3 and 1 of 3 within bounds: drawing both twice
    * gives 100 % or 33 % (a quarter of the draws each), one of each 67 %. */
   assert_non_null(strstr(text, "| 66.7% of 6 runs | 33–100% | ≥ 85% | 60% |"));
+  assert_non_null(strstr(text, "| total_time_ms median error | 10.0% | 10.0–12.5% | ≤ 2% | 14.3% |"));
+  assert_non_null(strstr(text, "| downtime median abs error | 3.0 ms | 0.0–62.5 ms | ≤ 5 ms | |"));
   assert_true(fabs(v.downtime_ok_lo - 1.0 / 3) < 1e-12 && v.downtime_ok_hi == 1.0);
   assert_non_null(strstr(text, "| 3.0 ms |"));
   assert_non_null(strstr(text, "a note"));
@@ -428,7 +430,14 @@ static void test_validation_stats(void **state) {
   char *csv = slurp(path);
   assert_non_null(csv);
   assert_non_null(strstr(csv, "check,value,target,target_is,met,real_vs_real,interval_lo,interval_hi\n"));
-  assert_non_null(strstr(csv, "\ntotal_time_ms median error %,10.00000000000001,2,max,0,14.28571428571427,,\n"));
+  /* Errors by scenario {0, 10, 25} and {5, 20} %: drawing the first twice,
+   * both, or the second twice gives medians 10, 10, 12.5 and p90s 25, 23,
+   * 20; absolute downtime errors {0, 3, 0} and {25, 100} ms give medians
+   * 0, 3, 62.5. */
+  assert_non_null(strstr(csv, "\ntotal_time_ms median error %,10.00000000000001,2,max,0,14.28571428571427,"
+                              "10.00000000000001,12.500000000000004\n"));
+  assert_non_null(strstr(csv, "\ntotal_time_ms p90 error %,23,5,max,0,17.40909090909091,19.999999999999996,25\n"));
+  assert_non_null(strstr(csv, "\ndowntime median abs error ms,3,5,max,1,,0,62.5\n"));
   assert_non_null(strstr(csv, "\nconvergence verdict right (share),0.8333333333333334,1,min,0,,,\n"));
   assert_non_null(strstr(csv, "\ntransferred_bytes median error %,0,0.5,max,1,"));
   assert_non_null(strstr(csv, "\n\"downtime within max(20%, 5 ms) (share)\",0.6666666666666666,0.85,min,0,0.6,0.3333333333333333,1\n"));
@@ -443,32 +452,42 @@ static void test_validation_stats(void **state) {
   for (int i = 0; i < 6; i++) mdl_result_free(&real[i]);
 }
 
-/* The share's interval resamples whole scenarios: scenarios that pass or
- * miss all their runs spread it, scenarios that each pass half their runs
- * do not; it is the same on every call. */
-static void test_share_interval(void **state) {
+/* The interval resamples whole scenarios: scenarios that pass or miss
+ * all their runs spread a share's interval, scenarios that each pass half
+ * their runs do not; quantiles the same way; the same on every call. */
+static void test_cluster_interval(void **state) {
   (void)state;
-  enum { N = 20 };
-  size_t ok[N], n[N];
+  enum { N = 20, RUNS = 3 };
+  double v[N * RUNS];
+  size_t first[N + 1];
   double lo, hi, lo2, hi2;
-  for (size_t i = 0; i < N; i++) {
-    ok[i] = i % 2 ? 3 : 0; /* all or nothing, 50 % pooled */
-    n[i] = 3;
-  }
-  res_share_interval(ok, n, N, &lo, &hi);
+  for (size_t i = 0; i <= N; i++) first[i] = i * RUNS;
+  for (size_t i = 0; i < N * RUNS; i++) v[i] = (double)((i / RUNS) % 2); /* all or nothing, 50 % pooled */
+  res_cluster_interval(v, first, N, -1, &lo, &hi);
   /* A binomial over 20 scenarios: about 0.5 +- 2 * 0.11. */
   assert_true(lo > 0.2 && lo < 0.4);
   assert_true(hi > 0.6 && hi < 0.8);
-  res_share_interval(ok, n, N, &lo2, &hi2);
+  res_cluster_interval(v, first, N, -1, &lo2, &hi2);
   assert_true(lo == lo2 && hi == hi2);
-  for (size_t i = 0; i < N; i++) ok[i] = 15, n[i] = 30; /* half of every scenario */
-  res_share_interval(ok, n, N, &lo, &hi);
+  for (size_t i = 0; i < N * RUNS; i++) v[i] = (double)(i % 2); /* every scenario mixed alike */
+  for (size_t i = 0; i <= N; i++) first[i] = i * 2;   /* two runs each: one pass, one miss */
+  res_cluster_interval(v, first, N, -1, &lo, &hi);
   assert_true(lo == 0.5 && hi == 0.5);
-  for (size_t i = 0; i < N; i++) ok[i] = n[i] = i % 4 ? 2 : 0; /* some scenarios without runs */
-  res_share_interval(ok, n, N, &lo, &hi);
+  /* Errors 1..N in scenario order, one run each: the median's interval
+   * holds the median (10.5) and is narrower than the range. */
+  for (size_t i = 0; i < N; i++) v[i] = (double)(i + 1), first[i] = i;
+  first[N] = N;
+  res_cluster_interval(v, first, N, 0.5, &lo, &hi);
+  assert_true(lo < 10.5 && hi > 10.5 && lo > 4 && hi < 17);
+  res_cluster_interval(v, first, N, 0.9, &lo2, &hi2);
+  assert_true(lo2 > lo && hi2 > hi && hi2 <= 20);
+  /* Scenarios without values are drawn but add nothing; none at all: NAN. */
+  for (size_t i = 0; i <= N; i++) first[i] = i < 5 ? 0 : i - 5; /* the first 5 empty */
+  for (size_t i = 0; i < N; i++) v[i] = 1;
+  res_cluster_interval(v, first, N, -1, &lo, &hi);
   assert_true(lo == 1.0 && hi == 1.0);
-  for (size_t i = 0; i < N; i++) ok[i] = n[i] = 0;
-  res_share_interval(ok, n, N, &lo, &hi);
+  for (size_t i = 0; i <= N; i++) first[i] = 0;
+  res_cluster_interval(v, first, N, -1, &lo, &hi);
   assert_true(isnan(lo) && isnan(hi));
 }
 
@@ -549,7 +568,7 @@ int main(void) {
       cmocka_unit_test(test_schema_roundtrip),
       cmocka_unit_test(test_docs_columns),
       cmocka_unit_test(test_validation_stats),
-      cmocka_unit_test(test_share_interval),
+      cmocka_unit_test(test_cluster_interval),
       cmocka_unit_test(test_upgrade_old_timeline),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
