@@ -240,14 +240,16 @@ int res_validate(const res_case *cases, size_t ncases, res_validation *out) {
   for (int f = 1; f < F_COUNT; f++) first[f] = first[0] + (size_t)f * (ncases + 1);
   double *pass_down = pass, *pass_req = pass + room, *pass_stall = pass + 2 * room;
   size_t n_down = 0, n_req = 0, n_stall = 0;
-  for (size_t i = 0; i < ncases; i++) {
-    const res_case *c = &cases[i];
+  for (size_t i = 0;; i++) {
+    /* Where scenario i's values start; at i == ncases, where they end. */
     first[F_DOWN][i] = n_down;
     first[F_REQ][i] = n_req;
     first[F_STALL][i] = n_stall;
     first[F_TOTAL][i] = out->metric[RES_M_TOTAL].n;
     first[F_BYTES][i] = out->metric[RES_M_BYTES].n;
     first[F_DOWNTIME_ABS][i] = out->metric[RES_M_DOWNTIME].n;
+    if (i == ncases) break;
+    const res_case *c = &cases[i];
     for (size_t k = 0; k < c->nreal; k++) {
       const mdl_result *real = c->real[k];
       if (real->status == MDL_STATUS_FAILED) {
@@ -291,12 +293,6 @@ int res_validate(const res_case *cases, size_t ncases, res_validation *out) {
       }
     }
   }
-  first[F_DOWN][ncases] = n_down;
-  first[F_REQ][ncases] = n_req;
-  first[F_STALL][ncases] = n_stall;
-  first[F_TOTAL][ncases] = out->metric[RES_M_TOTAL].n;
-  first[F_BYTES][ncases] = out->metric[RES_M_BYTES].n;
-  first[F_DOWNTIME_ABS][ncases] = out->metric[RES_M_DOWNTIME].n;
   res_cluster_interval(pass_down, first[F_DOWN], ncases, -1, &out->downtime_ok_lo, &out->downtime_ok_hi);
   res_cluster_interval(pass_req, first[F_REQ], ncases, -1, &out->requests_ok_lo, &out->requests_ok_hi);
   res_cluster_interval(pass_stall, first[F_STALL], ncases, -1, &out->stall_ok_lo, &out->stall_ok_hi);
