@@ -190,9 +190,11 @@ void res_cluster_interval(const double *v, const size_t *first, size_t ncluster,
       stat[m++] = gsl_stats_quantile_from_sorted_data(pool, 1, n, q);
     }
   }
-  gsl_sort(stat, 1, m);
-  *lo = gsl_stats_quantile_from_sorted_data(stat, 1, m, 0.025);
-  *hi = gsl_stats_quantile_from_sorted_data(stat, 1, m, 0.975);
+  if (m) {
+    gsl_sort(stat, 1, m);
+    *lo = gsl_stats_quantile_from_sorted_data(stat, 1, m, 0.025);
+    *hi = gsl_stats_quantile_from_sorted_data(stat, 1, m, 0.975);
+  }
   gsl_rng_free(rng);
   free(pool);
   free(stat);
