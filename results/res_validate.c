@@ -337,42 +337,88 @@ static int res__csv_in(const char *dir, const char *name, const char *const *col
   return res_csv_create(path, cols, ncols, c);
 }
 
-/* The targets, one table for --check and checks.csv: a figure, its
- * limit (at most, or at least), the real runs' own figure judged the same
- * way (real vs real) and its 95 % interval (scenarios resampled; none for
- * the verdicts, which must all be right). */
+/* The targets, one table for --check, checks.csv and the report's check
+ * table: a figure, its limit (at most, or at least), the real runs' own
+ * figure judged the same way (real vs real) and its 95 % interval
+ * (scenarios resampled; none for the verdicts, which must all be right).
+ * For the report: a label, the figure's kind and decimals, and for shares
+ * the runs counted (0: "of runs"; with `runs_word`, "of N runs"). */
+enum { RES__PCT, RES__SHARE, RES__MS };
+
 typedef struct {
-  const char *name;
+  const char *name, *label;
   double value, limit;
   int at_least;
   double floor, lo, hi;
+  int kind, decimals;
+  size_t runs;
+  int runs_word;
 } res__goal;
 
 enum { RES__GOALS_MAX = 9 };
 
 static size_t res__goals(const res_validation *v, res__goal *g) {
-  const res_metric_error *m = v->metric;
+  const res_metric_error *t = &v->metric[RES_M_TOTAL], *b = &v->metric[RES_M_BYTES], *d = &v->metric[RES_M_DOWNTIME];
   size_t n = 0;
-  g[n++] = (res__goal){"total_time_ms median error %", m[RES_M_TOTAL].median_abs_pct, 2.0, 0,
-                       m[RES_M_TOTAL].floor_median_pct, m[RES_M_TOTAL].median_lo, m[RES_M_TOTAL].median_hi};
-  g[n++] = (res__goal){"total_time_ms p90 error %", m[RES_M_TOTAL].p90_abs_pct, 5.0, 0,
-                       m[RES_M_TOTAL].floor_p90_pct, m[RES_M_TOTAL].p90_lo, m[RES_M_TOTAL].p90_hi};
-  g[n++] = (res__goal){"transferred_bytes median error %", m[RES_M_BYTES].median_abs_pct, 0.5, 0,
-                       m[RES_M_BYTES].floor_median_pct, m[RES_M_BYTES].median_lo, m[RES_M_BYTES].median_hi};
-  g[n++] = (res__goal){"transferred_bytes p90 error %", m[RES_M_BYTES].p90_abs_pct, 2.0, 0,
-                       m[RES_M_BYTES].floor_p90_pct, m[RES_M_BYTES].p90_lo, m[RES_M_BYTES].p90_hi};
-  g[n++] = (res__goal){"convergence verdict right (share)", v->convergence_ok_share, 1.0, 1, NAN, NAN, NAN};
-  g[n++] = (res__goal){"downtime within max(20%, 5 ms) (share)", v->downtime_ok_share, 0.85, 1,
-                       v->downtime_ok_floor, v->downtime_ok_lo, v->downtime_ok_hi};
-  g[n++] = (res__goal){"downtime median abs error ms", m[RES_M_DOWNTIME].median_abs, 5.0, 0, NAN,
-                       m[RES_M_DOWNTIME].median_abs_lo, m[RES_M_DOWNTIME].median_abs_hi};
+  g[n++] = (res__goal){"total_time_ms median error %", "total_time_ms median error", t->median_abs_pct, 2.0, 0,
+                       t->floor_median_pct, t->median_lo, t->median_hi, RES__PCT, 1, 0, 0};
+  g[n++] = (res__goal){"total_time_ms p90 error %", "total_time_ms p90 error", t->p90_abs_pct, 5.0, 0,
+                       t->floor_p90_pct, t->p90_lo, t->p90_hi, RES__PCT, 1, 0, 0};
+  g[n++] = (res__goal){"transferred_bytes median error %", "transferred_bytes median error", b->median_abs_pct, 0.5, 0,
+                       b->floor_median_pct, b->median_lo, b->median_hi, RES__PCT, 2, 0, 0};
+  g[n++] = (res__goal){"transferred_bytes p90 error %", "transferred_bytes p90 error", b->p90_abs_pct, 2.0, 0,
+                       b->floor_p90_pct, b->p90_lo, b->p90_hi, RES__PCT, 2, 0, 0};
+  g[n++] = (res__goal){"downtime within max(20%, 5 ms) (share)", "downtime within max(20%, 5 ms)",
+                       v->downtime_ok_share, 0.85, 1, v->downtime_ok_floor, v->downtime_ok_lo, v->downtime_ok_hi,
+                       RES__SHARE, 1, v->runs, 1};
+  g[n++] = (res__goal){"downtime median abs error ms", "downtime median abs error", d->median_abs, 5.0, 0, NAN,
+                       d->median_abs_lo, d->median_abs_hi, RES__MS, 1, 0, 0};
   if (v->requests_runs)
-    g[n++] = (res__goal){"postcopy_requests within x1.5 (share)", v->requests_ok_share, 0.8, 1,
-                         v->requests_ok_floor, v->requests_ok_lo, v->requests_ok_hi};
+    g[n++] = (res__goal){"postcopy_requests within x1.5 (share)",
+                         "postcopy_requests within ×1.5 (runs with ≥ 20 real requests)", v->requests_ok_share, 0.8, 1,
+                         v->requests_ok_floor, v->requests_ok_lo, v->requests_ok_hi, RES__SHARE, 0,
+                         v->requests_runs, 0};
   if (v->stall_runs)
-    g[n++] = (res__goal){"guest_stall_ms within max(25%, 50 ms) (share)", v->stall_ok_share, 0.8, 1,
-                         v->stall_ok_floor, v->stall_ok_lo, v->stall_ok_hi};
+    g[n++] = (res__goal){"guest_stall_ms within max(25%, 50 ms) (share)",
+                         "guest_stall_ms within max(25%, 50 ms) (post-copy runs)", v->stall_ok_share, 0.8, 1,
+                         v->stall_ok_floor, v->stall_ok_lo, v->stall_ok_hi, RES__SHARE, 0, v->stall_runs, 0};
+  g[n++] = (res__goal){"convergence verdict right (share)", "convergence verdict right", v->convergence_ok_share,
+                       1.0, 1, NAN, NAN, NAN, RES__SHARE, 0, 0, 0};
   return n;
+}
+
+/* One row of the report's check table: label, figure, interval, target,
+ * real vs real (an empty cell where there is none). */
+static void res__goal_row(FILE *o, const res__goal *g) {
+  double scale = g->kind == RES__SHARE ? 100.0 : 1.0;
+  const char *unit = g->kind == RES__MS ? " ms" : "%";
+  char cell[4][80] = {"", "", "", ""};
+  if (g->kind != RES__SHARE)
+    snprintf(cell[0], sizeof cell[0], "%.*f%s", g->decimals, g->value, unit);
+  else if (!g->runs)
+    snprintf(cell[0], sizeof cell[0], "%.*f%% of runs", g->decimals, g->value * scale);
+  else
+    snprintf(cell[0], sizeof cell[0], "%.*f%% of %zu%s", g->decimals, g->value * scale, g->runs,
+             g->runs_word ? " runs" : "");
+  if (g->kind == RES__MS && !isnan(g->lo))
+    snprintf(cell[1], sizeof cell[1], "%.1f–%.1f ms", g->lo, g->hi);
+  else if (g->kind != RES__MS)
+    res__interval_text(cell[1], sizeof cell[1], g->lo * scale / 100, g->hi * scale / 100,
+                       g->kind == RES__PCT ? g->decimals : 0);
+  if (g->at_least && g->limit * scale == 100.0) /* all of them */
+    snprintf(cell[2], sizeof cell[2], "100%%");
+  else
+    snprintf(cell[2], sizeof cell[2], "%s %g%s", g->at_least ? "≥" : "≤", g->limit * scale, unit);
+  if (!isnan(g->floor))
+    snprintf(cell[3], sizeof cell[3], "%.*f%%", g->kind == RES__PCT ? g->decimals : 0, g->floor * scale);
+  fprintf(o, "| %s |", g->label);
+  for (int k = 0; k < 4; k++) {
+    if (*cell[k])
+      fprintf(o, " %s |", cell[k]);
+    else
+      fputs(" |", o);
+  }
+  fputc('\n', o);
 }
 
 static int res__goal_met(const res__goal *g) { return g->at_least ? g->value >= g->limit : g->value <= g->limit; }
@@ -643,38 +689,14 @@ int res_validate_write(const char *dir, const res_case *cases, size_t ncases,
              "real system's own spread, each real run judged against the median of its scenario's "
              "other real runs instead of the prediction (a model that predicts each scenario's "
              "typical run exactly still shows about this much error).\n");
-  char dlo[48], rlo[48], slo[48];
-  res__interval_text(dlo, sizeof dlo, v->downtime_ok_lo, v->downtime_ok_hi, 0);
-  res__interval_text(rlo, sizeof rlo, v->requests_ok_lo, v->requests_ok_hi, 0);
-  res__interval_text(slo, sizeof slo, v->stall_ok_lo, v->stall_ok_hi, 0);
-  const res_metric_error *tt = &v->metric[RES_M_TOTAL], *tb = &v->metric[RES_M_BYTES],
-                         *td = &v->metric[RES_M_DOWNTIME];
-  char tmed[48], tp90[48], bmed[48], bp90[48], dabs[48];
-  res__interval_text(tmed, sizeof tmed, tt->median_lo / 100, tt->median_hi / 100, 1);
-  res__interval_text(tp90, sizeof tp90, tt->p90_lo / 100, tt->p90_hi / 100, 1);
-  res__interval_text(bmed, sizeof bmed, tb->median_lo / 100, tb->median_hi / 100, 2);
-  res__interval_text(bp90, sizeof bp90, tb->p90_lo / 100, tb->p90_hi / 100, 2);
-  snprintf(dabs, sizeof dabs, "%.1f–%.1f ms", td->median_abs_lo, td->median_abs_hi);
-  if (isnan(td->median_abs_lo)) dabs[0] = '\0';
+  res__goal g[RES__GOALS_MAX];
+  size_t ng = res__goals(v, g);
   fprintf(o, "\n| check | result | 95%% interval | target | real vs real |\n|---|---:|---:|---:|---:|\n");
-  fprintf(o, "| total_time_ms median error | %.1f%% | %s | ≤ 2%% | %.1f%% |\n", tt->median_abs_pct, tmed,
-          tt->floor_median_pct);
-  fprintf(o, "| total_time_ms p90 error | %.1f%% | %s | ≤ 5%% | %.1f%% |\n", tt->p90_abs_pct, tp90, tt->floor_p90_pct);
-  fprintf(o, "| transferred_bytes median error | %.2f%% | %s | ≤ 0.5%% | %.2f%% |\n", tb->median_abs_pct, bmed,
-          tb->floor_median_pct);
-  fprintf(o, "| transferred_bytes p90 error | %.2f%% | %s | ≤ 2%% | %.2f%% |\n", tb->p90_abs_pct, bp90,
-          tb->floor_p90_pct);
-  fprintf(o, "| dirty_sync_count exact | %.0f%% of runs | | - | |\n", v->syncs_exact_share * 100);
-  fprintf(o, "| downtime within max(20%%, 5 ms) | %.1f%% of %zu runs | %s | ≥ 85%% | %.0f%% |\n",
-          v->downtime_ok_share * 100, v->runs, dlo, v->downtime_ok_floor * 100);
-  fprintf(o, "| downtime median abs error | %.1f ms | %s | ≤ 5 ms | |\n", td->median_abs, dabs);
-  if (v->requests_runs)
-    fprintf(o, "| postcopy_requests within ×1.5 (runs with ≥ 20 real requests) | %.0f%% of %zu | %s | ≥ 80%% | %.0f%% |\n",
-            v->requests_ok_share * 100, v->requests_runs, rlo, v->requests_ok_floor * 100);
-  if (v->stall_runs)
-    fprintf(o, "| guest_stall_ms within max(25%%, 50 ms) (post-copy runs) | %.0f%% of %zu | %s | ≥ 80%% | %.0f%% |\n",
-            v->stall_ok_share * 100, v->stall_runs, slo, v->stall_ok_floor * 100);
-  fprintf(o, "| convergence verdict right | %.0f%% of runs | | 100%% | |\n", v->convergence_ok_share * 100);
+  for (size_t i = 0; i < ng; i++) {
+    /* The error targets first, then the exact syncs (no target), then the rest. */
+    if (i == 4) fprintf(o, "| dirty_sync_count exact | %.0f%% of runs | | - | |\n", v->syncs_exact_share * 100);
+    res__goal_row(o, &g[i]);
+  }
   fprintf(o, "\nThe 95%% intervals resample the scenarios, each with all its runs, with replacement "
              "(4000 draws, fixed seed): the runs of one scenario share one prediction and pass or miss "
              "together more often than independent runs would, so this is the honest width of a figure "
