@@ -172,9 +172,6 @@ typedef struct {
   int loop;                /* the guest repeats the body */
   uint32_t write_bytes;    /* bytes one write changes (0: the stamp only) */
   uint32_t random_bytes;   /* random prefix of a non-zero page (KVR_MOD_RANDOM_BYTES) */
-  uint64_t module_addr;    /* the module's address plus room for QEMU's
-                              info block: the base is computed from it
-                              (the loaded address: kvr_layout.c) */
 } kvr_module_info;
 
 /* How the guest paces itself (copied into the module header). */

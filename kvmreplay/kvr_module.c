@@ -341,8 +341,8 @@ int kvr__module_build(const mdl_scenario *s, const char *path, uint64_t kernel_e
    * the modules after that, page-aligned (kvr_layout.c has where exactly);
    * the trace's base is computed with 64 KiB of room for the info block,
    * then aligned. */
-  uint64_t module_addr = kvr_align_up(kernel_end, 4096) + 65536;
-  uint64_t module_end = module_addr + kvr_align_up(total, 4096);
+  uint64_t module_room = kvr_align_up(kernel_end, 4096) + 65536; /* at or above the module */
+  uint64_t module_end = module_room + kvr_align_up(total, 4096);
   uint64_t base = kvr_align_up(module_end, KVR_BASE_ALIGN);
   if (base < KVR_MIN_BASE) base = KVR_MIN_BASE;
   uint64_t base_page = base / KVR_PAGE_SIZE;
@@ -407,7 +407,6 @@ int kvr__module_build(const mdl_scenario *s, const char *path, uint64_t kernel_e
   info->pages = pages;
   info->nonzero_pages = nonzero_pages;
   info->bytes = total;
-  info->module_addr = module_addr;
   info->head_events = head.events;
   info->body_events = body.events;
   info->body_start_ns = body_start;
