@@ -23,6 +23,8 @@ typedef struct {
   unsigned long phys_line; /* the file's line being parsed (from 1) */
   unsigned long row_line;  /* the file's line the current row started on */
   res_csv_row_line_fn line_fn;
+  int exact; /* rows padded or refused to the header's width */
+  const char *path;
 } res__reader;
 
 static void res__field(void *s, size_t len, void *data) {
@@ -77,6 +79,22 @@ static void res__row(int c, void *data) {
     r->have_header = 1;
     return;
   }
+  /* Callbacks that index the header with the row's cell count get rows of
+   * the header's width: any other row is refused (a row cut short is a
+   * truncated file), except for empty cells past the header's end, which
+   * are dropped. */
+  if (r->exact && r->n != r->nheader) {
+    size_t used = r->n;
+    while (used > r->nheader && !r->cells[used - 1][0]) used--;
+    if (used != r->nheader) {
+      r->rc = sim_errorf(SIM_EFORMAT, "%s:%lu: %zu cells where the header has %zu", r->path, r->row_line, r->n,
+                         r->nheader);
+      res__free_cells(r->cells, r->n);
+      r->n = 0;
+      return;
+    }
+    while (r->n > r->nheader) free(r->cells[--r->n]);
+  }
   if (r->line_fn)
     r->stop = r->line_fn(r->ctx, r->row_line, (const char *const *)r->header, r->nheader,
                          (const char *const *)r->cells, r->n);
@@ -86,8 +104,8 @@ static void res__row(int c, void *data) {
   r->n = 0;
 }
 
-static int res__each(const char *path, int missing_ok, res_csv_row_fn fn, res_csv_row_line_fn line_fn,
-                     void *ctx) {
+static int res__each(const char *path, int missing_ok, int exact, res_csv_row_fn fn,
+                     res_csv_row_line_fn line_fn, void *ctx) {
   FILE *f = fopen(path, "rb");
   if (!f) {
     if (missing_ok && errno == ENOENT) return 0;
@@ -102,6 +120,8 @@ static int res__each(const char *path, int missing_ok, res_csv_row_fn fn, res_cs
   r.fn = fn;
   r.line_fn = line_fn;
   r.ctx = ctx;
+  r.path = path;
+  r.exact = exact;
   r.phys_line = 1;
   char buf[65536];
   size_t got;
@@ -132,11 +152,15 @@ static int res__each(const char *path, int missing_ok, res_csv_row_fn fn, res_cs
 }
 
 int res_csv_each(const char *path, int missing_ok, res_csv_row_fn fn, void *ctx) {
-  return res__each(path, missing_ok, fn, NULL, ctx);
+  return res__each(path, missing_ok, 1, fn, NULL, ctx);
+}
+
+int res_csv_each_at(const char *path, int missing_ok, res_csv_row_line_fn fn, void *ctx) {
+  return res__each(path, missing_ok, 1, NULL, fn, ctx);
 }
 
 int res_csv_each_line(const char *path, res_csv_row_line_fn fn, void *ctx) {
-  return res__each(path, 0, NULL, fn, ctx);
+  return res__each(path, 0, 0, NULL, fn, ctx);
 }
 
 int res_csv_col(const char *const *header, size_t n, const char *name) {

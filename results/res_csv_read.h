@@ -10,7 +10,9 @@
 
 /* Called once per data row with the row's cells (ncells of them, in header
  * order) and the header. Return non-zero to stop early (that value is
- * returned by res_csv_each). */
+ * returned by res_csv_each). Every row has the header's width: any other
+ * row is an error naming the file and line (empty cells past the header's
+ * end aside, which are dropped). */
 typedef int (*res_csv_row_fn)(void *ctx, const char *const *header, const char *const *cells,
                               size_t ncells);
 
@@ -25,6 +27,10 @@ int res_csv_each(const char *path, int missing_ok, res_csv_row_fn fn, void *ctx)
 typedef int (*res_csv_row_line_fn)(void *ctx, unsigned long line, const char *const *header, size_t nheader,
                                    const char *const *cells, size_t ncells);
 int res_csv_each_line(const char *path, res_csv_row_line_fn fn, void *ctx);
+
+/* As res_csv_each (rows of the header's width, ncells == nheader), with
+ * the file line for errors. */
+int res_csv_each_at(const char *path, int missing_ok, res_csv_row_line_fn fn, void *ctx);
 
 /* Index of `name` in header[0..n), or -1. */
 int res_csv_col(const char *const *header, size_t n, const char *name);

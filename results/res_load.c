@@ -2,6 +2,9 @@
  * and results, column by column from the schema (mdl_schema.h). */
 #include "res_load.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,8 +18,10 @@
  * older migsim) is a value that does not exist: text and integers keep
  * their defaults, numbers become -1 (mdl_result's "none"). Columns are
  * looked up by name, so files whose columns come in another order load
- * too. */
+ * too. A cell that is not a number where the column holds one is an error
+ * naming the file, line and column, not a silent 0. */
 #define RES__CELL(col) res__cell(h, c, n, #col)
+#define RES__BAD(col, t) return res__bad(x->path, line, #col, t)
 #define RES__LOAD_TEXT(col, set)         \
   {                                      \
     const char *v = RES__CELL(col);      \
@@ -25,14 +30,16 @@
 #define RES__LOAD_U64(col, set)                         \
   {                                                     \
     const char *t_ = RES__CELL(col);                    \
-    uint64_t v = t_[0] ? strtoull(t_, NULL, 10) : 0;    \
+    uint64_t v = 0;                                     \
+    if (t_[0] && !res__u64(t_, &v)) RES__BAD(col, t_);  \
     (void)v;                                            \
     if (t_[0]) set;                                     \
   }
 #define RES__LOAD_DOUBLE(col, set)                      \
   {                                                     \
     const char *t_ = RES__CELL(col);                    \
-    double v = t_[0] ? strtod(t_, NULL) : -1;           \
+    double v = -1;                                      \
+    if (t_[0] && !res__double(t_, &v)) RES__BAD(col, t_); \
     (void)v;                                            \
     set;                                                \
   }
@@ -43,8 +50,40 @@ static const char *res__cell(const char *const *h, const char *const *c, size_t 
   return i < 0 ? "" : c[i];
 }
 
-static int res__summary_row(void *ctx, const char *const *h, const char *const *c, size_t n) {
-  res_run_set *set = ctx;
+/* The whole cell a decimal integer. */
+static int res__u64(const char *t, uint64_t *v) {
+  for (const char *p = t; *p; p++)
+    if (!isdigit((unsigned char)*p)) return 0;
+  errno = 0;
+  *v = strtoull(t, NULL, 10);
+  return errno == 0;
+}
+
+/* The whole cell a number (the writer's nan and inf included), not one
+ * out of double's range. */
+static int res__double(const char *t, double *v) {
+  char *end;
+  errno = 0;
+  *v = strtod(t, &end);
+  return end != t && !*end && !(errno == ERANGE && isinf(*v));
+}
+
+static int res__bad(const char *path, unsigned long line, const char *col, const char *cell) {
+  return sim_errorf(SIM_EFORMAT, "%s:%lu: %s '%.40s' is not a number", path, line, col, cell);
+}
+
+typedef struct {
+  res_run_set *set;
+  const char *path;
+} res__summary_ctx;
+
+static int res__summary_row(void *ctx, unsigned long line, const char *const *h, size_t nh,
+                            const char *const *c, size_t n) {
+  (void)nh;
+  res__summary_ctx *x = ctx;
+  res_run_set *set = x->set;
+  if (set->count == 0 && res_csv_col(h, n, "run_id") < 0)
+    return sim_errorf(SIM_EFORMAT, "%s: no run_id column: not a migsim summary.csv", x->path);
   res_loaded *g = sim_grow(set->runs, &set->cap, set->count + 1, sizeof *g);
   if (!g) return sim_errorf(SIM_ENOMEM, "out of memory loading results");
   set->runs = g;
@@ -57,6 +96,7 @@ static int res__summary_row(void *ctx, const char *const *h, const char *const *
   r->status = MDL_STATUS_FAILED; /* a row without a status */
   char run_id[sizeof L->run_id] = "";
   MDL_SUMMARY_COLUMNS(RES__LOAD)
+  if (!run_id[0]) return sim_errorf(SIM_EFORMAT, "%s:%lu: empty run_id", x->path, line);
   memcpy(L->run_id, run_id, sizeof run_id);
   return 0;
 }
@@ -67,6 +107,7 @@ static int res__summary_row(void *ctx, const char *const *h, const char *const *
 typedef struct {
   res_run_set *set;
   size_t *order;
+  const char *path;
 } res__load_ctx;
 
 static _Thread_local const res_run_set *res__sort_set; /* qsort has no context argument */
@@ -89,7 +130,9 @@ static mdl_result *res__last_run(res__load_ctx *x, const char *run_id) {
   return &x->set->runs[x->order[lo - 1]].result;
 }
 
-static int res__round_row(void *ctx, const char *const *h, const char *const *c, size_t n) {
+static int res__round_row(void *ctx, unsigned long line, const char *const *h, size_t nh,
+                          const char *const *c, size_t n) {
+  (void)nh;
   res__load_ctx *x = ctx;
   res_run_set *set = x->set;
   /* The key columns repeat the summary's: loaded into scratch copies. */
@@ -110,7 +153,9 @@ static int res__round_row(void *ctx, const char *const *h, const char *const *c,
   return mdl_result_add_round(to, d);
 }
 
-static int res__timeline_row(void *ctx, const char *const *h, const char *const *c, size_t n) {
+static int res__timeline_row(void *ctx, unsigned long line, const char *const *h, size_t nh,
+                             const char *const *c, size_t n) {
+  (void)nh;
   res__load_ctx *x = ctx;
   res_run_set *set = x->set;
   mdl_scenario key_s;
@@ -135,19 +180,21 @@ int res_runs_load(const char *dir, res_run_set *set) {
   size_t len = strlen(dir);
   int file = len >= 4 && !strcmp(dir + len - 4, ".csv"); /* a summary alone */
   snprintf(path, sizeof path, file ? "%s" : "%s/summary.csv", dir);
-  int rc = res_csv_each(path, 1, res__summary_row, set);
+  res__summary_ctx sx = {set, path};
+  int rc = res_csv_each_at(path, 1, res__summary_row, &sx);
   if (rc < 0 || file) return rc < 0 ? rc : 0;
-  res__load_ctx x = {set, malloc((set->count ? set->count : 1) * sizeof(size_t))};
+  char rpath[1024];
+  res__load_ctx x = {set, malloc((set->count ? set->count : 1) * sizeof(size_t)), rpath};
   if (!x.order) return sim_errorf(SIM_ENOMEM, "out of memory");
   for (size_t i = 0; i < set->count; i++) x.order[i] = i;
   res__sort_set = set;
   qsort(x.order, set->count, sizeof *x.order, res__by_id);
   res__sort_set = NULL;
-  snprintf(path, sizeof path, "%s/rounds.csv", dir);
-  rc = res_csv_each(path, 1, res__round_row, &x);
+  snprintf(rpath, sizeof rpath, "%s/rounds.csv", dir);
+  rc = res_csv_each_at(rpath, 1, res__round_row, &x);
   if (rc >= 0) {
-    snprintf(path, sizeof path, "%s/timeline.csv", dir);
-    rc = res_csv_each(path, 1, res__timeline_row, &x);
+    snprintf(rpath, sizeof rpath, "%s/timeline.csv", dir);
+    rc = res_csv_each_at(rpath, 1, res__timeline_row, &x);
   }
   free(x.order);
   return rc < 0 ? rc : 0;

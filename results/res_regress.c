@@ -230,14 +230,12 @@ typedef struct {
   const char *path;
   unsigned long line;
   int col_name, col[RES_METRIC_COUNT];
-  size_t ncols;
 } res__load_ctx;
 
 static int res__load_row(void *ctx, const char *const *h, const char *const *c, size_t n) {
   res__load_ctx *L = ctx;
   L->line++; /* the header is line 1; a quoted newline would shift this */
   if (L->line == 2) {
-    L->ncols = n;
     if ((L->col_name = res_csv_col(h, n, "name")) < 0 || res_csv_col(h, n, "status") < 0)
       return sim_errorf(SIM_EFORMAT, "%s: not a migsim summary.csv (no 'name' or 'status' column)", L->path);
     for (int m = 0; m < RES_METRIC_COUNT; m++) {
@@ -246,8 +244,6 @@ static int res__load_row(void *ctx, const char *const *h, const char *const *c, 
         return sim_errorf(SIM_EFORMAT, "%s: no '%s' column", L->path, res__metrics[m].name);
     }
   }
-  if (n != L->ncols)
-    return sim_errorf(SIM_EFORMAT, "%s:%lu: %zu cells, the header has %zu", L->path, L->line, n, L->ncols);
   if (!c[L->col_name][0]) return sim_errorf(SIM_EFORMAT, "%s:%lu: empty 'name'", L->path, L->line);
   res__scenario *sc = res__get(L->s, c[L->col_name]);
   if (!sc) return sim_errorf(SIM_ENOMEM, "out of memory");
@@ -274,7 +270,7 @@ int res_samples_load(res_samples *s, const char *path, const res_regress_opts *o
   int is_csv = len >= 4 && !strcmp(path + len - 4, ".csv");
   if (snprintf(file, sizeof file, is_csv ? "%s" : "%s/summary.csv", path) >= (int)sizeof file)
     return sim_errorf(SIM_EINVAL, "%s: path too long", path);
-  res__load_ctx L = {s, o, file, 1, -1, {0}, 0};
+  res__load_ctx L = {s, o, file, 1, -1, {0}};
   size_t before = s->count;
   int rc = res_csv_each(file, 0, res__load_row, &L);
   if (rc < 0) return rc;

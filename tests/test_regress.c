@@ -448,7 +448,7 @@ static void test_cli_errors(void **state) {
               "--name a --repeat 2 --out %s", bad, out);
   assert_int_equal(rc, 2);
   assert_true(one_line(err));
-  assert_non_null(strstr(err, "corrupt.csv:3: 4 cells, the header has 10"));
+  assert_non_null(strstr(err, "corrupt.csv:3: 4 cells where the header has 10"));
   /* Not a summary at all. */
   write_file(bad, "\x01\x02garbage\n");
   rc = migsim(err, sizeof err, "regress --baseline %s --candidate qemu-7.2 --out %s", bad, out);

@@ -561,6 +561,60 @@ static void test_upgrade_old_timeline(void **state) {
   res_runs_free(&set);
 }
 
+/* Hand-edited or damaged result files: every defect is an error naming the
+ * file and line, never a crash or a silent 0. */
+static void load_expect(const char *dir, const char *summary, const char *rounds, const char *want) {
+  char path[700];
+  snprintf(path, sizeof path, "%s/summary.csv", dir);
+  write_file(path, summary);
+  snprintf(path, sizeof path, "%s/rounds.csv", dir);
+  if (rounds) write_file(path, rounds);
+  else unlink(path);
+  res_run_set set;
+  int rc = res_runs_load(dir, &set);
+  if (!want) {
+    assert_int_equal(rc, 0);
+    assert_int_equal(set.count, 1);
+    assert_string_equal(set.runs[0].run_id, "A#1");
+    assert_true(set.runs[0].result.total_time_ms == 12.5);
+    res_runs_free(&set);
+    return;
+  }
+  assert_true(rc < 0);
+  print_message("%s\n", sim_error_message());
+  assert_non_null(strstr(sim_error_message(), want));
+}
+
+static void test_load_malformed(void **state) {
+  (void)state;
+  char dir[512];
+  snprintf(dir, sizeof dir, "%s/malformed", tmpdir);
+  mkdir(dir, 0755);
+  const char *head = "run_id,name,total_time_ms,downtime_ms,status\n";
+  char text[512];
+  snprintf(text, sizeof text, "%sA#1,A,12.5,3,completed\n", head);
+  load_expect(dir, text, NULL, NULL);
+  /* empty cells past the header are dropped; a row cut short is refused */
+  snprintf(text, sizeof text, "%sA#1,A,12.5\n", head);
+  load_expect(dir, text, NULL, "summary.csv:2: 3 cells where the header has 5");
+  snprintf(text, sizeof text, "%sA#1,A,12.5,3,completed,,\n", head);
+  load_expect(dir, text, NULL, NULL);
+  snprintf(text, sizeof text, "%sA#1,A,12.5,3,completed,x\n", head);
+  load_expect(dir, text, NULL, "summary.csv:2: 6 cells where the header has 5");
+  snprintf(text, sizeof text, "%sA#1,A,abc,3,completed\n", head);
+  load_expect(dir, text, NULL, "summary.csv:2: total_time_ms 'abc' is not a number");
+  snprintf(text, sizeof text, "%sA#1,A,1e400,3,completed\n", head);
+  load_expect(dir, text, NULL, "total_time_ms '1e400' is not a number");
+  snprintf(text, sizeof text, "%sA#1,A,12.5x,3,completed\n", head);
+  load_expect(dir, text, NULL, "total_time_ms '12.5x' is not a number");
+  snprintf(text, sizeof text, "%s,A,12.5,3,completed\n", head);
+  load_expect(dir, text, NULL, "summary.csv:2: empty run_id");
+  load_expect(dir, "a,b\n1,2\n", NULL, "no run_id column");
+  snprintf(text, sizeof text, "%sA#1,A,12.5,3,completed\n", head);
+  load_expect(dir, text, "run_id,round,pages_sent\nA#1,1,12\nA#1,2,-3\n", "rounds.csv:3: pages_sent '-3' is not a number");
+  load_expect(dir, text, "run_id,round,pages_sent\nA#1,1,12,9\n", "rounds.csv:2: 4 cells where the header has 3");
+}
+
 int main(void) {
   sim_install_gsl_handler();
   const struct CMUnitTest tests[] = {
@@ -570,6 +624,7 @@ int main(void) {
       cmocka_unit_test(test_validation_stats),
       cmocka_unit_test(test_cluster_interval),
       cmocka_unit_test(test_upgrade_old_timeline),
+      cmocka_unit_test(test_load_malformed),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
