@@ -116,13 +116,23 @@ static int cli__cmp_opt(void *ctx, const char *name, const char *value) {
 }
 
 /* Splits a comma list into at most `max` pieces (in place). */
+/* Splits a comma list in place; an empty item or one given twice would
+ * make two series or runs of one name, so both are refused here, before
+ * the folder is touched. */
 static int cli__split(char *list, char **items, int max, const char *what) {
   int n = 0;
-  for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+  if (!list[0]) cli_die("compare: empty --%s list", what);
+  for (char *tok = list;;) {
+    char *comma = strchr(tok, ',');
+    if (comma) *comma = '\0';
+    if (!tok[0]) cli_die("compare: --%s: an empty item in the list", what);
+    for (int i = 0; i < n; i++)
+      if (!strcmp(items[i], tok)) cli_die("compare: --%s lists '%s' twice", what, tok);
     if (n == max) cli_die("compare: at most %d %s", max, what);
     items[n++] = tok;
+    if (!comma) break;
+    tok = comma + 1;
   }
-  if (n == 0) cli_die("compare: empty --%s list", what);
   return n;
 }
 
@@ -207,11 +217,19 @@ int cli_cmd_compare(int argc, char **argv) {
   for (int l = 0; l < nlinks; l++) {
     mdl_scenario probe = base; /* the link's own range check */
     if (mdl_scenario_set(&probe, "link", links[l])) cli_die("compare: --links: %s", sim_error_message());
+    if (!(probe.link_bandwidth > 0)) cli_die("compare: --links: %s: a link speed must be above 0", links[l]);
     link_bw[l] = probe.link_bandwidth;
   }
   for (int a = 0; a < nalgos; a++) {
     mdl_scenario probe = base;
     if (mdl_scenario_set(&probe, "algo", algos[a])) cli_die("compare: --algos: %s", sim_error_message());
+    /* each algorithm on each link, as the runs will have it */
+    for (int l = 0; l < nlinks; l++) {
+      mdl_scenario each = probe;
+      each.link_bandwidth = link_bw[l];
+      if (!o.max_bw_given) each.max_bandwidth = link_bw[l];
+      if (mdl_scenario_validate(&each)) cli_die("compare: %s at %s: %s", algos[a], links[l], sim_error_message());
+    }
   }
 
   /* compare owns its folder: the same comparison starts afresh (stale
@@ -228,6 +246,10 @@ int cli_cmd_compare(int argc, char **argv) {
     cli_scenario_repeat(&base, o.repeat - 1, o.trace_step_ns, &last);
     if (mdl_scenario_validate(&last)) cli_die("compare: repeat %llu: %s", (unsigned long long)o.repeat, sim_error_message());
   }
+  /* The folder is opened (refusing other results) before anything runs,
+   * but its runs are written only once every run has succeeded: its old
+   * results are replaced at the first write (res_folder_write), so a run
+   * that fails leaves them whole. The runs wait in memory till then. */
   res_folder *folder;
   cli_check(res_folder_open(o.out, "compare", grid, o.force ? RES_FOLDER_FORCE : RES_FOLDER_OWN, &folder),
             "compare");
@@ -251,7 +273,10 @@ int cli_cmd_compare(int argc, char **argv) {
   size_t round_n[CLI_MAX_SERIES] = {0};
   mdl_result *results = calloc(CLI_MAX_SERIES * CLI_MAX_LINKS, sizeof *results);
   mdl_scenario *scen = calloc(CLI_MAX_SERIES * CLI_MAX_LINKS, sizeof *scen);
-  if (!results || !scen || !stats || !samples) cli_die("compare: out of memory");
+  /* Repeats after the first, per (series, link), until they are written. */
+  size_t nextra = (size_t)(nseries * nlinks) * (size_t)(o.repeat - 1);
+  mdl_result *extra = nextra ? calloc(nextra, sizeof *extra) : NULL;
+  if (!results || !scen || !stats || !samples || (nextra && !extra)) cli_die("compare: out of memory");
 
   printf("workload: %s\n", base.workload);
   res_print_header(stdout);
@@ -273,23 +298,18 @@ int cli_cmd_compare(int argc, char **argv) {
       for (uint64_t rep = 0; rep < o.repeat; rep++) {
         mdl_scenario run;
         cli_scenario_repeat(s, rep, o.trace_step_ns, &run);
-        mdl_result one, *r = rep == 0 ? &results[k] : &one;
+        mdl_result *r = rep == 0 ? &results[k] : &extra[(size_t)k * (o.repeat - 1) + rep - 1];
         mdl_result_init(r, "sim");
         mdl_scenario used;
         if (mdl_scenario_resolve(&run, &used, NULL, NULL) || mdl_simulate(&run, r))
           cli_die("compare %s: %s", run.name, sim_error_message());
         res_print_row(stdout, &run, r);
-        char id[RES_RUN_ID_MAX];
-        if (o.repeat > 1) cli_repeat_id(run.name, rep, id);
-        else res_run_id(run.name, id);
-        cli_check(res_folder_write(folder, id, &used, r), "writing results");
         if (r->status == MDL_STATUS_COMPLETED) {
           samples[0 * o.repeat + n] = r->total_time_ms / 1e3;
           samples[1 * o.repeat + n] = r->downtime_ms;
           samples[2 * o.repeat + n] = (double)r->transferred_bytes / 1048576.0;
           n++;
         }
-        if (rep > 0) mdl_result_free(&one);
       }
       completed[k] = n;
       failed[k] = n < o.repeat;
@@ -318,6 +338,24 @@ int cli_cmd_compare(int argc, char **argv) {
     }
   }
   free(samples);
+
+  /* Every run succeeded: now they replace the folder's old ones. */
+  for (int l = 0; l < nlinks; l++)
+    for (int a = 0; a < nseries; a++) {
+      int k = a * nlinks + l;
+      for (uint64_t rep = 0; rep < o.repeat; rep++) {
+        mdl_scenario run, used;
+        cli_scenario_repeat(&scen[k], rep, o.trace_step_ns, &run);
+        if (mdl_scenario_resolve(&run, &used, NULL, NULL)) cli_die("compare %s: %s", run.name, sim_error_message());
+        char id[RES_RUN_ID_MAX];
+        if (o.repeat > 1) cli_repeat_id(run.name, rep, id);
+        else res_run_id(run.name, id);
+        mdl_result *r = rep == 0 ? &results[k] : &extra[(size_t)k * (o.repeat - 1) + rep - 1];
+        cli_check(res_folder_write(folder, id, &used, r), "writing results");
+        if (rep > 0) mdl_result_free(r);
+      }
+    }
+  free(extra);
 
   if (!o.no_plots) {
     cli__plot(o.out, "total_time.png", "Total migration time", "seconds", links, nlinks, labels, nseries,

@@ -250,6 +250,8 @@ int cli_cmd_regress(int argc, char **argv) {
     cli__run_side(&o, &suite, suite_grid, side_name[s], text[s], dir, samples[s], &prog, &done);
   }
   cli_progress_done(&prog, done, 0);
+  /* Both sides ran: the folder's previous comparison may go now. */
+  cli_check(res_folder_replace(folder), "regress");
 
   /* Scenarios compared: the suite's, else every one of the baseline. */
   size_t nnames = any_profile ? suite.count : res_samples_count(samples[0]);

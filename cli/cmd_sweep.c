@@ -544,16 +544,18 @@ int cli_cmd_sweep(int argc, char **argv) {
     mdl_scenario point;
     char *key = malloc(CLI_SWEEP_KEY_MAX);
     if (!key) cli_die("sweep: out of memory");
+    mdl_scenario used;
     for (uint64_t i = 0; i < w->grid_runs; i++) {
       cli_check(cli__point(w, i, &point, key, CLI_SWEEP_KEY_MAX), "sweep");
       if (mdl_scenario_validate(&point)) cli_die("sweep: %s: %s", key, sim_error_message());
+      /* Resolved too (the trace opened, the memory the run needs checked
+       * against the machine's), so that no point fails halfway through
+       * a sweep; cheap next to the run itself. */
+      if (mdl_scenario_resolve(&point, &used, NULL, NULL)) cli_die("sweep: %s: %s", key, sim_error_message());
       char id[RES_RUN_ID_MAX];
       ids = sim_hash_str(ids, res_run_id(key, id));
       cli__check_over_link(&over, &point, key);
     }
-    mdl_scenario used;
-    cli__point(w, 0, &point, key, CLI_SWEEP_KEY_MAX);
-    if (mdl_scenario_resolve(&point, &used, NULL, NULL)) cli_die("sweep: %s: %s", key, sim_error_message());
     free(key);
   }
   /* The grid's identity: the fixed parameters and the axes' names (not

@@ -116,6 +116,12 @@ struct res_folder {
   res__idset ids;
   int sync;
   int resuming; /* the folder already knew this command and grid */
+  /* Replacing the folder's results (--force, or compare's own folder)
+   * waits for the first new run: a command that fails before it has one
+   * leaves the old results as they were. */
+  int replace_due;
+  char command[64];
+  uint64_t grid;
   /* Group commit (with sync): summary rows wait here, with their ids,
    * until the data files are synced, at most RES__COMMIT_NS apart. */
   off_t base[RES__FILES]; /* lengths at the last commit: the rollback point */
@@ -446,8 +452,10 @@ int res_folder_open(const char *dir, const char *command, uint64_t grid, res_fol
   int same = 0;
   for (size_t i = 0; schema_ok && i < m.nwriters; i++)
     same |= !strcmp(m.writer[i].command, command) && m.writer[i].grid == grid;
-  int replace = mode == RES_FOLDER_FORCE || (mode == RES_FOLDER_OWN && same);
-  if (!rc && !replace && (m.present || outputs)) {
+  /* A folder without results (new, or claimed by a command that failed
+   * before its first run) is any command's. */
+  int replace = mode == RES_FOLDER_FORCE || (mode == RES_FOLDER_OWN && same) || !outputs;
+  if (!rc && !replace) {
     if (m.present && !schema_ok)
       rc = sim_errorf(SIM_EINVAL,
                       "%s holds results with other columns (written by another migsim version); use --force to replace them",
@@ -465,12 +473,14 @@ int res_folder_open(const char *dir, const char *command, uint64_t grid, res_fol
                       "to replace them, or choose another --out",
                       dir, m.writer[0].command, mode == RES_FOLDER_OWN ? "" : "--append to add runs, ");
   }
-  if (!rc && replace) rc = res__outputs(f, 1, &outputs);
-  if (!rc && (replace || !m.present)) rc = res__write_manifest(f, NULL, command, grid);
-  else if (!rc && !same) rc = res__write_manifest(f, &m, command, grid); /* --append: one more grid */
+  snprintf(f->command, sizeof f->command, "%s", command);
+  f->grid = grid;
+  f->replace_due = replace;
+  if (!rc && !replace && !m.present) rc = res__write_manifest(f, NULL, command, grid);
+  else if (!rc && !replace && !same) rc = res__write_manifest(f, &m, command, grid); /* --append: one more grid */
   f->resuming = same && !replace;
   /* Summary first: it decides which runs exist. */
-  for (int t = 0; t < RES__FILES && !rc; t++) rc = res__scan(f, t);
+  for (int t = 0; t < RES__FILES && !rc && !replace; t++) rc = res__scan(f, t);
   for (int t = 0; t < RES__FILES; t++) f->base[t] = f->len[t];
   clock_gettime(CLOCK_MONOTONIC, &f->last_commit);
   if (rc) {
@@ -595,7 +605,25 @@ static int res__pending_has(const res_folder *f, const char *run_id) {
   return 0;
 }
 
+/* The deferred replacement (replace_due): migsim's outputs removed, a new
+ * manifest, empty tables. */
+static int res__replace_now(res_folder *f) {
+  size_t outputs = 0;
+  int rc = res__outputs(f, 1, &outputs);
+  if (!rc) rc = res__write_manifest(f, NULL, f->command, f->grid);
+  for (int t = 0; t < RES__FILES && !rc; t++) rc = res__scan(f, t);
+  for (int t = 0; t < RES__FILES; t++) f->base[t] = f->len[t];
+  if (!rc) f->replace_due = 0;
+  return rc;
+}
+
+int res_folder_replace(res_folder *f) { return f->replace_due ? res__replace_now(f) : 0; }
+
 int res_folder_write(res_folder *f, const char *run_id, const mdl_scenario *s, const mdl_result *r) {
+  if (f->replace_due) {
+    int rc = res__replace_now(f);
+    if (rc) return rc;
+  }
   if (strlen(run_id) >= RES_RUN_ID_MAX)
     return sim_errorf(SIM_EINVAL, "run id '%.40s...' is longer than %d characters", run_id, RES_RUN_ID_MAX - 1);
   if (res_folder_has_run(f, run_id))

@@ -15,8 +15,10 @@
  *     holder's pid;
  *   - a folder holding results of another command or grid is refused
  *     unless RES_FOLDER_APPEND (add runs; a different schema is still
- *     refused) or RES_FOLDER_FORCE (remove migsim's outputs first: CSVs,
- *     plots, reports); the same command and grid resumes;
+ *     refused) or RES_FOLDER_FORCE (remove migsim's outputs: CSVs, plots,
+ *     reports); the same command and grid resumes. A replacement waits
+ *     for the first new run (or res_folder_replace), so that a command
+ *     failing before it has one leaves the old results whole;
  *   - each run is a transaction: its rounds and timeline rows are written
  *     and fsync'ed, then its summary row is appended; a run without a
  *     summary row does not exist, and opening a folder truncates any such
@@ -75,6 +77,11 @@ uint64_t res_folder_runs(const res_folder *f);
  * in the folder or longer than RES_RUN_ID_MAX - 1; SIM_EIO (e.g. disk
  * full) after rolling the files back to the last committed run. */
 int res_folder_write(res_folder *f, const char *run_id, const mdl_scenario *s, const mdl_result *r);
+
+/* Does a replacement that waits for the first run (RES_FOLDER_FORCE, or
+ * RES_FOLDER_OWN on the same command and grid) now, for a command whose
+ * outputs in the folder are not runs; a no-op otherwise. 0 or SIM_EIO. */
+int res_folder_replace(res_folder *f);
 
 /* Syncs and closes the files, releases the lock, frees f. 0 or SIM_EIO.
  * NULL is a no-op. */

@@ -553,11 +553,86 @@ static void test_docs_ranges(void **state) {
                     "migsim run --ranges");
 }
 
+/* `name` in folders a and b holds the same bytes (or is missing from both). */
+static void assert_same_file(const char *a, const char *b, const char *name) {
+  char pa[600], pb[600];
+  snprintf(pa, sizeof pa, "%s/%s", a, name);
+  snprintf(pb, sizeof pb, "%s/%s", b, name);
+  char *ta = slurp(pa), *tb = slurp(pb);
+  if (!ta || !tb) {
+    if (ta || tb) fail_msg("%s: in only one of %s and %s", name, a, b);
+    return;
+  }
+  if (strcmp(ta, tb)) fail_msg("%s differs between %s and %s", name, a, b);
+  free(ta);
+  free(tb);
+}
+
+/* A command that fails before it has a run leaves a folder's results as
+ * they were, even with --force; a folder claimed by a failed command, but
+ * holding no results, is free for any other (docs/results.md). */
+static void test_failed_command_keeps_results(void **state) {
+  (void)state;
+  char err[2048], trace[512], bad[512], a[512], ref[512], r[512], rref[512], n[512];
+  path_in(trace, sizeof trace, "keep.mtr");
+  path_in(bad, sizeof bad, "keep-cut.mtr");
+  assert_int_equal(migsim(err, sizeof err, "trace gen uniform:wss=2048,rate=2000,nonzero=0.5 --memory 16MiB "
+                          "--duration 3s -o %s", trace),
+                   0);
+  char *bytes = NULL;
+  FILE *in = fopen(trace, "rb");
+  assert_non_null(in);
+  bytes = malloc(1 << 20);
+  size_t got = fread(bytes, 1, 1 << 20, in);
+  fclose(in);
+  assert_true(got > 4000);
+  FILE *out = fopen(bad, "wb");
+  assert_int_equal(fwrite(bytes, 1, got / 2, out), got / 2); /* cut in the middle */
+  fclose(out);
+  const char *cmp = "compare --trace %s --algos precopy,postcopy --links 1Gbit/s --no-plots --out %s";
+  assert_int_equal(migsim(err, sizeof err, cmp, trace, path_in(a, sizeof a, "keep-cmp")), 0);
+  assert_int_equal(migsim(err, sizeof err, cmp, trace, path_in(ref, sizeof ref, "keep-cmp-ref")), 0);
+  static const char *const files[] = {"summary.csv", "rounds.csv", "report.md", "migsim-folder.txt"};
+  /* its own folder (the same comparison, its trace since cut short) */
+  out = fopen(trace, "wb");
+  assert_int_equal(fwrite(bytes, 1, got / 2, out), got / 2);
+  fclose(out);
+  free(bytes);
+  assert_int_equal(migsim(err, sizeof err, cmp, trace, a), 2);
+  one_line_naming(err, "keep.mtr", NULL);
+  for (int i = 0; i < 4; i++) assert_same_file(a, ref, files[i]);
+  assert_int_equal(migsim(err, sizeof err, "compare --trace %s --algos precopy --links 1Gbit/s --no-plots --force "
+                          "--out %s", bad, a),
+                   2);
+  for (int i = 0; i < 4; i++) assert_same_file(a, ref, files[i]);
+  /* another command's folder, with --force */
+  const char *run = "run --workload uniform:wss=2048,rate=2000 --memory 16MiB --quiet --out %s";
+  assert_int_equal(migsim(err, sizeof err, run, path_in(r, sizeof r, "keep-run")), 0);
+  assert_int_equal(migsim(err, sizeof err, run, path_in(rref, sizeof rref, "keep-run-ref")), 0);
+  assert_int_equal(migsim(err, sizeof err, "compare --trace %s --algos precopy --links 1Gbit/s --no-plots --force "
+                          "--out %s", bad, r),
+                   2);
+  for (int i = 0; i < 4; i++) assert_same_file(r, rref, files[i]);
+  assert_int_equal(migsim(err, sizeof err, "sweep --workload uniform:wss=2048,rate=2000 --memory 16MiB,4096TiB "
+                          "--quiet --force --out %s", r),
+                   2);
+  for (int i = 0; i < 4; i++) assert_same_file(r, rref, files[i]);
+  /* refused before the folder is touched; then the folder is anyone's */
+  assert_int_equal(migsim(err, sizeof err, "compare --trace %s --links 1Gbit/s,1Gbit/s --out %s", trace,
+                          path_in(n, sizeof n, "keep-new")),
+                   2);
+  one_line_naming(err, "twice", NULL);
+  assert_int_equal(migsim(err, sizeof err, "compare --trace %s --algos precopy --links 1Gbit/s --no-plots --out %s", bad, n),
+                   2);
+  assert_int_equal(migsim(err, sizeof err, run, n), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_profile_ranges),   cmocka_unit_test(test_scenario_ranges),
       cmocka_unit_test(test_ini_strict),       cmocka_unit_test(test_folder_transactions),
-      cmocka_unit_test(test_folder_full_disk), cmocka_unit_test(test_kill_anywhere),
+      cmocka_unit_test(test_folder_full_disk),
+      cmocka_unit_test(test_failed_command_keeps_results), cmocka_unit_test(test_kill_anywhere),
       cmocka_unit_test(test_long_run_ids),
       cmocka_unit_test(test_summary_values),   cmocka_unit_test(test_output_files),
       cmocka_unit_test(test_resource_limits),  cmocka_unit_test(test_docs_ranges),
