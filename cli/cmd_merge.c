@@ -133,6 +133,20 @@ int cli_merge_shards(const char *out, char *const *dirs, size_t ndirs, res_folde
     cli__merge_fail("the shards' run ids are not those of their grid in its order (a run missing, duplicated or of another sweep)");
     goto done;
   }
+  /* rounds.csv has one row per dirty sync of each run: a file cut at a
+   * row's end still parses, but loses rounds. */
+  for (uint64_t k = 0; k < n; k++) {
+    size_t d = byk[k];
+    for (size_t i = 0; i < sets[d].count; i++) {
+      const res_loaded *run = &sets[d].runs[i];
+      if (run->result.round_count != run->result.dirty_sync_count) {
+        cli__merge_fail("%s/rounds.csv holds %zu rounds of run '%.200s', whose summary row counts %" PRIu64
+                        " syncs: the shard is damaged (rerun its sweep into a fresh folder)",
+                        dirs[d], run->result.round_count, run->run_id, run->result.dirty_sync_count);
+        goto done;
+      }
+    }
+  }
   if (res_folder_open(out, "sweep", shards[0].grid, mode, &folder)) {
     cli__merge_fail("%s", sim_error_message());
     goto done;

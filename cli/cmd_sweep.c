@@ -549,9 +549,12 @@ int cli_cmd_sweep(int argc, char **argv) {
       cli_check(cli__point(w, i, &point, key, CLI_SWEEP_KEY_MAX), "sweep");
       if (mdl_scenario_validate(&point)) cli_die("sweep: %s: %s", key, sim_error_message());
       /* Resolved too (the trace opened, the memory the run needs checked
-       * against the machine's), so that no point fails halfway through
-       * a sweep; cheap next to the run itself. */
-      if (mdl_scenario_resolve(&point, &used, NULL, NULL)) cli_die("sweep: %s: %s", key, sim_error_message());
+       * against the machine's, the profile's hypervisor able to run it),
+       * so that no point fails halfway through a sweep; cheap next to the
+       * run itself. */
+      mdl_profile prof;
+      if (mdl_scenario_resolve(&point, &used, &prof, NULL) || mdl_profile_supports(&prof, &point))
+        cli_die("sweep: %s: %s", key, sim_error_message());
       char id[RES_RUN_ID_MAX];
       ids = sim_hash_str(ids, res_run_id(key, id));
       cli__check_over_link(&over, &point, key);
