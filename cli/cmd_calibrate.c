@@ -6,10 +6,14 @@
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 #include <gsl/gsl_vector.h>
+#include <errno.h>
+#include <libgen.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cli_real.h"
@@ -283,6 +287,21 @@ int cli_cmd_calibrate(int argc, char **argv) {
     }
   }
   if (!file || !output) cli_die("calibrate: give a scenario file and -o PROFILE.ini (see --help)");
+  {
+    /* The profile is written after every real run and the fit: where it
+     * goes is checked now, not hours later. */
+    struct stat st;
+    if (stat(output, &st) == 0 && !S_ISREG(st.st_mode)) cli_die("calibrate: -o %s: not a regular file", output);
+    char dir[4096], probe[4200];
+    snprintf(dir, sizeof dir, "%s", output);
+    const char *parent = dirname(dir);
+    /* A file created and removed (access() says yes to root anywhere). */
+    snprintf(probe, sizeof probe, "%s/.migsim-calibrate-XXXXXX", parent);
+    int fd = mkstemp(probe);
+    if (fd < 0) cli_die("calibrate: -o %s: cannot write in %s: %s", output, parent, strerror(errno));
+    close(fd);
+    unlink(probe);
+  }
   mdl_profile base;
   cli_check(mdl_profile_load(base_name, &base), "calibrate");
   cli_check(mdl_profile_set(&base, "dirty_log", dirty_log), "calibrate --dirty-log");

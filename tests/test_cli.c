@@ -752,6 +752,10 @@ static void test_calibrate_fix(void **state) {
                   "[cal-tail-uni-96M-250ms]\nalgo = precopy\nworkload = uniform:wss=5000,rate=8000,nonzero=0.5\n"
                   "max-bandwidth = 96MiB/s\ndowntime-limit = 250ms\n");
   const char *args = "calibrate %s --base qemu-7.2 --runs %s/docs/calibration/real -o %s/%s.ini %s stop=330000ns";
+  /* -o is checked before anything runs (here: real QEMU runs into an
+   * empty --runs folder), not after the fit */
+  assert_int_equal(migsim(err, sizeof err, "calibrate %s --runs %s/none -o /proc/x.ini", ini, tmpdir), 2);
+  assert_non_null(strstr(err, "-o /proc/x.ini: cannot write in /proc"));
   assert_int_equal(migsim(err, sizeof err, args, ini, MIGSIM_SOURCE_DIR, tmpdir, "fixed", "--fix"), 0);
   assert_int_equal(migsim(err, sizeof err, args, ini, MIGSIM_SOURCE_DIR, tmpdir, "free", "--set"), 0);
   char path[1024];
