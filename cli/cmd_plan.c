@@ -121,7 +121,7 @@ int cli_cmd_plan(int argc, char **argv) {
   cli_whatif *whatif = NULL;
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
     switch (c) {
     case 't': topology = optarg; break;
     case 'd': o.deadline_ns = cli_duration("--deadline", optarg, SIM_NS_PER_S); break;
@@ -143,7 +143,8 @@ int cli_cmd_plan(int argc, char **argv) {
       cli_whatif_add(whatif, optarg, &o);
       break;
     case 'h': cli__plan_help(stdout); return CLI_EXIT_OK;
-    default: cli_die("plan: see 'migsim plan --help'");
+    case ':': cli_die("plan: option '%s' needs a value (see 'migsim plan --help')", argv[optind - 1]);
+    default: cli_die("plan: unknown option '%s' (see 'migsim plan --help')", argv[optind - 1]);
     }
   }
   if (optind != argc - 1) cli_die("plan: expected one INVENTORY file (see 'migsim plan --help')");

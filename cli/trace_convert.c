@@ -47,11 +47,13 @@ static int cli__convert_args(int argc, char **argv, void (*usage)(FILE *)) {
   int c;
   optind = 1;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
     switch (c) {
     case 'h':
       usage(stdout);
       exit(CLI_EXIT_OK);
+    case ':':
+      cli_die("%s: option '%s' needs a value (see 'migsim trace %s --help')", argv[0], argv[optind - 1], argv[0]);
     default:
       cli_die("%s: unknown option '%s' (see 'migsim trace %s --help')", argv[0],
               argv[optind - 1], argv[0]);

@@ -158,7 +158,7 @@ int cli_trace_record(int argc, char **argv) {
   optind = 1;
   int opt;
   /* '+': stop at the first non-option, so that CMD's own options stay its. */
-  while ((opt = getopt_long(argc, argv, "+o:p:i:d:b:m:qh", longopts, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, "+:o:p:i:d:b:m:qh", longopts, NULL)) != -1) {
     switch (opt) {
     case 'o': output = optarg; break;
     case 'p': {
@@ -188,7 +188,8 @@ int cli_trace_record(int argc, char **argv) {
     }
     case 'q': quiet = 1; break;
     case 'h': cli__rec_usage(stdout); return CLI_EXIT_OK;
-    default: cli_die("trace record: bad option (see 'migsim trace record --help')");
+    case ':': cli_die("trace record: option '%s' needs a value (see 'migsim trace record --help')", argv[optind - 1]);
+    default: cli_die("trace record: unknown option '%s' (see 'migsim trace record --help')", argv[optind - 1]);
     }
   }
   char **cmd = argv + optind;

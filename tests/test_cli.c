@@ -67,6 +67,13 @@ static void test_bad_input_one_line(void **state) {
   assert_int_equal(migsim(err, sizeof err, "frobnicate"), 2);
   assert_int_equal(migsim(err, sizeof err, "run --workload idle --out ''"), 2);
   assert_non_null(strstr(err, "empty directory name"));
+  /* getopt's own messages are replaced by one line each. */
+  assert_int_equal(migsim(err, sizeof err, "plan --bogus"), 2);
+  assert_string_equal(err, "migsim: plan: unknown option '--bogus' (see 'migsim plan --help')\n");
+  assert_int_equal(migsim(err, sizeof err, "plan inv.csv --deadline"), 2);
+  assert_string_equal(err, "migsim: plan: option '--deadline' needs a value (see 'migsim plan --help')\n");
+  assert_int_equal(migsim(err, sizeof err, "trace record -o"), 2);
+  assert_string_equal(err, "migsim: trace record: option '-o' needs a value (see 'migsim trace record --help')\n");
   /* Each command's own bad arguments. */
   assert_int_equal(migsim(err, sizeof err, "run --scenario %s/missing.ini", tmpdir), 2);
   assert_non_null(strstr(err, "missing.ini"));
