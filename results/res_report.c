@@ -1437,16 +1437,21 @@ static char *rep__kept_text(const char *dir) {
   }
   fclose(f);
   text[n] = '\0';
-  if (strncmp(text, REP_TITLE_MARK, strlen(REP_TITLE_MARK)) != 0) return text;
-  char *b = strstr(text, REP_KEPT_BEGIN), *e = b ? strstr(b, REP_KEPT_END) : NULL;
-  if (!b || !e) {
-    free(text);
-    return NULL;
+  if (strncmp(text, REP_TITLE_MARK, strlen(REP_TITLE_MARK)) == 0) {
+    char *b = strstr(text, REP_KEPT_BEGIN), *e = b ? strstr(b, REP_KEPT_END) : NULL;
+    if (!b || !e) {
+      free(text);
+      return NULL;
+    }
+    b += strlen(REP_KEPT_BEGIN);
+    while (*b == '\n') b++;
+    *e = '\0';
+    memmove(text, b, strlen(b) + 1);
   }
-  b += strlen(REP_KEPT_BEGIN);
-  while (*b == '\n') b++;
-  *e = '\0';
-  memmove(text, b, strlen(b) + 1);
+  /* Without its trailing newlines, which the writer adds back: a report
+   * made again is the same bytes. */
+  size_t len = strlen(text);
+  while (len && text[len - 1] == '\n') text[--len] = '\0';
   return text;
 }
 
