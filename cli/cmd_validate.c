@@ -131,6 +131,16 @@ int cli_cmd_validate(int argc, char **argv) {
   }
   list.count = kept;
   if (!list.count) cli_die("validate: no scenario of %s runs on this hypervisor", file);
+  if (overlay) {
+    /* Every name given is a scenario that runs, checked before any run. */
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", overlay);
+    for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
+      size_t i = 0;
+      while (i < list.count && strcmp(t, list.items[i].name)) i++;
+      if (i == list.count) cli_die("validate: --overlay: no scenario '%s' among those validated from %s", t, file);
+    }
+  }
 
   char real_dir[1024], sim_dir[1024];
   snprintf(real_dir, sizeof real_dir, "%s/real", out);

@@ -742,6 +742,12 @@ static void test_validate_only(void **state) {
   free(md);
   assert_int_equal(migsim(err, sizeof err, args, MIGSIM_SOURCE_DIR, "cmp-*,nope", tmpdir), 2);
   assert_non_null(strstr(err, "--only 'nope' matches no scenario"));
+  /* --overlay names scenarios of those validated */
+  assert_int_equal(migsim(err, sizeof err, "validate %s/scenarios/validation-features.ini --profile qemu-7.2-tcg "
+                          "--no-replay --only 'cmp-*' --overlay cmp-uni12k-32M,xbz-hot16k-32M-w128 --out %s/valo",
+                          MIGSIM_SOURCE_DIR, tmpdir),
+                   2);
+  assert_non_null(strstr(err, "--overlay: no scenario 'xbz-hot16k-32M-w128'"));
 }
 
 /* calibrate --fix holds a fitted constant at the given value while the
