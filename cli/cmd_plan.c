@@ -10,6 +10,7 @@
 #include "cli_plan.h"
 #include "cmd_plan_whatif.h"
 #include "kvr.h"
+#include "res_output.h"
 #include "res_plan.h"
 #include "sim_err.h"
 #include "sim_units.h"
@@ -17,7 +18,7 @@
 static void cli__plan_help(FILE *out) {
   fputs("usage: migsim plan INVENTORY --topology FILE [--deadline 15min] [--downtime-limit 300ms]\n"
         "                   [--policy optimise] [--max-parallel 6] [--max-per-host 2]\n"
-        "                   [--fallbacks LIST] [--timeout T] [--out DIR] [--quiet]\n"
+        "                   [--fallbacks LIST] [--timeout T] [--out DIR] [--force] [--quiet]\n"
         "                   [--real [--net-name NAME] [--accel A] [--qemu Q] [--verbose]]\n\n"
         "Plans the evacuation of the VMs of INVENTORY (CSV, one row per VM) over the hosts\n"
         "and links of the topology (INI): in what order and how many at once, each\n"
@@ -43,9 +44,13 @@ static void cli__plan_help(FILE *out) {
         "                      default auto-converge,hybrid,postcopy; none = no fallback\n"
         "  --timeout T         a migration still going after T is not converged\n"
         "                      (default: the deadline, else 1h)\n"
-        "  --out DIR           output folder (default out/plan)\n"
-        "  --quiet             no progress lines on stderr\n"
-        "  --real              then run the plan on real QEMU (root): every VM at its\n"
+        "  --out DIR           output folder (default out/plan); a plan replaces an\n"
+        "                      earlier plan's results there once it has its own,\n"
+        "                      other commands' results are refused without --force\n"
+        "  --force             replace whatever results --out holds\n"
+        "  --quiet             no progress lines on stderr\n",
+        out);
+  fputs("  --real              then run the plan on real QEMU (root): every VM at its\n"
         "                      simulated start, all over one veth link between network\n"
         "                      namespaces shaped with tc to the path's speed; writes\n"
         "                      DIR/real/vms.csv (same columns), comparison.md and\n"
@@ -103,6 +108,7 @@ int cli_cmd_plan(int argc, char **argv) {
                                        {"timeout", required_argument, 0, 'T'},
                                        {"fallbacks", required_argument, 0, 'F'},
                                        {"out", required_argument, 0, 'o'},
+                                       {"force", no_argument, 0, 'f'},
                                        {"quiet", no_argument, 0, 'q'},
                                        {"real", no_argument, 0, 'R'},
                                        {"net-name", required_argument, 0, 'N'},
@@ -117,7 +123,7 @@ int cli_cmd_plan(int argc, char **argv) {
   const char *topology = NULL, *out = "out/plan";
   cli__plan_progress progress = {0, "", {0, 0}};
   cli_plan_real_opts real = {NULL, NULL, NULL, 0, 0};
-  int run_real = 0, timeout_given = 0;
+  int run_real = 0, timeout_given = 0, force = 0;
   cli_whatif *whatif = NULL;
   int c;
   optind = 1;
@@ -132,6 +138,7 @@ int cli_cmd_plan(int argc, char **argv) {
     case 'T': o.timeout_ns = cli_duration("--timeout", optarg, SIM_NS_PER_S), timeout_given = 1; break;
     case 'F': cli_check(res_fallbacks_parse(optarg, &o.fallbacks), "plan: --fallbacks"); break;
     case 'o': out = optarg; break;
+    case 'f': force = 1; break;
     case 'q': progress.quiet = real.quiet = 1; break;
     case 'R': run_real = 1; break;
     case 'N': real.net_name = optarg; break;
@@ -160,10 +167,17 @@ int cli_cmd_plan(int argc, char **argv) {
     if (o.timeout_ns > 600 * SIM_NS_PER_S) cli_die("plan --real: --timeout: at most 10min for a real run");
     o.adjust = cli_plan_layout;
   }
+  if (whatif && run_real) cli_die("plan: --what-if and --real: one at a time");
+  /* The folder contract (docs/results.md): a plan owns its folder, another
+   * command's results are refused without --force, and the old results go
+   * only once this plan has its own. */
+  res_folder *folder;
+  cli_check(res_folder_open(out, "plan", 0, force ? RES_FOLDER_FORCE : RES_FOLDER_OWN, &folder), "plan");
   if (whatif) {
-    if (run_real) cli_die("plan: --what-if and --real: one at a time");
     int wrc = cli_whatif_run(whatif, argv[optind], topology, &o, out, progress.quiet);
     cli_whatif_free(whatif);
+    cli_check(res_folder_replace(folder), "plan");
+    cli_check(res_folder_close(folder), "plan");
     return wrc;
   }
   o.progress = cli__plan_report;
@@ -175,6 +189,7 @@ int cli_cmd_plan(int argc, char **argv) {
     res_plan_free(plan);
     cli_check(rc, "plan");
   }
+  cli_check(res_folder_replace(folder), "plan");
   if ((rc = res_plan_write(plan, out))) {
     res_plan_free(plan);
     cli_check(rc, "plan");
@@ -192,5 +207,6 @@ int cli_cmd_plan(int argc, char **argv) {
   int bad = s.not_converged || s.over_downtime || s.late;
   if (run_real) bad |= cli_plan_real(plan, out, &real) != CLI_EXIT_OK;
   res_plan_free(plan);
+  cli_check(res_folder_close(folder), "plan");
   return bad ? CLI_EXIT_CHECK : CLI_EXIT_OK;
 }

@@ -228,12 +228,38 @@ static void test_command(void **state) {
     if (strcmp(files[i], "vms.csv") == 0) assert_non_null(strstr(text, "name,host,dest,memory_bytes,algo,fallback,start_s"));
     free(text);
   }
-  /* Bad input: exit 2, one line naming file:line and the column. */
+  /* Bad input: exit 2, one line naming file:line and the column; the
+   * folder's earlier plan stays as it was. */
+  char report[1024];
+  snprintf(report, sizeof report, "%s/report.md", out);
+  char *before = slurp(report);
+  assert_non_null(before);
   write_file(path_of("bad.csv"), "name,host,memory,workload\nvm1,a,64MiB,idle\nvm2,a,-3,idle\n");
   st = migsim(err, sizeof err, "plan %s --topology %s --out %s --quiet", path_of("bad.csv"), path_of("topo.ini"), out);
   assert_int_equal(st, 2);
   assert_non_null(strstr(err, "bad.csv:3: memory:"));
   assert_int_equal(strchr(err, '\n'), err + strlen(err) - 1);
+  char *after = slurp(report);
+  assert_non_null(after);
+  assert_string_equal(before, after);
+  free(before);
+  free(after);
+  /* The folder contract: another command's results are refused without
+   * --force (docs/results.md). */
+  char cmp[700];
+  snprintf(cmp, sizeof cmp, "%s/plan-cmp", tmpdir);
+  assert_int_equal(migsim(err, sizeof err, "compare --workload idle --memory 8MiB --algos precopy --links 1Gbit/s "
+                          "--no-plots --out %s", cmp),
+                   0);
+  st = migsim(err, sizeof err, "plan %s --topology %s --out %s --quiet", path_of("fleet.csv"), path_of("topo.ini"), cmp);
+  assert_int_equal(st, 2);
+  assert_non_null(strstr(err, "already holds results of another `migsim compare`"));
+  st = migsim(err, sizeof err, "plan %s --topology %s --out %s --quiet --force", path_of("fleet.csv"),
+              path_of("topo.ini"), cmp);
+  if (st != 0 && st != 1) fail_msg("exit %d: %s", st, err);
+  snprintf(report, sizeof report, "%s/summary.csv", cmp);
+  after = slurp(report);
+  assert_null(after); /* the comparison's runs went with --force */
   st = migsim(err, sizeof err, "plan --help");
   assert_int_equal(st, 0);
   /* comments and blank lines before the header are skipped too (docs) */
