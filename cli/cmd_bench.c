@@ -175,7 +175,8 @@ static int cli__bench_compress(double ratio) {
 
 int cli_cmd_bench(int argc, char **argv) {
   uint64_t sweep_points = 10000;
-  int check = 0, missed = 0, plan_only = 0, no_plan = 0;
+  int check = 0, missed = 0, plan_only = 0, no_plan = 0, compress = 0;
+  double compress_ratio = 0.3;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--help")) {
       printf("usage: migsim bench [--sweep-points N] [--plan-only | --no-plan] [--check]\n"
@@ -205,16 +206,27 @@ int cli_cmd_bench(int argc, char **argv) {
     } else if (!strcmp(argv[i], "--check")) {
       check = 1;
     } else if (!strcmp(argv[i], "--compress")) {
-      double ratio = 0.3;
-      if (i + 1 < argc && argv[i + 1][0] != '-') ratio = cli_double("--compress", argv[++i]);
-      return cli__bench_compress(ratio);
-    } else if (!strcmp(argv[i], "--sweep-points") && i + 1 < argc) {
+      compress = 1;
+      /* RATIO is optional: a next word that is not an option is it */
+      if (i + 1 < argc && (argv[i + 1][0] != '-' || (argv[i + 1][1] >= '0' && argv[i + 1][1] <= '9'))) {
+        compress_ratio = cli_double("--compress", argv[++i]);
+        if (!(compress_ratio > 0 && compress_ratio <= 1)) cli_die("bench: --compress %s: RATIO must be above 0 and at most 1", argv[i]);
+      }
+    } else if (!strcmp(argv[i], "--sweep-points")) {
+      if (i + 1 >= argc) cli_die("bench: --sweep-points needs a value (see --help)");
       sweep_points = cli_count("--sweep-points", argv[++i]);
+      if (sweep_points < 1) cli_die("bench: --sweep-points must be at least 1");
     } else {
       cli_die("bench: unknown argument '%s' (see --help)", argv[i]);
     }
   }
 
+  if (plan_only && no_plan) cli_die("bench: --plan-only and --no-plan: one or the other");
+  if (compress) {
+    if (plan_only || no_plan || check || sweep_points != 10000)
+      cli_die("bench: --compress measures zlib only: no other option with it");
+    return cli__bench_compress(compress_ratio);
+  }
   if (plan_only) goto plans;
   /* 1-3: one 1 TiB guest. λ = 0.1 of a 10 Gbit/s limit. */
   const uint64_t pages = (1ull << 40) / 4096;

@@ -378,7 +378,12 @@ static void test_bench_compress(void **state) {
   for (int l = 1; l < 10; l++) assert_true(c[l] > z[l] && z[l] > 0);
   free(out);
   assert_int_equal(migsim(err, sizeof err, "bench --compress 5"), 2);
-  assert_non_null(strstr(err, "compress ratio 5"));
+  assert_non_null(strstr(err, "--compress 5: RATIO must be above 0 and at most 1"));
+  /* nothing else with --compress, and bad counts refused before any work */
+  assert_int_equal(migsim(err, sizeof err, "bench --compress 0.3 --check"), 2);
+  assert_non_null(strstr(err, "no other option"));
+  assert_int_equal(migsim(err, sizeof err, "bench --sweep-points 0"), 2);
+  assert_int_equal(migsim(err, sizeof err, "bench --plan-only --no-plan"), 2);
 }
 
 /* compare and sweep --repeat N: N runs per point under ids NAME#k with
