@@ -130,12 +130,18 @@ int cli_cmd_plan(int argc, char **argv) {
   while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
     switch (c) {
     case 't': topology = optarg; break;
-    case 'd': o.deadline_ns = cli_duration("--deadline", optarg, SIM_NS_PER_S); break;
+    case 'd':
+      o.deadline_ns = cli_duration("--deadline", optarg, SIM_NS_PER_S);
+      if (!o.deadline_ns) cli_die("plan: --deadline must be above 0 (leave it out for no deadline)");
+      break;
     case 'l': o.downtime_limit_ns = cli_duration("--downtime-limit", optarg, SIM_NS_PER_MS); break;
     case 'p': cli_check(res_policy_parse(optarg, &o.policy), "plan: --policy"); break;
     case 'k': o.max_parallel = (uint32_t)cli_count("--max-parallel", optarg); break;
     case 'n': o.max_per_host = (uint32_t)cli_count("--max-per-host", optarg); break;
-    case 'T': o.timeout_ns = cli_duration("--timeout", optarg, SIM_NS_PER_S), timeout_given = 1; break;
+    case 'T':
+      o.timeout_ns = cli_duration("--timeout", optarg, SIM_NS_PER_S), timeout_given = 1;
+      if (!o.timeout_ns) cli_die("plan: --timeout must be above 0 (leave it out for the default)");
+      break;
     case 'F': cli_check(res_fallbacks_parse(optarg, &o.fallbacks), "plan: --fallbacks"); break;
     case 'o': out = optarg; break;
     case 'f': force = 1; break;

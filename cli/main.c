@@ -42,6 +42,13 @@ int main(int argc, char **argv) {
     cli__usage(stderr);
     return CLI_EXIT_ERROR;
   }
+  if (strcmp(argv[1], "help") == 0 && argc > 2) {
+    /* migsim help COMMAND: the command's own --help */
+    char *args[] = {argv[2], (char *)"--help", NULL};
+    for (size_t i = 0; i < sizeof cli__cmds / sizeof cli__cmds[0]; i++)
+      if (strcmp(argv[2], cli__cmds[i].name) == 0) return cli__cmds[i].run(2, args);
+    cli_die("help: unknown command '%s' (see 'migsim --help')", argv[2]);
+  }
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
       strcmp(argv[1], "help") == 0) {
     cli__usage(stdout);

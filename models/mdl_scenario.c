@@ -429,7 +429,12 @@ int mdl_sweep_split(const char *key, const char *text, char ***values_out, size_
     }
     if (!split) continue;
     *p = '\0';
-    if (*item) {
+    if (!*item) {
+      /* "32MiB/s,,64MiB/s": a value lost in typing, not one to skip */
+      rc = sim_errorf(SIM_EINVAL, "%s: an empty item in the list '%s'", key, text);
+      break;
+    }
+    {
       char **g = sim_grow(values, &cap, count + 1, sizeof *g);
       char *v = g ? strdup(item) : NULL;
       if (g) values = g;

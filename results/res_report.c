@@ -1588,6 +1588,9 @@ int res_report_write(const char *dir, const res_report_opts *opts, res_report_st
   c.formats = (opts && opts->formats ? opts->formats : 0) | RES_REPORT_PNG;
   char *kept = NULL;
   sim_file *fmd = NULL, *fhtml = NULL;
+  struct stat st;
+  if (stat(dir, &st) != 0) return sim_errorf(SIM_EIO, "%s: %s", dir, strerror(errno));
+  if (!S_ISDIR(st.st_mode)) return sim_errorf(SIM_EINVAL, "%s is not a folder (give a result folder)", dir);
   int rc = rep__load(&c, opts);
   if (!rc) rc = rep__sweep_axes(&c);
   if (!rc && !c.sweep) rc = rep__varying_axes(&c);

@@ -67,6 +67,15 @@ static void test_bad_input_one_line(void **state) {
   assert_int_equal(migsim(err, sizeof err, "frobnicate"), 2);
   assert_int_equal(migsim(err, sizeof err, "run --workload idle --out ''"), 2);
   assert_non_null(strstr(err, "empty directory name"));
+  /* An empty list item is a value lost in typing, not one to skip. */
+  assert_int_equal(migsim(err, sizeof err, "sweep --workload idle --max-bandwidth 32MiB/s,,64MiB/s --out %s/e", tmpdir), 2);
+  assert_non_null(strstr(err, "max-bandwidth: an empty item in the list"));
+  assert_false(exists("%s/e/%s", "summary.csv"));
+  assert_int_equal(migsim(err, sizeof err, "plan inv.csv --deadline 0"), 2);
+  assert_non_null(strstr(err, "--deadline must be above 0"));
+  assert_int_equal(migsim(err, sizeof err, "help nosuchcommand"), 2);
+  assert_int_equal(migsim(err, sizeof err, "report %s/nosuchfolder", tmpdir), 2);
+  assert_non_null(strstr(err, "No such file or directory"));
   /* getopt's own messages are replaced by one line each. */
   assert_int_equal(migsim(err, sizeof err, "plan --bogus"), 2);
   assert_string_equal(err, "migsim: plan: unknown option '--bogus' (see 'migsim plan --help')\n");
