@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "sim_err.h"
@@ -72,6 +73,11 @@ static int cli__convert(const char *cmd, const char *in, const char *out, wl_for
   if (wl_gen_is_spec(in))
     cli_die("%s: '%s' is a generator spec, not a trace file (use 'migsim trace gen')", context,
             in);
+  /* OUT the same file as IN would replace the trace with its conversion
+   * under its old name (an .mtr holding CSV). */
+  struct stat si, so;
+  if (strcmp(out, "-") && stat(in, &si) == 0 && stat(out, &so) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+    cli_die("%s: OUT %s is the input trace itself; write the conversion to another file", context, out);
   cli_check(wl_source_open(in, NULL, &src), context);
   int rc = wl_copy(src, out, format);
   wl_source_close(src);

@@ -780,6 +780,20 @@ static void test_cli(void **state) {
   assert_non_null(strstr(msg, "cannot be written to standard output"));
   free(msg);
 
+  /* OUT the input itself: refused, the trace left as it was. */
+  snprintf(args, sizeof args, "trace export '%s' '%s'", out, out);
+  data = read_all(out, &len);
+  assert_int_equal(run_cli(args, err), 2);
+  size_t len2;
+  char *after = read_all(out, &len2);
+  assert_int_equal(len2, len);
+  assert_memory_equal(after, data, len);
+  free(after);
+  free(data);
+  msg = read_all(err, &len);
+  assert_non_null(strstr(msg, "is the input trace itself"));
+  free(msg);
+
   assert_int_equal(run_cli("trace import --help", err), 0);
   assert_int_equal(run_cli("trace export --help", err), 0);
   assert_int_equal(run_cli("trace import only-one-arg", err), 2);
