@@ -86,6 +86,20 @@ static void assert_refused(const char *err, int rc, const char *needle) {
   assert_true(nl && nl[1] == '\0');
 }
 
+/* Rewrites file `p` without its last row; returns its whole text (to
+ * restore it) and, in *last, where that row starts in it. */
+static char *drop_last_row(const char *p, char **last) {
+  char *t = slurp(p);
+  assert_non_null(t);
+  char *l = t + strlen(t) - 1;
+  while (l > t && l[-1] != '\n') l--;
+  char *cut = strndup(t, (size_t)(l - t));
+  write_file(p, cut);
+  free(cut);
+  *last = l;
+  return t;
+}
+
 static void test_merge_refusals(void **state) {
   (void)state;
   char err[2048];
@@ -117,13 +131,9 @@ static void test_merge_refusals(void **state) {
    * interrupted shard leaves it). */
   char p[512];
   snprintf(p, sizeof p, "%s/r2/summary.csv", tmpdir);
-  char *t = slurp(p);
-  assert_non_null(t);
+  char *last;
+  char *t = drop_last_row(p, &last);
   size_t len = strlen(t);
-  char *last = t + len - 1;
-  while (last > t && last[-1] != '\n') last--;
-  char *cut = strndup(t, (size_t)(last - t));
-  write_file(p, cut);
   rc = migsim(err, sizeof err, "merge %s/x6 %s/r1 %s/r2 %s/r3", tmpdir, tmpdir, tmpdir, tmpdir);
   assert_refused(err, rc, "holds 3 runs, its part of the grid is 4");
   /* A run duplicated in place of another: the count is right, the ids
@@ -142,22 +152,14 @@ static void test_merge_refusals(void **state) {
   assert_refused(err, rc, "not those of their grid");
   write_file(p, t);
   free(dup);
-  free(cut);
   free(t);
   /* rounds.csv cut at a row's end: it still parses, but a run lost a
    * round. */
   snprintf(p, sizeof p, "%s/r2/rounds.csv", tmpdir);
-  t = slurp(p);
-  assert_non_null(t);
-  len = strlen(t);
-  last = t + len - 1;
-  while (last > t && last[-1] != '\n') last--;
-  cut = strndup(t, (size_t)(last - t));
-  write_file(p, cut);
+  t = drop_last_row(p, &last);
   rc = migsim(err, sizeof err, "merge %s/x10 %s/r1 %s/r2 %s/r3", tmpdir, tmpdir, tmpdir, tmpdir);
   assert_refused(err, rc, "the shard is damaged");
   write_file(p, t);
-  free(cut);
   free(t);
   /* Bad --shard values. */
   rc = migsim(err, sizeof err, GRID " --shard 4/3 --out %s/x8", tmpdir);
