@@ -43,6 +43,7 @@ typedef struct {
   uint64_t repeat;
   uint64_t trace_step_ns;
   int jsonl;
+  int quiet;
 } cli__cmp_opts;
 
 static void cli__cmp_help(void) {
@@ -76,6 +77,7 @@ static void cli__cmp_help(void) {
          "  --trace-step DURATION  trace offset between repeats of a trace [1s]\n"
          "  --jsonl                also write OUT/summary.jsonl: one JSON object per run,\n"
          "                         the columns of summary.csv, null for an empty cell\n"
+         "  --quiet                no table on stdout (the results line stays)\n"
          "  --help                 this text\n\n"
          "algorithms:\n",
          CLI_COMPARE_DEFAULT_TRACE, mdl_algo_list(algos, sizeof algos, ",", ","));
@@ -101,6 +103,7 @@ static int cli__cmp_opt(void *ctx, const char *name, const char *value) {
   if (!strcmp(name, "no-plots")) return o->no_plots = 1, 0;
   if (!strcmp(name, "force")) return o->force = 1, 0;
   if (!strcmp(name, "jsonl")) return o->jsonl = 1, 0;
+  if (!strcmp(name, "quiet")) return o->quiet = 1, 0;
   if (!strcmp(name, "repeat")) {
     if (!value) return 1;
     o->repeat = cli_count("--repeat", value);
@@ -177,7 +180,7 @@ int cli_cmd_compare(int argc, char **argv) {
   /* Every algorithm of the table by default. */
   char all_algos[256];
   cli__cmp_opts o = {"out/compare", mdl_algo_list(all_algos, sizeof all_algos, ",", ","),
-                     "1Gbit/s,2.5Gbit/s,10Gbit/s", NULL, 0, 0, 0, 1, SIM_NS_PER_S, 0};
+                     "1Gbit/s,2.5Gbit/s,10Gbit/s", NULL, 0, 0, 0, 1, SIM_NS_PER_S, 0, 0};
   mdl_scenario base;
   mdl_scenario_defaults(&base);
   cli_scenario_args(argc, argv, &base, cli__cmp_opt, &o, NULL, 0);
@@ -278,8 +281,10 @@ int cli_cmd_compare(int argc, char **argv) {
   mdl_result *extra = nextra ? calloc(nextra, sizeof *extra) : NULL;
   if (!results || !scen || !stats || !samples || (nextra && !extra)) cli_die("compare: out of memory");
 
-  printf("workload: %s\n", base.workload);
-  res_print_header(stdout);
+  if (!o.quiet) {
+    printf("workload: %s\n", base.workload);
+    res_print_header(stdout);
+  }
   for (int l = 0; l < nlinks; l++) {
     for (int a = 0; a < nseries; a++) {
       int k = a * nlinks + l;
@@ -303,7 +308,7 @@ int cli_cmd_compare(int argc, char **argv) {
         mdl_scenario used;
         if (mdl_scenario_resolve(&run, &used, NULL, NULL) || mdl_simulate(&run, r))
           cli_die("compare %s: %s", run.name, sim_error_message());
-        res_print_row(stdout, &run, r);
+        if (!o.quiet) res_print_row(stdout, &run, r);
         if (r->status == MDL_STATUS_COMPLETED) {
           samples[0 * o.repeat + n] = r->total_time_ms / 1e3;
           samples[1 * o.repeat + n] = r->downtime_ms;

@@ -113,6 +113,14 @@ int cli_cmd_validate(int argc, char **argv) {
     }
   }
   if (!file) cli_die("validate: give a scenario file (see --help)");
+  {
+    /* OUT holds the report beside its sim/ and real/ folders; a result
+     * folder of another command (its manifest at the top) is not one. */
+    char manifest[4096];
+    snprintf(manifest, sizeof manifest, "%s/migsim-folder.txt", out);
+    if (access(manifest, F_OK) == 0)
+      cli_die("validate: %s is the result folder of another migsim command; validate into another --out", out);
+  }
   cli_scenarios list;
   cli_scenarios_load(file, qemu, &list);
   /* One set serves both QEMU versions: a scenario whose feature the

@@ -182,10 +182,17 @@ int res_runs_load(const char *dir, res_run_set *set) {
   snprintf(path, sizeof path, file ? "%s" : "%s/summary.csv", dir);
   res__summary_ctx sx = {set, path};
   int rc = res_csv_each_at(path, 1, res__summary_row, &sx);
-  if (rc < 0 || file) return rc < 0 ? rc : 0;
+  if (rc < 0) {
+    res_runs_free(set); /* a failed load holds nothing */
+    return rc;
+  }
+  if (file) return 0;
   char rpath[1024];
   res__load_ctx x = {set, malloc((set->count ? set->count : 1) * sizeof(size_t)), rpath};
-  if (!x.order) return sim_errorf(SIM_ENOMEM, "out of memory");
+  if (!x.order) {
+    res_runs_free(set);
+    return sim_errorf(SIM_ENOMEM, "out of memory");
+  }
   for (size_t i = 0; i < set->count; i++) x.order[i] = i;
   res__sort_set = set;
   qsort(x.order, set->count, sizeof *x.order, res__by_id);
@@ -197,6 +204,7 @@ int res_runs_load(const char *dir, res_run_set *set) {
     rc = res_csv_each_at(rpath, 1, res__timeline_row, &x);
   }
   free(x.order);
+  if (rc < 0) res_runs_free(set);
   return rc < 0 ? rc : 0;
 }
 

@@ -28,7 +28,8 @@ typedef struct {
  * summary file alone, loaded without rounds or timeline. Every column of mdl_schema.h is
  * loaded except the derived ones; an empty or missing cell loads as "", 0
  * or -1 (text, integer, number).
- * A missing folder or file gives an empty set. Free with res_runs_free. */
+ * A missing folder or file gives an empty set. Free with res_runs_free;
+ * after an error the set is empty already (freeing it again is harmless). */
 int res_runs_load(const char *dir, res_run_set *set);
 void res_runs_free(res_run_set *set);
 

@@ -269,6 +269,21 @@ static void test_compare_outputs(void **state) {
   assert_int_equal(count_lines(path), 1 + 6);
   assert_int_equal(migsim(err, sizeof err, "compare --workload idle --links 1Gbit/s,slow --out %s/cmp2", tmpdir), 2);
   assert_non_null(strstr(err, "slow"));
+  /* validate does not write into another command's folder */
+  assert_int_equal(migsim(err, sizeof err, "validate %s/scenarios/validation.ini --no-replay --out %s/cmp",
+                          MIGSIM_SOURCE_DIR, tmpdir),
+                   2);
+  assert_non_null(strstr(err, "is the result folder of another migsim command"));
+  /* --quiet: no table, only the results line */
+  assert_int_equal(migsim(err, sizeof err, "compare --workload idle --memory 8MiB --links 1Gbit/s --no-plots --quiet "
+                          "--out %s/cmpq | tee %s/cmpq.txt", tmpdir, tmpdir),
+                   0);
+  snprintf(path, sizeof path, "%s/cmpq.txt", tmpdir);
+  char *text = slurp(path);
+  assert_non_null(text);
+  assert_int_equal(strncmp(text, "results: ", 9), 0);
+  assert_int_equal(count_lines(path), 1);
+  free(text);
 }
 
 /* --profiles puts profiles side by side: one run per profile × algorithm,
