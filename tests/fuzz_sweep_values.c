@@ -4,7 +4,7 @@
  * splits only before a new spec, or an ordinary one), the rest is the
  * list. Promises checked: no value is empty or contains ';', ordinary
  * lists have no ',' inside a value, and the values joined back with ';'
- * split into the same values. */
+ * split into the same values (a list with an empty item is refused). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *joined = malloc(total + 1), *p = joined;
     if (joined) {
       for (size_t i = 0; i < n; i++) p += strlen(strcpy(p, v[i])), *p++ = ';';
-      *p = '\0';
+      p[-1] = '\0'; /* no trailing ';': an empty item is refused */
       char **w = NULL;
       size_t m = 0;
       if (mdl_sweep_split(key, joined, &w, &m) != 0 || m != n) abort();
