@@ -96,7 +96,7 @@ static void test_two_share_one_link(void **state) {
   if (rc) print_message("kvr_fleet_run: %s\n", sim_error_message());
   assert_int_equal(rc, 0);
 
-  double bytes = 0;
+  double bytes = 0, slowdown = 0;
   for (int i = 0; i < 2; i++) {
     const mdl_result *r = &out[i].r;
     double alone_s = (double)r->transferred_bytes / LINK_BYTES_PER_S;
@@ -109,9 +109,15 @@ static void test_two_share_one_link(void **state) {
     assert_true(r->integrity[0] != '\0' && strcmp(r->integrity, "unchecked") != 0);
     assert_true(out[i].start_s >= 0 && out[i].start_s < 0.5);
     assert_true(r->transferred_bytes > 16u << 20); /* the non-zero image crossed */
-    assert_true(r->total_time_ms / 1e3 > 1.5 * alone_s);
+    assert_true(r->total_time_ms / 1e3 > 1.05 * alone_s);
+    slowdown += r->total_time_ms / 1e3 / alone_s;
     bytes += (double)r->transferred_bytes;
   }
+  /* Sharing the link slows both down together: 2x each when TCP shares it
+   * evenly, 1x and 2x when one stream takes it first (seen: 1.1x and
+   * 1.95x under ASan). Two links of their own would give about 1x each. */
+  print_message("slowdowns summed: %.2f\n", slowdown);
+  assert_true(slowdown > 2.6);
   double rate = bytes / makespan;
   print_message("together: %.0f bytes in %.3f s = %.2f MB/s on a %.2f MB/s link\n", bytes, makespan, rate / 1e6,
                 LINK_BYTES_PER_S / 1e6);
