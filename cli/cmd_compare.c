@@ -118,7 +118,6 @@ static int cli__cmp_opt(void *ctx, const char *name, const char *value) {
   return -1;
 }
 
-/* Splits a comma list into at most `max` pieces (in place). */
 /* Splits a comma list in place; an empty item or one given twice would
  * make two series or runs of one name, so both are refused here, before
  * the folder is touched. */
