@@ -50,6 +50,11 @@ typedef struct {
    * and median_abs, for the metrics `validate --check` has targets on
    * (total time, bytes, downtime); NAN for the others. */
   double median_lo, median_hi, p90_lo, p90_hi, median_abs_lo, median_abs_hi;
+  /* The best any prediction could score on these runs (the same metrics;
+   * NAN for the others): one value per scenario, chosen knowing every
+   * real run, cannot bring the median or p90 of the relative errors, or
+   * the median absolute error, below these (res_best_error). */
+  double best_median_pct, best_p90_pct, best_median_abs;
 } res_metric_error;
 
 typedef struct {
@@ -74,6 +79,10 @@ typedef struct {
   double downtime_ok_lo, downtime_ok_hi;
   double requests_ok_lo, requests_ok_hi;
   double stall_ok_lo, stall_ok_hi;
+  /* The highest shares any prediction could reach on these runs, one value
+   * (and one verdict) per scenario chosen knowing every real run. A target
+   * above it cannot be met with these runs, whatever the model. */
+  double downtime_ok_best, requests_ok_best, stall_ok_best, convergence_ok_best;
 } res_validation;
 
 /* The 95 % interval of a statistic over values that come in clusters
@@ -86,6 +95,15 @@ typedef struct {
  * value. Resampling values one by one would understate the spread: the
  * runs of a scenario pass or miss together far more often than not. */
 void res_cluster_interval(const double *v, const size_t *first, size_t ncluster, double q, double *lo, double *hi);
+
+/* The smallest error e at which one value per cluster (cluster i holds
+ * x[first[i]] .. x[first[i + 1] - 1]) can be within e of at least `need`
+ * of the values: |p - x| <= e * x / 100 when `relative` (e in %), else
+ * |p - x| <= e. No choice of one value per cluster has its need-th
+ * smallest error below it, so no prediction's quantile of errors that
+ * rests on that order statistic is either. 0 when need is 0, INFINITY when
+ * need exceeds the values. */
+double res_best_error(const double *x, const size_t *first, size_t ncluster, size_t need, int relative);
 
 /* The targets `validate --check` holds a validation to (the check table of
  * the report, validation.md, lists them). Writes one line per missed

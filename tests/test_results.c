@@ -343,6 +343,17 @@ static void test_docs_columns(void **state) {
   assert_docs_carry(md, (const char *const[]){"docs/results.md", NULL}, "migsim run --columns");
 }
 
+/* The number after `prefix` (which must be in csv, up to the last
+ * column's comma) up to the end of its row. */
+static double csv_last_field(const char *csv, const char *prefix) {
+  const char *at = strstr(csv, prefix);
+  assert_non_null(at);
+  char *end;
+  double x = strtod(at + strlen(prefix), &end);
+  assert_true(*end == '\n');
+  return x;
+}
+
 /* Two scenarios, three real runs each, errors known by construction. */
 static void test_validation_stats(void **state) {
   (void)state;
@@ -395,6 +406,24 @@ static void test_validation_stats(void **state) {
    * 200 vs 125 outside 20 % */
   assert_true(fabs(v.downtime_ok_floor - 3.0 / 5) < 1e-12);
   assert_true(isnan(v.stall_ok_floor));
+  /* Best possible, one value per scenario knowing the runs: totals
+   * {1000, 909.1, 800} and {1904.8, 1666.7} meet pairwise at relative
+   * errors 4.76 % (909.1 and 1000), 6.38 % (800 and 909.1), 11.1 % (800
+   * and 1000) and 6.67 %. The median of 5 errors rests on the 3rd
+   * smallest: 3 runs within 4.76 % (the pair, and any run of the other
+   * scenario); the p90 on the 4th: both pairs, 6.67 %. */
+  assert_true(fabs(v.metric[RES_M_TOTAL].best_median_pct - 100.0 * (1000 - 1000 / 1.1) / (1000 + 1000 / 1.1)) < 1e-9);
+  assert_true(fabs(v.metric[RES_M_TOTAL].best_p90_pct - 100.0 * (2000 / 1.05 - 2000 / 1.2) / (2000 / 1.05 + 2000 / 1.2)) <
+              1e-9);
+  assert_true(v.metric[RES_M_TOTAL].best_median_pct <= v.metric[RES_M_TOTAL].median_abs_pct);
+  assert_true(fabs(v.metric[RES_M_BYTES].best_median_pct) < 1e-12);
+  /* Downtimes 10, 13, 10 all within bounds of one value, 125 and 200 not
+   * (or the not-converged run's verdict instead): 4 of 6; absolute: two
+   * runs of 10 ms and any other, 0 ms; verdicts 3 + 2 of 6. */
+  assert_true(fabs(v.downtime_ok_best - 4.0 / 6) < 1e-12);
+  assert_true(fabs(v.metric[RES_M_DOWNTIME].best_median_abs) < 1e-12);
+  assert_true(fabs(v.convergence_ok_best - 5.0 / 6) < 1e-12);
+  assert_true(isnan(v.requests_ok_best) && isnan(v.stall_ok_best));
 
   char dir[512], path[600];
   snprintf(dir, sizeof dir, "%s/val", tmpdir);
@@ -418,9 +447,9 @@ static void test_validation_stats(void **state) {
   assert_non_null(strstr(text, "| total_time_ms | 10.0% | 23.0% |  |  | 5 | 14.3% |"));
   /* Two scenarios, 3 of 3 and 1 of 3 within bounds: drawing both twice
    * gives 100 % or 33 % (a quarter of the draws each), one of each 67 %. */
-  assert_non_null(strstr(text, "| 66.7% of 6 runs | 33–100% | ≥ 85% | 60% |"));
-  assert_non_null(strstr(text, "| total_time_ms median error | 10.0% | 10.0–12.5% | ≤ 2% | 14.3% |"));
-  assert_non_null(strstr(text, "| downtime median abs error | 3.0 ms | 0.0–62.5 ms | ≤ 5 ms | |"));
+  assert_non_null(strstr(text, "| 66.7% of 6 runs | 33–100% | ≥ 85% | 60% | 66.7% |"));
+  assert_non_null(strstr(text, "| total_time_ms median error | 10.0% | 10.0–12.5% | ≤ 2% | 14.3% | 4.8% |"));
+  assert_non_null(strstr(text, "| downtime median abs error | 3.0 ms | 0.0–62.5 ms | ≤ 5 ms | | 0.0 ms |"));
   assert_true(fabs(v.downtime_ok_lo - 1.0 / 3) < 1e-12 && v.downtime_ok_hi == 1.0);
   assert_non_null(strstr(text, "| 3.0 ms |"));
   assert_non_null(strstr(text, "a note"));
@@ -429,18 +458,24 @@ static void test_validation_stats(void **state) {
   snprintf(path, sizeof path, "%s/checks.csv", dir);
   char *csv = slurp(path);
   assert_non_null(csv);
-  assert_non_null(strstr(csv, "check,value,target,target_is,met,real_vs_real,interval_lo,interval_hi\n"));
+  assert_non_null(strstr(csv, "check,value,target,target_is,met,real_vs_real,interval_lo,interval_hi,best_possible\n"));
   /* Errors by scenario {0, 10, 25} and {5, 20} %: drawing the first twice,
    * both, or the second twice gives medians 10, 10, 12.5 and p90s 25, 23,
    * 20; absolute downtime errors {0, 3, 0} and {25, 100} ms give medians
    * 0, 3, 62.5. */
-  assert_non_null(strstr(csv, "\ntotal_time_ms median error %,10.00000000000001,2,max,0,14.28571428571427,"
-                              "10.00000000000001,12.500000000000004\n"));
-  assert_non_null(strstr(csv, "\ntotal_time_ms p90 error %,23,5,max,0,17.40909090909091,19.999999999999996,25\n"));
-  assert_non_null(strstr(csv, "\ndowntime median abs error ms,3,5,max,1,,0,62.5\n"));
-  assert_non_null(strstr(csv, "\nconvergence verdict right (share),0.8333333333333334,1,min,0,,,\n"));
+  /* The last column, best possible: the figures checked above. */
+  assert_true(fabs(csv_last_field(csv, "\ntotal_time_ms median error %,10.00000000000001,2,max,0,14.28571428571427,"
+                                       "10.00000000000001,12.500000000000004,") -
+                   v.metric[RES_M_TOTAL].best_median_pct) < 1e-9);
+  assert_true(fabs(csv_last_field(csv, "\ntotal_time_ms p90 error %,23,5,max,0,17.40909090909091,19.999999999999996,25,") -
+                   v.metric[RES_M_TOTAL].best_p90_pct) < 1e-9);
+  assert_true(fabs(csv_last_field(csv, "\ndowntime median abs error ms,3,5,max,1,,0,62.5,")) < 1e-12);
+  assert_true(fabs(csv_last_field(csv, "\nconvergence verdict right (share),0.8333333333333334,1,min,0,,,,") - 5.0 / 6) <
+              1e-12);
   assert_non_null(strstr(csv, "\ntransferred_bytes median error %,0,0.5,max,1,"));
-  assert_non_null(strstr(csv, "\n\"downtime within max(20%, 5 ms) (share)\",0.6666666666666666,0.85,min,0,0.6,0.3333333333333333,1\n"));
+  assert_true(fabs(csv_last_field(csv, "\n\"downtime within max(20%, 5 ms) (share)\",0.6666666666666666,0.85,min,0,0.6,"
+                                       "0.3333333333333333,1,") -
+                   4.0 / 6) < 1e-12);
   assert_null(strstr(csv, "postcopy_requests"));
   int rows = 0;
   for (const char *q = csv; *q; q++) rows += *q == '\n';
@@ -450,6 +485,54 @@ static void test_validation_stats(void **state) {
   mdl_result_free(&sim1);
   mdl_result_free(&sim2);
   for (int i = 0; i < 6; i++) mdl_result_free(&real[i]);
+}
+
+/* The best possible scores: the error bound by hand on small clusters, and
+ * the requests rule's edge (a value within x1.5 of both 20 and 45 exists,
+ * 30; of 20 and 46 none). */
+static void test_best_possible(void **state) {
+  (void)state;
+  const double x[] = {100, 110, 130, 50, 50};
+  const size_t first[] = {0, 3, 5};
+  /* Relative: 100 and 110 meet at 10/210 = 4.76 %, 110 and 130 at 8.33 %,
+   * 100 and 130 at 13.0 %; the two 50s at 0. */
+  assert_true(fabs(res_best_error(x, first, 2, 2, 1)) < 1e-12);
+  assert_true(fabs(res_best_error(x, first, 2, 4, 1) - 1000.0 / 210) < 1e-9);
+  assert_true(fabs(res_best_error(x, first, 2, 5, 1) - 3000.0 / 230) < 1e-9);
+  /* Absolute: half the distances, 5 and 15 ms. */
+  assert_true(fabs(res_best_error(x, first, 2, 4, 0) - 5) < 1e-12);
+  assert_true(fabs(res_best_error(x, first, 2, 5, 0) - 15) < 1e-12);
+  assert_true(res_best_error(x, first, 2, 0, 1) == 0);
+  assert_true(isinf(res_best_error(x, first, 2, 6, 1)));
+
+  mdl_scenario s[2];
+  mdl_result sim[2], real[4];
+  const double req[4] = {20, 45, 20, 46};
+  for (int i = 0; i < 2; i++) {
+    mdl_scenario_defaults(&s[i]);
+    snprintf(s[i].name, sizeof s[i].name, "p%d", i);
+    assert_int_equal(mdl_scenario_set(&s[i], "algo", "postcopy"), 0);
+    make_result(&sim[i], "sim", 1000, 1, 1000000, 2, MDL_STATUS_COMPLETED);
+    sim[i].postcopy_requests = 30;
+    sim[i].postcopy_bytes = 1;
+  }
+  for (int k = 0; k < 4; k++) {
+    make_result(&real[k], "kvmreplay", 1000, 1, 1000000, 2, MDL_STATUS_COMPLETED);
+    real[k].postcopy_requests = (uint64_t)req[k];
+    real[k].postcopy_bytes = 1;
+    real[k].guest_stall_ms = 100 + 200 * (k % 2); /* 100 and 300: one value passes at most one */
+  }
+  const mdl_result *r0[2] = {&real[0], &real[1]}, *r1[2] = {&real[2], &real[3]};
+  res_case cases[2] = {{&s[0], &sim[0], r0, 2}, {&s[1], &sim[1], r1, 2}};
+  res_validation v;
+  assert_int_equal(res_validate(cases, 2, &v), 0);
+  assert_int_equal(v.requests_runs, 4);
+  assert_true(fabs(v.requests_ok_share - 3.0 / 4) < 1e-12); /* 30 against 46 is over x1.5 */
+  assert_true(fabs(v.requests_ok_best - 3.0 / 4) < 1e-12);
+  /* stall: 100 +- 50 and 300 +- 75 do not meet */
+  assert_true(fabs(v.stall_ok_best - 2.0 / 4) < 1e-12);
+  for (int i = 0; i < 2; i++) mdl_result_free(&sim[i]);
+  for (int k = 0; k < 4; k++) mdl_result_free(&real[k]);
 }
 
 /* The interval resamples whole scenarios: scenarios that pass or miss
@@ -622,6 +705,7 @@ int main(void) {
       cmocka_unit_test(test_schema_roundtrip),
       cmocka_unit_test(test_docs_columns),
       cmocka_unit_test(test_validation_stats),
+      cmocka_unit_test(test_best_possible),
       cmocka_unit_test(test_cluster_interval),
       cmocka_unit_test(test_upgrade_old_timeline),
       cmocka_unit_test(test_load_malformed),
