@@ -5,7 +5,10 @@ their verdicts, and the median / p90 error of downtime, total time, bytes,
 syncs and the feature's own metrics, weakest metric first. Each cell also
 gives the real system's own spread ("r2r", run to run): every real run
 judged against the median of its scenario's other real runs, as
-`migsim validate` reports it.
+`migsim validate` reports it, and the best median error any prediction
+could reach ("best"): one value per scenario, chosen knowing every real
+run, cannot bring the median below it (`res_best_error` in
+results/res_validate.c, the same bound).
 
     scripts/feature-table.py docs/validation-features
 
@@ -37,6 +40,28 @@ def rel(p, m):
     if m == 0:
         return None if p == 0 else 100.0
     return abs(p - m) / abs(m) * 100
+
+
+def best_median(groups):
+    """The smallest relative error (%) at which one value per group can be
+    within it of as many values as the median rests on (GSL's median of n
+    values is never below the floor((n - 1) / 2) + 1-th smallest)."""
+    values = [v for g in groups for v in g]
+    if not values:
+        return float("nan")
+    need = (len(values) - 1) // 2 + 1
+    cands = sorted({0.0} | {abs(a - b) / (a + b) * 100 if a + b else 0.0
+                            for g in groups for i, a in enumerate(g) for b in g[i + 1:]})
+
+    def passed(e):
+        total = 0
+        for g in groups:
+            ivs = [(x - abs(x) * e / 100, x + abs(x) * e / 100) for x in g]
+            total += max(sum(1 for lo, hi in ivs if lo - 1e-9 * abs(lo) <= p <= hi + 1e-9 * abs(hi))
+                         for p, _ in ivs)
+        return total
+
+    return next(e for e in cands if passed(e) >= need)
 
 
 def err(sim, real, key):
@@ -80,10 +105,17 @@ def main(folder):
                     e.append(x)
             return (pct(e, 0.5), pct(e, 0.9)) if e else (float("nan"), float("nan"))
 
+        def best(key):
+            groups = {}
+            for r in done:
+                if r.get(key, "") != "" and err(sim[r["name"]], r, key) is not None:
+                    groups.setdefault(r["name"], []).append(float(r[key]))
+            return best_median(list(groups.values()))
+
         own_cells = sorted(((k,) + cell(k) for k in own), key=lambda t: -t[1] if t[1] == t[1] else 0)
         own_cells = [c for c in own_cells if c[1] == c[1]]  # leave out metrics no run has
         pair = lambda c: f"{c[0]:.1f}% / {c[1]:.1f}%"
-        fmt = lambda key: f"{pair(cell(key))} (r2r {pair(floor(key))})"
+        fmt = lambda key: f"{pair(cell(key))} (r2r {pair(floor(key))}, best {best(key):.1f}%)"
         print(f"| {name} | {len(done)} | {right} of {len(runs)} | {fmt('downtime_ms')} | {fmt('total_time_ms')} "
               f"| {fmt('transferred_bytes')} | {pair(cell('dirty_sync_count'))} | "
               + ", ".join(f"{k} {fmt(k)}" for k, m, p in own_cells) + " |")
