@@ -84,7 +84,7 @@ typedef struct {
   {k, kind, offsetof(mdl_scenario, m), sizeof(((mdl_scenario *)0)->m), def, doc, lo, hi, 1, 1}
 static const p_field mdl__params[] = {
     T("name", P_TEXT, name, "(derived)", "label for tables and plots", 0, 0, 0),
-    T("workload", P_TEXT, workload, "(required)", "trace file or generator spec, e.g. uniform:wss=32768,rate=10000", 0, 0, 0),
+    T("workload", P_TEXT, workload, "(required; compare: the bundled trace)", "trace file or generator spec, e.g. uniform:wss=32768,rate=10000", 0, 0, 0),
     T("trace", P_TEXT, workload, "", "alias of workload", 0, 0, 0),
     T("pages", P_U64, pages, "from trace / 131072", "guest pages (0: from the trace)", 1, MDL__MAX_PAGES, 1),
     T("memory", P_MEMORY, pages, "512MiB", "guest memory (sets pages)", 1, MDL__MAX_PAGES, 0),
@@ -214,6 +214,14 @@ const char *mdl_scenario_suggest(const char *key) {
   for (size_t i = 0; i < N; i++) names[i] = mdl__params[i].key;
   names[N] = MDL_BANDWIDTH_KEY;
   return sim_suggest(key, strlen(key), names, N + 1);
+}
+
+const char *mdl_scenario_target_key(const char *key) {
+  const p_field *f = mdl__find_param(key);
+  if (!f) return NULL;
+  for (size_t i = 0; i < sizeof mdl__params / sizeof mdl__params[0]; i++)
+    if (mdl__params[i].offset == f->offset) return mdl__params[i].key; /* the first is the parameter */
+  return f->key;
 }
 
 int mdl_scenario_set(mdl_scenario *s, const char *key, const char *value) {
@@ -690,6 +698,18 @@ int mdl_scenario_file_each(const char *path, const mdl_scenario *base,
       if (!defaults.name[0]) snprintf(list[n - 1].name, sizeof list->name, "%s", e->section);
     }
     mdl_scenario *target = is_defaults ? &defaults : &list[n - 1];
+    /* An alias and its parameter in one section (memory and pages): the
+     * file says two things, and which one wins would be line order. */
+    const char *what = mdl_scenario_target_key(e->key);
+    for (size_t j = i; what && j-- > 0 && !strcmp(ini.entries[j].section, e->section);) {
+      const char *other = mdl_scenario_target_key(ini.entries[j].key);
+      if (other && !strcmp(other, what) && strcmp(ini.entries[j].key, e->key)) {
+        rc = sim_errorf(SIM_EINVAL, "%s:%u: [%s] %s and %s (line %u) both set %s: give one", path, e->line,
+                        e->section, e->key, ini.entries[j].key, ini.entries[j].line, what);
+        break;
+      }
+    }
+    if (rc) break;
     if (!strcmp(e->key, MDL_BANDWIDTH_KEY)) {
       /* [defaults] counts the keys of "" and "defaults" alike. */
       unsigned keep = is_defaults ? mdl__section_keeps(&ini, "") | mdl__section_keeps(&ini, "defaults")

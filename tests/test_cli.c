@@ -55,6 +55,13 @@ static void test_bad_input_one_line(void **state) {
   assert_null(strchr(err, '\n') + 1 == NULL ? NULL : strchr(strchr(err, '\n') + 1, '\n'));
   assert_false(exists("%s/a/%s", "summary.csv"));
 
+  /* Two names of one parameter on one command line (the last used to win). */
+  assert_int_equal(migsim(err, sizeof err, "run --workload idle --pages 1000 --memory 64MiB --out %s/a", tmpdir), 2);
+  assert_string_equal(err, "migsim: run: --pages and --memory both set pages: give one\n");
+  assert_int_equal(migsim(err, sizeof err, "sweep --trace idle --workload idle --out %s/a", tmpdir), 2);
+  assert_string_equal(err, "migsim: sweep: --trace and --workload both set workload: give one\n");
+  assert_false(exists("%s/a/%s", "summary.csv"));
+
   assert_int_equal(migsim(err, sizeof err, "run --trace %s/missing.mtr --out %s/b", tmpdir, tmpdir), 2);
   assert_non_null(strstr(err, "missing.mtr"));
   assert_false(exists("%s/b/%s", "summary.csv"));

@@ -194,8 +194,11 @@ static void test_ini_strict(void **state) {
        "max-bandwith"},
       {"[a]\nworkload idle\n", "noeq.ini:2", "key = value"},
       {"[a\nworkload = idle\n", "open.ini:1", "]"},
+      /* an alias and its parameter in one section: which wins would be line order */
+      {"[a]\nworkload = idle\nmemory = 4MiB\npages = 100\n", "alias.ini:4", "pages and memory (line 3) both set pages"},
   };
-  static const char *const names[] = {"empty.ini", "dupkey.ini", "dupsec.ini", "typo.ini", "noeq.ini", "open.ini"};
+  static const char *const names[] = {"empty.ini", "dupkey.ini", "dupsec.ini", "typo.ini",
+                                      "noeq.ini",  "open.ini",   "alias.ini"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     write_file(path_in(p, sizeof p, names[i]), bad[i][0]);
     assert_int_equal(migsim(err, sizeof err, "run --scenario %s --out %s", p, path_in(out, sizeof out, "bad")), 2);
