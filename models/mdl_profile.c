@@ -233,6 +233,12 @@ static double mdl__field_value(const mdl_profile *p, const mdl__field *f) {
 
 /* One line naming key, value (as written, or the stored one) and range. */
 static int mdl__field_check(const mdl_profile *p, const mdl__field *f, const char *text) {
+  /* A 64-page dirty-bitmap word must lie inside one huge page: checked
+   * with the range, so that a key refused by the file's loader is refused
+   * when it is set too. */
+  if (f->offset == offsetof(mdl_profile, dest_region_pages) && p->dest_region_pages % 64)
+    return sim_errorf(SIM_ERANGE, "profile dest_region_pages=%llu is not a multiple of 64",
+                      (unsigned long long)p->dest_region_pages);
   if (f->lo == 0 && f->hi == 0) return 0;
   double v = mdl__field_value(p, f);
   if (v >= f->lo && v <= f->hi) return 0;
@@ -254,10 +260,6 @@ int mdl_profile_validate(const mdl_profile *p) {
   if (p->driver == MDL_DRIVER_XEN && !(p->xen_min_rate >= MDL__RATE_MIN))
     return sim_errorf(SIM_ERANGE, "profile xen_min_rate=%g B/s is out of range for driver xen (valid: 1KiB/s..1TiB/s)",
                       p->xen_min_rate);
-  /* A 64-page dirty-bitmap word must lie inside one huge page. */
-  if (p->dest_region_pages % 64)
-    return sim_errorf(SIM_ERANGE, "profile dest_region_pages=%llu is not a multiple of 64",
-                      (unsigned long long)p->dest_region_pages);
   if (p->driver == MDL_DRIVER_XEN && p->xen_max_rounds < 1)
     return sim_errorf(SIM_ERANGE, "profile xen_max_rounds=0 is out of range for driver xen (valid: 1..1000000)");
   return 0;

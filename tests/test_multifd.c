@@ -476,6 +476,12 @@ static void test_profile_levels(void **state) {
   assert_int_not_equal(mdl_profile_set(&p, "zlib_page_ns", "1,-5"), 0);
   assert_int_not_equal(mdl_profile_set(&p, "zstd_page_ns", ""), 0);
   assert_true(p.zlib_page_ns[9] == 3000); /* a refused value changes nothing */
+  /* A key the loader would refuse as a whole is refused when set (the
+   * fuzzer's promise: a profile built by mdl_profile_set stays valid). */
+  assert_int_equal(mdl_profile_set(&p, "dest_region_pages", "117"), SIM_ERANGE);
+  assert_int_equal(p.dest_region_pages, 512);
+  assert_int_equal(mdl_profile_set(&p, "dest_region_pages", "128"), 0);
+  assert_int_equal(mdl_profile_validate(&p), 0);
   /* A saved profile (migsim calibrate) loads back with every level. */
   char path[] = "/tmp/migsim-levels-XXXXXX";
   int fd = mkstemp(path);
