@@ -91,20 +91,10 @@ static void res__quantiles(double *v, size_t n, double *median, double *p90) {
   *p90 = gsl_stats_quantile_from_sorted_data(v, 1, n, 0.9);
 }
 
-/* The checks' rules, a prediction (or another real run's median) against
- * a measured value, and which runs the requests check counts. */
-static int res__downtime_ok(double pred, double meas) { return fabs(pred - meas) <= fmax(0.2 * meas, 5.0); }
-static int res__stall_ok(double pred, double meas) { return fabs(pred - meas) <= fmax(0.25 * meas, 50.0); }
-static int res__requests_ok(double pred, double meas) {
-  double ratio = pred / meas;
-  return ratio >= 1 / 1.5 && ratio <= 1.5;
-}
-static int res__requests_counted(const mdl_algorithm *algo, const mdl_result *real) {
-  return real->postcopy_requests >= 20 && mdl_algorithm_has_capability(algo, "postcopy-ram");
-}
-
-/* The same rules as intervals: where a prediction must lie to pass for a
- * measured value x (for the error bounds, to be within e of it). */
+/* The checks' rules, one definition each: the interval a prediction must
+ * lie in to pass for a measured value x (for the error bounds, to be
+ * within e of it). The share checks and the best-possible figures both
+ * read them. */
 enum { RES__IV_REL, RES__IV_ABS, RES__IV_DOWNTIME, RES__IV_REQUESTS, RES__IV_STALL };
 static void res__interval(int rule, double x, double e, double *lo, double *hi) {
   double w;
@@ -120,6 +110,18 @@ static void res__interval(int rule, double x, double e, double *lo, double *hi) 
   }
   *lo = x - w;
   *hi = x + w;
+}
+
+static int res__passes(int rule, double pred, double meas) {
+  double lo, hi;
+  res__interval(rule, meas, 0, &lo, &hi);
+  return pred >= lo && pred <= hi;
+}
+static int res__downtime_ok(double pred, double meas) { return res__passes(RES__IV_DOWNTIME, pred, meas); }
+static int res__stall_ok(double pred, double meas) { return res__passes(RES__IV_STALL, pred, meas); }
+static int res__requests_ok(double pred, double meas) { return res__passes(RES__IV_REQUESTS, pred, meas); }
+static int res__requests_counted(const mdl_algorithm *algo, const mdl_result *real) {
+  return real->postcopy_requests >= 20 && mdl_algorithm_has_capability(algo, "postcopy-ram");
 }
 
 /* The most of x[0..n) that one prediction can pass under `rule`. Closed
