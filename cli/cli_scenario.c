@@ -22,11 +22,9 @@ static size_t cli__nover;
 static void cli__remember(const char *cmd, const char *name, const char *value) {
   /* --memory and --pages (--trace and --workload) set one parameter:
    * both on one command line contradict each other. */
-  const char *what = mdl_scenario_target_key(name);
-  for (size_t i = 0; what && i < cli__nover; i++) {
-    const char *other = mdl_scenario_target_key(cli__over[i].name);
-    if (other && !strcmp(other, what) && strcmp(cli__over[i].name, name))
-      cli_die("%s: --%s and --%s both set %s: give one", cmd, cli__over[i].name, name, what);
+  for (size_t i = 0; i < cli__nover; i++) {
+    const char *what = mdl_scenario_same_param(cli__over[i].name, name);
+    if (what) cli_die("%s: --%s and --%s both set %s: give one", cmd, cli__over[i].name, name, what);
   }
   if (cli__nover == sizeof cli__over / sizeof cli__over[0]) cli_die("%s: too many scenario flags", cmd);
   if (strlen(value) >= sizeof cli__over[0].value) cli_die("%s: --%s: value too long", cmd, name);

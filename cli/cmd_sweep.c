@@ -193,12 +193,10 @@ static int cli__sweep_opt(void *ctx, const char *name, const char *value) {
    * collect its values. */
   mdl_scenario probe = w->base;
   if (cli_scenario_set(&probe, name, "0", w->bw_keep) == SIM_ENOTFOUND) return -1;
-  const char *what = mdl_scenario_target_key(name);
   for (size_t i = 0; i < w->naxes; i++) {
     if (!strcmp(w->axes[i].key, name)) cli_die("sweep: --%s given twice", name);
-    const char *other = mdl_scenario_target_key(w->axes[i].key);
-    if (what && other && !strcmp(what, other))
-      cli_die("sweep: --%s and --%s both set %s: give one", w->axes[i].key, name, what);
+    const char *what = mdl_scenario_same_param(w->axes[i].key, name);
+    if (what) cli_die("sweep: --%s and --%s both set %s: give one", w->axes[i].key, name, what);
   }
   if (w->naxes == CLI_SWEEP_MAX_AXES) cli_die("sweep: at most %d parameters", CLI_SWEEP_MAX_AXES);
   cli__axis *a = &w->axes[w->naxes];

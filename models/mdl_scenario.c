@@ -216,12 +216,12 @@ const char *mdl_scenario_suggest(const char *key) {
   return sim_suggest(key, strlen(key), names, N + 1);
 }
 
-const char *mdl_scenario_target_key(const char *key) {
-  const p_field *f = mdl__find_param(key);
-  if (!f) return NULL;
+const char *mdl_scenario_same_param(const char *a, const char *b) {
+  const p_field *fa = mdl__find_param(a), *fb = mdl__find_param(b);
+  if (!fa || !fb || fa == fb || fa->offset != fb->offset) return NULL;
   for (size_t i = 0; i < sizeof mdl__params / sizeof mdl__params[0]; i++)
-    if (mdl__params[i].offset == f->offset) return mdl__params[i].key; /* the first is the parameter */
-  return f->key;
+    if (mdl__params[i].offset == fa->offset) return mdl__params[i].key; /* the first is the parameter */
+  return NULL;
 }
 
 int mdl_scenario_set(mdl_scenario *s, const char *key, const char *value) {
@@ -700,10 +700,9 @@ int mdl_scenario_file_each(const char *path, const mdl_scenario *base,
     mdl_scenario *target = is_defaults ? &defaults : &list[n - 1];
     /* An alias and its parameter in one section (memory and pages): the
      * file says two things, and which one wins would be line order. */
-    const char *what = mdl_scenario_target_key(e->key);
-    for (size_t j = i; what && j-- > 0 && !strcmp(ini.entries[j].section, e->section);) {
-      const char *other = mdl_scenario_target_key(ini.entries[j].key);
-      if (other && !strcmp(other, what) && strcmp(ini.entries[j].key, e->key)) {
+    for (size_t j = i; j-- > 0 && !strcmp(ini.entries[j].section, e->section);) {
+      const char *what = mdl_scenario_same_param(ini.entries[j].key, e->key);
+      if (what) {
         rc = sim_errorf(SIM_EINVAL, "%s:%u: [%s] %s and %s (line %u) both set %s: give one", path, e->line,
                         e->section, e->key, ini.entries[j].key, ini.entries[j].line, what);
         break;

@@ -140,11 +140,11 @@ void mdl_sweep_values_free(char **values, size_t count);
 /* The parameter name (or `bandwidth`) at most two edits from `key`, for a
  * "did you mean"; NULL when none is. */
 const char *mdl_scenario_suggest(const char *key);
-/* The parameter whose value `key` sets: itself, or for an alias (trace,
- * memory) the parameter it stands for (workload, pages); NULL for an
- * unknown key. Two keys with the same answer in one section or one
- * command line contradict each other. */
-const char *mdl_scenario_target_key(const char *key);
+/* For two different names of one parameter (an alias and what it stands
+ * for: trace and workload, memory and pages), that parameter's name; NULL
+ * otherwise (the same name, other parameters, an unknown key). Both in one
+ * section or on one command line contradict each other. */
+const char *mdl_scenario_same_param(const char *a, const char *b);
 
 /* True for yes/no parameters (a CLI flag may then stand alone). */
 int mdl_scenario_is_flag(const char *key);
