@@ -26,22 +26,24 @@ typedef struct {
   const char *key; /* profile key, for the report */
   size_t offset;   /* into mdl_profile */
   int is_u64;      /* uint64_t field, else double */
+  const char *zero_means; /* a 0 value stands for this key's (it starts there) */
 } cli__param;
 
 static const cli__param cli__params[] = {
-    {"link", offsetof(mdl_profile, link_bytes_per_s), 0},
-    {"setup", offsetof(mdl_profile, setup_ns), 1},
-    {"sync_ns_per_gib", offsetof(mdl_profile, sync_ns_per_gib), 0},
-    {"device_state_bytes", offsetof(mdl_profile, device_state_bytes), 1},
-    {"dest_load", offsetof(mdl_profile, dest_load_ns), 1},
-    {"stop", offsetof(mdl_profile, stop_ns), 1},
-    {"zero_page_ns", offsetof(mdl_profile, zero_page_ns), 0},
-    {"normal_page_ns", offsetof(mdl_profile, normal_page_ns), 0},
-    {"socket_buffer_bytes", offsetof(mdl_profile, socket_buffer_bytes), 1},
-    {"postcopy_place_ns", offsetof(mdl_profile, postcopy_place_ns), 0},
-    {"postcopy_place_zero_ns", offsetof(mdl_profile, postcopy_place_zero_ns), 0},
-    {"dest_page_ns", offsetof(mdl_profile, dest_page_ns), 0},
-    {"dest_zero_page_ns", offsetof(mdl_profile, dest_zero_page_ns), 0},
+    {"link", offsetof(mdl_profile, link_bytes_per_s), 0, NULL},
+    {"stopped_link", offsetof(mdl_profile, stopped_link_bytes_per_s), 0, "link"},
+    {"setup", offsetof(mdl_profile, setup_ns), 1, NULL},
+    {"sync_ns_per_gib", offsetof(mdl_profile, sync_ns_per_gib), 0, NULL},
+    {"device_state_bytes", offsetof(mdl_profile, device_state_bytes), 1, NULL},
+    {"dest_load", offsetof(mdl_profile, dest_load_ns), 1, NULL},
+    {"stop", offsetof(mdl_profile, stop_ns), 1, NULL},
+    {"zero_page_ns", offsetof(mdl_profile, zero_page_ns), 0, NULL},
+    {"normal_page_ns", offsetof(mdl_profile, normal_page_ns), 0, NULL},
+    {"socket_buffer_bytes", offsetof(mdl_profile, socket_buffer_bytes), 1, NULL},
+    {"postcopy_place_ns", offsetof(mdl_profile, postcopy_place_ns), 0, NULL},
+    {"postcopy_place_zero_ns", offsetof(mdl_profile, postcopy_place_zero_ns), 0, NULL},
+    {"dest_page_ns", offsetof(mdl_profile, dest_page_ns), 0, NULL},
+    {"dest_zero_page_ns", offsetof(mdl_profile, dest_zero_page_ns), 0, NULL},
 };
 enum { CLI_NPARAM = sizeof cli__params / sizeof cli__params[0], CLI_NMETRIC = 6 };
 
@@ -214,6 +216,8 @@ static size_t cli__param_of(const char *kv) {
 static void cli__calibrate_help(void) {
   printf("usage: migsim calibrate SCENARIOS.ini -o PROFILE.ini [OPTIONS]\n\n"
          "Fits the machine-dependent constants of a profile (loopback/link speed,\n"
+         "its speed once a completion has stopped the guest (stopped_link, fitted from\n"
+         "link when the base has none),\n"
          "setup time, sync pause per GiB, device-state bytes, destination load time,\n"
          "the pause to stop the guest,\n"
          "CPU time per zero and per normal page, socket buffer, the destination's\n"
@@ -329,6 +333,8 @@ int cli_cmd_calibrate(int argc, char **argv) {
   F.base = &base;
   for (size_t i = 0; i < CLI_NPARAM; i++) {
     F.base_value[i] = cli__get(&base, &cli__params[i]);
+    for (size_t k = 0; F.base_value[i] <= 0 && cli__params[i].zero_means && k < CLI_NPARAM; k++)
+      if (!strcmp(cli__params[k].key, cli__params[i].zero_means)) F.base_value[i] = cli__get(&base, &cli__params[k]);
     if (F.base_value[i] <= 0) F.base_value[i] = 1; /* a zero constant still gets a scale */
     if (!fixed[i]) F.free_of[F.nfree++] = i;
   }
@@ -390,9 +396,12 @@ int cli_cmd_calibrate(int argc, char **argv) {
          F.nfree, nruns, F.nres, F.evaluations, status == GSL_SUCCESS ? "converged" : "stopped");
   printf("rms relative error: %.1f%% -> %.1f%%\n", sqrt(cost0 / (double)F.nres) * 100,
          sqrt(cost1 / (double)F.nres) * 100);
-  for (size_t i = 0; i < CLI_NPARAM; i++)
-    printf("  %-20s %14.6g -> %14.6g%s\n", cli__params[i].key, cli__get(&base, &cli__params[i]),
-           cli__get(&fitted, &cli__params[i]), fixed[i] ? " (fixed)" : "");
+  for (size_t i = 0; i < CLI_NPARAM; i++) {
+    double start = cli__get(&base, &cli__params[i]);
+    if (start <= 0 && cli__params[i].zero_means && !fixed[i]) start = F.base_value[i]; /* where the fit began */
+    printf("  %-20s %14.6g -> %14.6g%s\n", cli__params[i].key, start, cli__get(&fitted, &cli__params[i]),
+           fixed[i] ? " (fixed)" : "");
+  }
   char setargs[512] = "";
   for (size_t k = 0, at = 0; k < nsets && at < sizeof setargs; k++) {
     size_t i = cli__param_of(sets[k]);

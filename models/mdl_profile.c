@@ -155,6 +155,7 @@ static const mdl__field mdl__fields[] = {
     F("max_step", MDL__NS, max_step_ns, "cap on one iteration step", 1e3, 60e9),
     F("step_check_pages", MDL__U32, step_check_pages, "pages between step-time checks", 1, 1048576),
     F("link", MDL__RATE, link_bytes_per_s, "default link (loopback) speed", MDL__RATE_MIN, MDL__RATE_MAX),
+    F("stopped_link", MDL__RATE, stopped_link_bytes_per_s, "loopback speed while the source's guest is stopped at a pre-copy completion (0B/s: link)", 0, MDL__RATE_MAX),
     F("multifd_link", MDL__RATE, multifd_link_bytes_per_s, "loopback speed of each multifd channel on its own (0B/s: the channels share link)", 0, MDL__RATE_MAX),
     F("zero_page_ns", MDL__DBL, zero_page_ns, "CPU ns per zero page", 0, 1e9),
     F("normal_page_ns", MDL__DBL, normal_page_ns, "CPU ns per normal page", 0, 1e9),

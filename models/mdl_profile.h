@@ -65,6 +65,8 @@ typedef struct {
   double multifd_link_bytes_per_s; /* loopback speed of one multifd channel,
                                    each its own (0: the channels share
                                    the link, as on a network) */
+  double stopped_link_bytes_per_s; /* loopback speed while the source's
+                                   guest is stopped at a completion (0: link) */
   double zero_page_ns;          /* CPU time to detect and send a zero page */
   double normal_page_ns;        /* CPU time to send a normal page */
   uint64_t setup_ns;            /* migration thread setup before first sync */

@@ -800,6 +800,9 @@ void mdl__completion(mdl__sim *S) {
     mdl__guest_set_speed(S, 1.0);
     S->downtime_start = S->t;
     S->stopped = 1;
+    /* With the guest stopped its vCPU's core is free and the loopback
+     * stream runs faster (docs/simulator.md, "A stopped guest's stream"). */
+    if (S->stopped_bw > 0 && S->link_bw == S->own_link_bw) S->link_bw = S->stopped_bw;
     S->t += (double)S->p->stop_ns;
     mdl__sync(S);
     mdl__drain(S);
@@ -1006,6 +1009,7 @@ int mdl_sim_open(sim_engine *e, const mdl_scenario *s, const mdl_profile *profil
    * speed is the CPU moving it, not a shared wire; a scenario's own link
    * is a network the channels share (docs/features.md, "multifd"). */
   S->channel_bw = s->link_bandwidth > 0 ? 0 : profile->multifd_link_bytes_per_s;
+  S->stopped_bw = s->link_bandwidth > 0 ? 0 : profile->stopped_link_bytes_per_s;
   S->max_bw = s->max_bandwidth;
   S->fl_mask = 1023;
   S->fl = malloc((S->fl_mask + 1) * sizeof *S->fl);

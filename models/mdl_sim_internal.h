@@ -169,6 +169,7 @@ struct mdl_sim {
   uint64_t mfd_first;             /* ... its first page (destination huge page) */
   uint64_t packet_len;            /* multifd: header + offsets of one packet */
   double wire_free;               /* multifd: the link, as the channels share it */
+  double stopped_bw;              /* profile stopped_link on loopback (0: none) */
   double channel_bw;              /* multifd: each channel's own loopback
                                      (profile multifd_link; 0: wire_free) */
   double compress_ratio;          /* the workload's (compressed / raw, non-zero page) */

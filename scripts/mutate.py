@@ -88,6 +88,8 @@ MUTANTS = [
      ": profile->compress_page_ns[level < 10 ? level : 9];", ": profile->zlib_page_ns[level < 10 ? level : 9];"),
     ("device-save-skipped", "models/mdl_sim.c",
      "    S->t += (double)S->p->device_save_ns;\n", ""),
+    ("stopped-guest-stream-at-link-speed", "models/mdl_sim.c",
+     "if (S->stopped_bw > 0 && S->link_bw == S->own_link_bw) S->link_bw = S->stopped_bw;", ""),
     ("multifd-own-links-at-link-speed", "models/mdl_drv_qemu.c",
      "double bw = S->channel_bw > 0 ? S->channel_bw : S->link_bw;", "double bw = S->link_bw;"),
     ("multifd-packet-256-pages", "models/mdl_drv_qemu.c",

@@ -146,8 +146,10 @@ static void test_validation_set(void **state) {
   /* The completion's speed and backlog, fitted on the calibration set's
    * large-tail pre-copies (docs/postcopy-faults.md, "Downtime"), are what
    * moved this from 73 % to 84 %; the post-copy switch's discard costs
-   * to 85.6 %. */
-  assert_true(v.downtime_ok_share >= 0.85);
+   * to 85.6 %; the stopped guest's faster stream (profile stopped_link)
+   * to 81.1 % on these runs of 2026-12-01 and from 83.8 % to 93.7 % on
+   * the same scenarios measured on 2026-12-03 (test_remeasured_sets). */
+  assert_true(v.downtime_ok_share >= 0.81);
   assert_true(m[RES_M_DOWNTIME].median_abs <= 2.0);
   /* Faults on pages in flight (docs/postcopy-faults.md): requests 22.7 %
    * -> 14.3 % median, within x1.5 90 % -> 100 %, stall 23.0 % -> 20.8 %,
@@ -203,6 +205,32 @@ static void test_validation_set_qemu10(void **state) {
   assert_true(m[RES_M_DOWNTIME].median_abs <= 1.0); /* 0.7 ms (1.3 without them) */
   assert_true(v.requests_ok_share >= 0.90);
   assert_true(v.stall_ok_share >= 0.90);
+}
+
+/* The whole validation set measured again on 2026-12-03 on both versions
+ * (docs/validation-rerun/validation-7.2, -10.0), after the replay guest's
+ * firmware layout and write stamp had changed. Its pre-copy completions
+ * pin the stream's speed while the guest is stopped (profile stopped_link,
+ * docs/simulator.md, "A stopped guest's stream"): at the running loopback
+ * speed the downtime share within bounds is 83.8 % on both; with it
+ * 93.7 % (7.2) and 86.5 % (10.0). */
+static void test_remeasured_sets(void **state) {
+  (void)state;
+  res_validation v;
+  validate_set("scenarios/validation.ini", "docs/validation-rerun/validation-7.2/real", "qemu-7.2-tcg", &v);
+  print_summary("validation set re-measured, QEMU 7.2", &v);
+  assert_true(v.runs >= 100);
+  assert_true(v.convergence_ok_share == 1.0);
+  assert_true(v.metric[RES_M_TOTAL].median_abs_pct <= 1.0);
+  assert_true(v.metric[RES_M_BYTES].median_abs_pct <= 0.1);
+  assert_true(v.downtime_ok_share >= 0.93);
+  validate_set("scenarios/validation.ini", "docs/validation-rerun/validation-10.0/real", "qemu-10.0-tcg", &v);
+  print_summary("validation set re-measured, QEMU 10.0", &v);
+  assert_true(v.runs >= 100);
+  assert_true(v.convergence_ok_share == 1.0);
+  assert_true(v.metric[RES_M_TOTAL].median_abs_pct <= 1.0);
+  assert_true(v.metric[RES_M_BYTES].median_abs_pct <= 0.2);
+  assert_true(v.downtime_ok_share >= 0.86);
 }
 
 /* The features set (docs/features.md, "Measured"): auto-converge, xbzrle
@@ -437,6 +465,7 @@ int main(void) {
       cmocka_unit_test(test_validation_set),
       cmocka_unit_test(test_calibration_set),
       cmocka_unit_test(test_validation_set_qemu10),
+      cmocka_unit_test(test_remeasured_sets),
       cmocka_unit_test(test_validation_set_features),
       cmocka_unit_test(test_validation_set_features_qemu10), cmocka_unit_test(test_worker_cpu),
       cmocka_unit_test(test_version_differences), cmocka_unit_test(test_xbzrle_overflow),
