@@ -229,20 +229,45 @@ static int mdl__xbzrle_page(mdl__sim *S, uint64_t page, int nonzero, uint64_t *b
 
 /* ------------------------------------------------ multifd and compress */
 
-/* A worker thread that can start at `ready` needs `cpu_ns` of CPU: when
- * it is done. With profile worker_cpus below the number of workers, the
- * workers share that many host cores (on a 2-core TCG host, the vCPU
- * thread holds the other): the job runs on the core free first, after the
- * jobs already placed there (docs/features.md, "compress"). */
-static double mdl__worker_run(mdl__sim *S, double ready, double cpu_ns) {
+/* The share of its time the source's vCPU thread wants a host core at
+ * the migration thread's time: none while the guest is stopped or runs on the destination; else
+ * the share the throttle leaves it (clock_speed), and with profile
+ * vcpu_halt_min_ns, for a gap between accesses that long or longer only
+ * vcpu_wake_spin_ns of the gap: the guest halts through the rest
+ * (docs/features.md, "How the workers share the host"). */
+static double mdl__vcpu_load(const mdl__sim *S) {
+  if (S->stopped || S->blocked || S->pages_remote || S->phase == PH_DONE) return 0;
+  double load = S->clock_speed, halt = S->p->vcpu_halt_min_ns;
+  if (halt <= 0) return load;
+  size_t n = S->ev_pos;
+  if (n >= S->ev_len) return S->ev_end ? 0 : load; /* no access left: idle */
+  /* The gap the guest is in (the first of a batch: the one after it). */
+  if (n == 0 && S->ev_len > 1) n = 1;
+  if (n == 0) return load;
+  double gap = (double)(S->ev[n].time_ns - S->ev[n - 1].time_ns) / S->clock_speed;
+  if (gap >= halt && S->p->vcpu_wake_spin_ns < gap) load *= S->p->vcpu_wake_spin_ns / gap;
+  return load;
+}
+
+/* Worker i (a multifd channel or compress thread) can start at `ready`
+ * and needs `cpu_ns` of CPU: when it is done. With profile worker_cpus,
+ * the workers busy at `ready` (this one included) and the source's vCPU
+ * (mdl__vcpu_load) share that many host cores equally, and the job
+ * stretches by its share for its whole length: a step-wise processor
+ * sharing, exact while the workers stay busy, as they do whenever the
+ * migration thread waits for one (docs/features.md, "How the workers
+ * share the host"). */
+static double mdl__worker_run(mdl__sim *S, uint32_t i, double ready, double cpu_ns) {
+  double wall = cpu_ns > 0 ? cpu_ns : 0;
   if (cpu_ns > 0) S->r->cpu_workers_ms += cpu_ns / 1e6;
-  if (!S->cpus || cpu_ns <= 0) return ready + cpu_ns;
-  uint32_t k = 0;
-  for (uint32_t i = 1; i < S->cpus; i++)
-    if (S->cpu_free[i] < S->cpu_free[k]) k = i;
-  double start = S->cpu_free[k] > ready ? S->cpu_free[k] : ready;
-  S->cpu_free[k] = start + cpu_ns;
-  return S->cpu_free[k];
+  if (S->p->worker_cpus && cpu_ns > 0) {
+    double runnable = 1 + mdl__vcpu_load(S);
+    for (uint32_t k = 0; k < S->workers; k++)
+      if (k != i && S->worker_cpu_end[k] > ready) runnable += 1;
+    if (runnable > S->p->worker_cpus) wall *= runnable / S->p->worker_cpus;
+  }
+  S->worker_cpu_end[i] = ready + wall;
+  return S->worker_cpu_end[i];
 }
 
 /* A multifd packet or a sync packet on channel `c`, handed over at S->t:
@@ -254,7 +279,7 @@ static double mdl__worker_run(mdl__sim *S, double ready, double cpu_ns) {
  * needs `recv_ns`. The thread is free again once the rest of its write
  * fits in the socket buffer. */
 static void mdl__channel_write(mdl__sim *S, uint32_t c, uint64_t bytes, double cpu_ns, double recv_ns) {
-  double ready = mdl__worker_run(S, S->worker_free[c] > S->t ? S->worker_free[c] : S->t, cpu_ns);
+  double ready = mdl__worker_run(S, c, S->worker_free[c] > S->t ? S->worker_free[c] : S->t, cpu_ns);
   double bw = S->channel_bw > 0 ? S->channel_bw : S->link_bw;
   double start = S->channel_bw > 0 || S->wire_free <= ready ? ready : S->wire_free;
   double wire_end = start + (double)bytes / bw * 1e9;
@@ -420,7 +445,7 @@ static int mdl__compress_page(mdl__sim *S, uint64_t page, int nonzero) {
   S->worker_page[i] = page;
   S->worker_bytes[i] = nonzero ? S->p->page_header_bytes + 4 + (uint64_t)ceil(S->compress_ratio * S->s->page_size)
                                : S->zero_bytes;
-  S->worker_free[i] = mdl__worker_run(S, S->t, S->p->zero_page_ns + (nonzero ? S->comp_ns : 0));
+  S->worker_free[i] = mdl__worker_run(S, i, S->t, S->p->zero_page_ns + (nonzero ? S->comp_ns : 0));
   S->pages_sent++;
   if (!nonzero) S->r->zero_pages++;
   return MDL__PAGE_TAKEN;

@@ -116,8 +116,14 @@ typedef struct {
                                    deflates one page as a stream of its own,
                                    level 0..9 (7.2) */
   uint32_t worker_cpus;         /* host cores the worker threads (multifd
-                                   channels, compress threads) share; 0:
-                                   one each */
+                                   channels, compress threads) share with
+                                   the source's vCPU; 0: one each */
+  double vcpu_halt_min_ns;      /* with worker_cpus: the guest halts through
+                                   gaps between accesses at least this long
+                                   (0: it never halts, its vCPU always
+                                   runnable) */
+  double vcpu_wake_spin_ns;     /* ... and is runnable this long before the
+                                   access after a halt */
   double zlib_dest_page_ns;     /* destination CPU: inflate one page */
   double zstd_dest_page_ns;     /* ... zstd */
   uint32_t multifd_zero_in_threads; /* 1: the channels find zero pages

@@ -943,7 +943,7 @@ static void mdl__free(mdl__sim *S) {
   free(S->worker_page);
   free(S->worker_zero);
   free(S->mfd_held);
-  free(S->cpu_free);
+  free(S->worker_cpu_end);
   free(S->fl);
   free(S->inflight);
   free(S->land);
@@ -1052,10 +1052,9 @@ int mdl_sim_open(sim_engine *e, const mdl_scenario *s, const mdl_profile *profil
     S->worker_page = calloc(S->workers, sizeof *S->worker_page);
     S->worker_zero = calloc(S->workers, sizeof *S->worker_zero);
     S->mfd_held = calloc(S->workers, sizeof *S->mfd_held);
-    S->cpus = profile->worker_cpus && profile->worker_cpus < S->workers ? profile->worker_cpus : 0;
-    S->cpu_free = S->cpus ? calloc(S->cpus, sizeof *S->cpu_free) : NULL;
+    S->worker_cpu_end = calloc(S->workers, sizeof *S->worker_cpu_end);
     if (!S->worker_free || !S->worker_end || !S->worker_bytes || !S->worker_page || !S->worker_zero ||
-        !S->mfd_held || (S->cpus && !S->cpu_free)) {
+        !S->mfd_held || !S->worker_cpu_end) {
       rc = sim_errorf(SIM_ENOMEM, "out of memory");
       goto fail;
     }

@@ -157,10 +157,9 @@ struct mdl_sim {
   double *worker_free, *worker_end;
   uint64_t *worker_bytes, *worker_page;
   uint8_t *worker_zero;
-  uint32_t cpus;                  /* profile worker_cpus when fewer than the
-                                     workers: the cores they share (0: one
-                                     each) */
-  double *cpu_free;               /* ... per core, when it is free again */
+  double *worker_cpu_end;         /* ... when its thread's CPU work ends
+                                     (profile worker_cpus: the busy ones
+                                     share the cores, mdl__worker_run) */
   uint32_t next_channel;          /* multifd: round-robin start */
   uint64_t *mfd_held;             /* multifd, profile multifd_count_on_wait:
                                      per channel, bytes of its packet not yet
