@@ -181,6 +181,35 @@ static void test_multifd_count_on_wait(void **state) {
   }
 }
 
+/* Only the busy workers share the core: when the migration thread fills
+ * packets slower than a channel sends them (100 us a page to queue, 40 to
+ * send), one channel at a time is busy and shares the core with the vCPU
+ * alone, whatever the channel count: each packet takes twice its 5.1 ms
+ * of CPU, not 5 times (four channels and the vCPU). The migration thread
+ * waits for a packet only at 7.2's syncs (two here, at the end of each
+ * iteration step), so the run ends 2 x 5.1 ms later than with a core for
+ * each channel (8 x 5.1 ms if idle channels counted). */
+static void test_multifd_idle_channels_free(void **state) {
+  (void)state;
+  mdl_scenario s;
+  still_guest(&s, "0-1023");
+  set(&s, "multifd-channels", "4");
+  mdl_profile p;
+  assert_int_equal(mdl_profile_load("qemu-7.2", &p), 0);
+  p.multifd_page_ns = 40000;
+  p.multifd_queue_page_ns = 100000;
+  mdl_result own, shared;
+  run_with(&s, &p, &own);
+  p.worker_cpus = 1;
+  run_with(&s, &p, &shared);
+  double later = shared.total_time_ms - own.total_time_ms, packet_ms = 128 * 0.040;
+  print_message("4 mostly idle channels: %.2f ms on their own cores, %.2f ms sharing one (+%.2f)\n",
+                own.total_time_ms, shared.total_time_ms, later);
+  assert_true(later > 1.5 * packet_ms && later < 2.5 * packet_ms);
+  mdl_result_free(&own);
+  mdl_result_free(&shared);
+}
+
 /* The channels run beside the migration thread and each other: with a
  * CPU-bound channel (40 us a page) four channels take about a quarter of
  * the time of one. zlib's per-level cost is charged the same way. */
@@ -522,7 +551,7 @@ int main(void) {
       cmocka_unit_test(test_multifd_packets),        cmocka_unit_test(test_multifd_zero_pages),
       cmocka_unit_test(test_multifd_compression_bytes), cmocka_unit_test(test_multifd_rate_limit_raw),
       cmocka_unit_test(test_multifd_count_on_wait), cmocka_unit_test(test_multifd_own_links),
-      cmocka_unit_test(test_multifd_channels_parallel), cmocka_unit_test(test_multifd_sync_rule),
+      cmocka_unit_test(test_multifd_channels_parallel), cmocka_unit_test(test_multifd_idle_channels_free), cmocka_unit_test(test_multifd_sync_rule),
       cmocka_unit_test(test_multifd_postcopy),       cmocka_unit_test(test_compress_sizes),
       cmocka_unit_test(test_compress_threads),       cmocka_unit_test(test_compress_xbzrle_and_10),
       cmocka_unit_test(test_multifd_table),          cmocka_unit_test(test_profile_levels),
