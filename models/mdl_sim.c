@@ -185,7 +185,12 @@ again:
           S->accesses += pos - S->ev_pos; /* this one counts once resumed */
           S->ev_pos = pos;
           mdl__fault(S, p, mdl__real_of(S, (double)ev[pos].time_ns));
-          return; /* the access completes when the page arrives */
+          /* The access completes when the page arrives: later, or already
+           * (a request served where it lands, QEMU 10.0's preempt), and
+           * then the guest goes on at once, before anything the source
+           * sends after the fault's time can look in flight to it. */
+          if (S->blocked) return;
+          goto again;
         }
         if (S->inflight && (S->inflight[p >> 6] & mdl_mask(p))) {
           double when = mdl__real_of(S, (double)ev[pos].time_ns);

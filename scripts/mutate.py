@@ -77,6 +77,10 @@ MUTANTS = [
     ("multifd-held-until-window-end", "models/mdl_drv_qemu.c",
      "    S->window_bytes += S->mfd_held[c];\n    S->mfd_held[c] = counted;\n",
      "    S->mfd_held[c] += counted;\n"),
+    # a fault served where it lands lets the guest go on at once
+    # (tests/test_features.c test_preempt_urgent)
+    ("urgent-fault-waits-for-thread", "models/mdl_sim.c",
+     "          if (S->blocked) return;\n          goto again;", "          return;"),
     ("workers-ignore-shared-cores", "models/mdl_drv_qemu.c",
      "if (S->p->worker_cpus && cpu_ns > 0) {", "if (0) {"),
     ("workers-share-without-vcpu", "models/mdl_drv_qemu.c",
