@@ -229,12 +229,13 @@ static int mdl__xbzrle_page(mdl__sim *S, uint64_t page, int nonzero, uint64_t *b
 
 /* ------------------------------------------------ multifd and compress */
 
-/* The share of its time the source's vCPU thread wants a host core at
- * the migration thread's time: none while the guest is stopped or runs on the destination; else
- * the share the throttle leaves it (clock_speed), and with profile
- * vcpu_halt_min_ns, for a gap between accesses that long or longer only
- * vcpu_wake_spin_ns of the gap: the guest halts through the rest
- * (docs/features.md, "How the workers share the host"). */
+/* The share of its time the source's vCPU thread wants a host core, at
+ * the migration thread's time: none while the guest is stopped or runs
+ * on the destination; else the share the throttle leaves it
+ * (clock_speed), and with profile vcpu_halt_min_ns, in a gap between
+ * accesses that long or longer, only vcpu_wake_spin_ns of the gap: the
+ * guest halts through the rest (docs/features.md, "How the workers share
+ * the host"). */
 static double mdl__vcpu_load(const mdl__sim *S) {
   if (S->stopped || S->blocked || S->pages_remote || S->phase == PH_DONE) return 0;
   double load = S->clock_speed, halt = S->p->vcpu_halt_min_ns;
