@@ -53,6 +53,16 @@ static scenario_list load_scenarios(const char *ini) {
   return list;
 }
 
+/* Simulates scenario `s` as the replay guest lays it out, with `profile`
+ * (as validate does for each scenario); fails the test on an error. */
+static void simulate_laid(const mdl_scenario *s, const char *profile, mdl_result *r) {
+  mdl_scenario laid;
+  if (kvr_sim_layout(s, &laid)) fail_msg("layout: %s", sim_error_message());
+  snprintf(laid.profile, sizeof laid.profile, "%s", profile);
+  mdl_result_init(r, "sim");
+  if (mdl_simulate(&laid, r)) fail_msg("%s: %s", laid.name, sim_error_message());
+}
+
 /* Whether the store holds any real run of a feature `s` uses that is new
  * to the validation set (multifd, compress); 1 for other scenarios. */
 static int feature_replayed(const res_run_set *real, const mdl_scenario *s) {
@@ -374,13 +384,9 @@ static void test_xbzrle_overflow(void **state) {
     res_run_set real;
     snprintf(dir, sizeof dir, "%s/%s", MIGSIM_SOURCE_DIR, dirs[k]);
     if (res_runs_load(dir, &real)) fail_msg("%s", sim_error_message());
-    mdl_scenario laid;
-    if (kvr_sim_layout(w4096, &laid)) fail_msg("layout: %s", sim_error_message());
-    snprintf(laid.profile, sizeof laid.profile, "%s", profiles[k]);
     mdl_result sim;
-    mdl_result_init(&sim, "sim");
-    if (mdl_simulate(&laid, &sim)) fail_msg("%s: %s", laid.name, sim_error_message());
-    double want = real_median(&real, laid.name, 3);
+    simulate_laid(w4096, profiles[k], &sim);
+    double want = real_median(&real, w4096->name, 3);
     printf("%s: xbzrle_overflow simulated %llu, real median %.0f\n", profiles[k],
            (unsigned long long)sim.xbzrle_overflow, want);
     assert_true(want > 40000);
@@ -429,12 +435,8 @@ static void test_compress_threads_share(void **state) {
   for (size_t i = 0; i < list.count; i++)
     for (int k = 0; k < 2; k++) {
       if (strcmp(list.items[i].name, names[k])) continue;
-      mdl_scenario laid;
-      if (kvr_sim_layout(&list.items[i], &laid)) fail_msg("layout: %s", sim_error_message());
-      snprintf(laid.profile, sizeof laid.profile, "qemu-7.2-tcg");
       mdl_result r;
-      mdl_result_init(&r, "sim");
-      if (mdl_simulate(&laid, &r)) fail_msg("%s: %s", laid.name, sim_error_message());
+      simulate_laid(&list.items[i], "qemu-7.2-tcg", &r);
       assert_int_equal(r.status, MDL_STATUS_COMPLETED);
       sim[k] = r.total_time_ms;
       mdl_result_free(&r);
@@ -492,18 +494,13 @@ static void test_version_differences(void **state) {
   if (res_runs_load(dir, &real10)) fail_msg("%s", sim_error_message());
   size_t pairs = 0, met_pairs = 0, met_scenarios = 0;
   for (size_t i = 0; i < list.count; i++) {
-    mdl_scenario laid;
-    if (kvr_sim_layout(&list.items[i], &laid)) fail_msg("layout: %s", sim_error_message());
+    const char *name = list.items[i].name;
     mdl_result sim[2];
     const char *profiles[2] = {"qemu-7.2-tcg", "qemu-10.0-tcg"};
-    for (int k = 0; k < 2; k++) {
-      snprintf(laid.profile, sizeof laid.profile, "%s", profiles[k]);
-      mdl_result_init(&sim[k], "sim");
-      if (mdl_simulate(&laid, &sim[k])) fail_msg("%s: %s", laid.name, sim_error_message());
-    }
+    for (int k = 0; k < 2; k++) simulate_laid(&list.items[i], profiles[k], &sim[k]);
     int met = 0;
     for (int m = 0; m < 3; m++) {
-      double a = real_median(&real72, laid.name, m), b = real_median(&real10, laid.name, m);
+      double a = real_median(&real72, name, m), b = real_median(&real10, name, m);
       double sa = m == 0 ? sim[0].total_time_ms : m == 1 ? (double)sim[0].dirty_sync_count : (double)sim[0].transferred_bytes;
       double sb = m == 0 ? sim[1].total_time_ms : m == 1 ? (double)sim[1].dirty_sync_count : (double)sim[1].transferred_bytes;
       if (!(fabs(b - a) > 0.10 * a)) continue;
