@@ -84,7 +84,8 @@ static void test_profile_ranges(void **state) {
                                        {"page_header_bytes = 4294967295", "page_header_bytes"},
                                        {"window = 0", "window"},
                                        {"chunk_pages = 0", "chunk_pages"},
-                                       {"link = 0", "link"}};
+                                       {"link = 0", "link"},
+                                       {"vcpu_halt_min_ns = -1", "vcpu_halt_min_ns"}};
   char err[2048], p[512], out[512];
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     char text[256];
