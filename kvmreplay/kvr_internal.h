@@ -98,6 +98,13 @@ int kvr__qmp_attach(int fd, uint64_t timeout_ns, const char *name, kvr_qmp **out
 int kvr__qmp_exec(kvr_qmp *q, const char *cmd, json_t *args, uint64_t timeout_ns,
                   json_t **ret);
 
+/* Sends two commands in one go, then reads both answers (QEMU answers in
+ * order): the second is queued in QEMU's monitor before the first
+ * returns, with no round trip of ours in between. Returns the first
+ * error, as kvr__qmp_exec would. */
+int kvr__qmp_exec_pair(kvr_qmp *q, const char *cmd1, json_t *args1, const char *cmd2, json_t *args2,
+                       uint64_t timeout_ns);
+
 /* Number of asynchronous events seen so far and the name of the last. */
 uint64_t kvr__qmp_event_count(const kvr_qmp *q);
 const char *kvr__qmp_last_event(const kvr_qmp *q);

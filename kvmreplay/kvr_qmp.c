@@ -112,40 +112,41 @@ static int kvr_qmp_read(kvr_qmp *q, uint64_t deadline, json_t **msg) {
   return 0;
 }
 
-static int kvr_qmp_send(kvr_qmp *q, json_t *msg) {
-  char *text = json_dumps(msg, JSON_COMPACT);
-  if (!text) return sim_errorf(SIM_ENOMEM, "out of memory building a QMP command");
+/* Writes `text` whole. */
+static int kvr_qmp_write(kvr_qmp *q, const char *text) {
   size_t len = strlen(text), off = 0;
-  int rc = 0;
   while (off < len) {
     ssize_t n = send(q->fd, text + off, len - off, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      rc = sim_errorf(SIM_EIO, "%s QMP: send: %s", q->name, strerror(errno));
-      break;
-    }
+    if (n < 0) return sim_errorf(SIM_EIO, "%s QMP: send: %s", q->name, strerror(errno));
     off += (size_t)n;
   }
-  if (!rc && send(q->fd, "\n", 1, MSG_NOSIGNAL) != 1)
-    rc = sim_errorf(SIM_EIO, "%s QMP: send: %s", q->name, strerror(errno));
-  free(text);
-  return rc;
+  return 0;
 }
 
-int kvr__qmp_exec(kvr_qmp *q, const char *cmd, json_t *args, uint64_t timeout_ns,
-                  json_t **ret) {
-  if (ret) *ret = NULL;
+/* Builds one command line (JSON + newline, malloc'd); *id_out receives the
+ * id its answer will carry. */
+static char *kvr_qmp_line(kvr_qmp *q, const char *cmd, json_t *args, uint64_t *id_out) {
   uint64_t id = ++q->next_id;
   json_t *msg = json_pack("{s:s, s:I}", "execute", cmd, "id", (json_int_t)id);
-  if (!msg) return sim_errorf(SIM_ENOMEM, "out of memory building a QMP command");
+  if (!msg) return NULL;
   if (args) json_object_set(msg, "arguments", args);
-  int rc = kvr_qmp_send(q, msg);
+  char *text = json_dumps(msg, JSON_COMPACT);
   json_decref(msg);
-  if (rc) return rc;
+  char *line = text ? malloc(strlen(text) + 2) : NULL;
+  if (line) sprintf(line, "%s\n", text);
+  free(text);
+  *id_out = id;
+  return line;
+}
+
+/* Waits for the answer carrying `id` (to `cmd`). */
+static int kvr_qmp_await(kvr_qmp *q, uint64_t id, const char *cmd, uint64_t timeout_ns, json_t **ret) {
   uint64_t deadline = kvr__now_ns() + timeout_ns;
   for (;;) {
     json_t *m = NULL;
-    if ((rc = kvr_qmp_read(q, deadline, &m))) {
+    int rc = kvr_qmp_read(q, deadline, &m);
+    if (rc) {
       if (rc == SIM_ETIMEOUT)
         return sim_errorf(rc, "%s QMP: no answer to %s within %.1f s", q->name, cmd,
                           (double)timeout_ns / 1e9);
@@ -162,9 +163,9 @@ int kvr__qmp_exec(kvr_qmp *q, const char *cmd, json_t *args, uint64_t timeout_ns
     json_t *err = json_object_get(m, "error");
     if (!mid && err) {
       /* QEMU answers a command it could not parse (bad JSON, a missing
-       * "execute") with an error that carries no id: ours is the only
-       * command in flight, so it is the answer, now rather than at the
-       * timeout. */
+       * "execute") with an error that carries no id: QEMU answers in
+       * order, so it is the answer to the oldest command in flight, the
+       * one awaited, now rather than at the timeout. */
       const char *desc = json_string_value(json_object_get(err, "desc"));
       rc = sim_errorf(SIM_ECHILD, "%s QMP %s: %s (error without id)", q->name, cmd, desc ? desc : "error");
       json_decref(m);
@@ -187,6 +188,36 @@ int kvr__qmp_exec(kvr_qmp *q, const char *cmd, json_t *args, uint64_t timeout_ns
   }
 }
 
+int kvr__qmp_exec(kvr_qmp *q, const char *cmd, json_t *args, uint64_t timeout_ns,
+                  json_t **ret) {
+  if (ret) *ret = NULL;
+  uint64_t id;
+  char *line = kvr_qmp_line(q, cmd, args, &id);
+  if (!line) return sim_errorf(SIM_ENOMEM, "out of memory building a QMP command");
+  int rc = kvr_qmp_write(q, line);
+  free(line);
+  return rc ? rc : kvr_qmp_await(q, id, cmd, timeout_ns, ret);
+}
+
+int kvr__qmp_exec_pair(kvr_qmp *q, const char *cmd1, json_t *args1, const char *cmd2, json_t *args2,
+                       uint64_t timeout_ns) {
+  uint64_t id1, id2;
+  char *l1 = kvr_qmp_line(q, cmd1, args1, &id1), *l2 = kvr_qmp_line(q, cmd2, args2, &id2);
+  char *both = l1 && l2 ? malloc(strlen(l1) + strlen(l2) + 1) : NULL;
+  if (both) sprintf(both, "%s%s", l1, l2);
+  free(l1);
+  free(l2);
+  if (!both) return sim_errorf(SIM_ENOMEM, "out of memory building a QMP command");
+  int rc = kvr_qmp_write(q, both);
+  free(both);
+  if (rc) return rc;
+  rc = kvr_qmp_await(q, id1, cmd1, timeout_ns, NULL);
+  /* The second answer is read even after a first error, so that it is
+   * not left in the socket for a later command. */
+  int rc2 = rc == SIM_ECHILD || rc == 0 ? kvr_qmp_await(q, id2, cmd2, timeout_ns, NULL) : 0;
+  return rc ? rc : rc2;
+}
+
 int kvr__qmp_attach(int fd, uint64_t timeout_ns, const char *name, kvr_qmp **out) {
   *out = NULL;
   kvr_qmp *q = calloc(1, sizeof *q);
@@ -203,7 +234,19 @@ int kvr__qmp_attach(int fd, uint64_t timeout_ns, const char *name, kvr_qmp **out
     rc = sim_errorf(SIM_EFORMAT, "%s: not a QMP peer (no greeting)", name);
     goto fail;
   }
-  if ((rc = kvr__qmp_exec(q, "qmp_capabilities", NULL, timeout_ns, NULL))) goto fail;
+  /* With "oob" enabled QEMU keeps reading commands while one runs (without
+   * it, it reads the next only after answering), so a pair sent in one
+   * write is queued at once (kvr__qmp_exec_pair). Only asked for when
+   * offered; commands are still run one after another, in order. */
+  json_t *offered = json_object_get(json_object_get(greeting, "QMP"), "capabilities");
+  json_t *args = NULL;
+  for (size_t i = 0; json_is_array(offered) && i < json_array_size(offered); i++) {
+    const char *cap = json_string_value(json_array_get(offered, i));
+    if (cap && !strcmp(cap, "oob")) args = json_pack("{s:[s]}", "enable", "oob");
+  }
+  rc = kvr__qmp_exec(q, "qmp_capabilities", args, timeout_ns, NULL);
+  json_decref(args);
+  if (rc) goto fail;
   json_decref(greeting);
   *out = q;
   return 0;

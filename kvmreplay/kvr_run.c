@@ -633,10 +633,12 @@ static int kvr_configure(kvr_ctx *c) {
 
 /* Lets the destination run as soon as it can (post-copy): `cont` while it
  * is still receiving only sets QEMU's autostart flag. */
-static int kvr_start_postcopy(kvr_ctx *c, double t_ms) {
+static int kvr_start_postcopy(kvr_ctx *c, double t_ms, int asked) {
   c->switch_sent = 1;
-  int rc = kvr__qmp_exec(c->src.qmp, "migrate-start-postcopy", NULL, KVR_QMP_TIMEOUT_NS, NULL);
-  if (rc) return rc;
+  int rc = 0;
+  /* asked: sent already, in one write with `migrate` (post-copy from the start). */
+  if (!asked && (rc = kvr__qmp_exec(c->src.qmp, "migrate-start-postcopy", NULL, KVR_QMP_TIMEOUT_NS, NULL)))
+    return rc;
   if ((rc = kvr__qmp_exec(c->dst.qmp, "cont", NULL, KVR_QMP_TIMEOUT_NS, NULL))) return rc;
   c->dst_started = 1;
   kvr_logf(c, "t=%.0f ms: migrate-start-postcopy (dirty syncs %llu)", t_ms, (unsigned long long)c->syncs);
@@ -1032,7 +1034,7 @@ static void kvr_poll_loop(kvr_ctx *c) {
     c->last_throttle = x.throttle;
     c->last_t_ms = x.t_ms;
 
-    if (kvr_should_switch(c, &x, new_sync) && (rc = kvr_start_postcopy(c, x.t_ms))) {
+    if (kvr_should_switch(c, &x, new_sync) && (rc = kvr_start_postcopy(c, x.t_ms, 0))) {
       kvr_fail_rc(c, rc, "starting post-copy");
       return;
     }
@@ -1350,7 +1352,14 @@ static void kvr_migrate(kvr_ctx *c) {
   if (!rc && (rc = kvr__console_send(c->src.con, KVR_GO_BYTE)) == 0) {
     c->t0 = kvr__now_ns();
     if (c->info) c->info->migrate_ns = c->t0;
-    rc = kvr__qmp_exec(c->src.qmp, "migrate", args, KVR_QMP_TIMEOUT_NS, NULL);
+    /* A post-copy run asks for the switch in the same write as `migrate`:
+     * QEMU reads the flag at the top of each pass, and a flag set only
+     * after the first pass began switched one rate-limit window late
+     * (docs/kvmreplay.md, "Post-copy from the start"). */
+    if (mdl_algorithm_of(s->algo)->switch_at_start)
+      rc = kvr__qmp_exec_pair(c->src.qmp, "migrate", args, "migrate-start-postcopy", NULL, KVR_QMP_TIMEOUT_NS);
+    else
+      rc = kvr__qmp_exec(c->src.qmp, "migrate", args, KVR_QMP_TIMEOUT_NS, NULL);
   }
   json_decref(args);
   if (rc) {
@@ -1360,7 +1369,7 @@ static void kvr_migrate(kvr_ctx *c) {
   r->status = MDL_STATUS_COMPLETED; /* provisional: the loop decides */
   r->failure[0] = '\0';
   kvr_logf(c, "migrating to %s (%s)", uri, mdl_algo_name(s->algo));
-  if (mdl_algorithm_of(s->algo)->switch_at_start && (rc = kvr_start_postcopy(c, 0))) {
+  if (mdl_algorithm_of(s->algo)->switch_at_start && (rc = kvr_start_postcopy(c, 0, 1))) {
     kvr_fail_rc(c, rc, "starting post-copy");
     return;
   }

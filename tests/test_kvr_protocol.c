@@ -26,13 +26,15 @@
 #include "sim_err.h"
 #include "test_util.h"
 
-typedef enum { PEER_IDLESS_ERROR, PEER_STALL, PEER_FLOOD } peer_mode;
+typedef enum { PEER_IDLESS_ERROR, PEER_STALL, PEER_FLOOD, PEER_PAIR } peer_mode;
 
 typedef struct {
   char path[100]; /* sun_path holds 108 */
   int listen_fd;
   peer_mode mode;
   atomic_int stop; /* set by the test, read by the peer thread */
+  char caps[256];  /* PEER_PAIR: the client's qmp_capabilities line */
+  char pair[2][256]; /* PEER_PAIR: the two lines read before any answer */
 } peer;
 
 static int peer_listen(peer *p, const char *name, peer_mode mode) {
@@ -82,6 +84,22 @@ static void *peer_main(void *arg) {
     while (!p->stop) {
       for (int i = 0; i < 100 && !p->stop; i++) send_text(fd, junk);
       send_text(fd, "KVR P t_ms=5 done=7 writes=9\n");
+    }
+    close(fd);
+    return NULL;
+  }
+  if (p->mode == PEER_PAIR) {
+    /* Offers "oob", then reads two commands before answering either: a
+     * client that waits for the first answer never sends the second. */
+    send_text(fd, "{\"QMP\": {\"version\": {}, \"capabilities\": [\"oob\"]}}\n");
+    if (read_line(fd, p->caps, sizeof p->caps) >= 0) send_text(fd, "{\"return\": {}, \"id\": 1}\n");
+    if (read_line(fd, p->pair[0], sizeof p->pair[0]) >= 0 && read_line(fd, p->pair[1], sizeof p->pair[1]) >= 0) {
+      send_text(fd, "{\"return\": {}, \"id\": 2}\n");
+      send_text(fd, "{\"event\": \"MIGRATION\", \"data\": {\"status\": \"setup\"}}\n");
+      send_text(fd, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Postcopy is off\"}, \"id\": 3}\n");
+    }
+    if (read_line(fd, line, sizeof line) >= 0) send_text(fd, "{\"return\": {\"n\": 4}, \"id\": 4}\n");
+    while (!p->stop && read_line(fd, line, sizeof line) >= 0) {
     }
     close(fd);
     return NULL;
@@ -136,6 +154,40 @@ static void test_qmp_stall(void **state) {
   assert_true(took >= 300000000ull && took < 3000000000ull);
   assert_non_null(strstr(sim_error_message(), "query-status"));
   kvr__qmp_close(q); /* the peer sees EOF and ends */
+  p.stop = 1;
+  pthread_join(t, NULL);
+  close(p.listen_fd);
+}
+
+/* kvmreplay asks for post-copy in the same write as `migrate`
+ * (kvr__qmp_exec_pair): both commands must reach QEMU before either is
+ * answered, with "oob" enabled when offered (else QEMU reads the second
+ * only after answering the first); the second's error is reported and
+ * both answers are taken off the socket. */
+static void test_qmp_pair(void **state) {
+  (void)state;
+  peer p;
+  assert_int_equal(peer_listen(&p, "qmp-pair", PEER_PAIR), 0);
+  pthread_t t;
+  pthread_create(&t, NULL, peer_main, &p);
+  kvr_qmp *q = NULL;
+  assert_int_equal(kvr__qmp_connect(p.path, getpid(), 5000000000ull, "source", &q), 0);
+  assert_non_null(strstr(p.caps, "\"enable\":[\"oob\"]"));
+  json_t *args = json_pack("{s:s}", "uri", "tcp:127.0.0.1:1");
+  int rc = kvr__qmp_exec_pair(q, "migrate", args, "migrate-start-postcopy", NULL, 2000000000ull);
+  json_decref(args);
+  assert_int_equal(rc, SIM_ECHILD);
+  assert_non_null(strstr(sim_error_message(), "migrate-start-postcopy: Postcopy is off"));
+  assert_non_null(strstr(p.pair[0], "\"migrate\""));
+  assert_non_null(strstr(p.pair[0], "tcp:127.0.0.1:1"));
+  assert_non_null(strstr(p.pair[1], "\"migrate-start-postcopy\""));
+  assert_int_equal(kvr__qmp_event_count(q), 1);
+  /* The next command gets its own answer, not a leftover. */
+  json_t *ret = NULL;
+  assert_int_equal(kvr__qmp_exec(q, "query-status", NULL, 2000000000ull, &ret), 0);
+  assert_int_equal(json_integer_value(json_object_get(ret, "n")), 4);
+  json_decref(ret);
+  kvr__qmp_close(q);
   p.stop = 1;
   pthread_join(t, NULL);
   close(p.listen_fd);
@@ -215,6 +267,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_qmp_idless_error),
       cmocka_unit_test(test_qmp_stall),
+      cmocka_unit_test(test_qmp_pair),
       cmocka_unit_test(test_console_flood),
       cmocka_unit_test(test_processes),
   };
