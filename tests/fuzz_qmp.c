@@ -2,7 +2,8 @@
  *
  * The input is what a QMP peer sends: a writer thread pushes it into one
  * end of a socket pair and closes it; the client attaches to the other end
- * (greeting, capabilities) and runs commands until one fails. Promises
+ * (greeting, capabilities) and runs commands, single and paired, until
+ * one fails. Promises
  * checked: every failure is one of the documented codes, and a command
  * never succeeds after the peer has closed without answering. */
 #include <pthread.h>
@@ -54,7 +55,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int rc = kvr__qmp_attach(sv[0], 2000000000ull, "fuzz", &q);
   for (int i = 0; rc == 0 && i < 8; i++) {
     json_t *ret = NULL;
-    rc = kvr__qmp_exec(q, "query-migrate", NULL, 2000000000ull, &ret);
+    /* Every third command is a pair (migrate + migrate-start-postcopy). */
+    if (i % 3 == 2)
+      rc = kvr__qmp_exec_pair(q, "migrate", NULL, "migrate-start-postcopy", NULL, 2000000000ull);
+    else
+      rc = kvr__qmp_exec(q, "query-migrate", NULL, 2000000000ull, &ret);
     json_decref(ret);
   }
   if (rc != 0 && rc != SIM_EIO && rc != SIM_EFORMAT && rc != SIM_ECHILD && rc != SIM_ETIMEOUT &&
