@@ -164,6 +164,7 @@ static const mdl__field mdl__fields[] = {
     F("sync_ns_per_gib", MDL__DBL, sync_ns_per_gib, "sync cost per GiB of guest", 0, 60e9),
     F("stop", MDL__NS, stop_ns, "stopping the guest at switchover", 0, MDL__NS_MAX),
     F("device_state_bytes", MDL__U64, device_state_bytes, "device state at completion", 0, 1099511627776.0),
+    F("vmdesc_bytes", MDL__U64, vmdesc_bytes, "of device_state_bytes, the VM description (JSON), which QEMU does not send at a post-copy switch", 0, 1099511627776.0),
     F("device_save", MDL__NS, device_save_ns, "saving the device state and VM description at a pre-copy completion (not at a post-copy switch)", 0, MDL__NS_MAX),
     F("discard_run_ns", MDL__DBL, discard_run_ns, "post-copy switch: source CPU ns per run of the discard list", 0, 1e9),
     F("dest_discard_run_ns", MDL__DBL, dest_discard_run_ns, "post-copy switch: destination ns to discard one run of pages it had received, before the device state", 0, 1e9),
@@ -259,6 +260,9 @@ int mdl_profile_validate(const mdl_profile *p) {
   }
   if ((unsigned)p->driver > MDL_DRIVER_XEN || (unsigned)p->dirty_log > MDL_DIRTY_LOG_KVM)
     return sim_errorf(SIM_EINVAL, "profile %s: driver or dirty_log out of range", p->name);
+  if (p->vmdesc_bytes > p->device_state_bytes)
+    return sim_errorf(SIM_ERANGE, "profile vmdesc_bytes=%llu is more than device_state_bytes=%llu, which includes it",
+                      (unsigned long long)p->vmdesc_bytes, (unsigned long long)p->device_state_bytes);
   /* Xen's rounds divide by their rate and need at least one round. */
   if (p->driver == MDL_DRIVER_XEN && !(p->xen_min_rate >= MDL__RATE_MIN))
     return sim_errorf(SIM_ERANGE, "profile xen_min_rate=%g B/s is out of range for driver xen (valid: 1KiB/s..1TiB/s)",

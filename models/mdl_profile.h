@@ -74,6 +74,8 @@ typedef struct {
   double sync_ns_per_gib;       /* per GiB of guest memory */
   uint64_t stop_ns;             /* stopping the vCPUs at switchover */
   uint64_t device_state_bytes;  /* device state sent at completion */
+  uint64_t vmdesc_bytes;        /* of which the VM description, which a
+                                   post-copy switch does not send */
   uint64_t device_save_ns;      /* saving it (and the VM description) at a
                                    pre-copy completion, guest stopped */
   uint64_t dest_load_ns;        /* destination load + start (return path) */

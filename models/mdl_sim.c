@@ -727,7 +727,10 @@ void mdl__postcopy_start(mdl__sim *S) {
   uint64_t runs = mdl_mem_dirty_runs(&S->mem);
   uint64_t discard = runs * S->p->discard_run_bytes + (runs + 11) / 12 * S->p->discard_header_bytes;
   mdl__put_buffered(S, discard, (double)runs * S->p->discard_run_ns, (double)runs * S->p->dest_discard_run_ns, 0);
-  mdl__put(S, S->p->device_state_bytes, 0, 0);
+  /* The device state goes in the switch's package without the VM
+   * description: QEMU sends that only when not in post-copy
+   * (savevm.c should_send_vmdesc, up to 10.0; docs/postcopy-faults.md). */
+  mdl__put(S, S->p->device_state_bytes - S->p->vmdesc_bytes, 0, 0);
   mdl__flush(S);
   S->r->downtime_ms = (S->t - S->downtime_start) / 1e6;
   double resume = S->link_free + S->latency_ns + (double)S->p->dest_load_ns;

@@ -275,6 +275,15 @@ MUTANTS = [
      "(double)runs * S->p->discard_run_ns,", "0.0,"),
     ("switch-dest-discard-free", "models/mdl_sim.c",
      "(double)runs * S->p->dest_discard_run_ns, 0);", "0.0, 0);"),
+    # the switch's package: device state without the VM description
+    # (tests/test_fidelity.c test_postcopy_place)
+    ("switch-sends-vmdesc", "models/mdl_sim.c",
+     "S->p->device_state_bytes - S->p->vmdesc_bytes, 0, 0);", "S->p->device_state_bytes, 0, 0);"),
+    # a post-copy zero page costs its own placement, not a normal page's
+    # (tests/test_fidelity.c test_postcopy_place)
+    ("postcopy-zero-placed-as-normal", "models/mdl_sim.c",
+     "(double)nz * p->postcopy_place_ns + (double)zero * p->postcopy_place_zero_ns;",
+     "(double)(nz + zero) * p->postcopy_place_ns;"),
     # the replay guest's layout (kvmreplay/kvr_layout.c, tests/test_fidelity.c
     # test_layout_first_pass): SeaBIOS's pages below the top of RAM, and the
     # module where QEMU's multiboot loader puts it, not after the slack
