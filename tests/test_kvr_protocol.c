@@ -118,14 +118,28 @@ static void *peer_main(void *arg) {
   return NULL;
 }
 
+/* Starts a QMP peer in `mode` and connects a client to it. */
+static kvr_qmp *peer_connect(peer *p, const char *name, peer_mode mode, pthread_t *t) {
+  assert_int_equal(peer_listen(p, name, mode), 0);
+  pthread_create(t, NULL, peer_main, p);
+  kvr_qmp *q = NULL;
+  assert_int_equal(kvr__qmp_connect(p->path, getpid(), 5000000000ull, "source", &q), 0);
+  return q;
+}
+
+/* Closes the client (the peer sees EOF) and waits for the peer. */
+static void peer_done(peer *p, pthread_t t, kvr_qmp *q) {
+  kvr__qmp_close(q);
+  p->stop = 1;
+  pthread_join(t, NULL);
+  close(p->listen_fd);
+}
+
 static void test_qmp_idless_error(void **state) {
   (void)state;
   peer p;
-  assert_int_equal(peer_listen(&p, "qmp-err", PEER_IDLESS_ERROR), 0);
   pthread_t t;
-  pthread_create(&t, NULL, peer_main, &p);
-  kvr_qmp *q = NULL;
-  assert_int_equal(kvr__qmp_connect(p.path, getpid(), 5000000000ull, "source", &q), 0);
+  kvr_qmp *q = peer_connect(&p, "qmp-err", PEER_IDLESS_ERROR, &t);
   uint64_t t0 = kvr__now_ns();
   int rc = kvr__qmp_exec(q, "query-status", NULL, 30000000000ull, NULL);
   uint64_t took = kvr__now_ns() - t0;
@@ -134,29 +148,20 @@ static void test_qmp_idless_error(void **state) {
   assert_non_null(strstr(sim_error_message(), "without id"));
   assert_true(took < 2000000000ull); /* at once, not after the 30 s timeout */
   assert_int_equal(kvr__qmp_event_count(q), 1);
-  kvr__qmp_close(q);
-  p.stop = 1;
-  pthread_join(t, NULL);
-  close(p.listen_fd);
+  peer_done(&p, t, q);
 }
 
 static void test_qmp_stall(void **state) {
   (void)state;
   peer p;
-  assert_int_equal(peer_listen(&p, "qmp-stall", PEER_STALL), 0);
   pthread_t t;
-  pthread_create(&t, NULL, peer_main, &p);
-  kvr_qmp *q = NULL;
-  assert_int_equal(kvr__qmp_connect(p.path, getpid(), 5000000000ull, "source", &q), 0);
+  kvr_qmp *q = peer_connect(&p, "qmp-stall", PEER_STALL, &t);
   uint64_t t0 = kvr__now_ns();
   assert_int_equal(kvr__qmp_exec(q, "query-status", NULL, 300000000ull, NULL), SIM_ETIMEOUT);
   uint64_t took = kvr__now_ns() - t0;
   assert_true(took >= 300000000ull && took < 3000000000ull);
   assert_non_null(strstr(sim_error_message(), "query-status"));
-  kvr__qmp_close(q); /* the peer sees EOF and ends */
-  p.stop = 1;
-  pthread_join(t, NULL);
-  close(p.listen_fd);
+  peer_done(&p, t, q);
 }
 
 /* kvmreplay asks for post-copy in the same write as `migrate`
@@ -167,11 +172,8 @@ static void test_qmp_stall(void **state) {
 static void test_qmp_pair(void **state) {
   (void)state;
   peer p;
-  assert_int_equal(peer_listen(&p, "qmp-pair", PEER_PAIR), 0);
   pthread_t t;
-  pthread_create(&t, NULL, peer_main, &p);
-  kvr_qmp *q = NULL;
-  assert_int_equal(kvr__qmp_connect(p.path, getpid(), 5000000000ull, "source", &q), 0);
+  kvr_qmp *q = peer_connect(&p, "qmp-pair", PEER_PAIR, &t);
   assert_non_null(strstr(p.caps, "\"enable\":[\"oob\"]"));
   json_t *args = json_pack("{s:s}", "uri", "tcp:127.0.0.1:1");
   int rc = kvr__qmp_exec_pair(q, "migrate", args, "migrate-start-postcopy", NULL, 2000000000ull);
@@ -187,10 +189,7 @@ static void test_qmp_pair(void **state) {
   assert_int_equal(kvr__qmp_exec(q, "query-status", NULL, 2000000000ull, &ret), 0);
   assert_int_equal(json_integer_value(json_object_get(ret, "n")), 4);
   json_decref(ret);
-  kvr__qmp_close(q);
-  p.stop = 1;
-  pthread_join(t, NULL);
-  close(p.listen_fd);
+  peer_done(&p, t, q);
 }
 
 static void test_console_flood(void **state) {
