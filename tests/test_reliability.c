@@ -97,6 +97,13 @@ static void test_profile_ranges(void **state) {
     one_line_naming(err, bad[i][1], "valid:");
     assert_false(exists(path_in(out, sizeof out, "prof/summary.csv")));
   }
+  /* A VM description larger than the device state that includes it. */
+  write_file(path_in(p, sizeof p, "bad.ini"), "[profile]\ndevice_state_bytes = 1000\nvmdesc_bytes = 2000\n");
+  assert_int_equal(migsim(err, sizeof err, "run --workload idle --memory 4MiB --profile %s --out %s", p,
+                          path_in(out, sizeof out, "prof")),
+                   2);
+  one_line_naming(err, "vmdesc_bytes=2000", "device_state_bytes=1000");
+  assert_false(exists(path_in(out, sizeof out, "prof/summary.csv")));
   /* The same checks for profiles built in code. */
   mdl_profile prof = mdl_profile_qemu72;
   assert_int_equal(mdl_profile_validate(&prof), 0);
