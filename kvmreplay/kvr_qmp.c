@@ -242,7 +242,10 @@ int kvr__qmp_attach(int fd, uint64_t timeout_ns, const char *name, kvr_qmp **out
   json_t *args = NULL;
   for (size_t i = 0; json_is_array(offered) && i < json_array_size(offered); i++) {
     const char *cap = json_string_value(json_array_get(offered, i));
-    if (cap && !strcmp(cap, "oob")) args = json_pack("{s:[s]}", "enable", "oob");
+    if (cap && !strcmp(cap, "oob")) {
+      args = json_pack("{s:[s]}", "enable", "oob");
+      break;
+    }
   }
   rc = kvr__qmp_exec(q, "qmp_capabilities", args, timeout_ns, NULL);
   json_decref(args);

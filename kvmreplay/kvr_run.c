@@ -631,18 +631,23 @@ static int kvr_configure(kvr_ctx *c) {
   return rc;
 }
 
-/* Lets the destination run as soon as it can (post-copy): `cont` while it
- * is still receiving only sets QEMU's autostart flag. */
-static int kvr_start_postcopy(kvr_ctx *c, double t_ms, int asked) {
+/* Once the source has been asked to switch: lets the destination run as
+ * soon as it can (`cont` while it is still receiving only sets QEMU's
+ * autostart flag). */
+static int kvr_postcopy_asked(kvr_ctx *c, double t_ms) {
   c->switch_sent = 1;
-  int rc = 0;
-  /* asked: sent already, in one write with `migrate` (post-copy from the start). */
-  if (!asked && (rc = kvr__qmp_exec(c->src.qmp, "migrate-start-postcopy", NULL, KVR_QMP_TIMEOUT_NS, NULL)))
-    return rc;
-  if ((rc = kvr__qmp_exec(c->dst.qmp, "cont", NULL, KVR_QMP_TIMEOUT_NS, NULL))) return rc;
+  int rc = kvr__qmp_exec(c->dst.qmp, "cont", NULL, KVR_QMP_TIMEOUT_NS, NULL);
+  if (rc) return rc;
   c->dst_started = 1;
   kvr_logf(c, "t=%.0f ms: migrate-start-postcopy (dirty syncs %llu)", t_ms, (unsigned long long)c->syncs);
   return 0;
+}
+
+/* A hybrid's switch: asks the source, then lets the destination run. */
+static int kvr_start_postcopy(kvr_ctx *c, double t_ms) {
+  c->switch_sent = 1;
+  int rc = kvr__qmp_exec(c->src.qmp, "migrate-start-postcopy", NULL, KVR_QMP_TIMEOUT_NS, NULL);
+  return rc ? rc : kvr_postcopy_asked(c, t_ms);
 }
 
 /* ------------------------------------------------------------ rounds */
@@ -1034,7 +1039,7 @@ static void kvr_poll_loop(kvr_ctx *c) {
     c->last_throttle = x.throttle;
     c->last_t_ms = x.t_ms;
 
-    if (kvr_should_switch(c, &x, new_sync) && (rc = kvr_start_postcopy(c, x.t_ms, 0))) {
+    if (kvr_should_switch(c, &x, new_sync) && (rc = kvr_start_postcopy(c, x.t_ms))) {
       kvr_fail_rc(c, rc, "starting post-copy");
       return;
     }
@@ -1369,7 +1374,7 @@ static void kvr_migrate(kvr_ctx *c) {
   r->status = MDL_STATUS_COMPLETED; /* provisional: the loop decides */
   r->failure[0] = '\0';
   kvr_logf(c, "migrating to %s (%s)", uri, mdl_algo_name(s->algo));
-  if (mdl_algorithm_of(s->algo)->switch_at_start && (rc = kvr_start_postcopy(c, 0, 1))) {
+  if (mdl_algorithm_of(s->algo)->switch_at_start && (rc = kvr_postcopy_asked(c, 0))) {
     kvr_fail_rc(c, rc, "starting post-copy");
     return;
   }
