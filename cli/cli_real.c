@@ -154,7 +154,27 @@ void cli_scenarios_free(cli_scenarios *list) {
   memset(list, 0, sizeof *list);
 }
 
-void cli_real_ensure(const cli_scenarios *list, unsigned repeat, const char *dir, res_run_set *runs) {
+/* Warns, once per profile, when the runs about to be made will be
+ * compared with a profile calibrated on another machine: a TCG profile's
+ * constants belong to its host (docs/hosts.md). */
+static void cli__warn_host(const cli_scenarios *list, const char *profile) {
+  char model[256];
+  if (kvr_host_cpu_model(model, sizeof model)) return;
+  for (size_t i = 0; i < list->count; i++) {
+    const char *name = profile ? profile : list->items[i].profile;
+    size_t j = 0;
+    while (j < i && strcmp(profile ? profile : list->items[j].profile, name)) j++;
+    mdl_profile p;
+    if (j < i || mdl_profile_load(name, &p) || mdl_profile_host_matches(&p, model)) continue;
+    fprintf(stderr,
+            "migsim: warning: profile %s was calibrated on '%s', this machine is '%s': its machine constants "
+            "may not hold here (docs/hosts.md; migsim calibrate fits a profile for this machine)\n",
+            name, p.host, model);
+  }
+}
+
+void cli_real_ensure(const cli_scenarios *list, unsigned repeat, const char *dir, const char *profile,
+                     res_run_set *runs) {
   /* The store of real runs only grows: any scenario set may add to it. */
   res_folder *folder;
   cli_check(res_folder_open(dir, "real-runs", 0, RES_FOLDER_APPEND, &folder), "real runs");
@@ -174,7 +194,10 @@ void cli_real_ensure(const cli_scenarios *list, unsigned repeat, const char *dir
                 list->items[i].name, dir, v, list->items[i].qemu);
     }
   }
-  if (todo) fprintf(stderr, "real runs: %zu to do on QEMU (kept in %s)\n", todo, dir);
+  if (todo) {
+    fprintf(stderr, "real runs: %zu to do on QEMU (kept in %s)\n", todo, dir);
+    cli__warn_host(list, profile);
+  }
   size_t done = 0;
   for (size_t i = 0; i < list->count; i++) {
     const mdl_scenario *s = &list->items[i];

@@ -65,8 +65,12 @@ void cli_scenarios_free(cli_scenarios *list);
  * into *runs. Dies on an error that stops real runs altogether (QEMU
  * missing, ...); a failed run is recorded as such and counts. Dies too when
  * a stored run was made on another QEMU version than the scenario's
- * short-named one (`qemu = 10.0` against 7.2 runs): one store per version. */
-void cli_real_ensure(const cli_scenarios *list, unsigned repeat, const char *dir, res_run_set *runs);
+ * short-named one (`qemu = 10.0` against 7.2 runs): one store per version.
+ * Before making runs it warns when the profile they will be compared with
+ * (`profile`, or each scenario's own when NULL) was calibrated on another
+ * machine (its `host`; docs/hosts.md). */
+void cli_real_ensure(const cli_scenarios *list, unsigned repeat, const char *dir, const char *profile,
+                     res_run_set *runs);
 
 /* Replaces every scenario by what the simulator should simulate to compare
  * with a real run: the replay guest's whole memory (kvr_sim_layout). */

@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "cli_real.h"
+#include "kvr.h"
 #include "mdl_sim.h"
 #include "sim_err.h"
 
@@ -243,12 +244,15 @@ static void cli__calibrate_help(void) {
          "  --runs DIR         store of real runs [out/calibrate/real]\n"
          "  --qemu Q           real runs on this QEMU unless a scenario says otherwise\n"
          "                     (path, or 7.2 / 10.0; keep one --runs per version)\n"
+         "  --host TEXT        the machine the real runs were made on, written as the\n"
+         "                     profile's `host` (validate warns before real runs on\n"
+         "                     another machine) [this machine's CPU model name]\n"
          "  --help             this text\n");
 }
 
 int cli_cmd_calibrate(int argc, char **argv) {
   const char *file = NULL, *output = NULL, *base_name = "qemu-7.2", *runs_dir = "out/calibrate/real",
-             *dirty_log = "tcg", *qemu = NULL;
+             *dirty_log = "tcg", *qemu = NULL, *host = NULL;
   unsigned repeat = 2;
   const char *sets[32];
   size_t nsets = 0;
@@ -275,6 +279,8 @@ int cli_cmd_calibrate(int argc, char **argv) {
       sets[nsets++] = argv[++i];
     } else if (!strcmp(a, "--runs") && v) {
       runs_dir = argv[++i];
+    } else if (!strcmp(a, "--host") && v) {
+      host = argv[++i];
     } else if (!strcmp(a, "--qemu") && v) {
       qemu = argv[++i];
     } else if (!strcmp(a, "--repeat") && v) {
@@ -323,7 +329,7 @@ int cli_cmd_calibrate(int argc, char **argv) {
   cli_scenarios list;
   cli_scenarios_load(file, qemu, &list);
   res_run_set real;
-  cli_real_ensure(&list, repeat, runs_dir, &real);
+  cli_real_ensure(&list, repeat, runs_dir, NULL, &real);
   cli_scenarios_as_replayed(&list);
   cli__measure_extra_pages(&list, &real, repeat, &base);
 
@@ -415,6 +421,13 @@ int cli_cmd_calibrate(int argc, char **argv) {
            file, qemu ? " --qemu " : "", qemu ? qemu : "", base_name, dirty_log, setargs, repeat, runs_dir, nruns,
            sqrt(cost0 / (double)F.nres) * 100,
            sqrt(cost1 / (double)F.nres) * 100);
+  char model[256] = "";
+  if (!host && kvr_host_cpu_model(model, sizeof model) == 0) host = model;
+  if (host) {
+    if (strlen(host) >= sizeof fitted.host) cli_die("calibrate: --host: longer than %zu characters", sizeof fitted.host - 1);
+    snprintf(fitted.host, sizeof fitted.host, "%s", host);
+    printf("host: %s\n", fitted.host);
+  }
   cli_check(mdl_profile_save(&fitted, base_name, output, comment), "writing the profile");
   printf("profile: %s\n", output);
   gsl_vector_free(x0);

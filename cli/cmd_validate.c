@@ -156,7 +156,7 @@ int cli_cmd_validate(int argc, char **argv) {
   snprintf(sim_dir, sizeof sim_dir, "%s/sim", out);
   res_run_set real;
   if (replay) {
-    cli_real_ensure(&list, repeat, real_dir, &real);
+    cli_real_ensure(&list, repeat, real_dir, profile, &real);
   } else {
     char summary[1100];
     snprintf(summary, sizeof summary, "%s/summary.csv", real_dir);

@@ -167,6 +167,10 @@ int kvr_zlib_costs(double ratio, uint32_t rounds, kvr_zlib_cost *c);
 
 int kvr_check_userfaultfd(void);
 
+/* This machine's CPU model name, the first "model name" of /proc/cpuinfo
+ * (what a profile's `host` is matched against). SIM_ENOTFOUND without one. */
+int kvr_host_cpu_model(char *buf, size_t len);
+
 /* Resolves the QEMU binary into buf: a path, a name searched in PATH, or
  * a short version name (7.2: qemu-system-x86_64 in PATH; 10.0 or
  * qemu-10.0: the one scripts/deps.sh unpacks into /opt/migsim/qemu-10.0,

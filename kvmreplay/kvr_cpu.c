@@ -152,3 +152,24 @@ void kvr__cpu_totals(const kvr_cpu *a, kvr_cpu_use use[KVR_CPU_ROLES]) {
     use[t->role].slices += t->slices - t->slices0;
   }
 }
+
+int kvr_host_cpu_model(char *buf, size_t len) {
+  if (!len) return SIM_EINVAL;
+  buf[0] = 0;
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  if (!f) return sim_errorf(SIM_ENOTFOUND, "/proc/cpuinfo: %s", strerror(errno));
+  char line[512];
+  int rc = sim_errorf(SIM_ENOTFOUND, "/proc/cpuinfo names no CPU model");
+  while (fgets(line, sizeof line, f)) {
+    if (strncmp(line, "model name", 10) != 0) continue;
+    const char *v = strchr(line, ':');
+    if (!v) continue;
+    v += strspn(v + 1, " \t") + 1;
+    size_t n = strcspn(v, "\n");
+    snprintf(buf, len, "%.*s", (int)n, v);
+    rc = 0;
+    break;
+  }
+  fclose(f);
+  return rc;
+}

@@ -283,7 +283,18 @@ void mdl_profile_help(FILE *out) {
   }
 }
 
+int mdl_profile_host_matches(const mdl_profile *p, const char *cpu_model) {
+  return !p->host[0] || (cpu_model && strstr(cpu_model, p->host));
+}
+
 int mdl_profile_set(mdl_profile *p, const char *key, const char *value) {
+  if (!strcmp(key, "host")) {
+    if (strlen(value) >= sizeof p->host)
+      return sim_errorf(SIM_ERANGE, "profile host = %.40s...: longer than %zu characters", value,
+                        sizeof p->host - 1);
+    snprintf(p->host, sizeof p->host, "%s", value);
+    return 0;
+  }
   for (size_t i = 0; i < sizeof mdl__fields / sizeof mdl__fields[0]; i++) {
     const mdl__field *f = &mdl__fields[i];
     if (strcmp(f->key, key) != 0) continue;
@@ -426,6 +437,9 @@ int mdl_profile_save(const mdl_profile *p, const char *base, const char *path,
   fprintf(o, "; migsim hypervisor profile\n");
   if (comment) fprintf(o, "; %s\n", comment);
   fprintf(o, "[profile]\nbase = %s\n", base ? base : "qemu-7.2");
+  if (p->host[0])
+    fprintf(o, "; the machine whose constants these are (its CPU's model name; docs/hosts.md)\nhost = %s\n",
+            p->host);
   for (size_t i = 0; i < sizeof mdl__fields / sizeof mdl__fields[0]; i++) {
     const mdl__field *fl = &mdl__fields[i];
     const char *at = (const char *)p + fl->offset;

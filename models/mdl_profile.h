@@ -27,6 +27,11 @@ typedef enum {
 
 typedef struct {
   char name[64];
+  /* The machine whose constants these are: a part of its CPU's model name
+   * as /proc/cpuinfo gives it ("" = any). `calibrate` writes the whole
+   * name; `validate` warns before real runs on another machine
+   * (docs/hosts.md). */
+  char host[128];
   mdl_driver driver;
   mdl_dirty_log dirty_log;
 
@@ -177,6 +182,10 @@ int mdl_profile_save(const mdl_profile *p, const char *base, const char *path,
 
 /* Sets one constant by its INI key. SIM_ENOTFOUND for unknown keys. */
 int mdl_profile_set(mdl_profile *p, const char *key, const char *value);
+
+/* Whether a machine whose CPU model name is `cpu_model` is the profile's
+ * host: its `host` is empty or a part of `cpu_model`. */
+int mdl_profile_host_matches(const mdl_profile *p, const char *cpu_model);
 
 /* Checks every constant against its documented range (docs/profiles.md):
  * 0 or SIM_ERANGE with one line naming the key, the value and the range.

@@ -171,9 +171,30 @@ static void test_removed_feature_refused(void **state) {
   mdl_result_free(&r);
 }
 
+/* The machine's CPU model, what a profile's `host` is matched against
+ * (docs/hosts.md): /proc/cpuinfo's first model name, whole. */
+static void test_host_cpu_model(void **state) {
+  (void)state;
+  char buf[256], small[8];
+  assert_int_equal(kvr_host_cpu_model(buf, 0), SIM_EINVAL);
+  if (kvr_host_cpu_model(buf, sizeof buf) == SIM_ENOTFOUND) skip(); /* no model name (some arches) */
+  assert_true(buf[0] != 0);
+  assert_null(strchr(buf, '\n'));
+  assert_true(buf[0] != ' ' && buf[0] != '\t');
+  FILE *f = popen("grep -m1 '^model name' /proc/cpuinfo | sed 's/^[^:]*: *//'", "r");
+  assert_non_null(f);
+  char want[256] = "";
+  assert_non_null(fgets(want, sizeof want, f));
+  pclose(f);
+  want[strcspn(want, "\n")] = 0;
+  assert_string_equal(buf, want);
+  assert_int_equal(kvr_host_cpu_model(small, sizeof small), 0); /* cut, still terminated */
+  assert_int_equal(strlen(small), sizeof small - 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_ratio_reached),
+      cmocka_unit_test(test_ratio_reached), cmocka_unit_test(test_host_cpu_model),
       cmocka_unit_test(test_content_shape),
       cmocka_unit_test(test_stamp_changes_every_byte),
       cmocka_unit_test(test_module_field),

@@ -216,6 +216,41 @@ static void test_profiles(void **state) {
   assert_int_equal(mdl_profile_load("no-such-profile", &p), SIM_ENOTFOUND);
 }
 
+/* A profile names the machine its constants belong to (docs/hosts.md):
+ * `host` is a part of that machine's CPU model name, inherited from the
+ * base, written by save, and matched as a part of another model name. */
+static void test_profile_host(void **state) {
+  (void)state;
+  mdl_profile p, q;
+  assert_int_equal(mdl_profile_load("qemu-7.2", &p), 0);
+  assert_string_equal(p.host, "");
+  assert_true(mdl_profile_host_matches(&p, "Any CPU"));
+  assert_int_equal(mdl_profile_load("qemu-10.0-tcg", &p), 0);
+  assert_string_equal(p.host, "AMD EPYC");
+  assert_true(mdl_profile_host_matches(&p, "AMD EPYC 7R13 Processor"));
+  assert_false(mdl_profile_host_matches(&p, "Intel(R) Xeon(R) Processor"));
+  assert_false(mdl_profile_host_matches(&p, NULL));
+  assert_int_equal(mdl_profile_load("qemu-10.0-tcg-xeon", &q), 0);
+  assert_string_equal(q.host, "Intel(R) Xeon(R) Processor");
+  assert_true(mdl_profile_host_matches(&q, "Intel(R) Xeon(R) Processor"));
+  char path[512], saved[512];
+  snprintf(path, sizeof path, "%s/h.ini", tmpdir);
+  write_file(path, "[profile]\nbase = qemu-10.0-tcg\nlink = 1GiB/s\n");
+  assert_int_equal(mdl_profile_load(path, &p), 0);
+  assert_string_equal(p.host, "AMD EPYC"); /* from its base */
+  assert_int_equal(mdl_profile_set(&p, "host", "Test CPU @ 1.0GHz"), 0);
+  snprintf(saved, sizeof saved, "%s/h-saved.ini", tmpdir);
+  assert_int_equal(mdl_profile_save(&p, "qemu-10.0-tcg", saved, "test"), 0);
+  assert_int_equal(mdl_profile_load(saved, &q), 0);
+  assert_string_equal(q.host, "Test CPU @ 1.0GHz");
+  char lng[200];
+  memset(lng, 'x', sizeof lng - 1);
+  lng[sizeof lng - 1] = 0;
+  assert_int_equal(mdl_profile_set(&p, "host", lng), SIM_ERANGE);
+  assert_non_null(strstr(sim_error_message(), "host"));
+  assert_string_equal(p.host, "Test CPU @ 1.0GHz");
+}
+
 /* ------------------------------------------------------------ player */
 
 static void test_player_spread_loop_offset(void **state) {
@@ -301,7 +336,7 @@ static void test_algorithm_table(void **state) {
 int main(void) {
   sim_install_gsl_handler();
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_engine_order),
+      cmocka_unit_test(test_engine_order), cmocka_unit_test(test_profile_host),
       cmocka_unit_test(test_grow),
       cmocka_unit_test(test_mem_bitmaps),
       cmocka_unit_test(test_scenario_params),
