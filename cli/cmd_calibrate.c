@@ -424,8 +424,9 @@ int cli_cmd_calibrate(int argc, char **argv) {
   char model[256] = "";
   if (!host && kvr_host_cpu_model(model, sizeof model) == 0) host = model;
   if (host) {
-    if (strlen(host) >= sizeof fitted.host) cli_die("calibrate: --host: longer than %zu characters", sizeof fitted.host - 1);
-    snprintf(fitted.host, sizeof fitted.host, "%s", host);
+    size_t n = strlen(host);
+    if (n >= sizeof fitted.host) cli_die("calibrate: --host: longer than %zu characters", sizeof fitted.host - 1);
+    memcpy(fitted.host, host, n + 1);
     printf("host: %s\n", fitted.host);
   }
   cli_check(mdl_profile_save(&fitted, base_name, output, comment), "writing the profile");

@@ -289,10 +289,11 @@ int mdl_profile_host_matches(const mdl_profile *p, const char *cpu_model) {
 
 int mdl_profile_set(mdl_profile *p, const char *key, const char *value) {
   if (!strcmp(key, "host")) {
-    if (strlen(value) >= sizeof p->host)
+    size_t n = strlen(value);
+    if (n >= sizeof p->host)
       return sim_errorf(SIM_ERANGE, "profile host = %.40s...: longer than %zu characters", value,
                         sizeof p->host - 1);
-    snprintf(p->host, sizeof p->host, "%s", value);
+    memcpy(p->host, value, n + 1);
     return 0;
   }
   for (size_t i = 0; i < sizeof mdl__fields / sizeof mdl__fields[0]; i++) {
