@@ -217,6 +217,15 @@ static void test_validation_set_qemu10(void **state) {
   assert_true(v.stall_ok_share >= 0.90);
 }
 
+/* One measurement of the whole validation set (>= 100 runs) against a
+ * profile, printed, with every convergence verdict right. */
+static void validate_whole_set(const char *real, const char *profile, res_validation *v) {
+  validate_set("scenarios/validation.ini", real, profile, v);
+  print_summary(real, v);
+  assert_true(v->runs >= 100);
+  assert_true(v->convergence_ok_share == 1.0);
+}
+
 /* The whole validation set measured again on 2026-12-03 on both versions
  * (docs/validation-rerun/validation-7.2, -10.0), after the replay guest's
  * firmware layout and write stamp had changed. Its pre-copy completions
@@ -237,10 +246,7 @@ static void test_remeasured_sets(void **state) {
   };
   for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
     res_validation v;
-    validate_set("scenarios/validation.ini", sets[k].real, sets[k].profile, &v);
-    print_summary(sets[k].real, &v);
-    assert_true(v.runs >= 100);
-    assert_true(v.convergence_ok_share == 1.0);
+    validate_whole_set(sets[k].real, sets[k].profile, &v);
     assert_true(v.metric[RES_M_TOTAL].median_abs_pct <= 1.0);
     assert_true(v.metric[RES_M_BYTES].median_abs_pct <= sets[k].bytes_median);
     assert_true(v.downtime_ok_share >= sets[k].downtime_share);
@@ -587,10 +593,7 @@ static void test_second_host(void **state) {
   };
   for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
     res_validation v;
-    validate_set("scenarios/validation.ini", sets[k].real, sets[k].profile, &v);
-    print_summary(sets[k].real, &v);
-    assert_true(v.runs >= 100);
-    assert_true(v.convergence_ok_share == 1.0);
+    validate_whole_set(sets[k].real, sets[k].profile, &v);
     assert_true(v.metric[RES_M_TOTAL].median_abs_pct <= 0.6);
     assert_true(v.metric[RES_M_TOTAL].p90_abs_pct <= 5.5);
     assert_true(v.metric[RES_M_BYTES].median_abs_pct <= 0.05);
