@@ -19,11 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "kvr.h"
+#include "mdl_profile.h"
 #include "mdl_sim.h"
 #include "kvr_abi.h"
 #include "kvr_internal.h"
@@ -604,6 +606,56 @@ static void test_cli_replay(void **state) {
   res_runs_free(&set);
 }
 
+/* scripts/calibrate-host.sh end to end (docs/hosts.md) on three small
+ * scenarios, one real run each: the runs land in OUT/calibration-7.2/real,
+ * the fitted profile names this machine as its host and loads, and a bad
+ * option is refused in one line before anything runs. */
+static void test_calibrate_host_script(void **state) {
+  (void)state;
+  if (!have_qemu()) skip();
+  char out[512], ini[600], cmd[4096], line[1024];
+  tmp_path(out, sizeof out, "calibrate-host");
+  snprintf(ini, sizeof ini, "%s.ini", out);
+  FILE *f = fopen(ini, "w");
+  assert_non_null(f);
+  fprintf(f,
+          "[defaults]\nmemory = 32MiB\ntimeout = 10s\nseed = 3\n\n"
+          "[mini-pre]\nalgo = precopy\nworkload = uniform:wss=1024,rate=2000,nonzero=0.5\nmax-bandwidth = 128MiB/s\n\n"
+          "[mini-post]\nalgo = postcopy\nworkload = uniform:wss=2048,rate=5000,nonzero=0.5\nmax-bandwidth = 128MiB/s\n\n"
+          "[mini-hyb]\nalgo = hybrid\nswitch-after = 2\nworkload = uniform:wss=2048,rate=4000,nonzero=0.5\n"
+          "max-bandwidth = 64MiB/s\n");
+  fclose(f);
+  snprintf(cmd, sizeof cmd, "cd %s && MIGSIM=%s MIGSIM_FSYNC=0 scripts/calibrate-host.sh --name bad/name 2>&1",
+           MIGSIM_SOURCE_DIR, MIGSIM_BIN);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  int refused = 0;
+  while (fgets(line, sizeof line, p)) refused |= strstr(line, "calibrate-host: --name 'bad/name'") != NULL;
+  assert_int_equal(WEXITSTATUS(pclose(p)), 2);
+  assert_true(refused);
+  snprintf(cmd, sizeof cmd,
+           "cd %s && MIGSIM=%s MIGSIM_FSYNC=0 scripts/calibrate-host.sh --name t1 --out %s --versions 7.2 "
+           "--scenarios %s --repeat 1 --no-quiet 2>&1",
+           MIGSIM_SOURCE_DIR, MIGSIM_BIN, out, ini);
+  p = popen(cmd, "r");
+  assert_non_null(p);
+  while (fgets(line, sizeof line, p)) print_message("%s", line);
+  assert_int_equal(pclose(p), 0);
+  char path[1100];
+  snprintf(path, sizeof path, "%s/calibration-7.2/real", out);
+  res_run_set set;
+  assert_int_equal(res_runs_load(path, &set), 0);
+  assert_int_equal(set.count, 3);
+  res_runs_free(&set);
+  snprintf(path, sizeof path, "%s/qemu-7.2-tcg-t1.ini", out);
+  mdl_profile prof;
+  if (mdl_profile_load(path, &prof)) fail_msg("%s", sim_error_message());
+  char model[256];
+  if (kvr_host_cpu_model(model, sizeof model) == 0) assert_string_equal(prof.host, model);
+  assert_true(mdl_profile_host_matches(&prof, model));
+  assert_int_equal(prof.device_state_bytes, 58025); /* kept from qemu-7.2-tcg */
+}
+
 /* ------------------------------------------------------- failures */
 
 typedef struct {
@@ -728,7 +780,7 @@ int main(void) {
       cmocka_unit_test(test_auto_converge),
       cmocka_unit_test(test_xbzrle), cmocka_unit_test(test_multifd_cpu),
       cmocka_unit_test(test_cli_replay),
-      cmocka_unit_test(test_kill_destination),
+      cmocka_unit_test(test_calibrate_host_script), cmocka_unit_test(test_kill_destination),
       cmocka_unit_test(test_kill_source),
       cmocka_unit_test(test_sigterm),
   };

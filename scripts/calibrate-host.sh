@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Fits TCG profiles for this machine (docs/hosts.md): the calibration set's
+# real runs on each QEMU version, then `migsim calibrate` from the shipped
+# TCG profile of that version, then (with --validate) the validation set
+# measured and predicted with the new profile. What was done by hand for the
+# second host, in one command. Real runs are timed: run it on an otherwise
+# idle machine (as root it pauses page reporting and freezes other work
+# itself, scripts/quiet-machine.sh and scripts/quiet-run.sh).
+#
+#   scripts/calibrate-host.sh --name NAME [--out DIR] [--versions 7.2,10.0]
+#                             [--validate] [--scenarios FILE] [--repeat N]
+#                             [--no-quiet]
+#
+#   --name NAME       profiles qemu-VERSION-tcg-NAME.ini (letters, digits, -)
+#   --out DIR         where runs, reports and profiles go [out/host-NAME]
+#   --versions LIST   QEMU versions to calibrate [7.2,10.0]
+#   --validate        also measure and predict scenarios/validation.ini
+#   --scenarios FILE  calibration scenarios [scenarios/calibration.ini]
+#   --repeat N        real runs per calibration scenario [2]
+#   --no-quiet        do not pause page reporting or freeze other work
+#
+# MIGSIM names the migsim binary [./build/migsim]. Writes DIR/calibration-V
+# (real runs and the shipped profile's errors on them), DIR/qemu-V-tcg-NAME.ini
+# and, with --validate, DIR/validation-V. Copy a profile into
+# models/profiles/ to use it by name.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+die() { echo "calibrate-host: $*" >&2; exit 2; }
+
+name="" out="" versions="7.2,10.0" validate=0 scenarios=scenarios/calibration.ini repeat=2 quiet=1
+while (($#)); do
+  case $1 in
+    --name) name=${2:?--name needs a value}; shift ;;
+    --out) out=${2:?--out needs a folder}; shift ;;
+    --versions) versions=${2:?--versions needs a list}; shift ;;
+    --validate) validate=1 ;;
+    --scenarios) scenarios=${2:?--scenarios needs a file}; shift ;;
+    --repeat) repeat=${2:?--repeat needs a number}; shift ;;
+    --no-quiet) quiet=0 ;;
+    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option '$1' (try --help)" ;;
+  esac
+  shift
+done
+[[ -n $name ]] || die "--name is required (the profiles become qemu-VERSION-tcg-NAME)"
+[[ $name =~ ^[A-Za-z0-9][A-Za-z0-9-]{0,31}$ ]] || die "--name '$name': letters, digits and '-', at most 32"
+[[ $repeat =~ ^[1-9][0-9]{0,1}$ ]] || die "--repeat '$repeat': a number from 1 to 99"
+[[ -r $scenarios ]] || die "cannot read $scenarios"
+out=${out:-out/host-$name}
+migsim=${MIGSIM:-./build/migsim}
+[[ -x $migsim ]] || die "no migsim binary at $migsim (build first, or set MIGSIM)"
+
+run() { # a command whose real runs are timed
+  if ((quiet)) && [[ $(id -u) == 0 ]]; then QUIET=freeze sh scripts/quiet-run.sh "$@"; else "$@"; fi
+}
+if ((quiet)) && [[ $(id -u) == 0 ]]; then
+  sh scripts/quiet-machine.sh
+  trap 'sh scripts/quiet-machine.sh --restore' EXIT
+fi
+
+mkdir -p "$out"
+IFS=, read -r -a vlist <<<"$versions"
+for v in "${vlist[@]}"; do
+  case $v in
+    7.2) qemu=() ;;
+    10.0) qemu=(--qemu 10.0) ;;
+    *) die "--versions: '$v' is not 7.2 or 10.0" ;;
+  esac
+  base=qemu-$v-tcg
+  # The device state's size is QEMU's, not the machine's: kept from the base.
+  dsb=$(sed -n 's/^device_state_bytes *= *//p' "models/profiles/$base.ini")
+  [[ -n $dsb ]] || die "models/profiles/$base.ini has no device_state_bytes"
+  echo "== QEMU $v: calibration runs ($scenarios, $repeat each)"
+  run "$migsim" validate "$scenarios" "${qemu[@]}" --profile "$base" --repeat "$repeat" \
+    --out "$out/calibration-$v"
+  echo "== QEMU $v: fitting $out/$base-$name.ini"
+  "$migsim" calibrate "$scenarios" "${qemu[@]}" --base "$base" --dirty-log tcg \
+    --fix "device_state_bytes=$dsb" --repeat "$repeat" --runs "$out/calibration-$v/real" \
+    -o "$out/$base-$name.ini"
+  if ((validate)); then
+    echo "== QEMU $v: validation set with $out/$base-$name.ini"
+    run "$migsim" validate scenarios/validation.ini "${qemu[@]}" --profile "$out/$base-$name.ini" --repeat 3 \
+      --out "$out/validation-$v"
+  fi
+done
+echo "calibrate-host: profiles in $out (copy to models/profiles/ to use them by name)"
