@@ -154,22 +154,30 @@ void cli_scenarios_free(cli_scenarios *list) {
   memset(list, 0, sizeof *list);
 }
 
-/* Warns, once per profile, when the runs about to be made will be
- * compared with a profile calibrated on another machine: a TCG profile's
+/* Warns when runs about to be made will be compared with profile `name`
+ * and it was calibrated on another machine than `model`: a TCG profile's
  * constants belong to its host (docs/hosts.md). */
+static void cli__warn_host_of(const char *name, const char *model) {
+  mdl_profile p;
+  if (mdl_profile_load(name, &p) || mdl_profile_host_matches(&p, model)) return;
+  fprintf(stderr,
+          "migsim: warning: profile %s was calibrated on '%s', this machine is '%s': its machine constants "
+          "may not hold here (docs/hosts.md; migsim calibrate fits a profile for this machine)\n",
+          name, p.host, model);
+}
+
+/* The check above for `profile`, or once for each scenario profile. */
 static void cli__warn_host(const cli_scenarios *list, const char *profile) {
   char model[256];
   if (kvr_host_cpu_model(model, sizeof model)) return;
+  if (profile) {
+    cli__warn_host_of(profile, model);
+    return;
+  }
   for (size_t i = 0; i < list->count; i++) {
-    const char *name = profile ? profile : list->items[i].profile;
     size_t j = 0;
-    while (j < i && strcmp(profile ? profile : list->items[j].profile, name)) j++;
-    mdl_profile p;
-    if (j < i || mdl_profile_load(name, &p) || mdl_profile_host_matches(&p, model)) continue;
-    fprintf(stderr,
-            "migsim: warning: profile %s was calibrated on '%s', this machine is '%s': its machine constants "
-            "may not hold here (docs/hosts.md; migsim calibrate fits a profile for this machine)\n",
-            name, p.host, model);
+    while (j < i && strcmp(list->items[j].profile, list->items[i].profile)) j++;
+    if (j == i) cli__warn_host_of(list->items[i].profile, model);
   }
 }
 

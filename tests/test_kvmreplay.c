@@ -616,15 +616,12 @@ static void test_calibrate_host_script(void **state) {
   char out[512], ini[600], cmd[4096], line[1024];
   tmp_path(out, sizeof out, "calibrate-host");
   snprintf(ini, sizeof ini, "%s.ini", out);
-  FILE *f = fopen(ini, "w");
-  assert_non_null(f);
-  fprintf(f,
-          "[defaults]\nmemory = 32MiB\ntimeout = 10s\nseed = 3\n\n"
-          "[mini-pre]\nalgo = precopy\nworkload = uniform:wss=1024,rate=2000,nonzero=0.5\nmax-bandwidth = 128MiB/s\n\n"
-          "[mini-post]\nalgo = postcopy\nworkload = uniform:wss=2048,rate=5000,nonzero=0.5\nmax-bandwidth = 128MiB/s\n\n"
-          "[mini-hyb]\nalgo = hybrid\nswitch-after = 2\nworkload = uniform:wss=2048,rate=4000,nonzero=0.5\n"
-          "max-bandwidth = 64MiB/s\n");
-  fclose(f);
+  write_file(ini,
+             "[defaults]\nmemory = 32MiB\ntimeout = 10s\nseed = 3\n\n"
+             "[mini-pre]\nalgo = precopy\nworkload = uniform:wss=1024,rate=2000,nonzero=0.5\nmax-bandwidth = 128MiB/s\n\n"
+             "[mini-post]\nalgo = postcopy\nworkload = uniform:wss=2048,rate=5000,nonzero=0.5\nmax-bandwidth = 128MiB/s\n\n"
+             "[mini-hyb]\nalgo = hybrid\nswitch-after = 2\nworkload = uniform:wss=2048,rate=4000,nonzero=0.5\n"
+             "max-bandwidth = 64MiB/s\n");
   snprintf(cmd, sizeof cmd, "cd %s && MIGSIM=%s MIGSIM_FSYNC=0 scripts/calibrate-host.sh --name bad/name 2>&1",
            MIGSIM_SOURCE_DIR, MIGSIM_BIN);
   FILE *p = popen(cmd, "r");
