@@ -297,6 +297,8 @@ int cli_cmd_calibrate(int argc, char **argv) {
     }
   }
   if (!file || !output) cli_die("calibrate: give a scenario file and -o PROFILE.ini (see --help)");
+  if (host && strlen(host) >= MDL_PROFILE_HOST_MAX)
+    cli_die("calibrate: --host: longer than %d characters", MDL_PROFILE_HOST_MAX - 1);
   {
     /* The profile is written after every real run and the fit: where it
      * goes is checked now, not hours later. */
@@ -425,8 +427,9 @@ int cli_cmd_calibrate(int argc, char **argv) {
   if (!host && kvr_host_cpu_model(model, sizeof model) == 0) host = model;
   if (host) {
     size_t n = strlen(host);
-    if (n >= sizeof fitted.host) cli_die("calibrate: --host: longer than %zu characters", sizeof fitted.host - 1);
-    memcpy(fitted.host, host, n + 1);
+    if (n >= sizeof fitted.host) n = sizeof fitted.host - 1; /* this machine's name; --host is checked above */
+    memcpy(fitted.host, host, n);
+    fitted.host[n] = 0;
     printf("host: %s\n", fitted.host);
   }
   cli_check(mdl_profile_save(&fitted, base_name, output, comment), "writing the profile");

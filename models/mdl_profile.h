@@ -25,13 +25,16 @@ typedef enum {
                         before its chunk is cleared are not counted again */
 } mdl_dirty_log;
 
+/* Longest profile `host`, with its terminating zero. */
+#define MDL_PROFILE_HOST_MAX 128
+
 typedef struct {
   char name[64];
   /* The machine whose constants these are: a part of its CPU's model name
    * as /proc/cpuinfo gives it ("" = any). `calibrate` writes the whole
    * name; `validate` warns before real runs on another machine
    * (docs/hosts.md). */
-  char host[128];
+  char host[MDL_PROFILE_HOST_MAX];
   mdl_driver driver;
   mdl_dirty_log dirty_log;
 

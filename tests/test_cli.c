@@ -133,6 +133,15 @@ static void test_bad_input_one_line(void **state) {
   assert_non_null(strstr(err, "-o PROFILE.ini"));
   assert_int_equal(migsim(err, sizeof err, "calibrate x.ini -o p.ini --dirty-log maybe"), 2);
   assert_non_null(strstr(err, "dirty_log"));
+  /* calibrate --host: a profile's host fits its 127 characters, checked
+   * before any run or fit, nothing written */
+  char longhost[201];
+  memset(longhost, 'x', sizeof longhost - 1);
+  longhost[sizeof longhost - 1] = 0;
+  assert_int_equal(migsim(err, sizeof err, "calibrate x.ini -o %s/host.ini --host %s", tmpdir, longhost), 2);
+  assert_non_null(strstr(err, "--host: longer than 127 characters"));
+  snprintf(prof, sizeof prof, "%s/host.ini", tmpdir);
+  assert_int_not_equal(access(prof, F_OK), 0);
   assert_int_equal(migsim(err, sizeof err, "compare --workload idle --algos precopy,teleport"), 2);
   assert_non_null(strstr(err, "teleport"));
   assert_int_equal(migsim(err, sizeof err, "sweep --out %s/none", tmpdir), 2);
