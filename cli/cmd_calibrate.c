@@ -423,13 +423,10 @@ int cli_cmd_calibrate(int argc, char **argv) {
            file, qemu ? " --qemu " : "", qemu ? qemu : "", base_name, dirty_log, setargs, repeat, runs_dir, nruns,
            sqrt(cost0 / (double)F.nres) * 100,
            sqrt(cost1 / (double)F.nres) * 100);
-  char model[256] = "";
+  char model[MDL_PROFILE_HOST_MAX]; /* this machine's name, cut to what a profile holds */
   if (!host && kvr_host_cpu_model(model, sizeof model) == 0) host = model;
   if (host) {
-    size_t n = strlen(host);
-    if (n >= sizeof fitted.host) n = sizeof fitted.host - 1; /* this machine's name; --host is checked above */
-    memcpy(fitted.host, host, n);
-    fitted.host[n] = 0;
+    cli_check(mdl_profile_set(&fitted, "host", host), "calibrate");
     printf("host: %s\n", fitted.host);
   }
   cli_check(mdl_profile_save(&fitted, base_name, output, comment), "writing the profile");

@@ -159,17 +159,11 @@ int kvr_host_cpu_model(char *buf, size_t len) {
   FILE *f = fopen("/proc/cpuinfo", "r");
   if (!f) return sim_errorf(SIM_ENOTFOUND, "/proc/cpuinfo: %s", strerror(errno));
   char line[512];
-  int rc = sim_errorf(SIM_ENOTFOUND, "/proc/cpuinfo names no CPU model");
-  while (fgets(line, sizeof line, f)) {
-    if (strncmp(line, "model name", 10) != 0) continue;
-    const char *v = strchr(line, ':');
-    if (!v) continue;
-    v += strspn(v + 1, " \t") + 1;
-    size_t n = strcspn(v, "\n");
-    snprintf(buf, len, "%.*s", (int)n, v);
-    rc = 0;
-    break;
-  }
+  const char *v = NULL;
+  while (!v && fgets(line, sizeof line, f))
+    if (strncmp(line, "model name", 10) == 0 && (v = strchr(line, ':'))) v += 1 + strspn(v + 1, " \t");
   fclose(f);
-  return rc;
+  if (!v) return sim_errorf(SIM_ENOTFOUND, "/proc/cpuinfo names no CPU model");
+  snprintf(buf, len, "%.*s", (int)strcspn(v, "\n"), v);
+  return 0;
 }

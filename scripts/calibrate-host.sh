@@ -49,6 +49,8 @@ done
 out=${out:-out/host-$name}
 migsim=${MIGSIM:-./build/migsim}
 [[ -x $migsim ]] || die "no migsim binary at $migsim (build first, or set MIGSIM)"
+IFS=, read -r -a vlist <<<"$versions"
+for v in "${vlist[@]}"; do [[ $v == 7.2 || $v == 10.0 ]] || die "--versions: '$v' is not 7.2 or 10.0"; done
 
 run() { # a command whose real runs are timed
   if ((quiet)) && [[ $(id -u) == 0 ]]; then QUIET=freeze sh scripts/quiet-run.sh "$@"; else "$@"; fi
@@ -59,13 +61,9 @@ if ((quiet)) && [[ $(id -u) == 0 ]]; then
 fi
 
 mkdir -p "$out"
-IFS=, read -r -a vlist <<<"$versions"
 for v in "${vlist[@]}"; do
-  case $v in
-    7.2) qemu=() ;;
-    10.0) qemu=(--qemu 10.0) ;;
-    *) die "--versions: '$v' is not 7.2 or 10.0" ;;
-  esac
+  qemu=()
+  [[ $v == 10.0 ]] && qemu=(--qemu 10.0)
   base=qemu-$v-tcg
   # The device state's size is QEMU's, not the machine's: kept from the base.
   dsb=$(sed -n 's/^device_state_bytes *= *//p' "models/profiles/$base.ini")

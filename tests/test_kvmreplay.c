@@ -622,14 +622,23 @@ static void test_calibrate_host_script(void **state) {
              "[mini-post]\nalgo = postcopy\nworkload = uniform:wss=2048,rate=5000,nonzero=0.5\nmax-bandwidth = 128MiB/s\n\n"
              "[mini-hyb]\nalgo = hybrid\nswitch-after = 2\nworkload = uniform:wss=2048,rate=4000,nonzero=0.5\n"
              "max-bandwidth = 64MiB/s\n");
-  snprintf(cmd, sizeof cmd, "cd %s && MIGSIM=%s MIGSIM_FSYNC=0 scripts/calibrate-host.sh --name bad/name 2>&1",
-           MIGSIM_SOURCE_DIR, MIGSIM_BIN);
-  FILE *p = popen(cmd, "r");
-  assert_non_null(p);
-  int refused = 0;
-  while (fgets(line, sizeof line, p)) refused |= strstr(line, "calibrate-host: --name 'bad/name'") != NULL;
-  assert_int_equal(WEXITSTATUS(pclose(p)), 2);
-  assert_true(refused);
+  static const char *const bad[][2] = {
+      {"--name bad/name", "calibrate-host: --name 'bad/name'"},
+      {"--name t1 --versions 7.2,9.9", "calibrate-host: --versions: '9.9' is not 7.2 or 10.0"},
+      {"--name t1 --repeat 0", "calibrate-host: --repeat '0'"},
+  };
+  FILE *p;
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    snprintf(cmd, sizeof cmd, "cd %s && MIGSIM=%s scripts/calibrate-host.sh %s --out %s --no-quiet 2>&1",
+             MIGSIM_SOURCE_DIR, MIGSIM_BIN, bad[k][0], out);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    int refused = 0;
+    while (fgets(line, sizeof line, p)) refused |= strstr(line, bad[k][1]) != NULL;
+    assert_int_equal(WEXITSTATUS(pclose(p)), 2);
+    assert_true(refused);
+    assert_int_not_equal(access(out, F_OK), 0); /* refused before anything is written */
+  }
   snprintf(cmd, sizeof cmd,
            "cd %s && MIGSIM=%s MIGSIM_FSYNC=0 scripts/calibrate-host.sh --name t1 --out %s --versions 7.2 "
            "--scenarios %s --repeat 1 --no-quiet 2>&1",
