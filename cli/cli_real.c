@@ -154,30 +154,53 @@ void cli_scenarios_free(cli_scenarios *list) {
   memset(list, 0, sizeof *list);
 }
 
-/* Warns when runs about to be made will be compared with profile `name`
- * and it was calibrated on another machine than `model`: a TCG profile's
- * constants belong to its host (docs/hosts.md). */
-static void cli__warn_host_of(const char *name, const char *model) {
-  mdl_profile p;
-  if (mdl_profile_load(name, &p) || mdl_profile_host_matches(&p, model)) return;
-  fprintf(stderr,
-          "migsim: warning: profile %s was calibrated on '%s', this machine is '%s': its machine constants "
-          "may not hold here (docs/hosts.md; migsim calibrate fits a profile for this machine)\n",
-          name, p.host, model);
+/* The machines the runs compared with the profiles come from: this one
+ * when runs are to be made, and each stored run's (docs/hosts.md). */
+typedef struct {
+  char name[8][MDL_HOST_CPU_MAX];
+  size_t n;
+} cli__hosts;
+
+static void cli__hosts_add(cli__hosts *h, const char *model) {
+  if (!model[0] || h->n == sizeof h->name / sizeof h->name[0]) return;
+  for (size_t i = 0; i < h->n; i++)
+    if (!strcmp(h->name[i], model)) return;
+  snprintf(h->name[h->n++], MDL_HOST_CPU_MAX, "%s", model);
 }
 
-/* The check above for `profile`, or once for each scenario profile. */
-static void cli__warn_host(const cli_scenarios *list, const char *profile) {
-  char model[256];
-  if (kvr_host_cpu_model(model, sizeof model)) return;
+/* Warns when profile `name` was calibrated on another machine than one of
+ * `hosts`: a TCG profile's constants belong to its host. */
+static void cli__warn_host_of(const char *name, const cli__hosts *hosts, const char *here) {
+  mdl_profile p;
+  if (mdl_profile_load(name, &p)) return;
+  for (size_t i = 0; i < hosts->n; i++)
+    if (!mdl_profile_host_matches(&p, hosts->name[i]))
+      fprintf(stderr,
+              "migsim: warning: profile %s was calibrated on '%s', real runs compared with it %s '%s': its "
+              "machine constants may not hold there (docs/hosts.md; migsim calibrate fits a profile for a "
+              "machine)\n",
+              name, p.host, strcmp(hosts->name[i], here) ? "were made on" : "are made on this machine,",
+              hosts->name[i]);
+}
+
+void cli_real_warn_hosts(const cli_scenarios *list, unsigned repeat, const res_run_set *runs, const char *here,
+                         const char *profile) {
+  cli__hosts hosts = {0};
+  for (size_t i = 0; i < list->count; i++) {
+    const res_loaded *got[64];
+    size_t n = res_runs_of(runs, list->items[i].name, got, 64);
+    for (size_t k = 0; k < n && k < repeat; k++) cli__hosts_add(&hosts, got[k]->result.host_cpu);
+  }
+  if (here) cli__hosts_add(&hosts, here);
+  if (!here) here = "";
   if (profile) {
-    cli__warn_host_of(profile, model);
+    cli__warn_host_of(profile, &hosts, here);
     return;
   }
   for (size_t i = 0; i < list->count; i++) {
     size_t j = 0;
     while (j < i && strcmp(list->items[j].profile, list->items[i].profile)) j++;
-    if (j == i) cli__warn_host_of(list->items[i].profile, model);
+    if (j == i) cli__warn_host_of(list->items[i].profile, &hosts, here);
   }
 }
 
@@ -188,24 +211,30 @@ void cli_real_ensure(const cli_scenarios *list, unsigned repeat, const char *dir
   cli_check(res_folder_open(dir, "real-runs", 0, RES_FOLDER_APPEND, &folder), "real runs");
   res_run_set have;
   cli_check(res_runs_load(dir, &have), "loading real runs");
+  char here[MDL_HOST_CPU_MAX] = "";
+  if (kvr_host_cpu_model(here, sizeof here)) here[0] = 0; /* unknown: nothing to check against */
   size_t todo = 0;
   for (size_t i = 0; i < list->count; i++) {
     const res_loaded *got[64];
     size_t n = res_runs_of(&have, list->items[i].name, got, 64);
     if (n < repeat) todo += repeat - n;
     const char *want = kvr_qemu_expected_version(list->items[i].qemu);
-    for (size_t k = 0; want && k < n; k++) {
-      const char *v = got[k]->result.qemu_version;
-      if (v[0] && strncmp(v, want, strlen(want)) != 0)
+    for (size_t k = 0; k < n; k++) {
+      const mdl_result *r = &got[k]->result;
+      if (want && r->qemu_version[0] && strncmp(r->qemu_version, want, strlen(want)) != 0)
         cli_die("real runs of %s in %s were made on QEMU %s, the scenario asks for %s: use another folder "
                 "for each QEMU version",
-                list->items[i].name, dir, v, list->items[i].qemu);
+                list->items[i].name, dir, r->qemu_version, list->items[i].qemu);
+      /* One store, one machine: runs from two would be averaged as one
+       * scenario's spread. */
+      if (n < repeat && here[0] && !mdl_host_is(r->host_cpu, here))
+        cli_die("real runs of %s in %s were made on '%s', this machine is '%s': use another folder for each "
+                "machine (docs/hosts.md)",
+                list->items[i].name, dir, r->host_cpu, here);
     }
   }
-  if (todo) {
-    fprintf(stderr, "real runs: %zu to do on QEMU (kept in %s)\n", todo, dir);
-    cli__warn_host(list, profile);
-  }
+  if (todo) fprintf(stderr, "real runs: %zu to do on QEMU (kept in %s)\n", todo, dir);
+  cli_real_warn_hosts(list, repeat, &have, todo && here[0] ? here : NULL, profile);
   size_t done = 0;
   for (size_t i = 0; i < list->count; i++) {
     const mdl_scenario *s = &list->items[i];

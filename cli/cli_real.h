@@ -65,10 +65,19 @@ void cli_scenarios_free(cli_scenarios *list);
  * into *runs. Dies on an error that stops real runs altogether (QEMU
  * missing, ...); a failed run is recorded as such and counts. Dies too when
  * a stored run was made on another QEMU version than the scenario's
- * short-named one (`qemu = 10.0` against 7.2 runs): one store per version.
- * Before making runs it warns when the profile they will be compared with
+ * short-named one (`qemu = 10.0` against 7.2 runs): one store per version,
+ * and when runs are to be added to a scenario whose stored runs record
+ * another machine: one store per machine. Before making runs it warns as
+ * cli_real_warn_hosts does, this machine included. */
+/* Warns (one line each) when the profile the runs will be compared with
  * (`profile`, or each scenario's own when NULL) was calibrated on another
- * machine (its `host`; docs/hosts.md). */
+ * machine (its `host`) than the one a run records (host_cpu; the first
+ * `repeat` runs of each scenario in `runs`), or than `here` (this
+ * machine's model name, when runs are about to be made there; NULL
+ * otherwise). docs/hosts.md. */
+void cli_real_warn_hosts(const cli_scenarios *list, unsigned repeat, const res_run_set *runs, const char *here,
+                         const char *profile);
+
 void cli_real_ensure(const cli_scenarios *list, unsigned repeat, const char *dir, const char *profile,
                      res_run_set *runs);
 

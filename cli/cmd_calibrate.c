@@ -245,8 +245,9 @@ static void cli__calibrate_help(void) {
          "  --qemu Q           real runs on this QEMU unless a scenario says otherwise\n"
          "                     (path, or 7.2 / 10.0; keep one --runs per version)\n"
          "  --host TEXT        the machine the real runs were made on, written as the\n"
-         "                     profile's `host` (validate warns before real runs on\n"
-         "                     another machine) [this machine's CPU model name]\n"
+         "                     profile's `host` (validate warns when runs from another\n"
+         "                     machine are compared with it) [the machine the runs\n"
+         "                     record (host_cpu); for runs that record none, this one's]\n"
          "  --help             this text\n");
 }
 
@@ -364,6 +365,18 @@ int cli_cmd_calibrate(int argc, char **argv) {
   }
   F.nres = nruns * CLI_NMETRIC;
   if (F.nres < F.nfree) cli_die("calibrate: only %zu completed real runs; need more data", nruns);
+  /* The profile's host is the runs' machine (docs/hosts.md): one, or
+   * --host to say which. */
+  const char *runs_host = NULL;
+  for (size_t k = 0; k < nruns; k++) {
+    const char *h = F.res_real[k]->host_cpu;
+    if (!h[0]) continue;
+    if (!runs_host) runs_host = h;
+    else if (strcmp(h, runs_host) && !host)
+      cli_die("calibrate: the real runs in %s come from two machines ('%s' and '%s'): fit each machine's runs "
+              "in a folder of their own, or name the host with --host",
+              runs_dir, runs_host, h);
+  }
 
   gsl_multifit_nlinear_fdf fdf = {0};
   fdf.f = cli__residuals;
@@ -424,10 +437,17 @@ int cli_cmd_calibrate(int argc, char **argv) {
            sqrt(cost0 / (double)F.nres) * 100,
            sqrt(cost1 / (double)F.nres) * 100);
   char model[MDL_PROFILE_HOST_MAX]; /* this machine's name, cut to what a profile holds */
-  if (!host && kvr_host_cpu_model(model, sizeof model) == 0) host = model;
+  const char *whose = "--host";
+  if (!host && runs_host) {
+    host = runs_host;
+    whose = "the real runs' machine";
+  } else if (!host && kvr_host_cpu_model(model, sizeof model) == 0) {
+    host = model;
+    whose = "this machine; the real runs do not record theirs";
+  }
   if (host) {
     cli_check(mdl_profile_set(&fitted, "host", host), "calibrate");
-    printf("host: %s\n", fitted.host);
+    printf("host: %s (%s)\n", fitted.host, whose);
   }
   cli_check(mdl_profile_save(&fitted, base_name, output, comment), "writing the profile");
   printf("profile: %s\n", output);

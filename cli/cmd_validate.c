@@ -166,6 +166,7 @@ int cli_cmd_validate(int argc, char **argv) {
       if (!res_runs_of(&real, list.items[i].name, got, 1))
         cli_die("validate: --no-replay: no real run of scenario '%s' in %s", list.items[i].name, summary);
     }
+    cli_real_warn_hosts(&list, repeat, &real, NULL, profile);
   }
   if (layout) cli_scenarios_as_replayed(&list);
 

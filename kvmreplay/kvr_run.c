@@ -431,7 +431,9 @@ static int kvr_identify(kvr_ctx *c) {
   if ((rc = kvr__qmp_exec(c->src.qmp, "query-kvm", NULL, KVR_QMP_TIMEOUT_NS, &ret))) return rc;
   snprintf(c->r->accel, sizeof c->r->accel, "%s", json_is_true(json_object_get(ret, "enabled")) ? "kvm" : "tcg");
   json_decref(ret);
-  kvr_logf(c, "QEMU %s (%s), accelerator %s", c->r->qemu_version, c->qemu, c->r->accel);
+  if (kvr_host_cpu_model(c->r->host_cpu, sizeof c->r->host_cpu)) c->r->host_cpu[0] = 0; /* unknown: empty */
+  kvr_logf(c, "QEMU %s (%s), accelerator %s, host %s", c->r->qemu_version, c->qemu, c->r->accel,
+           c->r->host_cpu[0] ? c->r->host_cpu : "unknown");
   /* A short name promises a version: a stale or misplaced install would
    * otherwise record rows under the wrong QEMU. */
   if (c->qemu_version && strncmp(c->r->qemu_version, c->qemu_version, strlen(c->qemu_version)) != 0)

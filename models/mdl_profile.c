@@ -283,8 +283,12 @@ void mdl_profile_help(FILE *out) {
   }
 }
 
+int mdl_host_is(const char *part, const char *model) {
+  return !part || !part[0] || (model && strstr(model, part));
+}
+
 int mdl_profile_host_matches(const mdl_profile *p, const char *cpu_model) {
-  return !p->host[0] || (cpu_model && strstr(cpu_model, p->host));
+  return mdl_host_is(p->host, cpu_model);
 }
 
 int mdl_profile_set(mdl_profile *p, const char *key, const char *value) {

@@ -25,8 +25,17 @@ typedef enum {
                         before its chunk is cleared are not counted again */
 } mdl_dirty_log;
 
+/* Longest CPU model name a result row or a profile's `host` holds, with
+ * its terminating zero. */
+#define MDL_HOST_CPU_MAX 128
+
+/* Whether a machine whose CPU model name is `model` is the one named by
+ * `part`, a part of a model name: `part` is empty (unknown) or is found
+ * in `model`. The one rule for profiles' `host` and stored runs. */
+int mdl_host_is(const char *part, const char *model);
+
 /* Longest profile `host`, with its terminating zero. */
-#define MDL_PROFILE_HOST_MAX 128
+#define MDL_PROFILE_HOST_MAX MDL_HOST_CPU_MAX
 
 typedef struct {
   char name[64];

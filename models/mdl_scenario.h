@@ -246,6 +246,10 @@ typedef struct {
   char integrity[48];         /* "ok", "N differing pages", "" */
   char accel[16];             /* kvm | tcg */
   char qemu_version[32];
+  /* The machine: its CPU's model name as /proc/cpuinfo gives it (rows
+   * from before the column existed hold a part of it, or nothing;
+   * docs/hosts.md). */
+  char host_cpu[MDL_HOST_CPU_MAX];
   double replay_lag_ms;       /* guest pacing lag */
   double replay_on_time;      /* fraction of writes on time */
   /* Host CPU time (ms) during the migration, per QEMU thread role

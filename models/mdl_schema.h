@@ -217,6 +217,8 @@ static inline uint64_t mdl_schema_ns(double v, double ns_per_unit) {
   X(accel, TEXT, 1, r->accel, MDL_TEXT_SET(r->accel, v), NONE, "", "", "real runs: kvm or tcg")       \
   X(qemu_version, TEXT, 1, r->qemu_version, MDL_TEXT_SET(r->qemu_version, v), NONE, "", "",           \
     "real runs: the QEMU that ran")                                                                   \
+  X(host_cpu, TEXT, 1, r->host_cpu, MDL_TEXT_SET(r->host_cpu, v), NONE, "", "",                       \
+    "real runs: the machine, its CPU's model name as /proc/cpuinfo gives it (empty: not recorded)")   \
   X(replay_lag_ms, DOUBLE, r->replay_lag_ms >= 0, r->replay_lag_ms, r->replay_lag_ms = v, NONE, "",   \
     "ms", "real runs: the replay guest's largest lag behind the trace")                              \
   X(replay_on_time, DOUBLE, r->replay_on_time >= 0, r->replay_on_time, r->replay_on_time = v, NONE,   \

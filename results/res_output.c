@@ -458,8 +458,10 @@ int res_folder_open(const char *dir, const char *command, uint64_t grid, res_fol
   if (!rc && !replace) {
     if (m.present && !schema_ok)
       rc = sim_errorf(SIM_EINVAL,
-                      "%s holds results with other columns (written by another migsim version); use --force to replace them",
-                      dir);
+                      "%s holds results with other columns (written by another migsim version): "
+                      "scripts/upgrade-results.py %s adds this version's columns and keeps every run; "
+                      "--force replaces them",
+                      dir, dir);
     else if (!m.present)
       rc = mode == RES_FOLDER_APPEND
                ? 0

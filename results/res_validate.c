@@ -794,6 +794,38 @@ int res_round_overlay(const char *dir, const res_case *c) {
   return rc;
 }
 
+/* "Real runs made on: ...": each machine and QEMU version the real runs
+ * record, with its count, so a report says which host it describes
+ * (docs/hosts.md). */
+static void res__machines(FILE *o, const res_case *cases, size_t ncases) {
+  enum { MAX = 8 };
+  const char *host[MAX], *version[MAX];
+  size_t count[MAX], n = 0, other = 0;
+  for (size_t c = 0; c < ncases; c++)
+    for (size_t k = 0; k < cases[c].nreal; k++) {
+      const mdl_result *r = cases[c].real[k];
+      const char *h = r->host_cpu[0] ? r->host_cpu : "a machine not recorded";
+      size_t i = 0;
+      while (i < n && (strcmp(host[i], h) || strcmp(version[i], r->qemu_version))) i++;
+      if (i == n && n == MAX) {
+        other++;
+        continue;
+      }
+      if (i == n) {
+        host[n] = h;
+        version[n] = r->qemu_version;
+        count[n++] = 0;
+      }
+      count[i]++;
+    }
+  if (!n) return;
+  fprintf(o, "Real runs made on:");
+  for (size_t i = 0; i < n; i++)
+    fprintf(o, "%s %s, QEMU %s (%zu runs)", i ? ";" : "", host[i], version[i][0] ? version[i] : "?", count[i]);
+  if (other) fprintf(o, "; %zu runs on other machines or versions", other);
+  fprintf(o, ".\n\n");
+}
+
 /* Sort key of the report's metric table: median error, unmeasured last. */
 static double res__weakness(const res_validation *v, int m) {
   double e = v->metric[m].median_abs_pct;
@@ -814,6 +846,7 @@ int res_validate_write(const char *dir, const res_case *cases, size_t ncases,
   FILE *o = sim_file_stream(f);
   fprintf(o, "# Validation: simulator vs real QEMU\n\nMade by:\n\n```\n%s\n```\n\n", command);
   fprintf(o, "%zu scenarios, %zu real runs (%zu failed runs excluded).\n\n", ncases, v->runs, v->failed_runs);
+  res__machines(o, cases, ncases);
   /* Weakest metric first, so that the table cannot flatter the model. */
   int order[RES_M_COUNT];
   for (int m = 0; m < RES_M_COUNT; m++) order[m] = m;

@@ -839,6 +839,65 @@ static void test_calibrate_fix(void **state) {
   assert_non_null(strstr(err, "not a fitted constant"));
 }
 
+/* Real runs record their machine (host_cpu; docs/hosts.md): calibrate
+ * writes it as the profile's host, refuses runs from two machines without
+ * --host, and a store whose runs record another machine than this one
+ * takes no more runs. The two calibration scenarios of test_calibrate_fix,
+ * whose runs (docs/calibration/real) record 'AMD EPYC': no QEMU runs. */
+static void test_real_runs_hosts(void **state) {
+  (void)state;
+  char err[8192], ini[1024], store[1024], cmd[4096], path[1100];
+  snprintf(ini, sizeof ini, "%s/cal2h.ini", tmpdir);
+  write_file(ini, "[defaults]\nmemory = 96MiB\ntimeout = 20s\nseed = 11\n\n"
+                  "[cal-hot-48M]\nalgo = precopy\n"
+                  "workload = hotcold:wss=8192,hot=0.2,hotprob=0.8,rate=6000,nonzero=0.4\n"
+                  "max-bandwidth = 48MiB/s\ndowntime-limit = 150ms\n\n"
+                  "[cal-tail-uni-96M-250ms]\nalgo = precopy\nworkload = uniform:wss=5000,rate=8000,nonzero=0.5\n"
+                  "max-bandwidth = 96MiB/s\ndowntime-limit = 250ms\n");
+  const char *fit = "calibrate %s --base qemu-7.2 --runs %s -o %s/%s.ini --fix stop=330000ns %s";
+  /* the runs' machine, not this one's, becomes the profile's host */
+  snprintf(store, sizeof store, "%s/docs/calibration/real", MIGSIM_SOURCE_DIR);
+  assert_int_equal(migsim(err, sizeof err, fit, ini, store, tmpdir, "hosted", ""), 0);
+  snprintf(path, sizeof path, "%s/hosted.ini", tmpdir);
+  char *text = slurp(path);
+  assert_non_null(strstr(text, "\nhost = AMD EPYC\n"));
+  free(text);
+  /* runs from two machines: refused before the fit, unless --host names one */
+  snprintf(store, sizeof store, "%s/two-hosts", tmpdir);
+  snprintf(cmd, sizeof cmd,
+           "rm -rf %s && cp -r %s/docs/calibration/real %s && "
+           "sed -i '/^cal-hot-48M#1,/s/,AMD EPYC,/,Other CPU 9000,/' %s/summary.csv",
+           store, MIGSIM_SOURCE_DIR, store, store);
+  assert_int_equal(system(cmd), 0);
+  assert_int_equal(migsim(err, sizeof err, fit, ini, store, tmpdir, "two", ""), 2);
+  assert_non_null(strstr(err, "come from two machines ('Other CPU 9000' and 'AMD EPYC')"));
+  assert_int_equal(exists("%s/%s.ini", "two"), 0);
+  assert_int_equal(migsim(err, sizeof err, fit, ini, store, tmpdir, "two", "--host 'Named CPU'"), 0);
+  snprintf(path, sizeof path, "%s/two.ini", tmpdir);
+  text = slurp(path);
+  assert_non_null(strstr(text, "\nhost = Named CPU\n"));
+  free(text);
+  /* a store of another machine's runs takes no more runs from this one,
+   * refused before any QEMU run (whose one line would name QEMU) */
+  char model[512] = "";
+  FILE *ci = fopen("/proc/cpuinfo", "r");
+  while (ci && fgets(model, sizeof model, ci) && strncmp(model, "model name", 10)) model[0] = 0;
+  if (ci) fclose(ci);
+  if (!model[0]) return; /* this machine names no CPU model: nothing to compare with */
+  snprintf(store, sizeof store, "%s/elsewhere", tmpdir);
+  snprintf(cmd, sizeof cmd,
+           "rm -rf %s && cp -r %s/docs/calibration/real %s && sed -i 's/,AMD EPYC,/,Other CPU 9000,/' %s/summary.csv",
+           store, MIGSIM_SOURCE_DIR, store, store);
+  assert_int_equal(system(cmd), 0);
+  snprintf(path, sizeof path, "%s/summary.csv", store);
+  long before = count_lines(path);
+  assert_int_equal(migsim(err, sizeof err, fit, ini, store, tmpdir, "more", "--repeat 3"), 2);
+  assert_non_null(strstr(err, "were made on 'Other CPU 9000', this machine is '"));
+  assert_non_null(strstr(err, "use another folder for each machine"));
+  assert_int_equal(count_lines(path), before);
+  assert_int_equal(exists("%s/%s.ini", "more"), 0);
+}
+
 /* summary.jsonl: one object per summary row, every column once and in
  * order, the same value as the CSV cell (null for an empty cell); a
  * resumed sweep without --jsonl brings it up to date. */
@@ -941,6 +1000,7 @@ int main(void) {
       cmocka_unit_test(test_run_lists_outputs),
       cmocka_unit_test(test_validate_check), cmocka_unit_test(test_validate_only),
       cmocka_unit_test(test_calibrate_fix),
+      cmocka_unit_test(test_real_runs_hosts),
       cmocka_unit_test(test_jsonl),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);

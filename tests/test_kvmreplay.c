@@ -252,6 +252,8 @@ static void check_completed(const mdl_scenario *s, const mdl_result *r, const kv
   assert_true(strcmp(r->integrity, "ok") == 0 || strstr(r->integrity, "differing pages"));
   assert_string_equal(r->accel, "tcg");
   assert_true(strncmp(r->qemu_version, "", 1) != 0);
+  char model[MDL_HOST_CPU_MAX]; /* the row names this machine (docs/hosts.md) */
+  if (kvr_host_cpu_model(model, sizeof model) == 0) assert_string_equal(r->host_cpu, model);
   /* Every non-zero page of the initial image crosses the wire once. */
   assert_true(r->transferred_bytes >= 8192ull * 4096ull);
   assert_true(r->normal_pages >= 8192);

@@ -215,6 +215,7 @@ static void fill_run(int k, mdl_scenario *s, mdl_result *r) {
   snprintf(r->integrity, sizeof r->integrity, "%d differing pages", k);
   snprintf(r->accel, sizeof r->accel, "tcg");
   snprintf(r->qemu_version, sizeof r->qemu_version, "7.2.%d", k);
+  snprintf(r->host_cpu, sizeof r->host_cpu, "Model, with a comma %d", k); /* quoted in the CSV */
   r->replay_lag_ms = k == 1 ? 1.75 : -1;
   r->replay_on_time = k == 1 ? 0.875 : -1;
   r->cpu_workers_ms = 1234.5;
@@ -623,6 +624,7 @@ static void test_upgrade_old_timeline(void **state) {
   const char *more = "run --workload idle --memory 32MiB --name later --append --quiet --out %s";
   assert_int_equal(migsim(err, sizeof err, more, dir), 2);
   assert_non_null(strstr(err, "other columns"));
+  assert_non_null(strstr(err, "scripts/upgrade-results.py")); /* the way out that keeps the runs */
 
   snprintf(cmd, sizeof cmd, "python3 %s/scripts/upgrade-results.py %s --migsim %s >/dev/null 2>&1", MIGSIM_SOURCE_DIR,
            dir, MIGSIM_BIN);
@@ -642,6 +644,52 @@ static void test_upgrade_old_timeline(void **state) {
   for (size_t i = 0; i < r->sample_count; i++) assert_true(r->samples[i].dirty_pages_rate == -1);
   assert_true(r->samples[r->sample_count - 1].transferred_bytes > 0);
   res_runs_free(&set);
+}
+
+/* upgrade-results.py --host fills the host_cpu cells of real runs that
+ * record none (docs/hosts.md), quoting a name with a comma, and leaves
+ * other rows' cells alone; a bad --host changes nothing. */
+static void test_upgrade_host(void **state) {
+  (void)state;
+  if (system("command -v python3 >/dev/null 2>&1") != 0) {
+    print_message("skipping: no python3 in PATH\n");
+    skip();
+  }
+  char dir[512], path[700], cmd[2048];
+  snprintf(dir, sizeof dir, "%s/nohost", tmpdir);
+  snprintf(path, sizeof path, "%s/summary.csv", dir);
+  /* the committed runs, with their machine forgotten except in one row */
+  snprintf(cmd, sizeof cmd, "rm -rf %s && cp -r %s/docs/calibration/real %s && sed -i '/^cal-hot-48M#1,/!s/,AMD EPYC,/,,/' %s",
+           dir, MIGSIM_SOURCE_DIR, dir, path);
+  assert_int_equal(system(cmd), 0);
+  char *before = slurp(path);
+  assert_non_null(before);
+  assert_non_null(strstr(before, ",AMD EPYC,"));
+  assert_null(strstr(strstr(before, ",AMD EPYC,") + 1, ",AMD EPYC,")); /* one row keeps it */
+  const char *bad[] = {"''", "'a\"b'", NULL};
+  for (size_t i = 0; bad[i]; i++) {
+    snprintf(cmd, sizeof cmd, "python3 %s/scripts/upgrade-results.py %s --migsim %s --host %s >/dev/null 2>&1",
+             MIGSIM_SOURCE_DIR, dir, MIGSIM_BIN, bad[i]);
+    assert_int_equal(WEXITSTATUS(system(cmd)), 2);
+    char *after = slurp(path);
+    assert_string_equal(after, before);
+    free(after);
+  }
+  snprintf(cmd, sizeof cmd, "python3 %s/scripts/upgrade-results.py %s --migsim %s --host 'Some CPU, 2 cores' >/dev/null",
+           MIGSIM_SOURCE_DIR, dir, MIGSIM_BIN);
+  assert_int_equal(system(cmd), 0);
+  res_run_set set;
+  assert_int_equal(res_runs_load(dir, &set), 0);
+  assert_int_equal(set.count, 34);
+  size_t kept = 0;
+  for (size_t i = 0; i < set.count; i++) {
+    const mdl_result *r = &set.runs[i].result;
+    if (!strcmp(r->host_cpu, "AMD EPYC")) kept++;
+    else assert_string_equal(r->host_cpu, "Some CPU, 2 cores");
+  }
+  assert_int_equal(kept, 1);
+  res_runs_free(&set);
+  free(before);
 }
 
 /* Hand-edited or damaged result files: every defect is an error naming the
@@ -707,7 +755,7 @@ int main(void) {
       cmocka_unit_test(test_validation_stats),
       cmocka_unit_test(test_best_possible),
       cmocka_unit_test(test_cluster_interval),
-      cmocka_unit_test(test_upgrade_old_timeline),
+      cmocka_unit_test(test_upgrade_old_timeline), cmocka_unit_test(test_upgrade_host),
       cmocka_unit_test(test_load_malformed),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
