@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "kvr.h"
 #include "sim_err.h"
 #include "sim_units.h"
 #include "wl_record.h"
@@ -307,6 +308,10 @@ int cli_trace_record(int argc, char **argv) {
     snprintf(kernel, sizeof kernel, "%s %s", uts.sysname, uts.release);
     cli__rec_meta(&meta, "kernel", kernel, 0);
   }
+  /* The machine: what the recorder costs the program depends on it
+   * (docs/recording.md, "Cost, measured"). */
+  char cpu[MDL_HOST_CPU_MAX];
+  if (kvr_host_cpu_model(cpu, sizeof cpu) == 0) cli__rec_meta(&meta, "host_cpu", cpu, 0);
   cli__rec_meta(&meta, "end", end, 0);
   for (size_t i = 0; i < user_meta.kv_count; i++)
     cli__rec_meta(&meta, user_meta.kv[i].key, user_meta.kv[i].value, 0);

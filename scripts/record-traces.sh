@@ -380,8 +380,8 @@ ws_1s() { # mean distinct pages written in 1 s windows
 # Real-workload traces
 
 Dirty-page traces of real programs under real load, recorded with
-`migsim trace record` (docs/recording.md) on the development machine (2
-vCPUs, Linux 6.18): with the exact `uffd-wp` backend, shared memory
+`migsim trace record` (docs/recording.md) on the machine each trace's
+provenance names (`host_cpu`, `kernel`): with the exact `uffd-wp` backend, shared memory
 included, unless the provenance below says `backend: hash` (traces
 recorded before that backend existed: private memory only, identical
 rewrites not seen; they have no write B / compr.). Re-record them
@@ -389,7 +389,7 @@ all with `scripts/record-traces.sh` (it installs the packages, starts and
 stops the servers on 127.0.0.1 and regenerates this file). Each trace
 carries its full provenance in its metadata (the `#` lines of
 `migsim trace export FILE out.csv`): command line, load, package
-versions, date, kernel, interval, backend, mapping kinds, and the
+versions, date, machine, kernel, interval, backend, mapping kinds, and the
 recorder's own cost (scan time, overruns).
 `default.mtr` is a link to `postgres.mtr`: the trace `migsim compare`
 (and so the main job) uses when given no workload.
@@ -404,9 +404,12 @@ overruns (scans that ended after the next deadline; the trace is then
 coarser there, never wrong); *write B* and *compr.* = the page-content
 attributes `write_bytes` (mean bytes one write changes) and
 `compress_ratio` (zlib-1 compressed / raw size of non-zero pages),
-estimated from sampled pages. The recorder competes with the workload for
-the 2 cores, and on this machine every write-protect fault is slow
-(docs/recording.md), so the loads ran slower while recorded.
+estimated from sampled pages. A recorded load runs slower than it would
+alone by what the recorder costs it: one write-protect fault per page
+and interval (0.6 µs on a VM with hardware page tables, ~50 µs on one
+without: docs/recording.md, "Cost, measured"), and the recorder's scans
+on the same cores. Traces recorded where faults are slow understate the
+program's dirty rate.
 
 | trace | what | memory | non-zero | duration | interval | dirty rate | WS 1 s | written | write B | compr. | scan (overruns) | size |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
@@ -432,7 +435,7 @@ EOF
     echo
     echo "### $(basename "$t")"
     echo
-    for k in command load versions date kernel backend mappings interval_ns end; do
+    for k in command load versions date host_cpu kernel backend mappings interval_ns end; do
       echo "- $k: \`$(meta "$t" $k)\`"
     done
   done

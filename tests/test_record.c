@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "helpers/child_pipes.h"
+#include "kvr.h"
 #include "sim_err.h"
 #include "sim_units.h"
 #include "wl_record.h"
@@ -503,6 +504,8 @@ static void test_cli_records_helper(void **state) {
   assert_string_equal(wl_meta_get(meta, "interval_ns"), "50000000");
   assert_string_equal(wl_meta_get(meta, "end"), "exited");
   assert_string_equal(wl_meta_get(meta, "workload"), "record_pattern");
+  char cpu[MDL_HOST_CPU_MAX]; /* the machine, when it names its CPU */
+  if (kvr_host_cpu_model(cpu, sizeof cpu) == 0) assert_string_equal(wl_meta_get(meta, "host_cpu"), cpu);
   assert_non_null(wl_meta_get(meta, "overruns"));
   assert_non_null(wl_meta_get(meta, "scan_ms_per_gib"));
   assert_non_null(strstr(wl_meta_get(meta, "command"), "timed 4 128 1024 400"));

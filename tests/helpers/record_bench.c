@@ -16,18 +16,30 @@
  *  2. Slowdown: `record_pattern loop MIB 5 SEED` (random 8-byte stores into
  *     the region, as fast as it can) runs once alone and once while being
  *     recorded; prints stores/s of both and the slowdown.
+ *  3. Fault cost, in this process, without a recorder: a first write to
+ *     fresh anonymous memory, and (when uffd-wp works here) a write to a
+ *     page that PAGEMAP_SCAN has write-protected, each per page over 64
+ *     MiB, three times. What the recorded program pays per page and
+ *     interval with uffd-wp is the second; it depends on the machine
+ *     (48-85 us in a VM without hardware page tables, under 1 us with
+ *     them: docs/recording.md).
  *
  * Defaults: 1024 MiB, 20000 pages/s, 10 s, 100 ms. Exit status 0 when
  * every write set matched for the exact backends (hash cannot see a
  * rewrite of identical bytes, but every write here changes the page, so
  * hash must match too), 1 otherwise, 2 on bad arguments. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <linux/userfaultfd.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +48,7 @@
 #include "record_pattern.h"
 #include "sim_err.h"
 #include "wl_record.h"
+#include "wl_record_internal.h"
 
 #define SEED 12345u
 #define LOOP_SECONDS 5u
@@ -232,6 +245,52 @@ static double bench_loop(const char *helper, const wl_record_backend *backend, s
   return (double)stores / ((double)ns / 1e9);
 }
 
+/* Writes one byte into each page of [p, p + len): ns per page. */
+static double touch_pages(unsigned char *p, size_t len) {
+  struct timespec a, b;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  for (size_t i = 0; i < len; i += 4096) p[i]++;
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  return ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / (double)(len / 4096);
+}
+
+/* Part 3: the first-touch and write-protect fault costs of this machine. */
+static void bench_faults(int uffd_wp) {
+  const size_t len = 64u << 20;
+  printf("== fault cost: one write into each page of 64 MiB, this process, no recorder\n");
+  for (int r = 0; r < 3; r++) {
+    unsigned char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+      printf("fault cost: mmap: %s\n", strerror(errno));
+      return;
+    }
+    double first = touch_pages(p, len), wp = -1;
+    int uffd = uffd_wp ? (int)syscall(SYS_userfaultfd, O_CLOEXEC | WL__UFFD_USER_MODE_ONLY) : -1;
+    int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    struct uffdio_api api = {.api = UFFD_API,
+                             .features = WL__UFFD_FEATURE_WP_ASYNC | WL__UFFD_FEATURE_WP_UNPOPULATED};
+    wl__pm_region vec[64];
+    wl__pm_scan_arg arg = {.size = sizeof arg,
+                           .flags = WL__PM_SCAN_WP_MATCHING | WL__PM_SCAN_CHECK_WPASYNC,
+                           .start = (uint64_t)(uintptr_t)p,
+                           .end = (uint64_t)(uintptr_t)p + len,
+                           .vec = (uint64_t)(uintptr_t)vec,
+                           .vec_len = 64};
+    wl__pm_scan_written(&arg);
+    if (uffd >= 0 && pm >= 0 && ioctl(uffd, UFFDIO_API, &api) == 0 &&
+        wl__uffd_register(uffd, arg.start, arg.end) == 0 && ioctl(pm, WL__PAGEMAP_SCAN, &arg) >= 0)
+      wp = touch_pages(p, len);
+    if (uffd >= 0) close(uffd);
+    if (pm >= 0) close(pm);
+    munmap(p, len);
+    if (wp >= 0)
+      printf("first touch %8.2f us/page   write-protect fault %8.2f us/page\n", first / 1e3, wp / 1e3);
+    else
+      printf("first touch %8.2f us/page   write-protect fault: uffd-wp not available here\n", first / 1e3);
+    fflush(stdout);
+  }
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fputs("usage: record_bench HELPER [MIB [RATE [SECONDS [INTERVAL_MS [BACKEND...]]]]]\n", stderr);
@@ -286,5 +345,8 @@ int main(int argc, char **argv) {
            rec, 100.0 * (1.0 - rec / alone));
     fflush(stdout);
   }
+  int uffd_wp = 0;
+  for (size_t i = 0; i < count; i++) uffd_wp |= backends[i] == &wl_record_uffd_wp;
+  bench_faults(uffd_wp);
   return all_match ? 0 : 1;
 }
