@@ -796,6 +796,16 @@ static void test_validate_only(void **state) {
   assert_non_null(strstr(err, "--overlay: no scenario 'xbz-hot16k-32M-w128'"));
 }
 
+/* Two calibration scenarios whose real runs are in docs/calibration/real:
+ * calibrate tests that make no QEMU runs. */
+#define CAL2_INI                                                                                          \
+  "[defaults]\nmemory = 96MiB\ntimeout = 20s\nseed = 11\n\n" \
+  "[cal-hot-48M]\nalgo = precopy\n" \
+  "workload = hotcold:wss=8192,hot=0.2,hotprob=0.8,rate=6000,nonzero=0.4\n" \
+  "max-bandwidth = 48MiB/s\ndowntime-limit = 150ms\n\n" \
+  "[cal-tail-uni-96M-250ms]\nalgo = precopy\nworkload = uniform:wss=5000,rate=8000,nonzero=0.5\n" \
+  "max-bandwidth = 96MiB/s\ndowntime-limit = 250ms\n"
+
 /* calibrate --fix holds a fitted constant at the given value while the
  * others move; the same value as a --set start is moved by the fit. Two
  * calibration scenarios whose real runs are in docs/calibration/real, so
@@ -804,12 +814,7 @@ static void test_calibrate_fix(void **state) {
   (void)state;
   char err[8192], ini[1024];
   snprintf(ini, sizeof ini, "%s/cal2.ini", tmpdir);
-  write_file(ini, "[defaults]\nmemory = 96MiB\ntimeout = 20s\nseed = 11\n\n"
-                  "[cal-hot-48M]\nalgo = precopy\n"
-                  "workload = hotcold:wss=8192,hot=0.2,hotprob=0.8,rate=6000,nonzero=0.4\n"
-                  "max-bandwidth = 48MiB/s\ndowntime-limit = 150ms\n\n"
-                  "[cal-tail-uni-96M-250ms]\nalgo = precopy\nworkload = uniform:wss=5000,rate=8000,nonzero=0.5\n"
-                  "max-bandwidth = 96MiB/s\ndowntime-limit = 250ms\n");
+  write_file(ini, CAL2_INI);
   const char *args = "calibrate %s --base qemu-7.2 --runs %s/docs/calibration/real -o %s/%s.ini %s stop=330000ns";
   /* -o is checked before anything runs (here: real QEMU runs into an
    * empty --runs folder), not after the fit */
@@ -848,12 +853,7 @@ static void test_real_runs_hosts(void **state) {
   (void)state;
   char err[8192], ini[1024], store[1024], cmd[4096], path[1100];
   snprintf(ini, sizeof ini, "%s/cal2h.ini", tmpdir);
-  write_file(ini, "[defaults]\nmemory = 96MiB\ntimeout = 20s\nseed = 11\n\n"
-                  "[cal-hot-48M]\nalgo = precopy\n"
-                  "workload = hotcold:wss=8192,hot=0.2,hotprob=0.8,rate=6000,nonzero=0.4\n"
-                  "max-bandwidth = 48MiB/s\ndowntime-limit = 150ms\n\n"
-                  "[cal-tail-uni-96M-250ms]\nalgo = precopy\nworkload = uniform:wss=5000,rate=8000,nonzero=0.5\n"
-                  "max-bandwidth = 96MiB/s\ndowntime-limit = 250ms\n");
+  write_file(ini, CAL2_INI);
   const char *fit = "calibrate %s --base qemu-7.2 --runs %s -o %s/%s.ini --fix stop=330000ns %s";
   /* the runs' machine, not this one's, becomes the profile's host */
   snprintf(store, sizeof store, "%s/docs/calibration/real", MIGSIM_SOURCE_DIR);
