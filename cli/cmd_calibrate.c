@@ -183,6 +183,45 @@ static double cli__cost(const gsl_vector *x, void *params) {
 /* Nelder-Mead (GSL nmsimplex2) from x with steps of 30 % per constant, at
  * most 600 iterations. Leaves the better point in x; returns its
  * cost. */
+/* A constant whose standard error, as a factor, exceeds this is reported
+ * as hardly pinned by the runs: its value is the fit's accident. */
+#define CLI_LOOSE 1.5
+
+/* How well the runs pin each fitted constant (spread[i], for the
+ * constants of cli__params; NAN when the runs do not depend on it at all):
+ * the covariance of the least-squares fit at its final point x, from the
+ * Jacobian by differences as the fit's own steps, scaled by the residual
+ * variance. The fit works on log scale, so one standard error sigma is a
+ * factor exp(sigma) on the value. A flat direction (two constants that
+ * trade against each other, or one no run depends on) gets a large factor;
+ * docs/profiles.md, "Calibrating: how well the runs pin each constant". */
+static void cli__spreads(cli__fit *F, gsl_multifit_nlinear_fdf *fdf, gsl_multifit_nlinear_workspace *w,
+                         const gsl_vector *x, double cost, double *spread) {
+  for (size_t i = 0; i < CLI_NPARAM; i++) spread[i] = NAN;
+  if (F->nres <= F->nfree || gsl_multifit_nlinear_init(x, fdf, w) != GSL_SUCCESS) return;
+  gsl_matrix *J = gsl_multifit_nlinear_jac(w);
+  gsl_matrix *covar = gsl_matrix_alloc(F->nfree, F->nfree);
+  if (!covar) cli_die("calibrate: out of memory");
+  double colmax = 0;
+  for (size_t j = 0; j < F->nfree; j++) {
+    gsl_vector_view c = gsl_matrix_column(J, j);
+    double n = gsl_blas_dnrm2(&c.vector);
+    if (n > colmax) colmax = n;
+  }
+  /* Columns below 1e-9 of the largest are constants the residuals do not
+   * move: GSL leaves them out (zero variance), reported as not pinned. */
+  gsl_multifit_nlinear_covar(J, 1e-9, covar);
+  double s2 = cost / (double)(F->nres - F->nfree);
+  for (size_t j = 0; j < F->nfree; j++) {
+    gsl_vector_view c = gsl_matrix_column(J, j);
+    double v = gsl_matrix_get(covar, j, j);
+    if (gsl_blas_dnrm2(&c.vector) <= 1e-9 * colmax || !(v > 0) || !isfinite(v)) continue;
+    double sigma = sqrt(v * s2);
+    spread[F->free_of[j]] = sigma < log(1000.0) ? exp(sigma) : 1000.0; /* beyond: as good as unknown */
+  }
+  gsl_matrix_free(covar);
+}
+
 static double cli__simplex_polish(cli__fit *F, gsl_vector *x, double cost) {
   gsl_multimin_function fn = {cli__cost, F->nfree, F};
   gsl_vector *step = gsl_vector_alloc(F->nfree);
@@ -228,7 +267,10 @@ static void cli__calibrate_help(void) {
          "and, for post-copy runs, page requests and guest stall\n"
          "with GSL's trust-region nonlinear least squares polished by a simplex\n"
          "search, and writes a profile file\n"
-         "based on --base. Real runs are kept in --runs DIR and reused.\n\n"
+         "based on --base. Real runs are kept in --runs DIR and reused.\n"
+         "Each fitted value is printed with one standard error as a factor (x/ f);\n"
+         "values the runs hardly pin (f > 1.5) or do not depend on are listed, also\n"
+         "in the profile's header (docs/profiles.md).\n\n"
          "options:\n"
          "  -o, --output FILE  profile file to write (required)\n"
          "  --base NAME        profile to start from [qemu-7.2]\n"
@@ -412,6 +454,8 @@ int cli_cmd_calibrate(int argc, char **argv) {
   }
   mdl_profile fitted;
   cli__apply(&F, x, &fitted);
+  double spread[CLI_NPARAM];
+  cli__spreads(&F, &fdf, w, x, cost1, spread);
 
   printf("fitted %zu constants to %zu real runs (%zu residuals), %u simulator passes, status %s\n",
          F.nfree, nruns, F.nres, F.evaluations, status == GSL_SUCCESS ? "converged" : "stopped");
@@ -420,9 +464,23 @@ int cli_cmd_calibrate(int argc, char **argv) {
   for (size_t i = 0; i < CLI_NPARAM; i++) {
     double start = cli__get(&base, &cli__params[i]);
     if (start <= 0 && cli__params[i].zero_means && !fixed[i]) start = F.base_value[i]; /* where the fit began */
-    printf("  %-20s %14.6g -> %14.6g%s\n", cli__params[i].key, start, cli__get(&fitted, &cli__params[i]),
-           fixed[i] ? " (fixed)" : "");
+    char note[64] = " (fixed)";
+    if (!fixed[i] && isfinite(spread[i]))
+      snprintf(note, sizeof note, "  x/ %.2f%s", spread[i], spread[i] > CLI_LOOSE ? "  (hardly pinned)" : "");
+    else if (!fixed[i])
+      snprintf(note, sizeof note, "  (not pinned: the runs do not depend on it)");
+    printf("  %-20s %14.6g -> %14.6g%s\n", cli__params[i].key, start, cli__get(&fitted, &cli__params[i]), note);
   }
+  printf("x/ f: one standard error of the fit as a factor (the value times or divided by f)\n");
+  char loose[512] = "";
+  for (size_t i = 0, at = 0; i < CLI_NPARAM && at < sizeof loose; i++) {
+    if (fixed[i] || (isfinite(spread[i]) && spread[i] <= CLI_LOOSE)) continue;
+    int n = isfinite(spread[i])
+                ? snprintf(loose + at, sizeof loose - at, "%s %s x/ %.1f", at ? "," : "", cli__params[i].key, spread[i])
+                : snprintf(loose + at, sizeof loose - at, "%s %s (not pinned)", at ? "," : "", cli__params[i].key);
+    if (n > 0) at += (size_t)n;
+  }
+  if (loose[0]) printf("hardly pinned by these runs:%s\n", loose);
   char setargs[512] = "";
   for (size_t k = 0, at = 0; k < nsets && at < sizeof setargs; k++) {
     size_t i = cli__param_of(sets[k]);
@@ -436,6 +494,11 @@ int cli_cmd_calibrate(int argc, char **argv) {
            file, qemu ? " --qemu " : "", qemu ? qemu : "", base_name, dirty_log, setargs, repeat, runs_dir, nruns,
            sqrt(cost0 / (double)F.nres) * 100,
            sqrt(cost1 / (double)F.nres) * 100);
+  if (loose[0]) {
+    size_t at = strlen(comment);
+    snprintf(comment + at, sizeof comment - at, "; hardly pinned by these runs (one standard error as a factor):%s",
+             loose);
+  }
   char model[MDL_PROFILE_HOST_MAX]; /* this machine's name, cut to what a profile holds */
   const char *whose = "--host";
   if (!host && runs_host) {
