@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "kvr.h"
 #include "cli_scenario.h"
 #include "mdl_feature.h"
 #include "mdl_schema.h"
@@ -69,7 +70,8 @@ static void cli__run_help(void) {
   printf("\nscenario parameters (units accepted: KiB/MiB/GiB, ms/s/min, MiB/s, Gbit/s, ...):\n");
   mdl_scenario_help(stdout);
   printf("\nprofiles (--profile):\n");
-  mdl_profile_list(stdout);
+  char cpu[MDL_HOST_CPU_MAX];
+  mdl_profile_list(stdout, kvr_host_cpu_model(cpu, sizeof cpu) == 0 ? cpu : NULL);
   printf("\nexample:\n  migsim run --workload uniform:wss=32768,rate=20000 --memory 512MiB \\\n"
          "             --algo hybrid --switch-after 3 --max-bandwidth 64MiB/s --out out/demo\n");
 }

@@ -467,17 +467,34 @@ int mdl_profile_save(const mdl_profile *p, const char *base, const char *path,
   return sim_file_commit(f);
 }
 
-void mdl_profile_list(FILE *out) {
+static int mdl__cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void mdl_profile_list(FILE *out, const char *cpu_model) {
   for (size_t i = 0; i < sizeof mdl__builtins / sizeof mdl__builtins[0]; i++)
     fprintf(out, "  %s (built-in)\n", mdl__builtins[i]->name);
   const char *dir = getenv("MIGSIM_PROFILE_DIR");
   if (!dir) dir = MIGSIM_PROFILE_DIR;
+  /* Shipped files in name order (readdir's order is the file system's),
+   * each with the machine it was calibrated on (docs/hosts.md). */
+  char *names[256];
+  size_t count = 0;
   DIR *d = opendir(dir);
-  for (struct dirent *e; d && (e = readdir(d));) {
+  for (struct dirent *e; d && (e = readdir(d)) && count < sizeof names / sizeof names[0];) {
     size_t n = strlen(e->d_name);
-    if (n > 4 && strcmp(e->d_name + n - 4, ".ini") == 0)
-      fprintf(out, "  %.*s (%s/%s)\n", (int)(n - 4), e->d_name, dir, e->d_name);
+    if (n > 4 && strcmp(e->d_name + n - 4, ".ini") == 0 && (names[count] = strndup(e->d_name, n - 4))) count++;
   }
   if (d) closedir(d);
+  qsort(names, count, sizeof names[0], mdl__cmp_str);
+  for (size_t i = 0; i < count; i++) {
+    char host[MDL_PROFILE_HOST_MAX + 64] = "";
+    mdl_profile p;
+    if (mdl_profile_load(names[i], &p) == 0 && p.host[0])
+      snprintf(host, sizeof host, "; calibrated on '%s'%s", p.host,
+               !cpu_model ? "" : mdl_profile_host_matches(&p, cpu_model) ? ", this machine" : ", not this machine");
+    fprintf(out, "  %s (%s/%s.ini%s)\n", names[i], dir, names[i], host);
+    free(names[i]);
+  }
   fprintf(out, "  or a path to an .ini profile file (docs/profiles.md)\n");
 }

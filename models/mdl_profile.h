@@ -208,7 +208,10 @@ int mdl_profile_validate(const mdl_profile *p);
 /* Writes the table of keys, ranges and meanings (Markdown rows). */
 void mdl_profile_help(FILE *out);
 
-/* Lists built-in and shipped profile names on `out`. */
-void mdl_profile_list(FILE *out);
+/* Lists built-in and shipped profile names on `out`, shipped ones in name
+ * order with the machine each was calibrated on (`host`) and, when
+ * `cpu_model` (this machine's CPU model name) is given, whether it is
+ * this one. */
+void mdl_profile_list(FILE *out, const char *cpu_model);
 
 #endif

@@ -251,6 +251,39 @@ static void test_profile_host(void **state) {
   assert_string_equal(p.host, "Test CPU @ 1.0GHz");
 }
 
+/* The profile list of `migsim run --help`: shipped files in name order,
+ * each with the machine it was calibrated on and whether it is this one. */
+static void test_profile_list_hosts(void **state) {
+  (void)state;
+  char dir[512], path[600];
+  snprintf(dir, sizeof dir, "%s/plist", tmpdir);
+  mkdir(dir, 0755);
+  snprintf(path, sizeof path, "%s/zz.ini", dir);
+  write_file(path, "[profile]\nbase = qemu-7.2\nhost = Zebra CPU 9\n");
+  snprintf(path, sizeof path, "%s/aa.ini", dir);
+  write_file(path, "[profile]\nbase = qemu-7.2\n");
+  const char *old = getenv("MIGSIM_PROFILE_DIR");
+  char *saved = old ? strdup(old) : NULL;
+  setenv("MIGSIM_PROFILE_DIR", dir, 1);
+  const char *models[] = {"Zebra CPU 9 @ 3.0GHz", "Other CPU", NULL};
+  const char *want[] = {"aa.ini)\n  zz (", "zz.ini; calibrated on 'Zebra CPU 9', this machine)",
+                        "zz.ini; calibrated on 'Zebra CPU 9', not this machine)", "zz.ini; calibrated on 'Zebra CPU 9')"};
+  for (size_t i = 0; i < 3; i++) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    mdl_profile_list(f, models[i]);
+    fclose(f);
+    assert_non_null(strstr(text, want[0])); /* name order: aa before zz */
+    if (!strstr(text, want[1 + i])) fail_msg("no '%s' in:\n%s", want[1 + i], text);
+    free(text);
+  }
+  if (saved) setenv("MIGSIM_PROFILE_DIR", saved, 1);
+  else unsetenv("MIGSIM_PROFILE_DIR");
+  free(saved);
+}
+
 /* ------------------------------------------------------------ player */
 
 static void test_player_spread_loop_offset(void **state) {
@@ -336,7 +369,7 @@ static void test_algorithm_table(void **state) {
 int main(void) {
   sim_install_gsl_handler();
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_engine_order), cmocka_unit_test(test_profile_host),
+      cmocka_unit_test(test_engine_order), cmocka_unit_test(test_profile_host), cmocka_unit_test(test_profile_list_hosts),
       cmocka_unit_test(test_grow),
       cmocka_unit_test(test_mem_bitmaps),
       cmocka_unit_test(test_scenario_params),
