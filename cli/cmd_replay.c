@@ -271,8 +271,9 @@ static void cli__replay_one(void *ctx, res_folder *folder, const char *id, const
   if (!o->quiet) {
     if (o->count == 0) res_print_header(stdout);
     res_print_row(stdout, &s, &r);
-    printf("  %s %s, integrity %s, replay on time %.2f%% (max lag %.1f ms)%s%s\n", r.accel,
-           r.qemu_version, r.integrity[0] ? r.integrity : "-", r.replay_on_time * 100.0,
+    printf("  %s %s on %s, integrity %s, replay on time %.2f%% (max lag %.1f ms)%s%s\n", r.accel,
+           r.qemu_version, r.host_cpu[0] ? r.host_cpu : "an unnamed CPU", r.integrity[0] ? r.integrity : "-",
+           r.replay_on_time * 100.0,
            r.replay_lag_ms, info.dir[0] && o->kvr.keep_dir ? ", kept " : "",
            info.dir[0] && o->kvr.keep_dir ? info.dir : "");
   }

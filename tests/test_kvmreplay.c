@@ -592,14 +592,20 @@ static void test_cli_replay(void **state) {
            MIGSIM_BIN, out);
   FILE *p = popen(cmd, "r");
   assert_non_null(p);
-  int cpu_line = 0;
+  int cpu_line = 0, machine_line = 0;
+  char model[MDL_HOST_CPU_MAX] = "";
+  if (kvr_host_cpu_model(model, sizeof model)) snprintf(model, sizeof model, "an unnamed CPU");
+  char on[MDL_HOST_CPU_MAX + 8];
+  snprintf(on, sizeof on, " on %s, ", model); /* the summary names the machine */
   while (fgets(line, sizeof line, p)) {
     print_message("%s", line);
     if (strstr(line, "host CPU (cores): vCPU ") && strstr(line, ", channels ") && strstr(line, "destination "))
       cpu_line = 1;
+    if (strstr(line, on) && strstr(line, "integrity ")) machine_line = 1;
   }
   assert_int_equal(pclose(p), 0);
   assert_true(cpu_line);
+  assert_true(machine_line);
   res_run_set set;
   assert_int_equal(res_runs_load(out, &set), 0);
   assert_int_equal(set.count, 1);
