@@ -180,9 +180,6 @@ static double cli__cost(const gsl_vector *x, void *params) {
   return cost;
 }
 
-/* Nelder-Mead (GSL nmsimplex2) from x with steps of 30 % per constant, at
- * most 600 iterations. Leaves the better point in x; returns its
- * cost. */
 /* A constant whose standard error, as a factor, exceeds this is reported
  * as hardly pinned by the runs: its value is the fit's accident. */
 #define CLI_LOOSE 1.5
@@ -222,6 +219,9 @@ static void cli__spreads(cli__fit *F, gsl_multifit_nlinear_fdf *fdf, gsl_multifi
   gsl_matrix_free(covar);
 }
 
+/* Nelder-Mead (GSL nmsimplex2) from x with steps of 30 % per constant, at
+ * most 600 iterations. Leaves the better point in x; returns its
+ * cost. */
 static double cli__simplex_polish(cli__fit *F, gsl_vector *x, double cost) {
   gsl_multimin_function fn = {cli__cost, F->nfree, F};
   gsl_vector *step = gsl_vector_alloc(F->nfree);
