@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "kvr.h"
 #include "res_csv_read.h"
 
 #include "test_util.h"
@@ -892,11 +893,8 @@ static void test_real_runs_hosts(void **state) {
   free(text);
   /* a store of another machine's runs takes no more runs from this one,
    * refused before any QEMU run (whose one line would name QEMU) */
-  char model[512] = "";
-  FILE *ci = fopen("/proc/cpuinfo", "r");
-  while (ci && fgets(model, sizeof model, ci) && strncmp(model, "model name", 10)) model[0] = 0;
-  if (ci) fclose(ci);
-  if (!model[0]) return; /* this machine names no CPU model: nothing to compare with */
+  char model[MDL_HOST_CPU_MAX];
+  if (kvr_host_cpu_model(model, sizeof model)) return; /* no CPU model named here: nothing to compare with */
   snprintf(store, sizeof store, "%s/elsewhere", tmpdir);
   snprintf(cmd, sizeof cmd,
            "rm -rf %s && cp -r %s/docs/calibration/real %s && sed -i 's/,AMD EPYC,/,Other CPU 9000,/' %s/summary.csv",
