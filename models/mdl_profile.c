@@ -178,6 +178,7 @@ static const mdl__field mdl__fields[] = {
     F("dest_region_ns", MDL__DBL, dest_region_ns, "destination ns to allocate a huge page on its first loaded page in pre-copy", 0, 1e9),
     F("preempt_urgent", MDL__U32, preempt_urgent, "1: with postcopy-preempt the return path sends requested pages itself (8.0+), 0: the migration thread, after its rate limit (7.2)", 0, 1),
     F("fault_resume_ns", MDL__DBL, fault_resume_ns, "post-copy: from placing a faulted page to its vCPU running again", 0, 1e9),
+    F("fault_burst_ns", MDL__DBL, fault_burst_ns, "post-copy: how much longer a fault takes when its page lands while the main stream sends a rate-limited window's burst (its threads, woken from the rate-limit sleep, hold the host's cores)", 0, 1e9),
     F("fault_resume_busy_ns", MDL__DBL, fault_resume_busy_ns, "post-copy: how much longer the wake takes while the main stream is sending (its threads hold the host's cores)", 0, 1e9),
     F("xbzrle_page_ns", MDL__DBL, xbzrle_page_ns, "source CPU ns per page through XBZRLE (cache, copy, encode)", 0, 1e9),
     F("multifd_queue_page_ns", MDL__DBL, multifd_queue_page_ns, "multifd: migration thread ns to queue a normal page", 0, 1e9),

@@ -119,6 +119,9 @@ typedef struct {
   double fault_resume_ns;       /* post-copy: from the placement of a page a
                                    vCPU faulted on to that vCPU running again
                                    (docs/postcopy-faults.md) */
+  double fault_burst_ns;        /* post-copy: how much longer a fault takes
+                                   when its page lands during a
+                                   rate-limited window's burst */
   double fault_resume_busy_ns;  /* ... and how much longer while the main
                                    stream is sending: its threads then hold
                                    the host's cores (small TCG hosts) */

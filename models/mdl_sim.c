@@ -298,9 +298,11 @@ static double mdl__room_at(const mdl__sim *S, double t, uint64_t bytes) {
 
 /* Where writing `bytes` after `cpu_ns` of work would leave the thread's
  * clock (returned) and the flight's end (*link_end). Changes nothing. */
-static double mdl__put_end(const mdl__sim *S, uint64_t bytes, double cpu_ns, double recv_ns, double *link_end) {
+static double mdl__put_end(const mdl__sim *S, uint64_t bytes, double cpu_ns, double recv_ns, double *link_end,
+                           double *link_start) {
   double t = mdl__room_at(S, S->t + cpu_ns, bytes);
   double start = S->link_free > t ? S->link_free : t;
+  if (link_start) *link_start = start;
   double busy = (double)bytes / S->link_bw * 1e9;
   *link_end = start + (busy > recv_ns ? busy : recv_ns);
   /* A write larger than the socket returns once the rest fits in it. */
@@ -377,7 +379,13 @@ static void mdl__account(mdl__sim *S, uint64_t bytes, int ram) {
 /* Writes `bytes` after `cpu_ns` of work; the destination needs `recv_ns`
  * for them. Allocates only when the ring of flights must grow. */
 static void mdl__put_recv(mdl__sim *S, uint64_t bytes, double cpu_ns, double recv_ns, int ram) {
-  double end, t = mdl__put_end(S, bytes, cpu_ns, recv_ns, &end);
+  double end, start, t = mdl__put_end(S, bytes, cpu_ns, recv_ns, &end, &start);
+  if (start > S->burst_hi[0]) { /* the stream was idle: a new busy period */
+    S->burst_lo[1] = S->burst_lo[0];
+    S->burst_hi[1] = S->burst_hi[0];
+    S->burst_lo[0] = start;
+  }
+  S->burst_hi[0] = end;
   while (S->fl_head != S->fl_tail && S->fl[S->fl_head & S->fl_mask].end <= t)
     S->fl_bytes -= S->fl[S->fl_head++ & S->fl_mask].bytes;
   if (S->fl_tail - S->fl_head > S->fl_mask) {
@@ -556,7 +564,7 @@ uint64_t mdl__send_word(mdl__sim *S, double step_end, int guest_can_run) {
    * byte stays within it. */
   if (S->budget != UINT64_MAX && S->window_bytes + S->q_bytes + bytes > S->budget) return 0;
   double recv = mdl__recv_ns(S, w << 6, nz, n - nz);
-  double link_end, t_end = mdl__put_end(S, bytes, cpu, recv, &link_end);
+  double link_end, t_end = mdl__put_end(S, bytes, cpu, recv, &link_end, NULL);
   if (t_end > step_end || t_end >= S->limit) return 0;
   if (guest_can_run && mdl__guest_touches_word(S, w, t_end)) return 0;
   uint64_t last = (w << 6) + 63 - (uint64_t)__builtin_clzll(bits);
@@ -686,8 +694,32 @@ void mdl__serve_request(mdl__sim *S) {
   mdl__resolve_fault(S, arrival);
 }
 
+/* Whether the main stream sends a rate-limited window's burst at time
+ * `x`: inside one of its last two busy periods, or past what it has
+ * written so far while the migration thread, not yet past `x`, still has
+ * budget left in the window (it goes on writing at link speed). */
+static int mdl__in_burst(const mdl__sim *S, double x) {
+  if (S->budget == UINT64_MAX) return 0;
+  for (int k = 0; k < 2; k++)
+    if (x >= S->burst_lo[k] && x < S->burst_hi[k]) return 1;
+  uint64_t used = S->window_bytes + S->q_bytes;
+  if (x < S->link_free || S->t > x || used >= S->budget) return 0;
+  double end = S->link_free + (double)(S->budget - used) / S->link_bw * 1e9;
+  double window_end = S->window_start + (double)S->p->window_ns;
+  return x < (end < window_end ? end : window_end);
+}
+
 void mdl__resolve_fault(mdl__sim *S, double arrival) {
   S->req_pending = 0;
+  /* A page that lands while a rate-limited window's burst is being sent:
+   * the stream's sending and receiving threads, just woken from the
+   * rate-limit sleep, hold the host's cores for their scheduler slice,
+   * and one of the fault's hand-offs (the request to the source, the
+   * wake of the vCPU) waits for it (docs/postcopy-faults.md, "Faults
+   * during a burst"). Tested at the landing, on the stream's own record
+   * of when it sent, so the migration thread's clock running ahead of the
+   * guest's does not matter. */
+  if (S->p->fault_burst_ns > 0 && mdl__in_burst(S, arrival)) arrival += S->p->fault_burst_ns;
   arrival += S->p->fault_resume_ns; /* the faulting vCPU runs again */
   /* On a small host the woken vCPU waits longer for a core while the main
    * stream is sending, since the source's sending thread and the

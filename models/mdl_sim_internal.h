@@ -99,6 +99,9 @@ struct mdl_sim {
   double bw_est, threshold, expected_downtime_ns;
   double link_free;
   mdl__flight *fl;          /* flights not known to have ended (ring) */
+  double burst_lo[2], burst_hi[2]; /* the main stream's last two busy
+                                      periods, [0] the latest (its links
+                                      back to back) */
   size_t fl_head, fl_tail, fl_mask;
   uint64_t fl_bytes;        /* their bytes */
   /* Post-copy: pages written on the main stream that the destination has

@@ -150,6 +150,16 @@ MUTANTS = [
      "    arrival += S->p->fault_resume_busy_ns * duty;", "    ;"),
     ("fault-resume-busy-unweighted", "models/mdl_sim.c",
      "    arrival += S->p->fault_resume_busy_ns * duty;", "    arrival += S->p->fault_resume_busy_ns;"),
+    # a fault landing in a rate-limited window's burst (tests/test_mechanisms.c
+    # test_postcopy_fault_in_burst)
+    ("fault-burst-always", "models/mdl_sim.c",
+     "if (S->p->fault_burst_ns > 0 && mdl__in_burst(S, arrival))", "if (S->p->fault_burst_ns > 0)"),
+    ("fault-burst-unlimited-too", "models/mdl_sim.c",
+     "  if (S->budget == UINT64_MAX) return 0;\n  for (int k = 0; k < 2; k++)", "  for (int k = 0; k < 2; k++)"),
+    ("fault-burst-written-only", "models/mdl_sim.c",
+     "  if (x < S->link_free || S->t > x || used >= S->budget) return 0;", "  if (1) return 0;"),
+    ("fault-burst-busy-periods-ignored", "models/mdl_sim.c",
+     "    if (x >= S->burst_lo[k] && x < S->burst_hi[k]) return 1;", "    ;"),
     ("throttle-kept-after-switch", "models/mdl_sim.c",
      "   * only at the end, but the destination's vCPUs never had it). */\n  mdl__guest_set_speed(S, 1.0);",
      "   * only at the end, but the destination's vCPUs never had it). */"),

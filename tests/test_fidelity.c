@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -632,6 +633,33 @@ static void test_second_host(void **state) {
     assert_true(v.requests_ok_share >= 0.85);
     assert_true(v.stall_ok_share >= 0.95);
   }
+  /* 10.0, with this host's fault wake and the burst rule
+   * (docs/postcopy-faults.md, "Faults during a burst"): every validation
+   * target on both sets, and the features set's post-copy guest side. */
+  for (size_t k = 0; k < 2; k++) {
+    res_validation v;
+    validate_whole_set(sets[k].real, sets[k].profile, &v);
+    assert_true(v.metric[RES_M_TOTAL].p90_abs_pct <= 5.0);
+    assert_true(v.requests_ok_share >= 0.95);
+  }
+  res_validation feat;
+  validate_set("scenarios/validation-features.ini", "docs/host-xeon/features-10.0/real", "qemu-10.0-tcg-xeon", &feat);
+  print_summary("features, second host, 10.0", &feat);
+  assert_true(feat.requests_ok_share >= 0.8);
+  assert_true(feat.stall_ok_share >= 0.9);
+  /* Without the burst rule the rate-limited post-copies ask too often. */
+  char nob[] = "/tmp/migsim-fidelity-XXXXXX.ini";
+  int fd = mkstemps(nob, 4);
+  assert_true(fd >= 0);
+  FILE *f = fdopen(fd, "w");
+  assert_non_null(f);
+  fprintf(f, "[profile]\nbase = qemu-10.0-tcg-xeon\nfault_burst_ns = 0\n");
+  fclose(f);
+  res_validation noburst;
+  validate_set("scenarios/validation.ini", sets[0].real, nob, &noburst);
+  remove(nob);
+  print_summary("second host, 10.0, no burst rule", &noburst);
+  assert_true(noburst.requests_ok_share <= 0.75);
   /* The host's constants matter: the first host's profile on these runs. */
   res_validation other;
   validate_set("scenarios/validation.ini", sets[1].real, "qemu-10.0-tcg", &other);

@@ -509,6 +509,52 @@ static void test_postcopy_fault_in_flight(void **state) {
   for (int k = 0; k < 3; k++) mdl_result_free(&r[k]);
 }
 
+/* A fault whose page lands while a rate-limited window's burst is sent
+ * takes profile fault_burst_ns longer (docs/postcopy-faults.md, "Faults
+ * during a burst"). One read of a page the stream reaches only windows
+ * later. 15 ms after the switch, without preempt, the request waits for
+ * the next window and its page is the burst's first: the stall grows by
+ * exactly the 5 ms. Without a post-copy limit there is no burst, and with
+ * preempt sent by the return path (8.0+) the page lands during the
+ * rate-limit sleep: no change in either. With preempt 1 ms after the
+ * switch, inside the first window's burst: 5 ms more. */
+static void test_postcopy_fault_in_burst(void **state) {
+  (void)state;
+  char late[512], early[512];
+  write_trace("burst-late.csv", 16384, "0-16383", "20000000,16000,r\n", late, sizeof late);
+  write_trace("burst-early.csv", 16384, "0-16383", "6000000,16000,r\n", early, sizeof early);
+  static const char *const algos[4] = {"postcopy", "postcopy", "postcopy+postcopy-preempt",
+                                       "postcopy+postcopy-preempt"};
+  static const char *const limits[4] = {"64MiB/s", "0", "64MiB/s", "64MiB/s"};
+  double stall[4][2];
+  for (int k = 0; k < 4; k++)
+    for (int with = 0; with < 2; with++) {
+      mdl_scenario s;
+      mdl_scenario_defaults(&s);
+      set(&s, "workload", k == 3 ? early : late);
+      set(&s, "algo", algos[k]);
+      set(&s, "loop", "no");
+      set(&s, "postcopy-bandwidth", limits[k]);
+      mdl_profile p = qemu72();
+      p.preempt_urgent = 1;
+      p.fault_burst_ns = with ? 5e6 : 0;
+      mdl_result r;
+      sim_with(&s, &p, &r);
+      assert_int_equal(r.postcopy_requests, 1);
+      stall[k][with] = r.guest_stall_ms;
+      mdl_result_free(&r);
+    }
+  print_message("stall without / with fault_burst_ns: limited %.3f / %.3f ms, unlimited %.3f / %.3f, "
+                "preempt in the sleep %.3f / %.3f, preempt in the burst %.3f / %.3f\n",
+                stall[0][0], stall[0][1], stall[1][0], stall[1][1], stall[2][0], stall[2][1], stall[3][0],
+                stall[3][1]);
+  assert_true(stall[0][0] > 30.0); /* it waited for the next window */
+  assert_true(fabs(stall[0][1] - stall[0][0] - 5.0) < 0.01);
+  assert_true(stall[1][1] == stall[1][0]);
+  assert_true(stall[2][0] < 5.0 && stall[2][1] == stall[2][0]);
+  assert_true(stall[3][0] < 5.0 && fabs(stall[3][1] - stall[3][0] - 5.0) < 0.01);
+}
+
 /* After serving a request the background stream continues just after the
  * requested page: reads of the following pages, 1 ms apart, find them
  * already sent (~100 pages per window at 4 MiB/s) and fault only once. */
@@ -788,7 +834,7 @@ int main(void) {
       cmocka_unit_test(test_postcopy_placement),
       cmocka_unit_test(test_precopy_receiver_backlog),
       cmocka_unit_test(test_postcopy_backlog),
-      cmocka_unit_test(test_postcopy_fault_in_flight),
+      cmocka_unit_test(test_postcopy_fault_in_flight), cmocka_unit_test(test_postcopy_fault_in_burst),
       cmocka_unit_test(test_postcopy_cursor_follows_request),
       cmocka_unit_test(test_estimate_window),
       cmocka_unit_test(test_estimate_window_unthrottled),
