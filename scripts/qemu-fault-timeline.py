@@ -6,6 +6,11 @@ Reads the source and destination logs of a `migsim replay --keep
 prints, per page request, when the destination's fault thread asked for
 the page, when the source queued it, when the destination placed it, and
 when the request was resolved; then a summary of where the time went.
+With every placement traced (postcopy_place_page*) and a rate-limited
+post-copy, it also splits the requests by whether they were made during
+a window's burst of placements or in the sleep between, the measurement
+behind profile key fault_burst_ns (docs/postcopy-faults.md, "Faults
+during a burst").
 
 usage: qemu-fault-timeline.py RUN_DIR [--csv OUT.csv]
 """
@@ -30,6 +35,7 @@ def main():
     run = sys.argv[1]
     csv_out = sys.argv[sys.argv.index("--csv") + 1] if "--csv" in sys.argv else None
     reqs = {}      # offset -> dict
+    placements = []  # every placement's time: the bursts
     order = []
     hva_to_off = {}
     wakes = []     # source rate-limit waits: (t, ms, urgent)
@@ -42,6 +48,7 @@ def main():
             reqs[hva] = r
             order.append(r)
         elif name in ("postcopy_place_page", "postcopy_place_page_zero"):
+            placements.append(t)
             hva = int(re.search(r"host=0x([0-9a-f]+)", rest).group(1), 16)
             r = reqs.get(hva)
             if r and "placed" not in r:
@@ -100,6 +107,51 @@ def main():
         urgent = sum(1 for w in wakes if w[3])
         print(f"source rate-limit waits: {len(wakes)}, urgent wake-ups {urgent}, "
               f"median wait {statistics.median(waits):.3f} ms, total {sum(waits):.0f} ms")
+
+
+    bursts = burst_periods(placements)
+    if rows and bursts:
+        def where(t):
+            for lo, hi in bursts:
+                if lo - 2e-4 <= t <= hi:
+                    return "start" if t - lo <= BURST_START_MS / 1e3 else "later"
+            return "sleep"
+        split = {"start": [], "later": [], "sleep": []}
+        for row in rows:
+            split[where(row[0])].append(row[1])
+        print(f"bursts of placements after the stream slept (gaps over {BURST_GAP_MS:.0f} ms): {len(bursts)}")
+        for key, label in (("start", f"as a burst begins (first {BURST_START_MS} ms)"),
+                           ("later", "later in a burst"), ("sleep", "in the sleep between")):
+            xs = split[key]
+            if xs:
+                print(f"  fault -> queued, {label:34s} median {statistics.median(xs):6.2f} ms"
+                      f"  p90 {q(xs, .9):6.2f}  requests {len(xs)}")
+        print("  (a hand-off at a burst's start waits for the stream's threads' slice: profile key"
+              " fault_burst_ns, docs/postcopy-faults.md)")
+
+
+BURST_GAP_MS = 20.0
+BURST_START_MS = 0.1
+BURST_MIN_PAGES = 8
+
+
+def burst_periods(times):
+    """The runs of at least BURST_MIN_PAGES placements that follow a
+    silence longer than BURST_GAP_MS (a rate-limit sleep), as (start, end)
+    pairs; none when the stream never slept. A page placed alone in the
+    sleep (a preempt channel's) is not a burst."""
+    times = sorted(times)
+    out, run = [], []
+    after_gap = False
+    for t in times:
+        if run and (t - run[-1]) * 1e3 > BURST_GAP_MS:
+            if after_gap and len(run) >= BURST_MIN_PAGES:
+                out.append((run[0], run[-1]))
+            run, after_gap = [], True
+        run.append(t)
+    if after_gap and len(run) >= BURST_MIN_PAGES:
+        out.append((run[0], run[-1]))
+    return out
 
 
 if __name__ == "__main__":

@@ -649,6 +649,45 @@ static void test_upgrade_old_timeline(void **state) {
 /* upgrade-results.py --host fills the host_cpu cells of real runs that
  * record none (docs/hosts.md), quoting a name with a comma, and leaves
  * other rows' cells alone; a bad --host changes nothing. */
+/* scripts/qemu-fault-timeline.py splits a rate-limited post-copy's page
+ * requests by where they fall: as a window's burst of placements begins,
+ * later in it, or in the sleep between (the measurement behind profile
+ * key fault_burst_ns, docs/postcopy-faults.md). The fixture has three
+ * bursts after a first one, each with a request at its start queued
+ * 1.3 ms later, one 2 ms in queued 0.05 ms later, and one in the sleep
+ * queued 0.1 ms later; a page placed alone in the sleep is no burst. */
+static void test_fault_timeline_bursts(void **state) {
+  (void)state;
+  if (system("command -v python3 >/dev/null 2>&1") != 0) {
+    print_message("skipping: no python3 in PATH\n");
+    skip();
+  }
+  char out[512], cmd[2048];
+  snprintf(out, sizeof out, "%s/fault-timeline.txt", tmpdir);
+  snprintf(cmd, sizeof cmd, "python3 %s/scripts/qemu-fault-timeline.py %s/tests/fixtures/fault-timeline > %s",
+           MIGSIM_SOURCE_DIR, MIGSIM_SOURCE_DIR, out);
+  assert_int_equal(system(cmd), 0);
+  char *text = slurp(out);
+  assert_non_null(text);
+  print_message("%s", text);
+  assert_non_null(strstr(text, "requests with a full timeline: 9 of 9"));
+  assert_non_null(strstr(text, "gaps over 20 ms): 3\n"));
+  static const struct {
+    const char *label;
+    double median;
+  } rows[] = {{"as a burst begins (first 0.1 ms)", 1.30}, {"later in a burst", 0.05}, {"in the sleep between", 0.10}};
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    const char *at = strstr(text, rows[i].label);
+    assert_non_null(at);
+    double median = -1;
+    int n = 0;
+    assert_int_equal(sscanf(strstr(at, "median"), "median %lf ms p90 %*f requests %d", &median, &n), 2);
+    assert_true(fabs(median - rows[i].median) < 0.005);
+    assert_int_equal(n, 3);
+  }
+  free(text);
+}
+
 static void test_upgrade_host(void **state) {
   (void)state;
   if (system("command -v python3 >/dev/null 2>&1") != 0) {
@@ -755,7 +794,7 @@ int main(void) {
       cmocka_unit_test(test_validation_stats),
       cmocka_unit_test(test_best_possible),
       cmocka_unit_test(test_cluster_interval),
-      cmocka_unit_test(test_upgrade_old_timeline), cmocka_unit_test(test_upgrade_host),
+      cmocka_unit_test(test_upgrade_old_timeline), cmocka_unit_test(test_upgrade_host), cmocka_unit_test(test_fault_timeline_bursts),
       cmocka_unit_test(test_load_malformed),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
