@@ -616,35 +616,30 @@ static void test_version_differences(void **state) {
  * stall within bounds 77 % (its post-copy page costs are 3-6x this host's). */
 static void test_second_host(void **state) {
   (void)state;
+  /* 10.0 with this host's fault wake and the burst rule
+   * (docs/postcopy-faults.md, "Faults during a burst"): every validation
+   * target on its three sets, the last measured after the fit; 7.2 keeps
+   * the first host's wake. */
   static const struct {
     const char *real, *profile;
+    double p90, requests;
   } sets[] = {
-      {"docs/host-xeon/validation-10.0/real", "qemu-10.0-tcg-xeon"},
-      {"docs/host-xeon/validation-10.0-b/real", "qemu-10.0-tcg-xeon"},
-      {"docs/host-xeon/validation-7.2/real", "qemu-7.2-tcg-xeon"},
+      {"docs/host-xeon/validation-10.0/real", "qemu-10.0-tcg-xeon", 5.0, 0.95},
+      {"docs/host-xeon/validation-10.0-b/real", "qemu-10.0-tcg-xeon", 5.0, 0.95},
+      {"docs/host-xeon/validation-7.2/real", "qemu-7.2-tcg-xeon", 5.5, 0.85},
+      {"docs/host-xeon/validation-10.0-c/real", "qemu-10.0-tcg-xeon", 5.0, 0.95},
   };
   for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
     res_validation v;
     validate_whole_set(sets[k].real, sets[k].profile, &v);
     assert_true(v.metric[RES_M_TOTAL].median_abs_pct <= 0.6);
-    assert_true(v.metric[RES_M_TOTAL].p90_abs_pct <= 5.5);
+    assert_true(v.metric[RES_M_TOTAL].p90_abs_pct <= sets[k].p90);
     assert_true(v.metric[RES_M_BYTES].median_abs_pct <= 0.05);
     assert_true(v.downtime_ok_share >= 0.93);
-    assert_true(v.requests_ok_share >= 0.85);
+    assert_true(v.requests_ok_share >= sets[k].requests);
     assert_true(v.stall_ok_share >= 0.95);
   }
-  /* 10.0, with this host's fault wake and the burst rule
-   * (docs/postcopy-faults.md, "Faults during a burst"): every validation
-   * target on both sets, and the features set's post-copy guest side. */
-  static const char *const sets10[] = {"docs/host-xeon/validation-10.0/real", "docs/host-xeon/validation-10.0-b/real",
-                                       "docs/host-xeon/validation-10.0-c/real"}; /* -c: measured after the fit */
-  for (size_t k = 0; k < 3; k++) {
-    res_validation v;
-    validate_whole_set(sets10[k], "qemu-10.0-tcg-xeon", &v);
-    assert_true(v.metric[RES_M_TOTAL].p90_abs_pct <= 5.0);
-    assert_true(v.requests_ok_share >= 0.95);
-    assert_true(v.downtime_ok_share >= 0.9);
-  }
+  /* ... and the features set's post-copy guest side. */
   res_validation feat;
   validate_set("scenarios/validation-features.ini", "docs/host-xeon/features-10.0/real", "qemu-10.0-tcg-xeon", &feat);
   print_summary("features, second host, 10.0", &feat);
