@@ -645,6 +645,17 @@ static int kvr_postcopy_asked(kvr_ctx *c, double t_ms) {
   return 0;
 }
 
+/* The first sign that post-copy runs (a poll reading postcopy-active, or
+ * completion after a switch no poll caught). The switch happened after the
+ * last poll still in pre-copy; the sign came later, once QMP could answer
+ * after the switch's downtime. */
+static void kvr_postcopy_began(kvr_ctx *c, double seen_ms) {
+  if (c->postcopy_seen) return;
+  c->postcopy_seen = 1;
+  c->r->switch_time_ms = c->last_active_ms;
+  kvr_logf(c, "t=%.0f ms: post-copy active", seen_ms);
+}
+
 /* A hybrid's switch: asks the source, then lets the destination run. */
 static int kvr_start_postcopy(kvr_ctx *c, double t_ms) {
   c->switch_sent = 1;
@@ -940,6 +951,10 @@ static void kvr_poll_loop(kvr_ctx *c) {
     }
     if (strcmp(status, "completed") == 0) {
       kvr_take_metrics(c, ret);
+      /* A short post-copy phase can end between two polls, so no poll saw
+       * postcopy-active: the switch asked for and post-copy bytes sent
+       * say it happened all the same. */
+      if (c->switch_sent && r->postcopy_bytes > 0) kvr_postcopy_began(c, x.t_ms);
       /* QEMU stops the throttle as the migration completes, so the final
        * answer reads 0 (or nothing) although the last rounds ran
        * throttled: they keep the last value seen (it only rises before). */
@@ -1026,13 +1041,7 @@ static void kvr_poll_loop(kvr_ctx *c) {
       kvr_logf(c, "t=%.0f ms: dirty sync %llu, %llu dirty pages, %.1f MB/s", x.t_ms,
                (unsigned long long)x.syncs, (unsigned long long)(x.remaining / c->page_size), x.mbps / 8);
     if (strcmp(status, "postcopy-active") == 0) {
-      if (!c->postcopy_seen) {
-        c->postcopy_seen = 1;
-        /* The switch happened between the last pre-copy poll and this one,
-         * which QMP answered after the switch's downtime. */
-        r->switch_time_ms = c->last_active_ms;
-        kvr_logf(c, "t=%.0f ms: post-copy active", x.t_ms);
-      }
+      kvr_postcopy_began(c, x.t_ms);
     } else if (strcmp(status, "active") == 0 || strcmp(status, "setup") == 0) {
       c->last_active_ms = x.t_ms;
     }
