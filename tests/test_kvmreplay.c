@@ -439,9 +439,10 @@ static void test_hybrid_nonconverge(void **state) {
   mdl_result_free(&sim);
   /* The guest's side, as the simulator reports it. */
   assert_true(r.delayed_share >= 0 && r.delayed_share <= 1);
-  if (r.postcopy_requests > 0) {
-    assert_true(r.delayed_share > 0);
-    assert_true(r.delay_p50_ms >= 0.02 && r.delay_p50_ms <= r.delay_p99_ms);
+  /* A request need not delay an access by the 1 ms that counts (CI had 4
+   * requests of about 0.4 ms each): the delays are checked when any is. */
+  if (r.delayed_share > 0) {
+    assert_true(r.delay_p50_ms >= 1.0 && r.delay_p50_ms <= r.delay_p99_ms);
     assert_true(r.guest_stall_ms >= r.delay_p50_ms);
   }
   mdl_result_free(&r);
