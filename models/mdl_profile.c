@@ -180,6 +180,7 @@ static const mdl__field mdl__fields[] = {
     F("fault_resume_ns", MDL__DBL, fault_resume_ns, "post-copy: from placing a faulted page to its vCPU running again", 0, 1e9),
     F("fault_burst_ns", MDL__DBL, fault_burst_ns, "post-copy: how much longer a fault takes when its page lands while the main stream sends a rate-limited window's burst (its threads, woken from the rate-limit sleep, hold the host's cores)", 0, 1e9),
     F("fault_resume_busy_ns", MDL__DBL, fault_resume_busy_ns, "post-copy: how much longer the wake takes while the main stream is sending (its threads hold the host's cores)", 0, 1e9),
+    F("rp_delayed_ack_ns", MDL__DBL, rp_delayed_ack_ns, "post-copy: how long the source may hold its TCP acknowledgement of a page request while the main stream sends nothing back; a request sent meanwhile waits for it (Nagle's algorithm on the return path; 0: never)", 0, 1e9),
     F("xbzrle_page_ns", MDL__DBL, xbzrle_page_ns, "source CPU ns per page through XBZRLE (cache, copy, encode)", 0, 1e9),
     F("multifd_queue_page_ns", MDL__DBL, multifd_queue_page_ns, "multifd: migration thread ns to queue a normal page", 0, 1e9),
     F("multifd_page_ns", MDL__DBL, multifd_page_ns, "multifd: channel thread ns to send one page", 0, 1e9),

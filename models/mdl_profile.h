@@ -125,6 +125,12 @@ typedef struct {
   double fault_resume_busy_ns;  /* ... and how much longer while the main
                                    stream is sending: its threads then hold
                                    the host's cores (small TCG hosts) */
+  double rp_delayed_ack_ns;     /* post-copy: how long the source may hold
+                                   its acknowledgement of a page request on
+                                   the return path when it sends no stream
+                                   data back (TCP's delayed ACK; a request
+                                   sent meanwhile waits under Nagle's
+                                   algorithm); 0: never */
   double xbzrle_page_ns;        /* source CPU per page through XBZRLE (cache
                                    lookup or insert, copy, encode) */
   /* multifd and compress (docs/features.md); compression levels index the

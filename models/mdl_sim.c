@@ -88,6 +88,35 @@ static double mdl__real_of(const mdl__sim *S, double w) {
   return S->clock_r0 + (w - S->clock_w0) / S->clock_speed;
 }
 
+/* A page request made at `when` on the return path, the main channel's
+ * way back, which QEMU leaves with Nagle's algorithm on: a small segment
+ * waits while an earlier one is unacknowledged. The source acknowledges a
+ * request with the next stream data it sends; with none, Linux holds the
+ * acknowledgement up to its delayed-ACK timeout (rp_delayed_ack_ns) while
+ * the connection is in its interactive mode, which the stream's sending
+ * soon after a request puts it in and the timer's firing takes it out of.
+ * So after each burst of a rate-limited window, a request that follows
+ * another before the timer fires waits for it; later ones in the same
+ * sleep do not (docs/postcopy-faults.md, "Requests held by a delayed
+ * acknowledgement"). The stream's sending is read from its own record of
+ * busy periods, which covers the request's time (the migration thread
+ * runs ahead of the guest). Returns when the request reaches the source. */
+static double mdl__rp_send(mdl__sim *S, double when) {
+  double send = when, ack = S->p->rp_delayed_ack_ns;
+  if (ack > 0 && S->rp_last >= 0) {
+    double sent = -1; /* the stream's last write before `when` */
+    for (int k = 0; k < 2; k++)
+      if (S->burst_lo[k] < when) sent = fmax(sent, fmin(S->burst_hi[k], when));
+    if (sent <= S->rp_last && sent > S->rp_timer) { /* unacknowledged, timer armed */
+      double fire = S->rp_last + ack;
+      if (when < fire) send = fire + S->latency_ns; /* the ACK's way back */
+      S->rp_timer = fire;
+    }
+  }
+  S->rp_last = send + S->latency_ns + (double)S->p->request_bytes / S->link_bw * 1e9;
+  return S->rp_last;
+}
+
 /* A post-copy access to a page still on the source: block the guest and
  * send a request. */
 static void mdl__fault(mdl__sim *S, uint64_t page, double when) {
@@ -95,7 +124,7 @@ static void mdl__fault(mdl__sim *S, uint64_t page, double when) {
   S->req_pending = 1;
   S->fault_page = page;
   S->fault_time = when;
-  S->req_arrival = when + S->latency_ns + (double)S->p->request_bytes / S->link_bw * 1e9;
+  S->req_arrival = mdl__rp_send(S, when);
   S->r->postcopy_requests++;
   /* A driver may serve it where the request lands (QEMU 10.0's preempt). */
   if (S->drv->fault_urgent) S->drv->fault_urgent(S);
@@ -158,6 +187,7 @@ static double mdl__landing_of(const mdl__sim *S, uint64_t page) {
  * flight. */
 static void mdl__fault_in_flight(mdl__sim *S, uint64_t page, double when, double arrival) {
   S->r->postcopy_requests++;
+  (void)mdl__rp_send(S, when); /* a request all the same, on the return path */
   S->fault_page = page;
   S->fault_time = when;
   mdl__resolve_fault(S, arrival);
@@ -1058,6 +1088,7 @@ int mdl_sim_open(sim_engine *e, const mdl_scenario *s, const mdl_profile *profil
     goto fail;
   }
   S->latency_ns = (double)s->latency_ns;
+  S->rp_last = -1; /* no page request yet */
   /* QEMU starts expected-downtime at downtime-limit; the 7.2 rule keeps
    * migsim's 0 until the first estimate (its committed results). */
   if (profile->expected_downtime_frozen) S->expected_downtime_ns = (double)s->downtime_limit_ns;

@@ -80,6 +80,9 @@ struct mdl_sim {
   int stopped;         /* vCPUs stopped (switchover) */
   int blocked;         /* waiting for a post-copy page */
   double fault_time, req_arrival;
+  /* The return path's TCP state (mdl__rp_send): when the source received
+   * the last page request, and when its delayed-ACK timer last fired. */
+  double rp_last, rp_timer;
   uint64_t fault_page;
   int req_pending;     /* request not yet served by the source */
   int pages_remote;    /* guest runs on the destination (post-copy) */

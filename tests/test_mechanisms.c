@@ -555,6 +555,52 @@ static void test_postcopy_fault_in_burst(void **state) {
   assert_true(stall[3][0] < 5.0 && fabs(stall[3][1] - stall[3][0] - 5.0) < 0.01);
 }
 
+/* Requests held by a delayed acknowledgement (mdl__rp_send,
+ * docs/postcopy-faults.md): three reads of pages far from the stream's
+ * cursor, 0.1 ms apart in workload time. In a rate-limited window's sleep
+ * the second request follows the first, which no stream data acknowledged,
+ * so it waits until the source's delayed-ACK timer fires rp_delayed_ack_ns
+ * after the first arrived; the third, after the timer fired, goes at once.
+ * During the next burst, or without a rate limit, stream data acknowledges
+ * each request and nothing waits. Pinned by the stall each case adds. */
+static void test_postcopy_request_delayed_ack(void **state) {
+  (void)state;
+  char sleep[512], burst[512];
+  write_trace("ack-sleep.csv", 16384, "0-16383", "20000000,16000,r\n20100000,12000,r\n20200000,14000,r\n", sleep,
+              sizeof sleep);
+  write_trace("ack-burst.csv", 16384, "0-16383", "100500000,16000,r\n100600000,12000,r\n100700000,14000,r\n", burst,
+              sizeof burst);
+  static const char *const limits[3] = {"64MiB/s", "0", "64MiB/s"};
+  double stall[3][2];
+  for (int k = 0; k < 3; k++)
+    for (int with = 0; with < 2; with++) {
+      mdl_scenario s;
+      mdl_scenario_defaults(&s);
+      set(&s, "workload", k == 2 ? burst : sleep);
+      set(&s, "algo", "postcopy+postcopy-preempt");
+      set(&s, "loop", "no");
+      set(&s, "postcopy-bandwidth", limits[k]);
+      mdl_profile p = qemu72();
+      p.preempt_urgent = 1;
+      p.rp_delayed_ack_ns = with ? 40e6 : 0;
+      mdl_result r;
+      sim_with(&s, &p, &r);
+      assert_int_equal(r.postcopy_requests, 3);
+      stall[k][with] = r.guest_stall_ms;
+      mdl_result_free(&r);
+    }
+  print_message("stall without / with rp_delayed_ack_ns: in the sleep %.4f / %.4f ms, unlimited %.4f / %.4f, "
+                "in a burst %.4f / %.4f\n",
+                stall[0][0], stall[0][1], stall[1][0], stall[1][1], stall[2][0], stall[2][1]);
+  for (int k = 0; k < 3; k++) assert_true(stall[k][0] < 1.0); /* each request served at once */
+  /* The second request waits from its fault (the first's resolution plus
+   * 0.1 ms of running) to 40 ms after the first reached the source. */
+  double first = stall[0][0] / 3;
+  assert_true(fabs(stall[0][1] - stall[0][0] - (40.0 - first - 0.1)) < 0.01);
+  assert_true(stall[1][1] == stall[1][0]);
+  assert_true(stall[2][1] == stall[2][0]);
+}
+
 /* After serving a request the background stream continues just after the
  * requested page: reads of the following pages, 1 ms apart, find them
  * already sent (~100 pages per window at 4 MiB/s) and fault only once. */
@@ -835,6 +881,7 @@ int main(void) {
       cmocka_unit_test(test_precopy_receiver_backlog),
       cmocka_unit_test(test_postcopy_backlog),
       cmocka_unit_test(test_postcopy_fault_in_flight), cmocka_unit_test(test_postcopy_fault_in_burst),
+      cmocka_unit_test(test_postcopy_request_delayed_ack),
       cmocka_unit_test(test_postcopy_cursor_follows_request),
       cmocka_unit_test(test_estimate_window),
       cmocka_unit_test(test_estimate_window_unthrottled),
