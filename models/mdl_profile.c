@@ -59,6 +59,11 @@ const mdl_profile mdl_profile_qemu72 = {
     /* userfaultfd wakes the faulting thread: microseconds on an idle host
      * (docs/postcopy-faults.md, "Placed to running"). */
     .fault_resume_ns = 20000.0,
+    /* QEMU leaves Nagle on the main channel's return path, and Linux holds
+     * an acknowledgement up to 40 ms (TCP_DELACK_MIN) when it has no data
+     * to carry it (docs/postcopy-faults.md, "Requests held by a delayed
+     * acknowledgement"). */
+    .rp_delayed_ack_ns = 40e6,
     /* The post-copy switch's discard list: the source walks the bitmap,
      * ~0.2 us a run; the destination discards each run it had received (a
      * madvise that splits the huge page holding it), ~7.5 us a run before

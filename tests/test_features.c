@@ -306,6 +306,7 @@ static void test_preempt_skips_backlog(void **state) {
   preempt_guest(&s);
   mdl_profile p;
   assert_int_equal(mdl_profile_load("qemu-7.2", &p), 0);
+  p.rp_delayed_ack_ns = 0; /* the wake alone (the held requests: test_mechanisms) */
   mdl_result off, on;
   mdl_result_init(&off, "sim");
   mdl_result_init(&on, "sim");
@@ -354,6 +355,7 @@ static void test_preempt_skips_backlog(void **state) {
    * comparison (each rate-limit window's burst queues tens of ms of
    * placements at the destination; test_mechanisms pins those). */
   p10.socket_buffer_bytes = 16 * 4104;
+  p10.rp_delayed_ack_ns = 0; /* held requests would blur it too */
   b10 = p10;
   b10.fault_resume_busy_ns = 1e6;
   assert_int_equal(mdl_simulate_with(&s, &p10, &limited), 0);
@@ -391,6 +393,7 @@ static void test_preempt_urgent(void **state) {
   set(&s, "link", "0"); /* the profile's loopback */
   mdl_profile p;
   assert_int_equal(mdl_profile_load("qemu-7.2-tcg", &p), 0);
+  p.rp_delayed_ack_ns = 0; /* where the page is sent from alone */
   mdl_profile q = p;
   q.preempt_urgent = 1;
   mdl_result r72, r10;
