@@ -162,6 +162,7 @@ typedef struct {
   uint32_t random_bytes; /* the page's random prefix for that ratio */
   double packet_ns[10];  /* multifd: ns per page */
   double page_ns[10];    /* legacy compress: ns per page */
+  double packet_bytes[10], page_bytes[10]; /* compressed bytes per page, the same two ways */
 } kvr_zlib_cost;
 int kvr_zlib_costs(double ratio, uint32_t rounds, kvr_zlib_cost *c);
 

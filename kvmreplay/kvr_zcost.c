@@ -24,9 +24,10 @@ static double kvr__zc_now(void) {
  * and finishes it (QEMU 7.2's qemu_compress_data: deflateReset, deflate
  * Z_FINISH); 0 keeps one stream and flushes it after every packet of 128
  * pages (multifd's zlib: Z_SYNC_FLUSH per packet). */
-static int kvr__zc_time(z_stream *zs, const uint8_t *pages, int per_page, double *ns) {
+static int kvr__zc_time(z_stream *zs, const uint8_t *pages, int per_page, double *ns, double *bytes) {
   static unsigned char out[2 * KVR_PAGE_SIZE * KVR__ZC_PACKET];
   if (deflateReset(zs) != Z_OK) return -1;
+  uint64_t written = 0;
   double t0 = kvr__zc_now();
   for (uint32_t i = 0; i < KVR__ZC_PAGES; i++) {
     if (per_page && deflateReset(zs) != Z_OK) return -1;
@@ -37,8 +38,10 @@ static int kvr__zc_time(z_stream *zs, const uint8_t *pages, int per_page, double
     int flush = per_page ? Z_FINISH : (i % KVR__ZC_PACKET == KVR__ZC_PACKET - 1 ? Z_SYNC_FLUSH : Z_NO_FLUSH);
     int rc = deflate(zs, flush);
     if (rc != Z_OK && rc != Z_STREAM_END) return -1;
+    written += sizeof out - zs->avail_out;
   }
   *ns = (kvr__zc_now() - t0) / KVR__ZC_PAGES;
+  *bytes = (double)written / KVR__ZC_PAGES;
   return 0;
 }
 
@@ -66,7 +69,8 @@ int kvr_zlib_costs(double ratio, uint32_t rounds, kvr_zlib_cost *c) {
     c->packet_ns[level] = c->page_ns[level] = 1e18;
     for (uint32_t r = 0; r < rounds && !rc; r++) {
       double a, b;
-      if (kvr__zc_time(&zs, pages, 0, &a) || kvr__zc_time(&zs, pages, 1, &b)) {
+      if (kvr__zc_time(&zs, pages, 0, &a, &c->packet_bytes[level]) ||
+          kvr__zc_time(&zs, pages, 1, &b, &c->page_bytes[level])) {
         rc = sim_errorf(SIM_EIO, "zlib: deflate failed at level %d", level);
         break;
       }
