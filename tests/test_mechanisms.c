@@ -509,6 +509,25 @@ static void test_postcopy_fault_in_flight(void **state) {
   for (int k = 0; k < 3; k++) mdl_result_free(&r[k]);
 }
 
+/* The guest's stall in a post-copy of `workload` (read once, no loop) with
+ * `algo`, a post-copy limit of `limit` and profile `p`; the run must make
+ * exactly `requests` page requests. */
+static double postcopy_stall(const char *workload, const char *algo, const char *limit, const mdl_profile *p,
+                             uint64_t requests) {
+  mdl_scenario s;
+  mdl_scenario_defaults(&s);
+  set(&s, "workload", workload);
+  set(&s, "algo", algo);
+  set(&s, "loop", "no");
+  set(&s, "postcopy-bandwidth", limit);
+  mdl_result r;
+  sim_with(&s, p, &r);
+  assert_int_equal(r.postcopy_requests, requests);
+  double stall = r.guest_stall_ms;
+  mdl_result_free(&r);
+  return stall;
+}
+
 /* A fault whose page lands while a rate-limited window's burst is sent
  * takes profile fault_burst_ns longer (docs/postcopy-faults.md, "Faults
  * during a burst"). One read of a page the stream reaches only windows
@@ -529,20 +548,10 @@ static void test_postcopy_fault_in_burst(void **state) {
   double stall[4][2];
   for (int k = 0; k < 4; k++)
     for (int with = 0; with < 2; with++) {
-      mdl_scenario s;
-      mdl_scenario_defaults(&s);
-      set(&s, "workload", k == 3 ? early : late);
-      set(&s, "algo", algos[k]);
-      set(&s, "loop", "no");
-      set(&s, "postcopy-bandwidth", limits[k]);
       mdl_profile p = qemu72();
       p.preempt_urgent = 1;
       p.fault_burst_ns = with ? 5e6 : 0;
-      mdl_result r;
-      sim_with(&s, &p, &r);
-      assert_int_equal(r.postcopy_requests, 1);
-      stall[k][with] = r.guest_stall_ms;
-      mdl_result_free(&r);
+      stall[k][with] = postcopy_stall(k == 3 ? early : late, algos[k], limits[k], &p, 1);
     }
   print_message("stall without / with fault_burst_ns: limited %.3f / %.3f ms, unlimited %.3f / %.3f, "
                 "preempt in the sleep %.3f / %.3f, preempt in the burst %.3f / %.3f\n",
@@ -574,20 +583,10 @@ static void test_postcopy_request_delayed_ack(void **state) {
   double stall[3][2];
   for (int k = 0; k < 3; k++)
     for (int with = 0; with < 2; with++) {
-      mdl_scenario s;
-      mdl_scenario_defaults(&s);
-      set(&s, "workload", k == 2 ? burst : sleep);
-      set(&s, "algo", "postcopy+postcopy-preempt");
-      set(&s, "loop", "no");
-      set(&s, "postcopy-bandwidth", limits[k]);
       mdl_profile p = qemu72();
       p.preempt_urgent = 1;
       p.rp_delayed_ack_ns = with ? 40e6 : 0;
-      mdl_result r;
-      sim_with(&s, &p, &r);
-      assert_int_equal(r.postcopy_requests, 3);
-      stall[k][with] = r.guest_stall_ms;
-      mdl_result_free(&r);
+      stall[k][with] = postcopy_stall(k == 2 ? burst : sleep, "postcopy+postcopy-preempt", limits[k], &p, 3);
     }
   print_message("stall without / with rp_delayed_ack_ns: in the sleep %.4f / %.4f ms, unlimited %.4f / %.4f, "
                 "in a burst %.4f / %.4f\n",
