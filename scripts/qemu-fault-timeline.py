@@ -10,7 +10,9 @@ With every placement traced (postcopy_place_page*) and a rate-limited
 post-copy, it also splits the requests by whether they were made during
 a window's burst of placements or in the sleep between, the measurement
 behind profile key fault_burst_ns (docs/postcopy-faults.md, "Faults
-during a burst").
+during a burst"). It also lists the requests held on their way to the
+source, the measurement behind profile key rp_delayed_ack_ns
+("Requests held by a delayed acknowledgement").
 
 usage: qemu-fault-timeline.py RUN_DIR [--csv OUT.csv]
 """
@@ -109,6 +111,16 @@ def main():
               f"median wait {statistics.median(waits):.3f} ms, total {sum(waits):.0f} ms")
 
 
+    held = held_requests(order)
+    if held:
+        waits = [w for w, _ in held]
+        timers = [t for _, t in held]
+        print(f"requests held {HELD_MS:.0f} ms or more on the way to the source: {len(held)}, "
+              f"median {statistics.median(waits):.2f} ms; from the request before reaching the source "
+              f"to this one: median {statistics.median(timers):.2f} ms")
+        print("  (TCP's delayed acknowledgement on the return path: profile key rp_delayed_ack_ns,"
+              " docs/postcopy-faults.md)")
+
     bursts = burst_periods(placements)
     if rows and bursts:
         def where(t):
@@ -128,6 +140,26 @@ def main():
                       f"  p90 {q(xs, .9):6.2f}  requests {len(xs)}")
         print("  (a hand-off at a burst's start waits for the stream's threads' slice: profile key"
               " fault_burst_ns, docs/postcopy-faults.md)")
+
+
+HELD_MS = 20.0
+
+
+def held_requests(order):
+    """The requests that waited HELD_MS or more between the fault and the
+    source queueing them, as (that wait, the time from the previous
+    request's queueing to this one's) in ms: behind a delayed TCP
+    acknowledgement, the second is the acknowledgement's timer."""
+    out = []
+    prev = None
+    for r in order:
+        if "queued" not in r:
+            continue
+        wait = (r["queued"] - r["fault"]) * 1e3
+        if wait >= HELD_MS and prev is not None:
+            out.append((wait, (r["queued"] - prev) * 1e3))
+        prev = r["queued"]
+    return out
 
 
 BURST_GAP_MS = 20.0

@@ -688,6 +688,38 @@ static void test_fault_timeline_bursts(void **state) {
   free(text);
 }
 
+/* The same script's held requests (docs/postcopy-faults.md, "Requests
+ * held by a delayed acknowledgement"), on a synthetic trace: five
+ * requests, the 2nd and the 5th held 43.00 and 42.01 ms on the way to the
+ * source, 43.08 and 42.05 ms after the request before them got there. */
+static void test_fault_timeline_held(void **state) {
+  (void)state;
+  if (system("command -v python3 >/dev/null 2>&1") != 0) {
+    print_message("skipping: no python3 in PATH\n");
+    skip();
+  }
+  char out[512], cmd[2048];
+  snprintf(out, sizeof out, "%s/fault-timeline-held.txt", tmpdir);
+  snprintf(cmd, sizeof cmd, "python3 %s/scripts/qemu-fault-timeline.py %s/tests/fixtures/fault-timeline-held > %s",
+           MIGSIM_SOURCE_DIR, MIGSIM_SOURCE_DIR, out);
+  assert_int_equal(system(cmd), 0);
+  char *text = slurp(out);
+  assert_non_null(text);
+  print_message("%s", text);
+  const char *at = strstr(text, "requests held 20 ms or more on the way to the source: ");
+  assert_non_null(at);
+  int n = 0;
+  double wait = -1, timer = -1;
+  assert_int_equal(sscanf(at, "requests held 20 ms or more on the way to the source: %d, median %lf ms; from the "
+                              "request before reaching the source to this one: median %lf ms",
+                          &n, &wait, &timer),
+                   3);
+  assert_int_equal(n, 2);
+  assert_true(fabs(wait - 42.505) < 0.006);
+  assert_true(fabs(timer - 42.565) < 0.006);
+  free(text);
+}
+
 static void test_upgrade_host(void **state) {
   (void)state;
   if (system("command -v python3 >/dev/null 2>&1") != 0) {
@@ -795,6 +827,7 @@ int main(void) {
       cmocka_unit_test(test_best_possible),
       cmocka_unit_test(test_cluster_interval),
       cmocka_unit_test(test_upgrade_old_timeline), cmocka_unit_test(test_upgrade_host), cmocka_unit_test(test_fault_timeline_bursts),
+      cmocka_unit_test(test_fault_timeline_held),
       cmocka_unit_test(test_load_malformed),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
