@@ -656,20 +656,27 @@ static void test_upgrade_old_timeline(void **state) {
  * bursts after a first one, each with a request at its start queued
  * 1.3 ms later, one 2 ms in queued 0.05 ms later, and one in the sleep
  * queued 0.1 ms later; a page placed alone in the sleep is no burst. */
-static void test_fault_timeline_bursts(void **state) {
-  (void)state;
+/* scripts/qemu-fault-timeline.py's output on tests/fixtures/`fixture`
+ * (the caller frees it); the test is skipped without python3. */
+static char *fault_timeline(const char *fixture) {
   if (system("command -v python3 >/dev/null 2>&1") != 0) {
     print_message("skipping: no python3 in PATH\n");
     skip();
   }
   char out[512], cmd[2048];
-  snprintf(out, sizeof out, "%s/fault-timeline.txt", tmpdir);
-  snprintf(cmd, sizeof cmd, "python3 %s/scripts/qemu-fault-timeline.py %s/tests/fixtures/fault-timeline > %s",
-           MIGSIM_SOURCE_DIR, MIGSIM_SOURCE_DIR, out);
+  snprintf(out, sizeof out, "%s/%s.txt", tmpdir, fixture);
+  snprintf(cmd, sizeof cmd, "python3 %s/scripts/qemu-fault-timeline.py %s/tests/fixtures/%s > %s", MIGSIM_SOURCE_DIR,
+           MIGSIM_SOURCE_DIR, fixture, out);
   assert_int_equal(system(cmd), 0);
   char *text = slurp(out);
   assert_non_null(text);
   print_message("%s", text);
+  return text;
+}
+
+static void test_fault_timeline_bursts(void **state) {
+  (void)state;
+  char *text = fault_timeline("fault-timeline");
   assert_non_null(strstr(text, "requests with a full timeline: 9 of 9"));
   assert_non_null(strstr(text, "gaps over 20 ms): 3\n"));
   static const struct {
@@ -694,18 +701,7 @@ static void test_fault_timeline_bursts(void **state) {
  * source, 43.08 and 42.05 ms after the request before them got there. */
 static void test_fault_timeline_held(void **state) {
   (void)state;
-  if (system("command -v python3 >/dev/null 2>&1") != 0) {
-    print_message("skipping: no python3 in PATH\n");
-    skip();
-  }
-  char out[512], cmd[2048];
-  snprintf(out, sizeof out, "%s/fault-timeline-held.txt", tmpdir);
-  snprintf(cmd, sizeof cmd, "python3 %s/scripts/qemu-fault-timeline.py %s/tests/fixtures/fault-timeline-held > %s",
-           MIGSIM_SOURCE_DIR, MIGSIM_SOURCE_DIR, out);
-  assert_int_equal(system(cmd), 0);
-  char *text = slurp(out);
-  assert_non_null(text);
-  print_message("%s", text);
+  char *text = fault_timeline("fault-timeline-held");
   const char *at = strstr(text, "requests held 20 ms or more on the way to the source: ");
   assert_non_null(at);
   int n = 0;
