@@ -113,10 +113,10 @@ def main():
 
     held = held_requests(order)
     if held:
-        waits = [w for w, _ in held]
+        held_waits = [w for w, _ in held]
         timers = [t for _, t in held]
         print(f"requests held {HELD_MS:.0f} ms or more on the way to the source: {len(held)}, "
-              f"median {statistics.median(waits):.2f} ms; from the request before reaching the source "
+              f"median {statistics.median(held_waits):.2f} ms; from the request before reaching the source "
               f"to this one: median {statistics.median(timers):.2f} ms")
         print("  (TCP's delayed acknowledgement on the return path: profile key rp_delayed_ack_ns,"
               " docs/postcopy-faults.md)")

@@ -128,6 +128,21 @@ static void validate_set(const char *ini, const char *real_dir, const char *prof
   validate_subset(ini, real_dir, profile, NULL, v);
 }
 
+/* validate_subset with profile `base` changed by one `key = value` line
+ * (a temporary profile file): how a set scores without a rule. */
+static void validate_with_key(const char *ini, const char *real_dir, const char *base, const char *key_line,
+                              const char *only, res_validation *v) {
+  char path[] = "/tmp/migsim-fidelity-XXXXXX.ini";
+  int fd = mkstemps(path, 4);
+  assert_true(fd >= 0);
+  FILE *f = fdopen(fd, "w");
+  assert_non_null(f);
+  fprintf(f, "[profile]\nbase = %s\n%s\n", base, key_line);
+  fclose(f);
+  validate_subset(ini, real_dir, path, only, v);
+  remove(path);
+}
+
 static void print_summary(const char *what, const res_validation *v) {
   printf("%s: %zu runs\n", what, v->runs);
   for (int m = 0; m < RES_M_COUNT; m++)
@@ -646,16 +661,9 @@ static void test_second_host(void **state) {
   assert_true(feat.requests_ok_share >= 0.8);
   assert_true(feat.stall_ok_share >= 0.9);
   /* Without the burst rule the rate-limited post-copies ask too often. */
-  char nob[] = "/tmp/migsim-fidelity-XXXXXX.ini";
-  int fd = mkstemps(nob, 4);
-  assert_true(fd >= 0);
-  FILE *f = fdopen(fd, "w");
-  assert_non_null(f);
-  fprintf(f, "[profile]\nbase = qemu-10.0-tcg-xeon\nfault_burst_ns = 0\n");
-  fclose(f);
   res_validation noburst;
-  validate_set("scenarios/validation.ini", sets[0].real, nob, &noburst);
-  remove(nob);
+  validate_with_key("scenarios/validation.ini", sets[0].real, "qemu-10.0-tcg-xeon", "fault_burst_ns = 0", NULL,
+                    &noburst);
   print_summary("second host, 10.0, no burst rule", &noburst);
   assert_true(noburst.requests_ok_share <= 0.75);
   /* Requests held by a delayed ACK (docs/postcopy-faults.md): the
@@ -664,16 +672,8 @@ static void test_second_host(void **state) {
   res_validation ack, noack;
   validate_subset("scenarios/validation-features.ini", "docs/host-xeon/preempt-10.0-c/real", "qemu-10.0-tcg-xeon",
                   "pp-", &ack);
-  char nak[] = "/tmp/migsim-fidelity-XXXXXX.ini";
-  fd = mkstemps(nak, 4);
-  assert_true(fd >= 0);
-  f = fdopen(fd, "w");
-  assert_non_null(f);
-  fprintf(f, "[profile]\nbase = qemu-10.0-tcg-xeon\nrp_delayed_ack_ns = 0\n");
-  fclose(f);
-  validate_subset("scenarios/validation-features.ini", "docs/host-xeon/preempt-10.0-c/real", nak, "pp-",
-                  &noack);
-  remove(nak);
+  validate_with_key("scenarios/validation-features.ini", "docs/host-xeon/preempt-10.0-c/real", "qemu-10.0-tcg-xeon",
+                    "rp_delayed_ack_ns = 0", "pp-", &noack);
   printf("preempt runs, delay p99 median error: %.1f %% with the rule, %.1f %% without\n",
          ack.metric[RES_M_DELAY_P99].median_abs_pct, noack.metric[RES_M_DELAY_P99].median_abs_pct);
   assert_true(ack.metric[RES_M_DELAY_P99].median_abs_pct <= 20.0);
