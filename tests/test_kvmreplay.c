@@ -494,10 +494,18 @@ static void test_auto_converge(void **state) {
    * earlier or later moves the total by seconds, and the CPU-bound replay
    * also loses the host's scheduling gaps (docs/features.md); the
    * validation set measures the error on a quiet machine. */
-  print_message("%s: throttle %llu %%, guest lost %.0f ms\n", s.name, (unsigned long long)r.cpu_throttle_pct,
-                r.guest_throttle_ms);
+  /* The guest loses what the throttle takes: its share integrated over the
+   * polls that showed it. Host scheduling gaps only add to what is lost; a
+   * guest that misses some of the vCPU's sleeps catches up on them and
+   * loses 85-94 % (docs/features.md, "What kvmreplay measures"). */
+  double nominal = 0;
+  for (size_t i = 0; i + 1 < r.sample_count; i++)
+    nominal += r.samples[i].throttle_pct / 100.0 * (r.samples[i + 1].t_ms - r.samples[i].t_ms);
+  print_message("%s: throttle %llu %%, guest lost %.0f ms of the throttle's %.0f ms\n", s.name,
+                (unsigned long long)r.cpu_throttle_pct, r.guest_throttle_ms, nominal);
   assert_true(r.cpu_throttle_pct >= 20 && r.cpu_throttle_pct <= 99);
-  assert_true(r.guest_throttle_ms > 0);
+  assert_true(nominal > 0);
+  assert_true(r.guest_throttle_ms >= 0.96 * nominal);
   uint32_t prev = 0, seen = 0;
   for (size_t i = 0; i < r.round_count; i++) { /* QEMU's throttle only rises until completion */
     assert_true(r.rounds[i].throttle_pct >= prev);
