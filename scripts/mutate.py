@@ -360,8 +360,9 @@ def main():
     todo = [m for m in MUTANTS if not only or m[0] in only]
     # Every mutant's text, checked before the long run: a rule rewritten
     # since the mutant was written stops the check at once, not an hour in.
-    stale = [f"{name} ({open(os.path.join(tree, path)).read().count(old)} times in {path})"
-             for name, path, old, _ in todo if open(os.path.join(tree, path)).read().count(old) != 1]
+    texts = {path: open(os.path.join(tree, path)).read() for _, path, _, _ in todo}
+    stale = [f"{name} ({texts[path].count(old)} times in {path})"
+             for name, path, old, _ in todo if texts[path].count(old) != 1]
     if stale:
         print("mutate: the original text does not occur exactly once: " + ", ".join(stale), file=sys.stderr)
         return 2

@@ -496,8 +496,9 @@ static void test_auto_converge(void **state) {
    * validation set measures the error on a quiet machine. */
   /* The guest loses what the throttle takes: its share integrated over the
    * polls that showed it. Host scheduling gaps only add to what is lost; a
-   * guest that misses some of the vCPU's sleeps catches up on them and
-   * loses 85-94 % (docs/features.md, "What kvmreplay measures"). */
+   * guest that missed some of the vCPU's sleeps caught up on them and lost
+   * 0.76-0.98 of the share (docs/features.md, "The gap the guest did not
+   * see"). */
   double nominal = 0;
   for (size_t i = 0; i + 1 < r.sample_count; i++)
     nominal += r.samples[i].throttle_pct / 100.0 * (r.samples[i + 1].t_ms - r.samples[i].t_ms);

@@ -646,16 +646,6 @@ static void test_upgrade_old_timeline(void **state) {
   res_runs_free(&set);
 }
 
-/* upgrade-results.py --host fills the host_cpu cells of real runs that
- * record none (docs/hosts.md), quoting a name with a comma, and leaves
- * other rows' cells alone; a bad --host changes nothing. */
-/* scripts/qemu-fault-timeline.py splits a rate-limited post-copy's page
- * requests by where they fall: as a window's burst of placements begins,
- * later in it, or in the sleep between (the measurement behind profile
- * key fault_burst_ns, docs/postcopy-faults.md). The fixture has three
- * bursts after a first one, each with a request at its start queued
- * 1.3 ms later, one 2 ms in queued 0.05 ms later, and one in the sleep
- * queued 0.1 ms later; a page placed alone in the sleep is no burst. */
 /* scripts/qemu-fault-timeline.py's output on tests/fixtures/`fixture`
  * (the caller frees it); the test is skipped without python3. */
 static char *fault_timeline(const char *fixture) {
@@ -674,6 +664,13 @@ static char *fault_timeline(const char *fixture) {
   return text;
 }
 
+/* scripts/qemu-fault-timeline.py splits a rate-limited post-copy's page
+ * requests by where they fall: as a window's burst of placements begins,
+ * later in it, or in the sleep between (the measurement behind profile
+ * key fault_burst_ns, docs/postcopy-faults.md). The fixture has three
+ * bursts after a first one, each with a request at its start queued
+ * 1.3 ms later, one 2 ms in queued 0.05 ms later, and one in the sleep
+ * queued 0.1 ms later; a page placed alone in the sleep is no burst. */
 static void test_fault_timeline_bursts(void **state) {
   (void)state;
   char *text = fault_timeline("fault-timeline");
@@ -716,6 +713,9 @@ static void test_fault_timeline_held(void **state) {
   free(text);
 }
 
+/* upgrade-results.py --host fills the host_cpu cells of real runs that
+ * record none (docs/hosts.md), quoting a name with a comma, and leaves
+ * other rows' cells alone; a bad --host changes nothing. */
 static void test_upgrade_host(void **state) {
   (void)state;
   if (system("command -v python3 >/dev/null 2>&1") != 0) {

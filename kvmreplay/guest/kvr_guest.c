@@ -511,8 +511,8 @@ static _Noreturn void replay(const module *m) {
    * last reading already accounted for (an iteration's start, or the end of
    * an access, whose own time the stall check takes), halt_ticks the halt
    * asked for since. A mark taken after the report and the serial output
-   * hid the vCPU stops that fell there (on TCG, 7-10 % of the throttle's
-   * sleeps; docs/features.md, "What kvmreplay measures"). */
+   * hid the vCPU stops that fell there (on TCG about a tenth of the
+   * throttle's sleeps; docs/features.md, "The gap the guest did not see"). */
   uint64_t t_mark = 0, halt_ticks = 0;
   stream s;
   int in_body = 0, have = 0, done = 0;
