@@ -633,15 +633,17 @@ static void test_second_host(void **state) {
   (void)state;
   /* 10.0 with this host's fault wake and the burst rule
    * (docs/postcopy-faults.md, "Faults during a burst"): every validation
-   * target on its three sets, the last measured after the fit; 7.2 keeps
-   * the first host's wake. */
+   * target on its three sets, the last measured after the fit. 7.2 with
+   * the wake traced on 7.2 here ("7.2 on the second host"): total time p90
+   * 5.6 % (5.3 % with the first host's 2.2 ms wake, which its fit took by
+   * running link to an unpinned 3.2 GB/s). */
   static const struct {
     const char *real, *profile;
     double p90, requests;
   } sets[] = {
       {"docs/host-xeon/validation-10.0/real", "qemu-10.0-tcg-xeon", 5.0, 0.95},
       {"docs/host-xeon/validation-10.0-b/real", "qemu-10.0-tcg-xeon", 5.0, 0.95},
-      {"docs/host-xeon/validation-7.2/real", "qemu-7.2-tcg-xeon", 5.5, 0.85},
+      {"docs/host-xeon/validation-7.2/real", "qemu-7.2-tcg-xeon", 6.0, 0.85},
       {"docs/host-xeon/validation-10.0-c/real", "qemu-10.0-tcg-xeon", 5.0, 0.95},
   };
   for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
@@ -660,6 +662,14 @@ static void test_second_host(void **state) {
   print_summary("features, second host, 10.0", &feat);
   assert_true(feat.requests_ok_share >= 0.8);
   assert_true(feat.stall_ok_share >= 0.9);
+  /* 7.2's preempt runs here fault about once a millisecond, not once per
+   * 2.2 ms: requests within x1.5 75 % with this host's wake, 8 % with the
+   * first host's. */
+  res_validation feat72;
+  validate_set("scenarios/validation-features.ini", "docs/host-xeon/features-7.2/real", "qemu-7.2-tcg-xeon", &feat72);
+  print_summary("features, second host, 7.2", &feat72);
+  assert_true(feat72.requests_ok_share >= 0.7);
+  assert_true(feat72.stall_ok_share >= 0.75);
   /* Without the burst rule the rate-limited post-copies ask too often. */
   res_validation noburst;
   validate_with_key("scenarios/validation.ini", sets[0].real, "qemu-10.0-tcg-xeon", "fault_burst_ns = 0", NULL,
