@@ -626,7 +626,8 @@ static void test_cli_replay(void **state) {
 
 /* scripts/calibrate-host.sh end to end (docs/hosts.md) on three small
  * scenarios, one real run each: the runs land in OUT/calibration-7.2/real,
- * the fitted profile names this machine as its host and loads, and a bad
+ * the fitted profile names this machine as its host, loads and carries a
+ * constant given with --set (a fault wake traced on this host), and a bad
  * option is refused in one line before anything runs. */
 static void test_calibrate_host_script(void **state) {
   (void)state;
@@ -644,6 +645,7 @@ static void test_calibrate_host_script(void **state) {
       {"--name bad/name", "calibrate-host: --name 'bad/name'"},
       {"--name t1 --versions 7.2,9.9", "calibrate-host: --versions: '9.9' is not 7.2 or 10.0"},
       {"--name t1 --repeat 0", "calibrate-host: --repeat '0'"},
+      {"--name t1 --set nokey", "calibrate-host: --set 'nokey': KEY=VALUE"},
   };
   FILE *p;
   for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
@@ -659,7 +661,7 @@ static void test_calibrate_host_script(void **state) {
   }
   snprintf(cmd, sizeof cmd,
            "cd %s && MIGSIM=%s MIGSIM_FSYNC=0 scripts/calibrate-host.sh --name t1 --out %s --versions 7.2 "
-           "--scenarios %s --repeat 1 --no-quiet 2>&1",
+           "--scenarios %s --repeat 1 --set fault_resume_ns=200000 --no-quiet 2>&1",
            MIGSIM_SOURCE_DIR, MIGSIM_BIN, out, ini);
   p = popen(cmd, "r");
   assert_non_null(p);
@@ -678,6 +680,7 @@ static void test_calibrate_host_script(void **state) {
   if (kvr_host_cpu_model(model, sizeof model) == 0) assert_string_equal(prof.host, model);
   assert_true(mdl_profile_host_matches(&prof, model));
   assert_int_equal(prof.device_state_bytes, 58025); /* kept from qemu-7.2-tcg */
+  assert_true(prof.fault_resume_ns == 200000.0);   /* qemu-7.2-tcg has 2.2 ms */
 }
 
 /* ------------------------------------------------------- failures */
