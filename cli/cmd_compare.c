@@ -280,9 +280,17 @@ int cli_cmd_compare(int argc, char **argv) {
   mdl_result *extra = nextra ? calloc(nextra, sizeof *extra) : NULL;
   if (!results || !scen || !stats || !samples || (nextra && !extra)) cli_die("compare: out of memory");
 
+  /* The scenario column fits the longest profile:algo@link name. */
+  int name_width = RES_NAME_WIDTH;
+  for (int a = 0; a < nseries; a++)
+    for (int l = 0; l < nlinks; l++) {
+      int w = (int)strlen(algos[a % nalgos]) + 1 + (int)strlen(links[l]);
+      if (nprof > 1) w += (int)strlen(profiles[a / nalgos]) + 1;
+      if (w > name_width) name_width = w;
+    }
   if (!o.quiet) {
     printf("workload: %s\n", base.workload);
-    res_print_header(stdout);
+    res_print_header(stdout, name_width);
   }
   for (int l = 0; l < nlinks; l++) {
     for (int a = 0; a < nseries; a++) {
@@ -307,7 +315,7 @@ int cli_cmd_compare(int argc, char **argv) {
         mdl_scenario used;
         if (mdl_scenario_resolve(&run, &used, NULL, NULL) || mdl_simulate(&run, r))
           cli_die("compare %s: %s", run.name, sim_error_message());
-        if (!o.quiet) res_print_row(stdout, &run, r);
+        if (!o.quiet) res_print_row(stdout, name_width, &run, r);
         if (r->status == MDL_STATUS_COMPLETED) {
           samples[0 * o.repeat + n] = r->total_time_ms / 1e3;
           samples[1 * o.repeat + n] = r->downtime_ms;

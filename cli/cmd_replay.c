@@ -269,8 +269,8 @@ static void cli__replay_one(void *ctx, res_folder *folder, const char *id, const
     cli_die("replay %s: %s", s.name, sim_error_message());
   }
   if (!o->quiet) {
-    if (o->count == 0) res_print_header(stdout);
-    res_print_row(stdout, &s, &r);
+    if (o->count == 0) res_print_header(stdout, RES_NAME_WIDTH);
+    res_print_row(stdout, RES_NAME_WIDTH, &s, &r);
     printf("  %s %s on %s, integrity %s, replay on time %.2f%% (max lag %.1f ms)%s%s\n", r.accel,
            r.qemu_version, r.host_cpu[0] ? r.host_cpu : "an unnamed CPU", r.integrity[0] ? r.integrity : "-",
            r.replay_on_time * 100.0,

@@ -135,8 +135,8 @@ static void cli__run_one(void *ctx, res_folder *folder, const char *id, const md
     cli_die("run %s: %s", s->name, sim_error_message());
   }
   if (!o->quiet) {
-    if (o->count == 0) res_print_header(stdout);
-    res_print_row(stdout, s, &r);
+    if (o->count == 0) res_print_header(stdout, RES_NAME_WIDTH);
+    res_print_row(stdout, RES_NAME_WIDTH, s, &r);
   }
   rc = res_folder_write(folder, id, used, &r);
   mdl_result_free(&r);

@@ -762,17 +762,19 @@ static int res__render(int table, const char *run_id, const mdl_scenario *s, con
   return rc;
 }
 
-void res_print_header(FILE *out) {
-  fprintf(out, "%-22s %-9s %-13s %10s %9s %11s %6s %8s %9s\n", "scenario", "algo", "status",
+void res_print_header(FILE *out, int name_width) {
+  fprintf(out, "%-*s %-9s %-13s %10s %9s %11s %6s %8s %9s\n", name_width, "scenario", "algo", "status",
           "total_ms", "down_ms", "MiB_sent", "syncs", "requests", "stall_ms");
 }
 
-void res_print_row(FILE *out, const mdl_scenario *s, const mdl_result *r) {
+void res_print_row(FILE *out, int name_width, const mdl_scenario *s, const mdl_result *r) {
   /* No downtime without a completion: "-", as the CSV leaves it empty. */
   char down[32] = "-";
   if (r->status == MDL_STATUS_COMPLETED) snprintf(down, sizeof down, "%.2f", r->downtime_ms);
   char variant[128]; /* precopy+xbzrle: the algorithm and its features */
-  fprintf(out, "%-22.22s %-9s %-13s %10.1f %9s %11.1f %6llu %8llu %9.1f\n", s->name,
+  /* A longer name widens its own line rather than being cut: two names that
+   * differ only at the end (profile:algo@link) must stay distinguishable. */
+  fprintf(out, "%-*s %-9s %-13s %10.1f %9s %11.1f %6llu %8llu %9.1f\n", name_width, s->name,
           mdl_variant_name(s, variant, sizeof variant),
           mdl_status_name(r->status), r->total_time_ms, down, (double)r->transferred_bytes / 1048576.0,
           (unsigned long long)r->dirty_sync_count, (unsigned long long)r->postcopy_requests, r->guest_stall_ms);

@@ -92,8 +92,11 @@ int res_folder_close(res_folder *f);
  * tools and tests that add a single run; commands keep one folder open. */
 int res_write_run(const char *dir, const char *run_id, const mdl_scenario *s, const mdl_result *r);
 
-/* Prints a one-line-per-run table header / row for the terminal. */
-void res_print_header(FILE *out);
-void res_print_row(FILE *out, const mdl_scenario *s, const mdl_result *r);
+/* Prints a one-line-per-run table header / row for the terminal; the
+ * scenario column is name_width wide (RES_NAME_WIDTH when the names are not
+ * known in advance) and a longer name is printed whole. */
+#define RES_NAME_WIDTH 22
+void res_print_header(FILE *out, int name_width);
+void res_print_row(FILE *out, int name_width, const mdl_scenario *s, const mdl_result *r);
 
 #endif

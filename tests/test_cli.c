@@ -337,6 +337,21 @@ static void test_compare_profiles(void **state) {
   snprintf(rb, sizeof rb, "%.*s", (int)(strchr(b, '\n') - b), b);
   assert_string_not_equal(strstr(ra, "completed"), strstr(rb, "completed"));
   free(md);
+  /* The terminal table names each run whole: profile:algo@link names
+   * longer than the default column used to be cut to 22 characters, where
+   * "qemu-7.2-tcg:postcopy@1Gbit/s" read "qemu-7.2-tcg:postcopy@". */
+  char cmd[2000];
+  snprintf(cmd, sizeof cmd,
+           "MIGSIM_FSYNC=0 %s compare --workload idle --memory 64MiB --links 1Gbit/s --algos postcopy "
+           "--profiles qemu-7.2,qemu-7.2-tcg --no-plots --out %s/cmpp4 > %s/cmpp4.txt 2>&1",
+           MIGSIM_BIN, tmpdir, tmpdir);
+  assert_int_equal(system(cmd), 0);
+  snprintf(path, sizeof path, "%s/cmpp4.txt", tmpdir);
+  char *table = slurp(path);
+  assert_non_null(table);
+  assert_non_null(strstr(table, "\nqemu-7.2-tcg:postcopy@1Gbit/s postcopy "));
+  assert_non_null(strstr(table, "\nqemu-7.2:postcopy@1Gbit/s     postcopy "));
+  free(table);
   assert_int_equal(migsim(err, sizeof err, "compare --workload idle --profiles qemu-7.2,nope --out %s/cmpp2", tmpdir), 2);
   assert_non_null(strstr(err, "'nope'"));
   assert_false(exists("%s/%s", "cmpp2"));
