@@ -48,6 +48,7 @@ packages=(
   procps                                           # pgrep/ps for the replay tests
   iproute2                                         # ip, tc: plan --real's shaped link (test_plan_real)
   libxml2-utils                                    # xmllint: regress junit.xml against its schema
+  python3                                          # scripts/*.py: trace-fault-wake (calibrate-host.sh), doc tables
   openmpi-bin libopenmpi-dev                       # optional MPI sweep (mpirun -n N migsim sweep; 10 MB download, 46 MB)
 )
 missing=()

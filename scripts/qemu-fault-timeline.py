@@ -31,17 +31,15 @@ def events(path):
                 yield float(m.group(2)), int(m.group(1)), m.group(3), m.group(4)
 
 
-def main():
-    if len(sys.argv) < 2:
-        sys.exit(__doc__)
-    run = sys.argv[1]
-    csv_out = sys.argv[sys.argv.index("--csv") + 1] if "--csv" in sys.argv else None
-    reqs = {}      # offset -> dict
+def load_run(run):
+    """A kept run's page requests in fault order (dicts with the times of
+    fault, queued, placed, resolved where traced), every placement's time,
+    and the source's rate-limit waits. scripts/trace-fault-wake.py reads
+    runs through this too."""
+    reqs = {}      # the faulting address -> its request
     placements = []  # every placement's time: the bursts
     order = []
-    hva_to_off = {}
     wakes = []     # source rate-limit waits: (t, ms, urgent)
-    src_t0 = None
     for t, tid, name, rest in events(f"{run}/dst.log"):
         if name == "postcopy_ram_fault_thread_request":
             hva = int(re.search(r"HVA=0x([0-9a-f]+)", rest).group(1), 16)
@@ -76,17 +74,51 @@ def main():
         elif name == "migration_rate_limit_post" and pending:
             wakes.append((pending[0], t, pending[1], "urgent: 1" in rest))
             pending = None
-        elif name == "postcopy_start" and src_t0 is None:
-            src_t0 = t
-    rows = []
     for r in order:
         if "placed" not in r and "resolved" in r:
             r["placed"] = r["resolved"]
+    return order, placements, wakes
+
+
+def request_rows(order):
+    """(fault time, fault -> queued, queued -> placed, fault -> resolved in
+    ms) of every request whose fault, queueing and placement were traced."""
+    rows = []
+    for r in order:
         if not all(k in r for k in ("fault", "queued", "placed")):
             continue
         rows.append((r["fault"], (r["queued"] - r["fault"]) * 1e3,
                      (r["placed"] - r["queued"]) * 1e3,
                      (r.get("resolved", r["placed"]) - r["fault"]) * 1e3))
+    return rows
+
+
+def burst_split(rows, placements):
+    """The fault -> queued waits of `rows`, split by where each fault falls:
+    "start" (within BURST_START_MS of a burst's first placement), "later"
+    in a burst, or in the "sleep" between; None when the stream never slept."""
+    bursts = burst_periods(placements)
+    if not rows or not bursts:
+        return None
+
+    def where(t):
+        for lo, hi in bursts:
+            if lo - 2e-4 <= t <= hi:
+                return "start" if t - lo <= BURST_START_MS / 1e3 else "later"
+        return "sleep"
+    split = {"start": [], "later": [], "sleep": []}
+    for row in rows:
+        split[where(row[0])].append(row[1])
+    return split, len(bursts)
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    run = sys.argv[1]
+    csv_out = sys.argv[sys.argv.index("--csv") + 1] if "--csv" in sys.argv else None
+    order, placements, wakes = load_run(run)
+    rows = request_rows(order)
     if csv_out:
         with open(csv_out, "w") as f:
             f.write("fault_s,request_to_queue_ms,queue_to_placed_ms,fault_to_resolved_ms\n")
@@ -121,17 +153,10 @@ def main():
         print("  (TCP's delayed acknowledgement on the return path: profile key rp_delayed_ack_ns,"
               " docs/postcopy-faults.md)")
 
-    bursts = burst_periods(placements)
-    if rows and bursts:
-        def where(t):
-            for lo, hi in bursts:
-                if lo - 2e-4 <= t <= hi:
-                    return "start" if t - lo <= BURST_START_MS / 1e3 else "later"
-            return "sleep"
-        split = {"start": [], "later": [], "sleep": []}
-        for row in rows:
-            split[where(row[0])].append(row[1])
-        print(f"bursts of placements after the stream slept (gaps over {BURST_GAP_MS:.0f} ms): {len(bursts)}")
+    found = burst_split(rows, placements)
+    if found:
+        split, nbursts = found
+        print(f"bursts of placements after the stream slept (gaps over {BURST_GAP_MS:.0f} ms): {nbursts}")
         for key, label in (("start", f"as a burst begins (first {BURST_START_MS} ms)"),
                            ("later", "later in a burst"), ("sleep", "in the sleep between")):
             xs = split[key]

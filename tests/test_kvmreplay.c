@@ -629,6 +629,8 @@ static void test_cli_replay(void **state) {
  * the fitted profile names this machine as its host, loads and carries a
  * constant given with --set (a fault wake traced on this host), and a bad
  * option is refused in one line before anything runs. */
+static int count_lines(const char *path);
+
 static void test_calibrate_host_script(void **state) {
   (void)state;
   if (!have_qemu()) skip();
@@ -646,6 +648,7 @@ static void test_calibrate_host_script(void **state) {
       {"--name t1 --versions 7.2,9.9", "calibrate-host: --versions: '9.9' is not 7.2 or 10.0"},
       {"--name t1 --repeat 0", "calibrate-host: --repeat '0'"},
       {"--name t1 --set nokey", "calibrate-host: --set 'nokey': KEY=VALUE"},
+      {"--name t1 --wake-scenarios /nonexistent.ini", "calibrate-host: cannot read /nonexistent.ini"},
   };
   FILE *p;
   for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
@@ -659,10 +662,20 @@ static void test_calibrate_host_script(void **state) {
     assert_true(refused);
     assert_int_not_equal(access(out, F_OK), 0); /* refused before anything is written */
   }
+  /* The fault wake traced first (scripts/trace-fault-wake.py), on small
+   * guests: one run of each role. */
+  char wake[600];
+  snprintf(wake, sizeof wake, "%s-wake.ini", out);
+  write_file(wake,
+             "[defaults]\nmemory = 64MiB\ntimeout = 10s\nseed = 3\n"
+             "workload = uniform:wss=4096,rate=8000,nonzero=0.5\nmax-bandwidth = 32MiB/s\n\n"
+             "[idle-mini]\nalgo = postcopy+postcopy-preempt\npostcopy-bandwidth = 32MiB/s\n\n"
+             "[busy-mini]\nalgo = postcopy+postcopy-preempt\n\n"
+             "[burst-mini]\nalgo = postcopy\npostcopy-bandwidth = 32MiB/s\n");
   snprintf(cmd, sizeof cmd,
            "cd %s && MIGSIM=%s MIGSIM_FSYNC=0 scripts/calibrate-host.sh --name t1 --out %s --versions 7.2 "
-           "--scenarios %s --repeat 1 --set fault_resume_ns=200000 --no-quiet 2>&1",
-           MIGSIM_SOURCE_DIR, MIGSIM_BIN, out, ini);
+           "--scenarios %s --wake-scenarios %s --repeat 1 --set fault_resume_ns=200000 --no-quiet 2>&1",
+           MIGSIM_SOURCE_DIR, MIGSIM_BIN, out, ini, wake);
   p = popen(cmd, "r");
   assert_non_null(p);
   while (fgets(line, sizeof line, p)) print_message("%s", line);
@@ -680,7 +693,19 @@ static void test_calibrate_host_script(void **state) {
   if (kvr_host_cpu_model(model, sizeof model) == 0) assert_string_equal(prof.host, model);
   assert_true(mdl_profile_host_matches(&prof, model));
   assert_int_equal(prof.device_state_bytes, 58025); /* kept from qemu-7.2-tcg */
-  assert_true(prof.fault_resume_ns == 200000.0);   /* qemu-7.2-tcg has 2.2 ms */
+  assert_true(prof.fault_resume_ns == 200000.0);   /* a --set wins over the traced wake */
+  /* The traced busy wake is the profile's: one traced run a role. */
+  snprintf(path, sizeof path, "%s/fault-wake-7.2/fault-wake.csv", out);
+  assert_int_equal(count_lines(path), 1 + 3);
+  snprintf(path, sizeof path, "%s/fault-wake-7.2/fault-wake.sets", out);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  double traced_busy = -1;
+  while (fgets(line, sizeof line, f)) sscanf(line, "fault_resume_busy_ns=%lf", &traced_busy);
+  fclose(f);
+  print_message("traced busy wake %.0f ns\n", traced_busy);
+  assert_true(traced_busy >= 0 && traced_busy < 1e8);
+  assert_true(prof.fault_resume_busy_ns == traced_busy);
 }
 
 /* ------------------------------------------------------- failures */

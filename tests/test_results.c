@@ -713,6 +713,71 @@ static void test_fault_timeline_held(void **state) {
   free(text);
 }
 
+/* scripts/trace-fault-wake.py --from derives a host's fault wake from
+ * traced runs (docs/postcopy-faults.md, "Tracing a host's fault wake").
+ * The fixture: two idle runs whose guests lost 0.8 ms over 4 requests and
+ * 0.05 ms over 1 beyond the traced paths (pooled per request 0.17 ms; the
+ * runs' median or mean would be 0.125), a busy run stalling 1 ms a request
+ * with paths 0.1, 0.1, 0.1, 0.2 and 3 ms (its median path 0.1 ms leaves
+ * 1 - 0.17 - 0.1 = 0.73 ms; the mean path would leave 0.13), and two
+ * rate-limited runs whose requests made as a burst began were queued after
+ * 1.3 ms (three, the fixture above) and 0.05 ms (three): the key is the
+ * slow mode's 1.3 ms, where the median or mean of all six is 0.675.
+ * Bad input is refused with a one-line error and exit 2. */
+static void test_trace_fault_wake(void **state) {
+  (void)state;
+  char dir[512], cmd[2048], path[700];
+  snprintf(dir, sizeof dir, "%s/fault-wake", tmpdir);
+  snprintf(cmd, sizeof cmd, "rm -rf %s && cp -r %s/tests/fixtures/fault-wake %s", dir, MIGSIM_SOURCE_DIR, dir);
+  assert_int_equal(system(cmd), 0);
+  snprintf(cmd, sizeof cmd, "python3 %s/scripts/trace-fault-wake.py --from %s > %s/out.txt 2>&1", MIGSIM_SOURCE_DIR,
+           dir, dir);
+  assert_int_equal(system(cmd), 0);
+  snprintf(path, sizeof path, "%s/fault-wake.sets", dir);
+  char *sets = slurp(path);
+  assert_non_null(sets);
+  assert_string_equal(sets, "fault_resume_ns=170000\nfault_resume_busy_ns=730000\nfault_burst_ns=1300000\n");
+  free(sets);
+  snprintf(path, sizeof path, "%s/out.txt", dir);
+  char *out = slurp(path);
+  assert_non_null(out);
+  assert_non_null(strstr(out, "migsim calibrate --set fault_resume_ns=170000 --set fault_resume_busy_ns=730000 "
+                              "--set fault_burst_ns=1300000\n"));
+  free(out);
+  snprintf(path, sizeof path, "%s/fault-wake.csv", dir);
+  char *csv = slurp(path);
+  assert_non_null(csv);
+  assert_non_null(strstr(csv, "\nbusy-a.1,busy,busy-a,10.0.2,5,5,5.0000,0.1000,1.0000,0.3000,0,,Test CPU\n"));
+  free(csv);
+  /* Bad input: one line on stderr naming what was wrong, exit 2. */
+  char scen[600];
+  snprintf(scen, sizeof scen, "%s/bad.ini", tmpdir);
+  write_file(scen, "[defaults]\nmemory = 64MiB\n\n[fast-run]\nalgo = postcopy\nworkload = idle\n");
+  static const char *const bad[][2] = {
+      {"--from %s/nowhere", "/nowhere/traces: no traced runs there"},
+      {"--out %s/fault-wake", "is not empty: give a new folder"},
+      {"--out %s/fw-bad --scenarios %s", "scenario [fast-run]: its name must start with idle-, busy- or burst-"},
+      {"--out %s/fw-bad2 --repeat 0", "--repeat '0': a number from 1 to 20"},
+  };
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    char args[1400];
+    snprintf(args, sizeof args, bad[k][0], tmpdir, scen);
+    snprintf(cmd, sizeof cmd, "MIGSIM=%s python3 %s/scripts/trace-fault-wake.py %s 2>%s/err.txt >/dev/null", MIGSIM_BIN,
+             MIGSIM_SOURCE_DIR, args, tmpdir);
+    assert_int_equal(WEXITSTATUS(system(cmd)), 2);
+    snprintf(path, sizeof path, "%s/err.txt", tmpdir);
+    char *err = slurp(path);
+    assert_non_null(err);
+    print_message("%s", err);
+    assert_non_null(strstr(err, bad[k][1]));
+    assert_non_null(strchr(err, '\n'));
+    assert_null(strchr(strchr(err, '\n') + 1, '\n')); /* one line */
+    free(err);
+  }
+  snprintf(path, sizeof path, "%s/fw-bad", tmpdir);
+  assert_int_not_equal(access(path, F_OK), 0); /* refused before anything is written */
+}
+
 /* upgrade-results.py --host fills the host_cpu cells of real runs that
  * record none (docs/hosts.md), quoting a name with a comma, and leaves
  * other rows' cells alone; a bad --host changes nothing. */
@@ -823,7 +888,7 @@ int main(void) {
       cmocka_unit_test(test_best_possible),
       cmocka_unit_test(test_cluster_interval),
       cmocka_unit_test(test_upgrade_old_timeline), cmocka_unit_test(test_upgrade_host), cmocka_unit_test(test_fault_timeline_bursts),
-      cmocka_unit_test(test_fault_timeline_held),
+      cmocka_unit_test(test_fault_timeline_held), cmocka_unit_test(test_trace_fault_wake),
       cmocka_unit_test(test_load_malformed),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
