@@ -86,6 +86,15 @@ static inline char *slurp(const char *path) {
   return buf;
 }
 
+/* Fails the test unless the file at `path` holds `needle`. */
+static inline void assert_file_has(const char *path, const char *needle) {
+  char *text = slurp(path);
+  if (!text) fail_msg("cannot read %s", path);
+  int found = strstr(text, needle) != NULL;
+  free(text);
+  if (!found) fail_msg("%s does not hold \"%s\"", path, needle);
+}
+
 /* The docs carry the program's own tables: every line of `generated` (a
  * malloc'ed text, freed here) must appear in one of the files `docs`
  * (paths under the source tree, NULL-terminated); `how` says how to
