@@ -35,6 +35,7 @@ import configparser
 import csv
 import importlib.util
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -155,49 +156,90 @@ def measure(path):
     return m
 
 
-def derive(runs):
-    """The profile keys, in ns, from the runs' figures; the key is left out
-    when its runs give nothing to measure. Each is what a fault costs on
-    average, since the simulator charges every fault the one constant and
-    what adds up over a run is the mean; the burst's wait is the one
-    exception (see below)."""
-    def ns(ms):
-        return int(round(ms * 1000)) * 1000  # to the microsecond
-
+def keys_ms(runs):
+    """The three keys in ms from the runs' figures (None where the runs
+    give nothing to measure), with the figures behind them."""
     idle = [m for m in runs if m["role"] == "idle" and m["traced_requests"]]
     busy = [m for m in runs if m["role"] == "busy" and m["traced_requests"]]
-    if not idle:
-        die("no idle-* run made a traced page request: nothing to measure the idle wake on")
-    if not busy:
-        die("no busy-* run made a traced page request: nothing to measure the busy wake on")
+    k = {"idle_runs": len(idle), "busy_runs": len(busy), "wake": None, "busy": None, "burst": None}
     # The stream asleep: what the guest loses beyond each request's traced
     # path (the path itself, a window's wait included, is the simulator's).
-    n_idle = sum(m["traced_requests"] for m in idle)
-    wake = max(0.0, sum(m["guest_stall_ms"] - sum(m["paths"]) for m in idle) / n_idle)
+    if idle:
+        k["n_idle"] = sum(m["traced_requests"] for m in idle)
+        k["wake"] = max(0.0, sum(m["guest_stall_ms"] - sum(m["paths"]) for m in idle) / k["n_idle"])
     # The stream sending: the stall per request, less that wake and the
     # typical (median) path. The slow faults' long paths stay in: the
     # simulator's path has no thread waiting for a core, so this key
     # carries them (docs/postcopy-faults.md, "Fast and slow faults").
-    n_busy = sum(m["traced_requests"] for m in busy)
-    per_request = sum(m["guest_stall_ms"] for m in busy) / n_busy
-    own_path = statistics.median(p for m in busy for p in m["paths"])
-    sets = {"fault_resume_ns": ns(wake), "fault_resume_busy_ns": ns(max(0.0, per_request - wake - own_path))}
+    if busy and idle:
+        k["n_busy"] = sum(m["traced_requests"] for m in busy)
+        k["per_request"] = sum(m["guest_stall_ms"] for m in busy) / k["n_busy"]
+        k["own_path"] = statistics.median(p for m in busy for p in m["paths"])
+        k["busy"] = max(0.0, k["per_request"] - k["wake"] - k["own_path"])
     # A burst's first hand-off either goes through at once (tens of
     # microseconds) or waits for a core (about a millisecond): the key is
     # the wait when there is one, the median of the slow mode.
-    starts = [w for m in runs if m["role"] == "burst" for w in m["burst_start"]]
-    slow = [w for w in starts if w > BURST_SLOW_MS]
-    if len(slow) >= MIN_BURST_REQUESTS:
-        sets["fault_burst_ns"] = ns(statistics.median(slow))
+    k["starts"] = [w for m in runs if m["role"] == "burst" for w in m["burst_start"]]
+    k["slow"] = [w for w in k["starts"] if w > BURST_SLOW_MS]
+    if len(k["slow"]) >= MIN_BURST_REQUESTS:
+        k["burst"] = statistics.median(k["slow"])
+    return k
+
+
+KEYS = (("fault_resume_ns", "wake"), ("fault_resume_busy_ns", "busy"), ("fault_burst_ns", "burst"))
+DRAWS = 2000
+
+
+def interval(runs, name):
+    """A 95 % interval of one key over the runs, each role's runs
+    resampled with replacement (fixed seed: the same runs, the same text)."""
+    rng = random.Random(1)
+    by_role = {}
+    for m in runs:
+        by_role.setdefault(m["role"], []).append(m)
+    vals = []
+    for _ in range(DRAWS):
+        draw = [rng.choice(ms) for ms in by_role.values() for _ in ms]
+        v = keys_ms(draw)[name]
+        if v is not None:
+            vals.append(v)
+    if len(vals) < DRAWS // 2:
+        return None
+    vals.sort()
+    return vals[int(0.025 * len(vals))], vals[int(0.975 * len(vals)) - 1]
+
+
+def derive(runs):
+    """The profile keys, in ns, from the runs' figures; the key is left out
+    when its runs give nothing to measure. The wakes are what a fault costs
+    on average, since the simulator charges every fault the one constant
+    and what adds up over a run is the mean; the burst's wait is the one
+    exception (keys_ms)."""
+    def ns(ms):
+        return int(round(ms * 1000)) * 1000  # to the microsecond
+
+    k = keys_ms(runs)
+    if not k["idle_runs"]:
+        die("no idle-* run made a traced page request: nothing to measure the idle wake on")
+    if not k["busy_runs"]:
+        die("no busy-* run made a traced page request: nothing to measure the busy wake on")
+    sets = {key: ns(k[name]) for key, name in KEYS if k[name] is not None}
+
     def count(n, what):
         return f"{n} {what}" + ("" if n == 1 else "s")
-    notes = [f"idle: stall beyond the traced path {wake:.3f} ms a request "
-             f"({count(n_idle, 'request')}, {count(len(idle), 'run')})",
-             f"busy: stall {per_request:.3f} ms a request, typical traced path {own_path:.3f} ms "
-             f"({count(n_busy, 'request')}, {count(len(busy), 'run')})",
+    starts, slow = k["starts"], k["slow"]
+    notes = [f"idle: stall beyond the traced path {k['wake']:.3f} ms a request "
+             f"({count(k['n_idle'], 'request')}, {count(k['idle_runs'], 'run')})",
+             f"busy: stall {k['per_request']:.3f} ms a request, typical traced path {k['own_path']:.3f} ms "
+             f"({count(k['n_busy'], 'request')}, {count(k['busy_runs'], 'run')})",
              f"burst: {len(starts)} requests as a window's burst began, {len(slow)} of them queued after more than "
              f"{BURST_SLOW_MS} ms" + (f", median {statistics.median(slow):.3f} ms" if slow else "")
              + ("" if len(slow) >= MIN_BURST_REQUESTS else f": fewer than {MIN_BURST_REQUESTS}, fault_burst_ns left out")]
+    for key, name in KEYS:
+        if key in sets:
+            iv = interval(runs, name)
+            notes.append(f"  {key} = {sets[key]}" + (f"  (95 % interval, runs resampled: {ns(iv[0])}-{ns(iv[1])})"
+                                                      if iv else ""))
     return sets, notes
 
 
