@@ -741,6 +741,10 @@ static void test_trace_fault_wake(void **state) {
   snprintf(path, sizeof path, "%s/out.txt", dir);
   assert_file_has(path, "migsim calibrate --set fault_resume_ns=170000 --set fault_resume_busy_ns=730000 "
                         "--set fault_burst_ns=1300000\n");
+  /* Each key's interval over resampled runs: the idle wake is 0.2, 0.17
+   * or 0.05 ms as the draw holds idle-a twice, both runs or idle-b twice
+   * (a quarter of draws each way), so the busy wake spans 0.70-0.85 ms. */
+  assert_file_has(path, "fault_resume_busy_ns = 730000  (95 % interval, runs resampled: 700000-850000)\n");
   snprintf(path, sizeof path, "%s/fault-wake.csv", dir);
   assert_file_has(path, "\nbusy-a.1,busy,busy-a,10.0.2,5,5,5.0000,0.1000,1.0000,0.3000,0,,Test CPU\n");
   /* Bad input: one line on stderr naming what was wrong, exit 2. */
