@@ -21,7 +21,7 @@
 #   --no-trace-wake   do not measure this host's post-copy fault wake
 #                     (fault_resume_ns, fault_resume_busy_ns, fault_burst_ns)
 #                     before fitting. By default it is traced with QEMU's
-#                     trace events (scripts/trace-fault-wake.py, about 40 s
+#                     trace events (scripts/trace-fault-wake.py, about 16 s
 #                     of real runs a repetition) and the fit is made around
 #                     it; without it the wake is the shipped profile's,
 #                     traced on another machine, and the guest side (page
