@@ -24,6 +24,11 @@ vCPU waits beyond its page's own path on this machine
                         0.25 ms to be queued on the source, their median
                         wait (left out below 3 such requests)
 
+Each key is printed with a 95 % interval over the runs (each role's runs
+resampled with replacement, a fixed seed): a profile value inside it is as
+good as the measurement. --repeat is 1 to 20; one repetition of the default
+scenarios is about 16 s of real runs.
+
 Writes DIR/fault-wake.csv (one row per run), DIR/fault-wake.sets (one
 KEY=VALUE a line, for `migsim calibrate --set`) and DIR/traces/ (each run's
 QEMU logs and the guest's figures); --from DIR derives again from those
