@@ -42,6 +42,7 @@ import importlib.util
 import os
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -321,4 +322,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `... | head` ends quietly
     sys.exit(main(sys.argv[1:]))
