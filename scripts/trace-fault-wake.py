@@ -26,8 +26,8 @@ vCPU waits beyond its page's own path on this machine
 
 Each key is printed with a 95 % interval over the runs (each role's runs
 resampled with replacement, a fixed seed): a profile value inside it is as
-good as the measurement. --repeat is 1 to 20; one repetition of the default
-scenarios is about 16 s of real runs.
+good as the measurement. --repeat is 1 to 99, as in calibrate-host.sh;
+one repetition of the default scenarios is about 16 s of real runs.
 
 Writes DIR/fault-wake.csv (one row per run), DIR/fault-wake.sets (one
 KEY=VALUE a line, for `migsim calibrate --set`) and DIR/traces/ (each run's
@@ -298,8 +298,8 @@ def main(argv):
     out = opts["--out"]
     if not out:
         die("--out DIR is required (or --from DIR)")
-    if not opts["--repeat"].isdigit() or not 1 <= int(opts["--repeat"]) <= 20:
-        die(f"--repeat '{opts['--repeat']}': a number from 1 to 20")
+    if not opts["--repeat"].isdigit() or not 1 <= int(opts["--repeat"]) <= 99:
+        die(f"--repeat '{opts['--repeat']}': a number from 1 to 99")
     if os.path.exists(out) and os.listdir(out):
         die(f"{out} is not empty: give a new folder (or --from {out} to derive again)")
     migsim = os.environ.get("MIGSIM", "./build/migsim")

@@ -755,7 +755,7 @@ static void test_trace_fault_wake(void **state) {
       {"--from %s/nowhere", "/nowhere/traces: no traced runs there"},
       {"--out %s/fault-wake", "is not empty: give a new folder"},
       {"--out %s/fw-bad --scenarios %s", "scenario [fast-run]: its name must start with idle-, busy- or burst-"},
-      {"--out %s/fw-bad2 --repeat 0", "--repeat '0': a number from 1 to 20"},
+      {"--out %s/fw-bad2 --repeat 0", "--repeat '0': a number from 1 to 99"},
   };
   for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
     char args[1400];
