@@ -142,15 +142,22 @@ def keep_trace(row, kept, dest):
 
 
 def measure(path):
-    """One traced run's figures."""
-    with open(os.path.join(path, "guest.csv")) as f:
-        g = next(csv.DictReader(f))
-    order, placements, _ = timeline.load_run(path)
+    """One traced run's figures; a run folder that cannot be read is
+    refused with its name."""
+    try:
+        with open(os.path.join(path, "guest.csv")) as f:
+            g = next(csv.DictReader(f))
+        scenario, stall = g["scenario"], float(g["guest_stall_ms"])
+        requests = int(g["postcopy_requests"] or 0)
+        order, placements, _ = timeline.load_run(path)
+    except (OSError, StopIteration, KeyError, ValueError, TypeError, AttributeError) as e:
+        die(f"{path}: not a traced run ({e.__class__.__name__}: {e})")
+    if stall != stall or stall < 0:
+        die(f"{path}: the guest's stall is {stall}")
     paths = [(r["resolved"] - r["fault"]) * 1e3 for r in order if "resolved" in r]
-    stall = float(g["guest_stall_ms"] or "nan")
-    m = {"run": os.path.basename(path), "role": role_of(g["scenario"]), "scenario": g["scenario"],
-         "qemu_version": g["qemu_version"], "host_cpu": g["host_cpu"],
-         "postcopy_requests": int(g["postcopy_requests"] or 0), "traced_requests": len(paths),
+    m = {"run": os.path.basename(path), "role": role_of(scenario), "scenario": scenario,
+         "qemu_version": g.get("qemu_version", ""), "host_cpu": g.get("host_cpu", ""),
+         "postcopy_requests": requests, "traced_requests": len(paths),
          "guest_stall_ms": stall, "paths": paths, "burst_start": []}
     if paths:
         m["path_ms_median"] = statistics.median(paths)

@@ -751,11 +751,18 @@ static void test_trace_fault_wake(void **state) {
   char scen[600];
   snprintf(scen, sizeof scen, "%s/bad.ini", tmpdir);
   write_file(scen, "[defaults]\nmemory = 64MiB\n\n[fast-run]\nalgo = postcopy\nworkload = idle\n");
+  /* a kept run folder that lost its guest's figures */
+  snprintf(cmd, sizeof cmd,
+           "mkdir -p %s/fw-broken/traces/idle-x.1 && "
+           "cp %s/tests/fixtures/fault-wake/traces/idle-a.1/*.log %s/fw-broken/traces/idle-x.1/",
+           tmpdir, MIGSIM_SOURCE_DIR, tmpdir);
+  assert_int_equal(system(cmd), 0);
   static const char *const bad[][2] = {
       {"--from %s/nowhere", "/nowhere/traces: no traced runs there"},
       {"--out %s/fault-wake", "is not empty: give a new folder"},
       {"--out %s/fw-bad --scenarios %s", "scenario [fast-run]: its name must start with idle-, busy- or burst-"},
       {"--out %s/fw-bad2 --repeat 0", "--repeat '0': a number from 1 to 99"},
+      {"--from %s/fw-broken", "/fw-broken/traces/idle-x.1: not a traced run (FileNotFoundError"},
   };
   for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
     char args[1400];
