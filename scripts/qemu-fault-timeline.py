@@ -94,9 +94,10 @@ def request_rows(order):
 
 
 def burst_split(rows, placements):
-    """The fault -> queued waits of `rows`, split by where each fault falls:
-    "start" (within BURST_START_MS of a burst's first placement), "later"
-    in a burst, or in the "sleep" between; None when the stream never slept."""
+    """(split, number of bursts): the fault -> queued waits of `rows` by
+    where each fault falls, "start" (within BURST_START_MS of a burst's
+    first placement), "later" in a burst, or in the "sleep" between; None
+    when the stream never slept."""
     bursts = burst_periods(placements)
     if not rows or not bursts:
         return None
