@@ -158,11 +158,11 @@ def measure(path):
     m = {"run": os.path.basename(path), "role": role_of(scenario), "scenario": scenario,
          "qemu_version": g.get("qemu_version", ""), "host_cpu": g.get("host_cpu", ""),
          "postcopy_requests": requests, "traced_requests": len(paths),
-         "guest_stall_ms": stall, "paths": paths, "burst_start": []}
+         "guest_stall_ms": stall, "paths": paths, "path_sum": sum(paths), "burst_start": []}
     if paths:
         m["path_ms_median"] = statistics.median(paths)
         m["stall_ms_per_request"] = stall / len(paths)
-        m["beyond_ms_per_request"] = (stall - sum(paths)) / len(paths)
+        m["beyond_ms_per_request"] = (stall - m["path_sum"]) / len(paths)
     found = timeline.burst_split(timeline.request_rows(order), placements)
     if found:
         m["burst_start"] = found[0]["start"]
@@ -179,7 +179,7 @@ def keys_ms(runs):
     # path (the path itself, a window's wait included, is the simulator's).
     if idle:
         k["n_idle"] = sum(m["traced_requests"] for m in idle)
-        k["wake"] = max(0.0, sum(m["guest_stall_ms"] - sum(m["paths"]) for m in idle) / k["n_idle"])
+        k["wake"] = max(0.0, sum(m["guest_stall_ms"] - m["path_sum"] for m in idle) / k["n_idle"])
     # The stream sending: the stall per request, less that wake and the
     # typical (median) path. The slow faults' long paths stay in: the
     # simulator's path has no thread waiting for a core, so this key
@@ -203,23 +203,25 @@ KEYS = (("fault_resume_ns", "wake"), ("fault_resume_busy_ns", "busy"), ("fault_b
 DRAWS = 2000
 
 
-def interval(runs, name):
-    """A 95 % interval of one key over the runs, each role's runs
-    resampled with replacement (fixed seed: the same runs, the same text)."""
+def intervals(runs):
+    """A 95 % interval of each key over the runs (None where fewer than
+    half the draws measure it), each role's runs resampled with
+    replacement (fixed seed: the same runs, the same text)."""
     rng = random.Random(1)
     by_role = {}
     for m in runs:
         by_role.setdefault(m["role"], []).append(m)
-    vals = []
+    vals = {name: [] for _, name in KEYS}
     for _ in range(DRAWS):
-        draw = [rng.choice(ms) for ms in by_role.values() for _ in ms]
-        v = keys_ms(draw)[name]
-        if v is not None:
-            vals.append(v)
-    if len(vals) < DRAWS // 2:
-        return None
-    vals.sort()
-    return vals[int(0.025 * len(vals))], vals[int(0.975 * len(vals)) - 1]
+        k = keys_ms([rng.choice(ms) for ms in by_role.values() for _ in ms])
+        for name, v in vals.items():
+            if k[name] is not None:
+                v.append(k[name])
+    out = {}
+    for name, v in vals.items():
+        v.sort()
+        out[name] = (v[int(0.025 * len(v))], v[int(0.975 * len(v)) - 1]) if len(v) >= DRAWS // 2 else None
+    return out
 
 
 def derive(runs):
@@ -248,9 +250,10 @@ def derive(runs):
              f"burst: {len(starts)} requests as a window's burst began, {len(slow)} of them queued after more than "
              f"{BURST_SLOW_MS} ms" + (f", median {statistics.median(slow):.3f} ms" if slow else "")
              + ("" if len(slow) >= MIN_BURST_REQUESTS else f": fewer than {MIN_BURST_REQUESTS}, fault_burst_ns left out")]
+    ivs = intervals(runs)
     for key, name in KEYS:
         if key in sets:
-            iv = interval(runs, name)
+            iv = ivs[name]
             notes.append(f"  {key} = {sets[key]}" + (f"  (95 % interval, runs resampled: {ns(iv[0])}-{ns(iv[1])})"
                                                       if iv else ""))
     return sets, notes
