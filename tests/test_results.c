@@ -751,6 +751,9 @@ static void test_trace_fault_wake(void **state) {
   char scen[600];
   snprintf(scen, sizeof scen, "%s/bad.ini", tmpdir);
   write_file(scen, "[defaults]\nmemory = 64MiB\n\n[fast-run]\nalgo = postcopy\nworkload = idle\n");
+  char only_burst[600];
+  snprintf(only_burst, sizeof only_burst, "%s/burst-only.ini", tmpdir);
+  write_file(only_burst, "[burst-x]\nalgo = postcopy\nworkload = idle\n");
   /* a kept run folder that lost its guest's figures */
   snprintf(cmd, sizeof cmd,
            "mkdir -p %s/fw-broken/traces/idle-x.1 && "
@@ -760,13 +763,16 @@ static void test_trace_fault_wake(void **state) {
   static const char *const bad[][2] = {
       {"--from %s/nowhere", "/nowhere/traces: no traced runs there"},
       {"--out %s/fault-wake", "is not empty: give a new folder"},
-      {"--out %s/fw-bad --scenarios %s", "scenario [fast-run]: its name must start with idle-, busy- or burst-"},
+      {"--out %s/fw-bad --scenarios %s/bad.ini", "scenario [fast-run]: its name must start with idle-, busy- or burst-"},
       {"--out %s/fw-bad2 --repeat 0", "--repeat '0': a number from 1 to 99"},
       {"--from %s/fw-broken", "/fw-broken/traces/idle-x.1: not a traced run (FileNotFoundError"},
+      {"--out %s/fw-bad3 --scenarios %s/burst-only.ini", "burst-only.ini has no idle-* scenario"},
+      {"--repeat 2", "--out DIR is required (or --from DIR)"},
+      {"--out %s/fw-bad4 --qemuu 7.2", "unknown option '--qemuu' (try --help)"},
   };
   for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
     char args[1400];
-    snprintf(args, sizeof args, bad[k][0], tmpdir, scen);
+    snprintf(args, sizeof args, bad[k][0], tmpdir, tmpdir);
     snprintf(cmd, sizeof cmd, "MIGSIM=%s python3 %s/scripts/trace-fault-wake.py %s 2>%s/err.txt >/dev/null", MIGSIM_BIN,
              MIGSIM_SOURCE_DIR, args, tmpdir);
     assert_int_equal(WEXITSTATUS(system(cmd)), 2);
@@ -779,8 +785,11 @@ static void test_trace_fault_wake(void **state) {
     assert_null(strchr(strchr(err, '\n') + 1, '\n')); /* one line */
     free(err);
   }
-  snprintf(path, sizeof path, "%s/fw-bad", tmpdir);
-  assert_int_not_equal(access(path, F_OK), 0); /* refused before anything is written */
+  static const char *const unwritten[] = {"fw-bad", "fw-bad2", "fw-bad3", "fw-bad4"};
+  for (size_t k = 0; k < sizeof unwritten / sizeof unwritten[0]; k++) {
+    snprintf(path, sizeof path, "%s/%s", tmpdir, unwritten[k]);
+    assert_int_not_equal(access(path, F_OK), 0); /* refused before anything is written */
+  }
 }
 
 /* upgrade-results.py --host fills the host_cpu cells of real runs that
